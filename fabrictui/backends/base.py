@@ -1,0 +1,162 @@
+"""The one interface every lab implements: the demo lab, the rehearsal lab and
+real Vagrant/inventory labs.
+
+The UI and the actions only ever see a `LabBackend`. A backend returns model
+objects; raw material (BGP summary text or JSON, pcap bytes, ping output) goes
+through `fabrictui.parsers` and `fabrictui.capture` inside the backend, so the
+demo lab exercises the same parsing path as a real one.
+
+Every failure a caller should show to the user is a `BackendError` (or a
+subclass) with a message that reads well on its own in a pane or a log line.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fabrictui.model import (
+    Fault,
+    Host,
+    KubeNode,
+    KubePod,
+    LabInfo,
+    PingResult,
+    SwitchReading,
+    WatchEvent,
+)
+
+
+class BackendError(Exception):
+    """A lab operation failed; `str(err)` is a one-line message for the user."""
+
+
+class Unreachable(BackendError):
+    """A host or API did not answer (refused, timed out, went away)."""
+
+
+class NotFound(BackendError):
+    """The object asked for does not exist (a pod, a host, a deployment)."""
+
+
+class ReadOnlyError(BackendError):
+    """A mutating operation was refused because the app runs read-only."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoWorkload:
+    """The seed's demo objects, created by scale when missing."""
+
+    namespace: str = "space1"
+    deployment: str = "nginx-deployment"
+    service: str = "nginx-service"
+    image: str = "nginx:1.17"
+    app_label: str = "nginx"
+
+
+class CaptureStream(abc.ABC):
+    """Raw pcap bytes (`tcpdump -U -w -` format) from one node's interface.
+
+    Iterate `chunks()` for the byte stream (first chunk starts with the pcap
+    global header); `close()` must stop the capture at the source and leave
+    nothing running on the node. Chunk boundaries are arbitrary.
+    """
+
+    node: str
+    interface: str
+
+    @abc.abstractmethod
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class LabBackend(abc.ABC):
+    """Everything fabrictui needs from a lab."""
+
+    # -- lifecycle ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def info(self) -> LabInfo:
+        """Static description of the lab (name, kind, badge, expected sessions)."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open connections / start simulations. Called once before any other call."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release everything start() and later calls opened."""
+
+    # -- VMs ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def list_hosts(self) -> list[Host]:
+        """All machines of the lab with their current VM state."""
+
+    async def vm_action(self, host: str, action: str) -> AsyncIterator[str]:
+        """Run `up`, `halt` or `reload` on one VM, yielding output lines."""
+        raise BackendError(f"{self.info().kind} labs cannot {action} VMs")
+        yield ""  # pragma: no cover - makes this an async generator
+
+    def ssh_command(self, host: str) -> list[str] | None:
+        """argv of an interactive ssh to `host`, or None when not possible."""
+        return None
+
+    # -- fabric -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def bgp_summary(self, switch: str) -> SwitchReading:
+        """One switch's BGP summary; failures are returned in `error`, not raised."""
+
+    # -- Kubernetes ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def list_nodes(self) -> list[KubeNode]: ...
+
+    @abc.abstractmethod
+    async def list_pods(self, namespace: str | None = None) -> list[KubePod]: ...
+
+    @abc.abstractmethod
+    def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:
+        """Endless stream: a RELIST first, then changes. Raises BackendError on loss."""
+
+    @abc.abstractmethod
+    def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
+        """Endless stream over all namespaces: a RELIST first, then changes."""
+
+    @abc.abstractmethod
+    async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+        """Apply the bundled Calico manifest (VXLAN backend); returns what was applied,
+        one line per object (`daemonset.apps/calico-node created`)."""
+
+    @abc.abstractmethod
+    async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
+        """Create the namespace, deployment and service when missing; returns what
+        was created (empty when all existed)."""
+
+    @abc.abstractmethod
+    async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(
+        self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
+    ) -> PingResult:
+        """Exec `ping -c count target_ip` in the pod; loss is a result, not an error."""
+
+    # -- overlay ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def open_capture(
+        self, node: str, interface: str = "eth0", bpf: str = "udp port 4789"
+    ) -> CaptureStream:
+        """Start capturing on `node`; the stream yields pcap bytes."""
+
+    # -- faults (labs that can break themselves on purpose) ----------------------------
+
+    def faults(self) -> list[Fault]:
+        """Faults this lab can inject, with whether each is active now."""
+        return []
+
+    async def set_fault(self, fault_id: str, active: bool) -> None:
+        raise BackendError(f"{self.info().kind} labs cannot inject faults")

@@ -1,0 +1,93 @@
+"""Command line entry point.
+
+Kept import-light: `fabrictui --version` and `--help` must not pull in
+Textual, kubernetes or asyncssh. Subcommands live in `fabrictui.commands.<name>`
+and are imported only when chosen; each module offers
+`configure(parser)` and `run(args) -> int` (exit code: 0 good, 1 a check
+failed, 2 bad input or unreachable lab).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from fabrictui import __version__
+
+# subcommand -> (module under fabrictui.commands, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("verify", "run the lab checks and print a report"),
+    "capture": ("capture", "decode VXLAN frames from a pcap file or a node"),
+    "deploy-calico": (
+        "deploy_calico",
+        "apply Calico (VXLAN backend) and wait until nodes are Ready",
+    ),
+    "scale": ("scale", "scale the demo nginx deployment"),
+    "ping": ("ping", "pod-to-pod ping mesh"),
+    "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
+    "audit": ("audit", "show the audit log of actions"),
+}
+
+
+def add_lab_selection(parser: argparse.ArgumentParser) -> None:
+    """The options that choose a lab, shared by the TUI and the headless commands."""
+    group = parser.add_argument_group("lab selection")
+    group.add_argument(
+        "--demo",
+        nargs="?",
+        const="fresh",
+        choices=["fresh", "ready"],
+        help="use the built-in demo lab (fresh: before Calico; ready: after the seed's steps)",
+    )
+    group.add_argument("--seed", type=int, default=1, help="demo lab random seed (default 1)")
+    group.add_argument("--lab", metavar="DIR", help="a Vagrant project or rehearsal lab directory")
+    group.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for the cluster")
+    group.add_argument("--context", help="kubeconfig context")
+    group.add_argument("--jump", metavar="USER@HOST[:PORT]", help="ssh jump host")
+    group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
+    group.add_argument(
+        "--read-only", action="store_true", help="refuse every action that changes the lab"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fabrictui",
+        description=(
+            "One screen for a leaf-spine BGP fabric, its Kubernetes cluster and the Calico "
+            "VXLAN overlay. With no lab found, starts the built-in demo lab."
+        ),
+        epilog="subcommands: " + ", ".join(SUBCOMMANDS) + " (fabrictui SUBCOMMAND --help for each)",
+    )
+    parser.add_argument("--version", action="version", version=f"fabrictui {__version__}")
+    add_lab_selection(parser)
+    parser.add_argument("--theme", help="theme name (see themes/), e.g. fabric-dark")
+    return parser
+
+
+def build_subcommand_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
+    module_name, help_text = SUBCOMMANDS[name]
+    module = importlib.import_module(f"fabrictui.commands.{module_name}")
+    parser = argparse.ArgumentParser(prog=f"fabrictui {name}", description=help_text)
+    module.configure(parser)
+    return parser, module
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        parser, module = build_subcommand_parser(argv[0])
+        args = parser.parse_args(argv[1:])
+        try:
+            return int(module.run(args))
+        except KeyboardInterrupt:
+            return 130
+    args = build_parser().parse_args(argv)
+    from fabrictui.commands import tui  # deferred: pulls in Textual
+
+    return tui.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Plain data shared by backends, parsers, actions and the UI.
+
+Nothing here does I/O or imports Textual. Everything is immutable so that a
+backend can hand the same object to several consumers without copies.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Generic, Literal, NamedTuple, TypeVar
+
+
+class VmState(enum.StrEnum):
+    """Machine states as `vagrant status --machine-readable` spells them."""
+
+    RUNNING = "running"
+    POWEROFF = "poweroff"
+    SAVED = "saved"
+    ABORTED = "aborted"
+    NOT_CREATED = "not_created"
+    UNREACHABLE = "unreachable"
+    UNKNOWN = "unknown"
+
+
+class Role(enum.StrEnum):
+    SPINE = "spine"
+    LEAF = "leaf"
+    MASTER = "master"
+    WORKER = "worker"
+    OTHER = "other"
+
+    @property
+    def is_switch(self) -> bool:
+        return self in (Role.SPINE, Role.LEAF)
+
+    @property
+    def is_k8s(self) -> bool:
+        return self in (Role.MASTER, Role.WORKER)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One machine of the lab as the VM pane shows it."""
+
+    name: str
+    role: Role
+    rack: int | None
+    state: VmState
+    provider: str
+    ssh_endpoint: str  # "user@127.0.0.1:2222" or "" when unknown
+    address: str | None = None  # eth0 for nodes, router-id / loopback for switches
+    asn: int | None = None
+
+
+# --- BGP --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BgpPeer:
+    neighbor: str  # address or interface name (swp51)
+    hostname: str | None
+    remote_as: int | None
+    state: str  # "Established", "Active", "Idle", "Idle (Admin)", ...
+    uptime: str  # as the device prints it: "02:07:56", "1d01h44m", "never"
+    prefixes_received: int | None
+    msg_rcvd: int | None = None
+    msg_sent: int | None = None
+
+    @property
+    def established(self) -> bool:
+        return self.state == "Established"
+
+    @property
+    def short_hostname(self) -> str | None:
+        """`spine-sw1` for `spine-sw1.lab.local`: what topology names match against."""
+        if not self.hostname:
+            return None
+        return self.hostname.split(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class BgpSummary:
+    router_id: str
+    local_as: int | None
+    peers: tuple[BgpPeer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchReading:
+    """The latest answer (or failure) of one switch, with when it was taken."""
+
+    switch: str
+    summary: BgpSummary | None
+    error: str | None
+    fetched_at: float  # time.time() of the answer
+
+
+# --- Kubernetes -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KubeNode:
+    name: str
+    ready: bool
+    roles: tuple[str, ...]
+    created: float  # epoch seconds
+    version: str
+    internal_ip: str
+    calico_blocks: tuple[str, ...] = ()  # the node's /26 blocks, once Calico runs
+    vtep_mac: str | None = None  # projectcalico.org/VXLANTunnelMACAddr
+    uid: str = ""
+
+    @property
+    def status(self) -> str:
+        return "Ready" if self.ready else "NotReady"
+
+
+@dataclass(frozen=True, slots=True)
+class KubePod:
+    namespace: str
+    name: str
+    ready_containers: int
+    total_containers: int
+    status: str  # kubectl's STATUS column: Running, Pending, ContainerCreating, ...
+    restarts: int
+    created: float
+    ip: str | None
+    node: str | None
+    owner: str | None = None  # deployment / daemonset name
+    labels: tuple[tuple[str, str], ...] = ()
+    uid: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def ready_text(self) -> str:
+        return f"{self.ready_containers}/{self.total_containers}"
+
+    @property
+    def running(self) -> bool:
+        return self.status == "Running" and self.ready_containers == self.total_containers
+
+
+T = TypeVar("T", KubeNode, KubePod)
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "RELIST"]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent(Generic[T]):
+    """One change of a watched collection.
+
+    RELIST replaces the whole collection with `items` (first list, or after a
+    410 Gone / reconnect); the other types carry one object in `obj`.
+    """
+
+    type: EventType
+    obj: T | None = None
+    items: tuple[T, ...] = ()
+
+
+# --- Overlay ------------------------------------------------------------------
+
+
+class VxlanFrame(NamedTuple):
+    """One captured frame, decoded as far as it goes.
+
+    A NamedTuple rather than a dataclass: the decoder builds hundreds of
+    thousands a second and tuple construction is the cheapest Python offers.
+    Fields mirror what `tcpdump -nne` prints; lengths are tcpdump's `length`.
+    `is_vxlan` is False for frames that are not VXLAN; `note` then says what
+    they are (or why decoding stopped).
+    """
+
+    time: float
+    outer_src_mac: str
+    outer_dst_mac: str
+    outer_src: str
+    outer_dst: str
+    udp_src: int
+    udp_dst: int
+    vni: int | None
+    flags: int | None
+    inner_src_mac: str
+    inner_dst_mac: str
+    inner_src: str
+    inner_dst: str
+    proto: str  # "ICMP", "TCP", "UDP", or the IP protocol number as text
+    icmp_type: int | None
+    icmp_id: int | None
+    icmp_seq: int | None
+    length: int  # outer frame length (orig_len)
+    inner_length: int  # inner Ethernet frame length
+    is_vxlan: bool = True
+    note: str = ""
+    node: str = ""  # capture point, filled by the capture layer
+
+
+# --- Actions and checks ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PingResult:
+    source_pod: str  # namespace/name
+    target_ip: str
+    transmitted: int
+    received: int
+    rtt_min_ms: float | None
+    rtt_avg_ms: float | None
+    rtt_max_ms: float | None
+    ttl: int | None = None
+    error: str | None = None  # exec failed, timeout, ... (loss is not an error)
+
+    @property
+    def loss_pct(self) -> float:
+        if self.transmitted == 0:
+            return 100.0
+        return 100.0 * (self.transmitted - self.received) / self.transmitted
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.transmitted > 0 and self.received == self.transmitted
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    passed: bool
+    evidence: tuple[str, ...] = ()
+    cause: str | None = None  # one line naming what broke, when it failed
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault a backend can inject (demo lab, rehearsal lab)."""
+
+    id: str  # "stop-spine:spine-sw1"
+    title: str  # "Stop spine spine-sw1"
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    """What the header shows about the lab in use."""
+
+    name: str
+    kind: str  # "demo", "rehearsal", "vagrant", "inventory"
+    badge: str = ""  # "DEMO" for the built-in lab: shown prominently
+    hint: str = ""  # e.g. how to point fabrictui at a real lab
+    pod_pool: str = "10.64.0.0/12"
+    vni: int = 4096
+    vxlan_port: int = 4789
+    expected_sessions: tuple[tuple[str, str], ...] = field(default=())  # (leaf, spine)
