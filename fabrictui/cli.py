@@ -21,7 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("capture", "decode VXLAN frames from a pcap file or a node"),
     "deploy-calico": (
         "deploy_calico",
-        "apply Calico (VXLAN backend) and wait until nodes are Ready",
+        "apply Calico (VXLAN) and wait for Ready nodes",
     ),
     "scale": ("scale", "scale the demo nginx deployment"),
     "ping": ("ping", "pod-to-pod ping mesh"),
