@@ -197,6 +197,8 @@ class VxlanFrame(NamedTuple):
     is_vxlan: bool = True
     note: str = ""
     node: str = ""  # capture point, filled by the capture layer
+    inner_sport: int | None = None  # inner TCP/UDP ports (None for ICMP and others)
+    inner_dport: int | None = None
 
 
 # --- Actions and checks ---------------------------------------------------------
