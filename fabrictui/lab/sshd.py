@@ -1,0 +1,195 @@
+"""One OpenSSH sshd per lab host on 127.0.0.1:PORT, every session inside the host's namespace.
+
+sshd itself runs in the host's namespace (it must listen on 127.0.0.1 there); its
+`ForceCommand` is a small generated wrapper that runs the requested command (or an
+interactive shell) with `ip netns exec <netns>`, with the host's shims first in PATH:
+`sudo` (the session is root already), and on switches `vtysh` (pointed at the switch's FRR
+instance) and `net` (NCLU's `net show bgp summary [json]`). As with a Vagrant VM's forwarded
+port, what runs is inside the machine.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = "ssh-keygen"
+PRIVSEP_DIR = Path("/run/sshd")
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MAX_SESSIONS = 30
+
+
+class SshdError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SshEntry:
+    """One `Host` block of the lab's ssh_config."""
+
+    name: str
+    port: int
+    identity_file: Path
+    known_hosts: Path
+
+
+def keygen(path: Path, comment: str) -> Path:
+    """An ed25519 key pair at path / path.pub (no passphrase)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (path, path.with_suffix(".pub")):
+        stale.unlink(missing_ok=True)
+    done = subprocess.run(
+        [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SshdError(f"ssh-keygen failed for {path}: {done.stderr.strip()}")
+    return path
+
+
+def public_key(private: Path) -> str:
+    return Path(f"{private}.pub").read_text().strip()
+
+
+def render_sshd_config(
+    port: int, host_key: Path, authorized_keys: Path, pid_file: Path, force_command: Path
+) -> str:
+    return "\n".join(
+        [
+            "# fabrictui rehearsal lab: one sshd per lab host, loopback only",
+            f"ListenAddress 127.0.0.1:{port}",
+            f"HostKey {host_key}",
+            f"PidFile {pid_file}",
+            f"AuthorizedKeysFile {authorized_keys}",
+            "PermitRootLogin prohibit-password",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "StrictModes no",
+            "UseDNS no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "X11Forwarding no",
+            "AllowAgentForwarding no",
+            "AllowTcpForwarding no",
+            "PermitTunnel no",
+            f"MaxSessions {MAX_SESSIONS}",
+            "MaxStartups 100:30:200",
+            "LogLevel INFO",
+            f"ForceCommand {shlex.quote(str(force_command))}",
+            "",
+        ]
+    )
+
+
+def sshd_argv(config: Path) -> list[str]:
+    return [SSHD, "-D", "-e", "-f", str(config)]
+
+
+def render_ssh_config(entries: Iterable[SshEntry]) -> str:
+    """The same shape `vagrant ssh-config` prints, one block per host."""
+    blocks = []
+    for entry in entries:
+        blocks.append(
+            "\n".join(
+                [
+                    f"Host {entry.name}",
+                    "  HostName 127.0.0.1",
+                    "  User root",
+                    f"  Port {entry.port}",
+                    f"  UserKnownHostsFile {entry.known_hosts}",
+                    "  StrictHostKeyChecking yes",
+                    "  PasswordAuthentication no",
+                    f"  IdentityFile {entry.identity_file}",
+                    "  IdentitiesOnly yes",
+                    "  LogLevel ERROR",
+                ]
+            )
+        )
+    return "\n\n".join(blocks) + "\n"
+
+
+def known_hosts_line(port: int, host_public_key: str) -> str:
+    keytype, blob = host_public_key.split()[:2]
+    return f"[127.0.0.1]:{port} {keytype} {blob}"
+
+
+# --- shims --------------------------------------------------------------------------------
+
+SUDO_SHIM = """#!/bin/sh
+# fabrictui rehearsal lab: sudo stand-in. The lab session is root already, so run the
+# command as is (a few common sudo options are accepted and ignored).
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -n|-E|-H|-S|-k|--non-interactive|--preserve-env|--preserve-env=*) shift ;;
+        -u|-g) shift 2 ;;
+        -i|-s) shift; [ $# -eq 0 ] && exec /bin/bash -i ;;
+        --) shift; break ;;
+        *) break ;;
+    esac
+done
+if [ $# -eq 0 ]; then
+    echo "usage: sudo command [args...]" >&2
+    exit 1
+fi
+exec "$@"
+"""
+
+
+def _script(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def install_shims(
+    bin_dir: Path,
+    host: str,
+    netns: str,
+    frr_pathspace: str | None,
+    frr_config_dir: str = "/var/run/frr",
+    python: str = sys.executable,
+) -> Path:
+    """Write DIR/bin/<host>/{sudo,vtysh,net,bashrc,session}; returns the session wrapper."""
+    directory = bin_dir / host
+    directory.mkdir(parents=True, exist_ok=True)
+    _script(directory / "sudo", SUDO_SHIM)
+    q = shlex.quote
+    if frr_pathspace is not None:
+        _script(
+            directory / "vtysh",
+            "#!/bin/sh\n# fabrictui rehearsal lab: vtysh of this switch's FRR instance\n"
+            f"exec /usr/bin/vtysh -N {q(frr_pathspace)} --config_dir {q(frr_config_dir)} "
+            '"$@"\n',
+        )
+        _script(
+            directory / "net",
+            "#!/bin/sh\n# fabrictui rehearsal lab: NCLU stand-in (net show bgp summary [json])\n"
+            f"exec {q(python)} -m fabrictui.lab.nclu --pathspace {q(frr_pathspace)} "
+            f'--config-dir {q(frr_config_dir)} "$@"\n',
+        )
+    path_value = f"{directory}:{SYSTEM_PATH}"
+    prompt = "root@" + host + r":\w# "
+    (directory / "bashrc").write_text(
+        f"export PATH={q(path_value)}\nexport FTL_LAB_HOST={q(host)}\nPS1={q(prompt)}\n"
+    )
+    session = directory / "session"
+    _script(
+        session,
+        "#!/bin/sh\n"
+        f"# fabrictui rehearsal lab: every SSH session of {host} runs inside {netns}\n"
+        f"PATH={q(path_value)}\nexport PATH\n"
+        f"FTL_LAB_HOST={q(host)}\nexport FTL_LAB_HOST\n"
+        'if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then\n'
+        f'    exec ip netns exec {q(netns)} /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n'
+        "fi\n"
+        f"exec ip netns exec {q(netns)} /bin/bash --rcfile {q(str(directory / 'bashrc'))} -i\n",
+    )
+    return session
