@@ -1,0 +1,262 @@
+"""`fabrictui capture`: decode VXLAN frames from a pcap file, stdin or a lab node.
+
+    fabrictui capture --read FILE.pcap [--json]     # '-' reads stdin (tcpdump -U -w - | ...)
+    fabrictui capture --node k8s-node-l2-1 [--count N] [--write FILE.pcap] [lab selection]
+
+One line (or one JSON object) per frame on stdout; frames that are not VXLAN
+are printed as such. A broken stream prints the frames before the break, then
+one line on stderr, and exits 2; so does a missing file or an unreachable lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import BinaryIO
+
+from fabrictui.capture import CaptureError
+from fabrictui.capture.counters import FlowCounters
+from fabrictui.capture.format import frame_to_json, frame_to_line
+from fabrictui.capture.pcap import DEFAULT_VXLAN_PORTS, PcapStreamDecoder, RawRecord
+from fabrictui.capture.pcap_writer import PcapWriter
+from fabrictui.cli import add_lab_selection
+from fabrictui.model import VxlanFrame
+
+READ_CHUNK = 1 << 20
+PROG = "fabrictui capture"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("source (one of)")
+    source.add_argument(
+        "-r", "--read", metavar="FILE", help="pcap file to decode ('-' reads stdin)"
+    )
+    source.add_argument("--node", metavar="NAME", help="capture live on this lab node")
+    parser.add_argument("--json", action="store_true", help="one JSON object per frame")
+    parser.add_argument(
+        "-c", "--count", type=int, metavar="N", help="stop after N frames (VXLAN or not)"
+    )
+    parser.add_argument(
+        "-w", "--write", metavar="FILE", help="also write the decoded frames to this pcap file"
+    )
+    parser.add_argument(
+        "--interface", default="eth0", help="interface to capture on with --node (default eth0)"
+    )
+    parser.add_argument(
+        "--filter",
+        default="udp port 4789",
+        metavar="BPF",
+        help="capture filter with --node (default 'udp port 4789')",
+    )
+    parser.add_argument(
+        "--vxlan-port",
+        type=int,
+        action="append",
+        metavar="PORT",
+        help="UDP port that means VXLAN (repeatable; default 4789)",
+    )
+    parser.add_argument("--local-time", action="store_true", help="print local time instead of UTC")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="at the end, print counts per VNI and per node pair on stderr",
+    )
+    add_lab_selection(parser)
+
+
+def _error(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2
+
+
+class _Output:
+    """Prints batches of frames, writes their raw records, counts, honours --count."""
+
+    def __init__(self, args: argparse.Namespace, writer: PcapWriter | None) -> None:
+        self.json = args.json
+        self.local_time = args.local_time
+        self.limit: int | None = args.count
+        self.writer = writer
+        self.names: Mapping[str, str] | None = None
+        self.counters = FlowCounters()
+        self.emitted = 0
+        self.stdout = sys.stdout
+
+    @property
+    def done(self) -> bool:
+        return self.limit is not None and self.emitted >= self.limit
+
+    def emit(self, frames: list[VxlanFrame], raws: Iterable[RawRecord] = ()) -> None:
+        if self.limit is not None:
+            frames = frames[: max(0, self.limit - self.emitted)]
+        if not frames:
+            return
+        if self.json:
+            text = "\n".join(json.dumps(frame_to_json(f), ensure_ascii=False) for f in frames)
+        else:
+            names, local = self.names, self.local_time
+            text = "\n".join(frame_to_line(f, names, local_time=local) for f in frames)
+        self.stdout.write(text + "\n")
+        if self.writer is not None:
+            for _, raw in zip(frames, raws, strict=False):
+                self.writer.write(raw)
+        self.counters.add_many(frames)
+        self.emitted += len(frames)
+
+    def flush(self) -> None:
+        self.stdout.flush()
+        if self.writer is not None:
+            self.writer.stream.flush()
+
+    def summary(self) -> None:
+        c = self.counters
+        print(f"{c.total} frames: {c.vxlan} VXLAN, {c.other} other", file=sys.stderr)
+        for vni, n in sorted(c.per_vni.items(), key=lambda kv: (kv[0] is None, kv[0])):
+            print(f"  vni {vni}: {n}", file=sys.stderr)
+        for (src, dst), n in sorted(c.per_pair.items()):
+            print(f"  {src} > {dst}: {n}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.read is None) == (args.node is None):
+        return _error("give exactly one of --read FILE or --node NAME")
+    if args.count is not None and args.count <= 0:
+        return _error("--count must be positive")
+    ports = frozenset(args.vxlan_port) if args.vxlan_port else DEFAULT_VXLAN_PORTS
+    decoder = PcapStreamDecoder(
+        vxlan_ports=ports, keep_raw=args.write is not None, node=args.node or ""
+    )
+    out_file: BinaryIO | None = None
+    try:
+        try:
+            if args.write is not None:
+                out_file = open(args.write, "wb")  # noqa: SIM115 - closed in finally
+        except OSError as err:
+            return _error(f"{args.write}: {err.strerror or err}")
+        output = _Output(args, None)
+        if args.read is not None:
+            code = _read_file(args.read, decoder, output, out_file)
+        else:
+            code = asyncio.run(_live(args, decoder, output, out_file))
+        output.flush()
+        if args.summary:
+            output.summary()
+        return code
+    except BrokenPipeError:
+        # stdout closed early (| head): stop quietly, like tcpdump
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    finally:
+        if out_file is not None:
+            out_file.close()
+
+
+def _attach_writer(output: _Output, decoder: PcapStreamDecoder, out_file: BinaryIO | None) -> None:
+    if out_file is not None and output.writer is None and decoder.linktype is not None:
+        output.writer = PcapWriter(
+            out_file, decoder.linktype, decoder.snaplen or 262144, nanosecond=decoder.nanosecond
+        )
+
+
+def _read_file(
+    path: str, decoder: PcapStreamDecoder, output: _Output, out_file: BinaryIO | None
+) -> int:
+    label = "stdin" if path == "-" else path
+    try:
+        stream: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as err:
+        return _error(f"{path}: {err.strerror or err}")
+    read = getattr(stream, "read1", stream.read)
+    try:
+        while not output.done:
+            try:
+                chunk = read(READ_CHUNK)
+            except OSError as err:
+                return _error(f"{label}: {err.strerror or err}")
+            if not chunk:
+                decoder.finish()
+                break
+            frames = decoder.feed(chunk)
+            _attach_writer(output, decoder, out_file)
+            output.emit(frames, decoder.raw_records)
+            if path == "-":
+                output.flush()
+    except CaptureError as err:
+        output.emit(err.frames, decoder.raw_records)
+        output.flush()
+        return _error(f"{label}: {err}")
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return 0
+
+
+async def _names(backend: object) -> dict[str, str]:
+    """IP -> node or pod name for the line format; empty when the lab cannot say."""
+    from fabrictui.backends.base import BackendError, LabBackend
+
+    assert isinstance(backend, LabBackend)
+    names: dict[str, str] = {}
+    try:
+        for node in await backend.list_nodes():
+            if node.internal_ip:
+                names[node.internal_ip] = node.name
+        for pod in await backend.list_pods():
+            if pod.ip and pod.ip not in names:
+                names[pod.ip] = pod.name
+    except BackendError:
+        return names
+    return names
+
+
+async def _live(
+    args: argparse.Namespace,
+    decoder: PcapStreamDecoder,
+    output: _Output,
+    out_file: BinaryIO | None,
+) -> int:
+    from fabrictui.backends.base import BackendError
+    from fabrictui.backends.select import open_backend
+
+    try:
+        backend = open_backend(args)
+    except BackendError as err:
+        return _error(str(err))
+    try:
+        await backend.start()
+        if not args.json:
+            output.names = await _names(backend)
+        stream = await backend.open_capture(args.node, args.interface, args.filter)
+        ended = False
+        try:
+            chunks = stream.chunks()
+            async for chunk in chunks:
+                frames = decoder.feed(chunk)
+                _attach_writer(output, decoder, out_file)
+                output.emit(frames, decoder.raw_records)
+                output.flush()
+                if output.done:
+                    break
+            else:
+                ended = True
+        finally:
+            await stream.close()
+        if ended:  # the source stopped on its own: it must have ended on a record boundary
+            decoder.finish()
+    except CaptureError as err:
+        output.emit(err.frames, decoder.raw_records)
+        output.flush()
+        return _error(f"{args.node}: {err}")
+    except BackendError as err:
+        return _error(str(err))
+    finally:
+        try:
+            await backend.close()
+        except BackendError as err:
+            print(f"{PROG}: closing the lab: {err}", file=sys.stderr)
+    return 0
