@@ -1,0 +1,121 @@
+"""Long-running feeds from a backend, independent of any UI.
+
+Each feed re-arms after its previous answer (never a fixed-rate timer), so a
+slow switch or API never stacks requests; errors are handed to a callback and
+the feed carries on with a capped backoff, so a source that comes back is
+picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.capture.pcap import PcapStreamDecoder, RawRecord
+from fabrictui.model import SwitchReading, VxlanFrame
+from fabrictui.parsers import ParseError
+
+T = TypeVar("T")
+
+MAX_BACKOFF = 30.0
+
+
+async def poll_forever(
+    fetch: Callable[[], Awaitable[T]],
+    on_result: Callable[[T], None],
+    on_error: Callable[[str], None],
+    interval: float,
+    timeout: float | None = None,
+) -> None:
+    """Call `fetch` again `interval` seconds after each answer, forever."""
+    failures = 0
+    while True:
+        try:
+            result = await asyncio.wait_for(fetch(), timeout or max(10.0, interval * 3))
+        except (BackendError, ParseError, OSError) as err:
+            failures += 1
+            on_error(str(err) or type(err).__name__)
+        except TimeoutError:
+            failures += 1
+            on_error("no answer (timed out)")
+        else:
+            failures = 0
+            on_result(result)
+        delay = interval if failures == 0 else min(MAX_BACKOFF, interval * 2 ** min(failures, 5))
+        await asyncio.sleep(delay)
+
+
+async def read_all_switches(
+    backend: LabBackend, switches: list[str], timeout: float
+) -> dict[str, SwitchReading]:
+    """One refresh of every switch, concurrently; a slow switch only marks itself."""
+
+    async def one(name: str) -> SwitchReading:
+        try:
+            return await asyncio.wait_for(backend.bgp_summary(name), timeout)
+        except TimeoutError:
+            return SwitchReading(name, None, f"no answer within {timeout:.0f}s", time.time())
+        except (BackendError, ParseError) as err:
+            return SwitchReading(name, None, str(err), time.time())
+
+    readings = await asyncio.gather(*(one(name) for name in switches))
+    return {reading.switch: reading for reading in readings}
+
+
+async def follow_watch(
+    open_watch: Callable[[], AsyncIterator[T]],
+    on_event: Callable[[T], None],
+    on_error: Callable[[str], None],
+    retry_delay: float = 1.0,
+) -> None:
+    """Consume a watch forever, reopening it (which re-lists) after a failure."""
+    failures = 0
+    while True:
+        try:
+            async for event in open_watch():
+                failures = 0
+                on_event(event)
+            on_error("watch ended; reconnecting")
+        except (BackendError, ParseError, OSError) as err:
+            on_error(str(err) or type(err).__name__)
+        failures += 1
+        await asyncio.sleep(min(MAX_BACKOFF, retry_delay * 2 ** min(failures - 1, 5)))
+
+
+async def capture_node(
+    backend: LabBackend,
+    node: str,
+    on_frames: Callable[[list[VxlanFrame], list[RawRecord], int], None],
+    on_error: Callable[[str], None],
+    on_state: Callable[[str], None] | None = None,
+    retry_delay: float = 2.0,
+) -> None:
+    """Capture VXLAN on one node forever, decoding incrementally; restart after
+    a failure. Frames are tagged with the node they were seen on and handed
+    over with their raw records and the stream's link type (for `w`)."""
+
+    failures = 0
+    while True:
+        stream = None
+        try:
+            stream = await backend.open_capture(node)
+            if on_state:
+                on_state("capturing")
+            decoder = PcapStreamDecoder(node=node, keep_raw=True)
+            async for chunk in stream.chunks():
+                frames = decoder.feed(chunk)
+                if frames:
+                    failures = 0
+                    on_frames(frames, decoder.raw_records, decoder.linktype or 1)
+            decoder.finish()
+            on_error(f"{node}: capture ended; restarting")
+        except (BackendError, ParseError, OSError) as err:
+            on_error(f"{node}: {err}")
+        finally:
+            if stream is not None:
+                await stream.close()
+        failures += 1
+        await asyncio.sleep(min(MAX_BACKOFF, retry_delay * 2 ** min(failures - 1, 4)))

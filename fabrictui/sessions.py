@@ -1,0 +1,88 @@
+"""Which BGP sessions the topology expects, and how the switches' answers
+compare: the fabric pane and the verify check read the same analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from fabrictui.model import BgpPeer, SwitchReading
+
+
+@dataclass(frozen=True, slots=True)
+class PeerVerdict:
+    switch: str
+    peer: BgpPeer
+    peer_host: str | None  # topology name of the peer, when it could be told
+    expected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAnalysis:
+    verdicts: tuple[PeerVerdict, ...]
+    missing: tuple[tuple[str, str], ...]  # (switch, expected peer) with no session at all
+    unreachable: tuple[str, ...]  # switches that did not answer
+
+    def problems(self) -> list[str]:
+        """One line per thing a healthy fabric would not show, in switch order."""
+        lines = [f"{switch}: no session to {peer}" for switch, peer in self.missing]
+        for v in self.verdicts:
+            name = peer_label(v.peer)
+            if not v.expected:
+                lines.append(f"{v.switch}: unexpected session {name} ({v.peer.state})")
+            elif not v.peer.established:
+                lines.append(f"{v.switch}: session to {name} is {v.peer.state}")
+        lines.extend(f"{switch}: did not answer" for switch in self.unreachable)
+        return sorted(lines)
+
+
+def peer_label(peer: BgpPeer) -> str:
+    """`spine-sw1(172.16.0.0)` as NCLU prints it, or the bare neighbor."""
+    if peer.short_hostname:
+        return f"{peer.short_hostname}({peer.neighbor})"
+    return peer.neighbor
+
+
+def expected_peers(expected_sessions: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """(leaf, spine) pairs -> each switch's expected peer names, both directions."""
+    peers: dict[str, set[str]] = {}
+    for a, b in expected_sessions:
+        peers.setdefault(a, set()).add(b)
+        peers.setdefault(b, set()).add(a)
+    return peers
+
+
+def analyze_sessions(
+    readings: Mapping[str, SwitchReading],
+    expected_sessions: Iterable[tuple[str, str]],
+    peer_addresses: Mapping[str, str] | None = None,
+) -> SessionAnalysis:
+    """Compare every switch's peers with the sessions the topology expects.
+
+    A peer is identified by the hostname it announced (capability) or, failing
+    that, by `peer_addresses` (neighbor address -> host name).
+    """
+    expected = expected_peers(expected_sessions)
+    addresses = peer_addresses or {}
+    verdicts: list[PeerVerdict] = []
+    missing: list[tuple[str, str]] = []
+    unreachable: list[str] = []
+    for switch in sorted(set(readings) | set(expected)):
+        reading = readings.get(switch)
+        want = expected.get(switch, set())
+        if reading is None or reading.summary is None:
+            if reading is not None:
+                unreachable.append(switch)
+            continue
+        seen: set[str] = set()
+        for peer in reading.summary.peers:
+            host = peer.short_hostname or addresses.get(peer.neighbor)
+            if host is None and peer.hostname:
+                host = peer.hostname
+            is_expected = host in want and host not in seen
+            if host is not None:
+                seen.add(host)
+            verdicts.append(PeerVerdict(switch, peer, host, is_expected))
+        missing.extend((switch, name) for name in sorted(want - seen))
+    return SessionAnalysis(tuple(verdicts), tuple(missing), tuple(unreachable))

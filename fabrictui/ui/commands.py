@@ -1,0 +1,46 @@
+"""Command palette entries (ctrl+p): the actions, the overlay, themes and the
+lab's faults, named by area ("calico: deploy", "fault: stop spine-sw1")."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class FabricCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app = self.app
+        commands: list[tuple[str, object, str]] = [
+            ("calico: deploy (VXLAN)", app.action_deploy_calico, "apply Calico and wait for nodes"),
+            ("k8s: scale nginx", app.action_scale, "scale space1/nginx-deployment"),
+            ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
+            ("verify: run the six checks", app.action_verify, "is the lab healthy?"),
+            ("capture: pause / resume", app.action_toggle_pause, "stop drawing, keep counting"),
+            ("capture: write pcap", app.action_write_pcap, "save the buffered frames"),
+            ("action: cancel", app.action_cancel_action, "cancel the running action"),
+            ("help: keys", app.action_help, "every key and what it does"),
+        ]
+        for name in app.fabric_themes():
+            commands.append((f"theme: {name}", partial(setattr, app, "theme", name), "colours"))
+        for fault in app.backend.faults():
+            verb = "clear" if fault.active else "inject"
+            commands.append(
+                (
+                    f"fault: {verb} {fault.title}",
+                    partial(app.toggle_fault, fault.id, not fault.active, fault.title),
+                    "active now" if fault.active else "break the lab on purpose",
+                )
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,87 @@
+"""The ping mesh as a matrix: a row per source pod, a column per target, loss
+and rtt per pair, same-rack (=) and cross-rack (x) marked; frames of the
+overlay scroll underneath while the mesh runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from fabrictui.model import KubePod, PingResult
+from fabrictui.ui.render import Palette, ping_cell
+from fabrictui.ui.widgets.overlay_pane import FrameLog
+
+
+def short_pod(pod: KubePod) -> str:
+    """`z9pl9@l2-1`: the pod's random suffix and its node's rack/index."""
+    suffix = pod.name.rsplit("-", 1)[-1]
+    node = (pod.node or "?").replace("k8s-node-", "").replace("k8s-master-", "m-")
+    return f"{suffix}@{node}"
+
+
+class PingMatrixScreen(Screen[None]):
+    DEFAULT_CSS = """
+    PingMatrixScreen #matrix-title { text-style: bold; background: $panel; padding: 0 1; }
+    PingMatrixScreen DataTable { height: auto; max-height: 60%; }
+    PingMatrixScreen #matrix-legend { height: auto; padding: 0 1; }
+    PingMatrixScreen #matrix-diagnosis { height: auto; padding: 0 1; }
+    PingMatrixScreen FrameLog { height: 1fr; border-top: solid $panel-lighten-2; }
+    """
+    BINDINGS = [Binding("escape,q", "close", "Close", id="matrix.close")]
+
+    def __init__(self, pods: list[KubePod], racks: Mapping[str, int | None], palette: Palette):
+        super().__init__(id="ping-matrix")
+        self.pods = pods
+        self.racks = dict(racks)
+        self.palette = palette
+        self.results: dict[tuple[str, str], PingResult] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("Ping mesh: running…", id="matrix-title")
+        yield DataTable(cursor_type="cell", id="matrix")
+        yield Static(
+            "= same rack   x cross rack   rtt is the average; loss in %", id="matrix-legend"
+        )
+        yield Static("", id="matrix-diagnosis")
+        yield FrameLog(max_lines=500, id="matrix-frames")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("from \\ to", key="src", width=18)
+        for pod in self.pods:
+            table.add_column(short_pod(pod), key=pod.key, width=14)
+        for src in self.pods:
+            cells = [Text(short_pod(src), style="bold")]
+            for dst in self.pods:
+                cells.append(Text("—") if src.key == dst.key else Text("…"))
+            table.add_row(*cells, key=src.key)
+
+    def cross_rack(self, a: KubePod, b: KubePod) -> bool:
+        return self.racks.get(a.node or "") != self.racks.get(b.node or "")
+
+    def set_result(self, src: KubePod, dst: KubePod, result: PingResult) -> None:
+        self.results[(src.key, dst.key)] = result
+        cell = ping_cell(result, self.cross_rack(src, dst), self.palette)
+        self.query_one(DataTable).update_cell(src.key, dst.key, cell)
+
+    def finish(self, summary: str, ok: bool, diagnoses: list[str]) -> None:
+        title = self.query_one("#matrix-title", Static)
+        title.update(
+            Text(f"Ping mesh: {summary}", style=self.palette.good if ok else self.palette.bad)
+        )
+        self.query_one("#matrix-diagnosis", Static).update(
+            Text("\n".join(diagnoses), style=self.palette.bad) if diagnoses else ""
+        )
+
+    def add_frame_lines(self, lines: list[str]) -> None:
+        if lines:
+            self.query_one(FrameLog).write_lines(lines)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

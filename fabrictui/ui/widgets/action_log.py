@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import RichLog, Static
+
+from fabrictui.ui.render import Palette
+
+
+class ActionLog(RichLog):
+    """What ran, its progress and its result, with the time of each line.
+    Low volume, so RichLog's styling is affordable here."""
+
+    DEFAULT_CSS = "ActionLog { height: 4; border-top: solid $panel-lighten-2; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_lines=500, wrap=True, markup=False, **kwargs)
+        self.can_focus = False
+        self.history: list[str] = []
+
+    def add(self, message: str, level: str, palette: Palette, when: float | None = None) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
+        style = {"ok": palette.good, "warn": palette.warn, "error": palette.bad}.get(level, "")
+        line = Text(f"{stamp} ", style=palette.muted)
+        line.append(message, style=style)
+        self.history.append(message)
+        self.write(line)
+
+
+class StatusLine(Static):
+    """One line: the running action and its progress, or the lab and mode."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; background: $panel; padding: 0 1; }"

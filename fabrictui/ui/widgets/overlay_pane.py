@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Log, Static
+
+from fabrictui.capture.counters import FlowSnapshot
+from fabrictui.capture.format import frame_to_line
+from fabrictui.overlay import DisplayBatch
+from fabrictui.ui.render import Palette, frame_two_lines
+from fabrictui.ui.widgets.pane import Pane
+
+
+class FrameLog(Log):
+    """Decoded frames, newest at the bottom. `Log` rather than `RichLog`: it takes
+    batched lines about thirty times faster, which is what keeps keys responsive
+    under a flood (FORMATS.md)."""
+
+
+class OverlayPane(Pane):
+    DEFAULT_CSS = """
+    OverlayPane #overlay-counters { height: auto; max-height: 3; color: $text-muted; }
+    OverlayPane FrameLog { height: 1fr; }
+    """
+
+    def __init__(self, max_lines: int = 2000, **kwargs) -> None:
+        super().__init__("Overlay (VXLAN)", 4, id="pane-overlay", **kwargs)
+        self.max_lines = max_lines
+        self.text_filter = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("no frames yet", id="overlay-counters")
+        yield FrameLog(max_lines=self.max_lines, id="frame-log", auto_scroll=True)
+
+    def show_batch(self, batch: DisplayBatch, names: Mapping[str, str]) -> None:
+        lines: list[str] = []
+        if batch.skipped:
+            lines.append(f"… {batch.skipped} frames not drawn (display rate limit; all counted)")
+        needle = self.text_filter.lower()
+        narrow = self.size.width < 130
+        for frame in batch.frames:
+            shown = frame_two_lines(frame, names) if narrow else [frame_to_line(frame, names)]
+            if not needle or any(needle in line.lower() for line in shown):
+                lines.extend(shown)
+        if lines:
+            self.query_one(FrameLog).write_lines(lines)
+
+    def note(self, line: str) -> None:
+        self.query_one(FrameLog).write_line(line)
+
+    def show_counters(
+        self,
+        snapshot: FlowSnapshot,
+        names: Mapping[str, str],
+        paused: bool,
+        skipped: int,
+        palette: Palette,
+    ) -> None:
+        text = Text()
+        if paused:
+            text.append("PAUSED ", style=palette.warn)
+        text.append(f"{snapshot.rate:,.1f} frames/s  total {snapshot.total:,}")
+        if snapshot.other:
+            text.append(f" (not VXLAN {snapshot.other:,})", style=palette.warn)
+        if skipped:
+            text.append(f"  not drawn {skipped:,}", style=palette.muted)
+        if snapshot.per_vni:
+            vnis = ", ".join(f"vni {vni}: {n:,}" for vni, n in sorted(snapshot.per_vni.items()))
+            text.append(f"\n{vnis}")
+        if snapshot.per_pair:
+            top = sorted(snapshot.per_pair.items(), key=lambda item: -item[1])[:3]
+            pairs = ", ".join(f"{names.get(a, a)}>{names.get(b, b)}: {n:,}" for (a, b), n in top)
+            text.append(f"\n{pairs}", style=palette.muted)
+        self.query_one("#overlay-counters", Static).update(text)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import DataTable
+
+from fabrictui.model import Host
+from fabrictui.ui.render import VM_COLUMNS, Palette, host_row
+from fabrictui.ui.widgets.pane import Pane
+from fabrictui.ui.widgets.tables import KeyedTable
+
+
+class VmPane(Pane):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("VMs", 1, id="pane-vms", **kwargs)
+        self.hosts: list[Host] = []
+        self.text_filter = ""
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(VM_COLUMNS, widths=(15, 6, 4, 11, 8, 22), id="vm-table")
+
+    def show_hosts(self, hosts: list[Host], palette: Palette) -> None:
+        self.hosts = hosts
+        self.query_one(KeyedTable).sync(
+            (h.name, host_row(h, palette)) for h in hosts if self._wanted(h)
+        )
+
+    def _wanted(self, host: Host) -> bool:
+        needle = self.text_filter.lower()
+        return not needle or needle in f"{host.name} {host.role} {host.state}".lower()
+
+    def selected_host(self) -> str | None:
+        return self.query_one(KeyedTable).selected_key()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(KeyedTable)
