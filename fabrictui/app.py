@@ -115,7 +115,7 @@ class FabricApp(App[None]):
         self.theme_problems: list[str] = []
         self._register_themes()
 
-    # -- layout ---------------------------------------------------------------------------
+    # -- layout -----
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title-bar")
@@ -181,7 +181,7 @@ class FabricApp(App[None]):
             tabs.append(f"{marker} {title} {end}")
         self.query_one("#pane-tabs", Static).update(" ".join(tabs))
 
-    # -- themes -------------------------------------------------------------------------------
+    # -- themes -----
 
     def _register_themes(self) -> None:
         loaded = load_themes(self.settings.themes_dir)
@@ -204,7 +204,7 @@ class FabricApp(App[None]):
         self.theme = names[(current + 1) % len(names)]
         self.log_action(f"theme: {self.theme}", "info")
 
-    # -- feeds ------------------------------------------------------------------------------------
+    # -- feeds -----
 
     async def _start_backend(self) -> None:
         try:
@@ -289,7 +289,7 @@ class FabricApp(App[None]):
             )
         )
 
-    # -- feed results -------------------------------------------------------------------------
+    # -- feed results -----
 
     def _answered(self, source: str) -> None:
         self.last_answer[source] = self.clock()
@@ -338,7 +338,7 @@ class FabricApp(App[None]):
         self.log_action(f"{message.action}: {progress.message}", progress.level)
         self._update_status(progress.message, progress.fraction)
 
-    # -- periodic drawing ---------------------------------------------------------------------
+    # -- periodic drawing -----
 
     def names_by_ip(self) -> dict[str, str]:
         """Outer IPs are nodes, inner IPs are pods: what the overlay lines show."""
@@ -401,7 +401,7 @@ class FabricApp(App[None]):
         self._draw_fabric()
         self.query_one(KubePane).refresh_rows(self.clock(), self.palette)
 
-    # -- log and status ------------------------------------------------------------------------
+    # -- log and status -----
 
     def log_action(self, message: str, level: str = "info") -> None:
         self.query_one(ActionLog).add(message, level, self.palette)
@@ -422,7 +422,7 @@ class FabricApp(App[None]):
             text = f"{mode}  1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
         self.query_one(StatusLine).update(text)
 
-    # -- keys: panes ------------------------------------------------------------------------------
+    # -- keys: panes -----
 
     def action_focus_pane(self, number: int) -> None:
         self.active_pane = number
@@ -483,7 +483,7 @@ class FabricApp(App[None]):
             event.stop()
             self._close_filter(keep=False)
 
-    # -- keys: overlay -------------------------------------------------------------------------------
+    # -- keys: overlay -----
 
     def action_toggle_pause(self) -> None:
         paused = self.overlay.toggle_pause()
@@ -511,7 +511,7 @@ class FabricApp(App[None]):
             return
         self.log_action(f"wrote {count} frames to {path}", "ok")
 
-    # -- keys: hosts ----------------------------------------------------------------------------------
+    # -- keys: hosts -----
 
     def action_ssh(self) -> None:
         host = self.query_one(VmPane).selected_host()
@@ -531,7 +531,7 @@ class FabricApp(App[None]):
                 print(f"cannot run {argv[0]}: {err}")
         self.log_action(f"ssh session to {host} ended")
 
-    # -- keys: actions --------------------------------------------------------------------------------
+    # -- keys: actions -----
 
     def action_deploy_calico(self) -> None:
         actions_ui.deploy_calico(self)
@@ -604,7 +604,7 @@ class FabricApp(App[None]):
     async def on_unmount(self) -> None:
         await self.backend.close()
 
-    # state used by actions_ui -----------------------------------------------------------------
+    # state used by actions_ui -----
 
     def racks_of_nodes(self) -> dict[str, int | None]:
         return {h.name: h.rack for h in self.hosts}

@@ -66,7 +66,7 @@ def _log_result(app: FabricApp, name: str, result) -> None:
         app.log_action(f"  {line}", "info" if result.ok else "warn")
 
 
-# -- deploy Calico ---------------------------------------------------------------------------
+# -- deploy Calico -----
 
 
 def deploy_calico(app: FabricApp) -> None:
@@ -89,7 +89,7 @@ def deploy_calico(app: FabricApp) -> None:
     confirm_then(app, "Deploy Calico (VXLAN backend)?", plan, start)
 
 
-# -- scale -------------------------------------------------------------------------------------
+# -- scale -----
 
 
 def _replicas_problem(value: str) -> str | None:
@@ -139,7 +139,7 @@ def scale(app: FabricApp) -> None:
     )
 
 
-# -- ping mesh ----------------------------------------------------------------------------------
+# -- ping mesh -----
 
 
 def ping_mesh(app: FabricApp) -> None:
@@ -202,7 +202,7 @@ def ping_mesh(app: FabricApp) -> None:
     app.start_action("Ping mesh", run())
 
 
-# -- verify ----------------------------------------------------------------------------------------
+# -- verify -----
 
 
 def verify(app: FabricApp) -> None:
@@ -229,7 +229,7 @@ def verify(app: FabricApp) -> None:
     app.start_action("Verify", run())
 
 
-# -- faults -----------------------------------------------------------------------------------------
+# -- faults -----
 
 
 def toggle_fault(app: FabricApp, fault_id: str, active: bool, title: str) -> None:

@@ -26,7 +26,7 @@ def help_screen(app: FabricApp) -> TextReportScreen:
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("what it does")
     table.add_column("id (for keymap)", style="dim")
-    for key, active in sorted(
+    for _key, active in sorted(
         app.active_bindings.items(), key=lambda item: item[1].binding.id or ""
     ):
         binding = active.binding
