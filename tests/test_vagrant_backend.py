@@ -1,0 +1,126 @@
+"""The Vagrant backend against a Vagrant project holding the reference lab's nine
+machine names (real `vagrant`, nothing is brought up)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from _require import require
+
+from fabrictui.backends.base import BackendError
+from fabrictui.backends.inventory import rack_from_name, role_from_name
+from fabrictui.backends.vagrant import Machine, VagrantLab, vm_state
+from fabrictui.model import Role, VmState
+
+NAMES = [
+    "spine-sw1",
+    "spine-sw2",
+    "leaf1",
+    "leaf2",
+    "k8s-master-l1-1",
+    "k8s-node-l1-1",
+    "k8s-node-l1-2",
+    "k8s-node-l2-1",
+    "k8s-node-l2-2",
+]
+
+EXPECTED = {
+    "spine-sw1": (Role.SPINE, None),
+    "spine-sw2": (Role.SPINE, None),
+    "leaf1": (Role.LEAF, 1),
+    "leaf2": (Role.LEAF, 2),
+    "k8s-master-l1-1": (Role.MASTER, 1),
+    "k8s-node-l1-1": (Role.WORKER, 1),
+    "k8s-node-l1-2": (Role.WORKER, 1),
+    "k8s-node-l2-1": (Role.WORKER, 2),
+    "k8s-node-l2-2": (Role.WORKER, 2),
+}
+
+
+def write_project(root: Path) -> None:
+    machines = "\n".join(
+        f'  config.vm.define "{name}" do |m|\n    m.vm.hostname = "{name}"\n  end' for name in NAMES
+    )
+    (root / "Vagrantfile").write_text(
+        'Vagrant.configure("2") do |config|\n'
+        '  config.vm.box = "generic/debian12"\n'
+        f"{machines}\n"
+        "end\n"
+    )
+
+
+def test_roles_and_racks_from_names() -> None:
+    for name, (role, rack) in EXPECTED.items():
+        assert (role_from_name(name), rack_from_name(name)) == (role, rack), name
+    assert role_from_name("router") is Role.OTHER
+    assert vm_state("shutoff") is VmState.POWEROFF
+    assert vm_state("something-new") is VmState.UNKNOWN
+
+
+@pytest.mark.slow
+async def test_nine_machines_not_created(tmp_path: Path) -> None:
+    require("vagrant")
+    write_project(tmp_path)
+    (tmp_path / "fabrictui.toml").write_text(
+        '[hosts.k8s-master-l1-1]\naddress = "10.0.101.100"\n[hosts.spine-sw2]\nrack = 9\n'
+    )
+    lab = VagrantLab(tmp_path)
+    started = time.monotonic()
+    hosts = await lab.list_hosts()
+    first_call = time.monotonic() - started
+    assert [h.name for h in hosts] == NAMES
+    for host in hosts:
+        role, rack = EXPECTED[host.name]
+        if host.name == "spine-sw2":
+            rack = 9  # fabrictui.toml override
+        assert (host.role, host.rack) == (role, rack), host.name
+        assert host.state is VmState.NOT_CREATED
+        assert host.ssh_endpoint == ""
+        assert host.provider
+    master = next(h for h in hosts if h.name == "k8s-master-l1-1")
+    assert master.address == "10.0.101.100"
+    # Not created machines are a note, not an error.
+    assert lab.notes and "9 machine(s)" in lab.notes[0]
+    assert lab.targets() == {}
+
+    # Rate limit: asking again at once answers from the cache, without vagrant.
+    started = time.monotonic()
+    again = await lab.list_hosts()
+    assert time.monotonic() - started < 0.1
+    assert again == hosts
+    assert lab.last_duration >= 0.0
+    print(f"vagrant status + ssh-config for 9 machines: {first_call:.2f}s")
+
+
+@pytest.mark.slow
+async def test_vm_action_on_unknown_machine_is_refused(tmp_path: Path) -> None:
+    require("vagrant")
+    write_project(tmp_path)
+    lab = VagrantLab(tmp_path)
+    with pytest.raises(BackendError, match="no such machine"):
+        async for _ in lab.vm_action("--force", "halt"):
+            pass
+    with pytest.raises(BackendError, match="unknown VM action"):
+        async for _ in lab.vm_action("leaf1", "destroy"):
+            pass
+
+
+@pytest.mark.slow
+async def test_halt_of_not_created_machine_streams_and_ends(tmp_path: Path) -> None:
+    require("vagrant")
+    write_project(tmp_path)
+    lab = VagrantLab(tmp_path)
+    lines = [line async for line in lab.vm_action("leaf1", "halt")]
+    assert lines[0] == "$ vagrant halt leaf1"
+
+
+def test_bad_override_is_a_backend_error(tmp_path: Path) -> None:
+    (tmp_path / "fabrictui.toml").write_text("[hosts.leaf1]\nrole = 'router'\n")
+    lab = VagrantLab(tmp_path)
+    with pytest.raises(BackendError, match="role must be one of"):
+        lab.metas([Machine("leaf1", VmState.RUNNING, "libvirt")])
+    (tmp_path / "fabrictui.toml").write_text("[hosts.leaf1\n")
+    with pytest.raises(BackendError, match="cannot read"):
+        VagrantLab(tmp_path)
