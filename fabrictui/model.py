@@ -256,3 +256,6 @@ class LabInfo:
     vni: int = 4096
     vxlan_port: int = 4789
     expected_sessions: tuple[tuple[str, str], ...] = field(default=())  # (leaf, spine)
+    # (neighbor address as a switch sees it, host that owns it): names peers whose
+    # summary shows no hostname, and the far end of a session in check messages
+    peer_addresses: tuple[tuple[str, str], ...] = field(default=())

@@ -1,0 +1,362 @@
+"""`DemoBackend`: the reference lab of LAB.md, simulated in-process.
+
+No I/O, no network: switches print NCLU/FRR output that goes through the real
+BGP parser, pings print iputils output that goes through the real ping
+parser, captures are pcap bytes for the real decoder. Time comes from the
+injected clock, sped up by `speed` (see `sim.py`); the same seed, calls and
+clock readings give the same results.
+
+Scenarios: `fresh` is the moment before Calico (VMs up, each leaf with two
+Established sessions, nodes NotReady, coredns Pending, no calico pods);
+`ready` replays the seed's steps before handing over: Calico applied 24
+minutes ago, nginx-deployment created 4m3s ago and scaled to 4 replicas 13 s
+ago, so names, IPs and ages are the seed's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fabrictui.backends.base import (
+    BackendError,
+    CaptureStream,
+    DemoWorkload,
+    LabBackend,
+    NotFound,
+)
+from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.fabric import Fabric
+from fabrictui.backends.demo.faults import FaultBoard
+from fabrictui.backends.demo.hub import Hub, Subscriber
+from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.names import NameSource
+from fabrictui.backends.demo.sim import Simulation
+from fabrictui.backends.demo.traffic import Traffic
+from fabrictui.model import (
+    Fault,
+    Host,
+    KubeNode,
+    KubePod,
+    LabInfo,
+    PingResult,
+    Role,
+    SwitchReading,
+    VmState,
+    WatchEvent,
+)
+from fabrictui.parsers import ParseError
+from fabrictui.parsers.bgp import parse_bgp_summary
+from fabrictui.parsers.ping import parse_ping_output
+
+SCENARIOS = ("fresh", "ready")
+CALICO_AGE = 1445.0  # "24m" in the seed's kubectl output
+NGINX_FIRST_AGE = 243.0  # "4m3s"
+NGINX_SCALE_AGE = 13.0  # "13s"
+CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
+DRIVER_IDLE = 0.5  # longest real sleep of the event driver
+
+
+class DemoBackend(LabBackend):
+    def __init__(
+        self,
+        scenario: str = "fresh",
+        seed: int = 1,
+        hint: str = "",
+        clock: Callable[[], float] | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise BackendError(f"unknown demo scenario {scenario!r} (fresh or ready)")
+        if speed <= 0:
+            raise BackendError("demo speed must be positive")
+        self.scenario = scenario
+        self.seed = seed
+        self.hint = hint
+        self.sim = Simulation(clock, speed)
+        self.names = NameSource(seed)
+        self.hub = Hub()
+        now = self.sim.now()
+        ready_at = now if scenario == "ready" else now + CALICO_AGE
+        self.fabric = Fabric.build(self.sim, ready_at)
+        self.kube = KubeSim(self.sim, self.names, self.hub.publish)
+        self.traffic = Traffic(self.sim, self.kube, self.fabric, seed)
+        self.faultboard = FaultBoard(self.fabric, self.kube, self.traffic)
+        self._replay(now, ready_at)
+        self._driver: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._closed = False
+
+    def _replay(self, now: float, ready_at: float) -> None:
+        cluster = ready_at - CLUSTER_AGE
+        self.sim.set_cursor(cluster)
+        self.kube.bootstrap(cluster)
+        if self.scenario == "ready":
+            applied = now - CALICO_AGE
+            self.sim.advance(applied)
+            self.kube.apply_calico(applied, topo.POD_POOL)
+            self.sim.advance(now - NGINX_FIRST_AGE)
+            self.kube.ensure_workload(now - NGINX_FIRST_AGE, DemoWorkload())
+            self.sim.advance(now - NGINX_SCALE_AGE)
+            wl = DemoWorkload()
+            self.kube.scale(now - NGINX_SCALE_AGE, wl.namespace, wl.deployment, 4)
+        self.sim.advance(now)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def info(self) -> LabInfo:
+        return LabInfo(
+            name=f"demo ({self.scenario}, seed {self.seed})",
+            kind="demo",
+            badge="DEMO",
+            hint=self.hint,
+            pod_pool=topo.POD_POOL,
+            vni=topo.VNI,
+            vxlan_port=topo.VXLAN_PORT,
+            expected_sessions=topo.expected_sessions(),
+            peer_addresses=topo.peer_addresses(),
+        )
+
+    async def start(self) -> None:
+        self._ensure_driver()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._driver is not None:
+            self._driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._driver
+            self._driver = None
+        self.hub.close()
+        for cap in list(self.traffic.captures):
+            await cap.close()
+
+    def _ensure_driver(self) -> None:
+        if self._closed:
+            raise BackendError("the demo lab was closed")
+        if self._driver is None or self._driver.done():
+            self._wake = asyncio.Event()
+            self.sim.on_schedule = self._wake.set
+            self._driver = asyncio.get_running_loop().create_task(
+                self._drive(), name="demo-lab-driver"
+            )
+
+    async def _drive(self) -> None:
+        """Run the lab's events as simulated time reaches them."""
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            self.sim.advance()
+            nxt = self.sim.next_time()
+            delay = DRIVER_IDLE
+            if nxt is not None:
+                delay = min(DRIVER_IDLE, self.sim.real_delay(nxt - self.sim.now()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.0005))
+
+    def _now(self) -> float:
+        self.sim.advance()
+        return self.sim.now()
+
+    async def advance(self, seconds: float) -> None:
+        """Let `seconds` of simulated time pass (sleeps seconds/speed for real, then runs
+        the events up to that point even if the clock did not move)."""
+        target = self.sim.now() + seconds
+        await asyncio.sleep(self.sim.real_delay(seconds))
+        self.sim.advance(max(target, self.sim.now()))
+
+    # -- VMs ------------------------------------------------------------------------------
+
+    async def list_hosts(self) -> list[Host]:
+        now = self._now()
+        hosts: list[Host] = []
+        for sw in topo.SWITCHES:
+            state = VmState.RUNNING
+            if sw.role is Role.SPINE and not self.fabric.spine_running[sw.name]:
+                state = VmState.POWEROFF
+            hosts.append(
+                Host(
+                    sw.name,
+                    sw.role,
+                    sw.rack,
+                    state,
+                    "demo",
+                    f"vagrant@127.0.0.1:{sw.ssh_port}",
+                    sw.router_id,
+                    sw.asn,
+                )
+            )
+        del now
+        for node in topo.NODES:
+            hosts.append(
+                Host(
+                    node.name,
+                    node.role,
+                    node.rack,
+                    VmState.RUNNING,
+                    "demo",
+                    f"vagrant@127.0.0.1:{node.ssh_port}",
+                    node.ip,
+                )
+            )
+        return hosts
+
+    # -- fabric ------------------------------------------------------------------------------
+
+    async def bgp_summary(self, switch: str) -> SwitchReading:
+        now = self._now()
+        spec = topo.SWITCH_BY_NAME.get(switch)
+        if spec is None:
+            return SwitchReading(switch, None, f"{switch}: no such switch in the demo lab", now)
+        if spec.role is Role.SPINE and not self.fabric.spine_running[switch]:
+            return SwitchReading(switch, None, f"{switch}: unreachable (VM is powered off)", now)
+        if spec.role is Role.SPINE and not self.fabric.spine_reachable(switch, now):
+            return SwitchReading(
+                switch, None, f"{switch}: unreachable (booting, ssh not up yet)", now
+            )
+        if spec.role is Role.LEAF:
+            text = self.fabric.render_nclu(switch, now)
+        else:
+            text = self.fabric.render_frr_json(switch, now)
+        try:
+            summary = parse_bgp_summary(text)
+        except ParseError as err:
+            return SwitchReading(switch, None, f"{switch}: {err}", now)
+        return SwitchReading(switch, summary, None, now)
+
+    def bgp_summary_text(self, switch: str) -> str:
+        """The raw text the switch prints (for tests and the curious)."""
+        now = self._now()
+        if topo.SWITCH_BY_NAME[switch].role is Role.LEAF:
+            return self.fabric.render_nclu(switch, now)
+        return self.fabric.render_frr_json(switch, now)
+
+    # -- Kubernetes ------------------------------------------------------------------------------
+
+    async def list_nodes(self) -> list[KubeNode]:
+        self._now()
+        return [n.model() for n in self.kube.nodes.values()]
+
+    async def list_pods(self, namespace: str | None = None) -> list[KubePod]:
+        self._now()
+        return [
+            p.model()
+            for p in self.kube.live_pods()
+            if namespace is None or p.namespace == namespace
+        ]
+
+    async def _watch(self, kind: str, current: Callable[[], list[Any]]) -> AsyncIterator[Any]:
+        self._ensure_driver()
+        self._now()
+        sub: Subscriber = self.hub.subscribe(kind)
+        try:
+            yield WatchEvent("RELIST", items=tuple(current()))
+            while True:
+                event = await sub.get()
+                if event is None:
+                    return
+                if event.type == "RELIST":
+                    event = WatchEvent("RELIST", items=tuple(current()))
+                yield event
+        finally:
+            self.hub.unsubscribe(sub)
+
+    def _node_models(self) -> list[KubeNode]:
+        return [n.model() for n in self.kube.nodes.values()]
+
+    def _pod_models(self) -> list[KubePod]:
+        return [p.model() for p in self.kube.live_pods()]
+
+    def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:
+        return self._watch("node", self._node_models)
+
+    def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
+        return self._watch("pod", self._pod_models)
+
+    async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+        try:
+            pool = ipaddress.IPv4Network(pool_cidr)
+        except ValueError as err:
+            raise BackendError(f"bad pool CIDR {pool_cidr!r}: {err}") from None
+        if pool.prefixlen > 26:
+            raise BackendError(f"pool {pool_cidr} is smaller than one /26 block")
+        self._ensure_driver()
+        return self.kube.apply_calico(self._now(), str(pool))
+
+    async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
+        self._ensure_driver()
+        return self.kube.ensure_workload(self._now(), workload)
+
+    async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        if replicas < 0:
+            raise BackendError(f"replicas must be 0 or more, not {replicas}")
+        self._ensure_driver()
+        self.kube.scale(self._now(), namespace, name, replicas)
+
+    async def ping(
+        self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
+    ) -> PingResult:
+        try:
+            ipaddress.IPv4Address(target_ip)
+        except ValueError:
+            raise BackendError(f"ping: {target_ip!r} is not an IPv4 address") from None
+        if count < 1:
+            raise BackendError("ping count must be at least 1")
+        self._ensure_driver()
+        self._now()
+        rec = self.kube.pod(pod.namespace, pod.name)
+        if rec.status != "Running" or rec.node is None or rec.ip is None:
+            return PingResult(
+                pod.key,
+                target_ip,
+                0,
+                0,
+                None,
+                None,
+                None,
+                error=f"cannot exec in {pod.key}: pod is {rec.status}",
+            )
+        text = await self.traffic.run_ping(rec, target_ip, count, timeout)
+        try:
+            stats = parse_ping_output(text)
+        except ParseError as err:
+            raise BackendError(f"ping in {pod.key}: {err}") from None
+        result = stats.as_result(pod.key, target_ip)
+        if stats.transmitted < count:
+            result = PingResult(
+                result.source_pod,
+                result.target_ip,
+                result.transmitted,
+                result.received,
+                result.rtt_min_ms,
+                result.rtt_avg_ms,
+                result.rtt_max_ms,
+                result.ttl,
+                error=f"ping timed out after {timeout:g} s",
+            )
+        return result
+
+    # -- overlay ---------------------------------------------------------------------------------
+
+    async def open_capture(
+        self, node: str, interface: str = "eth0", bpf: str = "udp port 4789"
+    ) -> CaptureStream:
+        if node not in topo.NODE_BY_NAME:
+            if node in topo.SWITCH_BY_NAME:
+                raise BackendError(f"{node}: captures run on Kubernetes nodes only")
+            raise NotFound(f"{node}: no such node in the demo lab")
+        self._ensure_driver()
+        self._now()
+        return self.traffic.open_capture(node, interface)
+
+    # -- faults ------------------------------------------------------------------------------------
+
+    def faults(self) -> list[Fault]:
+        return self.faultboard.catalogue()
+
+    async def set_fault(self, fault_id: str, active: bool) -> None:
+        self._ensure_driver()
+        self.faultboard.set(fault_id, active, self._now())

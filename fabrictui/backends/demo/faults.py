@@ -1,0 +1,94 @@
+"""Faults the demo lab can inject, as the real lab would suffer them.
+
+- `stop-spine:<spine>`: the spine VM powers off: its summary is unreachable,
+  the leaves keep the session until their hold timer expires, then show it
+  Idle/Connect/Active; cross-rack traffic uses the other spine.
+- `cut-uplink:<leaf>:<spine>`: the link goes down: both ends drop the session
+  at once; the leaf's prefixes still reach the other rack via the other spine.
+- `stop-calico-node:<node>`: calico-node crashes and keeps crashing
+  (CrashLoopBackOff, restarts growing); the node's pod routes are withdrawn, so
+  pings to and from its pods fail.
+- `blackhole-pod:<namespace>/<name>`: a blackhole route for the pod's IP:
+  pings to it (and replies to it) are dropped.
+
+Clearing a fault undoes it: the spine boots again, the link comes up,
+calico-node runs again, the route goes. Sessions re-establish with a fresh
+uptime.
+"""
+
+from __future__ import annotations
+
+from fabrictui.backends.base import BackendError, NotFound
+from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.fabric import Fabric
+from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.traffic import Traffic
+from fabrictui.model import Fault
+
+
+class FaultBoard:
+    def __init__(self, fabric: Fabric, kube: KubeSim, traffic: Traffic) -> None:
+        self.fabric = fabric
+        self.kube = kube
+        self.traffic = traffic
+        self.active: set[str] = set()
+
+    def catalogue(self) -> list[Fault]:
+        faults: list[Fault] = []
+        for spine in topo.SPINES:
+            faults.append(Fault(f"stop-spine:{spine}", f"Stop spine {spine} (power off its VM)"))
+        for spec in topo.LINKS:
+            faults.append(
+                Fault(
+                    f"cut-uplink:{spec.leaf}:{spec.spine}",
+                    f"Cut uplink {spec.leaf} - {spec.spine} ({spec.leaf_ip} - {spec.spine_ip})",
+                )
+            )
+        for node in topo.NODES:
+            faults.append(
+                Fault(f"stop-calico-node:{node.name}", f"Stop calico-node on {node.name}")
+            )
+        pods = sorted(
+            p.key
+            for p in self.kube.pods.values()
+            if p.namespace != "kube-system" and not p.host_network and not p.terminating
+        )
+        keys = sorted(
+            set(pods)
+            | {f[len("blackhole-pod:") :] for f in self.active if f.startswith("blackhole-pod:")}
+        )
+        for key in keys:
+            faults.append(Fault(f"blackhole-pod:{key}", f"Black-hole pod {key}"))
+        return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
+
+    def set(self, fault_id: str, active: bool, t: float) -> None:
+        kind, _, arg = fault_id.partition(":")
+        if kind == "stop-spine":
+            if arg not in topo.SPINES:
+                raise NotFound(f"{fault_id}: no spine named {arg!r}")
+            self.fabric.set_spine(arg, not active, t)
+        elif kind == "cut-uplink":
+            leaf, _, spine = arg.partition(":")
+            if (leaf, spine) not in self.fabric.sessions:
+                raise NotFound(f"{fault_id}: no uplink between {leaf!r} and {spine!r}")
+            self.fabric.set_link(leaf, spine, not active, t)
+        elif kind == "stop-calico-node":
+            if arg not in topo.NODE_BY_NAME:
+                raise NotFound(f"{fault_id}: no node named {arg!r}")
+            if active and fault_id not in self.active:
+                self.kube.stop_calico_node(arg, t)
+            elif not active and fault_id in self.active:
+                self.kube.start_calico_node(arg, t)
+        elif kind == "blackhole-pod":
+            namespace, _, name = arg.partition("/")
+            if active:
+                self.kube.pod(namespace, name)  # NotFound when there is no such pod
+                self.traffic.blackholed.add(arg)
+            else:
+                self.traffic.blackholed.discard(arg)
+        else:
+            raise BackendError(f"unknown fault {fault_id!r}")
+        if active:
+            self.active.add(fault_id)
+        else:
+            self.active.discard(fault_id)

@@ -1,0 +1,571 @@
+"""The simulated Kubernetes cluster: a kubeadm v1.15.2 cluster of one master
+and four workers, Calico (VXLAN) once applied, and the seed's nginx workload.
+
+It behaves like the real thing in the ways fabrictui can see: nodes are
+NotReady until calico-node runs on them; pods that need the pod network stay
+Pending until a node is Ready; calico-node pods go Pending → ContainerCreating
+→ Running; each node gets a /26 block (its first address is the vxlan.calico
+tunnel address) and pods take the next free addresses; the scheduler spreads a
+deployment's pods over distinct workers; scaling down terminates the newest
+pods first. Every change is reported through `emit` as a watch event.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fabrictui.backends.base import DemoWorkload, NotFound
+from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.names import NameSource
+from fabrictui.backends.demo.sim import Simulation
+from fabrictui.capture.synth import calico_vtep_mac
+from fabrictui.model import KubeNode, KubePod, Role
+
+Emit = Callable[[str, str, object], None]  # (kind "node"/"pod", event type, object)
+
+# What `kubectl apply` prints for the seed's calicoctl + calico.yaml (VXLAN).
+CALICO_OBJECTS: tuple[str, ...] = (
+    "serviceaccount/calicoctl",
+    "pod/calicoctl",
+    "clusterrole.rbac.authorization.k8s.io/calicoctl",
+    "clusterrolebinding.rbac.authorization.k8s.io/calicoctl",
+    "configmap/calico-config",
+    *(
+        f"customresourcedefinition.apiextensions.k8s.io/{crd}.crd.projectcalico.org"
+        for crd in (
+            "felixconfigurations",
+            "ipamblocks",
+            "blockaffinities",
+            "ipamhandles",
+            "ipamconfigs",
+            "bgppeers",
+            "bgpconfigurations",
+            "ippools",
+            "hostendpoints",
+            "clusterinformations",
+            "globalnetworkpolicies",
+            "globalnetworksets",
+            "networkpolicies",
+            "networksets",
+        )
+    ),
+    "clusterrole.rbac.authorization.k8s.io/calico-kube-controllers",
+    "clusterrolebinding.rbac.authorization.k8s.io/calico-kube-controllers",
+    "clusterrole.rbac.authorization.k8s.io/calico-node",
+    "clusterrolebinding.rbac.authorization.k8s.io/calico-node",
+    "daemonset.apps/calico-node",
+    "serviceaccount/calico-node",
+    "deployment.apps/calico-kube-controllers",
+    "serviceaccount/calico-kube-controllers",
+)
+
+SCHEDULER_RETRY = 3.0  # unschedulable pods are retried this long after a node turns Ready
+
+
+@dataclass
+class PodRec:
+    namespace: str
+    name: str
+    owner: str | None
+    created: float
+    uid: str
+    labels: tuple[tuple[str, str], ...] = ()
+    node: str | None = None
+    status: str = "Pending"
+    ready: bool = False
+    restarts: int = 0
+    ip: str | None = None
+    host_network: bool = False
+    tolerates_master: bool = False
+    preference: list[str] = field(default_factory=list)
+    generation: int = 0
+    terminating: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def model(self) -> KubePod:
+        running = self.status == "Running"
+        return KubePod(
+            namespace=self.namespace,
+            name=self.name,
+            ready_containers=1 if (running and self.ready) else 0,
+            total_containers=1,
+            status=self.status,
+            restarts=self.restarts,
+            created=self.created,
+            ip=self.ip,
+            node=self.node,
+            owner=self.owner,
+            labels=self.labels,
+            uid=self.uid,
+        )
+
+
+@dataclass
+class NodeRec:
+    name: str
+    role: Role
+    created: float
+    ip: str
+    uid: str
+    ready: bool = False
+    block: str | None = None
+    calico_running: bool = False
+    allocated: set[int] = field(default_factory=set)
+    images: set[str] = field(default_factory=set)
+
+    @property
+    def tunnel_ip(self) -> str | None:
+        if self.block is None:
+            return None
+        return str(ipaddress.IPv4Network(self.block).network_address)
+
+    def model(self) -> KubeNode:
+        return KubeNode(
+            name=self.name,
+            ready=self.ready,
+            roles=("master",) if self.role is Role.MASTER else (),
+            created=self.created,
+            version=topo.KUBE_VERSION,
+            internal_ip=self.ip,
+            calico_blocks=(self.block,) if self.block else (),
+            vtep_mac=calico_vtep_mac(self.name) if self.block else None,
+            uid=self.uid,
+        )
+
+
+@dataclass
+class Deployment:
+    namespace: str
+    name: str
+    replicas: int
+    template_hash: str
+    app_label: str
+
+
+class KubeSim:
+    def __init__(self, sim: Simulation, names: NameSource, emit: Emit) -> None:
+        self.sim = sim
+        self.names = names
+        self.emit = emit
+        self.nodes: dict[str, NodeRec] = {}
+        self.pods: dict[str, PodRec] = {}
+        self.namespaces: set[str] = {"default", "kube-system", "kube-public", "kube-node-lease"}
+        self.deployments: dict[tuple[str, str], Deployment] = {}
+        self.services: set[tuple[str, str]] = set()
+        self.calico_applied = False
+        self.pool = topo.POD_POOL
+        self.calico_faulted: set[str] = set()
+        self._retry_pending = False
+
+    # -- bootstrapping ---------------------------------------------------------------
+
+    def bootstrap(self, t: float) -> None:
+        """The cluster kubeadm left behind, before any network plugin."""
+        for spec in topo.NODES:
+            self.nodes[spec.name] = NodeRec(
+                spec.name,
+                spec.role,
+                t + (0 if spec.role is Role.MASTER else 90),
+                spec.ip,
+                self.names.uid(),
+            )
+        master = topo.MASTER
+        for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+            self._add_pod(
+                "kube-system",
+                f"{component}-{master}",
+                None,
+                t + 30,
+                node=master,
+                status="Running",
+                ready=True,
+                restarts=1,
+                host_network=True,
+                labels=(("component", component), ("tier", "control-plane")),
+            )
+        for spec in topo.NODES:
+            self._add_pod(
+                "kube-system",
+                f"kube-proxy-{self.names.suffix('kube-proxy')}",
+                "kube-proxy",
+                self.nodes[spec.name].created + 5,
+                node=spec.name,
+                status="Running",
+                ready=True,
+                restarts=1,
+                host_network=True,
+                labels=(("k8s-app", "kube-proxy"),),
+            )
+        coredns_hash = self.names.template_hash("coredns")
+        for _ in range(2):
+            self._add_pod(
+                "kube-system",
+                f"coredns-{coredns_hash}-{self.names.suffix('coredns')}",
+                "coredns",
+                t + 40,
+                labels=(("k8s-app", "kube-dns"),),
+                tolerates_master=False,
+            )
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _add_pod(
+        self, namespace: str, name: str, owner: str | None, created: float, **kw: object
+    ) -> PodRec:
+        pod = PodRec(namespace, name, owner, created, self.names.uid(), **kw)  # type: ignore[arg-type]
+        if not pod.preference:
+            pod.preference = self.names.preference(name, list(topo.WORKERS))
+        self.pods[pod.key] = pod
+        self._changed(pod, "ADDED")
+        return pod
+
+    def _changed(self, pod: PodRec, kind: str = "MODIFIED") -> None:
+        self.emit("pod", kind, pod.model())
+
+    def _node_changed(self, node: NodeRec) -> None:
+        self.emit("node", "MODIFIED", node.model())
+
+    def live_pods(self) -> list[PodRec]:
+        return sorted(self.pods.values(), key=lambda p: (p.namespace, p.name))
+
+    def pod(self, namespace: str, name: str) -> PodRec:
+        pod = self.pods.get(f"{namespace}/{name}")
+        if pod is None:
+            raise NotFound(f'pods "{name}" not found in namespace {namespace}')
+        return pod
+
+    def pod_by_ip(self, ip: str) -> PodRec | None:
+        for pod in self.pods.values():
+            if pod.ip == ip and not pod.host_network:
+                return pod
+        return None
+
+    def node_for_ip(self, ip: str) -> NodeRec | None:
+        """The node whose /26 block holds `ip`."""
+        addr = ipaddress.IPv4Address(ip)
+        for node in self.nodes.values():
+            if node.block and addr in ipaddress.IPv4Network(node.block):
+                return node
+        return None
+
+    # -- Calico ------------------------------------------------------------------------
+
+    def apply_calico(self, t: float, pool: str) -> list[str]:
+        if self.calico_applied:
+            return [f"{obj} unchanged" for obj in CALICO_OBJECTS]
+        ipaddress.IPv4Network(pool)  # validated by the caller; raises ValueError if not
+        self.calico_applied = True
+        self.pool = pool
+        self._add_pod(
+            "kube-system",
+            "calicoctl",
+            None,
+            t,
+            labels=(("app", "calicoctl"),),
+            tolerates_master=True,
+        )
+        self._schedule_pending(t)
+        for index, spec in enumerate(topo.NODES):
+            pod = self._add_pod(
+                "kube-system",
+                f"calico-node-{self.names.suffix('calico-node')}",
+                "calico-node",
+                t + 0.1,
+                node=spec.name,
+                host_network=True,
+                tolerates_master=True,
+                labels=(("k8s-app", "calico-node"),),
+            )
+            self._start_calico_node(pod, t + 0.1, index)
+        kc_hash = self.names.template_hash("calico-kube-controllers")
+        self._add_pod(
+            "kube-system",
+            f"calico-kube-controllers-{kc_hash}-{self.names.suffix('calico-kube-controllers')}",
+            "calico-kube-controllers",
+            t + 0.2,
+            labels=(("k8s-app", "calico-kube-controllers"),),
+            tolerates_master=True,
+        )
+        return [f"{obj} created" for obj in CALICO_OBJECTS]
+
+    def _start_calico_node(self, pod: PodRec, t: float, index: int) -> None:
+        gen = pod.generation
+        creating = t + 0.4 + 0.15 * index
+        running = creating + 1.6 + 0.35 * index  # image pull
+        ready = running + 1.0  # felix readiness
+
+        def to_creating(at: float) -> None:
+            if pod.generation == gen and pod.status == "Pending":
+                pod.status = "ContainerCreating"
+                self._changed(pod)
+
+        def to_running(at: float) -> None:
+            if pod.generation != gen:
+                return
+            if pod.node in self.calico_faulted:  # faulted before it ever ran
+                self.stop_calico_node(pod.node, at)
+                return
+            pod.status = "Running"
+            self._changed(pod)
+
+        def to_ready(at: float) -> None:
+            if pod.generation == gen and pod.node not in self.calico_faulted:
+                pod.ready = True
+                self._changed(pod)
+                assert pod.node is not None
+                self._calico_up(self.nodes[pod.node], at)
+
+        self.sim.at(creating, to_creating)
+        self.sim.at(running, to_running)
+        self.sim.at(ready, to_ready)
+
+    def _calico_up(self, node: NodeRec, t: float) -> None:
+        first = node.block is None
+        if first:
+            node.block = self.names.block(node.name, self.pool)
+            node.allocated.add(0)  # the vxlan.calico tunnel address
+        node.calico_running = True
+        self._node_changed(node)
+        if first:
+            self.sim.at(t + 0.5, lambda at, node=node: self._node_ready(node, at))
+        # pods that waited for the network on this node can proceed
+        for pod in self.live_pods():
+            if pod.node == node.name and pod.status == "ContainerCreating" and not pod.host_network:
+                self._start_container(pod, t)
+
+    def _node_ready(self, node: NodeRec, t: float) -> None:
+        if not node.ready:
+            node.ready = True
+            self._node_changed(node)
+            if not self._retry_pending:
+                self._retry_pending = True
+                self.sim.at(t + SCHEDULER_RETRY, self._retry)
+
+    def _retry(self, t: float) -> None:
+        self._retry_pending = False
+        self._schedule_pending(t)
+
+    def calico_node_pod(self, node: str) -> PodRec | None:
+        for pod in self.pods.values():
+            if pod.owner == "calico-node" and pod.node == node and not pod.terminating:
+                return pod
+        return None
+
+    # -- scheduling and pod start --------------------------------------------------------
+
+    def _schedule_pending(self, t: float) -> None:
+        pending = [p for p in self.pods.values() if p.node is None and not p.terminating]
+        pending.sort(key=lambda p: (p.created, p.name))
+        for pod in pending:
+            candidates = [
+                n
+                for n in self.nodes.values()
+                if n.ready and n.role is not Role.MASTER  # the master's NoSchedule taint
+            ]
+            if not candidates:
+                continue
+
+            def score(node: NodeRec, pod: PodRec = pod) -> tuple[int, int]:
+                same = sum(
+                    1
+                    for p in self.pods.values()
+                    if p.node == node.name and p.owner == pod.owner and not p.terminating
+                )
+                pref = pod.preference.index(node.name) if node.name in pod.preference else 99
+                return (same, pref)
+
+            chosen = min(candidates, key=score)
+            pod.node = chosen.name
+            self._changed(pod)
+            gen = pod.generation
+
+            def to_creating(at: float, pod: PodRec = pod, gen: int = gen) -> None:
+                if pod.generation == gen and pod.status == "Pending":
+                    pod.status = "ContainerCreating"
+                    self._changed(pod)
+                    self._start_container(pod, at)
+
+            self.sim.at(t + 0.3, to_creating)
+
+    def _image(self, pod: PodRec) -> str:
+        return pod.owner or pod.name
+
+    def _start_container(self, pod: PodRec, t: float) -> None:
+        """ContainerCreating -> Running once the node's network is there."""
+        assert pod.node is not None
+        node = self.nodes[pod.node]
+        if not pod.host_network and not node.calico_running:
+            return  # sandbox creation fails until calico-node runs; retried by _calico_up
+        pull = 0.8 if self._image(pod) in node.images else 2.5
+        gen = pod.generation
+
+        def to_running(at: float) -> None:
+            if pod.generation != gen or pod.status != "ContainerCreating" or pod.terminating:
+                return
+            if not pod.host_network:
+                if not node.calico_running:
+                    return
+                pod.ip = self._allocate(node)
+            node.images.add(self._image(pod))
+            pod.status = "Running"
+            pod.ready = True
+            self._changed(pod)
+
+        self.sim.at(t + pull, to_running)
+
+    def _allocate(self, node: NodeRec) -> str:
+        assert node.block is not None
+        net = ipaddress.IPv4Network(node.block)
+        for ordinal in range(net.num_addresses):
+            if ordinal not in node.allocated:
+                node.allocated.add(ordinal)
+                return str(net.network_address + ordinal)
+        raise RuntimeError(f"block {node.block} exhausted")
+
+    def _release(self, pod: PodRec) -> None:
+        if pod.ip and pod.node:
+            node = self.nodes[pod.node]
+            if node.block:
+                ordinal = int(ipaddress.IPv4Address(pod.ip)) - int(
+                    ipaddress.IPv4Network(node.block).network_address
+                )
+                node.allocated.discard(ordinal)
+
+    # -- workload --------------------------------------------------------------------------
+
+    def ensure_workload(self, t: float, wl: DemoWorkload) -> list[str]:
+        created: list[str] = []
+        if wl.namespace not in self.namespaces:
+            self.namespaces.add(wl.namespace)
+            created.append(f"namespace/{wl.namespace} created")
+        key = (wl.namespace, wl.deployment)
+        if key not in self.deployments:
+            self.deployments[key] = Deployment(
+                wl.namespace,
+                wl.deployment,
+                1,
+                self.names.template_hash(wl.deployment),
+                wl.app_label,
+            )
+            created.append(f"deployment.apps/{wl.deployment} created")
+            self._reconcile(self.deployments[key], t)
+        if (wl.namespace, wl.service) not in self.services:
+            self.services.add((wl.namespace, wl.service))
+            created.append(f"service/{wl.service} created")
+        return created
+
+    def deployment(self, namespace: str, name: str) -> Deployment:
+        dep = self.deployments.get((namespace, name))
+        if dep is None:
+            raise NotFound(f'deployments.apps "{name}" not found in namespace {namespace}')
+        return dep
+
+    def scale(self, t: float, namespace: str, name: str, replicas: int) -> None:
+        if replicas < 0:
+            raise ValueError("replicas must be >= 0")
+        dep = self.deployment(namespace, name)
+        dep.replicas = replicas
+        self._reconcile(dep, t)
+
+    def deployment_pods(self, dep: Deployment) -> list[PodRec]:
+        return [
+            p
+            for p in self.pods.values()
+            if p.namespace == dep.namespace and p.owner == dep.name and not p.terminating
+        ]
+
+    def _reconcile(self, dep: Deployment, t: float) -> None:
+        pods = self.deployment_pods(dep)
+        for _ in range(dep.replicas - len(pods)):
+            self._add_pod(
+                dep.namespace,
+                f"{dep.name}-{dep.template_hash}-{self.names.suffix(dep.name)}",
+                dep.name,
+                t,
+                labels=(("app", dep.app_label), ("pod-template-hash", dep.template_hash)),
+            )
+        if len(pods) > dep.replicas:
+            # The ReplicaSet controller deletes unscheduled, then not-ready, then newest first.
+            pods.sort(key=lambda p: (p.node is not None, p.status == "Running", -p.created, p.name))
+            for pod in pods[: len(pods) - dep.replicas]:
+                self._terminate(pod, t)
+        self._schedule_pending(t)
+
+    def _terminate(self, pod: PodRec, t: float) -> None:
+        pod.terminating = True
+        pod.generation += 1
+        pod.status = "Terminating"
+        self._changed(pod)
+
+        def gone(at: float) -> None:
+            self._release(pod)
+            self.pods.pop(pod.key, None)
+            pod.status = "Terminating"
+            self._changed(pod, "DELETED")
+
+        self.sim.at(t + 1.0, gone)
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def stop_calico_node(self, node_name: str, t: float) -> None:
+        """calico-node crashes on the node and keeps crashing (CrashLoopBackOff)."""
+        self.calico_faulted.add(node_name)
+        node = self.nodes[node_name]
+        node.calico_running = False
+        self._node_changed(node)
+        pod = self.calico_node_pod(node_name)
+        if pod is None:
+            return
+        pod.generation += 1
+        gen = pod.generation
+        pod.status, pod.ready = "Error", False
+        self._changed(pod)
+
+        def crash_loop(at: float, backoff: float) -> None:
+            if pod.generation != gen:
+                return
+            pod.restarts += 1
+            pod.status = "CrashLoopBackOff"
+            self._changed(pod)
+            self.sim.at(at + backoff, lambda a: restart(a, backoff))
+
+        def restart(at: float, backoff: float) -> None:
+            if pod.generation != gen:
+                return
+            pod.status = "Running"
+            self._changed(pod)
+            self.sim.at(at + 2.0, lambda a: fail(a, min(backoff * 2, 300.0)))
+
+        def fail(at: float, backoff: float) -> None:
+            if pod.generation != gen:
+                return
+            pod.status = "Error"
+            self._changed(pod)
+            self.sim.at(at + 1.0, lambda a: crash_loop(a, backoff))
+
+        self.sim.at(t + 1.0, lambda a: crash_loop(a, 10.0))
+
+    def start_calico_node(self, node_name: str, t: float) -> None:
+        self.calico_faulted.discard(node_name)
+        pod = self.calico_node_pod(node_name)
+        if pod is None:
+            return
+        pod.generation += 1
+        gen = pod.generation
+        if pod.status != "Running":
+            pod.restarts += 1
+        pod.status, pod.ready = "Running", False
+        self._changed(pod)
+
+        def ready(at: float) -> None:
+            if pod.generation == gen and node_name not in self.calico_faulted:
+                pod.ready = True
+                self._changed(pod)
+                self._calico_up(self.nodes[node_name], at)
+
+        self.sim.at(t + 2.0, ready)

@@ -1,0 +1,335 @@
+"""Pod-to-pod traffic in the demo lab: ping runs and node captures.
+
+A ping is decided hop by hop against the live state, as a packet would be:
+the sending node needs a route to the target's /26 (calico-node running on
+both nodes), the underlay needs a path between the racks (a spine with both
+leaf sessions Established, and powered), the target must be a Running pod
+that is not black-holed, and the reply takes the same checks back. Each echo
+that reaches a node's eth0 is also written, as real pcap bytes built by
+`fabrictui.capture.synth`, to every open capture on that node; the iputils
+text of the run goes through the real ping parser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import statistics
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from fabrictui.backends.base import CaptureStream
+from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.fabric import Fabric
+from fabrictui.backends.demo.kube import KubeSim, PodRec
+from fabrictui.backends.demo.sim import Simulation
+from fabrictui.capture.synth import (
+    build_vxlan_icmp_frame,
+    calico_vtep_mac,
+    pcap_global_header,
+    pcap_record,
+)
+
+CAPTURE_BUFFER = 4096  # records held for a slow reader before dropping (as the kernel would)
+PROBE_INTERVAL = 5.0  # background echo between nginx pods while someone captures
+
+# UDP source ports of the seed's capture (Linux hashes the inner flow into them).
+SEED_PORTS = {("10.68.86.129", "10.65.76.193"): 41553, ("10.65.76.193", "10.68.86.129"): 32779}
+
+
+def vxlan_source_port(inner_src: str, inner_dst: str) -> int:
+    known = SEED_PORTS.get((inner_src, inner_dst))
+    if known is not None:
+        return known
+    digest = hashlib.sha1(f"{inner_src}>{inner_dst}/icmp".encode()).digest()
+    return 32768 + int.from_bytes(digest[:4], "big") % (61000 - 32768)
+
+
+class DemoCapture(CaptureStream):
+    """An in-memory `tcpdump -U -w -` on one node."""
+
+    def __init__(self, node: str, interface: str, on_close: Callable[[DemoCapture], None]) -> None:
+        self.node = node
+        self.interface = interface
+        self._on_close = on_close
+        self._buffer: deque[bytes] = deque()
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self.dropped = 0
+        self._buffer.append(pcap_global_header())
+        self._wakeup.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def push(self, ts: float, frame: bytes) -> None:
+        if self._closed:
+            return
+        if len(self._buffer) >= CAPTURE_BUFFER:
+            self.dropped += 1
+            return
+        self._buffer.append(pcap_record(ts, frame))
+        self._wakeup.set()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            if self._buffer:
+                parts = list(self._buffer)
+                self._buffer.clear()
+                yield b"".join(parts)
+                continue
+            if self._closed:
+                return
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._wakeup.set()
+            self._on_close(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One direction of an echo: did it get out, did it get there."""
+
+    left: bool  # VXLAN frame left the sending node's eth0
+    arrived: bool  # reached the target node's eth0
+    delivered: bool  # reached the target pod
+
+
+class Traffic:
+    def __init__(self, sim: Simulation, kube: KubeSim, fabric: Fabric, seed: int) -> None:
+        self.sim = sim
+        self.kube = kube
+        self.fabric = fabric
+        self.seed = seed
+        self.blackholed: set[str] = set()  # pod keys
+        self.captures: list[DemoCapture] = []
+        self._runs = 0
+        self._probe_handle: int | None = None
+        self._probe_count = 0
+
+    # -- captures ------------------------------------------------------------------------
+
+    def open_capture(self, node: str, interface: str) -> DemoCapture:
+        cap = DemoCapture(node, interface, self._closed)
+        self.captures.append(cap)
+        if self._probe_handle is None:
+            start = self.sim.now()
+            first = (start // PROBE_INTERVAL + 1) * PROBE_INTERVAL
+            self._probe_handle = self.sim.at(first, self._probe)
+        return cap
+
+    def _closed(self, cap: DemoCapture) -> None:
+        if cap in self.captures:
+            self.captures.remove(cap)
+        if not self.captures and self._probe_handle is not None:
+            self.sim.cancel(self._probe_handle)
+            self._probe_handle = None
+
+    def _emit(self, node: str, ts: float, frame: bytes) -> None:
+        for cap in self.captures:
+            if cap.node == node and cap.interface == "eth0":
+                cap.push(ts, frame)
+
+    # -- the path of one packet ---------------------------------------------------------------
+
+    def _leg(self, src: PodRec, dst_ip: str, at: float, flow: int) -> Leg:
+        """Pod `src` sends to `dst_ip` across nodes."""
+        assert src.node is not None
+        src_node = self.kube.nodes[src.node]
+        dst_node = self.kube.node_for_ip(dst_ip)
+        if dst_node is None or not src_node.calico_running or not dst_node.calico_running:
+            return Leg(False, False, False)  # no route to the block: dropped on the node
+        if not self.underlay_ok(src_node.name, dst_node.name, at, flow):
+            return Leg(True, False, False)
+        target = self.kube.pod_by_ip(dst_ip)
+        delivered = (
+            target is not None
+            and target.node == dst_node.name
+            and target.status == "Running"
+            and target.key not in self.blackholed
+        )
+        return Leg(True, True, delivered)
+
+    def underlay_ok(self, src_node: str, dst_node: str, at: float, flow: int) -> bool:
+        src_leaf = topo.NODE_BY_NAME[src_node].leaf
+        dst_leaf = topo.NODE_BY_NAME[dst_node].leaf
+        if src_leaf == dst_leaf:
+            return True
+        spines = self.fabric.forwarding_spines(src_leaf, dst_leaf, at)
+        if not spines:
+            return False
+        spine = spines[flow % len(spines)]
+        return self.fabric.spine_running[spine]  # a dead spine still in the ECMP set blackholes
+
+    def _frame(
+        self,
+        src: PodRec,
+        dst_ip: str,
+        dst_node: str,
+        icmp_type: int,
+        icmp_id: int,
+        seq: int,
+        outer_ttl: int,
+    ) -> bytes:
+        assert src.node is not None and src.ip is not None
+        s, d = topo.NODE_BY_NAME[src.node], topo.NODE_BY_NAME[dst_node]
+        return build_vxlan_icmp_frame(
+            outer_src_mac=s.mac,
+            outer_dst_mac=d.mac,
+            outer_src=s.ip,
+            outer_dst=d.ip,
+            udp_src=vxlan_source_port(src.ip, dst_ip),
+            vni=topo.VNI,
+            inner_src_mac=calico_vtep_mac(s.name),
+            inner_dst_mac=calico_vtep_mac(d.name),
+            inner_src=src.ip,
+            inner_dst=dst_ip,
+            icmp_type=icmp_type,
+            icmp_id=icmp_id,
+            icmp_seq=seq,
+            ttl=outer_ttl,
+            inner_ttl=63,  # one hop already: the sending node routed it into vxlan.calico
+        )
+
+    def echo(
+        self, src: PodRec, dst_ip: str, at: float, icmp_id: int, seq: int, rng: random.Random
+    ) -> tuple[bool, float, int]:
+        """One echo request/reply at time `at`: (replied, rtt ms, ttl), with its frames."""
+        assert src.node is not None and src.ip is not None
+        if dst_ip == src.ip:
+            return (src.key not in self.blackholed, 0.03 + rng.random() * 0.02, 64)
+        target = self.kube.pod_by_ip(dst_ip)
+        src_faulted = src.node in self.kube.calico_faulted or src.key in self.blackholed
+        if target is not None and target.node == src.node:  # same node: no VXLAN
+            ok = (
+                not src_faulted and target.status == "Running" and target.key not in self.blackholed
+            )
+            return (ok, 0.06 + rng.random() * 0.04, 63)
+        src_leaf = topo.NODE_BY_NAME[src.node].leaf
+        dst_node = self.kube.node_for_ip(dst_ip)
+        if dst_node is None:
+            return (False, 0.0, 0)
+        cross_rack = topo.NODE_BY_NAME[dst_node.name].leaf != src_leaf
+        hops = 3 if cross_rack else 1
+        rtt = (1.45 if cross_rack else 0.85) + rng.random() * 0.3 + (0.3 if seq == 1 else 0.0)
+        one_way = rtt * 0.45 / 1000.0
+        flow = vxlan_source_port(src.ip, dst_ip)
+        out = self._leg(src, dst_ip, at, flow)
+        if out.left:
+            request = self._frame(src, dst_ip, dst_node.name, 8, icmp_id, seq, 64)
+            self._emit(src.node, at + 0.00002, request)
+            if out.arrived:
+                arrived = self._frame(src, dst_ip, dst_node.name, 8, icmp_id, seq, 64 - hops)
+                self._emit(dst_node.name, at + one_way, arrived)
+        if not out.delivered or target is None:
+            return (False, 0.0, 0)
+        back = self._leg(target, src.ip, at + one_way, vxlan_source_port(dst_ip, src.ip))
+        if back.left:
+            reply = self._frame(target, src.ip, src.node, 0, icmp_id, seq, 64)
+            self._emit(dst_node.name, at + one_way + 0.00005, reply)
+            if back.arrived:
+                got = self._frame(target, src.ip, src.node, 0, icmp_id, seq, 64 - hops)
+                self._emit(src.node, at + rtt / 1000.0 - 0.00013, got)
+        if not back.delivered:
+            return (False, 0.0, 0)
+        return (True, rtt, 62)
+
+    # -- ping runs --------------------------------------------------------------------------------
+
+    def new_run(self) -> tuple[random.Random, int]:
+        self._runs += 1
+        rng = random.Random(f"ping:{self.seed}:{self._runs}")
+        icmp_id = 592 if (self.seed == 1 and self._runs == 1) else rng.randrange(100, 30000)
+        return rng, icmp_id
+
+    async def run_ping(self, src: PodRec, target_ip: str, count: int, timeout: float) -> str:
+        """Run `ping -c count -W 1 target_ip` in `src`; returns the iputils output."""
+        rng, icmp_id = self.new_run()
+        t0 = self.sim.now()
+        lines = [f"PING {target_ip} ({target_ip}) 56(84) bytes of data."]
+        rtts: list[float] = []
+        sent = 0
+        last_lost = False
+        for seq in range(1, count + 1):
+            at = t0 + (seq - 1) * 1.0
+            if at - t0 >= timeout:
+                break
+            await self._sleep_until(at)
+            sent += 1
+            replied, rtt, ttl = self.echo(src, target_ip, at, icmp_id, seq, rng)
+            last_lost = not replied
+            if replied:
+                rtts.append(rtt)
+                lines.append(
+                    f"64 bytes from {target_ip}: icmp_seq={seq} ttl={ttl} time={_ms(rtt)} ms"
+                )
+        await self._sleep_until(t0 + (sent - 1) * 1.0 + (1.0 if last_lost else 0.002))
+        elapsed = (sent - 1) * 1000 + (rng.randrange(1, 9) if sent > 1 else 0)
+        lost = sent - len(rtts)
+        loss = f"{100.0 * lost / sent:g}" if sent else "0"
+        lines += [
+            "",
+            f"--- {target_ip} ping statistics ---",
+            f"{sent} packets transmitted, {len(rtts)} received, {loss}% packet loss, "
+            f"time {elapsed}ms",
+        ]
+        if rtts:
+            mdev = statistics.pstdev(rtts)
+            lines.append(
+                f"rtt min/avg/max/mdev = {min(rtts):.3f}/{statistics.fmean(rtts):.3f}/"
+                f"{max(rtts):.3f}/{mdev:.3f} ms"
+            )
+        return "\n".join(lines) + "\n"
+
+    async def _sleep_until(self, t: float) -> None:
+        """Let simulated time reach `t`: sleep its real equivalent once, then run the
+        lab's events up to `t` (so a frozen test clock cannot hang a ping)."""
+        delay = t - self.sim.now()
+        if delay > 0:
+            await asyncio.sleep(self.sim.real_delay(delay))
+        self.sim.advance(max(t, self.sim.now()))
+
+    # -- background -----------------------------------------------------------------------------
+
+    def _probe(self, t: float) -> None:
+        self._probe_handle = None
+        if not self.captures:
+            return
+        pods = sorted(
+            (
+                p
+                for p in self.kube.pods.values()
+                if p.owner
+                and p.status == "Running"
+                and p.ip
+                and not p.host_network
+                and p.namespace != "kube-system"
+            ),
+            key=lambda p: p.name,
+        )
+        if len(pods) >= 2:
+            index = self._probe_count % len(pods)
+            src, dst = pods[index], pods[(index + 1) % len(pods)]
+            rng = random.Random(f"probe:{self.seed}:{self._probe_count}")
+            assert dst.ip is not None
+            self.echo(src, dst.ip, t, 7000 + index, self._probe_count // len(pods) + 1, rng)
+            self._probe_count += 1
+        self._probe_handle = self.sim.at(t + PROBE_INTERVAL, self._probe)
+
+
+def _ms(value: float) -> str:
+    """iputils prints 3 significant digits: 1.57, 0.071, 12.3."""
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
