@@ -144,6 +144,13 @@ class FabricApp(App[None]):
             text.append("  READ-ONLY", style=self.palette.warn)
         return text
 
+    def _main(self, selector, expect_type=None):
+        """Query the main screen, not whichever screen is on top (a modal may be)."""
+        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        if expect_type is None:
+            return screen.query_one(selector)
+        return screen.query_one(selector, expect_type)
+
     def on_mount(self) -> None:
         self.set_keymap(self.settings.keymap)
         self.theme = (
@@ -161,7 +168,7 @@ class FabricApp(App[None]):
         self.set_interval(1.0, self._tick)
         if self.live:
             self.run_worker(self._start_backend(), group="start", exit_on_error=False)
-        self.query_one(VmPane).focus_content()
+        self._main(VmPane).focus_content()
         self._update_status()
 
     def on_resize(self, event) -> None:
@@ -171,15 +178,15 @@ class FabricApp(App[None]):
         single = self.zoomed or width < SINGLE_PANE_WIDTH or height < SINGLE_PANE_HEIGHT
         self.screen.set_class(single, "-single")
         for number, pane_id in enumerate(PANE_IDS, start=1):
-            self.query_one(f"#{pane_id}").set_class(number == self.active_pane, "-active")
-        self.query_one("#top-row").set_class(self.active_pane in (1, 2), "-has-active")
+            self._main(f"#{pane_id}").set_class(number == self.active_pane, "-active")
+        self._main("#top-row").set_class(self.active_pane in (1, 2), "-has-active")
         tabs = []
         for number, pane_id in enumerate(PANE_IDS, start=1):
-            title = self.query_one(f"#{pane_id}", Pane).border_title or ""
+            title = self._main(f"#{pane_id}", Pane).border_title or ""
             marker = "[reverse]" if number == self.active_pane else ""
             end = "[/reverse]" if marker else ""
             tabs.append(f"{marker} {title} {end}")
-        self.query_one("#pane-tabs", Static).update(" ".join(tabs))
+        self._main("#pane-tabs", Static).update(" ".join(tabs))
 
     # -- themes -----
 
@@ -192,7 +199,7 @@ class FabricApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         self.palette = Palette.from_variables(self.theme_variables)
         if self.is_mounted:
-            self.query_one("#title-bar", Static).update(self._title_text())
+            self._main("#title-bar", Static).update(self._title_text())
             self._redraw_all()
 
     def fabric_themes(self) -> list[str]:
@@ -296,11 +303,15 @@ class FabricApp(App[None]):
         self.problems.pop(source, None)
 
     def on_hosts_updated(self, message: HostsUpdated) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         self._answered("hosts")
         self.hosts = message.hosts
-        self.query_one(VmPane).show_hosts(message.hosts, self.palette)
+        self._main(VmPane).show_hosts(message.hosts, self.palette)
 
     def on_fabric_updated(self, message: FabricUpdated) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         self._answered("fabric")
         self.readings = message.readings
         self._draw_fabric()
@@ -309,24 +320,32 @@ class FabricApp(App[None]):
         analysis = analyze_sessions(
             self.readings, self.lab.expected_sessions, self._peer_addresses()
         )
-        self.query_one(FabricPane).show_fabric(self.readings, analysis, self.palette)
+        self._main(FabricPane).show_fabric(self.readings, analysis, self.palette)
 
     def _peer_addresses(self) -> dict[str, str]:
         return dict(getattr(self.lab, "peer_addresses", ()) or ())
 
     def on_node_event(self, message: NodeEvent) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         self._answered("nodes")
-        self.query_one(KubePane).apply_node_event(message.event, self.clock(), self.palette)
+        self._main(KubePane).apply_node_event(message.event, self.clock(), self.palette)
 
     def on_pod_event(self, message: PodEvent) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         self._answered("pods")
-        self.query_one(KubePane).apply_pod_event(message.event, self.clock(), self.palette)
+        self._main(KubePane).apply_pod_event(message.event, self.clock(), self.palette)
 
     def on_frames_captured(self, message: FramesCaptured) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         self._answered("capture")
         self.overlay.add(message.frames, message.raw, message.linktype)
 
     def on_source_failed(self, message: SourceFailed) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         first = message.source not in self.problems
         self.problems[message.source] = message.error
         if first:
@@ -334,6 +353,8 @@ class FabricApp(App[None]):
         self._tick()
 
     def on_action_progress(self, message: ActionProgress) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         progress = message.progress
         self.log_action(f"{message.action}: {progress.message}", progress.level)
         self._update_status(progress.message, progress.fraction)
@@ -342,18 +363,20 @@ class FabricApp(App[None]):
 
     def names_by_ip(self) -> dict[str, str]:
         """Outer IPs are nodes, inner IPs are pods: what the overlay lines show."""
-        pane = self.query_one(KubePane)
+        pane = self._main(KubePane)
         names = {h.address: h.name for h in self.hosts if h.address}
         names.update({n.internal_ip: n.name for n in pane.nodes.values() if n.internal_ip})
         names.update({p.ip: p.name for p in pane.pods.values() if p.ip})
         return names
 
     def _draw_overlay(self) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         batch = self.overlay.take_for_display()
         if not batch.frames and not batch.skipped:
             return
         names = self.names_by_ip()
-        self.query_one(OverlayPane).show_batch(batch, names)
+        self._main(OverlayPane).show_batch(batch, names)
         screen = self.screen
         if hasattr(screen, "add_frame_lines"):
             from fabrictui.capture.format import frame_to_line
@@ -362,6 +385,8 @@ class FabricApp(App[None]):
 
     def _tick(self) -> None:
         """Once a second: data ages, stale marks, counters, pod ages."""
+        if not self.screen_stack:  # shutting down
+            return
         now = self.clock()
         stale_after = {
             "hosts": self.settings.host_poll_seconds * self.settings.stale_after_polls,
@@ -374,7 +399,7 @@ class FabricApp(App[None]):
             "pane-overlay": ("capture",),
         }
         for pane_id, names in sources.items():
-            pane = self.query_one(f"#{pane_id}", Pane)
+            pane = self._main(f"#{pane_id}", Pane)
             answers = [self.last_answer.get(n) for n in names]
             known = [a for a in answers if a is not None]
             fetched = min(known) if len(known) == len(answers) else None
@@ -387,24 +412,24 @@ class FabricApp(App[None]):
             text, stale = freshness(fetched, now, limit)
             pane.set_freshness(text, stale)
         snapshot = self.overlay.snapshot(now if self.overlay.counters.clock else None)
-        self.query_one(OverlayPane).show_counters(
+        self._main(OverlayPane).show_counters(
             snapshot,
             self.names_by_ip(),
             self.overlay.paused,
             self.overlay.skipped_total,
             self.palette,
         )
-        self.query_one(KubePane).refresh_rows(now, self.palette)
+        self._main(KubePane).refresh_rows(now, self.palette)
 
     def _redraw_all(self) -> None:
-        self.query_one(VmPane).show_hosts(self.hosts, self.palette)
+        self._main(VmPane).show_hosts(self.hosts, self.palette)
         self._draw_fabric()
-        self.query_one(KubePane).refresh_rows(self.clock(), self.palette)
+        self._main(KubePane).refresh_rows(self.clock(), self.palette)
 
     # -- log and status -----
 
     def log_action(self, message: str, level: str = "info") -> None:
-        self.query_one(ActionLog).add(message, level, self.palette)
+        self._main(ActionLog).add(message, level, self.palette)
 
     def _update_status(self, message: str = "", fraction: float | None = None) -> None:
         running = self.action_worker is not None and self.action_worker.state in (
@@ -420,14 +445,14 @@ class FabricApp(App[None]):
         else:
             mode = "READ-ONLY" if self.settings.read_only else "read-write"
             text = f"{mode}  1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
-        self.query_one(StatusLine).update(text)
+        self._main(StatusLine).update(text)
 
     # -- keys: panes -----
 
     def action_focus_pane(self, number: int) -> None:
         self.active_pane = number
         self._layout_for(self.size.width, self.size.height)
-        self.query_one(f"#{PANE_IDS[number - 1]}", Pane).focus_content()
+        self._main(f"#{PANE_IDS[number - 1]}", Pane).focus_content()
 
     def _focused_pane_number(self) -> int:
         node = self.focused
@@ -441,12 +466,12 @@ class FabricApp(App[None]):
         self.active_pane = self._focused_pane_number()
         self.zoomed = not self.zoomed
         self._layout_for(self.size.width, self.size.height)
-        self.query_one(f"#{PANE_IDS[self.active_pane - 1]}", Pane).focus_content()
+        self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane).focus_content()
 
     def action_filter(self) -> None:
         self.active_pane = self._focused_pane_number()
-        pane = self.query_one(f"#{PANE_IDS[self.active_pane - 1]}", Pane)
-        box = self.query_one("#filter", Input)
+        pane = self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane)
+        box = self._main("#filter", Input)
         box.value = getattr(pane, "text_filter", "")
         box.border_title = f"filter {pane.border_title}"
         box.add_class("-open")
@@ -461,7 +486,7 @@ class FabricApp(App[None]):
             self._close_filter(keep=True)
 
     def _apply_filter(self, text: str) -> None:
-        pane = self.query_one(f"#{PANE_IDS[self.active_pane - 1]}", Pane)
+        pane = self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane)
         pane.text_filter = text
         if isinstance(pane, KubePane):
             pane.set_filter(text, self.clock(), self.palette)
@@ -471,14 +496,14 @@ class FabricApp(App[None]):
             self._draw_fabric()
 
     def _close_filter(self, keep: bool) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._main("#filter", Input)
         if not keep:
             self._apply_filter("")
         box.remove_class("-open")
-        self.query_one(f"#{PANE_IDS[self.active_pane - 1]}", Pane).focus_content()
+        self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane).focus_content()
 
     def on_key(self, event) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._main("#filter", Input)
         if event.key == "escape" and box.has_focus:
             event.stop()
             self._close_filter(keep=False)
@@ -487,7 +512,7 @@ class FabricApp(App[None]):
 
     def action_toggle_pause(self) -> None:
         paused = self.overlay.toggle_pause()
-        pane = self.query_one(OverlayPane)
+        pane = self._main(OverlayPane)
         if paused:
             pane.note("-- paused: frames are still counted and kept for w --")
         else:
@@ -514,7 +539,7 @@ class FabricApp(App[None]):
     # -- keys: hosts -----
 
     def action_ssh(self) -> None:
-        host = self.query_one(VmPane).selected_host()
+        host = self._main(VmPane).selected_host()
         if host is None:
             self.log_action("select a host in the VM pane (1) first", "warn")
             return
@@ -610,7 +635,7 @@ class FabricApp(App[None]):
         return {h.name: h.rack for h in self.hosts}
 
     def kube_state(self) -> tuple[list[KubeNode], list[KubePod]]:
-        pane = self.query_one(KubePane)
+        pane = self._main(KubePane)
         return list(pane.nodes.values()), list(pane.pods.values())
 
     def role_of(self, host: str) -> Role | None:

@@ -1,0 +1,196 @@
+"""Pilot tests of the main screen against a scripted backend that fails on
+command: stale marks, error messages, recovery, keys, read-only refusals."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fabrictui.app import make_app
+from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, pcap_record
+from fabrictui.config import Settings
+from fabrictui.model import KubePod, WatchEvent
+from fabrictui.ui.screens.confirm import ConfirmScreen
+from tests.fake_backend import FakeBackend
+
+
+def fast_settings(**kw) -> Settings:
+    return Settings(host_poll_seconds=0.2, fabric_poll_seconds=0.2, **kw)
+
+
+async def wait_for(pilot, condition, timeout=5.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def fabric_text(app) -> str:
+    return str(app.query_one("#fabric-text").render())
+
+
+async def test_switch_failure_is_shown_and_recovers_without_restart():
+    backend = FakeBackend()
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: "1/1 Established" in fabric_text(app))
+        backend.fail.add("bgp")
+        await wait_for(pilot, lambda: "connection refused" in fabric_text(app))
+        assert "leaf1: did not answer" in fabric_text(app)
+        backend.fail.discard("bgp")
+        await wait_for(pilot, lambda: "1/1 Established" in fabric_text(app))
+
+
+async def test_session_going_down_is_flagged():
+    backend = FakeBackend()
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: "Established" in fabric_text(app))
+        backend.bgp_state = "Active"
+        await wait_for(pilot, lambda: "0/1 Established" in fabric_text(app))
+        assert "session to spine-sw1(172.16.0.0) is Active" in fabric_text(app)
+
+
+async def test_vagrant_failure_marks_vm_pane_and_clears():
+    backend = FakeBackend()
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one("#pane-vms")
+        await wait_for(pilot, lambda: pane.border_subtitle.startswith("updated"))
+        backend.fail.add("hosts")
+        await wait_for(pilot, lambda: "vagrant: no answer" in pane.border_subtitle)
+        assert pane.has_class("-stale")
+        assert any(
+            "hosts: vagrant: no answer" in line for line in app.query_one("#action-log").history
+        )
+        backend.fail.discard("hosts")
+        await wait_for(pilot, lambda: not pane.has_class("-stale"), timeout=8)
+
+
+async def test_api_down_at_start_then_back_fills_the_kube_pane():
+    backend = FakeBackend()
+    backend.fail.add("nodes")
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one("#pane-kube")
+        await wait_for(pilot, lambda: "connection refused" in pane.border_subtitle)
+        backend.fail.discard("nodes")
+        await wait_for(pilot, lambda: "k8s-node-l1-1" in pane.nodes, timeout=8)
+
+
+async def test_pod_events_update_rows_in_place_and_filter_by_namespace():
+    backend = FakeBackend()
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one("#pane-kube")
+        table = app.query_one("#pod-table")
+        await wait_for(pilot, lambda: "pods" in app.last_answer)
+        pod = KubePod(
+            "space1", "nginx-a", 0, 1, "Pending", 0, 0.0, None, None, owner="nginx-deployment"
+        )
+        other = KubePod(
+            "kube-system", "coredns-x", 1, 1, "Running", 0, 0.0, "10.64.0.2", "k8s-node-l1-1"
+        )
+        await backend.pod_events.put(WatchEvent("ADDED", pod))
+        await backend.pod_events.put(WatchEvent("ADDED", other))
+        await wait_for(pilot, lambda: table.row_count == 2)
+        running = KubePod(
+            "space1", "nginx-a", 1, 1, "Running", 0, 0.0, "10.67.209.2", "k8s-node-l1-1"
+        )
+        await backend.pod_events.put(WatchEvent("MODIFIED", running))
+        await wait_for(pilot, lambda: table.get_row("space1/nginx-a")[2].plain == "Running")
+        await pilot.press("3", "slash")
+        await pilot.press(*"ns:space1")
+        await wait_for(pilot, lambda: table.row_count == 1)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.row_count == 2)
+        await backend.pod_events.put(WatchEvent("DELETED", running))
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert pane.pods.keys() == {"kube-system/coredns-x"}
+
+
+async def test_captured_frames_show_node_and_pod_names():
+    backend = FakeBackend()
+    frame = build_vxlan_icmp_frame(
+        outer_src_mac="08:00:27:53:73:c7", outer_dst_mac="08:00:27:91:d4:66",
+        outer_src="10.0.101.101", outer_dst="10.0.101.102", udp_src=41553, vni=4096,
+        inner_src_mac="66:92:0a:fb:a9:be", inner_dst_mac="66:81:2e:61:22:8a",
+        inner_src="10.67.209.2", inner_dst="10.65.76.193", icmp_type=8, icmp_id=592, icmp_seq=1,
+    )  # fmt: skip
+    backend.capture_chunks = [pcap_global_header(), pcap_record(1.0, frame)]
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        log = app.query_one("#frame-log")
+        await wait_for(pilot, lambda: log.line_count > 0)
+        line = "\n".join(log.lines)
+        assert "k8s-node-l1-1(10.0.101.101) > 10.0.101.102 vni 4096" in line
+        assert "ICMP echo request id 592 seq 1" in line
+        assert app.overlay.counters.total == 1
+
+
+async def test_capture_failure_is_reported_in_the_overlay_pane():
+    backend = FakeBackend()
+    backend.fail.add("capture")
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one("#pane-overlay")
+        await wait_for(pilot, lambda: "ssh connection refused" in pane.border_subtitle)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_number_keys_and_zoom(size):
+    app = make_app(FakeBackend(), fast_settings(), live=False)
+    async with app.run_test(size=size) as pilot:
+        single_at_start = app.screen.has_class("-single")
+        assert single_at_start == (size == (80, 24))
+        for number, pane_id in enumerate(
+            ("pane-vms", "pane-fabric", "pane-kube", "pane-overlay"), 1
+        ):
+            await pilot.press(str(number))
+            pane = app.query_one(f"#{pane_id}")
+            assert app.focused is not None and pane in app.focused.ancestors_with_self
+            assert pane.display
+        await pilot.press("z")
+        assert app.screen.has_class("-single") and app.zoomed
+        await pilot.press("z")
+        assert app.screen.has_class("-single") == single_at_start
+
+
+async def test_read_only_refuses_mutations_without_asking():
+    app = make_app(FakeBackend(), fast_settings(read_only=True), live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in ("D", "S"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmScreen)
+        history = app.query_one("#action-log").history
+        assert any("Deploy Calico refused: fabrictui runs read-only" in line for line in history)
+        assert any("Scale nginx refused" in line for line in history)
+
+
+async def test_confirmation_focuses_the_safe_button_and_n_cancels():
+    app = make_app(FakeBackend(), fast_settings(), live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.focused.id == "no"
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any(
+            "cancelled, nothing changed" in line for line in app.query_one("#action-log").history
+        )
+
+
+async def test_keymap_from_config_remaps_a_binding():
+    app = make_app(FakeBackend(), fast_settings(keymap={"app.help": "f1"}), live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert app.screen.id == "help"
+        text = str(app.screen.query_one("#report-body").render())
+        assert "app.help" in text and "action.deploy" in text
