@@ -82,7 +82,7 @@ def test_fabric_lines_flag_missing_and_filter():
     assert "spine-sw1(172.16.0.0)" in text and "02:07:56" in text
     assert "MISSING  no session to spine-sw2" in text
     assert "leaf2  timed out" in text
-    only_leaf2 = "\n".join(l.plain for l in fabric_lines(readings, analysis, P, "leaf2"))
+    only_leaf2 = "\n".join(line.plain for line in fabric_lines(readings, analysis, P, "leaf2"))
     assert "leaf1" not in only_leaf2 and "leaf2" in only_leaf2
 
 
