@@ -35,8 +35,14 @@ def write_known_hosts(path: Path, port: int, key: asyncssh.SSHKey) -> None:
 class ShellServer:
     """asyncssh server: each exec request runs `/bin/sh -c COMMAND` locally."""
 
-    def __init__(self, tmp: Path, host_key: asyncssh.SSHKey | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        host_key: asyncssh.SSHKey | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.tmp = tmp
+        self.env = env
         self.host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
         self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.client_key_path = tmp / "client_key"
@@ -86,6 +92,7 @@ class ShellServer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            env=self.env,
         )
         try:
             out, err = await proc.communicate()

@@ -12,14 +12,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _require import require
-from _sshd import SSHD, RealSshd, ShellServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.remote import display_command, remote_argv, remote_command
 from fabrictui.backends.ssh import SshPool, SshTarget
+from tests._require import require
+from tests._sshd import SSHD, RealSshd, ShellServer
 
 HOSTILE = [
     "space1;reboot",

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from _require import require
-from _sshd import SSHD, HangingServer, RealSshd, ShellServer, free_port, write_known_hosts
 
 from fabrictui.backends.base import BackendError, Unreachable
 from fabrictui.backends.ssh import (
@@ -23,6 +21,8 @@ from fabrictui.backends.ssh import (
     parse_jump,
     parse_ssh_config,
 )
+from tests._require import require
+from tests._sshd import SSHD, HangingServer, RealSshd, ShellServer, free_port, write_known_hosts
 
 
 def target_for(server: ShellServer, name: str = "h1", **kw: object) -> SshTarget:

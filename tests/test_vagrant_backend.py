@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from _require import require
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.inventory import rack_from_name, role_from_name
 from fabrictui.backends.vagrant import Machine, VagrantLab, vm_state
 from fabrictui.model import Role, VmState
+from tests._require import require
 
 NAMES = [
     "spine-sw1",
