@@ -103,7 +103,7 @@ class FabricApp(App[None]):
         self.live = live  # False: no feeds (snapshot tests drive the panes themselves)
         self.lab = backend.info()
         self.palette = Palette()
-        self.overlay = OverlayState(self.settings.overlay_buffer_frames)
+        self.overlay = OverlayState(self.settings.overlay_buffer_frames, clock=clock)
         self.hosts: list[Host] = []
         self.readings: dict[str, SwitchReading] = {}
         self.last_answer: dict[str, float] = {}
@@ -139,7 +139,9 @@ class FabricApp(App[None]):
         if self.lab.badge:
             text.append(f" {self.lab.badge} ", style=self.palette.badge)
             text.append(" ")
-        text.append(f"{self.lab.name} ({self.lab.kind})")
+        text.append(self.lab.name)
+        if self.lab.kind not in self.lab.name:
+            text.append(f" ({self.lab.kind})")
         if self.settings.read_only:
             text.append("  READ-ONLY", style=self.palette.warn)
         return text
@@ -429,7 +431,7 @@ class FabricApp(App[None]):
     # -- log and status -----
 
     def log_action(self, message: str, level: str = "info") -> None:
-        self._main(ActionLog).add(message, level, self.palette)
+        self._main(ActionLog).add(message, level, self.palette, when=self.clock())
 
     def _update_status(self, message: str = "", fraction: float | None = None) -> None:
         running = self.action_worker is not None and self.action_worker.state in (

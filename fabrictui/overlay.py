@@ -10,7 +10,7 @@ never queues up behind the screen.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from fabrictui.capture.counters import FlowCounters, FlowSnapshot, FrameRing
@@ -25,8 +25,14 @@ class DisplayBatch:
 
 
 class OverlayState:
-    def __init__(self, buffer_frames: int = 5000, display_batch: int = 200) -> None:
-        self.counters = FlowCounters(window=5.0)
+    def __init__(
+        self,
+        buffer_frames: int = 5000,
+        display_batch: int = 200,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        # live frames carry the capturing node's clock; rate by our own clock when given
+        self.counters = FlowCounters(window=5.0, clock=clock)
         self.buffer: FrameRing[VxlanFrame] = FrameRing(buffer_frames)
         self.raw: FrameRing[RawRecord] = FrameRing(buffer_frames)  # same frames, as captured
         self.linktype = 1

@@ -13,6 +13,10 @@ from fabrictui.ui.render import Palette, frame_two_lines
 from fabrictui.ui.widgets.pane import Pane
 
 
+# one frame per line needs about 175 columns with names; narrower panes get two
+TWO_LINE_BELOW = 175
+
+
 class FrameLog(Log):
     """Decoded frames, newest at the bottom. `Log` rather than `RichLog`: it takes
     batched lines about thirty times faster, which is what keeps keys responsive
@@ -39,7 +43,7 @@ class OverlayPane(Pane):
         if batch.skipped:
             lines.append(f"… {batch.skipped} frames not drawn (display rate limit; all counted)")
         needle = self.text_filter.lower()
-        narrow = self.size.width < 130
+        narrow = self.size.width < TWO_LINE_BELOW
         for frame in batch.frames:
             shown = frame_two_lines(frame, names) if narrow else [frame_to_line(frame, names)]
             if not needle or any(needle in line.lower() for line in shown):

@@ -1,0 +1,69 @@
+"""Regenerate screenshots/ from the demo lab: the main screen at 80x24 and
+160x48, the ping matrix and the verify report, in every shipped theme.
+
+    python scripts/screenshots.py [--out screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from fabrictui.app import make_app
+from fabrictui.backends.demo import DemoBackend
+from fabrictui.config import Settings
+
+THEMES = ("fabric-dark", "fabric-light", "fabric-16")
+
+
+async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise SystemExit("screenshots: the demo lab did not get there in time")
+        await pilot.pause(0.1)
+
+
+def new_app(theme: str):
+    backend = DemoBackend(scenario="ready", seed=1, speed=20.0)
+    settings = Settings(theme=theme, fabric_poll_seconds=1.0, host_poll_seconds=2.0)
+    return make_app(backend, settings)
+
+
+async def main_screen(theme: str, size: tuple[int, int], out: Path) -> None:
+    app = new_app(theme)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: app.overlay.counters.total >= 6 and app.readings)
+        await pilot.pause(0.5)
+        if size[0] < 120:
+            await pilot.press("3")
+        app.save_screenshot(f"main-{size[0]}x{size[1]}-{theme}.svg", str(out))
+
+
+async def report_screen(theme: str, key: str, screen_id: str, name: str, out: Path) -> None:
+    app = new_app(theme)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: len(app.kube_state()[1]) > 10 and app.readings)
+        await pilot.press(key)
+        await wait_until(pilot, lambda: app.screen.id == screen_id)
+        await wait_until(pilot, lambda: not app.action_worker.is_running, timeout=60)
+        await pilot.pause(0.5)
+        app.save_screenshot(f"{name}-160x48-{theme}.svg", str(out))
+
+
+async def run(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for theme in THEMES:
+        await main_screen(theme, (80, 24), out)
+        await main_screen(theme, (160, 48), out)
+        await report_screen(theme, "P", "ping-matrix", "ping-matrix", out)
+        await report_screen(theme, "V", "verify-report", "verify", out)
+        print(f"screenshots: {theme} done")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
+    asyncio.run(run(Path(parser.parse_args().out)))
