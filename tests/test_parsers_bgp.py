@@ -437,3 +437,10 @@ def test_huge_number_is_a_parse_error_not_a_crash() -> None:
 def test_non_text_input_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="must be text"):
         parse_bgp_summary(b"{}")  # type: ignore[arg-type]
+
+
+def test_deeply_nested_json_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="does not parse"):
+        parse_bgp_summary('{"ipv4Unicast": ' * 100_000)
+    with pytest.raises(ParseError):
+        parse_bgp_summary('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
