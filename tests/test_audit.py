@@ -1,0 +1,66 @@
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from fabrictui import audit
+from fabrictui.cli import main
+
+
+def test_start_is_on_disk_before_the_action_and_end_after():
+    with audit.audited("scale", "demo", "space1/nginx-deployment", ["PATCH .../scale replicas=4"]):
+        rows = audit.read_audit()
+        assert [r.result for r in rows] == ["incomplete"]
+    rows = audit.read_audit()
+    assert rows[0].result == "ok" and rows[0].calls == ("PATCH .../scale replicas=4",)
+
+
+def test_failure_and_cancel_are_recorded():
+    with pytest.raises(RuntimeError), audit.audited("deploy-calico", "demo", "cluster", []):
+        raise RuntimeError("API server went away")
+    with pytest.raises(asyncio.CancelledError), audit.audited("ping", "demo", "mesh", []):
+        raise asyncio.CancelledError()
+    results = [(r.action, r.result, r.summary) for r in audit.read_audit()]
+    assert results == [
+        ("deploy-calico", "failed", "API server went away"),
+        ("ping", "cancelled", "CancelledError"),
+    ]
+
+
+def test_secrets_are_masked():
+    audit.start("apply", "lab", "token=abc123secret", ["curl -H 'Authorization: Bearer xyz789'"])
+    text = audit.audit_path().read_text()
+    assert "abc123secret" not in text and "xyz789" not in text
+
+
+def test_audit_survives_sigkill_mid_action(tmp_path):
+    code = (
+        "from fabrictui import audit\nimport time\n"
+        "with audit.audited('deploy-calico', 'demo', 'cluster', ['apply calico.yaml']):\n"
+        "    print('started', flush=True)\n    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=os.environ)
+    try:
+        assert proc.stdout.readline().strip() == b"started"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    rows = audit.read_audit()
+    assert [(r.action, r.result) for r in rows] == [("deploy-calico", "incomplete")]
+
+
+def test_audit_command_lists_actions(capsys):
+    with audit.audited("scale", "demo", "space1/nginx-deployment", ["scale to 4"]):
+        pass
+    assert main(["audit"]) == 0
+    out = capsys.readouterr().out
+    assert "scale" in out and "ok" in out and "scale to 4" in out
+    assert main(["audit", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["action"] == "scale" and record["result"] == "ok"
+    assert time.time() - record["started"] < 60
