@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _require import require
 
 from fabrictui.lab import lab as rlab
 from fabrictui.parsers.bgp import parse_bgp_summary
+from tests._require import require
 
 pytestmark = pytest.mark.lab
 
@@ -169,6 +169,43 @@ def test_commands_run_inside_the_host_namespace(reference_lab: dict[str, Any]) -
     assert done.returncode == 0, done.stderr
     assert "10.0.101.102/24" in done.stdout
     assert ssh(reference_lab["dir"], "k8s-node-l1-2", "command -v tcpdump").returncode == 0
+
+
+def test_session_has_the_host_name_and_shims(reference_lab: dict[str, Any]) -> None:
+    done = ssh(
+        reference_lab["dir"],
+        "leaf2",
+        "hostname; sudo -n true && command -v vtysh && command -v net",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split()
+    assert lines[0] == "leaf2"
+    assert lines[1].endswith("/bin/leaf2/vtysh") and lines[2].endswith("/bin/leaf2/net")
+    node = ssh(reference_lab["dir"], "k8s-node-l2-2", "command -v sudo; command -v net || true")
+    assert node.stdout.split() == [str(reference_lab["dir"] / "bin" / "k8s-node-l2-2" / "sudo")]
+
+
+def test_tcpdump_streams_pcap_from_a_node(reference_lab: dict[str, Any]) -> None:
+    lab_dir = reference_lab["dir"]
+    capture = subprocess.Popen(
+        [
+            *("ssh", "-F", str(lab_dir / "ssh_config"), "k8s-node-l1-2"),
+            "sudo tcpdump -i eth0 -U -w - -c 2 icmp",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert capture.stderr is not None
+        banner = capture.stderr.readline().decode()
+        assert "listening on eth0" in banner
+        ping = ssh(lab_dir, "k8s-node-l2-1", "ping -c 1 -W 2 10.0.101.102")
+        assert ping.returncode == 0, ping.stdout
+        out, _ = capture.communicate(timeout=15)
+    finally:
+        capture.kill()
+    assert out[:4] == bytes.fromhex("d4c3b2a1")  # little-endian pcap
+    assert len(out) >= 24 + 2 * (16 + 98)  # header + echo request and reply
 
 
 def test_host_namespace_gets_no_lab_route_address_or_link(reference_lab: dict[str, Any]) -> None:

@@ -96,7 +96,8 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
     if result.kube == "up":
         print(f"  kubectl --kubeconfig {resolved}/kubeconfig get nodes -o wide")
     print(f"  fabrictui lab down --dir {resolved}")
-    return 0 if result.bgp_established == result.bgp_configured else 1
+    kube_ok = args.no_kube or result.kube == "up"
+    return 0 if kube_ok and result.bgp_established == result.bgp_configured else 1
 
 
 def _down(lab_dir: Path) -> int:

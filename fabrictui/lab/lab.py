@@ -56,6 +56,7 @@ GENERATED = (
     "sshd",
     "bin",
     "logs",
+    "kube",  # reserved for the API server's own files
 )
 
 NS_SYSCTLS = {
@@ -548,8 +549,11 @@ class _Builder:
     def _died_check(self, role: str) -> Callable[[], str | None]:
         def check() -> str | None:
             for record in self.state["processes"]:
-                if record["role"] == role and not record_alive(record):
-                    return f"{role} on {record['host']} exited; see {record['log']}"
+                if record["role"] != role:
+                    continue
+                # gone (or a zombie), not merely caught mid-exec with an empty cmdline
+                if proc_start_time(int(record["pid"])) != record["start_time"]:
+                    return f"{role} on {record['host']} exited: {_log_tail(record['log'])}"
             return None
 
         return check
@@ -612,8 +616,10 @@ class _Builder:
         (self.dir / "inventory.json").write_text(json.dumps(doc, indent=2) + "\n")
 
     def start_kube(self) -> None:
-        if importlib.util.find_spec(KUBE_MODULE) is None:
-            self.result.kube = f"not started: {KUBE_MODULE} is not installed"
+        if not _module_runnable(KUBE_MODULE):
+            self.result.kube = (
+                f"not started: `python -m {KUBE_MODULE}` has nothing to run (not installed yet)"
+            )
             self.log(f"  kube API: {self.result.kube}; the fabric is up without it")
             return
         argv = [sys.executable, "-m", KUBE_MODULE, "--lab-dir", str(self.dir)]
@@ -622,8 +628,8 @@ class _Builder:
         port = self.state["ports"]["kube"]
         deadline = time.monotonic() + KUBE_WAIT_S
         while time.monotonic() < deadline:
-            if not record_alive(record):
-                self.result.kube = f"not started: the API server exited (see {record['log']})"
+            if proc_start_time(int(record["pid"])) != record["start_time"]:
+                self.result.kube = f"not started: the API server exited: {_log_tail(record['log'])}"
                 break
             if kube_version_answers(port):
                 self.result.kube = "up"
@@ -655,6 +661,19 @@ class _Builder:
             time.sleep(0.25)
 
 
+def _module_runnable(name: str) -> bool:
+    """True if `python -m name` has something to run (a module, or a package's __main__)."""
+    try:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            return False
+        if spec.submodule_search_locations is None:
+            return True
+        return importlib.util.find_spec(f"{name}.__main__") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def bgp_counts(lab_id: str, switches: Iterable[str]) -> tuple[int, int]:
     established = configured = 0
     for name in switches:
@@ -680,6 +699,15 @@ def kube_version_answers(port: int, timeout: float = 1.0) -> bool:
         return exc.code in (401, 403)  # it answers, just wants the token
     except (OSError, ssl.SSLError):
         return False
+
+
+def _log_tail(path: str, lines: int = 3) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return f"no log at {path}"
+    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(tail) or f"empty log {path}"
 
 
 def _wait_until(
@@ -782,8 +810,8 @@ def down(lab_dir: Path, log: Log = _silent) -> DownResult:
             path.unlink(missing_ok=True)
     state_path(lab_dir).unlink(missing_ok=True)
     if state.get("created_dir"):
-        with contextlib.suppress(OSError):
-            lab_dir.rmdir()  # only when empty
+        # `up` made this directory: whatever else landed in it is the lab's too
+        shutil.rmtree(lab_dir, ignore_errors=True)
     return DownResult(
         lab_id,
         time.monotonic() - t0,

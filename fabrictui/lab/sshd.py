@@ -181,6 +181,8 @@ def install_shims(
         f"export PATH={q(path_value)}\nexport FTL_LAB_HOST={q(host)}\nPS1={q(prompt)}\n"
     )
     session = directory / "session"
+    # unshare --uts gives the session its own hostname, so `hostname` says `leaf1` as on a VM
+    named = f"ip netns exec {q(netns)} unshare --uts /bin/sh -c"
     _script(
         session,
         "#!/bin/sh\n"
@@ -188,8 +190,12 @@ def install_shims(
         f"PATH={q(path_value)}\nexport PATH\n"
         f"FTL_LAB_HOST={q(host)}\nexport FTL_LAB_HOST\n"
         'if [ -n "${SSH_ORIGINAL_COMMAND:-}" ]; then\n'
-        f'    exec ip netns exec {q(netns)} /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n'
+        f"    exec {named} "
+        """'hostname "$0" && exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"' """
+        f"{q(host)}\n"
         "fi\n"
-        f"exec ip netns exec {q(netns)} /bin/bash --rcfile {q(str(directory / 'bashrc'))} -i\n",
+        f"exec {named} "
+        """'hostname "$0" && exec /bin/bash --rcfile "$1" -i' """
+        f"{q(host)} {q(str(directory / 'bashrc'))}\n",
     )
     return session
