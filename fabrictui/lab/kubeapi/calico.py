@@ -1,0 +1,201 @@
+"""What calico-node does on each node in the lab: IPAM blocks, the VXLAN data
+plane through a `Dataplane`, node annotations, then the node turns Ready."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from fabrictui.lab.calico_dataplane import NodeNet, allocate_block, calico_vtep_mac
+from fabrictui.lab.kubeapi.errors import ApiError
+from fabrictui.lab.kubeapi.objects import set_condition
+from fabrictui.lab.kubeapi.system import NOT_READY_TAINT
+
+if TYPE_CHECKING:
+    from fabrictui.lab.kubeapi.cluster import Cluster
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+IPPOOLS = "ippools.crd.projectcalico.org"
+IPAMBLOCKS = "ipamblocks.crd.projectcalico.org"
+BLOCKAFFINITIES = "blockaffinities.crd.projectcalico.org"
+TUNNEL_ADDR = "projectcalico.org/IPv4VXLANTunnelAddr"
+TUNNEL_MAC = "projectcalico.org/VXLANTunnelMACAddr"
+NODE_ADDR = "projectcalico.org/IPv4Address"
+BLOCKS_ANNOTATION = "fabrictui.lab/calico-blocks"
+
+
+def is_calico_node_pod(pod: Obj) -> bool:
+    labels = pod.get("metadata", {}).get("labels") or {}
+    if labels.get("k8s-app") == "calico-node":
+        return True
+    for ref in pod.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("kind") == "DaemonSet" and ref.get("name") == "calico-node":
+            return True
+    return False
+
+
+def _env(container: Obj, name: str) -> str | None:
+    for env in container.get("env") or []:
+        if env.get("name") == name:
+            return env.get("value")
+    return None
+
+
+class CalicoAgent:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.nodes: dict[str, NodeNet] = {}
+        self.ready: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self.used: dict[str, set[str]] = defaultdict(set)  # node -> pod IPs in use
+        self._lock = asyncio.Lock()
+
+    def pool_settings(self) -> dict[str, str]:
+        """Pool CIDR and modes from the calico-node DaemonSet's env (first container)."""
+        settings = {"cidr": self.cluster.inventory.pod_pool, "vxlan": "Always", "ipip": "Never"}
+        ds = self.cluster.store.get("daemonsets.apps", "kube-system", "calico-node")
+        containers = (ds or {}).get("spec", {}).get("template", {}).get("spec", {})
+        for container in containers.get("containers") or []:
+            for key, env in (
+                ("cidr", "CALICO_IPV4POOL_CIDR"),
+                ("vxlan", "CALICO_IPV4POOL_VXLAN"),
+                ("ipip", "CALICO_IPV4POOL_IPIP"),
+            ):
+                value = _env(container, env)
+                if value:
+                    settings[key] = value
+        return settings
+
+    async def start_node(self, node_name: str) -> NodeNet:
+        async with self._lock:
+            net = self.nodes.get(node_name)
+            if net is None:
+                net = await self._build(node_name)
+            self._mark_ready(net)
+            self.ready[node_name].set()
+            return net
+
+    async def _build(self, node_name: str) -> NodeNet:
+        cluster = self.cluster
+        host = cluster.hosts[node_name]
+        settings = self.pool_settings()
+        self._ensure_pool(settings)
+        block = allocate_block(settings["cidr"], node_name, [n.block for n in self.nodes.values()])
+        net = NodeNet(
+            name=node_name,
+            netns=host.netns,
+            ip=host.address,
+            block=block,
+            tunnel_ip=str(ipaddress.ip_network(block).network_address),
+            vtep_mac=calico_vtep_mac(node_name),
+            vni=cluster.inventory.vni,
+            port=cluster.inventory.vxlan_port,
+        )
+        await cluster.dataplane.setup_node(net)
+        self.nodes[node_name] = net
+        everyone = list(self.nodes.values())
+        for other in everyone:
+            await cluster.dataplane.set_peers(other, everyone)
+        self._record_ipam(net)
+        log.info("calico-node: %s has block %s, tunnel %s", node_name, block, net.tunnel_ip)
+        return net
+
+    def _ensure_pool(self, settings: dict[str, str]) -> None:
+        store = self.cluster.store
+        if IPPOOLS not in self.cluster.registry.types or store.get(
+            IPPOOLS, "", "default-ipv4-ippool"
+        ):
+            return
+        with contextlib.suppress(ApiError):
+            store.create(IPPOOLS, {
+                "apiVersion": "crd.projectcalico.org/v1",
+                "kind": "IPPool",
+                "metadata": {"name": "default-ipv4-ippool"},
+                "spec": {"cidr": settings["cidr"], "blockSize": 26,
+                         "vxlanMode": settings["vxlan"], "ipipMode": settings["ipip"],
+                         "natOutgoing": True, "nodeSelector": "all()"},
+            })  # fmt: skip
+
+    def _record_ipam(self, net: NodeNet) -> None:
+        store, types = self.cluster.store, self.cluster.registry.types
+        dashed = net.block.replace(".", "-").replace("/", "-")
+        if IPAMBLOCKS in types and store.get(IPAMBLOCKS, "", dashed) is None:
+            with contextlib.suppress(ApiError):
+                store.create(IPAMBLOCKS, {
+                    "apiVersion": "crd.projectcalico.org/v1",
+                    "kind": "IPAMBlock",
+                    "metadata": {"name": dashed},
+                    "spec": {"cidr": net.block, "affinity": f"host:{net.name}",
+                             "strictAffinity": False, "allocations": [], "unallocated": [],
+                             "attributes": [], "deleted": False},
+                })  # fmt: skip
+        name = f"{net.name}-{dashed}"
+        if BLOCKAFFINITIES in types and store.get(BLOCKAFFINITIES, "", name) is None:
+            with contextlib.suppress(ApiError):
+                store.create(BLOCKAFFINITIES, {
+                    "apiVersion": "crd.projectcalico.org/v1",
+                    "kind": "BlockAffinity",
+                    "metadata": {"name": name},
+                    "spec": {"state": "confirmed", "node": net.name, "cidr": net.block,
+                             "deleted": "false"},
+                })  # fmt: skip
+
+    def _mark_ready(self, net: NodeNet) -> None:
+        store = self.cluster.store
+        node = store.get("nodes", "", net.name)
+        if node is None:
+            return
+        annotations = node["metadata"].setdefault("annotations", {})
+        annotations[TUNNEL_ADDR] = net.tunnel_ip
+        annotations[TUNNEL_MAC] = net.vtep_mac
+        annotations[BLOCKS_ANNOTATION] = net.block
+        prefix = 24
+        annotations[NODE_ADDR] = f"{net.ip}/{prefix}"
+        node["spec"]["taints"] = [
+            t for t in node["spec"].get("taints") or [] if t.get("key") != NOT_READY_TAINT["key"]
+        ]
+        if not node["spec"]["taints"]:
+            del node["spec"]["taints"]
+        status = node.setdefault("status", {})
+        status["conditions"] = set_condition(
+            status.get("conditions") or [],
+            "Ready",
+            "True",
+            "KubeletReady",
+            "kubelet is posting ready status",
+            heartbeat=True,
+        )
+        conditions = status["conditions"]
+        if not any(c.get("type") == "NetworkUnavailable" for c in conditions):
+            conditions.insert(0, {
+                "type": "NetworkUnavailable", "status": "False",
+                "reason": "CalicoIsUp", "message": "Calico is running on this node",
+                "lastHeartbeatTime": conditions[-1]["lastTransitionTime"],
+                "lastTransitionTime": conditions[-1]["lastTransitionTime"],
+            })  # fmt: skip
+        with contextlib.suppress(ApiError):
+            store.update("nodes", node)
+
+    async def wait_node(self, node_name: str) -> NodeNet:
+        await self.ready[node_name].wait()
+        return self.nodes[node_name]
+
+    def allocate_ip(self, node_name: str) -> str:
+        net = self.nodes[node_name]
+        block = ipaddress.ip_network(net.block)
+        used = self.used[node_name]
+        for addr in block:
+            text = str(addr)
+            if text == net.tunnel_ip or text in used:
+                continue
+            used.add(text)
+            return text
+        raise ApiError(500, f"IPAM block {net.block} of {node_name} is full")
+
+    def release_ip(self, node_name: str, ip: str) -> None:
+        self.used[node_name].discard(ip)
