@@ -7,11 +7,12 @@ The actions themselves (`fabrictui.actions`) know nothing of Textual.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from fabrictui import actions
+from fabrictui import actions, audit
 from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.parsers import ParseError
 from fabrictui.ui.render import check_lines
@@ -49,13 +50,31 @@ def confirm_then(app: FabricApp, title: str, plan: list[str], start) -> None:
     app.push_screen(ConfirmScreen(title, plan), answered)
 
 
-async def _guard(app: FabricApp, name: str, coro):
-    """Await an action; turn lab errors into a log line instead of a crash."""
+async def _guard(app: FabricApp, name: str, coro, target: str = "", calls=()):
+    """Await an action under an audit record (written before it starts); turn
+    lab errors into a log line instead of a crash."""
     try:
-        return await coro
+        entry = audit.start(name, app.lab.name, target, list(calls))
+    except OSError as err:
+        coro.close()
+        app.log_action(f"{name}: not run, the audit log is not writable ({err})", "error")
+        return None
+    try:
+        result = await coro
     except (BackendError, ParseError) as err:
+        entry.finish("failed", str(err))
         app.log_action(f"{name}: {err}", "error")
         return None
+    except BaseException as err:
+        entry.finish(
+            "cancelled" if isinstance(err, asyncio.CancelledError) else "failed", repr(err)
+        )
+        raise
+    ok = getattr(result, "ok", getattr(result, "all_ok", None))
+    if isinstance(result, list):  # verify: a list of checks
+        ok = all(check.passed for check in result)
+    entry.finish("ok" if ok in (True, None) else "failed", getattr(result, "summary", ""))
+    return result
 
 
 def _log_result(app: FabricApp, name: str, result) -> None:
@@ -80,7 +99,11 @@ def deploy_calico(app: FabricApp) -> None:
 
         async def run() -> None:
             result = await _guard(
-                app, "deploy", actions.deploy_calico(app.backend, report, pool_cidr=pool)
+                app,
+                "deploy-calico",
+                actions.deploy_calico(app.backend, report, pool_cidr=pool),
+                target=f"cluster, pool {pool}",
+                calls=plan,
             )
             _log_result(app, "deploy", result)
 
@@ -124,6 +147,8 @@ def scale(app: FabricApp) -> None:
                     actions.scale_workload(
                         app.backend, report, replicas=replicas, workload=workload
                     ),
+                    target=f"{workload.namespace}/{workload.deployment} replicas={replicas}",
+                    calls=plan,
                 )
                 _log_result(app, "scale", result)
 
@@ -177,6 +202,8 @@ def ping_mesh(app: FabricApp) -> None:
                 count=app.settings.ping_count,
                 on_result=on_result,
             ),
+            target=f"{len(mesh_pods)} pods of {workload.namespace}",
+            calls=[f"exec ping in {p.key}" for p in mesh_pods],
         )
         if matrix is None:
             return
@@ -213,7 +240,7 @@ def verify(app: FabricApp) -> None:
     report = app.progress_reporter("verify")
 
     async def run() -> None:
-        checks = await _guard(app, "verify", actions.verify(app.backend, report))
+        checks = await _guard(app, "verify", actions.verify(app.backend, report), target="lab")
         if checks is None:
             return
         passed = sum(1 for c in checks if c.passed)
@@ -241,8 +268,9 @@ def toggle_fault(app: FabricApp, fault_id: str, active: bool, title: str) -> Non
     def start() -> None:
         async def run() -> None:
             try:
-                await app.backend.set_fault(fault_id, active)
-            except BackendError as err:
+                with audit.audited("fault", app.lab.name, f"{verb.lower()} {fault_id}", plan):
+                    await app.backend.set_fault(fault_id, active)
+            except (BackendError, OSError) as err:
                 app.log_action(f"fault {title}: {err}", "error")
                 return
             app.log_action(f"fault {verb.lower()}ed: {title}", "warn" if active else "ok")
