@@ -186,7 +186,13 @@ class Api:
         if sub == "scale":
             return await self.scale(request, rt, ns, name)
         if method == "GET":
-            return _json(_as_version(rt, version, self.store.require(rt.key, ns, name)))
+            obj = _as_version(rt, version, self.store.require(rt.key, ns, name))
+            if _wants_table(request) and sub is None:
+                include = request.query.get("includeObject", "Metadata")
+                return _json(
+                    tables.table(rt.key, [obj], obj["metadata"]["resourceVersion"], include)
+                )
+            return _json(obj)
         if method == "PUT":
             return self.replace(await _body(request), request, rt, version, ns, name, sub)
         if method == "PATCH":
