@@ -377,6 +377,10 @@ def test_odd_headers_give_notes() -> None:
     short_udp[38:40] = b"\x00\x04"
     assert "bad UDP length" in one(bytes(short_udp)).note
     assert one(b"").note == "truncated Ethernet header"
+    inner_total = bytearray(frame)
+    inner_total[66:68] = b"\x00\x00"
+    f = one(bytes(inner_total))
+    assert f.is_vxlan and f.note == "inner IPv4 10.68.86.129 > 10.65.76.193: bad total length 0"
 
 
 # -- stream errors --------------------------------------------------------------------
