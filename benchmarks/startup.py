@@ -85,9 +85,8 @@ def main() -> int:
         print(json.dumps(result))
     else:
         print(f"{'measure':<28}{'median':>10}{'target':>10}")
-        print(
-            f"{'fabrictui --version':<28}{result['version_median_s']:>9.3f}s{TARGET_VERSION_S:>9.1f}s"
-        )
+        version = result["version_median_s"]
+        print(f"{'fabrictui --version':<28}{version:>9.3f}s{TARGET_VERSION_S:>9.1f}s")
         print(
             f"{'first frame of --demo':<28}{result['first_frame_median_s']:>9.3f}s"
             f"{TARGET_FIRST_FRAME_S:>9.1f}s"
