@@ -36,6 +36,7 @@ from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
+from fabrictui.calico import manifest_objects
 from fabrictui.model import (
     Fault,
     Host,
@@ -284,6 +285,7 @@ class DemoBackend(LabBackend):
         if pool.prefixlen > 26:
             raise BackendError(f"pool {pool_cidr} is smaller than one /26 block")
         self._ensure_driver()
+        manifest_objects()  # read (and cache) the manifest before the clock starts
         return self.kube.apply_calico(self._now(), str(pool))
 
     async def ensure_workload(self, workload: DemoWorkload) -> list[str]:

@@ -20,46 +20,11 @@ from fabrictui.backends.base import DemoWorkload, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.sim import Simulation
+from fabrictui.calico import manifest_objects
 from fabrictui.capture.synth import calico_vtep_mac
 from fabrictui.model import KubeNode, KubePod, Role
 
 Emit = Callable[[str, str, object], None]  # (kind "node"/"pod", event type, object)
-
-# What `kubectl apply` prints for the seed's calicoctl + calico.yaml (VXLAN).
-CALICO_OBJECTS: tuple[str, ...] = (
-    "serviceaccount/calicoctl",
-    "pod/calicoctl",
-    "clusterrole.rbac.authorization.k8s.io/calicoctl",
-    "clusterrolebinding.rbac.authorization.k8s.io/calicoctl",
-    "configmap/calico-config",
-    *(
-        f"customresourcedefinition.apiextensions.k8s.io/{crd}.crd.projectcalico.org"
-        for crd in (
-            "felixconfigurations",
-            "ipamblocks",
-            "blockaffinities",
-            "ipamhandles",
-            "ipamconfigs",
-            "bgppeers",
-            "bgpconfigurations",
-            "ippools",
-            "hostendpoints",
-            "clusterinformations",
-            "globalnetworkpolicies",
-            "globalnetworksets",
-            "networkpolicies",
-            "networksets",
-        )
-    ),
-    "clusterrole.rbac.authorization.k8s.io/calico-kube-controllers",
-    "clusterrolebinding.rbac.authorization.k8s.io/calico-kube-controllers",
-    "clusterrole.rbac.authorization.k8s.io/calico-node",
-    "clusterrolebinding.rbac.authorization.k8s.io/calico-node",
-    "daemonset.apps/calico-node",
-    "serviceaccount/calico-node",
-    "deployment.apps/calico-kube-controllers",
-    "serviceaccount/calico-kube-controllers",
-)
 
 SCHEDULER_RETRY = 3.0  # unschedulable pods are retried this long after a node turns Ready
 
@@ -257,7 +222,7 @@ class KubeSim:
 
     def apply_calico(self, t: float, pool: str) -> list[str]:
         if self.calico_applied:
-            return [f"{obj} unchanged" for obj in CALICO_OBJECTS]
+            return [f"{obj} unchanged" for obj in manifest_objects()]
         ipaddress.IPv4Network(pool)  # validated by the caller; raises ValueError if not
         self.calico_applied = True
         self.pool = pool
@@ -291,7 +256,7 @@ class KubeSim:
             labels=(("k8s-app", "calico-kube-controllers"),),
             tolerates_master=True,
         )
-        return [f"{obj} created" for obj in CALICO_OBJECTS]
+        return [f"{obj} created" for obj in manifest_objects()]
 
     def _start_calico_node(self, pod: PodRec, t: float, index: int) -> None:
         gen = pod.generation

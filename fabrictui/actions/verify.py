@@ -1,0 +1,392 @@
+"""The six checks of LAB.md ("What a healthy lab shows"), on any backend.
+
+1. each leaf has exactly two Established sessions, one to each spine, no others;
+2. every node is Ready;
+3. calico-node Running on every node, calico-kube-controllers Running;
+4. nginx-deployment at 4 replicas on 4 distinct nodes;
+5. a rack-2 pod pings a rack-1 pod (replies, ttl, rtt);
+6. the ping crosses the sending node's eth0 as VXLAN (outer node IPs, UDP
+   4789, flags 0x08, VNI 4096, 148 bytes; inner pod IPs, ICMP echo, 98 bytes),
+   decoded from a capture taken while pinging.
+
+Each result carries evidence lines and, when it fails, a one-line cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fabrictui.actions.deploy import calico_node_pods
+from fabrictui.actions.diagnose import (
+    LabSnapshot,
+    diagnose_ping,
+    expected_sessions,
+    leaf_sessions,
+    take_snapshot,
+)
+from fabrictui.actions.progress import Progress, Report
+from fabrictui.actions.scale import belongs
+from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
+from fabrictui.capture import CaptureError
+from fabrictui.capture.pcap import PcapStreamDecoder
+from fabrictui.model import CheckResult, KubePod, PingResult, VxlanFrame
+
+CHECKS = (
+    "leaf BGP sessions",
+    "nodes Ready",
+    "Calico running",
+    "nginx replicas",
+    "cross-rack ping",
+    "VXLAN on the wire",
+)
+OUTER_LENGTH = 148
+INNER_LENGTH = 98
+VXLAN_FLAGS = 0x08
+
+
+def check_sessions(snap: LabSnapshot) -> CheckResult:
+    expected = expected_sessions(snap.info, snap.hosts)
+    known = {h.name for h in snap.hosts}
+    evidence: list[str] = []
+    problems: list[str] = []
+    if not expected:
+        return CheckResult(CHECKS[0], False, (), "no leaves or spines in this lab")
+    for leaf, spines in sorted(expected.items()):
+        view = leaf_sessions(leaf, snap.readings.get(leaf), spines, snap.info, known)
+        evidence += view.evidence
+        problems += view.problems
+    if problems:
+        return CheckResult(CHECKS[0], False, tuple(evidence + problems), "; ".join(problems))
+    return CheckResult(CHECKS[0], True, tuple(evidence))
+
+
+def check_nodes(snap: LabSnapshot) -> CheckResult:
+    if not snap.nodes:
+        cause = snap.errors[0] if snap.errors else "no Kubernetes nodes"
+        return CheckResult(CHECKS[1], False, (), cause)
+    evidence = tuple(
+        f"{n.name}: {n.status} {n.version} {n.internal_ip}" for n in sorted(snap.nodes, key=_name)
+    )
+    not_ready = [n.name for n in snap.nodes if not n.ready]
+    if not_ready:
+        return CheckResult(CHECKS[1], False, evidence, "NotReady: " + ", ".join(sorted(not_ready)))
+    return CheckResult(CHECKS[1], True, evidence)
+
+
+def check_calico(snap: LabSnapshot) -> CheckResult:
+    pods = {p.key: p for p in snap.pods}
+    per_node = calico_node_pods(pods)
+    evidence: list[str] = []
+    problems: list[str] = []
+    for node in sorted(n.name for n in snap.nodes):
+        pod = per_node.get(node)
+        if pod is None:
+            problems.append(f"no calico-node pod on {node}")
+            continue
+        evidence.append(f"{pod.name} on {node}: {pod.status} {pod.ready_text}")
+        if not pod.running:
+            problems.append(
+                f"calico-node not Running on {node} ({pod.status}, {pod.restarts} restarts)"
+            )
+    controllers = [
+        p
+        for p in snap.pods
+        if p.namespace == "kube-system" and p.name.startswith("calico-kube-controllers")
+    ]
+    if not controllers:
+        problems.append("no calico-kube-controllers pod")
+    for pod in controllers:
+        evidence.append(f"{pod.name} on {pod.node or '-'}: {pod.status} {pod.ready_text}")
+        if not pod.running:
+            problems.append(f"calico-kube-controllers not Running ({pod.status})")
+    if not snap.nodes:
+        problems.insert(0, "no Kubernetes nodes")
+    if problems:
+        if not per_node and not controllers:
+            problems = ["Calico is not deployed (no calico-node or calico-kube-controllers pods)"]
+        return CheckResult(CHECKS[2], False, tuple(evidence), "; ".join(problems))
+    return CheckResult(CHECKS[2], True, tuple(evidence))
+
+
+def workload_running(snap: LabSnapshot, wl: DemoWorkload) -> list[KubePod]:
+    return sorted(
+        (p for p in snap.pods if belongs(p, wl.namespace, wl.deployment) and p.running),
+        key=lambda p: p.name,
+    )
+
+
+def check_replicas(snap: LabSnapshot, wl: DemoWorkload, replicas: int) -> CheckResult:
+    name = CHECKS[3]
+    pods = [p for p in snap.pods if belongs(p, wl.namespace, wl.deployment)]
+    evidence = tuple(
+        f"{p.name}: {p.status} {p.ready_text} {p.ip or '-'} on {p.node or '-'}" for p in pods
+    )
+    if not pods:
+        return CheckResult(name, False, (), f"no {wl.deployment} pods in namespace {wl.namespace}")
+    running = workload_running(snap, wl)
+    nodes = {p.node for p in running}
+    if len(running) != replicas or len(pods) != replicas:
+        cause = f"{len(running)} of {replicas} {wl.deployment} pods Running"
+        if len(pods) != len(running):
+            others = ", ".join(f"{p.name} {p.status}" for p in pods if not p.running)
+            cause += f" (not Running: {others})"
+        return CheckResult(name, False, evidence, cause)
+    if len(nodes) != replicas:
+        return CheckResult(
+            name, False, evidence, f"{replicas} pods on only {len(nodes)} distinct nodes"
+        )
+    return CheckResult(name, True, evidence)
+
+
+def choose_ping_pair(snap: LabSnapshot, pods: list[KubePod]) -> tuple[KubePod, KubePod] | None:
+    """A pod on the highest rack (the seed: rack 2, k8s-node-l2-1) and one on the lowest
+    (rack 1, k8s-node-l1-2): the seed's ping."""
+    racked = [(snap.rack_of_node(p.node), p) for p in pods if p.ip]
+    racks = sorted({r for r, _ in racked if r is not None})
+    if len(racks) < 2:
+        return None
+    src = min((p for r, p in racked if r == racks[-1]), key=lambda p: p.node or "")
+    dst = max((p for r, p in racked if r == racks[0]), key=lambda p: p.node or "")
+    return src, dst
+
+
+def describe_frame(f: VxlanFrame) -> str:
+    kind = {8: "echo request", 0: "echo reply"}.get(
+        -1 if f.icmp_type is None else f.icmp_type, f"type {f.icmp_type}"
+    )
+    return (
+        f"{f.outer_src}.{f.udp_src} > {f.outer_dst}.{f.udp_dst}: VXLAN, flags 0x{f.flags or 0:02x},"
+        f" vni {f.vni}, length {f.length} | {f.inner_src} > {f.inner_dst}: {f.proto} {kind},"
+        f" id {f.icmp_id}, seq {f.icmp_seq}, length {f.inner_length}"
+    )
+
+
+def check_frames(
+    frames: list[VxlanFrame],
+    src: KubePod,
+    dst: KubePod,
+    src_ip: str,
+    dst_ip: str,
+    vni: int,
+    port: int,
+    node: str,
+) -> CheckResult:
+    name = CHECKS[5]
+    requests = [
+        f
+        for f in frames
+        if f.is_vxlan and f.inner_src == src.ip and f.inner_dst == dst.ip and f.icmp_type == 8
+    ]
+    replies = [
+        f
+        for f in frames
+        if f.is_vxlan and f.inner_src == dst.ip and f.inner_dst == src.ip and f.icmp_type == 0
+    ]
+    evidence = [
+        f"{len(frames)} frames captured on {node} eth0: {len(requests)} echo requests, "
+        f"{len(replies)} echo replies between {src.ip} and {dst.ip}"
+    ]
+    if not requests:
+        return CheckResult(
+            name,
+            False,
+            tuple(evidence),
+            f"no VXLAN echo request {src.ip} > {dst.ip} seen on {node} eth0",
+        )
+    problems: list[str] = []
+    for label, frame, outer in (
+        ("request", requests[0], (src_ip, dst_ip)),
+        ("reply", replies[0] if replies else None, (dst_ip, src_ip)),
+    ):
+        if frame is None:
+            problems.append(f"no VXLAN echo reply {dst.ip} > {src.ip} seen on {node} eth0")
+            continue
+        evidence.append(f"{label}: {describe_frame(frame)}")
+        expect = {
+            "outer IPs": ((frame.outer_src, frame.outer_dst), outer),
+            "UDP destination port": (frame.udp_dst, port),
+            "VXLAN flags": (frame.flags, VXLAN_FLAGS),
+            "VNI": (frame.vni, vni),
+            "outer length": (frame.length, OUTER_LENGTH),
+            "inner length": (frame.inner_length, INNER_LENGTH),
+            "inner protocol": (frame.proto, "ICMP"),
+        }
+        for what, (got, want) in expect.items():
+            if got != want:
+                problems.append(f"{label} {what} is {_show(got)}, expected {_show(want)}")
+    if problems:
+        return CheckResult(name, False, tuple(evidence), "; ".join(problems))
+    return CheckResult(name, True, tuple(evidence))
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return " > ".join(map(str, value))
+    if isinstance(value, int) and value == VXLAN_FLAGS:
+        return f"0x{value:02x}"
+    return str(value)
+
+
+def _name(obj: object) -> str:
+    return str(getattr(obj, "name", ""))
+
+
+async def _ping_with_capture(
+    backend: LabBackend, node: str, src: KubePod, target_ip: str, count: int, timeout: float
+) -> tuple[PingResult, list[VxlanFrame], str | None]:
+    """Ping from `src` while capturing on `node` eth0; returns the ping result, the frames
+    seen (with a short grace for the last reply) and a capture error, if any."""
+    frames: list[VxlanFrame] = []
+    errors: list[str] = []
+    stream = None
+    try:
+        stream = await backend.open_capture(node, "eth0", "udp port 4789")
+    except BackendError as err:
+        errors.append(f"cannot capture on {node}: {err}")
+    seen_reply = asyncio.Event()
+
+    async def read() -> None:
+        assert stream is not None
+        decoder = PcapStreamDecoder(node=node)
+        try:
+            async for chunk in stream.chunks():
+                for frame in decoder.feed(chunk):
+                    frames.append(frame)
+                    if frame.inner_dst == src.ip and frame.icmp_type == 0:
+                        seen_reply.set()
+        except (CaptureError, BackendError) as err:
+            errors.append(f"capture on {node} broke: {err}")
+
+    reader = asyncio.create_task(read()) if stream is not None else None
+    try:
+        await asyncio.sleep(0)  # the reader attaches before the first echo
+        try:
+            result = await backend.ping(src, target_ip, count=count, timeout=timeout)
+        except BackendError as err:
+            result = PingResult(src.key, target_ip, 0, 0, None, None, None, error=str(err))
+        if reader is not None and result.ok:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(seen_reply.wait(), timeout=2.0)
+    finally:
+        if stream is not None:
+            await stream.close()
+        if reader is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader, timeout=2.0)  # cancels it on timeout
+    return result, frames, (errors[0] if errors else None)
+
+
+async def check_ping_and_wire(
+    backend: LabBackend,
+    snap: LabSnapshot,
+    wl: DemoWorkload,
+    report: Report,
+    count: int,
+    timeout: float,
+) -> tuple[CheckResult, CheckResult]:
+    pods = workload_running(snap, wl)
+    pair = choose_ping_pair(snap, pods)
+    if pair is None:
+        why = f"cannot run: needs Running {wl.deployment} pods on two racks (check 4)"
+        return (
+            CheckResult(CHECKS[4], False, (), why),
+            CheckResult(CHECKS[5], False, (), "cannot run: no cross-rack ping (check 5)"),
+        )
+    src, dst = pair
+    assert src.node is not None and dst.node is not None and dst.ip is not None
+    node_ips = {n.name: n.internal_ip for n in snap.nodes}
+    report(
+        Progress(
+            f"pinging {dst.ip} ({dst.name} on {dst.node}) from {src.name} on {src.node}, "
+            f"capturing on {src.node} eth0"
+        )
+    )
+    result, frames, capture_error = await _ping_with_capture(
+        backend, src.node, src, dst.ip, count, timeout
+    )
+    who = (
+        f"{src.name} ({src.node}, rack {snap.rack_of_node(src.node)}) → {dst.ip} ({dst.name}, "
+        f"{dst.node}, rack {snap.rack_of_node(dst.node)})"
+    )
+    rtt = (
+        f", rtt min/avg/max {result.rtt_min_ms:.3f}/{result.rtt_avg_ms:.3f}/"
+        f"{result.rtt_max_ms:.3f} ms"
+        if result.rtt_min_ms is not None
+        and result.rtt_avg_ms is not None
+        and result.rtt_max_ms is not None
+        else ""
+    )
+    line = (
+        f"{who}: {result.received}/{result.transmitted} replies"
+        + (f", ttl {result.ttl}" if result.ttl is not None else "")
+        + rtt
+    )
+    if result.ok:
+        ping_check = CheckResult(CHECKS[4], True, (line,))
+    else:
+        try:
+            fresh = await take_snapshot(backend)
+        except (BackendError, TimeoutError):
+            fresh = snap
+        cause = diagnose_ping(fresh, src, dst.ip, result) or result.error or "no replies"
+        ping_check = CheckResult(CHECKS[4], False, (line,), cause)
+    if capture_error:
+        wire = CheckResult(CHECKS[5], False, (), capture_error)
+    elif not result.ok:
+        seen = sum(1 for f in frames if f.inner_src == src.ip and f.inner_dst == dst.ip)
+        wire = CheckResult(
+            CHECKS[5],
+            False,
+            (f"{seen} echo requests seen on {src.node} eth0",),
+            "cannot run: the ping of check 5 got no replies",
+        )
+    else:
+        wire = check_frames(
+            frames,
+            src,
+            dst,
+            node_ips.get(src.node, ""),
+            node_ips.get(dst.node, ""),
+            snap.info.vni,
+            snap.info.vxlan_port,
+            src.node,
+        )
+    return ping_check, wire
+
+
+async def verify(
+    backend: LabBackend,
+    report: Report,
+    workload: DemoWorkload | None = None,
+    replicas: int = 4,
+    ping_count: int = 3,
+    ping_timeout: float = 10.0,
+) -> list[CheckResult]:
+    wl = workload or DemoWorkload()
+    report(Progress("reading the lab", 0.0))
+    snap = await take_snapshot(backend)
+    results: list[CheckResult] = []
+
+    def add(result: CheckResult) -> None:
+        results.append(result)
+        verdict = "passed" if result.passed else f"FAILED: {result.cause}"
+        report(
+            Progress(
+                f"{len(results)}. {result.name}: {verdict}",
+                len(results) / len(CHECKS),
+                "ok" if result.passed else "error",
+            )
+        )
+
+    add(check_sessions(snap))
+    add(check_nodes(snap))
+    add(check_calico(snap))
+    add(check_replicas(snap, wl, replicas))
+    async with asyncio.timeout(ping_timeout + 30.0):
+        ping_check, wire = await check_ping_and_wire(
+            backend, snap, wl, report, ping_count, ping_timeout
+        )
+    add(ping_check)
+    add(wire)
+    return results
