@@ -96,7 +96,7 @@ def assert_gone(lab_dir: Path, state: dict[str, Any]) -> None:
         alive = [int(p) for p in found.split() if rlab.proc_start_time(int(p)) is not None]
         alive = [p for p in alive if p != os.getpid()]
         assert not alive, f"processes left matching {pattern}: {alive}"
-    ports = list(state["ports"]["ssh"].values())
+    ports = list((state.get("ports") or {}).get("ssh", {}).values())
     open_ = listeners()
     assert not [p for p in ports if f"127.0.0.1:{p}" in open_]
     assert not (lab_dir / "state.json").exists()
@@ -270,9 +270,112 @@ def test_down_after_kill_9_of_everything(tmp_path: Path) -> None:
         assert len(pids) == 4 * 2 + 9  # zebra + bgpd per switch, one sshd per host
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
+        status = cli("lab", "status", "--dir", str(lab_dir))
+        assert status.returncode == 1 and "DOWN" in status.stdout
         done = cli("lab", "down", "--dir", str(lab_dir))
         assert done.returncode == 0, done.stderr
         stray.wait(timeout=5)
+        assert_gone(lab_dir, state)
+    finally:
+        rlab.down(lab_dir)
+
+
+def test_down_after_up_crashed_midway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up` dies after FRR started, before its pids reached state.json: `down` still finds
+    the daemons (by their path space) and the namespaces (by prefix)."""
+    _require_lab_tools()
+    lab_dir = tmp_path / "lab"
+
+    def crash(self: object) -> None:
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(rlab._Builder, "start_sshd", crash)
+    try:
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            rlab.up(lab_dir, kube=False)
+        state = rlab.read_state(lab_dir)
+        assert state is not None
+        assert (state["status"], state["step"]) == ("starting", "sshd")
+        daemons = live_pids(state)
+        assert len(daemons) == 8
+        state["processes"] = []
+        rlab.write_state(lab_dir, state)
+        result = rlab.down(lab_dir)
+        assert result.namespaces == 9 and result.processes >= 8
+        assert all(rlab.proc_start_time(pid) is None for pid in daemons)
+        assert_gone(lab_dir, state)
+    finally:
+        rlab.down(lab_dir)
+
+
+DEMO = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: space1}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: nginx-deployment, namespace: space1}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: nginx}}
+  template:
+    metadata: {labels: {app: nginx}}
+    spec:
+      containers: [{name: nginx, image: nginx}]
+"""
+
+
+def test_lab_up_starts_the_kube_api_and_down_survives_kill_9(tmp_path: Path) -> None:
+    """With the API server: pods become namespaces; `kill -9` of every lab process (the
+    API server included) leaves them behind, and `down` removes them by prefix."""
+    _require_lab_tools()
+    require("kubectl")
+    require(
+        rlab._module_runnable(rlab.KUBE_MODULE),
+        f"python -m {rlab.KUBE_MODULE} has nothing to run yet",
+    )
+    lab_dir = tmp_path / "lab"
+    manifest = Path(__file__).parent.parent / "fabrictui" / "manifests" / "calico-vxlan.yaml"
+    try:
+        up = cli("lab", "up", "--dir", str(lab_dir), "--bgp-wait", "0")
+        assert "kube API up" in up.stdout, up.stdout + up.stderr
+        state = rlab.read_state(lab_dir)
+        assert state is not None
+        port = state["ports"]["kube"]
+        assert rlab.kube_version_answers(port)
+        assert f"127.0.0.1:{port}" in listeners()
+        (kube,) = [r for r in state["processes"] if r["role"] == "kubeapi"]
+        assert rlab.record_alive(kube)
+
+        def kubectl(*args: str, stdin: str | None = None) -> str:
+            done = subprocess.run(
+                ["kubectl", "--kubeconfig", str(lab_dir / "kubeconfig"), *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        kubectl("apply", "-f", str(manifest))
+        kubectl("apply", "-f", "-", stdin=DEMO)
+        prefix = f"ftl-{state['lab_id']}-pod-"
+        deadline = time.monotonic() + 60
+        while True:
+            pods = kubectl("get", "pods", "-n", "space1", "--no-headers")
+            netnses = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+            if pods.count(" Running ") == 2 and netnses.stdout.count(prefix) >= 2:
+                break
+            assert time.monotonic() < deadline, pods
+            time.sleep(0.5)
+        for pid in live_pids(state):
+            os.kill(pid, signal.SIGKILL)
+        assert cli("lab", "down", "--dir", str(lab_dir)).returncode == 0
+        assert not rlab.record_alive(kube)
+        assert f"127.0.0.1:{port}" not in listeners()
         assert_gone(lab_dir, state)
     finally:
         rlab.down(lab_dir)

@@ -56,7 +56,7 @@ GENERATED = (
     "sshd",
     "bin",
     "logs",
-    "kube",  # reserved for the API server's own files
+    "kubeapi",  # the API server's own files (certificates, token, endpoint)
 )
 
 NS_SYSCTLS = {
