@@ -1,0 +1,44 @@
+"""`fabrictui deploy-calico`: apply Calico (VXLAN) and wait until every node is Ready."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+
+from fabrictui.actions.deploy import deploy_calico
+from fabrictui.actions.plans import plan_deploy_calico
+from fabrictui.backends.base import LabBackend
+from fabrictui.cli import add_lab_selection
+from fabrictui.commands._headless import add_yes, confirm, emit, error, print_progress, run_on_lab
+
+PROG = "fabrictui deploy-calico"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pool", default="10.64.0.0/12", metavar="CIDR", help="pod pool (default 10.64.0.0/12)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=180.0, metavar="S", help="give up after S seconds"
+    )
+    add_yes(parser)
+    add_lab_selection(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        ipaddress.IPv4Network(args.pool)
+    except ValueError as err:
+        return error(PROG, f"--pool {args.pool}: {err}")
+    if args.timeout <= 0:
+        return error(PROG, "--timeout must be positive")
+    stop = confirm(args, PROG, plan_deploy_calico(args.pool))
+    if stop is not None:
+        return stop
+
+    async def body(backend: LabBackend) -> int:
+        result = await deploy_calico(backend, print_progress, args.pool, args.timeout)
+        emit(result.summary)
+        return 0 if result.ok else 1
+
+    return run_on_lab(args, PROG, body)

@@ -1,0 +1,46 @@
+"""`fabrictui scale --replicas N`: create the demo workload if missing, scale it, wait."""
+
+from __future__ import annotations
+
+import argparse
+
+from fabrictui.actions.plans import plan_scale
+from fabrictui.actions.scale import scale_workload
+from fabrictui.backends.base import DemoWorkload, LabBackend
+from fabrictui.cli import add_lab_selection
+from fabrictui.commands._headless import add_yes, confirm, emit, error, print_progress, run_on_lab
+
+PROG = "fabrictui scale"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--namespace", default="space1", help="namespace (default space1)")
+    parser.add_argument(
+        "--deployment", default="nginx-deployment", help="deployment (default nginx-deployment)"
+    )
+    parser.add_argument("--replicas", type=int, required=True, metavar="N", help="replicas")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="give up after S seconds"
+    )
+    add_yes(parser)
+    add_lab_selection(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.replicas < 0:
+        return error(PROG, "--replicas must be 0 or more")
+    if args.timeout <= 0:
+        return error(PROG, "--timeout must be positive")
+    workload = DemoWorkload(namespace=args.namespace, deployment=args.deployment)
+    stop = confirm(args, PROG, plan_scale(None, args.replicas, workload))
+    if stop is not None:
+        return stop
+
+    async def body(backend: LabBackend) -> int:
+        result = await scale_workload(
+            backend, print_progress, args.replicas, workload, args.timeout
+        )
+        emit("\n".join([result.summary, *(f"  {line}" for line in result.details)]))
+        return 0 if result.ok else 1
+
+    return run_on_lab(args, PROG, body)

@@ -1,0 +1,68 @@
+"""`fabrictui verify`: the six checks of LAB.md as a table or JSON.
+
+Exit 0 when every check passes, 1 when any fails, 2 for bad input or a lab
+that cannot be reached. With `--demo` the checks run on a fresh in-process
+demo lab: `--demo ready` passes them all, `--demo fresh` (before Calico)
+fails checks 2 to 6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from fabrictui.actions.progress import Progress
+from fabrictui.actions.verify import verify
+from fabrictui.backends.base import LabBackend
+from fabrictui.cli import add_lab_selection
+from fabrictui.commands._headless import emit, print_progress, run_on_lab
+from fabrictui.model import CheckResult
+
+PROG = "fabrictui verify"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON list of the checks")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    add_lab_selection(parser)
+
+
+def to_json(results: list[CheckResult]) -> str:
+    return json.dumps(
+        [
+            {
+                "name": r.name,
+                "passed": r.passed,
+                "evidence": list(r.evidence),
+                "cause": r.cause,
+            }
+            for r in results
+        ],
+        indent=2,
+    )
+
+
+def to_table(results: list[CheckResult]) -> str:
+    width = max(len(r.name) for r in results)
+    lines: list[str] = []
+    for number, r in enumerate(results, start=1):
+        lines.append(f"{number}. {r.name:<{width}}  {'PASS' if r.passed else 'FAIL'}")
+        if r.cause:
+            lines.append(f"     cause: {r.cause}")
+        lines.extend(f"     {e}" for e in r.evidence)
+    passed = sum(r.passed for r in results)
+    lines.append(f"{passed}/{len(results)} checks passed")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    def report(progress: Progress) -> None:
+        if not args.quiet and not args.json:
+            print_progress(progress)
+
+    async def body(backend: LabBackend) -> int:
+        results = await verify(backend, report)
+        emit(to_json(results) if args.json else to_table(results))
+        return 0 if all(r.passed for r in results) else 1
+
+    return run_on_lab(args, PROG, body)
