@@ -444,3 +444,20 @@ def test_deeply_nested_json_is_a_parse_error() -> None:
         parse_bgp_summary('{"ipv4Unicast": ' * 100_000)
     with pytest.raises(ParseError):
         parse_bgp_summary('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+def test_nvue_is_refused_with_a_hint() -> None:
+    table = (
+        "AS - Remote Autonomous System, Afi-Safi - Address family\n\n"
+        "Neighbor  AS     State        Uptime    ResetTime  MsgRcvd  MsgSent  Afi-Safi"
+        "      PfxSent  PfxRcvd\n"
+        "--------  -----  -----------  --------  ---------  -------  -------  ------------"
+        "  -------  -------\n"
+        "swp51     65199  established  00:04:06  300000     89       90       ipv4-unicast"
+        "  4        2\n"
+    )
+    with pytest.raises(ParseError, match=r"NVUE.*show bgp vrf default summary json"):
+        parse_bgp_summary(table)
+    nvue_json = '{"swp51": {"remote-as": 65199, "state": "established"}}'
+    with pytest.raises(ParseError, match="NVUE"):
+        parse_bgp_summary(nvue_json)

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _require import require
 
 from fabrictui.model import VmState
 from fabrictui.parsers import ParseError
@@ -19,6 +18,7 @@ from fabrictui.parsers.vagrant import (
     parse_machine_readable_status,
     parse_ssh_config,
 )
+from tests._require import require
 
 DATA = Path(__file__).parent / "data" / "vagrant"
 NAMES = [

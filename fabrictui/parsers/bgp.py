@@ -11,6 +11,11 @@ One entry point, `parse_bgp_summary`, takes whatever a switch printed:
   (`show bgp ipv4 unicast summary json`), and NCLU JSON (`"ipv4 unicast"`
   keys, `null` for a family without neighbours).
 
+Cumulus 5 NVUE (`nv show vrf default router bgp neighbor`, text or `-o json`)
+is recognised and refused with a hint: its columns and JSON shape change
+between releases (5.12 changed the JSON), while `sudo vtysh -c 'show bgp vrf
+default summary json'` prints FRR JSON on every Cumulus release.
+
 Input whose first non-space character is `{` is JSON, anything else is text.
 
 Merging families: the IPv4 unicast section (or a section without a family
@@ -86,6 +91,7 @@ _NO_NEIGHBORS = re.compile(
 )
 _DYNAMIC_LEGEND = re.compile(r"\* - dynamic neighbor|\d+ dynamic neighbor\(s\), limit \d+")
 _QUALIFIER = re.compile(r"\(\w{1,20}\)")
+_NVUE_TABLE = re.compile(r"^Neighbor\s+AS\s+State\s", re.MULTILINE)
 
 # Header words of the neighbor table, and how many row tokens each takes.
 _SINGLE_COLUMNS = {"V", "AS", "LocalAS", "MsgRcvd", "MsgSent", "TblVer", "InQ", "OutQ", "Up/Down"}
@@ -385,6 +391,11 @@ def _check_section(section: _Section) -> None:
 def _parse_text(text: str) -> BgpSummary:
     sections = _text_sections(text)
     if not any(s.router_id is not None or s.no_neighbors for s in sections):
+        if _NVUE_TABLE.search(text):
+            raise ParseError(
+                "this is an NVUE `nv show ... bgp neighbor` table, which is not supported;"
+                " ask for `vtysh -c 'show bgp vrf default summary json'` instead"
+            )
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         raise ParseError(
             f"not a BGP summary: no 'BGP router identifier' line (starts {first[:60]!r})"
@@ -555,6 +566,11 @@ def _parse_json(text: str) -> BgpSummary:
     if message_only:
         _json_message(data, "JSON summary")
         return BgpSummary(router_id="", local_as=None, peers=())
+    if any(isinstance(v, dict) and ("remote-as" in v or "afi-safi" in v) for v in data.values()):
+        raise ParseError(
+            "this is NVUE `nv show ... bgp neighbor -o json`, whose shape changes between"
+            " Cumulus releases; ask for `vtysh -c 'show bgp vrf default summary json'` instead"
+        )
     families = []
     for key, value in data.items():
         if not _is_family_key(key):
