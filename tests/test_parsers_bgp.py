@@ -3,7 +3,9 @@ fixtures of the other releases' shapes (tests/data/bgp/)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary, parse_bgp_uptime_seconds
+from tests._require import require
 
 DATA = Path(__file__).parent / "data" / "bgp"
 
@@ -461,3 +464,40 @@ def test_nvue_is_refused_with_a_hint() -> None:
     nvue_json = '{"swp51": {"remote-as": 65199, "state": "established"}}'
     with pytest.raises(ParseError, match="NVUE"):
         parse_bgp_summary(nvue_json)
+
+
+# --- live: the regeneration script against the installed FRR -------------------------
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_regenerate_script_produces_parsable_captures(tmp_path: Path) -> None:
+    """Runs tests/data/bgp/regenerate.sh (namespaces ftp-a/ftp-b, real zebra+bgpd)
+    into a temporary folder; the script removes everything it created."""
+    require(os.geteuid() == 0, "needs root for network namespaces")
+    require("/usr/lib/frr/bgpd")
+    require("vtysh")
+    require("ip")
+    proc = subprocess.run(
+        [str(DATA / "regenerate.sh"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 9, names
+    a_text = next(n for n in names if n.endswith("-show-bgp-summary.txt") and "policy" not in n)
+    summary = parse_bgp_summary((tmp_path / a_text).read_text())
+    peers = by_neighbor(summary)
+    assert (summary.router_id, summary.local_as) == ("172.16.255.101", 65101)
+    assert peers["172.16.99.1"].established and peers["172.16.99.1"].prefixes_received == 1
+    assert peers["172.16.99.3"].state == "Active"
+    assert peers["172.16.99.5"].state == "Idle (Admin)"
+    for name in names:
+        assert isinstance(parse_bgp_summary((tmp_path / name).read_text()), BgpSummary)
+    # Nothing left behind: no namespaces, no daemons under our pathspaces.
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert "ftp-a" not in netns.stdout.split() and "ftp-b" not in netns.stdout.split()
+    assert not Path("/var/run/frr/ftp-a").exists() and not Path("/var/run/frr/ftp-b").exists()

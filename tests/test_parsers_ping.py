@@ -3,12 +3,14 @@ the seed's interrupted ping and hand-made older shapes."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.ping import PingReply, PingStats, parse_ping_output
+from tests._require import require
 
 DATA = Path(__file__).parent / "data" / "ping"
 
@@ -191,3 +193,26 @@ def test_reply_with_resolved_name_keeps_the_address() -> None:
         "64 bytes from web.space1.svc (10.65.76.193): icmp_seq=1 ttl=62 time=1.57 ms\n"
     )
     assert parse_ping_output(text).replies[0].source == "10.65.76.193"
+
+
+# --- live: the installed pings, on loopback only ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_seq"),
+    [
+        (["ping", "-c", "2", "-i", "0.2", "127.0.0.1"], 1),
+        (["busybox", "ping", "-c", "2", "127.0.0.1"], 0),
+    ],
+)
+def test_live_ping_on_loopback(argv: list[str], first_seq: int) -> None:
+    require(argv[0])
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    if proc.returncode != 0 and "permission" in proc.stderr.lower():
+        require(False, f"{argv[0]} may not open an ICMP socket here: {proc.stderr.strip()}")
+    assert proc.returncode == 0, proc.stderr
+    stats = parse_ping_output(proc.stdout)
+    assert (stats.target, stats.transmitted, stats.received) == ("127.0.0.1", 2, 2)
+    assert [r.seq for r in stats.replies] == [first_seq, first_seq + 1]
+    assert stats.ttl == 64 and stats.complete
+    assert stats.rtt_min_ms is not None and stats.rtt_min_ms <= stats.rtt_max_ms  # type: ignore[operator]
