@@ -501,3 +501,11 @@ def test_regenerate_script_produces_parsable_captures(tmp_path: Path) -> None:
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert "ftp-a" not in netns.stdout.split() and "ftp-b" not in netns.stdout.split()
     assert not Path("/var/run/frr/ftp-a").exists() and not Path("/var/run/frr/ftp-b").exists()
+
+
+def test_json_family_with_no_neighbors_warning_is_skipped() -> None:
+    text = (
+        '{"ipv4Unicast": {"routerId": "10.0.0.4", "as": 4, "peers": {}},'
+        ' "ipv6Unicast": {"warning": "% No BGP neighbors found in VRF default"}}'
+    )
+    assert parse_bgp_summary(text) == BgpSummary("10.0.0.4", 4, ())

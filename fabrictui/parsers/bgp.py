@@ -519,7 +519,8 @@ def _json_family(
         raise ParseError(f"{what}: is {type(data).__name__}, not an object")
     if not data:
         return None
-    _json_message(data, what)
+    if _json_message(data, what):
+        return None
     raw_id = _json_str(data, "routerId", what)
     if raw_id is None:
         raise ParseError(f"{what}: has no routerId")
@@ -534,16 +535,19 @@ def _json_family(
     return family, router_id, local_as, peers
 
 
-def _json_message(data: dict[str, Any], what: str) -> None:
-    """FRR answers some failures as {"warning": "..."}; raise unless it means
-    'no neighbours' (which the caller turns into an empty summary)."""
+def _json_message(data: dict[str, Any], what: str) -> bool:
+    """FRR answers some requests with {"warning": "..."}: True when that means
+    'no neighbours' (an empty family), a ParseError for any other message."""
+    if "routerId" in data:
+        return False
     for key in ("warning", "error"):
         message = data.get(key)
-        if message is not None and "routerId" not in data:
+        if message is not None:
             text = str(message)[:120]
             if _NO_NEIGHBORS.match(text):
-                return
+                return True
             raise ParseError(f"{what}: the device answered {text!r}")
+    return False
 
 
 def _is_family_key(key: str) -> bool:
