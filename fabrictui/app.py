@@ -105,6 +105,7 @@ class FabricApp(App[None]):
         self.palette = Palette()
         self.overlay = OverlayState(self.settings.overlay_buffer_frames, clock=clock)
         self.hosts: list[Host] = []
+        self._pending_pod_events: list = []
         self.readings: dict[str, SwitchReading] = {}
         self.last_answer: dict[str, float] = {}
         self.problems: dict[str, str] = {}
@@ -334,10 +335,26 @@ class FabricApp(App[None]):
         self._main(KubePane).apply_node_event(message.event, self.clock(), self.palette)
 
     def on_pod_event(self, message: PodEvent) -> None:
-        if not self.screen_stack:  # shutting down
-            return
+        # applied in batches by _draw_overlay's timer: every table change costs the
+        # DataTable a pass over all its rows at the next paint, so coalesce them
         self._answered("pods")
-        self._main(KubePane).apply_pod_event(message.event, self.clock(), self.palette)
+        self._pending_pod_events.append(message.event)
+
+    def _apply_pod_events(self) -> None:
+        events, self._pending_pod_events = self._pending_pod_events, []
+        if not events:
+            return
+        last: dict[str, int] = {}
+        for index, event in enumerate(events):
+            if event.type == "RELIST":
+                last.clear()
+                last["\0relist"] = index
+            elif event.obj is not None:
+                last[event.obj.key] = index
+        pane = self._main(KubePane)
+        now = self.clock()
+        for index in sorted(last.values()):
+            pane.apply_pod_event(events[index], now, self.palette)
 
     def on_frames_captured(self, message: FramesCaptured) -> None:
         if not self.screen_stack:  # shutting down
@@ -374,6 +391,7 @@ class FabricApp(App[None]):
     def _draw_overlay(self) -> None:
         if not self.screen_stack:  # shutting down
             return
+        self._apply_pod_events()
         batch = self.overlay.take_for_display()
         if not batch.frames and not batch.skipped:
             return
@@ -426,7 +444,7 @@ class FabricApp(App[None]):
     def _redraw_all(self) -> None:
         self._main(VmPane).show_hosts(self.hosts, self.palette)
         self._draw_fabric()
-        self._main(KubePane).refresh_rows(self.clock(), self.palette)
+        self._main(KubePane).refresh_rows(self.clock(), self.palette, restyle=True)
 
     # -- log and status -----
 
@@ -447,7 +465,7 @@ class FabricApp(App[None]):
         else:
             mode = "READ-ONLY" if self.settings.read_only else "read-write"
             text = f"{mode}  1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
-        self._main(StatusLine).update(text)
+        self._main(StatusLine).update(text, layout=False)
 
     # -- keys: panes -----
 

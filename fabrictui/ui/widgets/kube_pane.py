@@ -8,6 +8,7 @@ from fabrictui.ui.render import (
     POD_COLUMNS,
     POD_NAME_WIDTH,
     Palette,
+    age,
     node_row,
     pod_row,
 )
@@ -28,6 +29,7 @@ class KubePane(Pane):
         self.nodes: dict[str, KubeNode] = {}
         self.pods: dict[str, KubePod] = {}
         self.text_filter = ""  # "ns:space1 nginx" filters by namespace and text
+        self._ages: dict[str, str] = {}  # pod key -> age text last drawn
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(NODE_COLUMNS, widths=(16, 8, 7, 8, 13, 5, 22), id="node-table")
@@ -72,12 +74,21 @@ class KubePane(Pane):
             else:
                 table.discard(pod.key)
 
-    def refresh_rows(self, now: float, palette: Palette) -> None:
-        """Redraw ages and colours (once a second, and after a theme change)."""
+    def refresh_rows(self, now: float, palette: Palette, restyle: bool = False) -> None:
+        """Once a second: redraw only the rows whose age text changed (cheap with
+        thousands of pods); `restyle` redraws everything (theme change)."""
         nodes = self.query_one("#node-table", KeyedTable)
         for node in self.nodes.values():
             nodes.upsert(node.name, node_row(node, now, palette))
-        self._refilter(now, palette)
+        if restyle:
+            self._refilter(now, palette)
+            return
+        table = self.query_one("#pod-table", KeyedTable)
+        for key in table.keys:
+            pod = self.pods.get(key)
+            if pod is not None and age(now - pod.created) != self._ages.get(key):
+                self._ages[key] = age(now - pod.created)
+                table.upsert(key, pod_row(pod, now, palette))
 
     def set_filter(self, text: str, now: float, palette: Palette) -> None:
         self.text_filter = text

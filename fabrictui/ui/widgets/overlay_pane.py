@@ -25,7 +25,7 @@ class FrameLog(Log):
 
 class OverlayPane(Pane):
     DEFAULT_CSS = """
-    OverlayPane #overlay-counters { height: auto; max-height: 3; color: $text-muted; }
+    OverlayPane #overlay-counters { height: 3; color: $text-muted; }
     OverlayPane FrameLog { height: 1fr; }
     """
 
@@ -33,6 +33,7 @@ class OverlayPane(Pane):
         super().__init__("Overlay (VXLAN)", 4, id="pane-overlay", **kwargs)
         self.max_lines = max_lines
         self.text_filter = ""
+        self._last_counters = Text()
 
     def compose(self) -> ComposeResult:
         yield Static("no frames yet", id="overlay-counters")
@@ -77,4 +78,7 @@ class OverlayPane(Pane):
             top = sorted(snapshot.per_pair.items(), key=lambda item: -item[1])[:3]
             pairs = ", ".join(f"{names.get(a, a)}>{names.get(b, b)}: {n:,}" for (a, b), n in top)
             text.append(f"\n{pairs}", style=palette.muted)
-        self.query_one("#overlay-counters", Static).update(text)
+        counters = self.query_one("#overlay-counters", Static)
+        if text != self._last_counters:
+            self._last_counters = text
+            counters.update(text, layout=False)  # fixed height: no relayout of the screen
