@@ -235,6 +235,15 @@ def test_nclu_text_form_parses_as_nclu() -> None:
     assert peers["spine-sw1"].established and not peers["spine-sw2"].established
 
 
+def test_split_frr_all_family_summary() -> None:
+    v6 = FRR_IPV4_TEXT.replace("IPv4 Unicast Summary", "IPv6 Unicast Summary")
+    parts = nclu.split_frr_summary(FRR_IPV4_TEXT + v6)
+    assert set(parts) == {"ipv4 unicast", "ipv6 unicast"}
+    assert parts["ipv4 unicast"].startswith("BGP router identifier 172.16.255.101")
+    assert parts["ipv4 unicast"].endswith("Total number of neighbors 2")
+    assert nclu.split_frr_summary("% No BGP neighbors found in VRF default\n") == {}
+
+
 def test_nclu_json_form() -> None:
     ipv4 = {"routerId": "172.16.255.101", "as": 65101, "peers": {"172.16.0.0": {}}}
     doc = nclu.nclu_json({"ipv4 unicast": ipv4, "ipv6 unicast": {}, "l2vpn evpn": {}})
@@ -246,14 +255,22 @@ def test_net_shim_main_with_a_fake_vtysh(capsys: pytest.CaptureFixture[str]) -> 
 
     def fake(command: str) -> str:
         asked.append(command)
-        if command == "show bgp ipv4 unicast summary json":
-            return json.dumps({"routerId": "172.16.255.1", "as": 65001, "peers": {"x": {}}})
-        return "{}"
+        if command == "show bgp summary json":
+            ipv4 = {"routerId": "172.16.255.1", "as": 65001, "peers": {"x": {}}}
+            return json.dumps({"ipv4Unicast": ipv4})
+        if command == "show bgp summary":
+            return FRR_IPV4_TEXT
+        return ""
 
     assert nclu.main(["--pathspace", "ps", "show", "bgp", "summary", "json"], run=fake) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ipv4 unicast"]["as"] == 65001 and out["ipv6 unicast"] is None
-    assert "show bgp ipv4 unicast summary json" in asked
+    assert out["l2vpn evpn"] is None
+    assert nclu.main(["--pathspace", "ps", "show", "bgp", "sum"], run=fake) == 0
+    text = capsys.readouterr().out
+    assert parse_bgp_summary(text).router_id == "172.16.255.101"
+    assert "show bgp ipv6 unicast summary\n=============================\n% No BGP" in text
+    assert asked == ["show bgp summary json", "show bgp summary"]
     assert nclu.main(["--pathspace", "ps", "show", "interface"], run=fake) == 1
     assert "Command not found" in capsys.readouterr().err
 

@@ -88,7 +88,8 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
         return 130 if isinstance(exc, KeyboardInterrupt) else 2
     print(
         f"lab {result.lab_id} up in {result.seconds:.1f} s: BGP "
-        f"{result.bgp_established}/{result.bgp_configured} leaf sessions Established; "
+        f"{result.bgp_established}/{result.bgp_configured} leaf sessions Established "
+        "with all routes; "
         f"kube API {result.kube}"
     )
     resolved = lab_dir.resolve()

@@ -145,6 +145,19 @@ def established_counts(summary: dict[str, Any]) -> tuple[int, int]:
     return established, len(peers)
 
 
+def converged_counts(summary: dict[str, Any], expected_prefixes: int) -> tuple[int, int]:
+    """Like established_counts, but a session counts only once it has also delivered the
+    `expected_prefixes` routes (the other racks' subnets): then traffic flows."""
+    family = summary.get("ipv4Unicast") or {}
+    peers = family.get("peers") or {}
+    done = sum(
+        1
+        for peer in peers.values()
+        if peer.get("state") == "Established" and (peer.get("pfxRcd") or 0) >= expected_prefixes
+    )
+    return done, len(peers)
+
+
 def remove_run_dirs(lab_id: str) -> list[str]:
     """Delete every /var/run/frr/ftl-<lab_id>-* directory; returns what was removed."""
     removed: list[str] = []

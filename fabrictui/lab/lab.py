@@ -56,6 +56,7 @@ GENERATED = (
     "sshd",
     "bin",
     "logs",
+    "home",
     "kubeapi",  # the API server's own files (certificates, token, endpoint)
 )
 
@@ -411,6 +412,12 @@ class _Builder:
     def ns(self, host: str) -> str:
         return netns_name(self.lab_id, host)
 
+    def home(self, host: str) -> Path:
+        """The host's own HOME for SSH sessions (empty: no ~/.bashrc cost per command)."""
+        path = self.dir / "home" / host
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def step(self, name: str, fn: Callable[[], None]) -> None:
         self.state["step"] = name
         write_state(self.dir, self.state)
@@ -587,7 +594,12 @@ class _Builder:
             config.parent.mkdir(parents=True, exist_ok=True)
             config.write_text(
                 sshd.render_sshd_config(
-                    port, host_key, authorized, self.dir / "sshd" / f"{host.name}.pid", session
+                    port,
+                    host_key,
+                    authorized,
+                    self.dir / "sshd" / f"{host.name}.pid",
+                    session,
+                    home=self.home(host.name),
                 )
             )
             specs.append((sshd.sshd_argv(config), "sshd", host.name, str(config)))
@@ -646,16 +658,17 @@ class _Builder:
 
     def wait_bgp(self, wait_s: float) -> None:
         leaves = [leaf.name for leaf in self.topo.leaves]
+        others = len(leaves) - 1  # every leaf learns every other rack's subnet from each spine
         deadline = time.monotonic() + wait_s
         while True:
-            established, configured = bgp_counts(self.lab_id, leaves)
+            established, configured = bgp_counts(self.lab_id, leaves, others)
             self.result.bgp_established, self.result.bgp_configured = established, configured
             if configured and established == configured:
                 return
             if time.monotonic() >= deadline:
                 self.log(
                     f"  bgp: only {established}/{configured} leaf sessions Established "
-                    f"after {wait_s:.0f} s"
+                    f"with all routes after {wait_s:.0f} s"
                 )
                 return
             time.sleep(0.25)
@@ -674,11 +687,13 @@ def _module_runnable(name: str) -> bool:
         return False
 
 
-def bgp_counts(lab_id: str, switches: Iterable[str]) -> tuple[int, int]:
+def bgp_counts(lab_id: str, switches: Iterable[str], expected_prefixes: int = 0) -> tuple[int, int]:
+    """(sessions Established with at least `expected_prefixes` routes in, sessions)."""
     established = configured = 0
     for name in switches:
         try:
-            e, c = frr.established_counts(frr.bgp_summary_json(lab_id, name))
+            summary = frr.bgp_summary_json(lab_id, name)
+            e, c = frr.converged_counts(summary, expected_prefixes)
         except frr.FrrError:
             continue
         established += e

@@ -74,17 +74,42 @@ def vtysh_runner(pathspace: str, config_dir: str) -> Runner:
     return run
 
 
+# FRR's names for the families in `show bgp summary` (text banner, JSON key)
+FRR_FAMILIES = {
+    "ipv4 unicast": ("IPv4 Unicast", "ipv4Unicast"),
+    "ipv6 unicast": ("IPv6 Unicast", "ipv6Unicast"),
+    "l2vpn evpn": ("L2VPN EVPN", "l2VpnEvpn"),
+}
+
+
+def split_frr_summary(text: str) -> dict[str, str]:
+    """Cut FRR 8's all-family `show bgp summary` at its `<Family> Summary (VRF default):`
+    banners; families without neighbours are simply absent."""
+    by_banner = {banner: family for family, (banner, _) in FRR_FAMILIES.items()}
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.endswith("Summary (VRF default):"):
+            family = by_banner.get(stripped.removesuffix(" Summary (VRF default):"))
+            current = out.setdefault(family, []) if family else None
+            continue
+        if current is not None:
+            current.append(line)
+    return {family: "\n".join(lines).strip("\n") for family, lines in out.items()}
+
+
 def bgp_summary(run: Runner, as_json: bool) -> str:
+    """One vtysh call: FRR's all-family summary, re-cut into NCLU's per-family form."""
     if as_json:
-        families: dict[str, Any] = {}
-        for family in FAMILIES:
-            text = run(f"show bgp {family} summary json")
-            try:
-                families[family] = json.loads(text) if text.strip() else {}
-            except json.JSONDecodeError:
-                families[family] = {}
+        text = run("show bgp summary json")
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise RuntimeError(f"vtysh printed no JSON: {exc}") from exc
+        families = {family: data.get(key) for family, (_, key) in FRR_FAMILIES.items()}
         return json.dumps(nclu_json(families), indent=4) + "\n"
-    return nclu_text({family: run(f"show bgp {family} summary") for family in FAMILIES})
+    return nclu_text(split_frr_summary(run("show bgp summary")))
 
 
 def main(argv: Sequence[str] | None = None, run: Runner | None = None) -> int:

@@ -59,8 +59,16 @@ def public_key(private: Path) -> str:
 
 
 def render_sshd_config(
-    port: int, host_key: Path, authorized_keys: Path, pid_file: Path, force_command: Path
+    port: int,
+    host_key: Path,
+    authorized_keys: Path,
+    pid_file: Path,
+    force_command: Path,
+    home: Path | None = None,
 ) -> str:
+    # HOME points at the host's own (empty) folder: the login shell that runs ForceCommand
+    # then skips the machine's ~/.bashrc, which costs ~200 ms per command with pyenv & co.
+    extra = [f"SetEnv HOME={home}"] if home is not None else []
     return "\n".join(
         [
             "# fabrictui rehearsal lab: one sshd per lab host, loopback only",
@@ -84,6 +92,7 @@ def render_sshd_config(
             f"MaxSessions {MAX_SESSIONS}",
             "MaxStartups 100:30:200",
             "LogLevel INFO",
+            *extra,
             f"ForceCommand {shlex.quote(str(force_command))}",
             "",
         ]
@@ -144,6 +153,18 @@ exec "$@"
 """
 
 
+NCLU_BOOT = (
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from fabrictui.lab.nclu import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _package_root() -> str:
+    import fabrictui
+
+    return str(Path(fabrictui.__file__).resolve().parent.parent)
+
+
 def _script(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(0o755)
@@ -172,8 +193,9 @@ def install_shims(
         _script(
             directory / "net",
             "#!/bin/sh\n# fabrictui rehearsal lab: NCLU stand-in (net show bgp summary [json])\n"
-            f"exec {q(python)} -m fabrictui.lab.nclu --pathspace {q(frr_pathspace)} "
-            f'--config-dir {q(frr_config_dir)} "$@"\n',
+            # -S -E: skip site and env (the shim runs on every poll), find fabrictui directly
+            f"exec {q(python)} -S -E -c {q(NCLU_BOOT.format(root=_package_root()))} "
+            f'--pathspace {q(frr_pathspace)} --config-dir {q(frr_config_dir)} "$@"\n',
         )
     path_value = f"{directory}:{SYSTEM_PATH}"
     prompt = "root@" + host + r":\w# "
