@@ -39,6 +39,11 @@ teardown() {
                 kill -9 "$pid" 2>/dev/null
             fi
         done
+        # Anything else still running inside our own namespace (a daemon whose
+        # pid file was never written): stop it by pid before deleting the namespace.
+        if ip netns list | grep -qw "$ns"; then
+            for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+        fi
         ip netns del "$ns" 2>/dev/null
         rm -rf "/var/run/frr/$ns" "/etc/frr/$ns"
     done
