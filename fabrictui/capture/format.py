@@ -36,37 +36,13 @@ _ICMP6_NAMES = {
     136: "neighbor advertisement",
 }
 
-JSON_KEYS = (
-    "time",
-    "node",
-    "outer_src_mac",
-    "outer_dst_mac",
-    "outer_src",
-    "outer_dst",
-    "udp_src",
-    "udp_dst",
-    "vni",
-    "flags",
-    "inner_src_mac",
-    "inner_dst_mac",
-    "inner_src",
-    "inner_dst",
-    "proto",
-    "icmp_type",
-    "icmp_id",
-    "icmp_seq",
-    "inner_sport",
-    "inner_dport",
-    "length",
-    "inner_length",
-    "is_vxlan",
-    "note",
-)
+#: Every field of `VxlanFrame`, in model order: the keys of `frame_to_json`.
+JSON_KEYS: tuple[str, ...] = VxlanFrame._fields
 
 
 def frame_to_json(frame: VxlanFrame) -> dict[str, Any]:
     """Every field of the frame under its model name (`time` in epoch seconds)."""
-    return {key: getattr(frame, key) for key in JSON_KEYS}
+    return dict(zip(JSON_KEYS, frame, strict=True))
 
 
 def format_time(t: float, local_time: bool = False) -> str:

@@ -26,8 +26,9 @@ from fabrictui.capture.pcap_writer import PcapWriter
 from fabrictui.cli import add_lab_selection
 from fabrictui.model import VxlanFrame
 
-READ_CHUNK = 1 << 20
+READ_CHUNK = 1 << 16  # 64 KiB: the decoder is fastest when a chunk's frames stay in cache
 PROG = "fabrictui capture"
+_json_line = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per frame
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +97,7 @@ class _Output:
         if not frames:
             return
         if self.json:
-            text = "\n".join(json.dumps(frame_to_json(f), ensure_ascii=False) for f in frames)
+            text = "\n".join(_json_line(frame_to_json(f)) for f in frames)
         else:
             names, local = self.names, self.local_time
             text = "\n".join(frame_to_line(f, names, local_time=local) for f in frames)
