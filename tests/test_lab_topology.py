@@ -322,3 +322,37 @@ def test_ip_batch_refuses_shell_like_tokens() -> None:
     assert netns.batch_text([["netns", "add", "ftl-x-leaf1"]]) == "netns add ftl-x-leaf1\n"
     with pytest.raises(ValueError):
         netns.batch_text([["netns", "add", "x; reboot"]])
+
+
+def _lab_cli(argv: list[str]) -> int:
+    from fabrictui.cli import build_subcommand_parser
+
+    parser, module = build_subcommand_parser("lab")
+    return int(module.run(parser.parse_args(argv)))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", ["up", "status", "down"])
+def test_lab_cli_refuses_without_root(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert _lab_cli([command, "--dir", str(tmp_path / "lab")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs root" in err
+    assert not (tmp_path / "lab").exists()
+
+
+def test_lab_cli_refuses_off_linux(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert _lab_cli(["up", "--dir", str(tmp_path / "lab")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Linux" in err
+
+
+def test_lab_cli_refuses_a_shape_outside_the_pattern(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert _lab_cli(["up", "--dir", str(tmp_path / "lab"), "--spines", "0"]) == 2
+    assert "spines must be" in capsys.readouterr().err
