@@ -97,9 +97,16 @@ async def handle_exec(
 
     async def from_client() -> None:
         async for msg in ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
+            # clients send binary frames, or text frames for text (the Python client)
+            if msg.type == WSMsgType.TEXT:
+                data = msg.data.encode()
+            elif msg.type == WSMsgType.BINARY:
+                data = msg.data
+            else:
                 continue
-            channel, payload = msg.data[0], msg.data[1:]
+            if not data:
+                continue
+            channel, payload = data[0], data[1:]
             if channel == STDIN and proc.stdin is not None and payload:
                 proc.stdin.write(payload)
                 with contextlib.suppress(ConnectionError):

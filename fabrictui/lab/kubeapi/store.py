@@ -183,6 +183,10 @@ class Store:
         """In-process subscriber called synchronously for every event (controllers)."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Callable[[Event], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _publish(self, event: Event) -> None:
         self._history.append(event)
         for watcher in list(self._watchers):

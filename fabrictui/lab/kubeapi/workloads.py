@@ -304,7 +304,7 @@ def schedule(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
     pending.sort(key=lambda p: (p["metadata"].get("creationTimestamp", ""), name_of(p)))
     for pod in pending:
         candidates = [n for n in nodes if schedulable(n, pod)]
-        status = pod.get("status") or {}
+        status = copy.deepcopy(pod.get("status") or {})
         if not candidates:
             message = _unschedulable_message(nodes, pod)
             conditions = set_condition(
