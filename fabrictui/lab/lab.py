@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,6 +384,21 @@ def up(
     state["up_seconds"] = round(result.seconds, 3)
     write_state(lab_dir, state)
     return result
+
+
+@contextlib.contextmanager
+def running_lab(
+    lab_dir: Path,
+    topology: LabTopology | None = None,
+    kube: bool = True,
+    bgp_wait_s: float = BGP_WAIT_S,
+    log: Log = _silent,
+) -> Iterator[UpResult]:
+    """`up`, then always `down` (also when `up` fails half-way): for tests and scripts."""
+    try:
+        yield up(lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s)
+    finally:
+        down(lab_dir)
 
 
 def _check_dir_name(lab_dir: Path) -> None:
