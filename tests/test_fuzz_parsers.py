@@ -378,3 +378,166 @@ def test_corpora_are_not_empty() -> None:
         check_bgp(parse_bgp_summary(text))
     for text in PING:
         check_ping(parse_ping_output(text))
+
+
+# --- round trip: any summary, rendered the way FRR/NCLU print it, parses back ----------
+
+STATES_DOWN = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Idle (Admin)"]
+STATES_DOWN += ["Idle (PfxCt)", "Clearing", "Deleted"]
+
+
+@st.composite
+def uptimes(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["never", "clock", "dhm", "wdh", "ywd"]))
+    n = st.integers(0, 99)
+    if kind == "never":
+        return "never"
+    if kind == "clock":
+        return f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}:{draw(n) % 60:02d}"
+    a, b, c = draw(n), draw(n), draw(n)
+    return f"{a}{kind[0]}{b:02d}{kind[1]}{c:02d}{kind[2]}"  # 1d01h44m, 02w3d04h, ...
+
+
+@st.composite
+def bgp_peers(draw: st.DrawFn, neighbor: str) -> tuple[BgpPeer, str]:
+    """A peer and how its State/PfxRcd cell reads (number, state, (Policy), NoNeg)."""
+    hostname = draw(
+        st.none() | st.from_regex(r"[a-z][a-z0-9-]{0,12}(\.[a-z]{2,6}){0,2}", fullmatch=True)
+    )
+    kind = draw(st.sampled_from(["count", "down", "(Policy)", "NoNeg"]))
+    if kind == "count":
+        state, prefixes = "Established", draw(st.integers(0, 2**32))
+        cell = str(prefixes)
+    elif kind == "down":
+        state, prefixes = draw(st.sampled_from(STATES_DOWN)), None
+        cell = state
+    else:
+        state, prefixes, cell = "Established", None, kind
+    peer = BgpPeer(
+        neighbor=neighbor,
+        hostname=hostname,
+        remote_as=draw(st.integers(0, 2**32 - 1)),
+        state=state,
+        uptime=draw(uptimes()),
+        prefixes_received=prefixes,
+        msg_rcvd=draw(st.integers(0, 2**40)),
+        msg_sent=draw(st.integers(0, 2**40)),
+    )
+    return peer, cell
+
+
+NEIGHBORS = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(str),
+    st.from_regex(r"swp[1-9][0-9]{0,2}(s[0-3])?|peerlink\.4094|eth[0-9]", fullmatch=True),
+)
+
+
+@st.composite
+def summaries(draw: st.DrawFn) -> tuple[BgpSummary, list[str], list[bool]]:
+    neighbors = draw(st.lists(NEIGHBORS, max_size=8, unique=True))
+    drawn = [draw(bgp_peers(n)) for n in neighbors]
+    summary = BgpSummary(
+        router_id=str(draw(st.ip_addresses(v=4))),
+        local_as=draw(st.integers(1, 2**32 - 1)),
+        peers=tuple(peer for peer, _ in drawn),
+    )
+    dynamic = [draw(st.booleans()) for _ in drawn]
+    return summary, [cell for _, cell in drawn], dynamic
+
+
+def render_text(
+    summary: BgpSummary, cells: list[str], dynamic: list[bool], release: str, collapse: bool
+) -> str:
+    names = [
+        ("*" if dyn else "") + (f"{p.hostname}({p.neighbor})" if p.hostname else p.neighbor)
+        for p, dyn in zip(summary.peers, dynamic, strict=True)
+    ]
+    head = "Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down "
+    head += "State/PfxRcd"
+    if release in ("7.5", "8.0"):
+        head += "   PfxSnt"
+    if release == "8.0":
+        head += " Desc"
+    lines = [
+        "",
+        "IPv4 Unicast Summary:",
+        f"BGP router identifier {summary.router_id}, local AS number {summary.local_as} vrf-id 0",
+        "BGP table version 7",
+        f"Peers {len(names)}, using 40 KiB of memory",
+        "",
+    ]
+    width = max([15, *(len(n) for n in names)]) if release != "7.0" else 15
+    lines.append(head)
+    for peer, cell, name in zip(summary.peers, cells, names, strict=True):
+        row = (
+            f" 4 {peer.remote_as:>10} {peer.msg_rcvd:>9} {peer.msg_sent:>9}"
+            f"        0    0    0 {peer.uptime:>8} {cell:>12}"
+        )
+        if release in ("7.5", "8.0"):
+            row += " (Policy)" if cell == "(Policy)" else "        3"
+        if release == "8.0":
+            row += " to the spine" if peer.hostname else " N/A"
+        if len(name) > width:  # FRR before 7.5: the cells move to the next line
+            lines += [name, " " * 16 + row.lstrip()]
+        else:
+            lines.append(f"{name:<{width}}{row}")
+    lines += ["", f"Total number of neighbors {len(names)}"]
+    if any(dynamic):
+        lines += ["* - dynamic neighbor", f"{sum(dynamic)} dynamic neighbor(s), limit 100"]
+    if collapse:
+        lines = [" ".join(line.split()) for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(summary: BgpSummary, cells: list[str], style: str, asdot: bool) -> str:
+    def as_value(number: int) -> int | str:
+        if asdot and number >= 65536:
+            return f"{number >> 16}.{number & 0xFFFF}"
+        return number
+
+    peers: dict[str, Any] = {}
+    for peer, cell in zip(summary.peers, cells, strict=True):
+        data: dict[str, Any] = {
+            "remoteAs": as_value(peer.remote_as or 0),
+            "msgRcvd": peer.msg_rcvd,
+            "msgSent": peer.msg_sent,
+            "peerUptime": peer.uptime,
+            "state": peer.state,
+            "idType": "interface" if peer.neighbor[0].isalpha() else "ipv4",
+        }
+        if peer.hostname:
+            data["hostname"] = peer.hostname
+        count = peer.prefixes_received or 0
+        data["prefixReceivedCount" if style == "nclu" else "pfxRcd"] = count
+        if cell in ("(Policy)", "NoNeg"):
+            data["peerState"] = "Policy" if cell == "(Policy)" else "NoNeg"
+        peers[peer.neighbor] = data
+    family = {"routerId": summary.router_id, "as": as_value(summary.local_as or 0), "peers": peers}
+    if style == "unwrapped":
+        return json.dumps(family, indent=2)
+    if style == "nclu":
+        return json.dumps({"ipv4 unicast": family, "ipv6 unicast": None, "l2vpn evpn": None})
+    return json.dumps({"ipv4Unicast": family})
+
+
+@FUZZ
+@given(
+    summaries(),
+    st.sampled_from(["7.0", "7.5", "8.0"]),
+    st.booleans(),
+)
+def test_text_round_trip(
+    drawn: tuple[BgpSummary, list[str], list[bool]], release: str, collapse: bool
+) -> None:
+    summary, cells, dynamic = drawn
+    assert parse_bgp_summary(render_text(summary, cells, dynamic, release, collapse)) == summary
+
+
+@FUZZ
+@given(summaries(), st.sampled_from(["wrapped", "unwrapped", "nclu"]), st.booleans())
+def test_json_round_trip(
+    drawn: tuple[BgpSummary, list[str], list[bool]], style: str, asdot: bool
+) -> None:
+    summary, cells, _ = drawn
+    assert parse_bgp_summary(render_json(summary, cells, style, asdot)) == summary
