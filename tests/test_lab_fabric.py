@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -378,4 +379,36 @@ def test_lab_up_starts_the_kube_api_and_down_survives_kill_9(tmp_path: Path) -> 
         assert f"127.0.0.1:{port}" not in listeners()
         assert_gone(lab_dir, state)
     finally:
+        rlab.down(lab_dir)
+
+
+def test_sshd_that_loses_its_port_gets_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program binds a probed port before sshd does: that host gets a new port."""
+    _require_lab_tools()
+    thief = socket.socket()
+    thief.bind(("127.0.0.1", 0))
+    thief.listen()
+    stolen = thief.getsockname()[1]
+    real_free_ports = rlab.free_ports
+    calls: list[int] = []
+
+    def free_ports(count: int) -> list[int]:
+        calls.append(count)
+        ports = real_free_ports(count)
+        return [stolen, *ports[1:]] if len(calls) == 1 else ports
+
+    monkeypatch.setattr(rlab, "free_ports", free_ports)
+    lab_dir = tmp_path / "lab"
+    try:
+        with rlab.running_lab(lab_dir, kube=False, bgp_wait_s=0):
+            state = rlab.read_state(lab_dir)
+            assert state is not None
+            first = next(iter(state["ports"]["ssh"]))
+            assert state["ports"]["ssh"][first] != stolen
+            done = ssh(lab_dir, first, "hostname")
+            assert done.returncode == 0 and done.stdout.strip() == first, done.stderr
+    finally:
+        thief.close()
         rlab.down(lab_dir)

@@ -592,47 +592,88 @@ class _Builder:
         ports = dict(zip((h.name for h in hosts), free_ports(len(hosts)), strict=True))
         self.state["ports"]["ssh"] = ports
         write_state(self.dir, self.state)
-        host_keys = _keygen_parallel(
-            [(keys / "hosts" / f"{h.name}_ed25519", f"{h.name}@fabrictui-lab") for h in hosts]
-        )
-        specs = []
-        known = []
-        for host, host_key in zip(hosts, host_keys, strict=True):
-            port = ports[host.name]
-            session = sshd.install_shims(
-                self.dir / "bin",
-                host.name,
-                self.ns(host.name),
-                frr.pathspace(self.lab_id, host.name) if host.is_switch else None,
+        host_keys = dict(
+            zip(
+                (h.name for h in hosts),
+                _keygen_parallel(
+                    [
+                        (keys / "hosts" / f"{h.name}_ed25519", f"{h.name}@fabrictui-lab")
+                        for h in hosts
+                    ]
+                ),
+                strict=True,
             )
-            config = self.dir / "sshd" / f"{host.name}.conf"
-            config.parent.mkdir(parents=True, exist_ok=True)
+        )
+        sessions = {
+            h.name: sshd.install_shims(
+                self.dir / "bin",
+                h.name,
+                self.ns(h.name),
+                frr.pathspace(self.lab_id, h.name) if h.is_switch else None,
+            )
+            for h in hosts
+        }
+        (self.dir / "sshd").mkdir(parents=True, exist_ok=True)
+
+        def spec(name: str) -> tuple[list[str], str, str | None, str]:
+            config = self.dir / "sshd" / f"{name}.conf"
             config.write_text(
                 sshd.render_sshd_config(
-                    port,
-                    host_key,
+                    ports[name],
+                    host_keys[name],
                     authorized,
-                    self.dir / "sshd" / f"{host.name}.pid",
-                    session,
-                    home=self.home(host.name),
+                    self.pid_file(name),
+                    sessions[name],
+                    home=self.home(name),
                 )
             )
-            specs.append((sshd.sshd_argv(config), "sshd", host.name, str(config)))
-            known.append(sshd.known_hosts_line(port, sshd.public_key(host_key)))
+            return (sshd.sshd_argv(config), "sshd", name, str(config))
+
+        self._spawn_all([spec(h.name) for h in hosts])
+        self._wait_sshd(ports, spec)
+        known = [
+            sshd.known_hosts_line(ports[h.name], sshd.public_key(host_keys[h.name])) for h in hosts
+        ]
         (self.dir / "known_hosts").write_text("\n".join(known) + "\n")
-        self._spawn_all(specs)
-        pid_files = [self.dir / "sshd" / f"{h.name}.pid" for h in hosts]
-        _wait_until(
-            lambda: all(p.exists() and p.stat().st_size > 0 for p in pid_files),
-            10.0,
-            "sshd did not start for every host (see DIR/logs/*.sshd.log)",
-            self._died_check("sshd"),
-        )
         entries = [
             sshd.SshEntry(h.name, ports[h.name], client_key, self.dir / "known_hosts")
             for h in hosts
         ]
         (self.dir / "ssh_config").write_text(sshd.render_ssh_config(entries))
+
+    def pid_file(self, host: str) -> Path:
+        return self.dir / "sshd" / f"{host}.pid"
+
+    def _wait_sshd(
+        self,
+        ports: dict[str, int],
+        spec: Callable[[str], tuple[list[str], str, str | None, str]],
+        timeout: float = 10.0,
+        retries: int = 3,
+    ) -> None:
+        """Wait for every sshd's pid file. One that lost its port to another program between
+        our probe and its bind gets a new port and another try."""
+        pending = {r["host"]: r for r in self.state["processes"] if r["role"] == "sshd"}
+        tries = dict.fromkeys(pending, 0)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for name, record in list(pending.items()):
+                pid_file = self.pid_file(name)
+                if pid_file.exists() and pid_file.stat().st_size > 0:
+                    del pending[name]
+                elif proc_start_time(int(record["pid"])) != record["start_time"]:
+                    log_text = Path(record["log"]).read_text(errors="replace")
+                    if "Address already in use" not in log_text or tries[name] >= retries:
+                        raise LabError(f"sshd of {name} exited: {_log_tail(record['log'])}")
+                    tries[name] += 1
+                    (ports[name],) = free_ports(1)
+                    write_state(self.dir, self.state)
+                    self._spawn_all([spec(name)])
+                    pending[name] = self.state["processes"][-1]
+            if time.monotonic() >= deadline:
+                raise LabError(f"sshd did not start for {', '.join(sorted(pending))}")
+            if pending:
+                time.sleep(0.02)
 
     # inventory and the API server ---------------------------------------------------------
 
