@@ -353,7 +353,7 @@ def up(
         )
     created_dir = not lab_dir.exists()
     lab_dir.mkdir(parents=True, exist_ok=True)
-    lab_id = lab_id or secrets.token_hex(3)
+    lab_id = lab_id or _fresh_lab_id()
     t0 = time.monotonic()
     state: dict[str, Any] = {
         "format": STATE_FORMAT,
@@ -396,9 +396,25 @@ def running_lab(
 ) -> Iterator[UpResult]:
     """`up`, then always `down` (also when `up` fails half-way): for tests and scripts."""
     try:
-        yield up(lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s)
+        result = up(lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s)
+    except (LabAlreadyUp, LabUnsupported):
+        raise  # nothing of ours to take down (and never someone else's lab)
+    except BaseException:
+        down(lab_dir)
+        raise
+    try:
+        yield result
     finally:
         down(lab_dir)
+
+
+def _fresh_lab_id() -> str:
+    """A short random id no namespace on this machine uses yet."""
+    taken = netns.list_netns()
+    while True:
+        lab_id = secrets.token_hex(3)
+        if not any(name.startswith(netns_prefix(lab_id)) for name in taken):
+            return lab_id
 
 
 def _check_dir_name(lab_dir: Path) -> None:
