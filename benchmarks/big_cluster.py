@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fabrictui.app import make_app  # noqa: E402
-from fabrictui.config import Settings  # noqa: E402
-from fabrictui.model import KubePod, WatchEvent  # noqa: E402
-from tests.fake_backend import FakeBackend  # noqa: E402
+from fabrictui.app import make_app
+from fabrictui.config import Settings
+from fabrictui.model import KubePod, WatchEvent
+from tests.fake_backend import FakeBackend
 
 STATUSES = ("Running", "Pending", "ContainerCreating", "CrashLoopBackOff")
 
@@ -42,7 +42,7 @@ def make_pods(count: int) -> list[KubePod]:
             f"10.{64 + i // 65536}.{(i // 256) % 256}.{i % 256}",
             f"k8s-node-{i % 64}",
             owner=f"app{i % 97}-deployment",
-        )  # fmt: skip
+        )
         for i in range(count)
     ]
 

@@ -7,6 +7,7 @@ in `fabrictui.actions`, both talking only to the `LabBackend` they are given.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -42,6 +44,25 @@ from fabrictui.ui.widgets.kube_pane import KubePane
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.vm_pane import VmPane
+
+
+def while_screen_alive(handler):
+    """Feed messages and timers that land while the app is shutting down find
+    their widgets gone; that is not an error worth a traceback."""
+
+    @functools.wraps(handler)
+    def wrapper(self, *args):
+        if not self.screen_stack:
+            return None
+        try:
+            return handler(self, *args)
+        except NoMatches:
+            if self.is_running and not self._shutting_down:
+                raise
+            return None
+
+    return wrapper
+
 
 PANE_IDS = ("pane-vms", "pane-fabric", "pane-kube", "pane-overlay")
 # below this size one pane at a time is shown, with tabs to switch
@@ -106,6 +127,7 @@ class FabricApp(App[None]):
         self.overlay = OverlayState(self.settings.overlay_buffer_frames, clock=clock)
         self.hosts: list[Host] = []
         self._pending_pod_events: list = []
+        self._shutting_down = False
         self.readings: dict[str, SwitchReading] = {}
         self.last_answer: dict[str, float] = {}
         self.problems: dict[str, str] = {}
@@ -305,16 +327,14 @@ class FabricApp(App[None]):
         self.last_answer[source] = self.clock()
         self.problems.pop(source, None)
 
+    @while_screen_alive
     def on_hosts_updated(self, message: HostsUpdated) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         self._answered("hosts")
         self.hosts = message.hosts
         self._main(VmPane).show_hosts(message.hosts, self.palette)
 
+    @while_screen_alive
     def on_fabric_updated(self, message: FabricUpdated) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         self._answered("fabric")
         self.readings = message.readings
         self._draw_fabric()
@@ -328,12 +348,12 @@ class FabricApp(App[None]):
     def _peer_addresses(self) -> dict[str, str]:
         return dict(getattr(self.lab, "peer_addresses", ()) or ())
 
+    @while_screen_alive
     def on_node_event(self, message: NodeEvent) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         self._answered("nodes")
         self._main(KubePane).apply_node_event(message.event, self.clock(), self.palette)
 
+    @while_screen_alive
     def on_pod_event(self, message: PodEvent) -> None:
         # applied in batches by _draw_overlay's timer: every table change costs the
         # DataTable a pass over all its rows at the next paint, so coalesce them
@@ -356,24 +376,21 @@ class FabricApp(App[None]):
         for index in sorted(last.values()):
             pane.apply_pod_event(events[index], now, self.palette)
 
+    @while_screen_alive
     def on_frames_captured(self, message: FramesCaptured) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         self._answered("capture")
         self.overlay.add(message.frames, message.raw, message.linktype)
 
+    @while_screen_alive
     def on_source_failed(self, message: SourceFailed) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         first = message.source not in self.problems
         self.problems[message.source] = message.error
         if first:
             self.log_action(f"{message.source}: {message.error}", "error")
         self._tick()
 
+    @while_screen_alive
     def on_action_progress(self, message: ActionProgress) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         progress = message.progress
         self.log_action(f"{message.action}: {progress.message}", progress.level)
         self._update_status(progress.message, progress.fraction)
@@ -388,9 +405,8 @@ class FabricApp(App[None]):
         names.update({p.ip: p.name for p in pane.pods.values() if p.ip})
         return names
 
+    @while_screen_alive
     def _draw_overlay(self) -> None:
-        if not self.screen_stack:  # shutting down
-            return
         self._apply_pod_events()
         batch = self.overlay.take_for_display()
         if not batch.frames and not batch.skipped:
@@ -403,10 +419,9 @@ class FabricApp(App[None]):
 
             screen.add_frame_lines([frame_to_line(f, names) for f in batch.frames[-50:]])
 
+    @while_screen_alive
     def _tick(self) -> None:
         """Once a second: data ages, stale marks, counters, pod ages."""
-        if not self.screen_stack:  # shutting down
-            return
         now = self.clock()
         stale_after = {
             "hosts": self.settings.host_poll_seconds * self.settings.stale_after_polls,
@@ -645,6 +660,10 @@ class FabricApp(App[None]):
             coro, group="action", name=name, exclusive=True, exit_on_error=False
         )
         self._update_status("starting")
+
+    def exit(self, *args, **kwargs) -> None:
+        self._shutting_down = True
+        super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
         await self.backend.close()

@@ -4,8 +4,10 @@ command: stale marks, error messages, recovery, keys, read-only refusals."""
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
+from rich.console import Console
 
 from fabrictui.app import make_app
 from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, pcap_record
@@ -122,7 +124,7 @@ async def test_captured_frames_show_node_and_pod_names():
     )  # fmt: skip
     backend.capture_chunks = [pcap_global_header(), pcap_record(1.0, frame)]
     app = make_app(backend, fast_settings())
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(200, 50)) as pilot:
         log = app.query_one("#frame-log")
         await wait_for(pilot, lambda: log.line_count > 0)
         line = "\n".join(log.lines)
@@ -192,5 +194,7 @@ async def test_keymap_from_config_remaps_a_binding():
         await pilot.press("f1")
         await pilot.pause()
         assert app.screen.id == "help"
-        text = str(app.screen.query_one("#report-body").render())
+        console = Console(width=120, file=io.StringIO())
+        console.print(app.screen.body)
+        text = console.file.getvalue()
         assert "app.help" in text and "action.deploy" in text
