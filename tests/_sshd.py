@@ -32,6 +32,28 @@ def write_known_hosts(path: Path, port: int, key: asyncssh.SSHKey) -> None:
         f.write(line)
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, grandchildren, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            found.append(c)
+            todo.append(c)
+    return found
+
+
 class ShellServer:
     """asyncssh server: each exec request runs `/bin/sh -c COMMAND` locally."""
 
@@ -212,31 +234,11 @@ class RealSshd:
             time.sleep(0.02)
         raise RuntimeError("sshd did not start listening")
 
-    def _descendants(self, pid: int) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-        found: list[int] = []
-        todo = [pid]
-        while todo:
-            p = todo.pop()
-            for c in children.get(p, []):
-                found.append(c)
-                todo.append(c)
-        return found
-
     def kill(self) -> None:
         """Kill sshd and every session it forked (all connections drop)."""
         if self.proc is None:
             return
-        for pid in [*self._descendants(self.proc.pid), self.proc.pid]:
+        for pid in [*descendants(self.proc.pid), self.proc.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait(timeout=5)

@@ -24,8 +24,8 @@ def open_backend(args: argparse.Namespace) -> LabBackend:
         return _demo(demo, getattr(args, "seed", 1), hint="")
     if lab_dir is not None:
         path = Path(lab_dir)
-        if not path.is_dir():
-            raise BackendError(f"--lab {lab_dir}: no such directory")
+        if not path.exists():
+            raise BackendError(f"--lab {lab_dir}: no such directory or inventory file")
         return _real_lab(path, args)
     if Path("Vagrantfile").is_file():
         return _real_lab(Path("."), args)
@@ -39,4 +39,25 @@ def _demo(scenario: str, seed: int, hint: str) -> LabBackend:
 
 
 def _real_lab(path: Path, args: argparse.Namespace) -> LabBackend:
-    raise BackendError(f"{path}: real labs are not supported yet")
+    """A Vagrant project (Vagrantfile), a rehearsal lab (inventory.json), or a
+    hand-written inventory (the file itself, or DIR/inventory.toml)."""
+    from fabrictui.backends.inventory import load_inventory_file, load_rehearsal
+    from fabrictui.backends.real import RealLabBackend
+
+    kubeconfig = getattr(args, "kubeconfig", None)
+    context = getattr(args, "context", None)
+    jump = getattr(args, "jump", None)
+    if path.is_file():
+        inventory = load_inventory_file(path)
+        return RealLabBackend.for_inventory(inventory, kubeconfig, context, jump)
+    if (path / "Vagrantfile").is_file():
+        return RealLabBackend.for_vagrant(path, kubeconfig, context, jump)
+    if (path / "inventory.json").is_file():
+        return RealLabBackend.for_inventory(load_rehearsal(path), kubeconfig, context, jump)
+    if (path / "inventory.toml").is_file():
+        inventory = load_inventory_file(path / "inventory.toml")
+        return RealLabBackend.for_inventory(inventory, kubeconfig, context, jump)
+    raise BackendError(
+        f"{path}: not a lab (no Vagrantfile, inventory.json from `fabrictui lab up`, "
+        "or inventory.toml)"
+    )

@@ -1,0 +1,275 @@
+"""A real lab: a Vagrant project, a rehearsal lab or a hand-written inventory.
+
+`RealLabBackend` composes the pieces: hosts from Vagrant (or the inventory),
+commands and captures over one `SshPool`, switch reads through
+`SwitchReader`, and Kubernetes through `KubeClient`. Nothing here knows about
+the UI; every method returns model objects or raises `BackendError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fabrictui.backends.base import (
+    BackendError,
+    CaptureStream,
+    DemoWorkload,
+    LabBackend,
+    Unreachable,
+)
+from fabrictui.backends.capture_ssh import open_ssh_capture
+from fabrictui.backends.inventory import HostMeta, Inventory
+from fabrictui.backends.kube import KubeClient, resolve_kubeconfig
+from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
+from fabrictui.backends.switches import SwitchReader
+from fabrictui.backends.vagrant import VagrantLab
+from fabrictui.model import (
+    Host,
+    KubeNode,
+    KubePod,
+    LabInfo,
+    PingResult,
+    Role,
+    SwitchReading,
+    VmState,
+    WatchEvent,
+)
+
+log = logging.getLogger(__name__)
+
+
+def expected_sessions(metas: list[HostMeta]) -> tuple[tuple[str, str], ...]:
+    """Every (leaf, spine) pair: the eBGP sessions a healthy leaf-spine fabric has."""
+    leaves = sorted(m.name for m in metas if m.role is Role.LEAF)
+    spines = sorted(m.name for m in metas if m.role is Role.SPINE)
+    return tuple((leaf, spine) for leaf in leaves for spine in spines)
+
+
+def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
+    """An interactive `ssh` reaching `target` with the same settings the pool uses."""
+    argv = ["ssh", "-p", str(target.port)]
+    for key in target.identity_files:
+        argv += ["-i", key]
+    if target.identities_only:
+        argv += ["-o", "IdentitiesOnly=yes"]
+    if target.check_host_key:
+        argv += ["-o", "StrictHostKeyChecking=yes"]
+        if target.known_hosts:
+            argv += ["-o", "UserKnownHostsFile=" + " ".join(target.known_hosts)]
+    else:  # the Vagrant-managed loopback forward, as Vagrant itself configures it
+        argv += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    hop = target.proxy_jump or jump
+    if hop:
+        argv += ["-J", hop]
+    argv.append(f"{target.user}@{target.host}" if target.user else target.host)
+    return argv
+
+
+class RealLabBackend(LabBackend):
+    def __init__(
+        self,
+        *,
+        kind: str,
+        name: str,
+        root: Path,
+        pool: SshPool,
+        kube: KubeClient,
+        vagrant: VagrantLab | None = None,
+        inventory: Inventory | None = None,
+        jump: str | None = None,
+        capture_sudo: bool = True,
+    ) -> None:
+        if (vagrant is None) == (inventory is None):
+            raise ValueError("a real lab is either a Vagrant project or an inventory")
+        self.kind = kind
+        self.name = name
+        self.root = root
+        self.pool = pool
+        self.kube = kube
+        self.vagrant = vagrant
+        self.inventory = inventory
+        self.jump = jump
+        self.capture_sudo = capture_sudo
+        self.switches = SwitchReader(
+            pool,
+            platform_hints={m.name: m.platform for m in inventory.hosts} if inventory else None,
+        )
+        self._metas: list[HostMeta] = list(inventory.hosts) if inventory else []
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def for_vagrant(
+        cls,
+        root: Path,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        jump: str | None = None,
+    ) -> RealLabBackend:
+        root = root.resolve()
+        return cls(
+            kind="vagrant",
+            name=root.name or "vagrant",
+            root=root,
+            pool=SshPool([], jump=jump),
+            kube=KubeClient(resolve_kubeconfig(kubeconfig, None), context),
+            vagrant=VagrantLab(root),
+            jump=jump,
+        )
+
+    @classmethod
+    def for_inventory(
+        cls,
+        inventory: Inventory,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        jump: str | None = None,
+    ) -> RealLabBackend:
+        jump = jump or inventory.jump
+        return cls(
+            kind=inventory.kind,
+            name=inventory.name,
+            root=inventory.root,
+            pool=SshPool(inventory.targets, jump=jump),
+            kube=KubeClient(resolve_kubeconfig(kubeconfig, inventory.kubeconfig), context),
+            inventory=inventory,
+            jump=jump,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def info(self) -> LabInfo:
+        inv = self.inventory
+        return LabInfo(
+            name=self.name,
+            kind=self.kind,
+            pod_pool=inv.pod_pool if inv else "10.64.0.0/12",
+            vni=inv.vni if inv else 4096,
+            vxlan_port=inv.vxlan_port if inv else 4789,
+            expected_sessions=expected_sessions(self._metas),
+        )
+
+    async def start(self) -> None:
+        if self.vagrant is not None:
+            await self._refresh_vagrant(force=True)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.kube.close()
+
+    # -- hosts -----------------------------------------------------------------------
+
+    async def _refresh_vagrant(self, force: bool = False) -> list[Host]:
+        assert self.vagrant is not None
+        hosts = await self.vagrant.list_hosts(force)
+        self._metas = [HostMeta(h.name, h.role, h.rack, h.address, h.asn) for h in hosts]
+        current = self.pool.targets
+        for name, target in self.vagrant.targets().items():
+            if current.get(name) != target:
+                self.pool.add_target(target)
+        return hosts
+
+    async def list_hosts(self) -> list[Host]:
+        if self.vagrant is not None:
+            return await self._refresh_vagrant()
+        assert self.inventory is not None
+        metas = self._metas
+
+        async def probe(meta: HostMeta) -> Host:
+            target = self.inventory.targets.get(meta.name) if self.inventory else None
+            if target is None:
+                state, endpoint = VmState.UNKNOWN, ""
+            else:
+                endpoint = target.endpoint
+                try:
+                    await self.pool.connect(meta.name)
+                    state = VmState.RUNNING
+                except HostKeyError:
+                    state = VmState.UNKNOWN
+                except Unreachable:
+                    state = VmState.UNREACHABLE
+                except BackendError:
+                    state = VmState.UNKNOWN
+            return Host(
+                name=meta.name,
+                role=meta.role,
+                rack=meta.rack,
+                state=state,
+                provider="netns" if self.kind == "rehearsal" else "ssh",
+                ssh_endpoint=endpoint,
+                address=meta.address,
+                asn=meta.asn,
+            )
+
+        return list(await asyncio.gather(*(probe(m) for m in metas)))
+
+    async def vm_action(self, host: str, action: str) -> AsyncIterator[str]:
+        if self.vagrant is None:
+            raise BackendError(f"{self.kind} labs cannot {action} VMs")
+        async for line in self.vagrant.vm_action(host, action):
+            yield line
+        await self._refresh_vagrant(force=True)
+
+    def ssh_command(self, host: str) -> list[str] | None:
+        inv = self.inventory
+        if inv is not None and inv.ssh_config is not None and inv.ssh_config.is_file():
+            argv = ["ssh", "-F", str(inv.ssh_config)]
+            if self.jump:
+                argv += ["-J", self.jump]
+            return [*argv, host]
+        target = self.pool.targets.get(host)
+        if target is None:
+            return None
+        return ssh_argv_for(target, self.jump)
+
+    # -- fabric ------------------------------------------------------------------------
+
+    async def bgp_summary(self, switch: str) -> SwitchReading:
+        if switch not in self.pool.targets:
+            why = "no SSH endpoint (machine not running?)" if self.vagrant else "not in inventory"
+            return SwitchReading(switch, None, f"{switch}: {why}", time.time())
+        return await self.switches.read(switch)
+
+    async def bgp_summaries(self, switches: list[str]) -> list[SwitchReading]:
+        return list(await asyncio.gather(*(self.bgp_summary(s) for s in switches)))
+
+    # -- Kubernetes -----------------------------------------------------------------------
+
+    async def list_nodes(self) -> list[KubeNode]:
+        return await self.kube.list_nodes()
+
+    async def list_pods(self, namespace: str | None = None) -> list[KubePod]:
+        return await self.kube.list_pods(namespace)
+
+    def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:
+        return self.kube.watch_nodes()
+
+    def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
+        return self.kube.watch_pods()
+
+    async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+        return await self.kube.apply_calico(pool_cidr)
+
+    async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
+        return await self.kube.ensure_workload(workload)
+
+    async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        await self.kube.scale_deployment(namespace, name, replicas)
+
+    async def ping(
+        self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
+    ) -> PingResult:
+        return await self.kube.ping(pod, target_ip, count, timeout)
+
+    # -- overlay ------------------------------------------------------------------------------
+
+    async def open_capture(
+        self, node: str, interface: str = "eth0", bpf: str = "udp port 4789"
+    ) -> CaptureStream:
+        if node not in self.pool.targets:
+            raise BackendError(f"{node}: no SSH endpoint to capture from")
+        return await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
