@@ -285,14 +285,17 @@ def _target(
     own_known = spec.get("known_hosts")
     known = (str(_path(root, own_known, f"{where}: known_hosts")),) if own_known else known_hosts
     jump = spec.get("proxy_jump")
-    return SshTarget(
-        name=name,
-        host=host,
-        port=port,
-        user=user,
-        identity_files=keys,
-        identities_only=bool(keys),
-        known_hosts=known,
-        proxy_jump=str(jump) if jump else None,
-        source="inventory",
-    )
+    try:
+        return SshTarget(
+            name=name,
+            host=host,
+            port=port,
+            user=user,
+            identity_files=keys,
+            identities_only=bool(keys),
+            known_hosts=known,
+            proxy_jump=str(jump) if jump else None,
+            source="inventory",
+        )
+    except ValueError as exc:
+        raise BackendError(f"{where}: {exc}") from None

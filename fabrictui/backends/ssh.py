@@ -78,6 +78,12 @@ class SshTarget:
     source: str = "inventory"  # "vagrant", "ssh_config", "inventory", "jump"
 
     def __post_init__(self) -> None:
+        for what, value in (("host", self.host), ("user", self.user or "x")):
+            if not value or value.startswith("-") or any(c.isspace() for c in value):
+                # would become an option of an interactive `ssh`, or is no name at all
+                raise ValueError(f"{self.name}: bad ssh {what} {value!r}")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"{self.name}: bad ssh port {self.port}")
         if not self.check_host_key and not (
             self.source == "vagrant" and self.host in LOOPBACK_ADDRESSES
         ):
@@ -130,7 +136,12 @@ def parse_jump(spec: str, name: str | None = None) -> SshTarget:
         host = text
     if not host or not 0 < port < 65536:
         raise BackendError(f"bad jump host {spec!r}")
-    return SshTarget(name=name or f"jump {spec}", host=host, port=port, user=user, source="jump")
+    try:
+        return SshTarget(
+            name=name or f"jump {spec}", host=host, port=port, user=user, source="jump"
+        )
+    except ValueError as exc:
+        raise BackendError(f"bad jump host {spec!r}: {exc}") from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -173,7 +184,10 @@ def parse_ssh_config(
         for name in patterns:
             if any(c in name for c in "*?!"):
                 continue
-            targets[name] = _target_from_options(name, opts, source, base_dir)
+            try:
+                targets[name] = _target_from_options(name, opts, source, base_dir)
+            except ValueError as exc:
+                raise BackendError(f"ssh config: {exc}") from None
     return targets
 
 
