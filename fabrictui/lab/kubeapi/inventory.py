@@ -31,10 +31,11 @@ class LabInventory:
     vni: int = 4096
     vxlan_port: int = 4789
     kube_api_port: int | None = None
+    pod_netns_prefix_override: str | None = None  # inventory "pod_netns_prefix" (tests)
 
     @property
     def pod_netns_prefix(self) -> str:
-        return f"ftl-{self.lab_id}-pod-"
+        return self.pod_netns_prefix_override or f"ftl-{self.lab_id}-pod-"
 
 
 def parse_inventory(data: dict[str, Any]) -> LabInventory:
@@ -63,6 +64,7 @@ def parse_inventory(data: dict[str, Any]) -> LabInventory:
         vni=int(data.get("vni", 4096)),
         vxlan_port=int(data.get("vxlan_port", 4789)),
         kube_api_port=int(port) if port else None,
+        pod_netns_prefix_override=data.get("pod_netns_prefix"),
     )
 
 
