@@ -185,7 +185,8 @@ class FabricApp(App[None]):
             self.theme_problems.append(f"unknown theme {self.settings.theme!r}")
         for problem in self.theme_problems:
             self.notify(f"theme skipped: {problem}", severity="warning")
-        self.log_action(f"lab: {self.lab.name} ({self.lab.kind})", "info")
+        kind = "" if self.lab.kind in self.lab.name else f" ({self.lab.kind})"
+        self.log_action(f"lab: {self.lab.name}{kind}", "info")
         if self.lab.hint:
             self.log_action(self.lab.hint, "warn")
         self._layout_for(self.size.width, self.size.height)
@@ -478,8 +479,8 @@ class FabricApp(App[None]):
                 bar = f" [{'#' * filled}{'.' * (20 - filled)}] {fraction:.0%}"
             text = f"▶ {self.action_name}{bar}  {message}   (x cancels)"
         else:
-            mode = "READ-ONLY" if self.settings.read_only else "read-write"
-            text = f"{mode}  1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
+            mode = "READ-ONLY  " if self.settings.read_only else ""
+            text = f"{mode}1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
         self._main(StatusLine).update(text, layout=False)
 
     # -- keys: panes -----
@@ -650,7 +651,8 @@ class FabricApp(App[None]):
 
     def progress_reporter(self, action: str):
         def report(progress) -> None:
-            self.post_message(ActionProgress(action, progress))
+            # actions run as async workers on the app's loop: show it at once, in order
+            self.on_action_progress(ActionProgress(action, progress))
 
         return report
 

@@ -135,7 +135,7 @@ def scale(app: FabricApp) -> None:
             app.log_action("scale: cancelled, nothing changed")
             return
         replicas = int(value)
-        plan = actions.plan_scale(workload=workload, current=current, replicas=replicas)
+        plan = actions.plan_scale(current or None, replicas, workload)
 
         def start() -> None:
             report = app.progress_reporter("scale")
@@ -263,7 +263,7 @@ def toggle_fault(app: FabricApp, fault_id: str, active: bool, title: str) -> Non
     verb = "Inject" if active else "Clear"
     if refuse_if_read_only(app, f"{verb} fault"):
         return
-    plan = actions.plan_fault(app.backend, fault_id, active)
+    plan = actions.plan_fault(fault_id, active, title)
 
     def start() -> None:
         async def run() -> None:

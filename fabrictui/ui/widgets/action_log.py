@@ -21,7 +21,8 @@ class ActionLog(RichLog):
 
     def add(self, message: str, level: str, palette: Palette, when: float | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
-        style = {"ok": palette.good, "warn": palette.warn, "error": palette.bad}.get(level, "")
+        styles = {"ok": palette.good, "warn": palette.warn, "warning": palette.warn}
+        style = styles.get(level, palette.bad if level == "error" else "")
         line = Text(f"{stamp} ", style=palette.muted)
         line.append(message, style=style)
         self.history.append(message)

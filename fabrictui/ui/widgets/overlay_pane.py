@@ -12,7 +12,6 @@ from fabrictui.overlay import DisplayBatch
 from fabrictui.ui.render import Palette, frame_two_lines
 from fabrictui.ui.widgets.pane import Pane
 
-
 # one frame per line needs about 175 columns with names; narrower panes get two
 TWO_LINE_BELOW = 175
 
