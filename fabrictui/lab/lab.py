@@ -171,6 +171,13 @@ def record_alive(record: dict[str, Any]) -> bool:
     return not marker or any(marker in arg for arg in proc_cmdline(pid))
 
 
+def record_exited(record: dict[str, Any]) -> bool:
+    """The process we started is gone (or a zombie). A start time of None means it was gone
+    before we could even read it."""
+    start = record.get("start_time")
+    return start is None or proc_start_time(int(record["pid"])) != start
+
+
 def spawn(argv: Sequence[str], log_path: Path, role: str, host: str | None, marker: str) -> dict:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
@@ -590,7 +597,7 @@ class _Builder:
                 if record["role"] != role:
                     continue
                 # gone (or a zombie), not merely caught mid-exec with an empty cmdline
-                if proc_start_time(int(record["pid"])) != record["start_time"]:
+                if record_exited(record):
                     return f"{role} on {record['host']} exited: {_log_tail(record['log'])}"
             return None
 
@@ -677,7 +684,7 @@ class _Builder:
                 pid_file = self.pid_file(name)
                 if pid_file.exists() and pid_file.stat().st_size > 0:
                     del pending[name]
-                elif proc_start_time(int(record["pid"])) != record["start_time"]:
+                elif record_exited(record):
                     log_text = Path(record["log"]).read_text(errors="replace")
                     if "Address already in use" not in log_text or tries[name] >= retries:
                         raise LabError(f"sshd of {name} exited: {_log_tail(record['log'])}")
@@ -712,7 +719,7 @@ class _Builder:
         port = self.state["ports"]["kube"]
         deadline = time.monotonic() + KUBE_WAIT_S
         while time.monotonic() < deadline:
-            if proc_start_time(int(record["pid"])) != record["start_time"]:
+            if record_exited(record):
                 self.result.kube = f"not started: the API server exited: {_log_tail(record['log'])}"
                 break
             if kube_version_answers(port):
