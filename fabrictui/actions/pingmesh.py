@@ -71,6 +71,7 @@ async def ping_mesh(
     count: int = 3,
     timeout: float = 10.0,
     concurrency: int = 4,
+    on_result: Callable[[KubePod, KubePod, PingResult], None] | None = None,
 ) -> PingMatrix:
     chosen = list(pods) if pods is not None else await default_pods(backend)
     chosen = [p for p in chosen if p.ip]
@@ -110,6 +111,8 @@ async def ping_mesh(
             except BackendError as err:
                 result = PingResult(src.key, dst.ip, 0, 0, None, None, None, error=str(err))
         matrix.results[pair] = result
+        if on_result is not None:  # lets a matrix view fill in cell by cell
+            on_result(src, dst, result)
         done += 1
         rtt = f" {result.rtt_avg_ms:.2f} ms" if result.rtt_avg_ms is not None else ""
         verdict = "ok" if result.ok else (result.error or f"{result.loss_pct:g}% loss")
