@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fabrictui.actions.diagnose import LabSnapshot, diagnose_ping, take_snapshot
