@@ -1,0 +1,147 @@
+"""The seed's story driven through the TUI's keys on the demo lab, and the
+faults injected from the UI: verification fails naming the cause, clearing
+the fault makes it pass again."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fabrictui.app import make_app
+from fabrictui.backends.demo import DemoBackend
+from fabrictui.config import Settings
+from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
+
+
+def demo_app(scenario: str = "fresh", **settings):
+    backend = DemoBackend(scenario, seed=1, speed=40.0)
+    return make_app(backend, Settings(fabric_poll_seconds=0.5, host_poll_seconds=1.0, **settings))
+
+
+async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        assert loop.time() < end, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+async def loaded(app, pilot) -> None:
+    await wait_for(pilot, lambda: app.readings and app.hosts and app.kube_state()[0])
+
+
+async def finish_action(app, pilot, timeout: float = 60.0) -> None:
+    await wait_for(pilot, lambda: app.action_worker is not None, timeout)
+    await wait_for(pilot, lambda: not app.action_worker.is_running, timeout)
+    await pilot.pause(0.1)
+
+
+def log(app) -> list[str]:
+    return app.query_one("#action-log").history
+
+
+async def run_verify(app, pilot) -> str:
+    await pilot.press("V")
+    await finish_action(app, pilot)
+    assert app.screen.id == "verify-report"
+    body = str(app.screen.query_one("#report-body").render())
+    title = str(app.screen.query_one("#report-title").render())
+    await pilot.press("escape")
+    return title + "\n" + body
+
+
+async def test_seed_story_through_the_keys():
+    app = demo_app("fresh")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        assert not any(n.ready for n in app.kube_state()[0])
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await finish_action(app, pilot)
+        await wait_for(pilot, lambda: all(n.ready for n in app.kube_state()[0]))
+        assert any("calico-node" in line and "Running" in line for line in log(app))
+
+        await pilot.press("S")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
+        assert app.screen.query_one("#ask-input").value == "4"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await finish_action(app, pilot)
+        nginx = [p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]
+        await wait_for(
+            pilot,
+            lambda: (
+                len([p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]) == 4
+            ),
+        )
+        nginx = [p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]
+        assert len({p.node for p in nginx}) == 4
+
+        await pilot.press("P")
+        await finish_action(app, pilot)
+        assert app.screen.id == "ping-matrix"
+        assert "all 12 pairs answer" in str(app.screen.query_one("#matrix-title").render())
+        matrix = app.screen.query_one("#matrix")
+        cells = [
+            str(matrix.get_cell_at((r, c))) for r in range(4) for c in range(1, 5) if r != c - 1
+        ]
+        assert all("ms" in cell for cell in cells), cells
+        await pilot.press("escape")
+
+        # the overlay shows the pings' frames: node names outside, pod names inside
+        frames = list(app.overlay.buffer)
+        node_ips = {n.internal_ip for n in app.kube_state()[0]}
+        pod_ips = {p.ip for p in nginx}
+        vxlan = [f for f in frames if f.is_vxlan and f.inner_src in pod_ips]
+        assert vxlan and all(f.vni == 4096 and f.outer_src in node_ips for f in vxlan)
+        text = "\n".join(app.query_one("#frame-log").lines)
+        assert "vni 4096" in text and "k8s-node-" in text and "ICMP echo request" in text
+
+        report = await run_verify(app, pilot)
+        assert "6/6 checks pass" in report
+
+
+FAULTS = [
+    ("stop-spine:spine-sw1", "spine-sw1"),
+    ("cut-uplink:leaf2:spine-sw2", "leaf2"),
+    ("stop-calico-node:k8s-node-l2-1", "k8s-node-l2-1"),
+]
+
+
+@pytest.mark.parametrize(("fault_id", "named"), FAULTS)
+async def test_fault_from_the_ui_fails_verify_naming_the_cause_and_clears(fault_id, named):
+    app = demo_app("ready")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        app.toggle_fault(fault_id, True, fault_id)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: any(f.id == fault_id and f.active for f in app.backend.faults())
+        )
+        report = await run_verify(app, pilot)
+        assert "lab NOT healthy" in report
+        causes = [line for line in report.splitlines() if "cause:" in line]
+        assert any(named in line for line in causes), report
+
+        app.toggle_fault(fault_id, False, fault_id)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not any(f.active for f in app.backend.faults()))
+        await pilot.pause(1.0)  # sessions re-establish on the demo's (sped-up) timers
+        report = await run_verify(app, pilot)
+        assert "6/6 checks pass" in report, report
+
+
+async def test_read_only_refuses_fault_injection():
+    app = demo_app("ready", read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        app.toggle_fault("stop-spine:spine-sw1", True, "stop spine-sw1")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not any(f.active for f in app.backend.faults())
+        assert any("refused" in line and "read-only" in line for line in log(app))
