@@ -114,7 +114,7 @@ def _down(lab_dir: Path) -> int:
 
 
 def _status(lab_dir: Path) -> int:
-    rlab.check_platform()
+    rlab.check_platform(tools=False)
     st = rlab.status(lab_dir)
     if st is None:
         print(f"no lab in {lab_dir.resolve()}")

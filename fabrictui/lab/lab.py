@@ -95,12 +95,15 @@ class LabUnsupported(LabError):
 # --- platform -----------------------------------------------------------------------------
 
 
-def check_platform() -> None:
-    """Raise LabUnsupported unless this is Linux, we are root, and the tools exist."""
+def check_platform(tools: bool = True) -> None:
+    """Raise LabUnsupported unless this is Linux, we are root, and (for `up`) the tools
+    exist. `down` needs only the first two, so a lab can be removed after an uninstall."""
     if not sys.platform.startswith("linux"):
         raise LabUnsupported("the rehearsal lab needs Linux network namespaces (this is not Linux)")
     if os.geteuid() != 0:
         raise LabUnsupported("the rehearsal lab needs root (network namespaces, FRR, sshd)")
+    if not tools:
+        return
     missing = sorted({pkg for tool, pkg in REQUIRED_TOOLS.items() if not _have(tool)})
     if missing:
         raise LabUnsupported(f"missing packages for the rehearsal lab: {' '.join(missing)}")
@@ -866,7 +869,7 @@ class DownResult:
 
 def down(lab_dir: Path, log: Log = _silent) -> DownResult:
     """Remove everything the lab in `lab_dir` created. Safe to run twice, and after a crash."""
-    check_platform()
+    check_platform(tools=False)
     lab_dir = lab_dir.resolve()
     t0 = time.monotonic()
     state = read_state(lab_dir)
@@ -892,11 +895,10 @@ def down(lab_dir: Path, log: Log = _silent) -> DownResult:
     )
     inside = pids_in_namespaces(names)
     stop_processes(inside, wait_s=0.5)
-    if names:
-        netns.run_batch([["netns", "delete", name] for name in names])
+    netns.delete_all(names)
     # 4. FRR run dirs and our files
     frr.remove_run_dirs(lab_id)
-    for name in state.get("files", GENERATED):
+    for name in GENERATED:  # never names read from the state file: it is only data
         path = lab_dir / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

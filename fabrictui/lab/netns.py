@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -44,10 +45,14 @@ def batch_text(commands: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_batch(commands: Iterable[Sequence[str]], netns: str | None = None) -> None:
+def run_batch(
+    commands: Iterable[Sequence[str]], netns: str | None = None, force: bool = False
+) -> None:
+    """All commands in one `ip` process; with force, go on past a failing line (iproute2
+    still reports the failure)."""
     text = batch_text(commands)
     if text.strip():
-        run_ip(["-batch", "-"], netns=netns, input_text=text)
+        run_ip([*(["-force"] if force else []), "-batch", "-"], netns=netns, input_text=text)
 
 
 def start_batch(commands: Iterable[Sequence[str]], netns: str | None = None) -> BatchJob:
@@ -102,6 +107,17 @@ def netns_pids(name: str) -> list[int]:
 
 def delete_netns(name: str) -> None:
     run_ip(["netns", "delete", name])
+
+
+def delete_all(names: Sequence[str]) -> None:
+    """Delete namespaces (their interfaces go with them); ones already gone are fine."""
+    if not names:
+        return
+    with contextlib.suppress(NetnsError):  # some were gone already: see what is left
+        run_batch([["netns", "delete", name] for name in names], force=True)
+    left = sorted(set(names) & set(list_netns()))
+    for name in left:
+        delete_netns(name)
 
 
 def sysctl_argv(netns: str, settings: dict[str, str]) -> list[str]:
