@@ -145,3 +145,71 @@ async def test_read_only_refuses_fault_injection():
         assert not isinstance(app.screen, ConfirmScreen)
         assert not any(f.active for f in app.backend.faults())
         assert any("refused" in line and "read-only" in line for line in log(app))
+
+
+async def test_overlay_keys_pause_write_and_theme(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = demo_app("ready")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await wait_for(pilot, lambda: app.overlay.counters.total > 0)
+        await pilot.press("space")
+        assert app.overlay.paused
+        drawn = app.query_one("#frame-log").line_count
+        counted = app.overlay.counters.total
+        await wait_for(pilot, lambda: app.overlay.counters.total > counted)
+        await pilot.pause(0.3)
+        assert app.query_one("#frame-log").line_count == drawn  # counting, not drawing
+        await pilot.press("space")
+        assert not app.overlay.paused
+
+        await pilot.press("w")
+        written = list(tmp_path.glob("fabrictui-*.pcap"))
+        assert len(written) == 1
+        from fabrictui.capture.pcap import decode_pcap_bytes
+
+        frames = decode_pcap_bytes(written[0].read_bytes())
+        assert frames and all(f.vni == 4096 for f in frames if f.is_vxlan)
+
+        themes = []
+        for _ in range(3):
+            await pilot.press("t")
+            themes.append(app.theme)
+        assert set(themes) == {"fabric-dark", "fabric-light", "fabric-16"}
+
+
+async def test_cancel_key_stops_a_running_deploy():
+    backend = DemoBackend("fresh", seed=1, speed=1.0)  # real time: deploy takes a while
+    app = make_app(backend, Settings(fabric_poll_seconds=1.0, host_poll_seconds=1.0))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: app.action_worker is not None and app.action_worker.is_running
+        )
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.action_worker.is_running)
+        assert app.action_worker.is_cancelled
+        assert any("cancelled" in line for line in log(app))
+        from fabrictui.audit import read_audit
+
+        assert [(r.action, r.result) for r in read_audit()] == [("deploy-calico", "cancelled")]
+
+
+async def test_ssh_key_explains_when_the_lab_has_no_shell_and_palette_opens():
+    app = demo_app("ready")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("1", "s")
+        await pilot.pause(0.1)
+        assert any("no interactive ssh" in line for line in log(app))
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        from textual.command import CommandPalette
+
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"fault stop")
+        await pilot.pause(0.5)
+        await pilot.press("escape")
