@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     except rlab.LabError as exc:
         print(f"fabrictui lab: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `fabrictui lab status | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _up(args: argparse.Namespace, lab_dir: Path) -> int:

@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -975,13 +976,17 @@ def status(lab_dir: Path) -> LabStatus | None:
             entry.frr_alive = alive.get((host.name, "zebra"), False) and alive.get(
                 (host.name, "bgpd"), False
             )
-            if entry.frr_alive:
-                try:
-                    summary = frr.bgp_summary_json(lab_id, host.name, timeout=3.0)
-                    entry.bgp_established, entry.bgp_configured = frr.established_counts(summary)
-                except frr.FrrError:
-                    pass
         hosts.append(entry)
+
+    def read_bgp(entry: HostStatus) -> None:
+        try:
+            summary = frr.bgp_summary_json(lab_id, entry.name, timeout=3.0)
+        except frr.FrrError:
+            return
+        entry.bgp_established, entry.bgp_configured = frr.established_counts(summary)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # vtysh calls wait mostly on bgpd
+        list(pool.map(read_bgp, [h for h in hosts if h.frr_alive]))
     kube_port = (state.get("ports") or {}).get("kube")
     kube_alive = alive.get((None, "kubeapi"))
     kube_answers = bool(kube_alive and kube_port and kube_version_answers(int(kube_port)))
