@@ -188,3 +188,72 @@ def test_targets_refuse_option_like_values() -> None:
         SshTarget("x", "h", user="-l")
     with pytest.raises(BackendError):
         parse_jump("-oProxyCommand=id")
+
+
+async def test_kubeconfig_fetched_from_master_and_tunnelled(tmp_path: Path) -> None:
+    """No kubeconfig given: read the master's over SSH and reach its API through
+    an SSH forward (here the API is a fake one on 127.0.0.1)."""
+    from tests._fakeapi import FakeApi
+    from tests._sshd import ShellServer
+
+    api = FakeApi()
+    token = "tunnel-token-7c2e9f"
+    api.handler = lambda path, query, headers: (
+        200,
+        json.dumps({"metadata": {"resourceVersion": "1"}, "items": []}).encode(),
+        False,
+    )
+    admin_conf = tmp_path / "admin.conf"
+    admin_conf.write_text(
+        f"""\
+apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{api.port}"}}}}]
+users: [{{name: u, user: {{token: {token}}}}}]
+contexts: [{{name: k, context: {{cluster: c, user: u}}}}]
+current-context: k
+"""
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sudo = bin_dir / "sudo"
+    sudo.write_text('#!/bin/sh\n[ "$1" = -n ] && shift; [ "$1" = -- ] && shift; exec "$@"\n')
+    sudo.chmod(0o755)
+    server = ShellServer(tmp_path, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    await server.start()
+    known = server.known_hosts()
+    inv_path = tmp_path / "lab.json"
+    inv_path.write_text(
+        json.dumps(
+            {
+                "hosts": [
+                    {
+                        "name": "k8s-master-l1-1",
+                        "host": "127.0.0.1",
+                        "port": server.port,
+                        "user": "vagrant",
+                        "key": str(server.client_key_path),
+                        "known_hosts": str(known),
+                    }
+                ]
+            }
+        )
+    )
+    backend = RealLabBackend.for_inventory(load_inventory_file(inv_path))
+    backend.kube.kubeconfig = None  # as on a jump host with no kubeconfig at all
+    backend.master_kubeconfigs = (str(admin_conf),)
+    try:
+        assert await backend.list_nodes() == []
+        assert set(server.forwards) == {("127.0.0.1", api.port)}
+        assert any(cmd.endswith(f"cat {admin_conf}") for cmd in server.commands)
+        assert api.requests and all(r[3] == f"Bearer {token}" for r in api.requests)
+        assert backend.kube.server_override is not None
+        assert backend.kube.server_override.startswith("http://127.0.0.1:")
+        # The tunnel is reused, not rebuilt, for the next call.
+        tunnel = backend._tunnel
+        await backend.list_pods()
+        assert backend._tunnel is tunnel
+    finally:
+        await backend.close()
+        await server.stop()
+        api.stop()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import ipaddress
 import json
 import logging
@@ -84,6 +85,10 @@ class Secrets:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             return cls()
+        return cls.from_config(data)
+
+    @classmethod
+    def from_config(cls, data: Any) -> Secrets:
         found: list[str] = []
 
         def walk(node: Any, key: str = "") -> None:
@@ -383,6 +388,7 @@ class KubeClient:
         kubeconfig: Path | None,
         context: str | None = None,
         *,
+        config_dict: dict[str, Any] | None = None,
         request_timeout: float = 10.0,
         watch_timeout: int = 60,
         server_override: str | None = None,
@@ -392,7 +398,12 @@ class KubeClient:
         self.request_timeout = request_timeout
         self.watch_timeout = watch_timeout
         self.server_override = server_override
-        self.secrets = Secrets.from_kubeconfig(kubeconfig)
+        self.config_dict = config_dict
+        self.secrets = (
+            Secrets.from_config(config_dict)
+            if config_dict is not None
+            else Secrets.from_kubeconfig(kubeconfig)
+        )
         self._api: Any = None
         self._server = "the Kubernetes API"
         self._lock = threading.Lock()
@@ -404,22 +415,38 @@ class KubeClient:
         with self._lock:
             if self._api is not None:
                 return self._api
-            if self.kubeconfig is None:
+            if self.kubeconfig is None and self.config_dict is None:
                 raise BackendError(
                     "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or use a lab that has one"
                 )
-            if not self.kubeconfig.is_file():
+            if self.config_dict is None and not (self.kubeconfig and self.kubeconfig.is_file()):
                 raise BackendError(f"kubeconfig {self.kubeconfig}: no such file")
             from kubernetes import client, config
 
             configuration = client.Configuration()
             try:
-                api = config.new_client_from_config(
-                    config_file=str(self.kubeconfig),
-                    context=self.context,
-                    persist_config=False,
-                    client_configuration=configuration,
-                )
+                data = self.config_dict
+                if self.server_override:
+                    # Patch the kubeconfig itself: the client re-applies the
+                    # cluster's server to its configuration before every request.
+                    if data is None:
+                        assert self.kubeconfig is not None
+                        data = yaml.safe_load(self.kubeconfig.read_text(encoding="utf-8"))
+                    data = _pointed_at(data, self.context, self.server_override)
+                if data is not None:
+                    api = config.new_client_from_config_dict(
+                        data,
+                        context=self.context,
+                        persist_config=False,
+                        client_configuration=configuration,
+                    )
+                else:
+                    api = config.new_client_from_config(
+                        config_file=str(self.kubeconfig),
+                        context=self.context,
+                        persist_config=False,
+                        client_configuration=configuration,
+                    )
             except Exception as exc:  # ConfigException, yaml errors, bad base64 ...
                 raise BackendError(
                     f"kubeconfig {self.kubeconfig}: {self.secrets.scrub(_one_line(exc))}"
@@ -431,13 +458,6 @@ class KubeClient:
                     self.secrets.add(part)
             if conf.password:
                 self.secrets.add(str(conf.password))
-            if self.server_override:
-                from urllib.parse import urlparse
-
-                original = urlparse(conf.host).hostname
-                conf.host = self.server_override
-                if original and hasattr(conf, "tls_server_name"):
-                    conf.tls_server_name = original
             conf.retries = 1
             self._server = conf.host
             self._api = api
@@ -871,11 +891,45 @@ class KubeClient:
             )
         return result
 
+    def reset(self, server_override: str | None = None) -> None:
+        """Forget the client (the next call builds a new one), e.g. after a new tunnel."""
+        with self._lock:
+            api, self._api = self._api, None
+            self.server_override = server_override
+        if api is not None:
+            with contextlib.suppress(Exception):
+                api.close()
+
     async def close(self) -> None:
         api, self._api = self._api, None
         if api is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(api.close)
+
+
+def _pointed_at(config: Any, context: str | None, server: str) -> dict[str, Any]:
+    """A copy of a kubeconfig whose (current) context's cluster is reached at `server`,
+    TLS still checking the name the original server URL had."""
+    from urllib.parse import urlparse
+
+    data = copy.deepcopy(config) if isinstance(config, dict) else {}
+    name = context or data.get("current-context")
+    ctx = next(
+        (
+            _dict(c.get("context"))
+            for c in _list(data.get("contexts"))
+            if _dict(c).get("name") == name
+        ),
+        {},
+    )
+    for entry in _list(data.get("clusters")):
+        if _dict(entry).get("name") == ctx.get("cluster"):
+            cluster = _dict(entry.get("cluster"))
+            original = urlparse(str(cluster.get("server", ""))).hostname
+            cluster["server"] = server
+            if original and "tls-server-name" not in cluster:
+                cluster["tls-server-name"] = original
+    return data
 
 
 def _name(obj: Mapping[str, Any]) -> str:

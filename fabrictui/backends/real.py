@@ -13,6 +13,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
 
 from fabrictui.backends.base import (
     BackendError,
@@ -23,7 +27,7 @@ from fabrictui.backends.base import (
 )
 from fabrictui.backends.capture_ssh import open_ssh_capture
 from fabrictui.backends.inventory import HostMeta, Inventory
-from fabrictui.backends.kube import KubeClient, resolve_kubeconfig
+from fabrictui.backends.kube import KubeClient, Secrets, resolve_kubeconfig
 from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.switches import SwitchReader
 from fabrictui.backends.vagrant import VagrantLab
@@ -41,6 +45,10 @@ from fabrictui.model import (
 )
 
 log = logging.getLogger(__name__)
+
+# Where a cluster's admin kubeconfig lives on its master (kubeadm), tried in order
+# (with sudo), then the login user's own ~/.kube/config (without).
+MASTER_KUBECONFIGS = ("/etc/kubernetes/admin.conf",)
 
 
 def expected_sessions(metas: list[HostMeta]) -> tuple[tuple[str, str], ...]:
@@ -83,6 +91,7 @@ class RealLabBackend(LabBackend):
         inventory: Inventory | None = None,
         jump: str | None = None,
         capture_sudo: bool = True,
+        master_kubeconfigs: tuple[str, ...] = MASTER_KUBECONFIGS,
     ) -> None:
         if (vagrant is None) == (inventory is None):
             raise ValueError("a real lab is either a Vagrant project or an inventory")
@@ -101,6 +110,11 @@ class RealLabBackend(LabBackend):
         )
         self._metas: list[HostMeta] = list(inventory.hosts) if inventory else []
         self._active_faults: set[str] = set()
+        self.master_kubeconfigs = master_kubeconfigs
+        self._kube_lock = asyncio.Lock()
+        self._tunnel: Any = None
+        self._tunnel_master: str | None = None
+        self._tunnel_generation = 0
 
     # -- construction -------------------------------------------------------------
 
@@ -241,30 +255,92 @@ class RealLabBackend(LabBackend):
 
     # -- Kubernetes -----------------------------------------------------------------------
 
+    async def _ensure_kube(self) -> None:
+        """With no kubeconfig, read the master's and reach its API through an SSH tunnel."""
+        kube = self.kube
+        if kube.kubeconfig is not None and kube.config_dict is None:
+            return
+        async with self._kube_lock:
+            master = self._tunnel_master or self._master()
+            if master is None:
+                return  # KubeClient then says there is no kubeconfig
+            alive = (
+                self._tunnel is not None
+                and self.pool.is_connected(master)
+                and self.pool.generation(master) == self._tunnel_generation
+            )
+            if alive:
+                return
+            if kube.config_dict is None:
+                kube.config_dict = await self._fetch_kubeconfig(master)
+                kube.secrets = Secrets.from_config(kube.config_dict)
+            scheme, host, port = _api_endpoint(kube.config_dict, kube.context)
+            listener = await self.pool.forward_local(master, host, port)
+            self._tunnel, self._tunnel_master = listener, master
+            self._tunnel_generation = self.pool.generation(master)
+            kube.reset(f"{scheme}://127.0.0.1:{listener.get_port()}")
+            log.info("Kubernetes API %s:%d reached through ssh to %s", host, port, master)
+
+    def _master(self) -> str | None:
+        targets = self.pool.targets
+        return next(
+            (m.name for m in self._metas if m.role is Role.MASTER and m.name in targets), None
+        )
+
+    async def _fetch_kubeconfig(self, master: str) -> dict[str, Any]:
+        attempts: list[tuple[list[str], bool]] = [
+            (["cat", p], True) for p in self.master_kubeconfigs
+        ]
+        attempts.append((["sh", "-c", 'cat "$HOME/.kube/config"'], False))
+        for argv, sudo in attempts:
+            result = await self.pool.run(master, argv, sudo=sudo)
+            if not result.ok:
+                continue
+            try:
+                data = yaml.safe_load(result.stdout)
+            except yaml.YAMLError:
+                continue
+            if isinstance(data, dict) and data.get("clusters"):
+                return data
+        raise BackendError(
+            f"no kubeconfig: none given, and none readable on {master} "
+            f"({', '.join(self.master_kubeconfigs)} or ~/.kube/config)"
+        )
+
     async def list_nodes(self) -> list[KubeNode]:
+        await self._ensure_kube()
         return await self.kube.list_nodes()
 
     async def list_pods(self, namespace: str | None = None) -> list[KubePod]:
+        await self._ensure_kube()
         return await self.kube.list_pods(namespace)
 
-    def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:
-        return self.kube.watch_nodes()
+    async def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:  # type: ignore[override]
+        await self._ensure_kube()
+        async for event in self.kube.watch_nodes():
+            yield event
 
-    def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
-        return self.kube.watch_pods()
+    async def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:  # type: ignore[override]
+        await self._ensure_kube()
+        async for event in self.kube.watch_pods():
+            yield event
 
     async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+        await self._ensure_kube()
         return await self.kube.apply_calico(pool_cidr)
 
     async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
+        await self._ensure_kube()
         return await self.kube.ensure_workload(workload)
 
     async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        await self._ensure_kube()
         await self.kube.scale_deployment(namespace, name, replicas)
 
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
     ) -> PingResult:
+        await self._ensure_kube()
         return await self.kube.ping(pod, target_ip, count, timeout)
 
     # -- overlay ------------------------------------------------------------------------------
@@ -340,3 +416,20 @@ class RealLabBackend(LabBackend):
             if link.get("b") == leaf and link.get("a") == spine:
                 return str(link["b_port"])
         raise BackendError(f"no link between {leaf} and {spine}")
+
+
+def _api_endpoint(config: dict[str, Any], context: str | None) -> tuple[str, str, int]:
+    """Scheme, host and port of the API server the kubeconfig's (current) context uses."""
+    try:
+        name = context or config.get("current-context")
+        ctx = next(c["context"] for c in config.get("contexts", []) if c.get("name") == name)
+        cluster = next(
+            c["cluster"] for c in config.get("clusters", []) if c.get("name") == ctx["cluster"]
+        )
+        url = urlparse(str(cluster["server"]))
+    except (StopIteration, KeyError, TypeError, AttributeError):
+        raise BackendError("the master's kubeconfig names no usable cluster") from None
+    if not url.hostname:
+        raise BackendError("the master's kubeconfig has no API server address")
+    scheme = url.scheme or "https"
+    return scheme, url.hostname, url.port or (443 if scheme == "https" else 80)

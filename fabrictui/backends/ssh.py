@@ -358,6 +358,7 @@ class _HostState:
     retry_at: float = 0.0
     last_error: BackendError | None = None
     warned_unchecked: bool = False
+    generation: int = 0  # counts connections made: tells a caller its tunnel is stale
 
     def live(self) -> asyncssh.SSHClientConnection | None:
         if self.conn is not None and not self.conn.is_closed():
@@ -425,6 +426,11 @@ class SshPool:
             self._states[key] = state
         return state
 
+    def generation(self, host: str) -> int:
+        """How many connections to `host` were made so far (0: none yet)."""
+        state = self._states.get(host)
+        return state.generation if state is not None else 0
+
     def is_connected(self, host: str) -> bool:
         state = self._states.get(host)
         return state is not None and state.live() is not None
@@ -487,6 +493,7 @@ class SshPool:
             if state.failures:
                 log.info("%s: connected again after %d failures", key, state.failures)
             state.conn, state.failures, state.last_error = conn, 0, None
+            state.generation += 1
             return conn
 
     async def _connect(self, state: _HostState, depth: int) -> asyncssh.SSHClientConnection:
@@ -663,6 +670,19 @@ class SshPool:
             state.sessions.release()
             raise
         return RemoteProcess(host, command, process, state.sessions.release)
+
+    async def forward_local(
+        self, host: str, dest_host: str, dest_port: int
+    ) -> asyncssh.SSHListener:
+        """Listen on 127.0.0.1:<free port> and forward each connection through `host`
+        to dest_host:dest_port (as `ssh -L`). The listener ends with the connection."""
+        conn = await self._connection(host)
+        try:
+            return await conn.forward_local_port("127.0.0.1", 0, dest_host, dest_port)
+        except (asyncssh.Error, OSError) as exc:
+            raise BackendError(
+                f"{host}: cannot forward to {dest_host}:{dest_port}: {_one_line(exc)}"
+            ) from None
 
     async def close(self) -> None:
         self._closed = True
