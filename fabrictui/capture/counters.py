@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from itertools import repeat
+from operator import floordiv, itemgetter
+from typing import Any, Generic, TypeVar
 
 from fabrictui.model import VxlanFrame
 
@@ -30,6 +32,16 @@ class FlowSnapshot:
     per_proto: dict[str, int] = field(default_factory=dict)
 
 
+_F = VxlanFrame._fields
+# one key per flow: (is_vxlan, vni, outer_src, outer_dst, proto); C-level getters keep
+# counting at millions of frames a second
+_FLOW_KEY = itemgetter(
+    *(_F.index(n) for n in ("is_vxlan", "vni", "outer_src", "outer_dst", "proto"))
+)
+_TIME = itemgetter(_F.index("time"))
+_LENGTH = itemgetter(_F.index("length"))
+
+
 class FlowCounters:
     """Exact totals plus frames/s over a sliding window.
 
@@ -40,6 +52,7 @@ class FlowCounters:
 
     The rate is the number of frames in the last `window` seconds divided by the
     window, or by the time since the first frame while that is shorter.
+    `per_vni`, `per_pair` and `per_proto` count VXLAN frames only.
     """
 
     def __init__(self, window: float = 5.0, clock: Callable[[], float] | None = None) -> None:
@@ -48,65 +61,70 @@ class FlowCounters:
         self.window = window
         self.clock = clock
         self.total = 0
-        self.vxlan = 0
-        self.other = 0
         self.bytes = 0
-        self.per_vni: Counter[int] = Counter()
-        self.per_pair: Counter[tuple[str, str]] = Counter()
-        self.per_proto: Counter[str] = Counter()
+        self._flows: Counter[tuple[object, ...]] = Counter()
         self._resolution = window / 50
         self._buckets: dict[int, int] = {}  # time // resolution -> frames
         self._first: float | None = None
         self._last: float | None = None
 
+    @property
+    def vxlan(self) -> int:
+        return sum(n for key, n in self._flows.items() if key[0])
+
+    @property
+    def other(self) -> int:
+        return self.total - self.vxlan
+
+    def _per(self, pick: Callable[[tuple[object, ...]], object]) -> dict[Any, int]:
+        out: Counter[Any] = Counter()
+        for key, n in self._flows.items():
+            if key[0]:
+                out[pick(key)] += n
+        return dict(out)
+
+    @property
+    def per_vni(self) -> dict[int, int]:
+        return self._per(itemgetter(1))
+
+    @property
+    def per_pair(self) -> dict[tuple[str, str], int]:
+        return self._per(itemgetter(2, 3))
+
+    @property
+    def per_proto(self) -> dict[str, int]:
+        return self._per(itemgetter(4))
+
     def add(self, frame: VxlanFrame) -> None:
         self.add_many((frame,))
 
     def add_many(self, frames: Iterable[VxlanFrame]) -> None:
-        stamp = self.clock() if self.clock is not None else None
-        per_vni = self.per_vni
-        per_pair = self.per_pair
-        per_proto = self.per_proto
-        count = vxlan = nbytes = 0
-        resolution = self._resolution
-        run_start = run_end = 0.0
-        run = 0  # frames in the current time bucket, counted in one call
-        when = 0.0
-        for frame in frames:
-            count += 1
-            nbytes += frame.length
-            if frame.is_vxlan:
-                vxlan += 1
-                per_vni[frame.vni] += 1  # type: ignore[index]
-                per_pair[(frame.outer_src, frame.outer_dst)] += 1
-                per_proto[frame.proto] += 1
-            if stamp is None:
-                when = frame.time
-                if run and run_start <= when < run_end:
-                    run += 1
-                else:
-                    if run:
-                        self._count_at(run_start, run)
-                    elif self._first is None:
-                        self._first = when
-                    run_start = (when // resolution) * resolution
-                    run_end = run_start + resolution
-                    run = 1
-        if run:
-            self._count_at(run_start, run, latest=when)
-        if stamp is not None and count:
-            self._count_at(stamp, count)
-        self.total += count
-        self.vxlan += vxlan
-        self.other += count - vxlan
-        self.bytes += nbytes
-
-    def _count_at(self, when: float, count: int, latest: float | None = None) -> None:
+        if not isinstance(frames, list | tuple):
+            frames = list(frames)
+        if not frames:
+            return
+        self.total += len(frames)
+        self._flows.update(map(_FLOW_KEY, frames))
+        self.bytes += sum(map(_LENGTH, frames))
+        if self.clock is not None:
+            self._count_at(self.clock(), len(frames))
+            return
+        times = list(map(_TIME, frames))
         if self._first is None:
-            self._first = when
-        latest = when if latest is None else latest
+            self._first = min(times)
+        buckets = Counter(map(floordiv, times, repeat(self._resolution)))
+        latest = max(times)
         if self._last is None or latest > self._last:
             self._last = latest
+        for key, count in buckets.items():
+            self._buckets[int(key)] = self._buckets.get(int(key), 0) + count
+        self._expire(self._last - self.window)
+
+    def _count_at(self, when: float, count: int) -> None:
+        if self._first is None:
+            self._first = when
+        if self._last is None or when > self._last:
+            self._last = when
         key = int(when // self._resolution)
         self._buckets[key] = self._buckets.get(key, 0) + count
         self._expire(self._last - self.window)
@@ -140,13 +158,18 @@ class FlowCounters:
             other=self.other,
             bytes=self.bytes,
             rate=self.rate(now),
-            per_vni=dict(self.per_vni),
-            per_pair=dict(self.per_pair),
-            per_proto=dict(self.per_proto),
+            per_vni=self.per_vni,
+            per_pair=self.per_pair,
+            per_proto=self.per_proto,
         )
 
     def reset(self) -> None:
-        self.__init__(self.window, self.clock)  # type: ignore[misc]
+        """Forget everything counted (window and clock stay)."""
+        self.total = 0
+        self.bytes = 0
+        self._flows.clear()
+        self._buckets.clear()
+        self._first = self._last = None
 
 
 class FrameRing(Generic[T]):
