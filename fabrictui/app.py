@@ -36,7 +36,7 @@ from fabrictui.ui.messages import (
     PodEvent,
     SourceFailed,
 )
-from fabrictui.ui.render import Palette, freshness
+from fabrictui.ui.render import Palette, frame_lines, freshness
 from fabrictui.ui.themes import DEFAULT_THEME, load_themes
 from fabrictui.ui.widgets.action_log import ActionLog, StatusLine
 from fabrictui.ui.widgets.fabric_pane import FabricPane
@@ -416,9 +416,7 @@ class FabricApp(App[None]):
         self._main(OverlayPane).show_batch(batch, names)
         screen = self.screen
         if hasattr(screen, "add_frame_lines"):
-            from fabrictui.capture.format import frame_to_line
-
-            screen.add_frame_lines([frame_to_line(f, names) for f in batch.frames[-50:]])
+            screen.add_frame_lines(frame_lines(batch.frames[-50:], names, screen.size.width))
 
     @while_screen_alive
     def _tick(self) -> None:

@@ -58,7 +58,8 @@ class OverlayState:
         self._pending_total += len(batch)
 
     def take_for_display(self) -> DisplayBatch:
-        frames = list(self._pending)
+        # several nodes' captures arrive in their own batches: merge them by time
+        frames = sorted(self._pending, key=_frame_time)
         skipped = self._pending_total - len(frames)
         self.skipped_total += skipped
         self._pending.clear()
@@ -71,3 +72,7 @@ class OverlayState:
 
     def snapshot(self, now: float | None = None) -> FlowSnapshot:
         return self.counters.snapshot(now)
+
+
+def _frame_time(frame: VxlanFrame) -> float:
+    return frame.time

@@ -256,6 +256,22 @@ def short_name(name: str) -> str:
     return name.rsplit("-", 1)[-1]
 
 
+# one frame per line needs about 175 columns with names; narrower views get two
+TWO_LINE_BELOW = 175
+
+
+def frame_lines(frames, names: Mapping[str, str], width: int) -> list[str]:
+    """Overlay lines for a view `width` columns wide."""
+    from fabrictui.capture.format import frame_to_line
+
+    if width >= TWO_LINE_BELOW:
+        return [frame_to_line(frame, names) for frame in frames]
+    lines: list[str] = []
+    for frame in frames:
+        lines.extend(frame_two_lines(frame, names))
+    return lines
+
+
 def frame_two_lines(frame, names: Mapping[str, str]) -> list[str]:
     """tcpdump's layout for narrow panes: outer frame, then the inner one indented."""
     from fabrictui.capture.format import describe_inner, format_time

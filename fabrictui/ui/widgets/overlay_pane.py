@@ -7,13 +7,9 @@ from textual.app import ComposeResult
 from textual.widgets import Log, Static
 
 from fabrictui.capture.counters import FlowSnapshot
-from fabrictui.capture.format import frame_to_line
 from fabrictui.overlay import DisplayBatch
-from fabrictui.ui.render import Palette, frame_two_lines
+from fabrictui.ui.render import Palette, frame_lines
 from fabrictui.ui.widgets.pane import Pane
-
-# one frame per line needs about 175 columns with names; narrower panes get two
-TWO_LINE_BELOW = 175
 
 
 class FrameLog(Log):
@@ -43,9 +39,8 @@ class OverlayPane(Pane):
         if batch.skipped:
             lines.append(f"… {batch.skipped} frames not drawn (display rate limit; all counted)")
         needle = self.text_filter.lower()
-        narrow = self.size.width < TWO_LINE_BELOW
         for frame in batch.frames:
-            shown = frame_two_lines(frame, names) if narrow else [frame_to_line(frame, names)]
+            shown = frame_lines([frame], names, self.size.width)
             if not needle or any(needle in line.lower() for line in shown):
                 lines.extend(shown)
         if lines:
