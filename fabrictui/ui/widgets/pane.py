@@ -9,7 +9,10 @@ class Pane(Vertical):
     """Base of the four main panes. Subclasses put their content inside."""
 
     DEFAULT_CSS = """
-    Pane { border: round $panel-lighten-2; border-title-color: $text; height: 1fr; }
+    Pane {
+        border: round $foreground 30%; height: 1fr;
+        border-title-color: $text; border-subtitle-color: $text-muted;
+    }
     Pane:focus-within { border: round $primary; }
     Pane.-stale { border: round $error; }
     Pane.-stale:focus-within { border: double $error; }
