@@ -65,6 +65,53 @@ _INNER = re.compile(
 )
 
 
+_INNER_ANY = re.compile(
+    r"^(?P<smac>[0-9a-f:]{17}) > (?P<dmac>[0-9a-f:]{17}), ethertype IPv4 \(0x0800\), "
+    r"length (?P<len>\d+): (?P<rest>.*)$"
+)
+_UDP_TCP = re.compile(
+    r"^(?P<src>[\d.]+)\.(?P<sport>\d+) > (?P<dst>[\d.]+)\.(?P<dport>\d+): "
+    r"(?P<what>UDP, length \d+|VXLAN.*|Flags \[[^\]]*\].*)$"
+)  # with -T vxlan tcpdump reads every UDP payload as VXLAN: "VXLAN (invalid)" is UDP
+_ICMP_OTHER = re.compile(r"^(?P<src>[\d.]+) > (?P<dst>[\d.]+): ICMP .* unreachable, length \d+$")
+
+
+def parse_tcpdump_mixed(text: str) -> list[dict[str, object]]:
+    """Like parse_tcpdump, for inner UDP, TCP and ICMP unreachable frames."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    out = []
+    for outer_line, inner_line in zip(lines[::2], lines[1::2], strict=True):
+        o = _OUTER.match(outer_line)
+        i = _INNER_ANY.match(inner_line)
+        assert o, outer_line
+        assert i, inner_line
+        row: dict[str, object] = {
+            "time_text": o["time"],
+            "udp_src": int(o["sport"]),
+            "vni": int(o["vni"]),
+            "length": int(o["len"]),
+            "inner_src_mac": i["smac"],
+            "inner_dst_mac": i["dmac"],
+            "inner_length": int(i["len"]),
+        }
+        if m := _UDP_TCP.match(i["rest"]):
+            row.update(
+                inner_src=m["src"],
+                inner_dst=m["dst"],
+                inner_sport=int(m["sport"]),
+                inner_dport=int(m["dport"]),
+                proto="TCP" if m["what"].startswith("Flags") else "UDP",
+                icmp_type=None,
+            )
+        elif m := _ICMP_OTHER.match(i["rest"]):
+            row.update(inner_src=m["src"], inner_dst=m["dst"], proto="ICMP", icmp_type=3)
+            row.update(icmp_id=None, icmp_seq=None, inner_sport=None)
+        else:
+            row["unparsed"] = i["rest"]
+        out.append(row)
+    return out
+
+
 def parse_tcpdump(text: str, sll2: bool = False) -> list[dict[str, object]]:
     """tcpdump's two lines per VXLAN frame -> the VxlanFrame fields they show."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -202,12 +249,12 @@ def calico_overlay() -> Iterator[None]:
         delete_namespaces()
 
 
-def start_tcpdump(path: Path, interface: str) -> subprocess.Popen[str]:
-    """tcpdump in the sender node, stopping by itself after 6 frames; returns once
-    it listens (it says so on stderr)."""
+def start_tcpdump(path: Path, interface: str, count: int = 6) -> subprocess.Popen[str]:
+    """tcpdump in the sender node, stopping by itself after `count` frames; returns
+    once it listens (it says so on stderr)."""
     proc = subprocess.Popen(
         ["ip", "netns", "exec", N1, "tcpdump", "-i", interface, "-U", "-n", "-Z", "root",
-         "-c", "6", "-w", str(path), "udp", "port", "4789"],
+         "-c", str(count), "-w", str(path), "udp", "port", "4789"],
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -285,3 +332,46 @@ def test_real_calico_vxlan_capture_matches_tcpdump(calico_overlay: None, tmp_pat
     if os.environ.get("FABRICTUI_REGENERATE_FIXTURES") == "1":
         FIXTURE_PCAP.write_bytes(data)
         FIXTURE_TEXT.write_text(text)
+
+
+POKE = """
+import socket, sys
+target = sys.argv[1]
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("0.0.0.0", 40001))
+udp.sendto(b"hello", (target, 9999))  # answered by ICMP port unreachable
+udp.settimeout(2)
+try:
+    udp.recv(100)
+except OSError:
+    pass
+tcp = socket.socket()
+tcp.bind(("0.0.0.0", 40002))
+tcp.settimeout(5)
+try:
+    tcp.connect((target, 9998))  # answered by RST
+except OSError:
+    pass
+"""
+
+
+def test_real_udp_tcp_and_unreachable_frames_match_tcpdump(
+    calico_overlay: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.pcap"
+    proc = start_tcpdump(path, "eth0", count=4)
+    try:
+        poke = in_ns(P1, sys.executable, "-c", POKE, NODE2["pod"], check=False)
+        assert poke.returncode == 0, poke.stderr
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    expected = parse_tcpdump_mixed(tcpdump_text(path))
+    assert [row.get("proto") for row in expected] == ["UDP", "ICMP", "TCP", "TCP"], expected
+    frames = decode_pcap_bytes(path.read_bytes())
+    assert_same(frames, expected)
+    assert (frames[0].inner_sport, frames[0].inner_dport) == (40001, 9999)
+    assert (frames[2].inner_sport, frames[2].inner_dport) == (40002, 9998)
+    assert (frames[3].inner_sport, frames[3].inner_dport) == (9998, 40002)
