@@ -219,6 +219,20 @@ def test_every_chunk_boundary_gives_identical_frames() -> None:
     assert frames == expected
 
 
+def test_big_records_in_small_chunks() -> None:
+    big = vxlan_icmp(payload_len=60000)
+    data = build_pcap([(1.0, big), (2.0, vxlan_icmp()), (3.0, big)])
+    decoder = PcapStreamDecoder(keep_raw=True)
+    frames, raws = [], []
+    for i in range(0, len(data), 97):
+        frames += decoder.feed(data[i : i + 97])
+        raws += decoder.raw_records
+    decoder.finish()
+    assert frames == decode_pcap_bytes(data)
+    assert [f.inner_length for f in frames] == [60042, 98, 60042]
+    assert [r.data for r in raws] == [big, vxlan_icmp(), big]
+
+
 def test_three_way_split_and_counters() -> None:
     data = seed_pcap()
     expected = decode_pcap_bytes(data)

@@ -173,7 +173,9 @@ class PcapStreamDecoder:
         self.frames_decoded = 0
         self.bytes_fed = 0
         self.raw_records: list[RawRecord] = []
-        self._pending = b""
+        self._pending: list[bytes] = []  # bytes of an incomplete header or record
+        self._pending_len = 0
+        self._need = 0  # how many pending bytes complete it
         self._broken = ""  # set once the stream is found broken: every later call raises
         self._rec: struct.Struct = _REC_LE
         self._scale = 1e-6
@@ -193,13 +195,22 @@ class PcapStreamDecoder:
         if not isinstance(chunk, bytes):
             chunk = bytes(chunk)
         self.bytes_fed += len(chunk)
-        data = self._pending + chunk if self._pending else chunk
+        if self.keep_raw:
+            self.raw_records = []
+        if self._pending_len:
+            # bytes wait in pieces until the record they start is complete, so a
+            # big record arriving in small chunks is joined once, not once per chunk
+            self._pending.append(chunk)
+            self._pending_len += len(chunk)
+            if self._pending_len < self._need:
+                return []
+            data = b"".join(self._pending)
+        else:
+            data = chunk
         off = 0
         if self.linktype is None:
             if len(data) < 24:
-                self._pending = data
-                if self.keep_raw:
-                    self.raw_records = []
+                self._keep(data, 24)
                 return []
             try:
                 self._read_global_header(data)
@@ -208,23 +219,33 @@ class PcapStreamDecoder:
                 raise
             off = 24
         frames, off = self._decode_records(data, off)
-        self._pending = data[off:] if off < len(data) else b""
+        if off < len(data):
+            rest = data[off:]
+            need = 16 + self._rec.unpack_from(rest, 0)[2] if len(rest) >= 16 else 16
+            self._keep(rest, need)
+        else:
+            self._keep(b"", 0)
         self.frames_decoded += len(frames)
         return frames
+
+    def _keep(self, rest: bytes, need: int) -> None:
+        self._pending = [rest] if rest else []
+        self._pending_len = len(rest)
+        self._need = need
 
     def finish(self) -> None:
         """Declare the end of the stream; raises CaptureError if it ended mid-record."""
         if self._broken:
             raise CaptureError(self._broken)
         if self.linktype is None:
-            if not self._pending:
+            if not self._pending_len:
                 raise CaptureError("empty stream: no pcap header")
             raise CaptureError(
-                f"stream ended inside the pcap header ({len(self._pending)} of 24 bytes)"
+                f"stream ended inside the pcap header ({self._pending_len} of 24 bytes)"
             )
-        if self._pending:
+        if self._pending_len:
             raise CaptureError(
-                f"stream ended mid-record: {len(self._pending)} bytes of an incomplete record "
+                f"stream ended mid-record: {self._pending_len} bytes of an incomplete record "
                 f"after {self.frames_decoded} frames"
             )
 
