@@ -92,6 +92,9 @@ class Fabric:
     spine_boot_done: dict[str, float] = field(default_factory=dict)
     link_up: dict[tuple[str, str], bool] = field(default_factory=dict)
     changes: int = 0
+    _routes_cache: dict[
+        frozenset[tuple[str, str]], dict[str, dict[str, tuple[tuple[int, ...], str | None]]]
+    ] = field(default_factory=dict)
 
     @classmethod
     def build(cls, sim: Simulation, ready_at: float) -> Fabric:
@@ -219,8 +222,17 @@ class Fabric:
 
     def best_routes(self, now: float) -> dict[str, dict[str, tuple[tuple[int, ...], str | None]]]:
         """Per switch: prefix -> (AS path, neighbor switch or None when originated)."""
+        key = frozenset(self.adjacencies(now))
+        cached = self._routes_cache.get(key)
+        if cached is None:
+            cached = self._routes_cache[key] = self._compute_routes(key)
+        return cached
+
+    def _compute_routes(
+        self, adjacencies: frozenset[tuple[str, str]]
+    ) -> dict[str, dict[str, tuple[tuple[int, ...], str | None]]]:
         adj: dict[str, list[str]] = {s.name: [] for s in topo.SWITCHES}
-        for leaf, spine in self.adjacencies(now):
+        for leaf, spine in sorted(adjacencies):
             adj[leaf].append(spine)
             adj[spine].append(leaf)
         best: dict[str, dict[str, tuple[tuple[int, ...], str | None]]] = {
