@@ -334,3 +334,58 @@ async def test_fabric_faults_seen_and_cleared(
         print(f"\n{fault}: seen after {seen:.1f} s, recovered {recovered:.1f} s after clearing")
     finally:
         await backend.close()
+
+
+async def test_stopped_api_server_is_unreachable_then_recovers(lab_dir: Path) -> None:
+    """Last in the module: restarting the lab's API server starts a fresh cluster
+    (new token and CA in the kubeconfig, which the backend reloads by itself)."""
+    from fabrictui.backends.base import BackendError, Unreachable
+    from fabrictui.lab.lab import read_state, spawn, write_state
+
+    state = read_state(lab_dir)
+    assert state is not None
+    record = [r for r in state["processes"] if r["role"] == "kubeapi"][-1]
+    argv = Path(f"/proc/{record['pid']}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    backend = open_lab(lab_dir)
+    try:
+        assert len(await backend.list_nodes()) == 5
+        watch = backend.watch_nodes()
+        first = await watch.__anext__()
+        assert first.type == "RELIST"
+        os.kill(record["pid"], signal.SIGTERM)
+        for _ in range(100):
+            if not Path(f"/proc/{record['pid']}").exists():
+                break
+            await asyncio.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(Unreachable):
+            await backend.list_nodes()
+        seen_in = time.monotonic() - started
+        with pytest.raises(BackendError):
+            async with asyncio.timeout(30):
+                while True:
+                    await watch.__anext__()
+        await watch.aclose()  # type: ignore[attr-defined]
+
+        new = spawn([a.decode() for a in argv], Path(record["log"]), "kubeapi", None,
+                    record["marker"])  # fmt: skip
+        current = read_state(lab_dir)
+        assert current is not None
+        current["processes"].append(new)  # so `lab down` stops it too
+        write_state(lab_dir, current)
+        started = time.monotonic()
+        while True:
+            try:
+                nodes = await backend.list_nodes()
+                break
+            except BackendError as exc:
+                assert time.monotonic() - started < 30, str(exc)
+                await asyncio.sleep(0.5)
+        recovered_in = time.monotonic() - started
+        assert len(nodes) == 5
+        print(
+            f"\nAPI server stopped: seen in {seen_in * 1000:.0f} ms; answering again "
+            f"{recovered_in:.1f} s after restart (kubeconfig reloaded)"
+        )
+    finally:
+        await backend.close()

@@ -106,6 +106,10 @@ class Secrets:
         walk(users or [])
         return cls(found)
 
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
     def add(self, value: str) -> None:
         if isinstance(value, str) and len(value) >= 6 and value not in self._values:
             self._values.append(value)
@@ -408,13 +412,34 @@ class KubeClient:
         self._server = "the Kubernetes API"
         self._lock = threading.Lock()
         self._affinities: dict[str, tuple[str, ...]] = {}
+        self._stamp: tuple[int, int] | None = None
 
     # -- plumbing ---------------------------------------------------------------
 
+    def _kubeconfig_stamp(self) -> tuple[int, int] | None:
+        if self.config_dict is not None or self.kubeconfig is None:
+            return None
+        try:
+            st = self.kubeconfig.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
     def _client(self) -> Any:
         with self._lock:
+            stamp = self._kubeconfig_stamp()
+            if self._api is not None and stamp != self._stamp:
+                # The kubeconfig changed (new token or CA after an API server
+                # restart, a refreshed file): build a new client from it.
+                log.info("kubeconfig %s changed: reloading", self.kubeconfig)
+                with contextlib.suppress(Exception):
+                    self._api.close()
+                self._api = None
+                for value in Secrets.from_kubeconfig(self.kubeconfig).values:
+                    self.secrets.add(value)
             if self._api is not None:
                 return self._api
+            self._stamp = stamp
             if self.kubeconfig is None and self.config_dict is None:
                 raise BackendError(
                     "no kubeconfig: pass --kubeconfig, set KUBECONFIG, or use a lab that has one"
