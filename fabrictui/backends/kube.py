@@ -655,6 +655,7 @@ class KubeClient:
                 api = self._client()
                 core = client.CoreV1Api(api)
                 while not stop.is_set():
+                    opened = time.monotonic()
                     resp = getattr(core, list_name)(
                         watch=True,
                         resource_version=version,
@@ -687,6 +688,9 @@ class KubeClient:
                         current.pop("resp", None)
                         with contextlib.suppress(Exception):
                             resp.release_conn()
+                    if time.monotonic() - opened < 1.0:
+                        # A server that ends watches at once: do not spin on it.
+                        stop.wait(1.0)
             except ApiException as exc:
                 if exc.status == 410:
                     put(("GONE", {}))
