@@ -179,14 +179,30 @@ SEED_FRAME = build_vxlan_icmp_frame(
 )
 
 
+def _cooked(frame: bytes, linktype: int) -> bytes:
+    """The Ethernet frame as `tcpdump -i any` records it (LINUX_SLL or LINUX_SLL2)."""
+    if linktype == 113:
+        return struct.pack("!HHH8sH", 4, 1, 6, frame[6:12] + b"\0\0", 0x0800) + frame[14:]
+    if linktype == 276:
+        header = struct.pack("!HHIHBB8s", 0x0800, 0, 2, 1, 4, 6, frame[6:12] + b"\0\0")
+        return header + frame[14:]
+    return frame
+
+
 @FUZZ
-@given(st.lists(st.tuples(st.integers(0, 91), st.integers(0, 255)), min_size=1, max_size=3))
-def test_fast_path_agrees_with_generic_on_header_mutations(edits: list[tuple[int, int]]) -> None:
-    """Every byte the fast path reads, set to any value: both paths say the same."""
-    frame = bytearray(SEED_FRAME)
+@given(
+    st.sampled_from([1, 113, 276]),
+    st.lists(st.tuples(st.integers(0, 97), st.integers(0, 255)), min_size=1, max_size=3),
+)
+def test_fast_path_agrees_with_generic_on_header_mutations(
+    linktype: int, edits: list[tuple[int, int]]
+) -> None:
+    """Every byte the fast path reads (link header included), set to any value: both
+    paths say the same."""
+    frame = bytearray(_cooked(SEED_FRAME, linktype))
     for pos, value in edits:
         frame[pos] = value
-    data = pcap_global_header() + pcap_record(1.5, bytes(frame))
+    data = pcap_global_header(linktype) + pcap_record(1.5, bytes(frame))
     fast = decode_all(data, [])
     assert fast == decode_all(data, [], fast_path=False)
     check_frames(fast[0])

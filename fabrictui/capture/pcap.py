@@ -4,9 +4,10 @@ Feed it what `tcpdump -U -w -` writes (or a pcap file read in pieces); every
 complete record becomes one `VxlanFrame`, in order. Bytes of an incomplete
 record wait for the next chunk.
 
-Speed: the common shape of a Calico capture (Ethernet / IPv4 without options /
-UDP to a VXLAN port / VXLAN / Ethernet / IPv4 / ICMP echo) is decoded by one
-precompiled fixed-offset `struct.Struct` and MAC/IP strings come from caches
+Speed: the common shape of a Calico capture (Ethernet, or LINUX_SLL/SLL2 from
+`-i any` / IPv4 without options / UDP to a VXLAN port / VXLAN / Ethernet / IPv4
+/ ICMP echo) is decoded by one precompiled fixed-offset `struct.Struct` (plus
+one for the cooked link header) and MAC/IP strings come from caches
 keyed by the raw bytes; everything else takes the generic path, which checks
 every length and never raises for an odd packet. Feed chunks of about 64 KiB
 (what a pipe delivers): with 1 MiB chunks the frames of one chunk no longer
@@ -86,6 +87,11 @@ _REC_BE = struct.Struct(">IIII")
 #  76 inner src+dst IP | 84 ICMP type | 88 ICMP id, seq
 _FAST = struct.Struct("!12s3sxH2xHxB2x8sHHH2xB3xI12s3sxH2xHxB2x8sB3xHH")
 _FAST_LEN = _FAST.size  # 92
+# The same from the IPv4 header on (version/IHL first), after a LINUX_SLL/SLL2 header
+# (`tcpdump -i any`): the link header gives the protocol and the sender's address.
+_FAST_IP = struct.Struct("!BxH2xHxB2x8sHHH2xB3xI12s3sxH2xHxB2x8sB3xHH")
+_SLL_L2 = struct.Struct("!4xH6s2xH")  # halen, address, protocol (16 bytes)
+_SLL2_L2 = struct.Struct("!H9xB6s2x")  # protocol, halen, address (20 bytes)
 
 _ETH = struct.Struct("!6s6sH")
 _H = struct.Struct("!H")
@@ -289,7 +295,18 @@ class PcapStreamDecoder:
         n = len(data)
         rec_unpack = self._rec.unpack_from
         fast_unpack = _FAST.unpack_from
-        fast = self.fast_path and self.linktype == LINKTYPE_ETHERNET
+        ip_unpack = _FAST_IP.unpack_from
+        linktype = self.linktype
+        fast = self.fast_path and linktype in (
+            LINKTYPE_ETHERNET,
+            LINKTYPE_LINUX_SLL,
+            LINKTYPE_LINUX_SLL2,
+        )
+        cooked = linktype != LINKTYPE_ETHERNET
+        sll2 = linktype == LINKTYPE_LINUX_SLL2
+        l2_len = 20 if sll2 else 16
+        l2_unpack = (_SLL2_L2 if sll2 else _SLL_L2).unpack_from
+        fast_len = l2_len + _FAST_IP.size if cooked else _FAST_LEN
         scale = self._scale
         max_len = self.max_record_len
         ports = self.vxlan_ports
@@ -319,11 +336,22 @@ class PcapStreamDecoder:
             off = end
             if keep_raw:
                 raws.append(RawRecord(sec, frac, orig, data[start:end]))
-            if fast and incl >= _FAST_LEN:
-                (
-                    macs, s1, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
-                    imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
-                ) = fast_unpack(data, start)  # fmt: skip
+            if fast and incl >= fast_len:
+                if cooked:
+                    if sll2:
+                        l2type, halen, macs = l2_unpack(data, start)
+                    else:
+                        halen, macs, l2type = l2_unpack(data, start)
+                    (
+                        verihl, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
+                        imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
+                    ) = ip_unpack(data, start + l2_len)  # fmt: skip
+                    s1 = sig if l2type == 0x0800 and verihl == 0x45 and halen == 6 else None
+                else:
+                    (
+                        macs, s1, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
+                        imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
+                    ) = fast_unpack(data, start)  # fmt: skip
                 if (
                     s1 == sig
                     and s2 == sig
@@ -366,9 +394,10 @@ class PcapStreamDecoder:
         return out, off
 
     def _mac_pair(self, raw: bytes) -> tuple[str, str]:
+        """(dst, src) MAC strings of 12 raw bytes, or ("", src) of a cooked header's 6."""
         if len(self._mac_pairs) >= CACHE_LIMIT:
             self._mac_pairs.clear()
-        pair = (raw[:6].hex(":"), raw[6:].hex(":"))
+        pair = ("", raw.hex(":")) if len(raw) == 6 else (raw[:6].hex(":"), raw[6:].hex(":"))
         self._mac_pairs[raw] = pair
         return pair
 
