@@ -94,7 +94,8 @@ class ClusterView:
                 return False
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 1.0))
+                async with asyncio.timeout(min(remaining, 1.0)):
+                    await self._changed.wait()
 
 
 def _key(obj: KubeNode | KubePod) -> str:

@@ -30,7 +30,7 @@ from fabrictui.actions.scale import belongs
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
-from fabrictui.model import CheckResult, KubePod, PingResult, VxlanFrame
+from fabrictui.model import CheckResult, KubePod, PingResult, Role, VmState, VxlanFrame
 
 CHECKS = (
     "leaf BGP sessions",
@@ -56,6 +56,9 @@ def check_sessions(snap: LabSnapshot) -> CheckResult:
         view = leaf_sessions(leaf, snap.readings.get(leaf), spines, snap.info, known)
         evidence += view.evidence
         problems += view.problems
+    for host in snap.hosts:
+        if host.role is Role.SPINE and host.state is not VmState.RUNNING:
+            problems.append(f"{host.name} VM is {host.state}")
     if problems:
         return CheckResult(CHECKS[0], False, tuple(evidence + problems), "; ".join(problems))
     return CheckResult(CHECKS[0], True, tuple(evidence))
@@ -87,7 +90,8 @@ def check_calico(snap: LabSnapshot) -> CheckResult:
         evidence.append(f"{pod.name} on {node}: {pod.status} {pod.ready_text}")
         if not pod.running:
             problems.append(
-                f"calico-node not Running on {node} ({pod.status}, {pod.restarts} restarts)"
+                f"calico-node not running on {node} ({pod.status} {pod.ready_text}, "
+                f"{pod.restarts} restarts)"
             )
     controllers = [
         p
@@ -267,7 +271,8 @@ async def _ping_with_capture(
             result = PingResult(src.key, target_ip, 0, 0, None, None, None, error=str(err))
         if reader is not None and result.ok:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(seen_reply.wait(), timeout=2.0)
+                async with asyncio.timeout(2.0):
+                    await seen_reply.wait()
     finally:
         if stream is not None:
             await stream.close()

@@ -156,7 +156,8 @@ class DemoBackend(LabBackend):
             if nxt is not None:
                 delay = min(DRIVER_IDLE, self.sim.real_delay(nxt - self.sim.now()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.0005))
+                async with asyncio.timeout(max(delay, 0.0005)):
+                    await self._wake.wait()
 
     def _now(self) -> float:
         self.sim.advance()
