@@ -1,0 +1,73 @@
+"""`fabrictui verify` on the demo lab: table, JSON, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fabrictui import cli
+from fabrictui.backends import select
+from fabrictui.backends.base import BackendError
+from tests.demo_helpers import fast_backend
+
+
+@pytest.fixture(autouse=True)
+def fast_demo(monkeypatch):
+    """--demo labs run sped up so a command takes milliseconds."""
+    real = select.open_backend
+
+    def open_backend(args):
+        if getattr(args, "demo", None) is not None:
+            return fast_backend(args.demo, seed=args.seed)
+        return real(args)
+
+    monkeypatch.setattr(select, "open_backend", open_backend)
+
+
+def test_ready_passes_all_json(capsys):
+    assert cli.main(["verify", "--demo", "ready", "--json"]) == 0
+    out = capsys.readouterr()
+    checks = json.loads(out.out)
+    assert len(checks) == 6
+    assert all(set(c) == {"name", "passed", "evidence", "cause"} for c in checks)
+    assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)
+    assert out.err == ""  # --json keeps stderr quiet
+
+
+def test_fresh_fails_checks_2_to_6_table(capsys):
+    assert cli.main(["verify", "--demo", "fresh"]) == 1
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    verdicts = [line.split()[-1] for line in lines if line[:2] in {f"{i}." for i in range(1, 7)}]
+    assert verdicts == ["PASS", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]
+    assert "cause: NotReady: k8s-master-l1-1" in out.out
+    assert lines[-1] == "1/6 checks passed"
+    assert "reading the lab" in out.err  # progress goes to stderr
+
+
+def test_ready_table_says_all_passed(capsys):
+    assert cli.main(["verify", "--demo", "ready", "-q"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == "6/6 checks passed" and out.err == ""
+
+
+def test_unreachable_lab_is_one_line_exit_2(monkeypatch, capsys):
+    def broken(args):
+        raise BackendError("leaf1: ssh: connection refused")
+
+    monkeypatch.setattr(select, "open_backend", broken)
+    assert cli.main(["verify"]) == 2
+    err = capsys.readouterr().err
+    assert err == "fabrictui verify: leaf1: ssh: connection refused\n"
+
+
+def test_missing_lab_dir_exit_2(capsys, tmp_path):
+    assert cli.main(["verify", "--lab", str(tmp_path / "nope")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_bad_option_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["verify", "--demo", "broken"])
+    assert exc.value.code == 2
