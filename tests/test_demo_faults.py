@@ -171,3 +171,18 @@ async def test_both_spines_down_cuts_racks_apart(lab):
         await lab.set_fault(f"stop-spine:{spine}", False)
     await lab.advance(20)
     assert await failed(lab) == {}
+
+
+async def test_vm_actions_on_spines(lab):
+    lines = [line async for line in lab.vm_action("spine-sw2", "halt")]
+    assert lines == ["==> spine-sw2: Attempting graceful shutdown of VM..."]
+    assert {f.id for f in lab.faults() if f.active} == {"stop-spine:spine-sw2"}
+    hosts = {h.name: h.state for h in await lab.list_hosts()}
+    assert hosts["spine-sw2"] is VmState.POWEROFF
+    lines = [line async for line in lab.vm_action("spine-sw2", "up")]
+    assert lines[-1] == "==> spine-sw2: Machine booted and ready!"
+    assert not any(f.active for f in lab.faults())
+    with pytest.raises(BackendError):
+        [line async for line in lab.vm_action("leaf1", "halt")]
+    with pytest.raises(BackendError):
+        [line async for line in lab.vm_action("spine-sw1", "destroy")]

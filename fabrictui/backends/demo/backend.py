@@ -206,6 +206,25 @@ class DemoBackend(LabBackend):
             )
         return hosts
 
+    async def vm_action(self, host: str, action: str) -> AsyncIterator[str]:
+        """`halt`/`up`/`reload` of a spine (the same as the stop-spine fault); the other
+        demo machines cannot be stopped."""
+        if action not in ("up", "halt", "reload"):
+            raise BackendError(f"unknown VM action {action!r} (up, halt or reload)")
+        if host not in topo.SPINES:
+            if host in topo.SWITCH_BY_NAME or host in topo.NODE_BY_NAME:
+                raise BackendError(f"the demo lab can only {action} spines, not {host}")
+            raise NotFound(f"{host}: no such machine in the demo lab")
+        self._ensure_driver()
+        fault = f"stop-spine:{host}"
+        if action in ("halt", "reload"):
+            yield f"==> {host}: Attempting graceful shutdown of VM..."
+            await self.set_fault(fault, True)
+        if action in ("up", "reload"):
+            yield f"==> {host}: Booting VM..."
+            await self.set_fault(fault, False)
+            yield f"==> {host}: Machine booted and ready!"
+
     # -- fabric ------------------------------------------------------------------------------
 
     async def bgp_summary(self, switch: str) -> SwitchReading:
