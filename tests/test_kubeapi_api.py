@@ -25,7 +25,7 @@ from kubernetes.stream import stream
 from fabrictui.lab.calico_dataplane import allocate_block, calico_vtep_mac, veth_name
 from fabrictui.lab.kubeapi.harness import ServerThread
 from fabrictui.lab.kubeapi.patch import json_patch, merge_patch, strategic_merge
-from fabrictui.lab.kubeapi.selectors import field_selector, label_selector
+from fabrictui.lab.kubeapi.selection import field_selector, label_selector
 from fabrictui.lab.kubeapi.tables import human_duration, pod_status_text
 from fabrictui.lab.memory_dataplane import MemoryDataplane
 
@@ -383,12 +383,19 @@ def test_watch_replays_changes_in_order(api: client.ApiClient) -> None:
 
 
 def test_watch_from_compacted_resource_version_gets_410(tmp_path: Path) -> None:
-    with ServerThread(tmp_path / "lab", history=5) as lab:
+    with ServerThread(tmp_path / "lab", history=20) as lab:
         api = config.new_client_from_config(config_file=str(lab.kubeconfig))
+        # let the start-up settle (kube-proxy pods turn Running) so that the only
+        # changes from here on are the test's own
+        lab.wait_for(
+            lambda c: (
+                sum(p["status"].get("phase") == "Running" for p in c.store.view("pods")) == 4 + 5
+            )
+        )
         try:
             v1 = client.CoreV1Api(api)
             old = v1.list_namespaced_config_map("default").metadata.resource_version
-            for i in range(8):
+            for i in range(25):
                 v1.create_namespaced_config_map("default", {"metadata": {"name": f"c{i}"}})
             with pytest.raises(ApiException) as err:
                 for _ in watch.Watch().stream(

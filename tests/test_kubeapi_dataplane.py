@@ -37,6 +37,7 @@ from fabrictui.lab.calico_dataplane import (
 )
 from fabrictui.lab.kubeapi.cluster import Timing
 from fabrictui.lab.kubeapi.harness import ServerThread
+from fabrictui.lab.kubeapi.objects import condition_true
 from tests._require import require
 
 pytestmark = pytest.mark.lab
@@ -211,6 +212,10 @@ def test_server_realizes_pods_and_exec_reaches_them(fabric: Fabric, tmp_path: Pa
                     namespace=doc["metadata"].get("namespace"), field_manager="test",
                 )  # fmt: skip
             v1, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+            lab.wait_for(
+                lambda c: all(condition_true(n, "Ready") for n in c.store.view("nodes")),
+                timeout=30,
+            )
             v1.create_namespace({"metadata": {"name": "space1"}})
             labels = {"app": "nginx"}
             apps.create_namespaced_deployment("space1", {

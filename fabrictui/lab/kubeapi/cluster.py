@@ -103,11 +103,12 @@ class Cluster:
     def reconcile(self) -> None:
         workloads.collect_garbage(self)
         workloads.reconcile_deployments(self)
-        workloads.reconcile_replicasets(self, self.store.list("pods"))
-        nodes = self.store.list("nodes")
-        workloads.reconcile_daemonsets(self, self.store.list("pods"), nodes)
-        workloads.schedule(self, self.store.list("pods"), nodes)
-        self.kubelet.reconcile(self.store.list("pods"))
+        # views: the stored objects themselves, read-only (writers clone first)
+        workloads.reconcile_replicasets(self, self.store.view("pods"))
+        nodes = self.store.view("nodes")
+        workloads.reconcile_daemonsets(self, self.store.view("pods"), nodes)
+        workloads.schedule(self, self.store.view("pods"), nodes)
+        self.kubelet.reconcile(self.store.view("pods"))
 
     def _on_event(self, event: Event) -> None:
         if event.key == CRDS:

@@ -21,7 +21,7 @@ from fabrictui.lab.kubeapi.execws import handle_exec
 from fabrictui.lab.kubeapi.openapi import openapi_v2, openapi_v3_group, openapi_v3_index
 from fabrictui.lab.kubeapi.patch import json_patch, merge_patch, strategic_merge
 from fabrictui.lab.kubeapi.resources import ResourceType
-from fabrictui.lab.kubeapi.selectors import field_selector, label_selector
+from fabrictui.lab.kubeapi.selection import field_selector, label_selector
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -85,9 +85,8 @@ def _wants_table(request: web.Request) -> bool:
 
 
 def _as_version(rt: ResourceType, version: str, obj: Obj) -> Obj:
-    obj["apiVersion"] = rt.api_version(version)
-    obj["kind"] = rt.kind
-    return obj
+    """A shallow copy with the apiVersion asked for (stored objects are shared)."""
+    return {**obj, "apiVersion": rt.api_version(version), "kind": rt.kind}
 
 
 class Api:
@@ -211,7 +210,7 @@ class Api:
     ) -> web.Response:
         match = self._filter(request)
         items = [
-            _as_version(rt, version, o) for o in self.store.list(rt.key, namespace) if match(o)
+            _as_version(rt, version, o) for o in self.store.view(rt.key, namespace) if match(o)
         ]
         rv = str(self.store.resource_version)
         if _wants_table(request):

@@ -3,14 +3,14 @@
 Every change gets the next resourceVersion and is appended to a bounded
 history; a watch that starts from a resourceVersion older than the history
 holds is answered with 410 Gone (`Expired`), as etcd compaction makes a real
-API server do. Objects are stored as plain JSON dicts and every read returns
-a deep copy, so callers may mutate what they get.
+API server do. Objects are stored as plain JSON dicts. A stored dict is never mutated: every
+write stores a new one. `get`/`list` return copies callers may mutate; `view`
+and events hand out the stored dicts themselves, for readers only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime
 import secrets
 import uuid
@@ -29,6 +29,15 @@ _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def random_suffix(n: int = 5) -> str:
     return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(n))
+
+
+def clone(value: Any) -> Any:
+    """Deep copy of JSON data (dicts, lists, scalars): several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 def now_rfc3339() -> str:
@@ -73,7 +82,7 @@ class Store:
 
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
         obj = self._objects.get(key, {}).get((namespace, name))
-        return copy.deepcopy(obj) if obj is not None else None
+        return clone(obj) if obj is not None else None
 
     def require(self, key: str, namespace: str, name: str) -> Obj:
         obj = self.get(key, namespace, name)
@@ -83,12 +92,15 @@ class Store:
         return obj
 
     def list(self, key: str, namespace: str | None = None) -> list[Obj]:
-        items = [
-            copy.deepcopy(obj)
+        return [clone(obj) for obj in self.view(key, namespace)]
+
+    def view(self, key: str, namespace: str | None = None) -> list[Obj]:
+        """The stored objects themselves, sorted by namespace and name: do not mutate."""
+        return [
+            obj
             for (ns, _), obj in sorted(self._objects.get(key, {}).items())
             if namespace is None or ns == namespace
         ]
-        return items
 
     def kinds(self) -> list[str]:
         """Storage keys of every type that has (or had) objects."""
@@ -98,7 +110,7 @@ class Store:
         for key, objs in self._objects.items():
             for obj in objs.values():
                 if obj["metadata"].get("uid") == uid:
-                    return key, copy.deepcopy(obj)
+                    return key, clone(obj)
         return None
 
     # -- writing -------------------------------------------------------------
@@ -108,7 +120,7 @@ class Store:
         return self._rv
 
     def create(self, key: str, obj: Obj) -> Obj:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
@@ -127,12 +139,12 @@ class Store:
         meta.pop("deletionTimestamp", None)
         meta["resourceVersion"] = str(self._bump())
         bucket[(namespace, name)] = obj
-        self._publish(Event(self._rv, key, "ADDED", copy.deepcopy(obj)))
-        return copy.deepcopy(obj)
+        self._publish(Event(self._rv, key, "ADDED", obj))
+        return clone(obj)
 
     def update(self, key: str, obj: Obj, *, check_rv: bool = False) -> Obj:
         """Replace an object; returns it unchanged (same resourceVersion) when nothing differs."""
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         namespace = meta.get("namespace", "")
         name = meta.get("name", "")
@@ -155,21 +167,21 @@ class Store:
         if obj.get("spec") != old.get("spec") and "spec" in obj:
             meta["generation"] = int(old_meta.get("generation", 0)) + 1
         if obj == old:
-            return copy.deepcopy(old)
+            return clone(old)
         meta["resourceVersion"] = str(self._bump())
         bucket[(namespace, name)] = obj
-        self._publish(Event(self._rv, key, "MODIFIED", copy.deepcopy(obj)))
-        return copy.deepcopy(obj)
+        self._publish(Event(self._rv, key, "MODIFIED", obj))
+        return clone(obj)
 
     def delete(self, key: str, namespace: str, name: str) -> Obj:
         bucket = self._objects.get(key, {})
-        obj = bucket.pop((namespace, name), None)
-        if obj is None:
+        stored = bucket.pop((namespace, name), None)
+        if stored is None:
             resource, _, group = key.partition(".")
             raise not_found(resource, name, group)
-        obj["metadata"]["resourceVersion"] = str(self._bump())
-        self._publish(Event(self._rv, key, "DELETED", copy.deepcopy(obj)))
-        return copy.deepcopy(obj)
+        obj = {**stored, "metadata": {**stored["metadata"], "resourceVersion": str(self._bump())}}
+        self._publish(Event(self._rv, key, "DELETED", obj))
+        return clone(obj)
 
     def drop_type(self, key: str) -> None:
         """Delete every object of a type (its CRD went away)."""
@@ -207,7 +219,7 @@ class Store:
         watcher = Watcher(key, namespace)
         replay: list[Event] = []
         if since is None:
-            for obj in self.list(key, namespace):
+            for obj in self.view(key, namespace):
                 replay.append(Event(int(obj["metadata"]["resourceVersion"]), key, "ADDED", obj))
         else:
             oldest = self._history[0].rv if self._history else self._rv + 1
@@ -217,11 +229,7 @@ class Store:
                     f"too old resource version: {since} ({oldest - 1})",
                     reason="Expired",
                 )
-            replay = [
-                Event(e.rv, e.key, e.type, copy.deepcopy(e.obj))
-                for e in self._history
-                if e.rv > since and watcher.matches(e)
-            ]
+            replay = [e for e in self._history if e.rv > since and watcher.matches(e)]
         self._watchers.add(watcher)
         return watcher, replay
 

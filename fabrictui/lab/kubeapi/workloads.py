@@ -5,7 +5,6 @@ what differs, so running them again after their own writes is a no-op."""
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import TYPE_CHECKING, Any
 
 from fabrictui.lab.kubeapi.errors import ApiError
@@ -24,8 +23,8 @@ from fabrictui.lab.kubeapi.objects import (
     tolerates_all,
     uid_of,
 )
-from fabrictui.lab.kubeapi.selectors import selector_from_match_labels
-from fabrictui.lab.kubeapi.store import now_rfc3339
+from fabrictui.lab.kubeapi.selection import selector_from_match_labels
+from fabrictui.lab.kubeapi.store import clone, now_rfc3339
 
 if TYPE_CHECKING:
     from fabrictui.lab.kubeapi.cluster import Cluster
@@ -57,7 +56,7 @@ def _pod_from_template(owner: Obj, template: Obj, api_version: str, kind: str) -
             "labels": dict(tmeta.get("labels") or {}),
             "ownerReferences": [owner_ref(owner, api_version, kind)],
         },
-        "spec": copy.deepcopy(template.get("spec") or {}),
+        "spec": clone(template.get("spec") or {}),
     }
     if tmeta.get("annotations"):
         pod["metadata"]["annotations"] = dict(tmeta["annotations"])
@@ -67,9 +66,8 @@ def _pod_from_template(owner: Obj, template: Obj, api_version: str, kind: str) -
 def _write_status(cluster: Cluster, key: str, obj: Obj, status: Obj) -> None:
     if obj.get("status") == status:
         return
-    obj["status"] = status
     with contextlib.suppress(ApiError):  # deleted meanwhile
-        cluster.store.update(key, obj)
+        cluster.store.update(key, {**obj, "status": status})
 
 
 def _owned(pods: list[Obj], owner: Obj) -> list[Obj]:
@@ -82,11 +80,11 @@ def _owned(pods: list[Obj], owner: Obj) -> list[Obj]:
 
 def reconcile_deployments(cluster: Cluster) -> None:
     store = cluster.store
-    all_rs = store.list(RS)
-    for dep in store.list(DEPLOY):
+    all_rs = store.view(RS)
+    for dep in store.view(DEPLOY):
         spec = dep.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
-        template = copy.deepcopy(spec.get("template") or {})
+        template = clone(spec.get("template") or {})
         phash = template_hash(template)
         rs_name = f"{name_of(dep)}-{phash}"
         owned = [rs for rs in all_rs if controller_uid(rs) == uid_of(dep)]
@@ -95,7 +93,7 @@ def reconcile_deployments(cluster: Cluster) -> None:
             template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = (
                 phash
             )
-            selector = copy.deepcopy(spec.get("selector") or {})
+            selector = clone(spec.get("selector") or {})
             selector.setdefault("matchLabels", {})["pod-template-hash"] = phash
             rs = {
                 "apiVersion": "apps/v1",
@@ -117,6 +115,7 @@ def reconcile_deployments(cluster: Cluster) -> None:
         for rs in owned:
             want = replicas if rs is current else 0
             if int(rs.get("spec", {}).get("replicas", 0)) != want:
+                rs = clone(rs)
                 rs["spec"]["replicas"] = want
                 rs["metadata"].setdefault("annotations", {})[
                     "deployment.kubernetes.io/desired-replicas"
@@ -174,7 +173,7 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, str]:
 
 def reconcile_replicasets(cluster: Cluster, pods: list[Obj]) -> None:
     store = cluster.store
-    for rs in store.list(RS):
+    for rs in store.view(RS):
         spec = rs.get("spec") or {}
         want = int(spec.get("replicas", 1))
         owned = [p for p in _owned(pods, rs) if not pod_terminating(p)]
@@ -217,7 +216,7 @@ def daemon_eligible(ds: Obj, node: Obj) -> bool:
 
 def reconcile_daemonsets(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
     store = cluster.store
-    for ds in store.list(DS):
+    for ds in store.view(DS):
         template = ds.get("spec", {}).get("template") or {}
         owned = [p for p in _owned(pods, ds) if not pod_terminating(p)]
         by_node: dict[str, Obj] = {}
@@ -304,7 +303,7 @@ def schedule(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
     pending.sort(key=lambda p: (p["metadata"].get("creationTimestamp", ""), name_of(p)))
     for pod in pending:
         candidates = [n for n in nodes if schedulable(n, pod)]
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         if not candidates:
             message = _unschedulable_message(nodes, pod)
             conditions = set_condition(
@@ -321,6 +320,7 @@ def schedule(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
             key=lambda n: (owner_load.get((owner, name_of(n)), 0), load[name_of(n)], name_of(n)),
         )
         node_name = name_of(best)
+        pod = clone(pod)
         pod["spec"]["nodeName"] = node_name
         status["conditions"] = set_condition(status.get("conditions") or [], "PodScheduled", "True")
         status.pop("nominatedNodeName", None)
@@ -338,23 +338,23 @@ def schedule(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
 
 def collect_garbage(cluster: Cluster) -> None:
     store = cluster.store
-    live_uids = {uid_of(o) for key in (RS, DEPLOY, DS, NODES) for o in store.list(key)}
-    for rs in store.list(RS):
+    live_uids = {uid_of(o) for key in (RS, DEPLOY, DS, NODES) for o in store.view(key)}
+    for rs in store.view(RS):
         uid = controller_uid(rs)
         if uid and uid not in live_uids:
             with contextlib.suppress(ApiError):
                 store.delete(RS, ns_of(rs), name_of(rs))
-    live_uids = {uid_of(o) for key in (RS, DEPLOY, DS, NODES) for o in store.list(key)}
-    for pod in store.list(PODS):
+    live_uids = {uid_of(o) for key in (RS, DEPLOY, DS, NODES) for o in store.view(key)}
+    for pod in store.view(PODS):
         uid = controller_uid(pod)
         if uid and uid not in live_uids:
             cluster.delete_pod(ns_of(pod), name_of(pod))
-    namespaces = {name_of(ns) for ns in store.list("namespaces")}
+    namespaces = {name_of(ns) for ns in store.view("namespaces")}
     for key in store.kinds():
         rt = cluster.registry.types.get(key)
         if rt is None or not rt.namespaced:
             continue
-        for obj in store.list(key):
+        for obj in store.view(key):
             if ns_of(obj) not in namespaces:
                 if key == PODS:
                     cluster.delete_pod(ns_of(obj), name_of(obj))
