@@ -28,11 +28,15 @@ class SessionAnalysis:
         """One line per thing a healthy fabric would not show, in switch order."""
         lines = [f"{switch}: no session to {peer}" for switch, peer in self.missing]
         for v in self.verdicts:
-            name = peer_label(v.peer)
             if not v.expected:
-                lines.append(f"{v.switch}: unexpected session {name} ({v.peer.state})")
+                lines.append(
+                    f"{v.switch}: unexpected session to {v.peer_host or v.peer.neighbor} "
+                    f"({v.peer.neighbor}, {v.peer.state})"
+                )
             elif not v.peer.established:
-                lines.append(f"{v.switch}: session to {name} is {v.peer.state}")
+                lines.append(
+                    f"{v.switch}: session to {v.peer_host} ({v.peer.neighbor}) is {v.peer.state}"
+                )
         lines.extend(f"{switch}: did not answer" for switch in self.unreachable)
         return sorted(lines)
 
@@ -60,11 +64,13 @@ def analyze_sessions(
 ) -> SessionAnalysis:
     """Compare every switch's peers with the sessions the topology expects.
 
-    A peer is identified by the hostname it announced (capability) or, failing
-    that, by `peer_addresses` (neighbor address -> host name).
+    A peer is identified by the hostname it announced (capability) when that
+    names a lab host, else by `peer_addresses` (neighbor address -> host name),
+    else by whatever hostname it announced.
     """
     expected = expected_peers(expected_sessions)
     addresses = peer_addresses or {}
+    lab_hosts = set(expected) | set(addresses.values())
     verdicts: list[PeerVerdict] = []
     missing: list[tuple[str, str]] = []
     unreachable: list[str] = []
@@ -77,9 +83,11 @@ def analyze_sessions(
             continue
         seen: set[str] = set()
         for peer in reading.summary.peers:
-            host = peer.short_hostname or addresses.get(peer.neighbor)
-            if host is None and peer.hostname:
-                host = peer.hostname
+            short = peer.short_hostname
+            if short is not None and short in lab_hosts:
+                host: str | None = short
+            else:
+                host = addresses.get(peer.neighbor, short)
             is_expected = host in want and host not in seen
             if host is not None:
                 seen.add(host)

@@ -53,7 +53,7 @@ async def test_session_going_down_is_flagged():
         await wait_for(pilot, lambda: "Established" in fabric_text(app))
         backend.bgp_state = "Active"
         await wait_for(pilot, lambda: "0/1 Established" in fabric_text(app))
-        assert "session to spine-sw1(172.16.0.0) is Active" in fabric_text(app)
+        assert "session to spine-sw1 (172.16.0.0) is Active" in fabric_text(app)
 
 
 async def test_vagrant_failure_marks_vm_pane_and_clears():

@@ -35,8 +35,8 @@ def test_missing_unexpected_and_down_sessions_are_named():
     }
     problems = analyze_sessions(readings, EXPECTED).problems()
     assert "leaf1: no session to spine-sw2" in problems
-    assert "leaf1: session to spine-sw1(172.16.0.0) is Active" in problems
-    assert "leaf1: unexpected session rogue(172.16.9.9) (Established)" in problems
+    assert "leaf1: session to spine-sw1 (172.16.0.0) is Active" in problems
+    assert "leaf1: unexpected session to rogue (172.16.9.9, Established)" in problems
 
 
 def test_peer_without_hostname_is_matched_by_address():

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.model import (
-    BgpPeer,
     Host,
     KubeNode,
     KubePod,
@@ -23,6 +22,7 @@ from fabrictui.model import (
     SwitchReading,
     VmState,
 )
+from fabrictui.sessions import analyze_sessions
 
 
 @dataclass(frozen=True)
@@ -68,17 +68,6 @@ def expected_sessions(info: LabInfo, hosts: tuple[Host, ...] | list[Host]) -> di
     return result
 
 
-def peer_name(peer: BgpPeer, info: LabInfo, known: set[str]) -> str | None:
-    """The lab host behind a BGP peer: its hostname, else the address map."""
-    short = peer.short_hostname
-    if short and short in known:
-        return short
-    for address, host in info.peer_addresses:
-        if address == peer.neighbor:
-            return host
-    return short
-
-
 @dataclass(frozen=True)
 class LeafSessions:
     leaf: str
@@ -88,36 +77,26 @@ class LeafSessions:
 
 
 def leaf_sessions(
-    leaf: str, reading: SwitchReading | None, spines: list[str], info: LabInfo, known: set[str]
+    leaf: str, reading: SwitchReading | None, spines: list[str], info: LabInfo
 ) -> LeafSessions:
+    """One leaf's sessions judged by the same analysis the fabric pane shows."""
     if reading is None or reading.summary is None:
         error = (reading.error if reading else None) or "no answer"
         text = error if error.startswith(leaf) else f"{leaf}: {error}"
         return LeafSessions(leaf, (text,), (text,), frozenset())
-    evidence: list[str] = []
-    problems: list[str] = []
-    up: set[str] = set()
-    seen: set[str] = set()
-    for peer in reading.summary.peers:
-        name = peer_name(peer, info, known)
+    analysis = analyze_sessions(
+        {leaf: reading}, [(leaf, spine) for spine in spines], dict(info.peer_addresses)
+    )
+    evidence = []
+    for verdict in analysis.verdicts:
+        peer = verdict.peer
         cell = f"{peer.hostname}({peer.neighbor})" if peer.hostname else peer.neighbor
         pfx = f", {peer.prefixes_received} prefixes" if peer.prefixes_received is not None else ""
         evidence.append(f"{leaf}: {cell} AS{peer.remote_as} {peer.state} {peer.uptime}{pfx}")
-        if name in spines and name not in seen:
-            seen.add(name)
-            if peer.established:
-                up.add(name)
-            else:
-                problems.append(f"{leaf}: session to {name} ({peer.neighbor}) is {peer.state}")
-        else:
-            problems.append(
-                f"{leaf}: unexpected session to {name or peer.neighbor} ({peer.neighbor}, "
-                f"{peer.state})"
-            )
-    for spine in spines:
-        if spine not in seen:
-            problems.append(f"{leaf}: no session to {spine}")
-    return LeafSessions(leaf, tuple(evidence), tuple(problems), frozenset(up))
+    up = frozenset(
+        v.peer_host for v in analysis.verdicts if v.expected and v.peer.established and v.peer_host
+    )
+    return LeafSessions(leaf, tuple(evidence), tuple(analysis.problems()), up)
 
 
 async def take_snapshot(backend: LabBackend, timeout: float = 20.0) -> LabSnapshot:
@@ -166,10 +145,9 @@ def fabric_problem(snapshot: LabSnapshot, rack_a: int | None, rack_b: int | None
     if leaf_a is None or leaf_b is None:
         return None
     expected = expected_sessions(snapshot.info, snapshot.hosts)
-    known = {h.name for h in snapshot.hosts}
     views = {
         leaf: leaf_sessions(
-            leaf, snapshot.readings.get(leaf), expected.get(leaf, []), snapshot.info, known
+            leaf, snapshot.readings.get(leaf), expected.get(leaf, []), snapshot.info
         )
         for leaf in (leaf_a, leaf_b)
     }

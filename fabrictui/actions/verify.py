@@ -47,13 +47,12 @@ VXLAN_FLAGS = 0x08
 
 def check_sessions(snap: LabSnapshot) -> CheckResult:
     expected = expected_sessions(snap.info, snap.hosts)
-    known = {h.name for h in snap.hosts}
     evidence: list[str] = []
     problems: list[str] = []
     if not expected:
         return CheckResult(CHECKS[0], False, (), "no leaves or spines in this lab")
     for leaf, spines in sorted(expected.items()):
-        view = leaf_sessions(leaf, snap.readings.get(leaf), spines, snap.info, known)
+        view = leaf_sessions(leaf, snap.readings.get(leaf), spines, snap.info)
         evidence += view.evidence
         problems += view.problems
     for host in snap.hosts:
