@@ -3,6 +3,7 @@ machine names (real `vagrant`, nothing is brought up)."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -124,3 +125,108 @@ def test_bad_override_is_a_backend_error(tmp_path: Path) -> None:
     (tmp_path / "fabrictui.toml").write_text("[hosts.leaf1\n")
     with pytest.raises(BackendError, match="cannot read"):
         VagrantLab(tmp_path)
+
+
+STUB = """#!/bin/sh
+# A stand-in for vagrant: machine-readable status, ssh-config, streamed up.
+echo "$*" >> {log}
+case "$1" in
+  status)
+    printf '%s\\n' 1,leaf1,provider-name,libvirt 1,leaf1,state,running \\
+      1,spine-sw1,provider-name,libvirt 1,spine-sw1,state,not_created ;;
+  ssh-config)
+    if [ -z "$2" ] || [ "$2" = leaf1 ]; then
+      cat <<EOC
+Host leaf1
+  HostName 127.0.0.1
+  User {user}
+  Port {port}
+  UserKnownHostsFile /dev/null
+  StrictHostKeyChecking no
+  PasswordAuthentication no
+  IdentityFile {key}
+  IdentitiesOnly yes
+  LogLevel FATAL
+
+EOC
+    fi
+    if [ -z "$2" ]; then
+      echo "The provider for this Vagrant-managed machine is reporting that it" >&2
+      exit 1
+    fi ;;
+  up)
+    for step in "Bringing machine up" "Waiting for SSH" "Machine booted"; do
+      echo "==> $2: $step"
+    done ;;
+  halt) echo "==> $2: Attempting graceful shutdown" ;;
+  *) echo "stub: $*" >&2; exit 1 ;;
+esac
+"""
+
+
+async def test_vagrant_forward_reached_without_host_key_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stand-in `vagrant` whose ssh-config points at a real sshd on 127.0.0.1 the
+    way Vagrant does (StrictHostKeyChecking no, known hosts /dev/null)."""
+    import logging
+
+    from fabrictui.backends.real import RealLabBackend
+    from tests._sshd import SSHD, RealSshd
+
+    require(SSHD, "OpenSSH server (/usr/sbin/sshd) is not installed")
+    sshd_dir = tmp_path / "sshd"
+    sshd_dir.mkdir()
+    sshd = RealSshd(sshd_dir)
+    sshd.start()
+    try:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        calls = tmp_path / "calls"
+        stub = bin_dir / "vagrant"
+        stub.write_text(
+            STUB.format(log=calls, user=sshd.user, port=sshd.port, key=sshd.client_key_path)
+        )
+        stub.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "Vagrantfile").write_text("")
+        caplog.set_level(logging.WARNING, logger="fabrictui.backends.ssh")
+
+        backend = RealLabBackend.for_vagrant(project)
+        try:
+            await backend.start()
+            hosts = {h.name: h for h in await backend.list_hosts()}
+            assert hosts["leaf1"].state is VmState.RUNNING
+            assert hosts["leaf1"].ssh_endpoint == f"{sshd.user}@127.0.0.1:{sshd.port}"
+            assert hosts["spine-sw1"].ssh_endpoint == ""
+            assert backend.info().expected_sessions == (("leaf1", "spine-sw1"),)
+            result = await backend.pool.run("leaf1", ["echo", "inside"])
+            assert result.stdout == "inside\n"
+            reading = await backend.bgp_summary("spine-sw1")
+            assert reading.error and "no SSH endpoint" in reading.error
+            argv = backend.ssh_command("leaf1")
+            assert argv is not None and "StrictHostKeyChecking=no" in argv
+            lines = [line async for line in backend.vm_action("leaf1", "up")]
+            assert lines == [
+                "$ vagrant up leaf1",
+                "==> leaf1: Bringing machine up",
+                "==> leaf1: Waiting for SSH",
+                "==> leaf1: Machine booted",
+            ]
+        finally:
+            await backend.close()
+        warnings = [r.getMessage() for r in caplog.records if "NOT checked" in r.getMessage()]
+        assert len(warnings) == 1 and "leaf1" in warnings[0]
+        invocations = calls.read_text().splitlines()
+        # One ssh-config for all machines (its output before the failure is used),
+        # status once at start and once after `up`, never once per poll.
+        assert invocations == [
+            "status --machine-readable",
+            "ssh-config",
+            "up leaf1",
+            "status --machine-readable",
+        ]
+    finally:
+        sshd.kill()

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -111,6 +112,8 @@ class VagrantLab:
     # -- python-vagrant in threads --------------------------------------------------
 
     def _client(self, err: _StderrFile) -> Any:
+        if shutil.which("vagrant") is None:
+            raise BackendError("vagrant is not installed (no `vagrant` on PATH)")
         import vagrant
 
         return vagrant.Vagrant(
