@@ -64,3 +64,12 @@ def test_audit_command_lists_actions(capsys):
     record = json.loads(capsys.readouterr().out.splitlines()[0])
     assert record["action"] == "scale" and record["result"] == "ok"
     assert time.time() - record["started"] < 60
+
+
+def test_headless_commands_are_audited(capsys):
+    assert main(["scale", "--demo", "ready", "--replicas", "4", "--yes"]) in (0, 1)
+    assert main(["verify", "--demo", "fresh", "--json"]) == 1
+    rows = audit.read_audit()
+    assert [(r.action, r.result) for r in rows] == [("scale", "ok"), ("verify", "failed")]
+    assert rows[0].target == "space1/nginx-deployment replicas=4"
+    assert rows[0].calls and rows[0].lab.startswith("demo")

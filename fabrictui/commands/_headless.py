@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
+from fabrictui import audit
 from fabrictui.actions.progress import Progress
 from fabrictui.backends import select
 from fabrictui.backends.base import BackendError, LabBackend
@@ -22,17 +23,30 @@ def error(prog: str, message: str) -> int:
 
 
 def run_on_lab(
-    args: argparse.Namespace, prog: str, body: Callable[[LabBackend], Awaitable[int]]
+    args: argparse.Namespace,
+    prog: str,
+    body: Callable[[LabBackend], Awaitable[int]],
+    target: str = "",
+    calls: list[str] | None = None,
 ) -> int:
-    """Open the lab the options name, run `body` on it, close it. Exit code of body, or 2."""
+    """Open the lab the options name, run `body` on it under an audit record,
+    close it. Exit code of body, or 2."""
 
     async def main() -> int:
         backend = select.open_backend(args)
+        action = prog.removeprefix("fabrictui ")
+        entry = audit.start(action, backend.info().name, target, calls or [])
         try:
             await backend.start()
-            return await body(backend)
+            code = await body(backend)
+        except BaseException as err:
+            cancelled = isinstance(err, KeyboardInterrupt | asyncio.CancelledError)
+            entry.finish("cancelled" if cancelled else "failed", str(err) or type(err).__name__)
+            raise
         finally:
             await backend.close()
+        entry.finish("ok" if code == 0 else "failed", f"exit code {code}")
+        return code
 
     try:
         return asyncio.run(main())
@@ -40,6 +54,8 @@ def run_on_lab(
         return error(prog, str(err))
     except TimeoutError:
         return error(prog, "the lab did not answer in time")
+    except OSError as err:
+        return error(prog, f"cannot write the audit log: {err}")
 
 
 def confirm(args: argparse.Namespace, prog: str, plan: list[str]) -> int | None:

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         return error(PROG, f"--pool {args.pool}: {err}")
     if args.timeout <= 0:
         return error(PROG, "--timeout must be positive")
-    stop = confirm(args, PROG, plan_deploy_calico(args.pool))
+    plan = plan_deploy_calico(args.pool)
+    stop = confirm(args, PROG, plan)
     if stop is not None:
         return stop
 
@@ -41,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
         emit(result.summary)
         return 0 if result.ok else 1
 
-    return run_on_lab(args, PROG, body)
+    return run_on_lab(args, PROG, body, target=f"cluster, pool {args.pool}", calls=plan)

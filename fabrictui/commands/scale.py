@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         return error(PROG, "--timeout must be positive")
     workload = DemoWorkload(namespace=args.namespace, deployment=args.deployment)
-    stop = confirm(args, PROG, plan_scale(None, args.replicas, workload))
+    plan = plan_scale(None, args.replicas, workload)
+    stop = confirm(args, PROG, plan)
     if stop is not None:
         return stop
 
@@ -43,4 +44,5 @@ def run(args: argparse.Namespace) -> int:
         emit("\n".join([result.summary, *(f"  {line}" for line in result.details)]))
         return 0 if result.ok else 1
 
-    return run_on_lab(args, PROG, body)
+    target = f"{workload.namespace}/{workload.deployment} replicas={args.replicas}"
+    return run_on_lab(args, PROG, body, target=target, calls=plan)
