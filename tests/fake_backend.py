@@ -27,6 +27,7 @@ from fabrictui.model import (
     VmState,
     WatchEvent,
 )
+from fabrictui.parsers.bgp import parse_bgp_summary
 
 HOSTS = [
     Host("spine-sw1", Role.SPINE, None, VmState.RUNNING, "fake", "vagrant@127.0.0.1:2222"),
@@ -75,6 +76,8 @@ class FakeBackend(LabBackend):
     async def bgp_summary(self, switch: str) -> SwitchReading:
         if "bgp" in self.fail:
             return SwitchReading(switch, None, f"{switch}: connection refused", time.time())
+        if "bgp-garbage" in self.fail:  # a switch printing what no parser knows
+            return SwitchReading(switch, parse_bgp_summary("\x00\xffgarbage\n% oops"), None, 0.0)
         peer_name = "spine-sw1" if switch == "leaf1" else "leaf1"
         peer = BgpPeer("172.16.0.0", peer_name, 65001, self.bgp_state, "00:01:00", 2)
         return SwitchReading(

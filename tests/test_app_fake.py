@@ -198,3 +198,17 @@ async def test_keymap_from_config_remaps_a_binding():
         console.print(app.screen.body)
         text = console.file.getvalue()
         assert "app.help" in text and "action.deploy" in text
+
+
+async def test_garbage_from_a_switch_is_a_readable_message_in_the_fabric_pane():
+    backend = FakeBackend()
+    backend.fail.add("bgp-garbage")
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = app.query_one("#pane-fabric")
+        await wait_for(pilot, lambda: "the device answered" in fabric_text(app))
+        shown = fabric_text(app)
+        assert "leaf1  line 2: the device answered '% oops'" in shown
+        assert "leaf1: did not answer" in shown and "Traceback" not in shown
+        backend.fail.discard("bgp-garbage")
+        await wait_for(pilot, lambda: "1/1 Established" in fabric_text(app))
