@@ -23,7 +23,7 @@ SAFE_PROGRAMS = frozenset({"echo", "true", "false", "cat", "printf", "sleep", "h
 @dataclass
 class MemoryDataplane:
     nodes: dict[str, NodeNet] = field(default_factory=dict)
-    peers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    peers: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # set_peers calls
     pods: dict[str, PodNet] = field(default_factory=dict)  # by netns
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail_nodes: set[str] = field(default_factory=set)  # setup_node raises for these
@@ -36,7 +36,11 @@ class MemoryDataplane:
 
     async def set_peers(self, node: NodeNet, peers: Sequence[NodeNet]) -> None:
         self.calls.append(("set_peers", node.name))
-        self.peers[node.name] = tuple(p.name for p in peers if p.name != node.name)
+        self.peers.append((node.name, tuple(p.name for p in peers if p.name != node.name)))
+
+    def reach(self, node: str) -> set[str]:
+        """Nodes whose blocks `node` has routes to."""
+        return {peer for name, peers in self.peers if name == node for peer in peers}
 
     async def add_pod(self, pod: PodNet) -> None:
         self.calls.append(("add_pod", pod.netns))
@@ -59,9 +63,7 @@ class MemoryDataplane:
             and dst is not None
             and src.node.name in self.nodes
             and dst.node.name in self.nodes
-            and (
-                src.node.name == dst.node.name or dst.node.name in self.peers.get(src.node.name, ())
-            )
+            and (src.node.name == dst.node.name or dst.node.name in self.reach(src.node.name))
         )
         lines = [f"PING {target} ({target}) 56(84) bytes of data."]
         rtts = []

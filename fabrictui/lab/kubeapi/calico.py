@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from fabrictui.lab.calico_dataplane import NodeNet, allocate_block, calico_vtep_mac
+from fabrictui.lab.calico_dataplane import DataplaneError, NodeNet, allocate_block, calico_vtep_mac
 from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.objects import set_condition
 from fabrictui.lab.kubeapi.system import NOT_READY_TAINT
@@ -28,6 +28,8 @@ TUNNEL_ADDR = "projectcalico.org/IPv4VXLANTunnelAddr"
 TUNNEL_MAC = "projectcalico.org/VXLANTunnelMACAddr"
 NODE_ADDR = "projectcalico.org/IPv4Address"
 BLOCKS_ANNOTATION = "fabrictui.lab/calico-blocks"
+PARALLEL = 8  # data plane commands at once
+SETTLE_S = 2.0  # longest wait for concurrent node set-ups before programming routes
 
 
 def is_calico_node_pod(pod: Obj) -> bool:
@@ -53,7 +55,15 @@ class CalicoAgent:
         self.nodes: dict[str, NodeNet] = {}
         self.ready: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.used: dict[str, set[str]] = defaultdict(set)  # node -> pod IPs in use
-        self._lock = asyncio.Lock()
+        self._planned: dict[str, NodeNet] = {}  # blocks reserved, built or not
+        self._programmed: dict[str, set[str]] = {}  # node -> peers its routes cover
+        self._parallel = asyncio.Semaphore(PARALLEL)
+        self._sync_lock = asyncio.Lock()
+        self._sync_wanted = False
+        self._last_pass: set[str] = set()
+        self._in_flight = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
 
     def pool_settings(self) -> dict[str, str]:
         """Pool CIDR and modes from the calico-node DaemonSet's env (first container)."""
@@ -72,20 +82,42 @@ class CalicoAgent:
         return settings
 
     async def start_node(self, node_name: str) -> NodeNet:
-        async with self._lock:
-            net = self.nodes.get(node_name)
-            if net is None:
-                net = await self._build(node_name)
-            self._mark_ready(net)
-            self.ready[node_name].set()
-            return net
+        """Build the node's data plane, program routes both ways, mark the node Ready."""
+        net = self._plan(node_name)
+        if node_name not in self.nodes:
+            self._in_flight += 1
+            self._settled.clear()
+            try:
+                async with self._parallel:
+                    await self.cluster.dataplane.setup_node(net)
+            finally:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._settled.set()
+            self.nodes[node_name] = net
+            self._programmed[node_name] = set()
+            self._record_ipam(net)
+            log.info("calico-node: %s has block %s, tunnel %s", node_name, net.block, net.tunnel_ip)
+        await self._sync_peers()
+        # routes towards the nodes the last pass knew; later nodes add theirs in their pass
+        missing = self._last_pass - {node_name} - self._programmed[node_name]
+        if missing:
+            raise DataplaneError(f"{node_name}: routes to {len(missing)} other nodes failed")
+        self._mark_ready(net)
+        self.ready[node_name].set()
+        return net
 
-    async def _build(self, node_name: str) -> NodeNet:
+    def _plan(self, node_name: str) -> NodeNet:
+        """Reserve the node's block (synchronous, so concurrent starts never collide)."""
+        net = self._planned.get(node_name)
+        if net is not None:
+            return net
         cluster = self.cluster
         host = cluster.hosts[node_name]
         settings = self.pool_settings()
         self._ensure_pool(settings)
-        block = allocate_block(settings["cidr"], node_name, [n.block for n in self.nodes.values()])
+        taken = [n.block for n in self._planned.values()]
+        block = allocate_block(settings["cidr"], node_name, taken)
         net = NodeNet(
             name=node_name,
             netns=host.netns,
@@ -96,14 +128,42 @@ class CalicoAgent:
             vni=cluster.inventory.vni,
             port=cluster.inventory.vxlan_port,
         )
-        await cluster.dataplane.setup_node(net)
-        self.nodes[node_name] = net
-        everyone = list(self.nodes.values())
-        for other in everyone:
-            await cluster.dataplane.set_peers(other, everyone)
-        self._record_ipam(net)
-        log.info("calico-node: %s has block %s, tunnel %s", node_name, block, net.tunnel_ip)
+        self._planned[node_name] = net
         return net
+
+    async def _sync_peers(self) -> None:
+        """Program every missing route/neighbour/FDB entry on every built node.
+
+        Calls coalesce: nodes whose calico-node starts together (a DaemonSet
+        rollout) are programmed in one pass of one call per node, not one pass
+        per node joining.
+        """
+        self._sync_wanted = True
+        async with self._sync_lock:
+            if not self._sync_wanted:
+                return  # a pass that started after our node was built covered it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), SETTLE_S)
+            self._sync_wanted = False
+            snapshot = dict(self.nodes)
+
+            async def program(node: NodeNet, peers: list[NodeNet]) -> None:
+                async with self._parallel:
+                    try:
+                        await self.cluster.dataplane.set_peers(node, peers)
+                    except Exception as exc:
+                        log.warning("calico-node: routes on %s failed: %s", node.name, exc)
+                        return
+                self._programmed[node.name].update(p.name for p in peers)
+
+            jobs = []
+            for name, node in snapshot.items():
+                done = self._programmed[name]
+                peers = [p for n, p in snapshot.items() if n != name and n not in done]
+                if peers:
+                    jobs.append(program(node, peers))
+            await asyncio.gather(*jobs)
+            self._last_pass = set(snapshot)
 
     def _ensure_pool(self, settings: dict[str, str]) -> None:
         store = self.cluster.store
