@@ -387,3 +387,18 @@ def test_resolve_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_secrets_scrub() -> None:
     secrets = Secrets(["abcdefgh", "short"])
     assert secrets.scrub("x abcdefgh y short") == "x *** y short"
+
+
+async def test_ping_refuses_a_target_that_is_not_an_address(tmp_path: Path) -> None:
+    from fabrictui.model import KubePod
+
+    client = KubeClient(kubeconfig(tmp_path / "kc", free_port()))
+    pod = KubePod("space1", "nginx;reboot", 1, 1, "Running", 0, 0.0, "10.0.0.1", "n")
+    for hostile in ("$(id)", "10.0.0.1; reboot", "-f", "10.0.0.1\n"):
+        with pytest.raises(BackendError, match="not an IP address"):
+            await client.ping(pod, hostile)
+    # A hostile pod name is a URL path element for the API, never shell: with no API
+    # answering, the ping is a result carrying the error.
+    result = await client.ping(pod, "10.0.0.2", count=1, timeout=2)
+    assert result.error and result.transmitted == 0 and TOKEN not in result.error
+    await client.close()

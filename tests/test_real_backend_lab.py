@@ -224,6 +224,43 @@ async def test_calico_ping_and_capture(lab_dir: Path) -> None:
         await backend.close()
 
 
+def _pings_to(ip: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"ping") and ip.encode() in argv:
+                found.append(int(entry))
+    return found
+
+
+async def test_cancelled_ping_leaves_no_process(lab_dir: Path) -> None:
+    backend = open_lab(lab_dir)
+    try:
+        pods = [p for p in await backend.list_pods("space1") if p.running]
+        assert len(pods) >= 2, "needs the workload of test_calico_ping_and_capture"
+        source, target = pods[0], pods[1]
+        assert target.ip
+        task = asyncio.create_task(backend.ping(source, target.ip, count=30, timeout=60))
+        deadline = time.monotonic() + 10
+        while not _pings_to(target.ip):
+            assert time.monotonic() < deadline, "ping never started"
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        started = time.monotonic()
+        while _pings_to(target.ip):
+            assert time.monotonic() - started < 5, "ping still running after cancel"
+            await asyncio.sleep(0.05)
+        print(f"\ncancelled ping gone from the pod {time.monotonic() - started:.2f} s later")
+    finally:
+        await backend.close()
+
+
 def _sshd_record(lab_dir: Path, host: str) -> dict:
     state = json.loads((lab_dir / "state.json").read_text())
     records = [r for r in state["processes"] if r["role"] == "sshd" and r["host"] == host]

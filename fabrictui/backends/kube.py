@@ -877,7 +877,7 @@ class KubeClient:
             err: list[str] = []
             deadline = time.monotonic() + timeout
             try:
-                while ws.is_open() and time.monotonic() < deadline:
+                while ws.is_open() and time.monotonic() < deadline and not cancelled.is_set():
                     ws.update(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
                     if ws.peek_stdout():
                         out.append(ws.read_stdout())
@@ -894,8 +894,12 @@ class KubeClient:
             return "".join(out), "".join(err), timed_out
 
         source = pod.key
+        cancelled = threading.Event()  # a cancelled ping closes its exec stream at once
         try:
             stdout, stderr, timed_out = await self._call(f"exec in {source}", run)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
         except BackendError as exc:
             return PingResult(source, target_ip, 0, 0, None, None, None, error=str(exc))
         try:
