@@ -61,7 +61,10 @@ async def test_one_connection_carries_50_commands(server: ShellServer) -> None:
         results = await asyncio.gather(*(pool.run("h1", ["echo", str(i)]) for i in range(50)))
         assert [r.stdout for r in results] == [f"{i}\n" for i in range(50)]
         assert all(r.exit_status == 0 for r in results)
+        seen: list[tuple[str, str]] = []
+        pool.add_observer(lambda host, line: seen.append((host, line)))
         failed = await pool.run("h1", ["sh", "-c", "echo oops >&2; exit 3"])
+        assert seen == [("h1", "sh -c 'echo oops >&2; exit 3'")]
         assert (failed.exit_status, failed.stderr) == (3, "oops\n")
         assert server.connection_count == 1
     finally:

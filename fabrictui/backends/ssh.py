@@ -28,7 +28,7 @@ import logging
 import os
 import shlex
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -398,6 +398,7 @@ class SshPool:
         self.remote_timeout = remote_timeout
         self._states: dict[str, _HostState] = {}
         self._closed = False
+        self._observers: list[Callable[[str, str], None]] = []
 
     # -- targets ---------------------------------------------------------------
 
@@ -425,6 +426,20 @@ class SshPool:
             )
             self._states[key] = state
         return state
+
+    def add_observer(self, callback: Callable[[str, str], None]) -> None:
+        """Call `callback(host, command line)` before every remote command (audit log)."""
+        self._observers.append(callback)
+
+    def _notify(self, host: str, argv: Sequence[str], sudo: bool) -> None:
+        if not self._observers:
+            return
+        line = display_command(argv, sudo)
+        for callback in self._observers:
+            try:
+                callback(host, line)
+            except Exception:  # an observer must never break a command
+                log.exception("ssh command observer failed")
 
     def generation(self, host: str) -> int:
         """How many connections to `host` were made so far (0: none yet)."""
@@ -630,6 +645,7 @@ class SshPool:
         limit = self.command_timeout if timeout is None else timeout
         wrap = self.remote_timeout if remote_timeout is None else remote_timeout
         command = remote_command(argv, sudo, timeout=limit + 1 if wrap else None)
+        self._notify(host, argv, sudo)
         state = self._state(host)
         async with state.sessions:
             process = await self._open_process(host, command)
@@ -662,6 +678,7 @@ class SshPool:
     ) -> RemoteProcess:
         """Start `argv` on `host` for a binary stream (no PTY, stderr separate)."""
         command = remote_command(argv, sudo)
+        self._notify(host, argv, sudo)
         state = self._state(host)
         await state.sessions.acquire()
         try:
