@@ -32,9 +32,11 @@ import json
 import os
 import platform
 import pwd
+import re
 import resource
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,6 +151,7 @@ class Masters:
         # unix socket paths are limited to ~104 bytes: keep them short
         self.dir = Path(tempfile.mkdtemp(prefix="ftp-cm-", dir="/tmp"))
         self.started: list[str] = []
+        self.pids: dict[str, int] = {}  # the masters' pids, as `-O check` reports them
 
     def socket(self, switch: str) -> str:
         return str(self.dir / switch)
@@ -196,6 +199,9 @@ class Masters:
             )
             if check.returncode != 0:
                 raise BenchError(f"{switch}: ControlMaster not running: {check.stderr.strip()}")
+            match = re.search(r"pid=(\d+)", check.stderr + check.stdout)
+            if match:
+                self.pids[switch] = int(match.group(1))
         return time.perf_counter() - start
 
     def sequential(self) -> tuple[float, float, dict[str, Sessions]]:
@@ -244,7 +250,26 @@ class Masters:
                     capture_output=True,
                     timeout=10,
                 )
+        # `-O exit` returns before the master is gone: wait for ours, then insist
+        deadline = time.monotonic() + 3.0
+        pending = {pid for pid in self.pids.values() if _is_our_master(pid, self.dir)}
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.02)
+            pending = {pid for pid in pending if _is_our_master(pid, self.dir)}
+        for pid in pending:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _is_our_master(pid: int, control_dir: Path) -> bool:
+    """The process still runs and is the ssh master whose socket is in our directory."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and str(control_dir).encode() in cmdline
 
 
 # --- the floor: the same remote work without any SSH -------------------------------------
@@ -304,6 +329,7 @@ def lab(spines: int, racks: int, log: Callable[[str], None]) -> Iterator[tuple[P
             yield (
                 parent / "lab",
                 {
+                    "lab_id": result.lab_id,
                     "spines": spines,
                     "leaves": racks,
                     "hosts": len(topology.hosts),
@@ -397,6 +423,7 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
         "fabrictui_cold_s": cold_s,
         "fabrictui_cold_cpu_s": cold_cpu,
         "controlmaster_setup_s": master_s,
+        "controlmaster_dir": str(masters.dir),
         "median_s": {k: median(v) for k, v in samples.items() if v},
         "min_s": {k: min(v) for k, v in samples.items() if v},
         "max_s": {k: max(v) for k, v in samples.items() if v},
