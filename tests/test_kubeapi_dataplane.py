@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import json
 import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config, dynamic
+from kubernetes import client, config, dynamic, watch
 from kubernetes.stream import stream
 
 from fabrictui.capture.pcap import decode_pcap_bytes
@@ -266,3 +268,56 @@ def test_server_realizes_pods_and_exec_reaches_them(fabric: Fabric, tmp_path: Pa
         finally:
             api.close()
     assert not [ns for ns in namespaces() if ns.startswith(pod_prefix)]
+
+
+def test_sigterm_removes_pod_namespaces(fabric: Fabric, tmp_path: Path) -> None:
+    """`python -m fabrictui.lab.kubeapi` as `lab up` starts it; SIGTERM cleans up."""
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    (lab_dir / "inventory.json").write_text(json.dumps(fabric.inventory()))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fabrictui.lab.kubeapi", "--lab-dir", str(lab_dir), "--fast"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    pod_prefix = f"{fabric.prefix}pod-"
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()  # printed once it listens and wrote its files
+        assert banner.startswith("fabrictui kubeapi: https://127.0.0.1:"), banner
+        endpoint = json.loads((lab_dir / "kubeapi" / "endpoint.json").read_text())
+        assert endpoint["pid"] == server.pid
+        api = config.new_client_from_config(config_file=str(lab_dir / "kubeconfig"))
+        try:
+            dyn = dynamic.DynamicClient(api)
+            for doc in yaml.safe_load_all(MANIFEST.read_text()):
+                resource = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
+                resource.server_side_apply(
+                    body=doc,
+                    name=doc["metadata"]["name"],
+                    namespace=doc["metadata"].get("namespace"),
+                    field_manager="test",
+                )
+            v1 = client.CoreV1Api(api)
+            running: set[str] = set()
+            for event in watch.Watch().stream(
+                v1.list_namespaced_pod, "kube-system", timeout_seconds=30
+            ):
+                pod = event["object"]
+                if pod.metadata.name.startswith("coredns-") and pod.status.phase == "Running":
+                    running.add(pod.metadata.name)
+                if len(running) == 2:
+                    break
+            assert len(running) == 2, "coredns did not start"
+        finally:
+            api.close()
+        assert len([ns for ns in namespaces() if ns.startswith(pod_prefix)]) >= 2
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        assert not [ns for ns in namespaces() if ns.startswith(pod_prefix)]
+        assert not (lab_dir / "kubeapi" / "endpoint.json").exists()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

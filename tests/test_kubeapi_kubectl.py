@@ -235,3 +235,15 @@ def test_api_resources_and_get_one(kubectl: Kubectl) -> None:
     assert as_yaml["kind"] == "Node" and as_yaml["metadata"]["name"] == MASTER
     missing = kubectl.run("get", "pod", "nope", "-n", "default", check=False)
     assert missing.returncode == 1 and 'pods "nope" not found' in missing.stderr
+
+
+def test_protobuf_bodies_are_refused_with_a_way_out(kubectl: Kubectl) -> None:
+    # kubectl create/run send protobuf bodies, which the lab API does not read
+    created = kubectl.run("create", "namespace", "made-by-create", check=False)
+    assert created.returncode != 0 and "use kubectl apply -f" in created.stderr
+    doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "made-by-apply"}}
+    applied = subprocess.run(
+        ["kubectl", "--cache-dir", str(kubectl.cache / "kube-cache"), "apply", "-f", "-"],
+        env=kubectl.env, input=yaml.safe_dump(doc), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert applied.returncode == 0 and "namespace/made-by-apply created" in applied.stdout

@@ -72,6 +72,12 @@ async def _body(request: web.Request) -> Any:
     if not raw:
         raise ApiError(400, "the request has no body")
     ctype = request.content_type
+    if "protobuf" in ctype or "cbor" in ctype:
+        raise ApiError(
+            415,
+            f"the lab API reads JSON and YAML bodies only, not {ctype} "
+            "(kubectl create/run send protobuf: use kubectl apply -f instead)",
+        )
     try:
         if "yaml" in ctype:
             return yaml.safe_load(raw)
