@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +24,15 @@ from fabrictui.backends.ssh import (
     parse_ssh_config,
 )
 from tests._require import require
-from tests._sshd import SSHD, HangingServer, RealSshd, ShellServer, free_port, write_known_hosts
+from tests._sshd import (
+    SSHD,
+    HangingServer,
+    RealSshd,
+    ShellServer,
+    descendants,
+    free_port,
+    write_known_hosts,
+)
 
 
 def target_for(server: ShellServer, name: str = "h1", **kw: object) -> SshTarget:
@@ -436,3 +446,58 @@ def _processes_with(marker: str) -> list[int]:
             if marker.encode() in cmdline and b"sleep" in cmdline:
                 found.append(int(entry))
     return found
+
+
+async def test_openssh_hung_after_connect_then_back(sshd: RealSshd, tmp_path: Path) -> None:
+    """The server stops answering on an open connection (SIGSTOP): the command times
+    out, a probe finds the connection dead, later calls fail fast as unreachable,
+    and all is well again once the server runs."""
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.known_hosts_line())
+    pool = SshPool(
+        [real_target(sshd, known)],
+        connect_timeout=1.0,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+        probe_timeout=0.5,
+    )
+    assert sshd.proc is not None
+    pids = [sshd.proc.pid, *descendants(sshd.proc.pid)]
+    try:
+        await pool.run("real", ["true"])
+        pids = [sshd.proc.pid, *descendants(sshd.proc.pid)]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(BackendError, match="timed out after 1s"):
+            await pool.run("real", ["true"], timeout=1.0)
+        while True:
+            try:
+                await pool.run("real", ["true"], timeout=1.0)
+            except Unreachable as exc:
+                assert "no SSH answer" in str(exc)
+                break
+            except BackendError:
+                pass
+            assert time.monotonic() - started < 10, "never reported unreachable"
+        seen = time.monotonic() - started
+        fast = time.monotonic()
+        with pytest.raises(Unreachable):
+            await pool.run("real", ["true"], timeout=1.0)
+        assert time.monotonic() - fast < 0.3  # backoff: answers at once
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                assert (await pool.run("real", ["echo", "ok"])).stdout == "ok\n"
+                break
+            except Unreachable:
+                assert time.monotonic() - started < 5, "no recovery"
+                await asyncio.sleep(0.05)
+        print(f"hung sshd: unreachable after {seen:.1f}s, back {time.monotonic() - started:.2f}s")
+    finally:
+        await pool.close()

@@ -359,6 +359,7 @@ class _HostState:
     last_error: BackendError | None = None
     warned_unchecked: bool = False
     generation: int = 0  # counts connections made: tells a caller its tunnel is stale
+    probing: bool = False
 
     def live(self) -> asyncssh.SSHClientConnection | None:
         if self.conn is not None and not self.conn.is_closed():
@@ -383,6 +384,7 @@ class SshPool:
         backoff_max: float = 10.0,
         channel_retries: int = 6,
         remote_timeout: bool = True,
+        probe_timeout: float = 2.0,
     ) -> None:
         items = targets.values() if isinstance(targets, Mapping) else targets
         self._targets: dict[str, SshTarget] = {t.name: t for t in items}
@@ -399,6 +401,8 @@ class SshPool:
         self._states: dict[str, _HostState] = {}
         self._closed = False
         self._observers: list[Callable[[str, str], None]] = []
+        self._probes: set[asyncio.Task[None]] = set()
+        self.probe_timeout = probe_timeout
 
     # -- targets ---------------------------------------------------------------
 
@@ -648,16 +652,22 @@ class SshPool:
         self._notify(host, argv, sudo)
         state = self._state(host)
         async with state.sessions:
-            process = await self._open_process(host, command)
+            await self._connection(host)  # connecting has its own timeout
+            process: asyncssh.SSHClientProcess | None = None
             try:
-                if input is None:
-                    process.stdin.write_eof()
-                out, err = await asyncio.wait_for(process.communicate(input), limit)
+                async with asyncio.timeout(limit):
+                    process = await self._open_process(host, command)
+                    if input is None:
+                        process.stdin.write_eof()
+                    out, err = await process.communicate(input)
             except asyncio.CancelledError:
-                _abandon(process)
+                if process is not None:
+                    _abandon(process)
                 raise
             except TimeoutError:
-                _abandon(process)
+                if process is not None:
+                    _abandon(process)
+                self._probe_after_timeout(host, state)
                 raise BackendError(
                     f"{host}: `{_one_line(display_command(argv, sudo), 80)}` timed out "
                     f"after {limit:g}s"
@@ -672,6 +682,29 @@ class SshPool:
             status = -1
             err = (err or b"") + (f"\nkilled by signal {signal[0]}".encode() if signal else b"")
         return CommandResult(status, _text(out), _text(err))
+
+    def _probe_after_timeout(self, host: str, state: _HostState) -> None:
+        """A command timed out: check in the background whether the connection still
+        answers at all (a hung host does not); if not, drop it so the next call
+        reconnects and fails fast instead of waiting for keepalives."""
+        conn = state.live()
+        if conn is None or state.probing:
+            return
+        state.probing = True
+
+        async def probe() -> None:
+            try:
+                await asyncio.wait_for(conn.run("true", check=False), self.probe_timeout)
+            except (TimeoutError, asyncssh.Error, OSError):
+                if state.conn is conn:
+                    log.info("%s: connection stopped answering: reconnecting", host)
+                    self._drop(host, conn)
+            finally:
+                state.probing = False
+
+        task = asyncio.get_running_loop().create_task(probe())
+        self._probes.add(task)
+        task.add_done_callback(self._probes.discard)
 
     async def open_stream(
         self, host: str, argv: Sequence[str], *, sudo: bool = False
@@ -703,6 +736,8 @@ class SshPool:
 
     async def close(self) -> None:
         self._closed = True
+        for task in list(self._probes):
+            task.cancel()
         conns = [s.conn for s in self._states.values() if s.conn is not None]
         for conn in conns:
             conn.close()

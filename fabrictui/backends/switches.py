@@ -78,7 +78,7 @@ class SwitchReader:
     def __init__(
         self,
         pool: SshPool,
-        timeout: float = 8.0,
+        timeout: float = 5.0,
         platform_hints: Mapping[str, str | None] | None = None,
     ) -> None:
         self.pool = pool
