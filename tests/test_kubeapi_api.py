@@ -387,6 +387,27 @@ def test_watch_replays_changes_in_order(api: client.ApiClient) -> None:
     assert events == [("ADDED", "one"), ("ADDED", "two"), ("MODIFIED", "one"), ("DELETED", "two")]
 
 
+def test_watch_ends_with_a_bookmark_when_allowed(api: client.ApiClient) -> None:
+    v1 = client.CoreV1Api(api)
+    rv = v1.list_namespaced_config_map("default").metadata.resource_version
+    v1.create_namespaced_config_map("default", {"metadata": {"name": "mine"}})
+    v1.create_namespaced_config_map("kube-system", {"metadata": {"name": "elsewhere"}})
+    latest = v1.list_namespaced_config_map("kube-system").metadata.resource_version
+    resp = v1.list_namespaced_config_map(
+        "default", watch=True, resource_version=rv, allow_watch_bookmarks=True,
+        timeout_seconds=1, _preload_content=False,
+    )  # fmt: skip
+    events = [json.loads(line) for line in resp.data.decode().splitlines() if line.strip()]
+    assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
+    assert events[0]["object"]["metadata"]["name"] == "mine"
+    # the bookmark is newer than anything this watch saw: resume from there
+    assert int(events[1]["object"]["metadata"]["resourceVersion"]) >= int(latest)
+    plain = v1.list_namespaced_config_map(
+        "default", watch=True, resource_version=rv, timeout_seconds=1, _preload_content=False
+    )
+    assert [json.loads(x)["type"] for x in plain.data.decode().splitlines() if x] == ["ADDED"]
+
+
 def test_watch_from_compacted_resource_version_gets_410(tmp_path: Path) -> None:
     with ServerThread(tmp_path / "lab", history=20) as lab:
         api = config.new_client_from_config(config_file=str(lab.kubeconfig))

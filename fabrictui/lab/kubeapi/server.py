@@ -252,36 +252,61 @@ class Api:
             await response.write(json.dumps(line).encode() + b"\n")
             return response
         await response.prepare(request)
+        bookmarks = _truthy(request.query.get("allowWatchBookmarks"))
         columns_sent = False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(timeout) if timeout else None
+
+        async def send(events: list[Any]) -> bool:
+            """Write matching events; False once the store closed the watch."""
+            nonlocal columns_sent
+            for event in events:
+                if event is None:
+                    return False
+                if not match(event.obj):
+                    continue
+                obj = _as_version(rt, version, event.obj)
+                if table:
+                    obj = tables.table(
+                        rt.key, [obj], obj["metadata"]["resourceVersion"], include,
+                        with_columns=not columns_sent,
+                    )  # fmt: skip
+                    columns_sent = True
+                await response.write(
+                    json.dumps({"type": event.type, "object": obj}).encode() + b"\n"
+                )
+            return True
+
+        def drain() -> list[Any]:
+            events = []
+            while not watcher.queue.empty():
+                events.append(watcher.queue.get_nowait())
+            return events
+
         try:
-            pending = list(replay)
+            if not await send(list(replay)):
+                return response
             while True:
-                for event in pending:
-                    if event is None:
-                        return response
-                    if not match(event.obj):
-                        continue
-                    obj = _as_version(rt, version, event.obj)
-                    if table:
-                        obj = tables.table(
-                            rt.key, [obj], obj["metadata"]["resourceVersion"], include,
-                            with_columns=not columns_sent,
-                        )  # fmt: skip
-                        columns_sent = True
-                    line = json.dumps({"type": event.type, "object": obj}).encode() + b"\n"
-                    await response.write(line)
                 wait = None if deadline is None else max(deadline - loop.time(), 0)
-                if wait == 0:
-                    return response
                 try:
                     first = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
+                    break
+                if not await send([first, *drain()]):
                     return response
-                pending = [first]
-                while not watcher.queue.empty():
-                    pending.append(watcher.queue.get_nowait())
+            # the watch timed out: deliver what is queued, then (when the client
+            # allows bookmarks) where to resume, so a quiet watch never falls
+            # behind the history and hits 410 when it resumes
+            if await send(drain()) and bookmarks:
+                mark = {
+                    "kind": rt.kind,
+                    "apiVersion": rt.api_version(version),
+                    "metadata": {"resourceVersion": str(self.store.resource_version)},
+                }
+                await response.write(
+                    json.dumps({"type": "BOOKMARK", "object": mark}).encode() + b"\n"
+                )
+            return response
         except (ConnectionResetError, asyncio.CancelledError):
             return response
         finally:
