@@ -338,6 +338,55 @@ async def _until_established(backend: RealLabBackend, timeout: float = 30) -> fl
         await asyncio.sleep(0.5)  # the UI's refresh interval stands in here
 
 
+async def test_hung_switch_sshd_does_not_delay_the_others(lab_dir: Path) -> None:
+    """leaf1's sshd stops answering (SIGSTOP: TCP still accepted, no SSH): its reads
+    fail on their own while every other switch answers as fast as before."""
+    backend = open_lab(lab_dir)
+    pid = _sshd_record(lab_dir, "leaf1")["pid"]
+    stopped: list[int] = []
+    try:
+        await backend.start()
+        assert all(r.error is None for r in await backend.bgp_summaries(SWITCHES))
+        stopped = [pid, *descendants(pid)]
+        for p in stopped:
+            os.kill(p, signal.SIGSTOP)
+        started = time.monotonic()
+        errors: list[str] = []
+        first_error = 0.0
+        while True:
+            tasks = {s: asyncio.create_task(backend.bgp_summary(s)) for s in SWITCHES}
+            others_started = time.monotonic()
+            others = await asyncio.gather(*(tasks[s] for s in SWITCHES if s != "leaf1"))
+            others_took = time.monotonic() - others_started
+            assert all(r.error is None for r in others)
+            assert others_took < 1.0, others_took  # not held up by leaf1
+            leaf1 = await tasks["leaf1"]
+            if leaf1.error:
+                if not errors:
+                    first_error = time.monotonic() - started
+                errors.append(leaf1.error)
+            if leaf1.error and "no SSH answer" in leaf1.error:
+                break
+            assert time.monotonic() - started < 30, errors
+        seen = time.monotonic() - started
+    finally:
+        for p in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGCONT)
+    try:
+        started = time.monotonic()
+        while (await backend.bgp_summary("leaf1")).error is not None:
+            assert time.monotonic() - started < 20
+            await asyncio.sleep(0.5)
+        print(
+            f"\nleaf1 sshd hung: first error after {first_error:.1f} s "
+            f"({errors[0][:60]}...), unreachable after {seen:.1f} s; "
+            f"back {time.monotonic() - started:.1f} s after it ran again"
+        )
+    finally:
+        await backend.close()
+
+
 @pytest.mark.parametrize(
     ("fault", "broken"),
     [
