@@ -622,3 +622,25 @@ def test_human_duration_matches_kubectl() -> None:
     assert [human_duration(s) for s in (5, 119, 125, 600, 3 * 3600 + 60, 20 * 3600)] == [
         "5s", "119s", "2m5s", "10m", "3h1m", "20h",
     ]  # fmt: skip
+
+
+def test_exec_with_a_terminal(lab: ServerThread, api: client.ApiClient) -> None:
+    v1 = client.CoreV1Api(api)
+    pod = _running_pod(lab, api)
+    resp = stream(
+        v1.connect_get_namespaced_pod_exec, pod, "space1", command=["cat"],
+        stdout=True, stderr=True, stdin=True, tty=True, _preload_content=False,
+    )  # fmt: skip
+    resp.write_channel(4, json.dumps({"Width": 120, "Height": 40}))
+    resp.write_stdin("typed line\n")
+    got = ""
+    deadline = time.monotonic() + 10
+    while got.count("typed line") < 2 and time.monotonic() < deadline:
+        resp.update(timeout=1)
+        got += resp.read_stdout() if resp.peek_stdout() else ""
+    # the terminal echoes the input, then cat prints it: both with terminal line ends
+    assert got.count("typed line\r\n") == 2, got
+    resp.write_stdin("\x04")  # end of input on a terminal
+    resp.run_forever(timeout=10)
+    assert resp.returncode == 0
+    resp.close()

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import os
 import signal
+import termios
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -87,10 +89,15 @@ class Dataplane(Protocol):
     async def remove_pod(self, pod: PodNet) -> None: ...
 
     async def spawn(
-        self, netns: str | None, argv: Sequence[str], stdin: bool = False
+        self,
+        netns: str | None,
+        argv: Sequence[str],
+        stdin: bool = False,
+        tty_fd: int | None = None,
     ) -> asyncio.subprocess.Process:
-        """Start argv inside netns with pipes for stdout/stderr (and stdin when asked);
-        the process leads its own process group so that it can be killed whole."""
+        """Start argv inside netns with pipes for stdout/stderr (and stdin when asked),
+        or with the pseudo-terminal `tty_fd` as stdin, stdout, stderr and controlling
+        terminal; the process leads its own session so that it can be killed whole."""
         ...
 
     async def close(self) -> None: ...
@@ -233,24 +240,44 @@ class LinuxDataplane:
         await remove_netns(self.ip, pod.netns)
 
     async def spawn(
-        self, netns: str | None, argv: Sequence[str], stdin: bool = False
+        self,
+        netns: str | None,
+        argv: Sequence[str],
+        stdin: bool = False,
+        tty_fd: int | None = None,
     ) -> asyncio.subprocess.Process:
         if not netns:
             raise DataplaneError("refusing to run a command outside a lab namespace")
-        return await asyncio.create_subprocess_exec(
-            self.ip,
-            "netns",
-            "exec",
-            netns,
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        return await spawn_process([self.ip, "netns", "exec", netns, *argv], stdin, tty_fd)
 
     async def close(self) -> None:
         return None
+
+
+def _take_terminal() -> None:  # pragma: no cover - runs in the child
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+async def spawn_process(
+    argv: Sequence[str], stdin: bool, tty_fd: int | None
+) -> asyncio.subprocess.Process:
+    """Start argv in a new session, on pipes or on the terminal `tty_fd`."""
+    if tty_fd is not None:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=tty_fd,
+            stdout=tty_fd,
+            stderr=tty_fd,
+            start_new_session=True,
+            preexec_fn=_take_terminal,
+        )
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 async def remove_netns(ip: str, netns: str) -> None:

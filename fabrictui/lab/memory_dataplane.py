@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from fabrictui.lab.calico_dataplane import NodeNet, PodNet
+from fabrictui.lab.calico_dataplane import NodeNet, PodNet, spawn_process
 
 SAFE_PROGRAMS = frozenset({"echo", "true", "false", "cat", "printf", "sleep", "hostname"})
 
@@ -89,7 +89,11 @@ class MemoryDataplane:
         return "\n".join(lines) + "\n", 0 if received == count else 1
 
     async def spawn(
-        self, netns: str | None, argv: Sequence[str], stdin: bool = False
+        self,
+        netns: str | None,
+        argv: Sequence[str],
+        stdin: bool = False,
+        tty_fd: int | None = None,
     ) -> asyncio.subprocess.Process:
         self.calls.append(("spawn", " ".join(argv)))
         program = argv[0] if argv else ""
@@ -100,13 +104,7 @@ class MemoryDataplane:
         elif program not in SAFE_PROGRAMS:
             message = f"memory data plane: {program!r} is not run outside a lab namespace\n"
             argv = [sh, "-c", 'printf "%s" "$1" >&2; exit 127', "sh", message]
-        return await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        return await spawn_process(argv, stdin, tty_fd)
 
     async def close(self) -> None:
         return None

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
+import pty
 import signal
+import struct
+import termios
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+TTY_DRAIN_S = 1.0  # how long output may still trail a terminal command's exit
 
 
 def _truthy(value: str | None) -> bool:
@@ -43,6 +48,62 @@ def exit_status(code: int, argv: list[str]) -> dict[str, Any]:
         "reason": "NonZeroExitCode",
         "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
     }
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Terminal:
+    """A pseudo-terminal for `exec` with tty=true: the command gets the slave side."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = pty.openpty()
+        os.set_blocking(self.master, False)
+        self._closed = False
+
+    def close_slave(self) -> None:
+        if self.slave >= 0:
+            os.close(self.slave)
+            self.slave = -1
+
+    async def read(self) -> bytes:
+        """Next output, or b"" at the end (EIO once the command's side is closed)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                return os.read(self.master, 65536)
+            except BlockingIOError:
+                pass
+            except OSError:
+                return b""
+            ready = loop.create_future()
+            loop.add_reader(self.master, _wake, ready)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(self.master)
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self.master, data)
+
+    def resize(self, payload: bytes) -> None:
+        """Channel 4: {"Width": w, "Height": h}."""
+        try:
+            size = json.loads(payload)
+            rows, cols = int(size["Height"]), int(size["Width"])
+        except (ValueError, KeyError, TypeError):
+            return
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def close(self) -> None:
+        self.close_slave()
+        if not self._closed:
+            self._closed = True
+            os.close(self.master)
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
@@ -78,22 +139,37 @@ async def handle_exec(
     want_stdin = _truthy(request.query.get("stdin"))
     want_stdout = _truthy(request.query.get("stdout"))
     want_stderr = _truthy(request.query.get("stderr"))
+    terminal = Terminal() if _truthy(request.query.get("tty")) else None
     netns = cluster.kubelet.netns_of(pod)
     try:
-        proc = await cluster.dataplane.spawn(netns, argv, stdin=want_stdin)
+        proc = await cluster.dataplane.spawn(
+            netns, argv, stdin=want_stdin, tty_fd=terminal.slave if terminal else None
+        )
     except Exception as exc:
-        await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(126, argv) | {
-            "message": f"exec failed: {exc}"}).encode())  # fmt: skip
+        if terminal is not None:
+            terminal.close()
+        failure = exit_status(126, argv) | {"message": f"exec failed: {exc}"}
+        await ws.send_bytes(bytes([ERROR]) + json.dumps(failure).encode())
         await ws.close()
         return ws
+    if terminal is not None:
+        terminal.close_slave()
     cluster.exec_processes.add(proc)
+
+    async def send(channel: int, chunk: bytes) -> None:
+        if not ws.closed:
+            await ws.send_bytes(bytes([channel]) + chunk)
 
     async def pump(stream: asyncio.StreamReader | None, channel: int, forward: bool) -> None:
         if stream is None:
             return
         while chunk := await stream.read(65536):
-            if forward and not ws.closed:
-                await ws.send_bytes(bytes([channel]) + chunk)
+            if forward:
+                await send(channel, chunk)
+
+    async def pump_terminal(term: Terminal) -> None:
+        while chunk := await term.read():
+            await send(STDOUT, chunk)  # a terminal merges stderr into stdout
 
     async def from_client() -> None:
         async for msg in ws:
@@ -107,18 +183,34 @@ async def handle_exec(
             if not data:
                 continue
             channel, payload = data[0], data[1:]
-            if channel == STDIN and proc.stdin is not None and payload:
-                proc.stdin.write(payload)
-                with contextlib.suppress(ConnectionError):
-                    await proc.stdin.drain()
-            elif channel == CLOSE and payload[:1] == bytes([STDIN]) and proc.stdin is not None:
-                proc.stdin.close()
+            if channel == STDIN and payload:
+                if terminal is not None:
+                    terminal.write(payload)
+                elif proc.stdin is not None:
+                    proc.stdin.write(payload)
+                    with contextlib.suppress(ConnectionError):
+                        await proc.stdin.drain()
+            elif channel == RESIZE and terminal is not None:
+                terminal.resize(payload)
+            elif channel == CLOSE and payload[:1] == bytes([STDIN]):
+                if terminal is not None:
+                    terminal.write(b"\x04")  # end of input, as a terminal spells it
+                elif proc.stdin is not None:
+                    proc.stdin.close()
 
     async def finish() -> int:
-        await asyncio.gather(
-            pump(proc.stdout, STDOUT, want_stdout), pump(proc.stderr, STDERR, want_stderr)
-        )
-        return await proc.wait()
+        if terminal is None:
+            await asyncio.gather(
+                pump(proc.stdout, STDOUT, want_stdout), pump(proc.stderr, STDERR, want_stderr)
+            )
+            return await proc.wait()
+        reader = asyncio.ensure_future(pump_terminal(terminal))
+        code = await proc.wait()
+        # the terminal reports EOF once every holder of its other side is gone
+        done, _ = await asyncio.wait({reader}, timeout=TTY_DRAIN_S)
+        if not done:
+            reader.cancel()
+        return code
 
     done_task = asyncio.ensure_future(finish())
     client_task = asyncio.ensure_future(from_client())
@@ -140,4 +232,6 @@ async def handle_exec(
         done_task.cancel()
         await asyncio.gather(client_task, done_task, return_exceptions=True)
         cluster.exec_processes.discard(proc)
+        if terminal is not None:
+            terminal.close()
     return ws
