@@ -189,6 +189,13 @@ def test_seed_workflow(kubectl: Kubectl, tmp_path: Path) -> None:
     ping = kubectl("exec", sender["NAME"], "-n", "space1", "--", "ping", "-c", "3", target["IP"])
     assert "3 packets transmitted, 3 received, 0% packet loss" in ping
 
+    described = kubectl("describe", "pod", sender["NAME"], "-n", "space1")
+    story = [line.split()[1] for line in described.split("Events:")[1].splitlines()[3:] if line]
+    assert story[:1] == ["Scheduled"] and story[-1] == "Started", story
+    events = table(kubectl("get", "events", "-n", "space1"))
+    assert {"ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Started"} <= {
+        e["REASON"] for e in events
+    }
     services = table(kubectl("get", "svc", "-n", "space1"))
     assert services[0]["NAME"] == "nginx-service" and services[0]["PORT(S)"] == "80/TCP"
     kubectl("scale", "deployment/nginx-deployment", "--replicas=1", "-n", "space1")

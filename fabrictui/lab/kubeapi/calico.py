@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fabrictui.lab.calico_dataplane import DataplaneError, NodeNet, allocate_block, calico_vtep_mac
 from fabrictui.lab.kubeapi.errors import ApiError
-from fabrictui.lab.kubeapi.objects import set_condition
+from fabrictui.lab.kubeapi.objects import condition_true, set_condition
 from fabrictui.lab.kubeapi.system import NOT_READY_TAINT
 
 if TYPE_CHECKING:
@@ -238,8 +238,14 @@ class CalicoAgent:
                 "lastHeartbeatTime": conditions[-1]["lastTransitionTime"],
                 "lastTransitionTime": conditions[-1]["lastTransitionTime"],
             })  # fmt: skip
+        was_ready = condition_true(store.get("nodes", "", net.name) or {}, "Ready")
         with contextlib.suppress(ApiError):
-            store.update("nodes", node)
+            updated = store.update("nodes", node)
+            if not was_ready:
+                self.cluster.events.record(
+                    updated, "NodeReady", f"Node {net.name} status is now: NodeReady",
+                    "kubelet", host=net.name,
+                )  # fmt: skip
 
     async def wait_node(self, node_name: str) -> NodeNet:
         await self.ready[node_name].wait()

@@ -16,6 +16,7 @@ from fabrictui.lab.calico_dataplane import Dataplane
 from fabrictui.lab.kubeapi import workloads
 from fabrictui.lab.kubeapi.calico import CalicoAgent
 from fabrictui.lab.kubeapi.errors import ApiError
+from fabrictui.lab.kubeapi.events import Recorder
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.kubelet import Kubelet
 from fabrictui.lab.kubeapi.resources import Registry, ResourceType
@@ -56,6 +57,7 @@ class Cluster:
         self.store = Store(history=history)
         self.registry = Registry.builtin()
         self.hosts: dict[str, KubeHost] = {h.name: h for h in inventory.hosts}
+        self.events = Recorder(self.store)
         self.kubelet = Kubelet(self)
         self.calico = CalicoAgent(self)
         self._wake: asyncio.Event | None = None

@@ -137,6 +137,17 @@ class Kubelet:
 
         self._update(pod, change)
 
+    def _started(self, pod: Obj) -> None:
+        events, node = self.cluster.events, pod["spec"].get("nodeName")
+        for container in pod.get("spec", {}).get("containers") or []:
+            name, image = container.get("name", ""), container.get("image", "")
+            for reason, message in (
+                ("Pulled", f'Container image "{image}" already present on machine'),
+                ("Created", f"Created container {name}"),
+                ("Started", f"Started container {name}"),
+            ):
+                events.record(pod, reason, message, "kubelet", host=node)
+
     def _running(self, pod: Obj, host_ip: str, pod_ip: str) -> None:
         def change(p: Obj) -> None:
             now = now_rfc3339()
@@ -154,7 +165,7 @@ class Kubelet:
                 p, {"running": {"startedAt": now}}, True
             )
 
-        self._update(pod, change)
+        self._started(self._update(pod, change))
 
     async def _run(self, pod: Obj) -> None:
         cluster = self.cluster
@@ -200,6 +211,10 @@ class Kubelet:
                 except Exception as exc:
                     log.warning("calico-node on %s: %s", node_name, exc)
                     self._waiting(pod, host_ip, "CrashLoopBackOff", str(exc))
+                    self.cluster.events.record(
+                        pod, "BackOff", f"Back-off restarting failed container: {exc}",
+                        "kubelet", "Warning", host=node_name,
+                    )  # fmt: skip
                     await asyncio.sleep(timing.retry)
         self._running(pod, host_ip, host_ip)
 

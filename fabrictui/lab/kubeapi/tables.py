@@ -335,6 +335,32 @@ def crd_row(crd: Obj) -> list[Any]:
     return [crd["metadata"]["name"], crd["metadata"].get("creationTimestamp", "")]
 
 
+EVENT_COLUMNS: list[Column] = [
+    ("Last Seen", "string", 0),
+    ("Type", "string", 0),
+    ("Reason", "string", 0),
+    ("Object", "string", 0),
+    ("Message", "string", 0),
+]
+
+
+def event_row(event: Obj) -> list[Any]:
+    involved = event.get("involvedObject") or {}
+    seen = parse_time(event.get("lastTimestamp"))
+    last_seen = (
+        human_duration((datetime.datetime.now(datetime.UTC) - seen).total_seconds())
+        if seen
+        else "<unknown>"
+    )
+    return [
+        last_seen,
+        event.get("type", ""),
+        event.get("reason", ""),
+        f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
+        event.get("message", ""),
+    ]
+
+
 DEFAULT_COLUMNS: list[Column] = [("Name", "string", 0), ("Age", "string", 0)]
 
 
@@ -351,6 +377,7 @@ TABLES: dict[str, tuple[list[Column], Callable[[Obj], list[Any]]]] = {
     "services": (SERVICE_COLUMNS, service_row),
     "namespaces": (NAMESPACE_COLUMNS, namespace_row),
     "customresourcedefinitions.apiextensions.k8s.io": (CRD_COLUMNS, crd_row),
+    "events": (EVENT_COLUMNS, event_row),
 }
 
 

@@ -112,9 +112,20 @@ def reconcile_deployments(cluster: Cluster) -> None:
             except ApiError:
                 continue
             owned.append(current)
+            cluster.events.record(
+                dep, "ScalingReplicaSet", f"Scaled up replica set {rs_name} to {replicas}",
+                "deployment-controller",
+            )  # fmt: skip
         for rs in owned:
             want = replicas if rs is current else 0
-            if int(rs.get("spec", {}).get("replicas", 0)) != want:
+            have = int(rs.get("spec", {}).get("replicas", 0))
+            if have != want:
+                direction = "up" if want > have else "down"
+                cluster.events.record(
+                    dep, "ScalingReplicaSet",
+                    f"Scaled {direction} replica set {name_of(rs)} to {want}",
+                    "deployment-controller",
+                )  # fmt: skip
                 rs = clone(rs)
                 rs["spec"]["replicas"] = want
                 rs["metadata"].setdefault("annotations", {})[
@@ -181,13 +192,21 @@ def reconcile_replicasets(cluster: Cluster, pods: list[Obj]) -> None:
             for _ in range(want - len(owned)):
                 pod = _pod_from_template(rs, spec.get("template") or {}, "apps/v1", "ReplicaSet")
                 try:
-                    owned.append(cluster.create(PODS, pod))
+                    created = cluster.create(PODS, pod)
                 except ApiError:
                     break
+                owned.append(created)
+                cluster.events.record(
+                    rs, "SuccessfulCreate", f"Created pod: {name_of(created)}",
+                    "replicaset-controller",
+                )  # fmt: skip
         elif len(owned) > want:
             owned.sort(key=_deletion_rank)
             for pod in owned[: len(owned) - want]:
                 cluster.delete_pod(ns_of(pod), name_of(pod))
+                cluster.events.record(
+                    rs, "SuccessfulDelete", f"Deleted pod: {name_of(pod)}", "replicaset-controller"
+                )
             owned = owned[len(owned) - want :]
         ready = sum(1 for p in owned if pod_ready(p))
         status: Obj = {
@@ -240,9 +259,12 @@ def reconcile_daemonsets(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) ->
             tolerations = pod["spec"].setdefault("tolerations", [])
             tolerations.extend(t for t in DAEMON_TOLERATIONS if t not in tolerations)
             try:
-                by_node[name_of(node)] = cluster.create(PODS, pod)
+                by_node[name_of(node)] = created = cluster.create(PODS, pod)
             except ApiError:
                 continue
+            cluster.events.record(
+                ds, "SuccessfulCreate", f"Created pod: {name_of(created)}", "daemonset-controller"
+            )
         ready = sum(1 for p in by_node.values() if pod_ready(p))
         status = {
             "currentNumberScheduled": len(by_node),
@@ -313,6 +335,9 @@ def schedule(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
                 status["conditions"] = conditions
                 status["phase"] = "Pending"
                 _write_status(cluster, PODS, pod, status)
+                cluster.events.record(
+                    pod, "FailedScheduling", message, "default-scheduler", "Warning"
+                )
             continue
         owner = controller_uid(pod) or ""
         best = min(
@@ -329,6 +354,10 @@ def schedule(cluster: Cluster, pods: list[Obj], nodes: list[Obj]) -> None:
             cluster.store.update(PODS, pod)
         except ApiError:
             continue
+        cluster.events.record(
+            pod, "Scheduled", f"Successfully assigned {ns_of(pod)}/{name_of(pod)} to {node_name}",
+            "default-scheduler",
+        )  # fmt: skip
         load[node_name] += 1
         owner_load[(owner, node_name)] = owner_load.get((owner, node_name), 0) + 1
 

@@ -1,0 +1,77 @@
+"""Core v1 Events as the scheduler, kubelet and controllers record them, so that
+`kubectl describe` and `kubectl get events` tell the story of a pod or node."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from typing import Any
+
+from fabrictui.lab.kubeapi.errors import ApiError
+from fabrictui.lab.kubeapi.store import Store, now_rfc3339
+
+Obj = dict[str, Any]
+EVENTS = "events"
+KEEP = 2000  # oldest events are deleted beyond this many (a real cluster expires them)
+
+
+class Recorder:
+    def __init__(self, store: Store, keep: int = KEEP) -> None:
+        self.store = store
+        self.keep = keep
+        self._recorded: deque[tuple[str, str]] = deque()
+        self._last_ns = 0
+
+    def _clock(self) -> int:
+        self._last_ns = max(time.time_ns(), self._last_ns + 1)
+        return self._last_ns
+
+    def record(
+        self,
+        obj: Obj,
+        reason: str,
+        message: str,
+        component: str,
+        event_type: str = "Normal",
+        host: str | None = None,
+    ) -> None:
+        meta = obj.get("metadata", {})
+        namespace = meta.get("namespace") or "default"
+        now = now_rfc3339()
+        source: Obj = {"component": component}
+        if host:
+            source["host"] = host
+        involved = {
+            "apiVersion": obj.get("apiVersion", "v1"),
+            "kind": obj.get("kind", ""),
+            "name": meta.get("name", ""),
+            "uid": meta.get("uid", ""),
+        }
+        if meta.get("namespace"):
+            involved["namespace"] = meta["namespace"]
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                # as Kubernetes names them: the object and a nanosecond clock in hex,
+                # so that one object's events list in the order they happened
+                "name": f"{meta.get('name', '')}.{self._clock():x}",
+                "namespace": namespace,
+            },
+            "involvedObject": involved,
+            "reason": reason,
+            "message": message,
+            "source": source,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "type": event_type,
+        }
+        with contextlib.suppress(ApiError):
+            created = self.store.create(EVENTS, event)
+            self._recorded.append((namespace, created["metadata"]["name"]))
+        while len(self._recorded) > self.keep:
+            old_ns, old_name = self._recorded.popleft()
+            with contextlib.suppress(ApiError):
+                self.store.delete(EVENTS, old_ns, old_name)
