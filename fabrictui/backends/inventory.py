@@ -29,6 +29,7 @@ A hand-written inventory lists hosts with their ssh endpoint:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -246,7 +247,7 @@ def _build(data: Mapping[str, Any], root: Path, source: Path, kind: str) -> Inve
     ssh_config = data.get("ssh_config")
     kubeconfig = data.get("kubeconfig")
     pool = data.get("pod_pool", "10.64.0.0/12")
-    links = data.get("links") or ()
+    links = data.get("links") if isinstance(data.get("links"), list) else ()
     return Inventory(
         name=str(data.get("name") or root.name or "lab"),
         kind=kind,
@@ -255,13 +256,28 @@ def _build(data: Mapping[str, Any], root: Path, source: Path, kind: str) -> Inve
         targets=targets,
         ssh_config=_path(root, ssh_config, f"{source}: ssh_config") if ssh_config else None,
         kubeconfig=_path(root, kubeconfig, f"{source}: kubeconfig") if kubeconfig else None,
-        pod_pool=str(pool),
-        vni=int(data.get("vni", 4096)),
-        vxlan_port=int(data.get("vxlan_port", 4789)),
+        pod_pool=_network(pool, f"{source}: pod_pool"),
+        vni=_int_in(data.get("vni", 4096), 0, 2**24 - 1, f"{source}: vni"),
+        vxlan_port=_int_in(data.get("vxlan_port", 4789), 1, 65535, f"{source}: vxlan_port"),
         lab_id=str(data.get("lab_id", "")),
         jump=str(data["jump"]) if data.get("jump") else None,
         links=tuple(x for x in links if isinstance(x, dict)),
     )
+
+
+def _int_in(value: Any, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BackendError(f"{where}: expected a number from {low} to {high}")
+    return value
+
+
+def _network(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_network(value, strict=True))
+        except ValueError:
+            pass
+    raise BackendError(f"{where}: expected a network like 10.64.0.0/12")
 
 
 def _target(
