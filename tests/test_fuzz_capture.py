@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import struct
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from fabrictui.capture import CaptureError
@@ -26,16 +25,9 @@ from fabrictui.capture.synth import (
     seed_ping_exchange,
 )
 from fabrictui.model import VxlanFrame
+from tests._fuzz import fuzz_settings
 
-settings.register_profile(
-    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-FUZZ = settings(
-    settings.get_profile("long" if os.environ.get("FABRICTUI_FUZZ") == "long" else "ci")
-)
+FUZZ = fuzz_settings()
 
 DATA = Path(__file__).parent / "data"
 

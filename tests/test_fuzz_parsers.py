@@ -16,12 +16,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from fabrictui.model import BgpPeer, BgpSummary
@@ -34,17 +33,9 @@ from fabrictui.parsers.vagrant import (
     parse_machine_readable_status,
     parse_ssh_config,
 )
+from tests._fuzz import fuzz_settings
 
-settings.register_profile(
-    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-FUZZ = settings(
-    settings.get_profile("long" if os.environ.get("FABRICTUI_FUZZ") == "long" else "ci"),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(HealthCheck.data_too_large)
 
 DATA = Path(__file__).parent / "data"
 
