@@ -402,3 +402,37 @@ async def test_ping_refuses_a_target_that_is_not_an_address(tmp_path: Path) -> N
     result = await client.ping(pod, "10.0.0.2", count=1, timeout=2)
     assert result.error and result.transmitted == 0 and TOKEN not in result.error
     await client.close()
+
+
+async def test_client_key_material_never_in_messages(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import base64
+
+    caplog.set_level(logging.DEBUG)
+    key_pem = (
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDfakefakefake\n"
+        "-----END PRIVATE KEY-----\n"
+    )
+    key_b64 = base64.b64encode(key_pem.encode()).decode()
+    path = tmp_path / "kc"
+    path.write_text(
+        f"""\
+apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:{free_port()}"}}}}]
+users: [{{name: u, user: {{client-certificate-data: "{key_b64}", client-key-data: "{key_b64}"}}}}]
+contexts: [{{name: k, context: {{cluster: c, user: u}}}}]
+current-context: k
+"""
+    )
+    client = KubeClient(path)
+    with pytest.raises(BackendError) as err:
+        await client.list_nodes()
+    await client.close()
+    texts = [str(err.value)] + [
+        r.getMessage() + repr(r.args) + str(r.exc_text or "") for r in caplog.records
+    ]
+    for text in texts:
+        assert key_b64 not in text and "MIIEvQIBADAN" not in text, text
