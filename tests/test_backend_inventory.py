@@ -53,7 +53,16 @@ REHEARSAL = {
             "ssh": {"host": "127.0.0.1", "port": 40003, "user": "root", "identity_file": "keys/k"},
         },
     ],
-    "links": [{"a": "spine-sw1", "a_port": "swp1", "b": "leaf1", "b_port": "swp51"}],
+    "links": [
+        {
+            "a": "spine-sw1",
+            "a_port": "swp1",
+            "a_ip": "172.16.0.0/31",
+            "b": "leaf1",
+            "b_port": "swp51",
+            "b_ip": "172.16.0.1/31",
+        }
+    ],
     "kube_api": {"host": "127.0.0.1", "port": 40443},
 }
 
@@ -72,6 +81,9 @@ def test_rehearsal_inventory(tmp_path: Path) -> None:
     assert t.known_hosts == (str(tmp_path / "known_hosts"),) and t.check_host_key
     assert inv.kubeconfig == tmp_path / "kubeconfig"
     assert expected_sessions(list(inv.hosts)) == (("leaf1", "spine-sw1"),)
+    peers = dict(RealLabBackend.for_inventory(inv).info().peer_addresses)
+    assert peers["172.16.0.0"] == "spine-sw1" and peers["172.16.0.1"] == "leaf1"
+    assert peers["172.16.255.101"] == "leaf1"
 
 
 def test_rehearsal_inventory_rejects_other_formats(tmp_path: Path) -> None:

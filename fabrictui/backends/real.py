@@ -167,7 +167,21 @@ class RealLabBackend(LabBackend):
             vni=inv.vni if inv else 4096,
             vxlan_port=inv.vxlan_port if inv else 4789,
             expected_sessions=expected_sessions(self._metas),
+            peer_addresses=self._peer_addresses(),
         )
+
+    def _peer_addresses(self) -> tuple[tuple[str, str], ...]:
+        """Link and host addresses -> host name, to name peers shown without a hostname."""
+        pairs: dict[str, str] = {}
+        for meta in self._metas:
+            if meta.address:
+                pairs[meta.address] = meta.name
+        for link in self.inventory.links if self.inventory else ():
+            for end in ("a", "b"):
+                ip, host = link.get(f"{end}_ip"), link.get(end)
+                if isinstance(ip, str) and isinstance(host, str) and ip:
+                    pairs[ip.split("/")[0]] = host
+        return tuple(sorted(pairs.items()))
 
     async def start(self) -> None:
         if self.vagrant is not None:
