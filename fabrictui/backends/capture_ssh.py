@@ -130,6 +130,10 @@ class SshCapture(CaptureStream):
             raise BackendError(f"{self.node}: capture failed: {detail}")
         raise BackendError(f"{self.node}: capture ended: {detail}")
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
         """Stop the capture and make sure no tcpdump of ours is left on the node."""
         if self._closed:

@@ -25,7 +25,7 @@ from fabrictui.backends.base import (
     LabBackend,
     Unreachable,
 )
-from fabrictui.backends.capture_ssh import open_ssh_capture
+from fabrictui.backends.capture_ssh import SshCapture, open_ssh_capture
 from fabrictui.backends.inventory import HostMeta, Inventory
 from fabrictui.backends.kube import KubeClient, Secrets, resolve_kubeconfig
 from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
@@ -110,6 +110,7 @@ class RealLabBackend(LabBackend):
         )
         self._metas: list[HostMeta] = list(inventory.hosts) if inventory else []
         self._active_faults: set[str] = set()
+        self._captures: list[SshCapture] = []
         self.master_kubeconfigs = master_kubeconfigs
         self._kube_lock = asyncio.Lock()
         self._tunnel: Any = None
@@ -188,6 +189,9 @@ class RealLabBackend(LabBackend):
             await self._refresh_vagrant(force=True)
 
     async def close(self) -> None:
+        # Captures first: stopping one needs the pool (to check tcpdump is gone).
+        captures, self._captures = list(self._captures), []
+        await asyncio.gather(*(c.close() for c in captures), return_exceptions=True)
         await self.pool.close()
         await self.kube.close()
 
@@ -364,7 +368,10 @@ class RealLabBackend(LabBackend):
     ) -> CaptureStream:
         if node not in self.pool.targets:
             raise BackendError(f"{node}: no SSH endpoint to capture from")
-        return await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
+        capture = await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
+        self._captures = [c for c in self._captures if not c.closed]
+        self._captures.append(capture)
+        return capture
 
     # -- faults (rehearsal labs only: a real lab is not broken on purpose) -----------------------
 
