@@ -254,3 +254,18 @@ def test_protobuf_bodies_are_refused_with_a_way_out(kubectl: Kubectl) -> None:
         env=kubectl.env, input=yaml.safe_dump(doc), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert applied.returncode == 0 and "namespace/made-by-apply created" in applied.stdout
+
+
+def test_server_dry_run_changes_nothing(kubectl: Kubectl) -> None:
+    out = kubectl("delete", "pod", f"etcd-{MASTER}", "-n", "kube-system", "--dry-run=server")
+    assert "deleted (server dry run)" in out
+    doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dry"}}
+    dry = subprocess.run(
+        ["kubectl", "--cache-dir", str(kubectl.cache / "kube-cache"), "apply", "-f", "-",
+         "--dry-run=server"],
+        env=kubectl.env, input=yaml.safe_dump(doc), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert dry.returncode == 0 and "(server dry run)" in dry.stdout
+    names = {r["NAME"] for r in table(kubectl("get", "pods", "-n", "kube-system"))}
+    assert f"etcd-{MASTER}" in names
+    assert "dry" not in {r["NAME"] for r in table(kubectl("get", "namespaces"))}

@@ -86,6 +86,20 @@ async def _body(request: web.Request) -> Any:
         raise ApiError(400, f"cannot decode the body ({ctype}): {exc}") from exc
 
 
+async def _delete_dry_run(request: web.Request) -> bool:
+    """dryRun from the query or from a DeleteOptions body (kubectl sends the latter)."""
+    if request.query.get("dryRun"):
+        return True
+    raw = await request.read()
+    if not raw:
+        return False
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        return False
+    return bool(isinstance(options, dict) and options.get("dryRun"))
+
+
 def _wants_table(request: web.Request) -> bool:
     return "as=Table" in request.headers.get("Accept", "")
 
@@ -179,7 +193,8 @@ class Api:
             if method == "POST":
                 return self.create(await _body(request), request, rt, version, namespace)
             if method == "DELETE":
-                return self.delete_collection(request, rt, version, namespace)
+                dry_run = await _delete_dry_run(request)
+                return self.delete_collection(request, rt, version, namespace, dry_run)
             raise ApiError(405, f"{method} is not supported on a collection")
         ns = namespace or ""
         if sub == "exec":
@@ -203,6 +218,8 @@ class Api:
         if method == "PATCH":
             return await self.patch(request, rt, version, ns, name, sub)
         if method == "DELETE":
+            if await _delete_dry_run(request):
+                return _json(_as_version(rt, version, self.store.require(rt.key, ns, name)))
             return self.delete(rt, version, ns, name)
         raise ApiError(405, f"{method} is not supported here")
 
@@ -406,14 +423,24 @@ class Api:
         return _json(_as_version(rt, version, obj))
 
     def delete_collection(
-        self, request: web.Request, rt: ResourceType, version: str, namespace: str | None
+        self,
+        request: web.Request,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
+        dry_run: bool,
     ) -> web.Response:
         match = self._filter(request)
         deleted = []
         for obj in self.store.list(rt.key, namespace):
             if match(obj):
                 meta = obj["metadata"]
-                deleted.append(self.store.delete(rt.key, meta.get("namespace", ""), meta["name"]))
+                if dry_run:
+                    deleted.append(obj)
+                else:
+                    deleted.append(
+                        self.store.delete(rt.key, meta.get("namespace", ""), meta["name"])
+                    )
         return _json(
             {
                 "kind": f"{rt.kind}List",
