@@ -261,6 +261,20 @@ async def test_cancelled_ping_leaves_no_process(lab_dir: Path) -> None:
         await backend.close()
 
 
+async def test_closing_the_backend_stops_open_captures(lab_dir: Path) -> None:
+    backend = open_lab(lab_dir)
+    await backend.start()
+    captures = [await backend.open_capture(n) for n in ("k8s-node-l1-1", "k8s-node-l2-2")]
+    deadline = time.monotonic() + 10
+    while any(getattr(c, "pid", None) is None for c in captures):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    pids = [c.pid for c in captures]  # type: ignore[attr-defined]
+    assert all(Path(f"/proc/{pid}").exists() for pid in pids)
+    await backend.close()  # the captures were never closed by their user
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
 def _sshd_record(lab_dir: Path, host: str) -> dict:
     state = json.loads((lab_dir / "state.json").read_text())
     records = [r for r in state["processes"] if r["role"] == "sshd" and r["host"] == host]
