@@ -189,6 +189,7 @@ class FabricApp(App[None]):
         self.log_action(f"lab: {self.lab.name}{kind}", "info")
         if self.lab.hint:
             self.log_action(self.lab.hint, "warn")
+            self.notify(self.lab.hint, title="DEMO lab", timeout=12)
         self._layout_for(self.size.width, self.size.height)
         self.set_interval(0.1, self._draw_overlay)
         self.set_interval(1.0, self._tick)

@@ -103,7 +103,7 @@ async def test_pod_events_update_rows_in_place_and_filter_by_namespace():
             "space1", "nginx-a", 1, 1, "Running", 0, 0.0, "10.67.209.2", "k8s-node-l1-1"
         )
         await backend.pod_events.put(WatchEvent("MODIFIED", running))
-        await wait_for(pilot, lambda: table.get_row("space1/nginx-a")[2].plain == "Running")
+        await wait_for(pilot, lambda: table.get_row("space1/nginx-a")[1].plain == "Running")
         await pilot.press("3", "slash")
         await pilot.press(*"ns:space1")
         await wait_for(pilot, lambda: table.row_count == 1)

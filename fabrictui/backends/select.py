@@ -11,8 +11,8 @@ from pathlib import Path
 from fabrictui.backends.base import BackendError, LabBackend
 
 NO_LAB_HINT = (
-    "No lab found here: showing the built-in DEMO lab. Run fabrictui in a Vagrant project "
-    "directory, or pass --lab DIR (a Vagrant project or a rehearsal lab from `fabrictui lab up`)."
+    "No lab found here: this is the built-in DEMO lab. For a real one, run fabrictui in a "
+    "Vagrant project or pass --lab DIR."
 )
 
 

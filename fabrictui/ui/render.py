@@ -169,7 +169,7 @@ def _peer_line(verdict, palette: Palette) -> Text:
 
 NODE_COLUMNS = ("Name", "Status", "Roles", "Version", "Internal-IP", "Age", "Calico blocks")
 # most telling columns first: at 80 columns the ones on the right scroll out of view
-POD_COLUMNS = ("Name", "Ready", "Status", "IP", "Node", "Namespace", "Restarts", "Age")
+POD_COLUMNS = ("Name", "Status", "IP", "Node", "Ready", "Namespace", "Restarts", "Age")
 POD_NAME_WIDTH = 24
 
 
@@ -206,10 +206,10 @@ def pod_status_style(pod: KubePod, palette: Palette) -> str:
 def pod_row(pod: KubePod, now: float, palette: Palette) -> tuple[Text, ...]:
     return (
         Text(middle_ellipsis(pod.name, POD_NAME_WIDTH)),
-        Text(pod.ready_text),
         Text(pod.status, style=pod_status_style(pod, palette)),
         Text(pod.ip or "<none>"),
         Text(pod.node or "<none>"),
+        Text(pod.ready_text),
         Text(pod.namespace, style=palette.muted),
         Text(str(pod.restarts), style=palette.warn if pod.restarts else ""),
         Text(age(now - pod.created)),
@@ -287,5 +287,7 @@ def frame_two_lines(frame, names: Mapping[str, str]) -> list[str]:
         return f"{short_name(name)}({ip})" if with_ip else name
 
     outer = f"{stamp} {who(frame.outer_src, False)} > {who(frame.outer_dst, False)} vni {frame.vni}"
-    inner = f"  {who(frame.inner_src, True)} > {who(frame.inner_dst, True)} {describe_inner(frame)}"
+    # "echo req" keeps a pod-to-pod line inside 76 columns, the 80x24 pane's width
+    summary = describe_inner(frame).replace("echo request", "echo req")
+    inner = f"  {who(frame.inner_src, True)} > {who(frame.inner_dst, True)} {summary}"
     return [outer, inner]

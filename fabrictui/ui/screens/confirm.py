@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -14,12 +14,12 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 72; max-width: 95%; height: auto; max-height: 90%;
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: thick $warning; background: $surface; padding: 0 1;
     }
-    ConfirmScreen #confirm-title { text-style: bold; margin-bottom: 1; }
-    ConfirmScreen #confirm-plan { margin-bottom: 1; }
-    ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
+    ConfirmScreen #confirm-title { text-style: bold; }
+    ConfirmScreen VerticalScroll { height: auto; max-height: 12; }
+    ConfirmScreen Horizontal { height: 3; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
     """
     BINDINGS = [
@@ -35,7 +35,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, id="confirm-title")
-            yield Static("\n".join(self.plan) or "(nothing to show)", id="confirm-plan")
+            with VerticalScroll():
+                yield Static("\n".join(self.plan) or "(nothing to show)", id="confirm-plan")
             with Horizontal():
                 yield Button("No (n)", id="no", variant="primary")
                 yield Button("Yes (y)", id="yes", variant="warning")

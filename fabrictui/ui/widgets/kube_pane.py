@@ -34,7 +34,7 @@ class KubePane(Pane):
     def compose(self) -> ComposeResult:
         yield KeyedTable(NODE_COLUMNS, widths=(16, 8, 7, 8, 13, 5, 22), id="node-table")
         yield KeyedTable(
-            POD_COLUMNS, widths=(POD_NAME_WIDTH, 5, 12, 13, 15, 11, 4, 5), id="pod-table"
+            POD_COLUMNS, widths=(POD_NAME_WIDTH, 17, 13, 15, 5, 11, 4, 5), id="pod-table"
         )
 
     # -- events -----------------------------------------------------------------------
