@@ -205,7 +205,6 @@ async def test_garbage_from_a_switch_is_a_readable_message_in_the_fabric_pane():
     backend.fail.add("bgp-garbage")
     app = make_app(backend, fast_settings())
     async with app.run_test(size=(160, 48)) as pilot:
-        pane = app.query_one("#pane-fabric")
         await wait_for(pilot, lambda: "the device answered" in fabric_text(app))
         shown = fabric_text(app)
         assert "leaf1  line 2: the device answered '% oops'" in shown
