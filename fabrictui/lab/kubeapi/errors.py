@@ -77,11 +77,3 @@ def conflict(resource: str, name: str, group: str = "") -> ApiError:
         reason="Conflict",
         details={"name": name, "group": group, "kind": resource},
     )
-
-
-def success_status(details: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}}
-    body["status"] = "Success"
-    if details:
-        body["details"] = details
-    return body

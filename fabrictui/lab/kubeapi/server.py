@@ -16,12 +16,14 @@ from aiohttp import web
 
 from fabrictui.lab.kubeapi import discovery, tables
 from fabrictui.lab.kubeapi.cluster import Cluster
-from fabrictui.lab.kubeapi.errors import ApiError, success_status
+from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.execws import handle_exec
 from fabrictui.lab.kubeapi.openapi import openapi_v2, openapi_v3_group, openapi_v3_index
 from fabrictui.lab.kubeapi.patch import json_patch, merge_patch, strategic_merge
 from fabrictui.lab.kubeapi.resources import ResourceType
 from fabrictui.lab.kubeapi.selection import field_selector, label_selector
+from fabrictui.lab.kubeapi.store import Store
+from fabrictui.lab.kubeapi.watching import as_version, serve_watch, truthy, wants_table
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -38,10 +40,6 @@ def _json(body: Any, status: int = 200) -> web.Response:
         status=status,
         content_type="application/json",
     )
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("1", "true", "yes")
 
 
 @web.middleware
@@ -100,22 +98,13 @@ async def _delete_dry_run(request: web.Request) -> bool:
     return bool(isinstance(options, dict) and options.get("dryRun"))
 
 
-def _wants_table(request: web.Request) -> bool:
-    return "as=Table" in request.headers.get("Accept", "")
-
-
-def _as_version(rt: ResourceType, version: str, obj: Obj) -> Obj:
-    """A shallow copy with the apiVersion asked for (stored objects are shared)."""
-    return {**obj, "apiVersion": rt.api_version(version), "kind": rt.kind}
-
-
 class Api:
     def __init__(self, cluster: Cluster, server_address: str) -> None:
         self.cluster = cluster
         self.server_address = server_address
 
     @property
-    def store(self):
+    def store(self) -> Store:
         return self.cluster.store
 
     # -- discovery ---------------------------------------------------------------
@@ -187,7 +176,7 @@ class Api:
         method = request.method
         if name is None:
             if method == "GET":
-                if _truthy(request.query.get("watch")):
+                if truthy(request.query.get("watch")):
                     return await self.watch(request, rt, version, namespace)
                 return self.list(request, rt, version, namespace)
             if method == "POST":
@@ -206,8 +195,8 @@ class Api:
         if sub == "scale":
             return await self.scale(request, rt, ns, name)
         if method == "GET":
-            obj = _as_version(rt, version, self.store.require(rt.key, ns, name))
-            if _wants_table(request) and sub is None:
+            obj = as_version(rt, version, self.store.require(rt.key, ns, name))
+            if wants_table(request) and sub is None:
                 include = request.query.get("includeObject", "Metadata")
                 return _json(
                     tables.table(rt.key, [obj], obj["metadata"]["resourceVersion"], include)
@@ -219,7 +208,7 @@ class Api:
             return await self.patch(request, rt, version, ns, name, sub)
         if method == "DELETE":
             if await _delete_dry_run(request):
-                return _json(_as_version(rt, version, self.store.require(rt.key, ns, name)))
+                return _json(as_version(rt, version, self.store.require(rt.key, ns, name)))
             return self.delete(rt, version, ns, name)
         raise ApiError(405, f"{method} is not supported here")
 
@@ -232,11 +221,9 @@ class Api:
         self, request: web.Request, rt: ResourceType, version: str, namespace: str | None
     ) -> web.Response:
         match = self._filter(request)
-        items = [
-            _as_version(rt, version, o) for o in self.store.view(rt.key, namespace) if match(o)
-        ]
+        items = [as_version(rt, version, o) for o in self.store.view(rt.key, namespace) if match(o)]
         rv = str(self.store.resource_version)
-        if _wants_table(request):
+        if wants_table(request):
             include = request.query.get("includeObject", "Metadata")
             return _json(tables.table(rt.key, items, rv, include))
         return _json(
@@ -251,83 +238,7 @@ class Api:
     async def watch(
         self, request: web.Request, rt: ResourceType, version: str, namespace: str | None
     ) -> web.StreamResponse:
-        match = self._filter(request)
-        raw_rv = request.query.get("resourceVersion", "")
-        since = int(raw_rv) if raw_rv.isdigit() and raw_rv != "0" else None
-        timeout = request.query.get("timeoutSeconds")
-        table = _wants_table(request)
-        include = request.query.get("includeObject", "Metadata")
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        response.enable_chunked_encoding()
-        try:
-            watcher, replay = self.store.watch(rt.key, namespace, since)
-        except ApiError as err:
-            if err.code != 410:
-                raise
-            await response.prepare(request)
-            line = {"type": "ERROR", "object": err.status()}
-            await response.write(json.dumps(line).encode() + b"\n")
-            return response
-        await response.prepare(request)
-        bookmarks = _truthy(request.query.get("allowWatchBookmarks"))
-        columns_sent = False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + float(timeout) if timeout else None
-
-        async def send(events: list[Any]) -> bool:
-            """Write matching events; False once the store closed the watch."""
-            nonlocal columns_sent
-            for event in events:
-                if event is None:
-                    return False
-                if not match(event.obj):
-                    continue
-                obj = _as_version(rt, version, event.obj)
-                if table:
-                    obj = tables.table(
-                        rt.key, [obj], obj["metadata"]["resourceVersion"], include,
-                        with_columns=not columns_sent,
-                    )  # fmt: skip
-                    columns_sent = True
-                await response.write(
-                    json.dumps({"type": event.type, "object": obj}).encode() + b"\n"
-                )
-            return True
-
-        def drain() -> list[Any]:
-            events = []
-            while not watcher.queue.empty():
-                events.append(watcher.queue.get_nowait())
-            return events
-
-        try:
-            if not await send(list(replay)):
-                return response
-            while True:
-                wait = None if deadline is None else max(deadline - loop.time(), 0)
-                try:
-                    first = await asyncio.wait_for(watcher.queue.get(), wait)
-                except TimeoutError:
-                    break
-                if not await send([first, *drain()]):
-                    return response
-            # the watch timed out: deliver what is queued, then (when the client
-            # allows bookmarks) where to resume, so a quiet watch never falls
-            # behind the history and hits 410 when it resumes
-            if await send(drain()) and bookmarks:
-                mark = {
-                    "kind": rt.kind,
-                    "apiVersion": rt.api_version(version),
-                    "metadata": {"resourceVersion": str(self.store.resource_version)},
-                }
-                await response.write(
-                    json.dumps({"type": "BOOKMARK", "object": mark}).encode() + b"\n"
-                )
-            return response
-        except (ConnectionResetError, asyncio.CancelledError):
-            return response
-        finally:
-            self.store.stop_watch(watcher)
+        return await serve_watch(request, self.store, rt, version, namespace, self._filter(request))
 
     def create(
         self, body: Any, request: web.Request, rt: ResourceType, version: str, namespace: str | None
@@ -343,8 +254,8 @@ class Api:
             body.pop("status", None)
         self.cluster.admit(rt, body)
         if request.query.get("dryRun"):
-            return _json(_as_version(rt, version, body), 201)
-        return _json(_as_version(rt, version, self.store.create(rt.key, body)), 201)
+            return _json(as_version(rt, version, body), 201)
+        return _json(as_version(rt, version, self.store.create(rt.key, body)), 201)
 
     def _write(self, rt: ResourceType, old: Obj, new: Obj, sub: str | None, check_rv: bool) -> Obj:
         meta = new.setdefault("metadata", {})
@@ -374,7 +285,7 @@ class Api:
         if body.get("metadata", {}).get("name", name) != name:
             raise ApiError(400, "the name of the object does not match the URL")
         old = self.store.require(rt.key, ns, name)
-        return _json(_as_version(rt, version, self._write(rt, old, body, sub, True)))
+        return _json(as_version(rt, version, self._write(rt, old, body, sub, True)))
 
     async def patch(
         self, request: web.Request, rt: ResourceType, version: str, ns: str, name: str,
@@ -414,13 +325,13 @@ class Api:
             else:
                 raise ApiError(415, f"the patch content type {ctype!r} is not supported")
         if request.query.get("dryRun"):
-            return _json(_as_version(rt, version, new))
+            return _json(as_version(rt, version, new))
         check = bool(isinstance(patch, dict) and patch.get("metadata", {}).get("resourceVersion"))
-        return _json(_as_version(rt, version, self._write(rt, old, new, sub, check)))
+        return _json(as_version(rt, version, self._write(rt, old, new, sub, check)))
 
     def delete(self, rt: ResourceType, version: str, ns: str, name: str) -> web.Response:
         obj = self.store.delete(rt.key, ns, name)
-        return _json(_as_version(rt, version, obj))
+        return _json(as_version(rt, version, obj))
 
     def delete_collection(
         self,
@@ -446,7 +357,7 @@ class Api:
                 "kind": f"{rt.kind}List",
                 "apiVersion": rt.api_version(version),
                 "metadata": {"resourceVersion": str(self.store.resource_version)},
-                "items": [_as_version(rt, version, o) for o in deleted],
+                "items": [as_version(rt, version, o) for o in deleted],
             }
         )
 
@@ -519,6 +430,3 @@ def make_app(cluster: Cluster, token: str, server_address: str) -> web.Applicati
     app.router.add_route("*", "/apis", api.dispatch)
     app.router.add_route("*", "/apis/{tail:.*}", api.dispatch)
     return app
-
-
-__all__ = ["make_app", "success_status"]
