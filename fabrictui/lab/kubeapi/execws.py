@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+HEARTBEAT_S = 30.0  # a client that stops answering pings is gone: its command is killed
 TTY_DRAIN_S = 1.0  # how long output may still trail a terminal command's exit
 
 
@@ -130,7 +131,9 @@ async def handle_exec(
     if pod.get("status", {}).get("phase") != "Running":
         phase = pod.get("status", {}).get("phase", "Pending")
         raise ApiError(400, f"pod {pod_name} is not running (phase {phase}); cannot exec")
-    ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=0)
+    ws = web.WebSocketResponse(
+        protocols=PROTOCOLS, autoping=True, max_msg_size=0, heartbeat=HEARTBEAT_S
+    )
     if not ws.can_prepare(request).ok:
         raise ApiError(
             400, "exec needs a WebSocket upgrade (v4/v5.channel.k8s.io); SPDY is not supported"
