@@ -88,6 +88,10 @@ def test_refuses_strings_nul_and_empty() -> None:
     with pytest.raises(BackendError):
         remote_command([])
     assert remote_argv(["id"], sudo=True) == ["sudo", "-n", "--", "id"]
+    # timeout outside sudo: sudoers allowing only the command itself still allow it
+    assert remote_argv(["vtysh"], sudo=True, timeout=3.2) == [
+        "timeout", "-k", "2", "4", "sudo", "-n", "--", "vtysh",
+    ]  # fmt: skip
 
 
 def test_display_command_is_one_line() -> None:

@@ -26,10 +26,12 @@ SUDO_PREFIX: tuple[str, ...] = ("sudo", "-n", "--")
 def remote_argv(argv: Sequence[str], sudo: bool = False, timeout: float | None = None) -> list[str]:
     """The argument list that will run remotely.
 
-    `sudo` prefixes `sudo -n --`. `timeout` wraps the command in coreutils
-    `timeout -k 2 SECONDS` (inside sudo, so it may kill a root command): the
-    host itself ends the command even when the channel's close or a signal
-    never reaches it (OpenSSH refuses signals for some logins).
+    `sudo` prefixes `sudo -n --`. `timeout` wraps the whole in coreutils
+    `timeout -k 2 SECONDS`: the host itself ends the command even when the
+    channel's close or a signal never reaches it (OpenSSH refuses signals for
+    some logins). `timeout` stays outside sudo, so sudoers that allow only
+    the command itself (`vtysh`, `tcpdump`) still allow it; sudo passes the
+    TERM on to the command.
     """
     if isinstance(argv, str):
         raise TypeError("remote_command takes a list of arguments, not a string")
@@ -40,9 +42,11 @@ def remote_argv(argv: Sequence[str], sudo: bool = False, timeout: float | None =
         if "\0" in arg:
             # No shell can carry a NUL byte in an argument: refuse rather than truncate.
             raise BackendError("remote command argument contains a NUL byte")
+    if sudo:
+        args = [*SUDO_PREFIX, *args]
     if timeout is not None:
         args = ["timeout", "-k", "2", f"{max(1, math.ceil(timeout))}", *args]
-    return [*SUDO_PREFIX, *args] if sudo else args
+    return args
 
 
 def remote_command(argv: Sequence[str], sudo: bool = False, timeout: float | None = None) -> str:
