@@ -174,3 +174,34 @@ async def test_lost_ssh_raises_unreachable(pool: SshPool, sshd: RealSshd) -> Non
     # tcpdump lost its stdout with the session and ends at its next write.
     if pid is not None and alive(pid):
         os.kill(pid, signal.SIGKILL)
+
+
+async def test_close_cancelled_half_way_still_finishes(pool: SshPool) -> None:
+    """At shutdown a worker's close() may be cancelled mid-way and the backend then
+    calls close() again: the second call waits for the first to finish the job."""
+    capture = SshCapture(pool, "node", "lo", f"udp port {free_port()}", sudo=False)
+    await capture.start()
+    consumer_done = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in capture.chunks():
+            pass
+        consumer_done.set()  # ends quietly when closed, no exception
+
+    consumer = asyncio.create_task(consume())
+    deadline = time.monotonic() + 10
+    while capture.pid is None:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    pid = capture.pid
+    first = asyncio.create_task(capture.close())
+    await asyncio.sleep(0.05)  # half-way: channel closing, pid check not done yet
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    assert capture.closed
+    await capture.close()
+    assert capture.stopped
+    assert not alive(pid)
+    await asyncio.wait_for(consumer, 5)
+    assert consumer_done.is_set()

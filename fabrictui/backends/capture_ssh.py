@@ -59,6 +59,7 @@ class SshCapture(CaptureStream):
         self._stderr_task: asyncio.Task[None] | None = None
         self._pid_seen = asyncio.Event()
         self._closed = False
+        self._close_task: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         argv = ["sh", "-c", PID_THEN_EXEC, "sh", *self._argv]
@@ -103,12 +104,20 @@ class SshCapture(CaptureStream):
         return (own or errors or [""])[0]
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        if self._closed:
+            return
         if self._process is None:
             await self.start()
-        assert self._process is not None
+        process = self._process
+        assert process is not None
         got_data = False
         while True:
-            data = await self._process.read(self.read_size)  # Unreachable on loss
+            try:
+                data = await process.read(self.read_size)  # Unreachable on loss
+            except Unreachable:
+                if self._closed:
+                    return
+                raise
             if not data:
                 break
             got_data = True
@@ -120,8 +129,8 @@ class SshCapture(CaptureStream):
             with contextlib.suppress(asyncio.TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 2.0)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._process.process.wait_closed(), 2.0)
-        status = self._process.exit_status
+            await asyncio.wait_for(process.process.wait_closed(), 2.0)
+        status = process.exit_status
         why = self._failure()
         if status is None and not why:
             raise Unreachable(f"{self.node}: capture stream lost")
@@ -132,13 +141,27 @@ class SshCapture(CaptureStream):
 
     @property
     def closed(self) -> bool:
+        """close() was called (it may still be stopping tcpdump)."""
         return self._closed
 
+    @property
+    def stopped(self) -> bool:
+        """close() has finished: nothing of this capture runs on the node."""
+        return self._close_task is not None and self._close_task.done()
+
     async def close(self) -> None:
-        """Stop the capture and make sure no tcpdump of ours is left on the node."""
-        if self._closed:
-            return
-        self._closed = True
+        """Stop the capture and make sure no tcpdump of ours is left on the node.
+
+        The stopping runs in its own task: a caller cancelled half-way (a worker
+        torn down at shutdown) does not cut it short, and every caller, also a
+        second one, waits until it is done.
+        """
+        if self._close_task is None:
+            self._closed = True
+            self._close_task = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._close_task)
+
+    async def _stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
             with contextlib.suppress(Exception):

@@ -369,7 +369,7 @@ class RealLabBackend(LabBackend):
         if node not in self.pool.targets:
             raise BackendError(f"{node}: no SSH endpoint to capture from")
         capture = await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
-        self._captures = [c for c in self._captures if not c.closed]
+        self._captures = [c for c in self._captures if not c.stopped]
         self._captures.append(capture)
         return capture
 
