@@ -549,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     except LabUnsupported as exc:
         print(f"fabric_poll: {exc}", file=sys.stderr)
         return 2
+    if shutil.which("ssh") is None:
+        print("fabric_poll: the OpenSSH client (ssh) is not installed", file=sys.stderr)
+        return 2
     spines, racks, rounds = (2, 2, 1) if args.smoke else (args.spines, args.racks, args.rounds)
 
     def log(line: str) -> None:
