@@ -1,0 +1,519 @@
+"""The fault matrix on the rehearsal lab (issue 6, item 1): while the TUI runs
+with the real backends, each fault is injected for real (a process killed, a
+link set down, a listener that never answers, an API answering 500 or 410, a
+route black-holed), what the user sees is awaited and timed, the fault is
+cleared and the recovery, without restarting the app, is awaited and timed.
+
+For every fault: no traceback on screen, keys still handled, every feed worker
+still running, the pane concerned showing the problem (or marked stale).
+
+The measured table is printed (pytest -s) and, with FABRICTUI_FAULT_TABLE=FILE,
+written as markdown to FILE (docs/fault-matrix.md holds one run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import fabrictui.app
+from fabrictui.app import FabricApp
+from fabrictui.backends.base import DemoWorkload
+from fabrictui.config import Settings
+from fabrictui.lab.lab import read_state, spawn, write_state
+from tests._rehearsal_tui import (
+    assert_no_traceback,
+    assert_responsive,
+    feeds_alive,
+    kill_tree,
+    loaded,
+    open_lab,
+    pane,
+    pane_text,
+    processes_in,
+    rehearsal_lab,
+    wait_gone,
+)
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+POLL = 1.0  # fabric and host refresh interval of the app under test
+# one refresh: the next poll after the fault is visible at its source, plus reading all switches
+ONE_REFRESH = POLL + 2.0
+SSH_TIMEOUT = 5.0  # the app's per-switch read timeout: max(5, 2 * POLL)
+FEEDS = ["capture", "fabric", "hosts", "nodes", "pods"]
+SWITCHES = ("spine-sw1", "spine-sw2", "leaf1", "leaf2")
+LEAVES = ("leaf1", "leaf2")
+# (fault, what the user sees, seen within s, recovered in s, note)
+RESULTS: list[tuple[str, str, float, float | None, str]] = []
+
+
+# -- the lab, Calico and the workload, once for the module -----------------------------
+
+
+async def _prepare(lab_dir: Path) -> None:
+    backend = open_lab(lab_dir)
+    try:
+        await backend.apply_calico("10.64.0.0/12")
+        async with asyncio.timeout(60):  # Ready first, so that the pods spread over 4 workers
+            while not all(n.ready for n in await backend.list_nodes()):
+                await asyncio.sleep(0.3)
+        await backend.ensure_workload(DemoWorkload())
+        await backend.scale_deployment("space1", "nginx-deployment", 4)
+        async with asyncio.timeout(60):
+            while True:
+                pods = [p for p in await backend.list_pods("space1") if p.running]
+                if len(pods) == 4:
+                    break
+                await asyncio.sleep(0.3)
+        assert len({p.node for p in pods}) == 4, pods
+    finally:
+        await backend.close()
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with rehearsal_lab(tmp_path_factory.mktemp("faults") / "lab") as directory:
+        asyncio.run(_prepare(directory))
+        yield directory
+    _report()
+
+
+def _report() -> None:
+    if not RESULTS:
+        return
+    lines = [
+        "| fault | what the user sees | seen within (s) | recovered in (s) | note |",
+        "|---|---|---:|---:|---|",
+    ]
+    for fault, sees, seen, recovered, note in RESULTS:
+        back = "—" if recovered is None else f"{recovered:.2f}"
+        lines.append(f"| {fault} | {sees} | {seen:.2f} | {back} | {note} |")
+    table = "\n".join(lines)
+    print(f"\n\nfault matrix (rehearsal lab, refresh every {POLL:.1f} s):\n{table}")
+    target = os.environ.get("FABRICTUI_FAULT_TABLE")
+    if target:
+        Path(target).write_text(table + "\n")
+
+
+def record(fault: str, sees: str, seen: float, recovered: float | None, note: str = "") -> None:
+    RESULTS.append((fault, sees, seen, recovered, note))
+    back = "-" if recovered is None else f"{recovered:.2f} s"
+    print(f"\n{fault}: seen within {seen:.2f} s, recovered in {back} {note}")
+
+
+# -- the app, recording what each pane showed and when ------------------------------------
+
+
+class RecordingApp(FabricApp):
+    """The real app; remembers every change of each pane's subtitle and stale mark."""
+
+    CSS_PATH = str(Path(fabrictui.app.__file__).parent / FabricApp.CSS_PATH)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[tuple[float, str, str, bool]] = []  # (monotonic, pane, subtitle, stale)
+        self._shown: dict[str, tuple[str, bool]] = {}
+
+    def _tick(self) -> None:
+        super()._tick()
+        if not self.screen_stack:
+            return
+        for pane_id in ("pane-vms", "pane-fabric", "pane-kube", "pane-overlay"):
+            widget = pane(self, pane_id)
+            state = (str(widget.border_subtitle), widget.has_class("-stale"))
+            if self._shown.get(pane_id) != state:
+                self._shown[pane_id] = state
+                self.seen.append((time.monotonic(), pane_id, *state))
+
+    def showed(self, pane_id: str, since: float, needle: str) -> bool:
+        """The pane was marked with a problem containing `needle` after `since`."""
+        return any(
+            at >= since and p == pane_id and stale and needle in subtitle
+            for at, p, subtitle, stale in self.seen
+        )
+
+
+def fault_app(lab_dir: Path, kubeconfig: str | None = None) -> RecordingApp:
+    settings = Settings(fabric_poll_seconds=POLL, host_poll_seconds=POLL, ping_count=2)
+    return RecordingApp(open_lab(lab_dir, kubeconfig), settings=settings)
+
+
+async def until(pilot, condition: Callable[[], object], timeout: float, what: str) -> float:
+    """Seconds until `condition` holds (the app running meanwhile)."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"not within {timeout:.0f} s: {what}"
+        await pilot.pause(0.05)
+    return time.monotonic() - started
+
+
+async def still_fine(app: RecordingApp, pilot) -> None:
+    """No traceback, keys handled, every feed alive."""
+    assert_no_traceback(app)
+    await assert_responsive(app, pilot)
+    assert feeds_alive(app) == FEEDS, feeds_alive(app)
+
+
+# -- reading the fabric as the app shows it ------------------------------------------------
+
+
+def session_states(app: FabricApp) -> dict[tuple[str, str], str]:
+    return {
+        (r.switch, p.short_hostname or p.neighbor): p.state
+        for r in app.readings.values()
+        if r.summary is not None and r.switch.startswith("leaf")
+        for p in r.summary.peers
+    }
+
+
+def fabric_healthy(app: FabricApp) -> bool:
+    states = session_states(app)
+    return (
+        len(states) == 4
+        and all(s == "Established" for s in states.values())
+        and all(app.readings[s].error is None for s in SWITCHES if s in app.readings)
+        and "problem" not in pane_text(app, "pane-fabric")
+        and not pane(app, "pane-fabric").has_class("-stale")
+    )
+
+
+# -- lab processes ---------------------------------------------------------------------------
+
+
+def lab_state(lab_dir: Path) -> dict:
+    state = read_state(lab_dir)
+    assert state is not None
+    return state
+
+
+def namespace(lab_dir: Path, host: str) -> str:
+    return f"ftl-{lab_state(lab_dir)['lab_id']}-{host}"
+
+
+def process_record(lab_dir: Path, role: str, host: str | None) -> dict:
+    records = [
+        r for r in lab_state(lab_dir)["processes"] if r["role"] == role and r["host"] == host
+    ]
+    return records[-1]
+
+
+def respawn(lab_dir: Path, old: dict, argv: list[str]) -> dict:
+    new = spawn(argv, Path(old["log"]), old["role"], old["host"], old["marker"])
+    state = lab_state(lab_dir)
+    state["processes"].append(new)  # so `lab down` stops it too
+    write_state(lab_dir, state)
+    return new
+
+
+def ssh_port(lab_dir: Path, host: str) -> int:
+    inventory = json.loads((lab_dir / "inventory.json").read_text())
+    return next(h["ssh"]["port"] for h in inventory["hosts"] if h["name"] == host)
+
+
+def kill_sshd(lab_dir: Path, host: str) -> dict:
+    record = process_record(lab_dir, "sshd", host)
+    kill_tree(record["pid"])
+    wait_gone(record["pid"])
+    return record
+
+
+def restart_sshd(lab_dir: Path, old: dict) -> None:
+    from fabrictui.lab.sshd import sshd_argv
+
+    respawn(lab_dir, old, sshd_argv(Path(old["marker"])))
+
+
+def ip(*argv: str) -> None:
+    subprocess.run(["ip", *argv], check=True, capture_output=True)
+
+
+# ==========================================================================================
+# (a) a spine's bgpd stopped
+
+
+async def test_a_spine_bgpd_killed_and_restarted(lab_dir: Path) -> None:
+    from fabrictui.lab import frr
+
+    app = fault_app(lab_dir)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await until(pilot, lambda: fabric_healthy(app), 30, "healthy fabric")
+        record_ = process_record(lab_dir, "bgpd", "spine-sw1")
+        os.kill(record_["pid"], signal.SIGKILL)
+        wait_gone(record_["pid"])
+
+        def shown() -> bool:
+            states = session_states(app)
+            down = all(states.get((leaf, "spine-sw1")) != "Established" for leaf in LEAVES)
+            text = pane_text(app, "pane-fabric")
+            return down and "problem" in text and "spine-sw1" in text
+
+        seen = await until(pilot, shown, ONE_REFRESH + 10, "bgpd down shown in the fabric pane")
+        text = pane_text(app, "pane-fabric")
+        assert "problem" in text, text
+        others = session_states(app)
+        assert others[("leaf1", "spine-sw2")] == "Established", others
+        assert others[("leaf2", "spine-sw2")] == "Established", others
+        await still_fine(app, pilot)
+
+        respawn(lab_dir, record_, frr.daemon_argv(lab_state(lab_dir)["lab_id"], "spine-sw1",
+                                                  "bgpd"))  # fmt: skip
+        cleared = time.monotonic()
+        recovered = await until(pilot, lambda: fabric_healthy(app), 60, "sessions back")
+        await still_fine(app, pilot)
+        assert time.monotonic() - cleared >= recovered
+    assert seen < ONE_REFRESH, seen
+    record("spine-sw1 bgpd killed (SIGKILL)", "leaf sessions to spine-sw1 down, spine-sw1 "
+           "error in the fabric pane", seen, recovered, "recovery: bgpd started again")  # fmt: skip
+
+
+# ==========================================================================================
+# (b) a leaf uplink down
+
+
+async def test_b_leaf_uplink_down_and_up(lab_dir: Path) -> None:
+    app = fault_app(lab_dir)
+    ns = namespace(lab_dir, "leaf1")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await until(pilot, lambda: fabric_healthy(app), 30, "healthy fabric")
+        try:
+            ip("-n", ns, "link", "set", "dev", "swp51", "down")  # leaf1 -> spine-sw1
+
+            def shown() -> bool:
+                text = pane_text(app, "pane-fabric")
+                down = session_states(app).get(("leaf1", "spine-sw1")) != "Established"
+                return down and "problem" in text and "leaf1" in text
+
+            seen = await until(pilot, shown, ONE_REFRESH + 10, "uplink down shown")
+            states = session_states(app)
+            assert states[("leaf1", "spine-sw2")] == "Established", states
+            assert states[("leaf2", "spine-sw1")] == "Established", states
+            await still_fine(app, pilot)
+        finally:
+            ip("-n", ns, "link", "set", "dev", "swp51", "up")
+        recovered = await until(pilot, lambda: fabric_healthy(app), 60, "session back")
+        await still_fine(app, pilot)
+    assert seen < ONE_REFRESH, seen
+    sees = "leaf1-spine-sw1 session not Established, named in the fabric pane"
+    record("leaf1 uplink swp51 (to spine-sw1) down", sees, seen, recovered, "recovery: link up")
+
+
+# ==========================================================================================
+# (c) a switch's SSH endpoint refusing, then hanging
+
+
+class Tarpit:
+    """Accepts TCP on 127.0.0.1:port and never says a word."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.writers.append(writer)
+
+        self.server = await asyncio.start_server(hold, "127.0.0.1", self.port, reuse_address=True)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            await self.server.wait_closed()
+
+
+def vm_state(app: FabricApp, host: str) -> str:
+    return next((str(h.state) for h in app.hosts if h.name == host), "")
+
+
+async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
+    app = fault_app(lab_dir)
+    port = ssh_port(lab_dir, "leaf2")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await until(pilot, lambda: fabric_healthy(app), 30, "healthy fabric")
+        old = kill_sshd(lab_dir, "leaf2")
+        tarpit = Tarpit(port)
+        try:
+            injected = time.monotonic()
+
+            def refused() -> bool:
+                reading = app.readings.get("leaf2")
+                return (
+                    reading is not None
+                    and reading.error is not None
+                    and reading.fetched_at >= time.time() - (time.monotonic() - injected)
+                    and "leaf2" in pane_text(app, "pane-fabric")
+                )
+
+            seen_refused = await until(pilot, refused, ONE_REFRESH + 5, "leaf2 refusing shown")
+            refused_text = app.readings["leaf2"].error
+            assert "\n" not in refused_text and "Traceback" not in refused_text
+            await until(pilot, lambda: vm_state(app, "leaf2") == "unreachable", 10, "VM pane")
+            for other in ("spine-sw1", "spine-sw2", "leaf1"):
+                assert app.readings[other].error is None, app.readings[other].error
+            await still_fine(app, pilot)
+
+            # now the port accepts TCP and never answers
+            await tarpit.start()
+            hung_at = time.monotonic()
+            hung_since = time.time()
+
+            def hanging() -> bool:
+                reading = app.readings.get("leaf2")
+                return (
+                    reading is not None
+                    and reading.error is not None
+                    and reading.fetched_at >= hung_since
+                    and reading.error != refused_text
+                )
+
+            seen_hung = await until(pilot, hanging, 30, "leaf2 hanging shown")
+            hung_text = app.readings["leaf2"].error
+            assert "\n" not in hung_text
+            for other in ("spine-sw1", "spine-sw2", "leaf1"):  # not held up by leaf2
+                assert app.readings[other].error is None, app.readings[other].error
+                assert app.readings[other].fetched_at >= hung_since
+            await still_fine(app, pilot)
+            assert time.monotonic() - hung_at >= seen_hung
+        finally:
+            await tarpit.close()
+            restart_sshd(lab_dir, old)
+        recovered = await until(pilot, lambda: fabric_healthy(app), 60, "leaf2 answering")
+        await until(pilot, lambda: vm_state(app, "leaf2") == "running", 30, "VM pane running")
+        await still_fine(app, pilot)
+    assert seen_refused < ONE_REFRESH, seen_refused
+    assert seen_hung < SSH_TIMEOUT + ONE_REFRESH, seen_hung
+    record("leaf2 sshd killed (port refuses)", f"leaf2 error in the fabric pane "
+           f"(\"{refused_text[:60]}\"), leaf2 unreachable in the VM pane", seen_refused,
+           None, "then hung (next row)")  # fmt: skip
+    record("leaf2 SSH port accepts TCP, never answers", f"leaf2 error (\"{hung_text[:60]}\"), "
+           "other switches on time", seen_hung, recovered,
+           "recovery: sshd restarted; a hang is only known by its timeout")  # fmt: skip
+
+
+# ==========================================================================================
+# (d) a node's tcpdump killed mid-stream, (e) the capture host disappearing
+
+CAPTURE_NODE = "k8s-node-l2-1"
+
+
+@contextlib.asynccontextmanager
+async def traffic_from(lab_dir: Path, node: str):
+    """Pings from the nginx pod on `node` to one on another rack, in the background:
+    VXLAN frames on `node`'s eth0 for the overlay to show."""
+    backend = open_lab(lab_dir)
+    pods = [p for p in await backend.list_pods("space1") if p.running]
+    sources = [p for p in pods if p.node == node]
+    assert sources, [(p.name, p.node, p.status) for p in pods]
+    source = sources[0]
+    target = next(p for p in pods if p.node and p.node[:11] != node[:11] and p.ip)
+    assert target.ip
+    task = asyncio.create_task(backend.ping(source, target.ip, count=600, timeout=600))
+    try:
+        yield source, target
+    finally:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        await backend.close()
+
+
+def frames_from(app: FabricApp, node: str, since: float) -> int:
+    return sum(1 for f in app.overlay.buffer if f.node == node and f.is_vxlan and f.time >= since)
+
+
+def overlay_clean(app: FabricApp) -> bool:
+    return "capture" not in app.problems and not pane(app, "pane-overlay").has_class("-stale")
+
+
+async def test_d_tcpdump_killed_mid_stream(lab_dir: Path) -> None:
+    app = fault_app(lab_dir)
+    ns = namespace(lab_dir, CAPTURE_NODE)
+    async with app.run_test(size=(160, 48)) as pilot, traffic_from(lab_dir, CAPTURE_NODE):
+        await loaded(app, pilot)
+        start = time.time()
+        await until(pilot, lambda: frames_from(app, CAPTURE_NODE, start) > 0, 20, "frames")
+        before = processes_in(ns, ("tcpdump",))
+        assert len(before) == 1, before
+        for pid, _ in before:
+            os.kill(pid, signal.SIGKILL)
+        killed_at, injected = time.time(), time.monotonic()
+
+        seen = await until(
+            pilot,
+            lambda: app.showed("pane-overlay", injected, CAPTURE_NODE),
+            ONE_REFRESH,
+            "capture error shown in the overlay pane",
+        )
+        problem = next(s for at, p, s, stale in app.seen if p == "pane-overlay" and
+                       at >= injected and CAPTURE_NODE in s)  # fmt: skip
+        assert "capture" in problem, problem
+        await still_fine(app, pilot)
+
+        def capturing_again() -> bool:
+            now = processes_in(ns, ("tcpdump",))
+            return (
+                len(now) == 1
+                and now[0][0] not in {pid for pid, _ in before}
+                and frames_from(app, CAPTURE_NODE, killed_at + 0.5) > 0
+                and overlay_clean(app)
+            )
+
+        recovered = await until(pilot, capturing_again, 30, "capture restarted by itself")
+        await still_fine(app, pilot)
+    record(f"{CAPTURE_NODE}: tcpdump killed mid-stream", f"overlay pane: \"{problem[-70:]}\"",
+           seen, recovered, "restarts by itself (new tcpdump, frames again)")  # fmt: skip
+
+
+async def test_e_capture_host_disappears(lab_dir: Path) -> None:
+    app = fault_app(lab_dir)
+    ns = namespace(lab_dir, CAPTURE_NODE)
+    async with app.run_test(size=(160, 48)) as pilot, traffic_from(lab_dir, CAPTURE_NODE):
+        await loaded(app, pilot)
+        start = time.time()
+        await until(pilot, lambda: frames_from(app, CAPTURE_NODE, start) > 0, 20, "frames")
+        old = kill_sshd(lab_dir, CAPTURE_NODE)  # its sessions (and the tcpdump) go too
+        injected = time.monotonic()
+        try:
+            seen = await until(
+                pilot,
+                lambda: app.showed("pane-overlay", injected, CAPTURE_NODE),
+                ONE_REFRESH,
+                "capture loss shown in the overlay pane",
+            )
+            problem = next(s for at, p, s, stale in app.seen if p == "pane-overlay" and
+                           at >= injected and CAPTURE_NODE in s)  # fmt: skip
+            await until(pilot, lambda: vm_state(app, CAPTURE_NODE) == "unreachable", 10, "VM")
+            await still_fine(app, pilot)
+        finally:
+            restart_sshd(lab_dir, old)
+        back_at = time.time()
+
+        def capturing_again() -> bool:
+            return (
+                len(processes_in(ns, ("tcpdump",))) == 1
+                and frames_from(app, CAPTURE_NODE, back_at) > 0
+                and overlay_clean(app)
+            )
+
+        recovered = await until(pilot, capturing_again, 45, "capture back by itself")
+        await until(pilot, lambda: vm_state(app, CAPTURE_NODE) == "running", 10, "VM running")
+        await still_fine(app, pilot)
+    record(f"{CAPTURE_NODE}: sshd killed (capture host gone)", f"overlay pane: "
+           f"\"{problem[-70:]}\", host unreachable in the VM pane", seen, recovered,
+           "recovery: sshd restarted; capture retries with backoff")  # fmt: skip
