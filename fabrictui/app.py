@@ -169,9 +169,12 @@ class FabricApp(App[None]):
             text.append("  READ-ONLY", style=self.palette.warn)
         return text
 
+    def _main_screen(self):
+        return self.screen_stack[0] if self.screen_stack else self.screen
+
     def _main(self, selector, expect_type=None):
         """Query the main screen, not whichever screen is on top (a modal may be)."""
-        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        screen = self._main_screen()
         if expect_type is None:
             return screen.query_one(selector)
         return screen.query_one(selector, expect_type)
@@ -192,6 +195,9 @@ class FabricApp(App[None]):
             self.notify(self.lab.hint, title="DEMO lab", timeout=12)
         self._layout_for(self.size.width, self.size.height)
         self.set_interval(0.1, self._draw_overlay)
+        # each table change makes the DataTable re-render every visible cell at the
+        # next paint; four batches a second stay live without repainting per event
+        self.set_interval(0.25, self._apply_pod_events)
         self.set_interval(1.0, self._tick)
         if self.live:
             self.run_worker(self._start_backend(), group="start", exit_on_error=False)
@@ -203,7 +209,11 @@ class FabricApp(App[None]):
 
     def _layout_for(self, width: int, height: int) -> None:
         single = self.zoomed or width < SINGLE_PANE_WIDTH or height < SINGLE_PANE_HEIGHT
-        self.screen.set_class(single, "-single")
+        self._main_screen().set_class(single, "-single")
+        if not single:
+            # with all panes shown the classes change nothing visible, but changing
+            # them restyles a pane (and re-renders a 5,000-row table): skip it
+            return
         for number, pane_id in enumerate(PANE_IDS, start=1):
             self._main(f"#{pane_id}").set_class(number == self.active_pane, "-active")
         self._main("#top-row").set_class(self.active_pane in (1, 2), "-has-active")
@@ -357,11 +367,12 @@ class FabricApp(App[None]):
 
     @while_screen_alive
     def on_pod_event(self, message: PodEvent) -> None:
-        # applied in batches by _draw_overlay's timer: every table change costs the
-        # DataTable a pass over all its rows at the next paint, so coalesce them
+        # applied in batches by a timer: every table change costs the DataTable a
+        # pass over all its rows at the next paint, so coalesce them
         self._answered("pods")
         self._pending_pod_events.append(message.event)
 
+    @while_screen_alive
     def _apply_pod_events(self) -> None:
         events, self._pending_pod_events = self._pending_pod_events, []
         if not events:
@@ -402,14 +413,15 @@ class FabricApp(App[None]):
     def names_by_ip(self) -> dict[str, str]:
         """Outer IPs are nodes, inner IPs are pods: what the overlay lines show."""
         pane = self._main(KubePane)
-        names = {h.address: h.name for h in self.hosts if h.address}
+        # host-network pods (kube-proxy, calico-node) carry their node's IP: the
+        # node's name wins for those, so pods go in first and nodes overwrite
+        names = {p.ip: p.name for p in pane.pods.values() if p.ip}
+        names.update({h.address: h.name for h in self.hosts if h.address})
         names.update({n.internal_ip: n.name for n in pane.nodes.values() if n.internal_ip})
-        names.update({p.ip: p.name for p in pane.pods.values() if p.ip})
         return names
 
     @while_screen_alive
     def _draw_overlay(self) -> None:
-        self._apply_pod_events()
         batch = self.overlay.take_for_display()
         if not batch.frames and not batch.skipped:
             return

@@ -110,6 +110,9 @@ async def capture_node(
                 if frames:
                     failures = 0
                     on_frames(frames, decoder.raw_records, decoder.linktype or 1)
+                # a stream with data always buffered never suspends by itself:
+                # give the UI its turn after every chunk, or keys wait behind a flood
+                await asyncio.sleep(0)
             decoder.finish()
             on_error(f"{node}: capture ended; restarting")
         except (BackendError, ParseError, OSError) as err:
