@@ -98,7 +98,7 @@ async def test_seed_story_through_the_keys():
         vxlan = [f for f in frames if f.is_vxlan and f.inner_src in pod_ips]
         assert vxlan and all(f.vni == 4096 and f.outer_src in node_ips for f in vxlan)
         text = "\n".join(app.query_one("#frame-log").lines)
-        assert "vni 4096" in text and "k8s-node-" in text and "ICMP echo request" in text
+        assert "vni 4096" in text and "k8s-node-" in text and "ICMP echo req" in text
 
         report = await run_verify(app, pilot)
         assert "6/6 checks pass" in report
