@@ -858,9 +858,22 @@ class KubeClient:
 
         def run(api: Any) -> tuple[str, str, bool]:
             from kubernetes import client
+
+            # stream() swaps the ApiClient's call_api for a websocket one while it
+            # opens the exec: on the shared client that races with the other
+            # threads (concurrent pings, lists, watches), which then go out as
+            # websockets and fail ("Handshake status 200 OK"). Each exec gets a
+            # client of its own, with the same configuration.
+            exec_client = client.ApiClient(api.configuration)
+            core = client.CoreV1Api(exec_client)
+            try:
+                return exec_ping(core)
+            finally:
+                exec_client.close()
+
+        def exec_ping(core: Any) -> tuple[str, str, bool]:
             from kubernetes.stream import stream
 
-            core = client.CoreV1Api(api)
             ws = stream(
                 core.connect_get_namespaced_pod_exec,
                 pod.name,
