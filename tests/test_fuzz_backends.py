@@ -1,20 +1,19 @@
 """Bad input to the real backends' pure parts: only the documented error escapes.
 
 ssh configs and inventories raise only BackendError; API objects of any shape
-convert without raising (the API is not ours to trust). FABRICTUI_FUZZ_EXAMPLES
-raises the example count for a long run.
+convert without raising (the API is not ours to trust). FABRICTUI_FUZZ=long
+runs 10,000 examples per test.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import string
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from fabrictui.backends.base import BackendError
@@ -22,13 +21,9 @@ from fabrictui.backends.inventory import load_inventory_file
 from fabrictui.backends.kube import load_calico_manifest, node_from_api, pod_from_api
 from fabrictui.backends.ssh import parse_jump, parse_ssh_config
 from fabrictui.backends.switches import platform_from_probe
+from tests._fuzz import fuzz_settings
 
-EXAMPLES = int(os.environ.get("FABRICTUI_FUZZ_EXAMPLES", "300"))
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+SETTINGS = fuzz_settings(HealthCheck.function_scoped_fixture)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
