@@ -7,6 +7,7 @@ still shows, as incomplete.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import getpass
 import json
 import os
@@ -47,12 +48,35 @@ def _append(record: dict) -> None:
         os.close(fd)
 
 
+# the action running in this task (and the tasks and threads it starts): the
+# backends report the exact commands and API calls they make on its behalf
+_current: contextvars.ContextVar[AuditEntry | None] = contextvars.ContextVar(
+    "fabrictui_audit_entry", default=None
+)
+
+
+def record_call(call: str) -> None:
+    """Called by backends for each remote command or mutating API call; written
+    to the audit log when an audited action is running in this context."""
+    entry = _current.get()
+    if entry is None:
+        return
+    # the start record is on disk; a lost detail must not break the action
+    with contextlib.suppress(OSError):
+        entry.call(call)
+
+
 @dataclass
 class AuditEntry:
     id: str
     action: str
 
+    def call(self, call: str) -> None:
+        _append({"id": self.id, "event": "call", "time": time.time(), "call": redact(call)})
+
     def finish(self, result: str, summary: str = "") -> None:
+        if _current.get() is self:
+            _current.set(None)
         _append(
             {
                 "id": self.id,
@@ -85,6 +109,7 @@ def start(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
             "calls": [redact(call) for call in calls],
         }
     )
+    _current.set(entry)
     return entry
 
 
@@ -115,6 +140,7 @@ class AuditRow:
     calls: tuple[str, ...]
     result: str  # ok, failed, cancelled, or "incomplete" when no end was written
     summary: str
+    executed: tuple[str, ...] = ()  # commands and API calls made while it ran
 
 
 def read_audit(path: Path | None = None) -> list[AuditRow]:
@@ -124,6 +150,7 @@ def read_audit(path: Path | None = None) -> list[AuditRow]:
         return []
     starts: dict[str, dict] = {}
     ends: dict[str, dict] = {}
+    executed: dict[str, list[str]] = {}
     for raw in file.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = json.loads(raw)
@@ -131,7 +158,11 @@ def read_audit(path: Path | None = None) -> list[AuditRow]:
             continue
         if not isinstance(record, dict) or "id" not in record:
             continue
-        (starts if record.get("event") == "start" else ends)[str(record["id"])] = record
+        event, key = record.get("event"), str(record["id"])
+        if event == "call":
+            executed.setdefault(key, []).append(str(record.get("call", "")))
+        else:
+            (starts if event == "start" else ends)[key] = record
     rows = []
     for key, rec in starts.items():
         end = ends.get(key, {})
@@ -146,6 +177,7 @@ def read_audit(path: Path | None = None) -> list[AuditRow]:
                 calls=tuple(str(c) for c in rec.get("calls", [])),
                 result=str(end.get("result", "incomplete")),
                 summary=str(end.get("summary", "")),
+                executed=tuple(executed.get(key, ())),
             )
         )
     return sorted(rows, key=lambda row: row.started)

@@ -73,3 +73,20 @@ def test_headless_commands_are_audited(capsys):
     assert [(r.action, r.result) for r in rows] == [("scale", "ok"), ("verify", "failed")]
     assert rows[0].target == "space1/nginx-deployment replicas=4"
     assert rows[0].calls and rows[0].lab.startswith("demo")
+
+
+def test_calls_made_by_the_action_are_recorded_with_it(capsys):
+    assert main(["scale", "--demo", "fresh", "--replicas", "2", "--yes", "--timeout", "2"]) in (
+        0,
+        1,
+    )
+    rows = audit.read_audit()
+    assert rows[-1].action == "scale"
+    assert "demo: scale space1/nginx-deployment replicas=2" in rows[-1].executed
+    assert main(["audit"]) == 0
+    assert "ran: demo: scale space1/nginx-deployment replicas=2" in capsys.readouterr().out
+
+
+def test_calls_outside_an_action_are_not_recorded():
+    audit.record_call("ssh leaf1: vtysh -c 'show bgp summary json'")
+    assert not audit.audit_path().exists()

@@ -24,6 +24,7 @@ import ipaddress
 import json
 import logging
 import os
+import shlex
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -34,6 +35,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from fabrictui import audit
 from fabrictui.backends.base import BackendError, DemoWorkload, NotFound, Unreachable
 from fabrictui.model import KubeNode, KubePod, PingResult, WatchEvent
 
@@ -750,6 +752,10 @@ class KubeClient:
                 except (NotFoundError, ApiException) as exc:
                     if getattr(exc, "status", 404) != 404:
                         raise
+                audit.record_call(
+                    f"PATCH (server-side apply, fieldManager={FIELD_MANAGER}) "
+                    f"{api_version} {kind} {namespace + '/' if namespace else ''}{name}"
+                )
                 after = resource.server_side_apply(
                     body=dict(doc),
                     name=name,
@@ -816,6 +822,7 @@ class KubeClient:
                 except ApiException as exc:
                     if exc.status != 404:
                         raise
+                audit.record_call(f"POST create {label}")
                 try:
                     create()
                 except ApiException as exc:
@@ -834,6 +841,9 @@ class KubeClient:
         def scale(api: Any) -> None:
             from kubernetes import client
 
+            audit.record_call(
+                f"PATCH apps/v1 deployments/{name}/scale -n {namespace} replicas={replicas}"
+            )
             client.AppsV1Api(api).patch_namespaced_deployment_scale(
                 name,
                 namespace,
@@ -855,6 +865,7 @@ class KubeClient:
         except ValueError:
             raise BackendError(f"ping: {target_ip!r} is not an IP address") from None
         command = ["ping", "-c", str(int(count)), "-W", "1", target_ip]
+        audit.record_call(f"exec in {pod.namespace}/{pod.name}: {shlex.join(command)}")
 
         def run(api: Any) -> tuple[str, str, bool]:
             from kubernetes import client

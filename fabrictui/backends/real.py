@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from fabrictui import audit
 from fabrictui.backends.base import (
     BackendError,
     CaptureStream,
@@ -99,6 +100,8 @@ class RealLabBackend(LabBackend):
         self.name = name
         self.root = root
         self.pool = pool
+        # every remote command an audited action makes lands in the audit log
+        pool.add_observer(lambda host, line: audit.record_call(f"ssh {host}: {line}"))
         self.kube = kube
         self.vagrant = vagrant
         self.inventory = inventory

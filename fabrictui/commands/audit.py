@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for call in row.calls:
             print(f"    {call}")
+        for call in row.executed:
+            print(f"    ran: {call}")
         if row.summary:
             print(f"    -> {row.summary}")
     return 0

@@ -21,6 +21,7 @@ import ipaddress
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from fabrictui import audit
 from fabrictui.backends.base import (
     BackendError,
     CaptureStream,
@@ -306,16 +307,19 @@ class DemoBackend(LabBackend):
             raise BackendError(f"pool {pool_cidr} is smaller than one /26 block")
         self._ensure_driver()
         manifest_objects()  # read (and cache) the manifest before the clock starts
+        audit.record_call(f"demo: apply calico-vxlan.yaml (pool {pool})")
         return self.kube.apply_calico(self._now(), str(pool))
 
     async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
         self._ensure_driver()
+        audit.record_call(f"demo: ensure {workload.namespace}/{workload.deployment}")
         return self.kube.ensure_workload(self._now(), workload)
 
     async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
         if replicas < 0:
             raise BackendError(f"replicas must be 0 or more, not {replicas}")
         self._ensure_driver()
+        audit.record_call(f"demo: scale {namespace}/{name} replicas={replicas}")
         self.kube.scale(self._now(), namespace, name, replicas)
 
     async def ping(
@@ -329,6 +333,7 @@ class DemoBackend(LabBackend):
             raise BackendError("ping count must be at least 1")
         self._ensure_driver()
         self._now()
+        audit.record_call(f"demo: exec in {pod.key}: ping -c {count} {target_ip}")
         rec = self.kube.pod(pod.namespace, pod.name)
         if rec.status != "Running" or rec.node is None or rec.ip is None:
             return PingResult(
@@ -381,4 +386,5 @@ class DemoBackend(LabBackend):
 
     async def set_fault(self, fault_id: str, active: bool) -> None:
         self._ensure_driver()
+        audit.record_call(f"demo: {'inject' if active else 'clear'} fault {fault_id}")
         self.faultboard.set(fault_id, active, self._now())
