@@ -617,6 +617,12 @@ class FabricApp(App[None]):
     def action_verify(self) -> None:
         actions_ui.verify(self)
 
+    def action_vm_action(self, action: str) -> None:
+        actions_ui.vm_action(self, action)
+
+    def selected_host(self) -> str | None:
+        return self._main(VmPane).selected_host()
+
     def toggle_fault(self, fault_id: str, active: bool, title: str) -> None:
         actions_ui.toggle_fault(self, fault_id, active, title)
 

@@ -213,3 +213,29 @@ async def test_ssh_key_explains_when_the_lab_has_no_shell_and_palette_opens():
         await pilot.press(*"fault stop")
         await pilot.pause(0.5)
         await pilot.press("escape")
+
+
+async def test_vm_halt_and_up_from_the_vm_pane_stream_output_and_change_state():
+    app = demo_app("ready")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("1")  # spine-sw1 is the first row
+        assert app.selected_host() == "spine-sw1"
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.focused.id == "no"
+        await pilot.press("y")
+        await finish_action(app, pilot)
+        assert any("spine-sw1: ==> spine-sw1: Attempting graceful shutdown" in x for x in log(app))
+        await wait_for(
+            pilot,
+            lambda: any(h.name == "spine-sw1" and h.state.value == "poweroff" for h in app.hosts),
+        )
+        await pilot.press("u", "y")
+        await finish_action(app, pilot)
+        await wait_for(
+            pilot,
+            lambda: any(h.name == "spine-sw1" and h.state.value == "running" for h in app.hosts),
+        )
+        await pilot.press("3", "h")  # not in the VM pane: nothing happens
+        assert not isinstance(app.screen, ConfirmScreen)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from fabrictui import actions, audit
+from fabrictui.actions.progress import ActionResult
 from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.parsers import ParseError
 from fabrictui.ui.render import check_lines
@@ -278,3 +279,38 @@ def toggle_fault(app: FabricApp, fault_id: str, active: bool, title: str) -> Non
         app.run_worker(run(), group="faults", exit_on_error=False)
 
     confirm_then(app, f"{verb} fault: {title}?", plan, start)
+
+
+# -- VMs ------------------------------------------------------------------------------------------
+
+VM_ACTIONS = {
+    "up": "boot the VM (vagrant up)",
+    "halt": "shut the VM down (vagrant halt): its sessions and pods go away",
+    "reload": "restart the VM (vagrant reload)",
+}
+
+
+def vm_action(app: FabricApp, action: str) -> None:
+    host = app.selected_host()
+    if host is None:
+        app.log_action("select a host in the VM pane (1) first", "warn")
+        return
+    if _busy(app) or refuse_if_read_only(app, f"VM {action}"):
+        return
+    plan = [f"{host}: {VM_ACTIONS[action]}", f"output streams to the action log ({action})"]
+
+    def start() -> None:
+        async def stream() -> ActionResult:
+            lines = 0
+            async for line in app.backend.vm_action(host, action):
+                lines += 1
+                app.log_action(f"{host}: {line}")
+            return ActionResult(True, f"{action} of {host} finished", ())
+
+        async def run() -> None:
+            result = await _guard(app, f"vm-{action}", stream(), target=host, calls=plan)
+            _log_result(app, f"vm {action}", result)
+
+        app.start_action(f"VM {action} {host}", run())
+
+    confirm_then(app, f"{action.capitalize()} {host}?", plan, start)

@@ -21,6 +21,12 @@ class FabricCommands(Provider):
             ("action: cancel", app.action_cancel_action, "cancel the running action"),
             ("help: keys", app.action_help, "every key and what it does"),
         ]
+        host = app.selected_host()
+        if host is not None:
+            for verb in ("up", "halt", "reload"):
+                commands.append(
+                    (f"vm: {verb} {host}", partial(app.action_vm_action, verb), "selected VM")
+                )
         for name in app.fabric_themes():
             commands.append((f"theme: {name}", partial(setattr, app, "theme", name), "colours"))
         for fault in app.backend.faults():

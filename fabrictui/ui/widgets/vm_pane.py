@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from fabrictui.model import Host
@@ -10,6 +11,14 @@ from fabrictui.ui.widgets.tables import KeyedTable
 
 
 class VmPane(Pane):
+    BINDINGS = [
+        Binding("u", "app.vm_action('up')", "Up", id="vm.up", tooltip="vagrant up the selected VM"),
+        Binding("h", "app.vm_action('halt')", "Halt", id="vm.halt",
+                tooltip="vagrant halt the selected VM (asks first)"),
+        Binding("r", "app.vm_action('reload')", "Reload", id="vm.reload",
+                tooltip="vagrant reload the selected VM (asks first)"),
+    ]  # fmt: skip
+
     def __init__(self, **kwargs) -> None:
         super().__init__("VMs", 1, id="pane-vms", **kwargs)
         self.hosts: list[Host] = []
