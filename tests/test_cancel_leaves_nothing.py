@@ -125,17 +125,5 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
     while gone and loop.time() - started < 10:
         await asyncio.sleep(0.1)
         gone = running_in_lab(lab_dir, LEFTOVERS)
-    if (
-        gone
-        and set(gone) <= {ns for ns in lab_namespaces(lab_dir) if "k8s-" in ns}
-        and all(name == "tcpdump" for procs in gone.values() for _, name in procs)
-    ):
-        pytest.xfail(
-            f"tcpdump left after quit on {sorted(gone)}: on shutdown the capture worker's "
-            "SshCapture.close() is cancelled half-way while RealLabBackend.close() skips the "
-            "already-closing capture (close() returns at once when _closed is set) and closes "
-            "the pool, so _ensure_gone fails with 'ssh pool is closed'; an idle node's tcpdump "
-            "never writes, never gets SIGPIPE and stays (fabrictui/backends/capture_ssh.py)"
-        )
     assert not gone, f"left running after quit: {gone}"
     print(f"after quit: no ping or tcpdump in any lab namespace ({loop.time() - started:.2f} s)")
