@@ -12,10 +12,11 @@ from fabrictui.ui.widgets.tables import KeyedTable
 
 class VmPane(Pane):
     BINDINGS = [
-        Binding("u", "app.vm_action('up')", "Up", id="vm.up", tooltip="vagrant up the selected VM"),
-        Binding("h", "app.vm_action('halt')", "Halt", id="vm.halt",
+        Binding("u", "app.vm_action('up')", "Up", id="vm.up", show=False,
+                tooltip="vagrant up the selected VM (VM pane)"),
+        Binding("h", "app.vm_action('halt')", "Halt", id="vm.halt", show=False,
                 tooltip="vagrant halt the selected VM (asks first)"),
-        Binding("r", "app.vm_action('reload')", "Reload", id="vm.reload",
+        Binding("r", "app.vm_action('reload')", "Reload", id="vm.reload", show=False,
                 tooltip="vagrant reload the selected VM (asks first)"),
     ]  # fmt: skip
 
