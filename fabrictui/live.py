@@ -116,7 +116,8 @@ async def capture_node(
             decoder.finish()
             on_error(f"{node}: capture ended; restarting")
         except (BackendError, ParseError, OSError) as err:
-            on_error(f"{node}: {err}")
+            message = str(err)
+            on_error(message if message.startswith(node) else f"{node}: {message}")
         finally:
             if stream is not None:
                 await stream.close()

@@ -142,7 +142,8 @@ def fabric_lines(
                 line.append(f"MISSING  no session to {peer}", style=palette.bad)
                 block.append(line)
         else:
-            header.append(f"  {reading.error or 'no answer'}", style=palette.bad)
+            error = (reading.error or "no answer").removeprefix(f"{switch}: ")
+            header.append(f"  {error}", style=palette.bad)
             block.append(header)
         if needle and not any(needle in line.plain.lower() for line in block):
             continue

@@ -37,7 +37,8 @@ class FabricPane(Pane):
     ) -> None:
         self.readings = dict(readings)
         lines = fabric_lines(readings, analysis, palette, self.text_filter)
-        problems = analysis.problems()
+        # switches that did not answer already say so on their own line
+        problems = [p for p in analysis.problems() if not p.endswith(": did not answer")]
         body = Text("\n").join(lines) if lines else Text("no switch matches the filter")
         if problems:
             body.append("\n")
