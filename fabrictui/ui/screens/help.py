@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fabrictui.ui.screens.report import TextReportScreen
+from fabrictui.ui.widgets.vm_pane import VmPane
 
 if TYPE_CHECKING:
     from fabrictui.app import FabricApp
@@ -26,14 +27,20 @@ def help_screen(app: FabricApp) -> TextReportScreen:
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("what it does")
     table.add_column("id (for keymap)", style="dim")
-    for _key, active in sorted(
-        app.active_bindings.items(), key=lambda item: item[1].binding.id or ""
-    ):
+    rows: dict[str, tuple[str, str]] = {}
+    for active in app.active_bindings.values():
         binding = active.binding
         if binding.id is None or binding.id.startswith(("confirm.", "report.")):
             continue
         what = binding.tooltip or binding.description or binding.action
-        table.add_row(app.get_key_display(binding), what, binding.id)
+        rows[binding.id] = (app.get_key_display(binding), what)
+    # the VM pane's own keys, also when another pane has the focus
+    for binding in VmPane.BINDINGS:
+        if binding.id not in rows:
+            keys = app.settings.keymap.get(binding.id, binding.key)
+            rows[binding.id] = (keys, binding.tooltip or binding.description)
+    for binding_id, (keys, what) in sorted(rows.items()):
+        table.add_row(keys, what, binding_id)
     for key, text in EXTRA:
         table.add_row(key, text, "")
     body = Text()
