@@ -39,6 +39,7 @@ from tests._rehearsal_tui import (
     feeds_alive,
     finish_action,
     kill_tree,
+    lab_namespaces,
     loaded,
     open_lab,
     pane,
@@ -855,3 +856,16 @@ async def test_f3_kube_api_stopped_and_restarted(lab_dir: Path) -> None:
     sees = f'Kubernetes pane marked: "{problem}"'
     note = "recovery: server restarted (fresh cluster, new token: kubeconfig reloaded)"
     record("Kubernetes API server stopped (SIGTERM)", sees, seen, recovered, note)
+
+
+async def test_z_nothing_left_running_after_the_faults(lab_dir: Path) -> None:
+    """Every app above has quit: no tcpdump or ping of ours is left in any namespace of
+    the lab, whatever was killed under it."""
+    deadline = time.monotonic() + 10
+    while True:
+        left = {ns: procs for ns in lab_namespaces(lab_dir)
+                if (procs := processes_in(ns, ("tcpdump", "ping")))}  # fmt: skip
+        if not left:
+            break
+        assert time.monotonic() < deadline, left
+        await asyncio.sleep(0.1)
