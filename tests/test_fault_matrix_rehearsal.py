@@ -113,8 +113,8 @@ def _report() -> None:
 
 FAULT_DOC = """# Fault matrix: the rehearsal lab
 
-Measured by `tests/test_fault_matrix_rehearsal.py` on {when}: the TUI runs on a rehearsal
-lab through the real backends (`--lab DIR`: SSH to FRR switches and nodes, the lab's
+Measured by `tests/test_fault_matrix_rehearsal.py` on {when}: the TUI runs on a
+rehearsal lab through the real backends (`--lab DIR`: SSH to FRR switches and nodes, the lab's
 Kubernetes API, tcpdump over SSH), with fabric and VM refresh every {poll:.1f} s. Each
 fault is injected for real while the app runs; *seen within* is the time from the
 injection to the pane concerned showing it, *recovered in* the time from clearing the
@@ -149,6 +149,11 @@ How each fault is made and cleared:
 - **API server stopped**: SIGTERM of the lab's API server, then started again with the
   same command line (a fresh cluster with a new token; the backend reloads the
   kubeconfig by itself).
+
+Known gap (the test marks it xfail): for a black-holed pod the ping matrix shows exactly
+the failing pairs and verify fails naming the pod's address, but the diagnosis cannot say
+*black-holed*: the real backend has no way to read a node's routes, so it reports "pods
+Running, calico-node Running and the fabric looks healthy".
 
 Regenerate with
 `FABRICTUI_FAULT_TABLE=docs/fault-matrix.md pytest -s tests/test_fault_matrix_rehearsal.py`
@@ -313,7 +318,7 @@ async def test_a_spine_bgpd_killed_and_restarted(lab_dir: Path) -> None:
             states = session_states(app)
             down = all(states.get((leaf, "spine-sw1")) != "Established" for leaf in LEAVES)
             text = pane_text(app, "pane-fabric")
-            return down and "problem" in text and "spine-sw1" in text
+            return down and "session to spine-sw1" in text and "bgpd is not running" in text
 
         seen = await until(pilot, shown, ONE_REFRESH + 10, "bgpd down shown in the fabric pane")
         text = pane_text(app, "pane-fabric")
@@ -325,13 +330,11 @@ async def test_a_spine_bgpd_killed_and_restarted(lab_dir: Path) -> None:
 
         respawn(lab_dir, record_, frr.daemon_argv(lab_state(lab_dir)["lab_id"], "spine-sw1",
                                                   "bgpd"))  # fmt: skip
-        cleared = time.monotonic()
         recovered = await until(pilot, lambda: fabric_healthy(app), 60, "sessions back")
         await still_fine(app, pilot)
-        assert time.monotonic() - cleared >= recovered
     assert seen < ONE_REFRESH, seen
-    record("spine-sw1 bgpd killed (SIGKILL)", "leaf sessions to spine-sw1 down, spine-sw1 "
-           "error in the fabric pane", seen, recovered, "recovery: bgpd started again")  # fmt: skip
+    sees = 'both leaves\' sessions to spine-sw1 named as problems; spine-sw1: "bgpd is not running"'
+    record("spine-sw1 bgpd killed (SIGKILL)", sees, seen, recovered, "recovery: bgpd started again")
 
 
 # ==========================================================================================
@@ -350,7 +353,7 @@ async def test_b_leaf_uplink_down_and_up(lab_dir: Path) -> None:
             def shown() -> bool:
                 text = pane_text(app, "pane-fabric")
                 down = session_states(app).get(("leaf1", "spine-sw1")) != "Established"
-                return down and "problem" in text and "leaf1" in text
+                return down and "leaf1: session to spine-sw1" in text
 
             seen = await until(pilot, shown, ONE_REFRESH + 10, "uplink down shown")
             states = session_states(app)
@@ -362,7 +365,7 @@ async def test_b_leaf_uplink_down_and_up(lab_dir: Path) -> None:
         recovered = await until(pilot, lambda: fabric_healthy(app), 60, "session back")
         await still_fine(app, pilot)
     assert seen < ONE_REFRESH, seen
-    sees = "leaf1-spine-sw1 session not Established, named in the fabric pane"
+    sees = 'fabric pane: "leaf1: session to spine-sw1 (172.16.0.0) is ..." as a problem'
     record("leaf1 uplink swp51 (to spine-sw1) down", sees, seen, recovered, "recovery: link up")
 
 
@@ -427,7 +430,6 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
 
             # now the port accepts TCP and never answers
             await tarpit.start()
-            hung_at = time.monotonic()
             hung_since = time.time()
 
             def hanging() -> bool:
@@ -446,7 +448,6 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
                 assert app.readings[other].error is None, app.readings[other].error
                 assert app.readings[other].fetched_at >= hung_since
             await still_fine(app, pilot)
-            assert time.monotonic() - hung_at >= seen_hung
         finally:
             await tarpit.close()
             restart_sshd(lab_dir, old)
@@ -776,7 +777,6 @@ async def test_f1_kube_api_answers_500(lab_dir: Path, tmp_path: Path) -> None:
         await still_fine(app, pilot)
         cleared = proxy.set_mode("pass")
         recovered = await until(pilot, lambda: kube_clean(app), 60, "watches back")
-        assert time.monotonic() - cleared >= recovered
         await still_fine(app, pilot)
         served = [r.status for r in proxy.requests if r.at >= injected and r.at < cleared]
         assert served and set(served) == {500}, served
