@@ -26,6 +26,7 @@ from tests._rehearsal_tui import (
     log_lines,
     nginx_running,
     pane,
+    pane_text,
     rehearsal_lab,
     wait_for,
 )
@@ -52,7 +53,18 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
     assert app.lab.kind == "rehearsal" and not app.lab.badge  # not the demo lab
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
+        assert len(app.hosts) == 9 and all(str(h.state) == "running" for h in app.hosts)
         assert {h.name for h in app.hosts} >= set(NODES)
+        vms = pane_text(app, "pane-vms")
+        assert all(name in vms for name in ("spine-sw1", "leaf2", *NODES)), vms
+        for pane_id in ("pane-vms", "pane-fabric", "pane-kube"):  # fresh, with their age
+            await wait_for(
+                pilot,
+                lambda p=pane_id: str(pane(app, p).border_subtitle).startswith("updated "),
+                5,
+                f"{pane_id} shows the age of its data",
+            )
+            assert not pane(app, pane_id).has_class("-stale"), pane(app, pane_id).border_subtitle
         assert not any(n.ready for n in app.kube_state()[0]), "fresh cluster: NotReady"
         # every leaf has its two sessions, read from FRR over SSH
         await wait_for(pilot, lambda: leaves_established(app), 20, "leaf sessions Established")
@@ -120,6 +132,9 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         senders = {f.node for f in requests}
         assert all(f" {node} > " in text for node in senders), text[-1500:]
         assert "calico-node-" not in text, "host-network pods must not name node IPs"
+        overlay = pane(app, "pane-overlay")
+        assert str(overlay.border_subtitle).startswith("updated "), overlay.border_subtitle
+        assert not overlay.has_class("-stale"), overlay.border_subtitle
 
         # V → all six checks pass
         await pilot.press("V")
