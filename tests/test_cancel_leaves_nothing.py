@@ -7,6 +7,7 @@ the lab (switches, nodes and pods)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from tests._rehearsal_tui import (
     assert_no_traceback,
+    comm,
     deploy_and_scale,
     feeds_alive,
     lab_app,
@@ -37,6 +39,13 @@ LEFTOVERS = ("ping", "tcpdump")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with rehearsal_lab(tmp_path_factory.mktemp("cancel") / "lab") as directory:
         yield directory
+
+
+def namespace_pids(namespace: str) -> list[int]:
+    out = subprocess.run(
+        ["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False
+    ).stdout
+    return [int(token) for token in out.split() if token.isdigit()]
 
 
 def running_in_lab(lab_dir: Path, names: tuple[str, ...]) -> dict[str, list[tuple[int, str]]]:
@@ -113,6 +122,11 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
         gone_in = await until_none_left(pilot, lab_dir, ("ping",), 10)
         print(f"\ncancelled ping mesh: no ping left in any lab namespace {gone_in:.2f} s later")
         assert ("ping", "cancelled") in [(r.action, r.result) for r in read_audit()]
+        # nothing at all runs in the pods' namespaces (no container runtime here: only
+        # what an exec started could be there)
+        in_pods = {ns: pids for ns in lab_namespaces(lab_dir) if "-pod-" in ns
+                   and (pids := namespace_pids(ns))}  # fmt: skip
+        assert not in_pods, {ns: [comm(p) for p in pids] for ns, pids in in_pods.items()}
         await pilot.press("escape")
 
         assert_no_traceback(app)
