@@ -194,7 +194,9 @@ class RealLabBackend(LabBackend):
     async def close(self) -> None:
         # Captures first: stopping one needs the pool (to check tcpdump is gone).
         captures, self._captures = list(self._captures), []
-        await asyncio.gather(*(c.close() for c in captures), return_exceptions=True)
+        await asyncio.gather(
+            self.switches.close(), *(c.close() for c in captures), return_exceptions=True
+        )
         await self.pool.close()
         await self.kube.close()
 

@@ -331,6 +331,22 @@ class RemoteProcess:
             raise Unreachable(f"{self.host}: stream lost: {_one_line(exc)}") from None
         return data if isinstance(data, bytes) else data.encode()
 
+    def write(self, data: bytes) -> None:
+        """Send `data` to the command's stdin. Raises Unreachable when the channel is gone."""
+        try:
+            self.process.stdin.write(data)
+        except (asyncssh.Error, OSError, BrokenPipeError) as exc:
+            raise Unreachable(f"{self.host}: stream lost: {_one_line(exc)}") from None
+
+    def abort(self) -> None:
+        """Close the channel now, without waiting (for a caller being cancelled)."""
+        try:
+            _abandon(self.process)
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
     async def close(self, timeout: float = 3.0) -> None:
         """Close the channel (the remote command sees EOF/SIGPIPE) and free the slot."""
         try:
@@ -597,14 +613,22 @@ class SshPool:
             state.conn = None
         conn.close()
 
-    async def _open_process(self, host: str, command: str) -> asyncssh.SSHClientProcess:
+    async def _open_process(
+        self,
+        host: str,
+        command: str,
+        term_type: str | None = None,
+        term_size: tuple[int, int] | None = None,
+    ) -> asyncssh.SSHClientProcess:
         """A new channel running `command`, retrying refused channel opens."""
         reconnected = False
         attempt = 0
         while True:
             conn = await self._connection(host)
             try:
-                return await conn.create_process(command, encoding=None, term_type=None)
+                return await conn.create_process(
+                    command, encoding=None, term_type=term_type, term_size=term_size
+                )
             except asyncssh.ChannelOpenError as exc:
                 if conn.is_closed() and not reconnected:
                     reconnected = True
@@ -716,6 +740,30 @@ class SshPool:
         await state.sessions.acquire()
         try:
             process = await self._open_process(host, command)
+        except BaseException:
+            state.sessions.release()
+            raise
+        return RemoteProcess(host, command, process, state.sessions.release)
+
+    async def open_interactive(
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        sudo: bool = False,
+        term_type: str = "dumb",
+        term_size: tuple[int, int] = (1024, 64),
+    ) -> RemoteProcess:
+        """Start `argv` on `host` on a pseudo-terminal (for an interactive CLI such as
+        vtysh that only flushes its output per command on a terminal). stderr arrives
+        merged into stdout, as on any terminal; output lines end in CR LF. The
+        session holds one of the host's session slots until it is closed."""
+        command = remote_command(argv, sudo)
+        self._notify(host, argv, sudo)
+        state = self._state(host)
+        await state.sessions.acquire()
+        try:
+            process = await self._open_process(host, command, term_type, term_size)
         except BaseException:
             state.sessions.release()
             raise

@@ -7,6 +7,11 @@ Cumulus release; NCLU's `net show bgp summary json` and the text summaries
 are fallbacks. The command that worked is remembered per switch. Every read
 goes through `fabrictui.parsers.bgp.parse_bgp_summary`, so the fabric pane and
 the checks read the same data. Failures are returned in `SwitchReading.error`.
+
+On a switch with vtysh, `vtysh -c` commands go through one long-lived vtysh per
+switch (`fabrictui.backends.vtysh_session`) instead of a new vtysh for every poll;
+when that session fails, the same command runs one-shot and the session is
+re-opened later (with a backoff).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.ssh import SshPool
+from fabrictui.backends.vtysh_session import SessionFailed, VtyshSessions
 from fabrictui.model import BgpSummary, SwitchReading
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary
@@ -80,9 +86,16 @@ class SwitchReader:
         pool: SshPool,
         timeout: float = 5.0,
         platform_hints: Mapping[str, str | None] | None = None,
+        *,
+        sessions: bool = True,
     ) -> None:
         self.pool = pool
         self.timeout = timeout
+        # one long-lived vtysh per switch for `vtysh -c` commands (False: one-shot only)
+        self.use_sessions = sessions
+        self.sessions = VtyshSessions(pool, open_timeout=timeout)
+        self.session_reads = 0  # commands answered by a session
+        self.oneshot_reads = 0  # commands run one-shot
         self._hints = dict(platform_hints or {})
         self._platforms: dict[str, Platform] = {}
         self._working: dict[str, int] = {}  # switch -> index of the command that last worked
@@ -125,6 +138,17 @@ class SwitchReader:
         errors: list[str] = []
         for index in order:
             argv = platform.commands[index]
+            text = await self._via_session(switch, argv, platform)
+            if text is not None:
+                try:
+                    summary = parse_bgp_summary(text)
+                except ParseError:
+                    pass  # not trusted: the one-shot command below decides
+                else:
+                    self._working[switch] = index
+                    self.session_reads += 1
+                    return summary, None
+            self.oneshot_reads += 1
             result = await self.pool.run(switch, argv, self.timeout, sudo=platform.sudo)
             if not result.ok:
                 why = _first(result.stderr) or _first(result.stdout) or "no output"
@@ -138,6 +162,22 @@ class SwitchReader:
             self._working[switch] = index
             return summary, None
         return None, f"{switch}: no BGP summary: " + "; ".join(errors[:2])
+
+    async def _via_session(
+        self, switch: str, argv: tuple[str, ...], platform: Platform
+    ) -> str | None:
+        """`vtysh -c CMD` through the switch's vtysh session; None: use the one-shot path."""
+        if not self.use_sessions or len(argv) != 3 or argv[:2] != ("vtysh", "-c"):
+            return None
+        try:
+            # half the budget: a hung session still leaves time for the one-shot command
+            return await self.sessions.run(switch, argv[2], self.timeout / 2, sudo=platform.sudo)
+        except SessionFailed:
+            return None
+
+    async def close(self) -> None:
+        """Close every vtysh session (the pool is the caller's to close)."""
+        await self.sessions.close()
 
     async def read_all(self, switches: Iterable[str]) -> list[SwitchReading]:
         """Every switch concurrently; a slow or dead switch delays only itself."""
