@@ -29,8 +29,8 @@ from fabrictui.backends.ssh import RemoteProcess, SshPool
 
 log = logging.getLogger(__name__)
 
-# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and two-byte escapes (ESC =, ESC >, ...)
-ANSI_RE = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), other escapes (ESC =, ESC ( B, ...)
+ANSI_RE = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]")
 # A CLI prompt on its own line: `leaf1# `, `switch> `, `spine-sw1(config)# `.
 PROMPT_RE = re.compile(rb"(?:^|\n)([^\s#>]{1,128}[#>] ?)$")
 PAGING_OFF = "terminal length 0"
@@ -74,6 +74,9 @@ def split_reply(command: str, reply: bytes, prompt: bytes) -> bytes:
     shown = echo.rstrip(b"\r").rsplit(b"\r", 1)[-1]
     if not newline or shown.strip() != command.encode().strip():
         raise SessionFailed(f"echo {shown[:60]!r} is not the command sent: session out of step")
+    if (b"\n" + prompt) in (b"\n" + rest.replace(b"\r", b"")):
+        # a prompt inside the output: something answered besides this command
+        raise SessionFailed("a prompt inside the output: session out of step")
     return clean_output(rest)
 
 
