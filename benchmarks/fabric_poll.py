@@ -6,8 +6,11 @@ and measures in the same run the median of several rounds of:
 
 - fabrictui: `fabrictui.live.read_all_switches` over the real backend (`RealLabBackend` on
   the lab's inventory, as `fabrictui --lab DIR` opens it): every switch concurrently, each
-  a channel on the already-open asyncssh connection of its host (the app's steady state).
-  The first refresh (connections opened, platform probed) is reported separately as cold;
+  command sent into the switch's long-lived vtysh session on the already-open asyncssh
+  connection of its host (the app's steady state). The first refresh (connections opened,
+  platform probed, vtysh sessions started) is reported separately as cold;
+- fabrictui one-shot: the same with sessions off, one `vtysh -c` channel per switch and
+  refresh (fabrictui's fallback path, and its only path before sessions);
 - `ssh` per switch: one `ssh -F DIR/ssh_config HOST sudo vtysh -c 'show bgp summary json'`
   process per switch, one after the other (what a `vagrant ssh -c` user does);
 - OpenSSH ControlMaster: a master per host established first (ControlPersist), then one
@@ -83,10 +86,13 @@ def parse_output(switch: str, text: str) -> Sessions:
 class FabrictuiPoller:
     """The real backend on one event loop that lives across rounds (connections stay open)."""
 
-    def __init__(self, lab_dir: Path, switches: list[str]) -> None:
+    def __init__(self, lab_dir: Path, switches: list[str], sessions: bool = True) -> None:
         self.switches = switches
         self.runner = asyncio.Runner()
         self.backend = RealLabBackend.for_inventory(load_rehearsal(lab_dir))
+        self.backend.switches.use_sessions = sessions
+        self.sessions = sessions
+        self.warm = False
 
     def refresh(self) -> tuple[float, float, dict[str, Sessions]]:
         """(wall seconds, this process's CPU seconds, sessions per switch) of one refresh."""
@@ -97,7 +103,16 @@ class FabrictuiPoller:
             readings = await read_all_switches(self.backend, self.switches, READ_TIMEOUT_S)
             return time.perf_counter() - start, time.process_time() - cpu, readings
 
+        reader = self.backend.switches
+        before = (reader.session_reads, reader.oneshot_reads)
         wall, cpu, readings = self.runner.run(once())
+        if self.warm and self.sessions and reader.session_reads - before[0] != len(self.switches):
+            # a session failed and the one-shot path answered: the figure would mix both
+            raise BenchError(
+                f"fabrictui: {reader.session_reads - before[0]} of {len(self.switches)} "
+                f"switches answered through their vtysh session"
+            )
+        self.warm = True
         out: dict[str, Sessions] = {}
         for name in self.switches:
             reading = readings[name]
@@ -365,9 +380,11 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
         )
         config = lab_dir / "ssh_config"
         poller = FabrictuiPoller(lab_dir, switches)
+        oneshot = FabrictuiPoller(lab_dir, switches, sessions=False)
         masters = Masters(config, switches)
         samples: dict[str, list[float]] = {
             "fabrictui": [],
+            "fabrictui_oneshot": [],
             "ssh": [],
             "mux_seq": [],
             "mux_conc": [],
@@ -389,9 +406,12 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
             not_up = {s: bad for s, bad in not_up.items() if bad}
             if not_up:
                 raise BenchError(f"sessions not Established: {not_up}")
+            oneshot_cold_s, _, seen = oneshot.refresh()
+            check_same(reference, seen, "fabrictui_oneshot")
             master_s = masters.start()
             methods: list[tuple[str, Callable[[], tuple[float, float, dict[str, Sessions]]]]] = [
                 ("fabrictui", poller.refresh),
+                ("fabrictui_oneshot", oneshot.refresh),
                 ("ssh", lambda: ssh_per_switch(config, switches)),
                 ("mux_seq", masters.sequential),
                 ("mux_conc", masters.concurrent),
@@ -413,6 +433,7 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
         finally:
             masters.close()
             poller.close()
+            oneshot.close()
     load_after = os.getloadavg()
     fab = median(samples["fabrictui"])
     result = {
@@ -422,6 +443,9 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
         "rounds": rounds,
         "fabrictui_cold_s": cold_s,
         "fabrictui_cold_cpu_s": cold_cpu,
+        "fabrictui_oneshot_cold_s": oneshot_cold_s,
+        "session_reads": poller.backend.switches.session_reads,
+        "oneshot_reads_of_session_poller": poller.backend.switches.oneshot_reads,
         "controlmaster_setup_s": master_s,
         "controlmaster_dir": str(masters.dir),
         "median_s": {k: median(v) for k, v in samples.items() if v},
@@ -429,8 +453,17 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
         "max_s": {k: max(v) for k, v in samples.items() if v},
         "median_cpu_s": {k: median(v) for k, v in cpu.items() if v},
         "ratio_peer_to_fabrictui": {
-            k: median(v) / fab for k, v in samples.items() if v and k not in ("fabrictui", "floor")
+            k: median(v) / fab
+            for k, v in samples.items()
+            if v and k not in ("fabrictui", "fabrictui_oneshot", "floor")
         },
+        # fabrictui's one-shot path (sessions off) against the same peers
+        "ratio_peer_to_fabrictui_oneshot": {
+            k: median(v) / median(samples["fabrictui_oneshot"])
+            for k, v in samples.items()
+            if v and k in ("ssh", "mux_seq", "mux_conc")
+        },
+        "session_speedup_over_oneshot": median(samples["fabrictui_oneshot"]) / fab,
         "outputs_agree": True,
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
@@ -450,6 +483,7 @@ def run(spines: int, racks: int, rounds: int, log: Callable[[str], None]) -> dic
             "switch_cpu_per_refresh_s": floor_cpu,
             "least_wall_on_this_machine_s": bound,
             "fabrictui_over_least": fab / bound,
+            "fabrictui_oneshot_over_least": median(samples["fabrictui_oneshot"]) / bound,
             "best_possible_ratio_vs_ssh": median(samples["ssh"]) / bound,
         }
     ratios = result["ratio_peer_to_fabrictui"]
@@ -471,11 +505,12 @@ def ms(seconds: float) -> str:
 
 
 LABELS = {
-    "fabrictui": "fabrictui (asyncssh pool, warm)",
+    "fabrictui": "fabrictui (vtysh sessions, warm)",
+    "fabrictui_oneshot": "fabrictui one-shot (vtysh -c, warm)",
     "ssh": "ssh per switch, sequential",
     "mux_seq": "ControlMaster, sequential",
     "mux_conc": "ControlMaster, concurrent",
-    "floor": "floor: same commands, no SSH",
+    "floor": "floor: one-shot commands, no SSH",
 }
 
 
@@ -494,6 +529,8 @@ def print_table(result: dict, smoke: bool) -> None:
             continue
         ratio = result["ratio_peer_to_fabrictui"].get(key)
         ratio_text = f"{ratio:.1f}x" if ratio is not None else "-"
+        if key == "fabrictui_oneshot":
+            ratio_text = f"{1 / result['session_speedup_over_oneshot']:.2f}x"
         print(
             f"{label:34} {ms(result['median_s'][key])} {ms(result['min_s'][key])} "
             f"{ms(result['max_s'][key])} {result['median_cpu_s'][key] * 1000:>8.0f}ms "
@@ -502,14 +539,24 @@ def print_table(result: dict, smoke: bool) -> None:
     floor = result.get("floor")
     if floor:
         print(
-            f"switch-side work: {floor['switch_cpu_per_command_ms']:.1f} ms CPU per command "
-            f"(vtysh start-up mostly), {floor['switch_cpu_per_refresh_s'] * 1000:.0f} ms per "
-            f"refresh; on {result['machine']['nproc']} cores no client can refresh in less than "
-            f"{floor['least_wall_on_this_machine_s'] * 1000:.0f} ms here (fabrictui: "
-            f"{floor['fabrictui_over_least']:.2f}x that; best possible vs ssh: "
-            f"{floor['best_possible_ratio_vs_ssh']:.1f}x)"
+            f"switch-side work of a one-shot command: {floor['switch_cpu_per_command_ms']:.1f} ms "
+            f"CPU (vtysh start-up mostly), {floor['switch_cpu_per_refresh_s'] * 1000:.0f} ms per "
+            f"refresh; on {result['machine']['nproc']} cores no one-shot client can refresh in "
+            f"less than {floor['least_wall_on_this_machine_s'] * 1000:.0f} ms here (fabrictui "
+            f"one-shot: {floor['fabrictui_oneshot_over_least']:.2f}x that; best possible "
+            f"one-shot vs ssh: {floor['best_possible_ratio_vs_ssh']:.1f}x). vtysh sessions skip "
+            f"that start-up: fabrictui with sessions takes {floor['fabrictui_over_least']:.2f}x "
+            f"that floor"
         )
-    print(f"{'fabrictui cold (connect + probe)':34} {result['fabrictui_cold_s'] * 1000:>7.1f}ms")
+    print(
+        f"{'fabrictui cold (connect+probe+vtysh)':34} {result['fabrictui_cold_s'] * 1000:>7.1f}ms"
+    )
+    print(
+        f"fabrictui: {result['session_reads']} reads through vtysh sessions, "
+        f"{result['oneshot_reads_of_session_poller']} fell back to one-shot; sessions are "
+        f"{result['session_speedup_over_oneshot']:.1f}x faster than one-shot; one-shot vs ssh "
+        f"per switch {result['ratio_peer_to_fabrictui_oneshot']['ssh']:.1f}x"
+    )
     print(
         f"{'ControlMaster set-up (all hosts)':34} {result['controlmaster_setup_s'] * 1000:>7.1f}ms"
     )

@@ -113,9 +113,12 @@ def test_fabric_poll_smoke() -> None:
     assert lab["bgp_established"] == lab["bgp_configured"] == 4
     assert report["sessions"] == 8  # each leaf to each spine, seen from both ends
     assert report["outputs_agree"] is True
-    for method in ("fabrictui", "ssh", "mux_seq", "mux_conc"):
+    for method in ("fabrictui", "fabrictui_oneshot", "ssh", "mux_seq", "mux_conc"):
         assert report["median_s"][method] > 0, method
     assert set(report["ratio_peer_to_fabrictui"]) == {"ssh", "mux_seq", "mux_conc"}
+    # the warm refreshes went through the vtysh sessions, none fell back to one-shot
+    assert report["session_reads"] == 2 * report["switches"]
+    assert report["oneshot_reads_of_session_poller"] == 0
     assert report["fabrictui_cold_s"] > 0
     # everything it started is gone: the lab's namespaces and the ControlMaster processes
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
