@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from fabrictui.backends.base import BackendError, LabBackend
@@ -40,6 +40,7 @@ from fabrictui.ui.render import Palette, frame_lines, freshness
 from fabrictui.ui.themes import DEFAULT_THEME, load_themes
 from fabrictui.ui.widgets.action_log import ActionLog, StatusLine
 from fabrictui.ui.widgets.fabric_pane import FabricPane
+from fabrictui.ui.widgets.footer import KeyFooter
 from fabrictui.ui.widgets.kube_pane import KubePane
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.pane import Pane
@@ -152,7 +153,7 @@ class FabricApp(App[None]):
         yield Input(placeholder="filter (ns:NAME words), enter to keep, esc to clear", id="filter")
         yield ActionLog(id="action-log")
         yield StatusLine("", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def _title_text(self):
         from rich.text import Text

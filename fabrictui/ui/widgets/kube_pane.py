@@ -15,6 +15,8 @@ from fabrictui.ui.render import (
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable
 
+ALL_AGES_EVERY = 30.0  # seconds between age refreshes of rows out of view
+
 
 class KubePane(Pane):
     """Nodes above, pods below, both updated in place from watch events."""
@@ -30,6 +32,7 @@ class KubePane(Pane):
         self.pods: dict[str, KubePod] = {}
         self.text_filter = ""  # "ns:space1 nginx" filters by namespace and text
         self._ages: dict[str, str] = {}  # pod key -> age text last drawn
+        self._all_ages_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(NODE_COLUMNS, widths=(16, 8, 7, 8, 13, 5, 22), id="node-table")
@@ -75,8 +78,10 @@ class KubePane(Pane):
                 table.discard(pod.key)
 
     def refresh_rows(self, now: float, palette: Palette, restyle: bool = False) -> None:
-        """Once a second: redraw only the rows whose age text changed (cheap with
-        thousands of pods); `restyle` redraws everything (theme change)."""
+        """Once a second: redraw the rows on screen whose age text changed, and
+        every row now and then (every table change costs a repaint of all visible
+        cells, so with thousands of pods only what is seen is kept to the second);
+        `restyle` redraws everything (theme change)."""
         nodes = self.query_one("#node-table", KeyedTable)
         for node in self.nodes.values():
             nodes.upsert(node.name, node_row(node, now, palette))
@@ -84,7 +89,13 @@ class KubePane(Pane):
             self._refilter(now, palette)
             return
         table = self.query_one("#pod-table", KeyedTable)
-        for key in table.keys:
+        if now - self._all_ages_at >= ALL_AGES_EVERY:
+            self._all_ages_at = now
+            keys = table.keys
+        else:
+            first = int(table.scroll_offset.y)
+            keys = [row.key.value for row in table.ordered_rows[first : first + table.size.height]]
+        for key in keys:
             pod = self.pods.get(key)
             if pod is not None and age(now - pod.created) != self._ages.get(key):
                 self._ages[key] = age(now - pod.created)
