@@ -127,6 +127,11 @@ class VtyshSession:
     def is_open(self) -> bool:
         return self._proc is not None
 
+    @property
+    def closed(self) -> bool:
+        """Closed or failed: this session never runs a command again."""
+        return self._closed
+
     async def open(self) -> None:
         """Start vtysh, learn its prompt and switch paging off. Raises SessionFailed."""
         async with self._lock:
@@ -294,6 +299,10 @@ class VtyshSessions:
             raise
         except SessionFailed:
             self._failed(switch, session)
+            raise
+        except BaseException:
+            if session.closed:  # cancelled half-way: the session is gone, back off as well
+                self._failed(switch, session)
             raise
         self._failures.pop(switch, None)
         return out
