@@ -94,8 +94,9 @@ def kill_all(pids: list[int], sig: int = signal.SIGKILL) -> None:
 
 
 def shape(text: str) -> str:
-    """The output with every number replaced: timers and counters move between calls."""
-    return re.sub(r"\d+", "N", text)
+    """The output with every number replaced: timers and counters move between calls
+    (and a number that gains a digit shifts a text table's padding)."""
+    return re.sub(r"[ \t]+", " ", re.sub(r"\d+", "N", text))
 
 
 async def oneshot(backend: RealLabBackend, switch: str, command: str) -> str:
@@ -238,7 +239,7 @@ async def test_hung_vtysh_times_out_and_reader_falls_back(
         took = time.monotonic() - started
         assert reading.error is None and reading.summary is not None
         assert reader.oneshot_reads == 1 and reader.sessions.session("spine-sw1") is None
-        assert 1.0 <= took < 2.5, took
+        assert 1.0 <= took < 3.0, took  # the session's 1 s, then one one-shot command
         # closing the channel hangs up the terminal: the stopped vtysh goes too
         assert await until_no_vtysh(lab_id, ["spine-sw1"]) == []
     finally:
