@@ -70,6 +70,7 @@ class Behaviour:
     interactive: int = 0  # interactive CLIs started
     running: int = 0  # interactive CLIs still running
     term_types: list[str | None] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # every command line as received
 
 
 class FakeSwitch:
@@ -126,6 +127,8 @@ class FakeSwitch:
             conn.abort()
 
     async def _handle(self, process: asyncssh.SSHServerProcess) -> None:
+        self.behaviour.commands.append(process.command or "")
+        self.behaviour.term_types.append(process.term_type)
         argv = shlex.split(process.command or "")
         while argv[:1] in (["timeout"], ["sudo"]):  # the pool's wrappers
             argv = argv[4:] if argv[0] == "timeout" else argv[argv.index("--") + 1 :]
@@ -138,7 +141,6 @@ class FakeSwitch:
             process.stdout.write(answer(argv[2]).encode())
             process.exit(0 if argv[2] in OUTPUTS else 1)
         elif argv == ["vtysh"] and process.term_type:
-            b.term_types.append(process.term_type)
             b.interactive += 1
             b.running += 1
             try:
@@ -241,6 +243,32 @@ def test_split_reply() -> None:
         split_reply("show x", b"show x\r\nout\r\n", prompt)
 
 
+# --- SshPool.open_interactive ---------------------------------------------------------------
+
+
+async def test_open_interactive_quotes_uses_a_terminal_and_holds_a_slot(fake: FakeSwitch) -> None:
+    pool = SshPool([fake.target()], connect_timeout=2.0, max_sessions=1)
+    seen: list[tuple[str, str]] = []
+    pool.add_observer(lambda host, line: seen.append((host, line)))
+    try:
+        proc = await pool.open_interactive("sw1", ["vtysh", "-N", "a b; reboot"], sudo=True)
+        assert fake.behaviour.commands == ["sudo -n -- vtysh -N 'a b; reboot'"]
+        assert seen == [("sw1", "sudo -n -- vtysh -N 'a b; reboot'")]
+        await proc.close()
+        proc = await pool.open_interactive("sw1", ["vtysh"], term_type="vt100")
+        assert await until(lambda: len(fake.behaviour.term_types) == 2)
+        assert fake.behaviour.term_types == ["dumb", "vt100"]
+        # the session holds the host's only slot: a command waits until it is closed
+        waiting = asyncio.create_task(pool.run("sw1", ["vtysh", "-c", "show empty"]))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        proc.write(b"show utf8\n")
+        await proc.close()
+        assert (await asyncio.wait_for(waiting, 5.0)).ok
+    finally:
+        await pool.close()
+
+
 # --- the session ----------------------------------------------------------------------------
 
 
@@ -251,7 +279,7 @@ async def test_prompt_paging_and_echo(fake: FakeSwitch, pool: SshPool) -> None:
         await session.open()
         assert session.prompt == b"sw1# "
         assert fake.behaviour.lines == ["terminal length 0"]  # paging off, first thing
-        assert fake.behaviour.term_types == ["dumb"]
+        assert fake.behaviour.term_types == ["dumb"]  # the interactive one; no exec before
         for command, expected in OUTPUTS.items():
             assert await session.run(command) == expected, command
         # long output arrives whole: without `terminal length 0` it would stop at --More--
