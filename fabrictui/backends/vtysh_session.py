@@ -37,6 +37,7 @@ PAGING_OFF = "terminal length 0"
 # Commands that would change the CLI's mode (and its prompt) or leave it.
 MODE_WORDS = frozenset({"configure", "conf", "config", "end", "exit", "quit", "disable", "enable"})
 READ_SIZE = 65536
+TAIL = 1024  # how much of the end of the output the prompt checks look at
 
 
 class SessionFailed(BackendError):
@@ -217,7 +218,7 @@ class VtyshSession:
 
     async def _read_until(self, done: Callable[[bytes], bool]) -> bytes:
         assert self._proc is not None
-        while not done(bytes(self._buf)):
+        while not done(bytes(self._buf[-TAIL:])):
             chunk = await self._proc.read(READ_SIZE)
             if not chunk:
                 raise SessionFailed("vtysh ended (end of stream)")
@@ -274,9 +275,8 @@ class VtyshSessions:
         return not self._closed and time.monotonic() >= self._retry_at.get(switch, 0.0)
 
     async def run(self, switch: str, command: str, timeout: float, *, sudo: bool = True) -> str:
-        """`command`'s output through the switch's session (opened on first use).
-
-        Raises SessionFailed when the session fails or is backing off."""
+        """`command`'s output through the switch's session (opened on first use, within
+        `timeout` too). Raises SessionFailed when the session fails or is backing off."""
         if not self.available(switch):
             wait = self._retry_at.get(switch, 0.0) - time.monotonic()
             raise SessionFailed(f"{switch}: vtysh session backing off ({max(0.0, wait):.1f}s)")
@@ -288,7 +288,7 @@ class VtyshSessions:
                 self.pool,
                 switch,
                 sudo=sudo,
-                open_timeout=self.open_timeout,
+                open_timeout=min(self.open_timeout, timeout),
                 command_timeout=timeout,
             )
             self._sessions[switch] = session
