@@ -65,5 +65,7 @@ async def run(out: Path) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "screenshots"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent.parent / "screenshots")
+    )
     asyncio.run(run(Path(parser.parse_args().out)))
