@@ -22,7 +22,6 @@ from fabrictui.actions.plans import current_replicas
 from fabrictui.actions.progress import ignore
 from fabrictui.actions.verify import CHECKS
 from fabrictui.calico import manifest_objects
-from tests.demo_helpers import fast_backend
 
 SEED_PODS = {
     "nginx-deployment-55457b9d87-nnzz5": ("k8s-node-l1-2", "10.65.76.193"),
@@ -42,22 +41,6 @@ class Recorder:
     @property
     def messages(self) -> list[str]:
         return [p.message for p in self.items]
-
-
-@pytest.fixture
-async def fresh():
-    backend = fast_backend("fresh")
-    await backend.start()
-    yield backend
-    await backend.close()
-
-
-@pytest.fixture
-async def ready():
-    backend = fast_backend("ready")
-    await backend.start()
-    yield backend
-    await backend.close()
 
 
 async def test_seed_story(fresh):

@@ -13,7 +13,7 @@ from fabrictui.backends.demo import DemoBackend
 from fabrictui.calico import manifest_objects
 from fabrictui.model import Role, VmState
 from fabrictui.parsers.bgp import parse_bgp_summary
-from tests.demo_helpers import FAST, drain, fast_backend, frozen_backend
+from tests.demo_helpers import FAST, drain, frozen_backend
 
 SEED_NGINX = {
     "nginx-deployment-55457b9d87-nnzz5": ("10.65.76.193", "k8s-node-l1-2"),
@@ -21,22 +21,6 @@ SEED_NGINX = {
     "nginx-deployment-55457b9d87-xhhwl": ("10.76.172.132", "k8s-node-l2-2"),
     "nginx-deployment-55457b9d87-z9pl9": ("10.68.86.129", "k8s-node-l2-1"),
 }
-
-
-@pytest.fixture
-async def ready():
-    backend = fast_backend("ready")
-    await backend.start()
-    yield backend
-    await backend.close()
-
-
-@pytest.fixture
-async def fresh():
-    backend = fast_backend("fresh")
-    await backend.start()
-    yield backend
-    await backend.close()
 
 
 async def test_hosts_and_info():
