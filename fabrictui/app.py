@@ -205,6 +205,19 @@ class FabricApp(App[None]):
         self._main(VmPane).focus_content()
         self._update_status()
 
+    def on_descendant_focus(self, event) -> None:
+        self._show_focused_pane()
+
+    def on_descendant_blur(self, event) -> None:
+        self._show_focused_pane()
+
+    def _show_focused_pane(self) -> None:
+        if not self.screen_stack:  # shutting down
+            return
+        focused = self.focused
+        for pane in self._main_screen().query(Pane):
+            pane.show_focus(focused is not None and pane in focused.ancestors)
+
     def on_resize(self, event) -> None:
         self._layout_for(event.size.width, event.size.height)
 
@@ -237,6 +250,8 @@ class FabricApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         self.palette = Palette.from_variables(self.theme_variables)
         if self.is_mounted:
+            for pane in self._main_screen().query(Pane):
+                pane.redraw_border()
             self._main("#title-bar", Static).update(self._title_text())
             self._redraw_all()
 

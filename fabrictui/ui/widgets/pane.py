@@ -13,10 +13,12 @@ class Pane(Vertical):
         border: round $foreground 30%; height: 1fr;
         border-title-color: $text; border-subtitle-color: $text-muted;
     }
-    Pane:focus-within { border: round $primary; }
     Pane.-stale { border: round $error; }
-    Pane.-stale:focus-within { border: double $error; }
     """
+    # No `:focus-within` rule on purpose: Textual restyles the whole subtree of a
+    # node with such a rule on every focus change, and a DataTable drops all its
+    # render caches on a restyle (a 5,000-row table then stalls each key press).
+    # The focused pane's border is set inline instead (show_focus).
 
     def __init__(self, title: str, number: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -24,12 +26,31 @@ class Pane(Vertical):
         self.border_title = f"{number} {title}"
         self.border_subtitle = "waiting for first answer"
         self.problem: str | None = None
+        self._focused = False
 
     def set_freshness(self, text: str, stale: bool) -> None:
         subtitle = text if not self.problem else f"{text} | {self.problem}"
         if subtitle != self.border_subtitle:
             self.border_subtitle = subtitle
-        self.set_class(stale or self.problem is not None, "-stale")
+        bad = stale or self.problem is not None
+        if bad != self.has_class("-stale"):
+            self.set_class(bad, "-stale")
+            self.redraw_border()
+
+    def show_focus(self, focused: bool) -> None:
+        if focused != self._focused:
+            self._focused = focused
+            self.redraw_border()
+
+    def redraw_border(self) -> None:
+        if not self._focused:
+            self.styles.border = None  # back to the stylesheet's border
+            return
+        variables = self.app.theme_variables
+        if self.has_class("-stale"):
+            self.styles.border = ("double", variables.get("error", "red"))
+        else:
+            self.styles.border = ("round", variables.get("primary", "blue"))
 
     def focus_content(self) -> None:
         """Give focus to the pane's main widget (keys 1-4)."""
