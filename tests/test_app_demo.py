@@ -108,6 +108,7 @@ FAULTS = [
     ("stop-spine:spine-sw1", "spine-sw1"),
     ("cut-uplink:leaf2:spine-sw2", "leaf2"),
     ("stop-calico-node:k8s-node-l2-1", "k8s-node-l2-1"),
+    ("blackhole-pod:space1/nginx-deployment-55457b9d87-nnzz5", "10.65.76.193"),
 ]
 
 
