@@ -54,6 +54,9 @@ class PodRec:
 
     def model(self) -> KubePod:
         running = self.status == "Running"
+        ip = self.ip
+        if ip is None and self.host_network and self.node in topo.NODE_BY_NAME:
+            ip = topo.NODE_BY_NAME[self.node].ip  # hostNetwork pods show their node's IP
         return KubePod(
             namespace=self.namespace,
             name=self.name,
@@ -62,7 +65,7 @@ class PodRec:
             status=self.status,
             restarts=self.restarts,
             created=self.created,
-            ip=self.ip,
+            ip=ip,
             node=self.node,
             owner=self.owner,
             labels=self.labels,
