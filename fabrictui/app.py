@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import Settings
 from fabrictui.live import capture_node, follow_watch, poll_forever, read_all_switches
-from fabrictui.model import Host, KubeNode, KubePod, Role, SwitchReading
+from fabrictui.model import Host, KubeNode, KubePod, SwitchReading
 from fabrictui.overlay import OverlayState
 from fabrictui.sessions import analyze_sessions
 from fabrictui.ui import actions_ui
@@ -128,6 +128,7 @@ class FabricApp(App[None]):
         self.overlay = OverlayState(self.settings.overlay_buffer_frames, clock=clock)
         self.hosts: list[Host] = []
         self._pending_pod_events: list = []
+        self._names: dict[str, str] | None = None  # names_by_ip, until hosts/nodes/pods change
         self._shutting_down = False
         self.readings: dict[str, SwitchReading] = {}
         self.last_answer: dict[str, float] = {}
@@ -338,7 +339,7 @@ class FabricApp(App[None]):
             ]  # fmt: skip
             if len(keep) != len(frames):
                 frames = [frames[i] for i in keep]
-                raw = [raw[i] for i in keep] if len(raw) > max(keep, default=-1) else []
+                raw = [raw[i] for i in keep]  # the decoder keeps one record per frame
             if frames:
                 self.post_message(FramesCaptured(frames, raw, linktype))
 
@@ -359,6 +360,7 @@ class FabricApp(App[None]):
     def on_hosts_updated(self, message: HostsUpdated) -> None:
         self._answered("hosts")
         self.hosts = message.hosts
+        self._names = None
         self._main(VmPane).show_hosts(message.hosts, self.palette)
 
     @while_screen_alive
@@ -369,16 +371,14 @@ class FabricApp(App[None]):
 
     def _draw_fabric(self) -> None:
         analysis = analyze_sessions(
-            self.readings, self.lab.expected_sessions, self._peer_addresses()
+            self.readings, self.lab.expected_sessions, dict(self.lab.peer_addresses)
         )
         self._main(FabricPane).show_fabric(self.readings, analysis, self.palette)
-
-    def _peer_addresses(self) -> dict[str, str]:
-        return dict(getattr(self.lab, "peer_addresses", ()) or ())
 
     @while_screen_alive
     def on_node_event(self, message: NodeEvent) -> None:
         self._answered("nodes")
+        self._names = None
         self._main(KubePane).apply_node_event(message.event, self.clock(), self.palette)
 
     @while_screen_alive
@@ -400,6 +400,7 @@ class FabricApp(App[None]):
                 last["\0relist"] = index
             elif event.obj is not None:
                 last[event.obj.key] = index
+        self._names = None
         pane = self._main(KubePane)
         now = self.clock()
         for index in sorted(last.values()):
@@ -427,7 +428,14 @@ class FabricApp(App[None]):
     # -- periodic drawing -----
 
     def names_by_ip(self) -> dict[str, str]:
-        """Outer IPs are nodes, inner IPs are pods: what the overlay lines show."""
+        """Outer IPs are nodes, inner IPs are pods: what the overlay lines show.
+        Rebuilt only after hosts, nodes or pods changed: the overlay asks ten
+        times a second, and a cluster may have thousands of pods."""
+        if self._names is None:
+            self._names = self._build_names()
+        return self._names
+
+    def _build_names(self) -> dict[str, str]:
         pane = self._main(KubePane)
         # host-network pods (kube-proxy, calico-node) carry their node's IP: the
         # node's name wins for those, so pods go in first and nodes overwrite
@@ -474,7 +482,7 @@ class FabricApp(App[None]):
                 limit = float("inf")
             text, stale = freshness(fetched, now, limit)
             pane.set_freshness(text, stale)
-        snapshot = self.overlay.snapshot(now if self.overlay.counters.clock else None)
+        snapshot = self.overlay.snapshot(now)
         self._main(OverlayPane).show_counters(
             snapshot,
             self.names_by_ip(),
@@ -711,9 +719,6 @@ class FabricApp(App[None]):
     def kube_state(self) -> tuple[list[KubeNode], list[KubePod]]:
         pane = self._main(KubePane)
         return list(pane.nodes.values()), list(pane.pods.values())
-
-    def role_of(self, host: str) -> Role | None:
-        return next((h.role for h in self.hosts if h.name == host), None)
 
 
 def make_app(

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from fabrictui import actions, audit
 from fabrictui.actions.progress import ActionResult
+from fabrictui.actions.scale import belongs
 from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.parsers import ParseError
 from fabrictui.ui.render import check_lines
@@ -128,7 +129,9 @@ def scale(app: FabricApp) -> None:
     workload = DemoWorkload()
     _, pods = app.kube_state()
     current = sum(
-        1 for p in pods if p.namespace == workload.namespace and p.owner == workload.deployment
+        1
+        for p in pods
+        if belongs(p, workload.namespace, workload.deployment) and p.status != "Terminating"
     )
 
     def asked(value: str | None) -> None:
@@ -177,7 +180,7 @@ def ping_mesh(app: FabricApp) -> None:
     mesh_pods = sorted(
         (
             p for p in pods
-            if p.namespace == workload.namespace and p.owner == workload.deployment and p.running
+            if belongs(p, workload.namespace, workload.deployment) and p.running and p.ip
         ),
         key=lambda p: (p.node or "", p.name),
     )  # fmt: skip

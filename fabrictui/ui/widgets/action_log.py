@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from rich.text import Text
 from textual.widgets import RichLog, Static
@@ -17,7 +18,7 @@ class ActionLog(RichLog):
     def __init__(self, **kwargs) -> None:
         super().__init__(max_lines=500, wrap=True, markup=False, **kwargs)
         self.can_focus = False
-        self.history: list[str] = []
+        self.history: deque[str] = deque(maxlen=500)  # what the log shows, as text
 
     def add(self, message: str, level: str, palette: Palette, when: float | None = None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
