@@ -24,8 +24,10 @@ class SessionAnalysis:
     missing: tuple[tuple[str, str], ...]  # (switch, expected peer) with no session at all
     unreachable: tuple[str, ...]  # switches that did not answer
 
-    def problems(self) -> list[str]:
-        """One line per thing a healthy fabric would not show, in switch order."""
+    def problems(self, include_unreachable: bool = True) -> list[str]:
+        """One line per thing a healthy fabric would not show, in switch order.
+        `include_unreachable=False` leaves out switches that did not answer (a view
+        that already shows their error on their own line)."""
         lines = [f"{switch}: no session to {peer}" for switch, peer in self.missing]
         for v in self.verdicts:
             if not v.expected:
@@ -37,7 +39,8 @@ class SessionAnalysis:
                 lines.append(
                     f"{v.switch}: session to {v.peer_host} ({v.peer.neighbor}) is {v.peer.state}"
                 )
-        lines.extend(f"{switch}: did not answer" for switch in self.unreachable)
+        if include_unreachable:
+            lines.extend(f"{switch}: did not answer" for switch in self.unreachable)
         return sorted(lines)
 
 

@@ -38,7 +38,7 @@ class FabricPane(Pane):
         self.readings = dict(readings)
         lines = fabric_lines(readings, analysis, palette, self.text_filter)
         # switches that did not answer already say so on their own line
-        problems = [p for p in analysis.problems() if not p.endswith(": did not answer")]
+        problems = analysis.problems(include_unreachable=False)
         body = Text("\n").join(lines) if lines else Text("no switch matches the filter")
         if problems:
             body.append("\n")
