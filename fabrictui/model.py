@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Generic, Literal, NamedTuple, TypeVar
 
+from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
+
 
 class VmState(enum.StrEnum):
     """Machine states as `vagrant status --machine-readable` spells them."""
@@ -108,7 +110,7 @@ class KubeNode:
     version: str
     internal_ip: str
     calico_blocks: tuple[str, ...] = ()  # the node's /26 blocks, once Calico runs
-    vtep_mac: str | None = None  # projectcalico.org/VXLANTunnelMACAddr
+    vtep_mac: str | None = None  # constants.CALICO_TUNNEL_MAC_ANNOTATION
     uid: str = ""
 
     @property
@@ -216,6 +218,11 @@ class PingResult:
     ttl: int | None = None
     error: str | None = None  # exec failed, timeout, ... (loss is not an error)
 
+    @classmethod
+    def failed(cls, source: str, target: str, error: str) -> PingResult:
+        """A ping that never ran or whose output could not be read: nothing sent."""
+        return cls(source, target, 0, 0, None, None, None, error=error)
+
     @property
     def loss_pct(self) -> float:
         if self.transmitted == 0:
@@ -252,9 +259,9 @@ class LabInfo:
     kind: str  # "demo", "rehearsal", "vagrant", "inventory"
     badge: str = ""  # "DEMO" for the built-in lab: shown prominently
     hint: str = ""  # e.g. how to point fabrictui at a real lab
-    pod_pool: str = "10.64.0.0/12"
-    vni: int = 4096
-    vxlan_port: int = 4789
+    pod_pool: str = POD_POOL
+    vni: int = VXLAN_VNI
+    vxlan_port: int = VXLAN_PORT
     expected_sessions: tuple[tuple[str, str], ...] = field(default=())  # (leaf, spine)
     # (neighbor address as a switch sees it, host that owns it): names peers whose
     # summary shows no hostname, and the far end of a session in check messages
