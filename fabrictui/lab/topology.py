@@ -6,51 +6,37 @@ in the same pattern (see docs/rehearsal-lab.md, "Topology"). Nothing here does I
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-LabRole = Literal["spine", "leaf", "master", "worker"]
+from fabrictui.constants import INVENTORY_FORMAT, POD_POOL, VXLAN_PORT, VXLAN_VNI
+from fabrictui.labshape import (
+    LabShape,
+    ShapeError,
+    ShapeHost,
+    ShapeLink,
+    pattern_shape,
+)
 
-SPINE_ASN_BASE = 65000
-LEAF_ASN_BASE = 65100
-LINK_POOL = ipaddress.IPv4Network("172.16.0.0/16")
-ROUTER_ID_NET = "172.16.255"
-MASTER_NAME = "k8s-master-l1-1"
+__all__ = [
+    "BgpNeighbor",
+    "LabHost",
+    "LabLink",
+    "LabTopology",
+    "TopologyError",
+    "build_topology",
+    "inventory",
+    "netns_name",
+    "netns_prefix",
+    "reference_topology",
+]
+
 LEAF_UPLINK_BASE = 50  # leaf uplink to spine s is swp(50+s), as on Cumulus
-MAX_SPINES = 49
-MAX_RACKS = 99
-MAX_NODES_PER_RACK = 49
 
-INVENTORY_FORMAT = "fabrictui-inventory/1"
-POD_POOL = "10.64.0.0/12"
-VNI = 4096
-VXLAN_PORT = 4789
-
-
-class TopologyError(ValueError):
-    """A lab shape outside what the addressing pattern can express."""
-
-
-@dataclass(frozen=True, slots=True)
-class LabHost:
-    name: str
-    role: LabRole
-    rack: int | None
-    address: str  # router-id for switches, eth0 address for nodes
-    asn: int | None = None
-    router_id: str | None = None
-    server_subnet: str | None = None  # leaves: the rack's /24
-    gateway: str | None = None  # leaves: their .1 on br0; nodes: their default gateway
-    leaf: str | None = None  # nodes: the leaf of their rack
-
-    @property
-    def is_switch(self) -> bool:
-        return self.role in ("spine", "leaf")
-
-    @property
-    def is_node(self) -> bool:
-        return self.role in ("master", "worker")
+# The hosts, their roles, racks, ASNs and addresses are the shared lab shape's; this module
+# adds what only namespaces need (ports, cables to bridge ports).
+TopologyError = ShapeError
+LabHost = ShapeHost
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +74,14 @@ class LabTopology:
     nodes_per_rack: int
     hosts: tuple[LabHost, ...]
     links: tuple[LabLink, ...]
+
+    @property
+    def shape(self) -> LabShape:
+        """The lab's shape as the checks and the backends read it."""
+        return LabShape(
+            self.hosts,
+            tuple(ShapeLink(ln.a, ln.a_ip, ln.b, ln.b_ip) for ln in self.links if ln.is_fabric),
+        )
 
     def host(self, name: str) -> LabHost:
         for host in self.hosts:
@@ -148,86 +142,23 @@ def reference_topology() -> LabTopology:
 
 def build_topology(spines: int = 2, racks: int = 2, nodes_per_rack: int = 2) -> LabTopology:
     """A leaf-spine lab in the reference lab's pattern; rack 1 also holds the master."""
-    _check_shape(spines, racks, nodes_per_rack)
-    hosts: list[LabHost] = []
+    shape = pattern_shape(spines, racks, nodes_per_rack)
     links: list[LabLink] = []
-    for s in range(1, spines + 1):
-        rid = f"{ROUTER_ID_NET}.{s}"
-        hosts.append(
-            LabHost(
-                name=f"spine-sw{s}",
-                role="spine",
-                rack=None,
-                address=rid,
-                asn=SPINE_ASN_BASE + s,
-                router_id=rid,
+    for cable in shape.links:  # spine s port swp<r> to leaf r port swp<50+s>
+        s = int(cable.a.removeprefix("spine-sw"))
+        r = int(cable.b.removeprefix("leaf"))
+        links.append(
+            LabLink(
+                cable.a, f"swp{r}", cable.a_ip, cable.b, f"swp{LEAF_UPLINK_BASE + s}", cable.b_ip
             )
         )
-    for r in range(1, racks + 1):
-        rid = f"{ROUTER_ID_NET}.{100 + r}"
-        subnet = f"10.0.{100 + r}.0/24"
-        hosts.append(
-            LabHost(
-                name=f"leaf{r}",
-                role="leaf",
-                rack=r,
-                address=rid,
-                asn=LEAF_ASN_BASE + r,
-                router_id=rid,
-                server_subnet=subnet,
-                gateway=f"10.0.{100 + r}.1",
-            )
-        )
-    for s in range(1, spines + 1):
-        for r in range(1, racks + 1):
-            index = (s - 1) * racks + (r - 1)
-            base = LINK_POOL.network_address + 2 * index
-            links.append(
-                LabLink(
-                    a=f"spine-sw{s}",
-                    a_port=f"swp{r}",
-                    a_ip=f"{base}/31",
-                    b=f"leaf{r}",
-                    b_port=f"swp{LEAF_UPLINK_BASE + s}",
-                    b_ip=f"{base + 1}/31",
-                )
-            )
-    for r in range(1, racks + 1):
-        leaf = f"leaf{r}"
-        gateway = f"10.0.{100 + r}.1"
-        rack_nodes: list[LabHost] = []
-        if r == 1:
-            rack_nodes.append(
-                LabHost(MASTER_NAME, "master", 1, "10.0.101.100", gateway=gateway, leaf=leaf)
-            )
-        for i in range(1, nodes_per_rack + 1):
-            rack_nodes.append(
-                LabHost(
-                    f"k8s-node-l{r}-{i}",
-                    "worker",
-                    r,
-                    f"10.0.{100 + r}.{100 + i}",
-                    gateway=gateway,
-                    leaf=leaf,
-                )
-            )
+    for leaf in shape.leaves:
+        rack_nodes = [n for n in shape.nodes if n.leaf == leaf.name]
         for port, node in enumerate(rack_nodes, start=1):
-            hosts.append(node)
-            links.append(LabLink(leaf, f"swp{port}", None, node.name, "eth0", f"{node.address}/24"))
-    return LabTopology(spines, racks, nodes_per_rack, tuple(hosts), tuple(links))
-
-
-def _check_shape(spines: int, racks: int, nodes_per_rack: int) -> None:
-    if not 1 <= spines <= MAX_SPINES:
-        raise TopologyError(f"spines must be 1..{MAX_SPINES} (got {spines})")
-    if not 1 <= racks <= MAX_RACKS:
-        raise TopologyError(f"racks must be 1..{MAX_RACKS} (got {racks})")
-    if not 0 <= nodes_per_rack <= MAX_NODES_PER_RACK:
-        raise TopologyError(
-            f"nodes per rack must be 0..{MAX_NODES_PER_RACK} (got {nodes_per_rack})"
-        )
-    # with N <= 99 and K <= 49 the /31s stay well inside 172.16.0.0/16 and below the
-    # router-id /24 (172.16.255.0): at most 4851 links use 172.16.0.0 - 172.16.37.229
+            links.append(
+                LabLink(leaf.name, f"swp{port}", None, node.name, "eth0", f"{node.address}/24")
+            )
+    return LabTopology(spines, racks, nodes_per_rack, shape.hosts, tuple(links))
 
 
 def inventory(
@@ -269,7 +200,7 @@ def inventory(
         "known_hosts": "known_hosts",
         "kubeconfig": "kubeconfig",
         "pod_pool": POD_POOL,
-        "vni": VNI,
+        "vni": VXLAN_VNI,
         "vxlan_port": VXLAN_PORT,
         "shape": {
             "spines": topology.spines,
