@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.inventory import load_inventory_file
-from fabrictui.backends.kube import load_calico_manifest, node_from_api, pod_from_api
+from fabrictui.backends.kube.convert import node_from_api, pod_from_api
+from fabrictui.backends.kube.manifests import load_calico_manifest
 from fabrictui.backends.ssh import parse_jump, parse_ssh_config
 from fabrictui.backends.switches import platform_from_probe
 from tests._fuzz import fuzz_settings

@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 
 from fabrictui.backends.base import BackendError, DemoWorkload, NotFound, Unreachable
-from fabrictui.backends.kube import (
-    KubeClient,
-    Secrets,
-    load_calico_manifest,
-    node_from_api,
-    pod_from_api,
-    pod_status_text,
-    resolve_kubeconfig,
-    workload_objects,
-)
+from fabrictui.backends.kube.client import KubeClient
+from fabrictui.backends.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.kube.convert import node_from_api, pod_from_api, pod_status_text
+from fabrictui.backends.kube.manifests import load_calico_manifest, workload_objects
 from tests._fakeapi import FakeApi
 from tests._sshd import free_port
 

@@ -28,7 +28,8 @@ from fabrictui.backends.base import (
 )
 from fabrictui.backends.capture_ssh import SshCapture, open_ssh_capture
 from fabrictui.backends.inventory import HostMeta, Inventory
-from fabrictui.backends.kube import KubeClient, Secrets, resolve_kubeconfig
+from fabrictui.backends.kube.client import KubeClient
+from fabrictui.backends.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.switches import SwitchReader
 from fabrictui.backends.vagrant import VagrantLab
