@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import random
 
+from fabrictui.constants import POD_BLOCK_PREFIX, POD_POOL
+
 # k8s.io/apimachinery/pkg/util/rand: consonants and digits that cannot spell words.
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -81,15 +83,16 @@ class NameSource:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def block(self, node: str, pool: str) -> str:
-        if self.seeded and pool == "10.64.0.0/12" and node in SEED_BLOCKS:
+        if self.seeded and pool == POD_POOL and node in SEED_BLOCKS:
             block = SEED_BLOCKS[node]
         else:
             net = ipaddress.IPv4Network(pool)
-            count = max(1, 2 ** (26 - net.prefixlen)) if net.prefixlen <= 26 else 1
+            prefix = POD_BLOCK_PREFIX
+            count = max(1, 2 ** (prefix - net.prefixlen)) if net.prefixlen <= prefix else 1
             while True:
                 index = self.rng.randrange(count)
-                base = int(net.network_address) + index * 64
-                block = f"{ipaddress.IPv4Address(base)}/26"
+                base = int(net.network_address) + index * 2 ** (32 - prefix)
+                block = f"{ipaddress.IPv4Address(base)}/{prefix}"
                 if block not in self._blocks_used:
                     break
         self._blocks_used.add(block)

@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from fabrictui.constants import KUBE_VERSION, POD_POOL, SERVICE_RANGE, VXLAN_PORT
+from fabrictui.constants import VXLAN_VNI as VNI
+from fabrictui.labshape import LabShape, pattern_shape
 from fabrictui.model import Role
 
-KUBE_VERSION = "v1.15.2"
+__all__ = ["KUBE_VERSION", "POD_POOL", "SERVICE_RANGE", "VNI", "VXLAN_PORT"]  # re-exported
+
 DOMAIN = "lab.local"
-VNI = 4096
-VXLAN_PORT = 4789
-POD_POOL = "10.64.0.0/12"
-SERVICE_RANGE = "10.80.0.0/12"
+# The reference lab of LAB.md, shared with the rehearsal lab and the checks.
+SHAPE: LabShape = pattern_shape()
 
 # BGP timers as Cumulus ships them (keepalive 3 s, hold 9 s, connect-retry 10 s).
 KEEPALIVE = 3.0
@@ -70,38 +72,42 @@ def _virtualbox_mac(name: str) -> str:
 
 
 # Vagrant forwards the first machine's SSH to 2222, later ones (auto_correct)
-# to 2200, 2201, ...
-SWITCHES: tuple[SwitchSpec, ...] = (
-    SwitchSpec("spine-sw1", Role.SPINE, 65001, "172.16.255.1", None, ("172.16.255.1/32",), 2222),
-    SwitchSpec("spine-sw2", Role.SPINE, 65002, "172.16.255.2", None, ("172.16.255.2/32",), 2200),
+# to 2200, 2201, ...; the machines come up in the shape's order.
+_SSH_PORTS = (2222, *range(2200, 2200 + len(SHAPE.hosts) - 1))
+_SSH_PORT = {host.name: port for host, port in zip(SHAPE.hosts, _SSH_PORTS, strict=True)}
+
+SWITCHES: tuple[SwitchSpec, ...] = tuple(
     SwitchSpec(
-        "leaf1", Role.LEAF, 65101, "172.16.255.101", 1, ("10.0.101.0/24", "172.16.255.101/32"), 2201
-    ),
-    SwitchSpec(
-        "leaf2", Role.LEAF, 65102, "172.16.255.102", 2, ("10.0.102.0/24", "172.16.255.102/32"), 2202
-    ),
+        h.name,
+        h.role,
+        h.asn or 0,
+        h.router_id or "",
+        h.rack,
+        # spines originate their loopback, leaves their server subnet and loopback
+        (*((h.server_subnet,) if h.server_subnet else ()), f"{h.router_id}/32"),
+        _SSH_PORT[h.name],
+    )
+    for h in SHAPE.switches
 )
 
-LINKS: tuple[LinkSpec, ...] = (
-    LinkSpec("leaf1", "spine-sw1", "172.16.0.1", "172.16.0.0"),
-    LinkSpec("leaf2", "spine-sw1", "172.16.0.3", "172.16.0.2"),
-    LinkSpec("leaf1", "spine-sw2", "172.16.0.5", "172.16.0.4"),
-    LinkSpec("leaf2", "spine-sw2", "172.16.0.7", "172.16.0.6"),
+LINKS: tuple[LinkSpec, ...] = tuple(
+    LinkSpec(ln.b, ln.a, (ln.b_ip or "").split("/")[0], (ln.a_ip or "").split("/")[0])
+    for ln in SHAPE.links
 )
 
 _SEED_MACS = {"k8s-node-l2-1": "08:00:27:53:73:c7", "k8s-node-l1-2": "08:00:27:91:d4:66"}
 
 
-def _node(name: str, role: Role, rack: int, ip: str, port: int) -> NodeSpec:
-    return NodeSpec(name, role, rack, ip, _SEED_MACS.get(name) or _virtualbox_mac(name), port)
-
-
-NODES: tuple[NodeSpec, ...] = (
-    _node("k8s-master-l1-1", Role.MASTER, 1, "10.0.101.100", 2203),
-    _node("k8s-node-l1-1", Role.WORKER, 1, "10.0.101.101", 2204),
-    _node("k8s-node-l1-2", Role.WORKER, 1, "10.0.101.102", 2205),
-    _node("k8s-node-l2-1", Role.WORKER, 2, "10.0.102.101", 2206),
-    _node("k8s-node-l2-2", Role.WORKER, 2, "10.0.102.102", 2207),
+NODES: tuple[NodeSpec, ...] = tuple(
+    NodeSpec(
+        h.name,
+        h.role,
+        h.rack or 0,
+        h.address or "",
+        _SEED_MACS.get(h.name) or _virtualbox_mac(h.name),
+        _SSH_PORT[h.name],
+    )
+    for h in SHAPE.nodes
 )
 
 SWITCH_BY_NAME = {s.name: s for s in SWITCHES}
@@ -121,16 +127,12 @@ def link(leaf: str, spine: str) -> LinkSpec:
 
 
 def expected_sessions() -> tuple[tuple[str, str], ...]:
-    return tuple((leaf, spine) for leaf in LEAVES for spine in SPINES)
+    return SHAPE.expected_sessions()
 
 
 def peer_addresses() -> tuple[tuple[str, str], ...]:
-    """(neighbor address as seen by the other end, host that owns it)."""
-    pairs: list[tuple[str, str]] = []
-    for spec in LINKS:
-        pairs.append((spec.spine_ip, spec.spine))
-        pairs.append((spec.leaf_ip, spec.leaf))
-    return tuple(pairs)
+    """(address, host that owns it): link ends as seen by the other end, and host addresses."""
+    return SHAPE.peer_addresses()
 
 
 def fqdn(name: str) -> str:
