@@ -41,9 +41,9 @@ from typing import Any
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.ssh import SshTarget
+from fabrictui.constants import INVENTORY_FORMAT, POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.model import Role
 
-INVENTORY_FORMAT = "fabrictui-inventory/1"
 LAB_TOML = "fabrictui.toml"
 
 _RACK_FROM_NODE = re.compile(r"-l(\d+)-")
@@ -72,9 +72,9 @@ class Inventory:
     targets: Mapping[str, SshTarget]
     ssh_config: Path | None = None
     kubeconfig: Path | None = None
-    pod_pool: str = "10.64.0.0/12"
-    vni: int = 4096
-    vxlan_port: int = 4789
+    pod_pool: str = POD_POOL
+    vni: int = VXLAN_VNI
+    vxlan_port: int = VXLAN_PORT
     lab_id: str = ""
     jump: str | None = None
     links: tuple[Mapping[str, Any], ...] = field(default=())
@@ -246,7 +246,7 @@ def _build(data: Mapping[str, Any], root: Path, source: Path, kind: str) -> Inve
             targets[name] = target
     ssh_config = data.get("ssh_config")
     kubeconfig = data.get("kubeconfig")
-    pool = data.get("pod_pool", "10.64.0.0/12")
+    pool = data.get("pod_pool", POD_POOL)
     links = data.get("links") if isinstance(data.get("links"), list) else ()
     return Inventory(
         name=str(data.get("name") or root.name or "lab"),
@@ -257,8 +257,8 @@ def _build(data: Mapping[str, Any], root: Path, source: Path, kind: str) -> Inve
         ssh_config=_path(root, ssh_config, f"{source}: ssh_config") if ssh_config else None,
         kubeconfig=_path(root, kubeconfig, f"{source}: kubeconfig") if kubeconfig else None,
         pod_pool=_network(pool, f"{source}: pod_pool"),
-        vni=_int_in(data.get("vni", 4096), 0, 2**24 - 1, f"{source}: vni"),
-        vxlan_port=_int_in(data.get("vxlan_port", 4789), 1, 65535, f"{source}: vxlan_port"),
+        vni=_int_in(data.get("vni", VXLAN_VNI), 0, 2**24 - 1, f"{source}: vni"),
+        vxlan_port=_int_in(data.get("vxlan_port", VXLAN_PORT), 1, 65535, f"{source}: vxlan_port"),
         lab_id=str(data.get("lab_id", "")),
         jump=str(data["jump"]) if data.get("jump") else None,
         links=tuple(x for x in links if isinstance(x, dict)),
@@ -277,7 +277,7 @@ def _network(value: Any, where: str) -> str:
             return str(ipaddress.ip_network(value, strict=True))
         except ValueError:
             pass
-    raise BackendError(f"{where}: expected a network like 10.64.0.0/12")
+    raise BackendError(f"{where}: expected a network like {POD_POOL}")
 
 
 def _target(

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from fabrictui import audit
+from fabrictui import audit, labshape
 from fabrictui.backends.base import (
     BackendError,
     CaptureStream,
@@ -33,6 +33,8 @@ from fabrictui.backends.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.switches import SwitchReader
 from fabrictui.backends.vagrant import VagrantLab
+from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
+from fabrictui.labshape import LabShape
 from fabrictui.model import (
     Fault,
     Host,
@@ -54,10 +56,8 @@ MASTER_KUBECONFIGS = ("/etc/kubernetes/admin.conf",)
 
 
 def expected_sessions(metas: list[HostMeta]) -> tuple[tuple[str, str], ...]:
-    """Every (leaf, spine) pair: the eBGP sessions a healthy leaf-spine fabric has."""
-    leaves = sorted(m.name for m in metas if m.role is Role.LEAF)
-    spines = sorted(m.name for m in metas if m.role is Role.SPINE)
-    return tuple((leaf, spine) for leaf in leaves for spine in spines)
+    """Every (leaf, spine) pair, by name: the eBGP sessions a healthy leaf-spine fabric has."""
+    return labshape.expected_sessions(sorted(metas, key=lambda m: m.name))
 
 
 def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
@@ -163,30 +163,22 @@ class RealLabBackend(LabBackend):
 
     # -- lifecycle ----------------------------------------------------------------
 
+    def shape(self) -> LabShape:
+        """The lab's shape as the inventory or Vagrant lists it (hosts as last read)."""
+        return LabShape.of(self._metas, self.inventory.links if self.inventory else ())
+
     def info(self) -> LabInfo:
         inv = self.inventory
         return LabInfo(
             name=self.name,
             kind=self.kind,
-            pod_pool=inv.pod_pool if inv else "10.64.0.0/12",
-            vni=inv.vni if inv else 4096,
-            vxlan_port=inv.vxlan_port if inv else 4789,
+            pod_pool=inv.pod_pool if inv else POD_POOL,
+            vni=inv.vni if inv else VXLAN_VNI,
+            vxlan_port=inv.vxlan_port if inv else VXLAN_PORT,
             expected_sessions=expected_sessions(self._metas),
-            peer_addresses=self._peer_addresses(),
+            # link and host addresses -> host name, to name peers shown without a hostname
+            peer_addresses=self.shape().peer_addresses(),
         )
-
-    def _peer_addresses(self) -> tuple[tuple[str, str], ...]:
-        """Link and host addresses -> host name, to name peers shown without a hostname."""
-        pairs: dict[str, str] = {}
-        for meta in self._metas:
-            if meta.address:
-                pairs[meta.address] = meta.name
-        for link in self.inventory.links if self.inventory else ():
-            for end in ("a", "b"):
-                ip, host = link.get(f"{end}_ip"), link.get(end)
-                if isinstance(ip, str) and isinstance(host, str) and ip:
-                    pairs[ip.split("/")[0]] = host
-        return tuple(sorted(pairs.items()))
 
     async def start(self) -> None:
         if self.vagrant is not None:
