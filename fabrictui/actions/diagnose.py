@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from fabrictui import labshape
 from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.labshape import LabShape
 from fabrictui.model import (
     Host,
     KubeNode,
     KubePod,
     LabInfo,
     PingResult,
-    Role,
     SwitchReading,
     VmState,
 )
@@ -38,15 +40,16 @@ class LabSnapshot:
     def host(self, name: str) -> Host | None:
         return next((h for h in self.hosts if h.name == name), None)
 
+    @cached_property
+    def shape(self) -> LabShape:
+        """The lab's shape as the hosts read in this snapshot show it."""
+        return LabShape.of(self.hosts)
+
     def rack_of_node(self, node: str | None) -> int | None:
-        host = self.host(node) if node else None
-        return host.rack if host else None
+        return self.shape.rack_of(node)
 
     def leaf_of_rack(self, rack: int | None) -> str | None:
-        for host in self.hosts:
-            if host.role is Role.LEAF and host.rack == rack:
-                return host.name
-        return None
+        return self.shape.leaf_of_rack(rack)
 
     def pod(self, key: str) -> KubePod | None:
         return next((p for p in self.pods if p.key == key), None)
@@ -57,11 +60,7 @@ class LabSnapshot:
 
 def expected_sessions(info: LabInfo, hosts: tuple[Host, ...] | list[Host]) -> dict[str, list[str]]:
     """leaf -> spines it should peer with (from the lab info, else every leaf-spine pair)."""
-    pairs = list(info.expected_sessions)
-    if not pairs:
-        leaves = [h.name for h in hosts if h.role is Role.LEAF]
-        spines = [h.name for h in hosts if h.role is Role.SPINE]
-        pairs = [(leaf, spine) for leaf in leaves for spine in spines]
+    pairs = info.expected_sessions or labshape.expected_sessions(hosts)
     result: dict[str, list[str]] = {}
     for leaf, spine in pairs:
         result.setdefault(leaf, []).append(spine)
@@ -139,8 +138,8 @@ def calico_problem(snapshot: LabSnapshot, node: str | None) -> str | None:
 
 def fabric_problem(snapshot: LabSnapshot, rack_a: int | None, rack_b: int | None) -> str | None:
     """Why traffic between two racks cannot cross the fabric (None when it can)."""
-    if rack_a is None or rack_b is None or rack_a == rack_b:
-        return None
+    if rack_a is None or rack_b is None or labshape.same_rack(rack_a, rack_b):
+        return None  # one rack, or a rack not known: nothing to say about the fabric
     leaf_a, leaf_b = snapshot.leaf_of_rack(rack_a), snapshot.leaf_of_rack(rack_b)
     if leaf_a is None or leaf_b is None:
         return None

@@ -10,6 +10,7 @@ from fabrictui.actions.diagnose import LabSnapshot, diagnose_ping, take_snapshot
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.scale import belongs
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
+from fabrictui.labshape import same_rack
 from fabrictui.model import KubePod, PingResult
 
 Pair = tuple[str, str]  # (source pod key, target pod key)
@@ -27,8 +28,8 @@ class PingMatrix:
         return [(a.key, b.key) for a in self.pods for b in self.pods if a.key != b.key]
 
     def same_rack(self, a: str, b: str) -> bool:
-        ra, rb = self.racks.get(a), self.racks.get(b)
-        return ra is not None and ra == rb
+        """Pods `a` and `b` (by key) on one known rack (an unknown rack never matches)."""
+        return same_rack(self.racks.get(a), self.racks.get(b))
 
     @property
     def all_ok(self) -> bool:
@@ -99,18 +100,10 @@ async def ping_mesh(
                 async with asyncio.timeout(timeout + 5.0):
                     result = await backend.ping(src, dst.ip, count=count, timeout=timeout)
             except TimeoutError:
-                result = PingResult(
-                    src.key,
-                    dst.ip,
-                    0,
-                    0,
-                    None,
-                    None,
-                    None,
-                    error=f"ping did not finish within {timeout + 5.0:g} s",
-                )
+                why = f"ping did not finish within {timeout + 5.0:g} s"
+                result = PingResult.failed(src.key, dst.ip, why)
             except BackendError as err:
-                result = PingResult(src.key, dst.ip, 0, 0, None, None, None, error=str(err))
+                result = PingResult.failed(src.key, dst.ip, str(err))
         matrix.results[pair] = result
         if on_result is not None:  # lets a matrix view fill in cell by cell
             on_result(src, dst, result)

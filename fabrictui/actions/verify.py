@@ -30,6 +30,7 @@ from fabrictui.actions.scale import belongs
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
+from fabrictui.constants import VXLAN_PORT
 from fabrictui.model import CheckResult, KubePod, PingResult, Role, VmState, VxlanFrame
 
 CHECKS = (
@@ -236,15 +237,21 @@ def _name(obj: object) -> str:
 
 
 async def _ping_with_capture(
-    backend: LabBackend, node: str, src: KubePod, target_ip: str, count: int, timeout: float
+    backend: LabBackend,
+    node: str,
+    src: KubePod,
+    target_ip: str,
+    count: int,
+    timeout: float,
+    vxlan_port: int = VXLAN_PORT,
 ) -> tuple[PingResult, list[VxlanFrame], str | None]:
-    """Ping from `src` while capturing on `node` eth0; returns the ping result, the frames
-    seen (with a short grace for the last reply) and a capture error, if any."""
+    """Ping from `src` while capturing the lab's VXLAN port on `node` eth0; returns the ping
+    result, the frames seen (with a short grace for the last reply) and a capture error."""
     frames: list[VxlanFrame] = []
     errors: list[str] = []
     stream = None
     try:
-        stream = await backend.open_capture(node, "eth0", "udp port 4789")
+        stream = await backend.open_capture(node, "eth0", f"udp port {vxlan_port}")
     except BackendError as err:
         errors.append(f"cannot capture on {node}: {err}")
     seen_reply = asyncio.Event()
@@ -267,7 +274,7 @@ async def _ping_with_capture(
         try:
             result = await backend.ping(src, target_ip, count=count, timeout=timeout)
         except BackendError as err:
-            result = PingResult(src.key, target_ip, 0, 0, None, None, None, error=str(err))
+            result = PingResult.failed(src.key, target_ip, str(err))
         if reader is not None and result.ok:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2.0):
@@ -307,7 +314,7 @@ async def check_ping_and_wire(
         )
     )
     result, frames, capture_error = await _ping_with_capture(
-        backend, src.node, src, dst.ip, count, timeout
+        backend, src.node, src, dst.ip, count, timeout, snap.info.vxlan_port
     )
     who = (
         f"{src.name} ({src.node}, rack {snap.rack_of_node(src.node)}) → {dst.ip} ({dst.name}, "
