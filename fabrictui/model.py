@@ -145,6 +145,16 @@ class KubePod:
     def running(self) -> bool:
         return self.status == "Running" and self.ready_containers == self.total_containers
 
+    @property
+    def short_name(self) -> str:
+        return pod_suffix(self.name)
+
+
+def pod_suffix(name: str) -> str:
+    """`nginx-deployment-55457b9d87-z9pl9` -> `z9pl9`: the random part Kubernetes appends,
+    which is what tells one owner's pods apart in a narrow column."""
+    return name.rsplit("-", 1)[-1]
+
 
 T = TypeVar("T", KubeNode, KubePod)
 

@@ -33,11 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_lab_selection(parser)
 
 
-def short(name: str) -> str:
-    """`nginx-deployment-55457b9d87-z9pl9` -> `z9pl9`: the part that differs."""
-    return name.rsplit("-", 1)[-1]
-
-
 def to_json(matrix: PingMatrix) -> str:
     results = []
     for src, dst in matrix.pairs:
@@ -68,7 +63,7 @@ def to_json(matrix: PingMatrix) -> str:
 
 def to_table(matrix: PingMatrix) -> str:
     pods = matrix.pods
-    labels = [f"{short(p.name)} r{matrix.racks.get(p.key) or '?'}" for p in pods]
+    labels = [f"{p.short_name} r{matrix.racks.get(p.key) or '?'}" for p in pods]
     width = max(10, *(len(label) for label in labels))
     lines = [" " * (width + 2) + "".join(f"{label:>{width + 2}}" for label in labels)]
     for src, label in zip(pods, labels, strict=True):
@@ -92,7 +87,7 @@ def to_table(matrix: PingMatrix) -> str:
     failed = matrix.failures()
     for pair in failed:
         src, dst = matrix.pod(pair[0]), matrix.pod(pair[1])
-        name = f"{short(src.name) if src else pair[0]} -> {short(dst.name) if dst else pair[1]}"
+        name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
         lines.append(f"FAIL {name}: {matrix.diagnose(pair)}")
     total = len(matrix.pairs)
     lines.append(f"{total - len(failed)}/{total} pairs ok" + ("" if failed else " (= same rack)"))

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from fabrictui.labshape import same_rack
 from fabrictui.model import KubePod, PingResult
 from fabrictui.ui.render import Palette, ping_cell
 from fabrictui.ui.widgets.overlay_pane import FrameLog
@@ -19,9 +20,8 @@ from fabrictui.ui.widgets.overlay_pane import FrameLog
 
 def short_pod(pod: KubePod) -> str:
     """`z9pl9@l2-1`: the pod's random suffix and its node's rack/index."""
-    suffix = pod.name.rsplit("-", 1)[-1]
     node = (pod.node or "?").replace("k8s-node-", "").replace("k8s-master-", "m-")
-    return f"{suffix}@{node}"
+    return f"{pod.short_name}@{node}"
 
 
 class PingMatrixScreen(Screen[None]):
@@ -63,7 +63,8 @@ class PingMatrixScreen(Screen[None]):
             table.add_row(*cells, key=src.key)
 
     def cross_rack(self, a: KubePod, b: KubePod) -> bool:
-        return self.racks.get(a.node or "") != self.racks.get(b.node or "")
+        """Not known to share a rack: the one rule, shared with the ping mesh."""
+        return not same_rack(self.racks.get(a.node or ""), self.racks.get(b.node or ""))
 
     def set_result(self, src: KubePod, dst: KubePod, result: PingResult) -> None:
         self.results[(src.key, dst.key)] = result
