@@ -37,6 +37,7 @@ from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
+from fabrictui.backends.kube.convert import node_from_api, pod_from_api
 from fabrictui.calico import manifest_objects
 from fabrictui.model import (
     Fault,
@@ -258,19 +259,23 @@ class DemoBackend(LabBackend):
 
     # -- Kubernetes ------------------------------------------------------------------------------
 
+    # Nodes and pods leave the simulated cluster as API objects and become model
+    # objects through the real client's conversion (backends/kube/convert.py).
+
     async def list_nodes(self) -> list[KubeNode]:
         self._now()
-        return [n.model() for n in self.kube.nodes.values()]
+        return self._node_models()
 
     async def list_pods(self, namespace: str | None = None) -> list[KubePod]:
         self._now()
-        return [
-            p.model()
-            for p in self.kube.live_pods()
-            if namespace is None or p.namespace == namespace
-        ]
+        return [pod_from_api(p) for p in self.kube.pod_objects(namespace)]
 
-    async def _watch(self, kind: str, current: Callable[[], list[Any]]) -> AsyncIterator[Any]:
+    async def _watch(
+        self,
+        kind: str,
+        current: Callable[[], list[Any]],
+        convert: Callable[[dict[str, Any]], Any],
+    ) -> AsyncIterator[Any]:
         self._ensure_driver()
         self._now()
         sub: Subscriber = self.hub.subscribe(kind)
@@ -282,21 +287,23 @@ class DemoBackend(LabBackend):
                     return
                 if event.type == "RELIST":
                     event = WatchEvent("RELIST", items=tuple(current()))
+                elif event.obj is not None:
+                    event = WatchEvent(event.type, obj=convert(event.obj))
                 yield event
         finally:
             self.hub.unsubscribe(sub)
 
     def _node_models(self) -> list[KubeNode]:
-        return [n.model() for n in self.kube.nodes.values()]
+        return [node_from_api(n) for n in self.kube.node_objects()]
 
     def _pod_models(self) -> list[KubePod]:
-        return [p.model() for p in self.kube.live_pods()]
+        return [pod_from_api(p) for p in self.kube.pod_objects()]
 
     def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:
-        return self._watch("node", self._node_models)
+        return self._watch("node", self._node_models, node_from_api)
 
     def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
-        return self._watch("pod", self._pod_models)
+        return self._watch("pod", self._pod_models, pod_from_api)
 
     async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
         try:

@@ -14,105 +14,20 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 from fabrictui.backends.base import DemoWorkload, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.names import NameSource
+from fabrictui.backends.demo.objects import Deployment, NodeRec, PodRec
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.calico import manifest_objects
-from fabrictui.capture.synth import calico_vtep_mac
-from fabrictui.model import KubeNode, KubePod, Role
+from fabrictui.model import Role
 
-Emit = Callable[[str, str, object], None]  # (kind "node"/"pod", event type, object)
+# (kind "node"/"pod", event type, the object as the API server would send it)
+Emit = Callable[[str, str, dict[str, Any]], None]
 
 SCHEDULER_RETRY = 3.0  # unschedulable pods are retried this long after a node turns Ready
-
-
-@dataclass
-class PodRec:
-    namespace: str
-    name: str
-    owner: str | None
-    created: float
-    uid: str
-    labels: tuple[tuple[str, str], ...] = ()
-    node: str | None = None
-    status: str = "Pending"
-    ready: bool = False
-    restarts: int = 0
-    ip: str | None = None
-    host_network: bool = False
-    tolerates_master: bool = False
-    preference: list[str] = field(default_factory=list)
-    generation: int = 0
-    terminating: bool = False
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    def model(self) -> KubePod:
-        running = self.status == "Running"
-        ip = self.ip
-        if ip is None and self.host_network and self.node in topo.NODE_BY_NAME:
-            ip = topo.NODE_BY_NAME[self.node].ip  # hostNetwork pods show their node's IP
-        return KubePod(
-            namespace=self.namespace,
-            name=self.name,
-            ready_containers=1 if (running and self.ready) else 0,
-            total_containers=1,
-            status=self.status,
-            restarts=self.restarts,
-            created=self.created,
-            ip=ip,
-            node=self.node,
-            owner=self.owner,
-            labels=self.labels,
-            uid=self.uid,
-        )
-
-
-@dataclass
-class NodeRec:
-    name: str
-    role: Role
-    created: float
-    ip: str
-    uid: str
-    ready: bool = False
-    block: str | None = None
-    calico_running: bool = False
-    allocated: set[int] = field(default_factory=set)
-    images: set[str] = field(default_factory=set)
-
-    @property
-    def tunnel_ip(self) -> str | None:
-        if self.block is None:
-            return None
-        return str(ipaddress.IPv4Network(self.block).network_address)
-
-    def model(self) -> KubeNode:
-        return KubeNode(
-            name=self.name,
-            ready=self.ready,
-            roles=("master",) if self.role is Role.MASTER else (),
-            created=self.created,
-            version=topo.KUBE_VERSION,
-            internal_ip=self.ip,
-            calico_blocks=(self.block,) if self.block else (),
-            vtep_mac=calico_vtep_mac(self.name) if self.block else None,
-            uid=self.uid,
-        )
-
-
-@dataclass
-class Deployment:
-    namespace: str
-    name: str
-    replicas: int
-    template_hash: str
-    app_label: str
 
 
 class KubeSim:
@@ -193,10 +108,16 @@ class KubeSim:
         return pod
 
     def _changed(self, pod: PodRec, kind: str = "MODIFIED") -> None:
-        self.emit("pod", kind, pod.model())
+        self.emit("pod", kind, pod.api())
 
     def _node_changed(self, node: NodeRec) -> None:
-        self.emit("node", "MODIFIED", node.model())
+        self.emit("node", "MODIFIED", node.api())
+
+    def node_objects(self) -> list[dict[str, Any]]:
+        return [n.api() for n in self.nodes.values()]
+
+    def pod_objects(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [p.api() for p in self.live_pods() if namespace is None or p.namespace == namespace]
 
     def live_pods(self) -> list[PodRec]:
         return sorted(self.pods.values(), key=lambda p: (p.namespace, p.name))
@@ -466,6 +387,7 @@ class KubeSim:
 
     def _terminate(self, pod: PodRec, t: float) -> None:
         pod.terminating = True
+        pod.deleted = t
         pod.generation += 1
         pod.status = "Terminating"
         self._changed(pod)

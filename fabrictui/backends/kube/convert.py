@@ -4,6 +4,7 @@ columns. Pure functions: the real client and the demo lab both go through them."
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,15 +19,25 @@ from fabrictui.model import KubeNode, KubePod
 # The rehearsal lab lists each node's Calico blocks in this annotation (no BlockAffinities).
 LAB_BLOCKS = "fabrictui.lab/calico-blocks"
 ROLE_PREFIX = "node-role.kubernetes.io/"
+_FRACTION = re.compile(r"\.\d+")  # a time's fraction of a second
 
 
 def timestamp(text: Any) -> float:
+    """Epoch seconds of an RFC 3339 time, every fraction digit counted.
+
+    The whole seconds are read by `datetime` (which keeps microseconds only) and
+    the fraction is added as written, so nanosecond times (Go's RFC3339Nano) and
+    the demo lab's exact ones come back as they were sent.
+    """
     if not isinstance(text, str) or not text:
         return 0.0
+    fraction = _FRACTION.search(text)
+    whole = text if fraction is None else text[: fraction.start()] + text[fraction.end() :]
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        seconds = datetime.fromisoformat(whole.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return 0.0
+    return seconds + float(fraction.group(0)) if fraction else seconds
 
 
 def as_dict(value: Any) -> dict[str, Any]:
