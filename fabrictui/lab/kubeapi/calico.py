@@ -10,6 +10,12 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from fabrictui.constants import (
+    CALICO_CRD_GROUP,
+    CALICO_NODE_ADDR_ANNOTATION,
+    CALICO_TUNNEL_ADDR_ANNOTATION,
+    CALICO_TUNNEL_MAC_ANNOTATION,
+)
 from fabrictui.lab.calico_dataplane import DataplaneError, NodeNet, allocate_block, calico_vtep_mac
 from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.objects import condition_true, set_condition
@@ -21,12 +27,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-IPPOOLS = "ippools.crd.projectcalico.org"
-IPAMBLOCKS = "ipamblocks.crd.projectcalico.org"
-BLOCKAFFINITIES = "blockaffinities.crd.projectcalico.org"
-TUNNEL_ADDR = "projectcalico.org/IPv4VXLANTunnelAddr"
-TUNNEL_MAC = "projectcalico.org/VXLANTunnelMACAddr"
-NODE_ADDR = "projectcalico.org/IPv4Address"
+IPPOOLS = f"ippools.{CALICO_CRD_GROUP}"
+IPAMBLOCKS = f"ipamblocks.{CALICO_CRD_GROUP}"
+BLOCKAFFINITIES = f"blockaffinities.{CALICO_CRD_GROUP}"
+TUNNEL_ADDR = CALICO_TUNNEL_ADDR_ANNOTATION
+TUNNEL_MAC = CALICO_TUNNEL_MAC_ANNOTATION
+NODE_ADDR = CALICO_NODE_ADDR_ANNOTATION
+CALICO_API_VERSION = f"{CALICO_CRD_GROUP}/v1"
 BLOCKS_ANNOTATION = "fabrictui.lab/calico-blocks"
 PARALLEL = 8  # data plane commands at once
 SETTLE_S = 2.0  # longest wait for concurrent node set-ups before programming routes
@@ -173,7 +180,7 @@ class CalicoAgent:
             return
         with contextlib.suppress(ApiError):
             store.create(IPPOOLS, {
-                "apiVersion": "crd.projectcalico.org/v1",
+                "apiVersion": CALICO_API_VERSION,
                 "kind": "IPPool",
                 "metadata": {"name": "default-ipv4-ippool"},
                 "spec": {"cidr": settings["cidr"], "blockSize": 26,
@@ -187,7 +194,7 @@ class CalicoAgent:
         if IPAMBLOCKS in types and store.get(IPAMBLOCKS, "", dashed) is None:
             with contextlib.suppress(ApiError):
                 store.create(IPAMBLOCKS, {
-                    "apiVersion": "crd.projectcalico.org/v1",
+                    "apiVersion": CALICO_API_VERSION,
                     "kind": "IPAMBlock",
                     "metadata": {"name": dashed},
                     "spec": {"cidr": net.block, "affinity": f"host:{net.name}",
@@ -198,7 +205,7 @@ class CalicoAgent:
         if BLOCKAFFINITIES in types and store.get(BLOCKAFFINITIES, "", name) is None:
             with contextlib.suppress(ApiError):
                 store.create(BLOCKAFFINITIES, {
-                    "apiVersion": "crd.projectcalico.org/v1",
+                    "apiVersion": CALICO_API_VERSION,
                     "kind": "BlockAffinity",
                     "metadata": {"name": name},
                     "spec": {"state": "confirmed", "node": net.name, "cidr": net.block,

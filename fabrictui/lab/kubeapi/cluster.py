@@ -12,6 +12,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+from fabrictui.constants import SERVICE_RANGE
 from fabrictui.lab.calico_dataplane import Dataplane
 from fabrictui.lab.kubeapi import workloads
 from fabrictui.lab.kubeapi.calico import CalicoAgent
@@ -26,7 +27,7 @@ from fabrictui.lab.kubeapi.system import bootstrap
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-SERVICE_CIDR = "10.80.0.0/12"
+SERVICE_CIDR = SERVICE_RANGE
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 
 

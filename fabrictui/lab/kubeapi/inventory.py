@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fabrictui.constants import INVENTORY_FORMAT, POD_POOL, VXLAN_PORT, VXLAN_VNI
+
 
 class InventoryError(ValueError):
     pass
@@ -27,9 +29,9 @@ class KubeHost:
 class LabInventory:
     lab_id: str
     hosts: tuple[KubeHost, ...]
-    pod_pool: str = "10.64.0.0/12"
-    vni: int = 4096
-    vxlan_port: int = 4789
+    pod_pool: str = POD_POOL
+    vni: int = VXLAN_VNI
+    vxlan_port: int = VXLAN_PORT
     kube_api_port: int | None = None
     pod_netns_prefix_override: str | None = None  # inventory "pod_netns_prefix" (tests)
 
@@ -60,9 +62,9 @@ def parse_inventory(data: dict[str, Any]) -> LabInventory:
     return LabInventory(
         lab_id=lab_id,
         hosts=hosts,
-        pod_pool=data.get("pod_pool", "10.64.0.0/12"),
-        vni=int(data.get("vni", 4096)),
-        vxlan_port=int(data.get("vxlan_port", 4789)),
+        pod_pool=data.get("pod_pool", POD_POOL),
+        vni=int(data.get("vni", VXLAN_VNI)),
+        vxlan_port=int(data.get("vxlan_port", VXLAN_PORT)),
         kube_api_port=int(port) if port else None,
         pod_netns_prefix_override=data.get("pod_netns_prefix"),
     )
@@ -111,14 +113,14 @@ def reference_inventory(lab_id: str = "test00", with_netns: bool = False) -> dic
         ("k8s-node-l2-2", "worker", 2, "10.0.102.102"),
     ]
     return {
-        "format": "fabrictui-inventory/1",
+        "format": INVENTORY_FORMAT,
         "name": "rehearsal",
         "kind": "rehearsal",
         "lab_id": lab_id,
         "kubeconfig": "kubeconfig",
-        "pod_pool": "10.64.0.0/12",
-        "vni": 4096,
-        "vxlan_port": 4789,
+        "pod_pool": POD_POOL,
+        "vni": VXLAN_VNI,
+        "vxlan_port": VXLAN_PORT,
         "hosts": [
             {
                 "name": name,

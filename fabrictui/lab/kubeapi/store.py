@@ -3,7 +3,15 @@
 Every change gets the next resourceVersion and is appended to a bounded
 history; a watch that starts from a resourceVersion older than the history
 holds is answered with 410 Gone (`Expired`), as etcd compaction makes a real
-API server do. Objects are stored as plain JSON dicts. A stored dict is never mutated: every
+API server do.
+
+Each watch gets a bounded queue (`WATCH_QUEUE_LIMIT` events). A watcher that falls that
+far behind is ended, as the Kubernetes API server ends a watcher that does not keep up
+(its cacher closes "unresponsive" watchers): the events still queued are dropped, the
+stream ends, and the client re-watches from the last resourceVersion it saw (replayed
+from the history) or, when that is older than the history, gets 410 and re-lists.
+Memory therefore stays bounded however slow a client reads. Objects are stored as plain
+JSON dicts. A stored dict is never mutated: every
 write stores a new one. `get`/`list` return copies callers may mutate; `view`
 and events hand out the stored dicts themselves, for readers only.
 """
@@ -12,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import secrets
 import uuid
 from collections import deque
@@ -22,6 +31,11 @@ from typing import Any
 from fabrictui.lab.kubeapi.errors import ApiError, already_exists, conflict, not_found
 
 Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+# Events one watch may hold unread before it is ended (see the module docstring). A burst
+# such as scaling to 64 pods makes a few hundred events; a client this far behind is stuck.
+WATCH_QUEUE_LIMIT = 1000
 
 # the alphabet Kubernetes uses for generated name suffixes (no vowels, no 0/1/3)
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -54,9 +68,34 @@ class Event:
 
 @dataclass(eq=False)
 class Watcher:
+    """One watch's queue of events; `None` in the queue ends the stream."""
+
     key: str
     namespace: str | None
-    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+    limit: int = WATCH_QUEUE_LIMIT
+    queue: asyncio.Queue[Event | None] = field(init=False)
+    overflowed: bool = False  # ended because the reader fell `limit` events behind
+
+    def __post_init__(self) -> None:
+        # one slot beyond the limit is kept for the end marker, so ending never blocks
+        self.queue = asyncio.Queue(maxsize=self.limit + 1)
+
+    def offer(self, event: Event) -> bool:
+        """Queue `event`; False (and the watch ended) when `limit` events are unread."""
+        if self.overflowed:
+            return False
+        if self.queue.qsize() < self.limit:
+            self.queue.put_nowait(event)
+            return True
+        self.overflowed = True
+        while not self.queue.empty():  # what is queued is dropped: the client re-watches
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+        return False
+
+    def end(self) -> None:
+        if not self.overflowed:  # an overflowed watch already holds its end marker
+            self.queue.put_nowait(None)
 
     def matches(self, event: Event) -> bool:
         if event.key != self.key:
@@ -67,7 +106,9 @@ class Watcher:
 
 
 class Store:
-    def __init__(self, history: int = 10000) -> None:
+    def __init__(self, history: int = 10000, watch_queue: int = WATCH_QUEUE_LIMIT) -> None:
+        self.watch_queue_limit = watch_queue  # for watches started from now on
+        self.watches_overflowed = 0  # watches ended because their reader fell behind
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {}
         self._history: deque[Event] = deque(maxlen=history)
         self._rv = 0
@@ -202,8 +243,14 @@ class Store:
     def _publish(self, event: Event) -> None:
         self._history.append(event)
         for watcher in list(self._watchers):
-            if watcher.matches(event):
-                watcher.queue.put_nowait(event)
+            if watcher.matches(event) and not watcher.offer(event):
+                self._watchers.discard(watcher)
+                self.watches_overflowed += 1
+                log.warning(
+                    "watch on %s ended: %d events unread (client re-watches)",
+                    watcher.key,
+                    watcher.limit,
+                )
         for listener in self._listeners:
             listener(event)
 
@@ -216,7 +263,7 @@ class Store:
         without resourceVersion); otherwise every later change is replayed,
         or 410 Expired is raised when the history no longer reaches back.
         """
-        watcher = Watcher(key, namespace)
+        watcher = Watcher(key, namespace, self.watch_queue_limit)
         replay: list[Event] = []
         if since is None:
             for obj in self.view(key, namespace):
@@ -233,10 +280,14 @@ class Store:
         self._watchers.add(watcher)
         return watcher, replay
 
+    @property
+    def watch_count(self) -> int:
+        return len(self._watchers)
+
     def stop_watch(self, watcher: Watcher) -> None:
         self._watchers.discard(watcher)
 
     def close_watches(self) -> None:
         for watcher in list(self._watchers):
-            watcher.queue.put_nowait(None)
+            watcher.end()
         self._watchers.clear()

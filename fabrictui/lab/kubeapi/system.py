@@ -6,20 +6,20 @@ import os
 import uuid
 from typing import Any
 
+from fabrictui.constants import KUBE_VERSION, SERVICE_FIRST_IP
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.objects import owner_ref
 from fabrictui.lab.kubeapi.store import Store, now_rfc3339
 
 Obj = dict[str, Any]
 
-KUBE_VERSION = "v1.15.2"
 NOT_READY_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 MASTER_TAINT = {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}
 NOT_READY_MESSAGE = (
     "runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
     "message:docker: network plugin is not ready: cni config uninitialized"
 )
-SERVICE_NETWORK_FIRST = "10.80.0.1"
+SERVICE_NETWORK_FIRST = SERVICE_FIRST_IP
 
 
 def node_object(host: KubeHost) -> Obj:

@@ -1,4 +1,9 @@
-"""Watch streams: one JSON event per line, 410 as an ERROR event, bookmarks."""
+"""Watch streams: one JSON event per line, 410 as an ERROR event, bookmarks.
+
+A stream ends when its timeout passes, when the server stops, or when the client reads so
+slowly that its watch's bounded queue fills (`store.WATCH_QUEUE_LIMIT`): then, as on a
+real API server, the stream just ends and the client re-watches from its last
+resourceVersion (or re-lists after a 410)."""
 
 from __future__ import annotations
 
@@ -80,7 +85,7 @@ async def serve_watch(
         return True
 
     def drain() -> list[Any]:
-        events = []
+        events = []  # at most the watch's queue limit, plus its end marker
         while not watcher.queue.empty():
             events.append(watcher.queue.get_nowait())
         return events
