@@ -1,5 +1,6 @@
 """A tiny Kubernetes-API-shaped HTTP server on 127.0.0.1 for tests: each request
-goes to `handler(path, query, headers) -> (status, body, hang)`."""
+goes to `handler(path, query, headers) -> (status, body, hang)`; `body` is bytes or an
+iterable of byte chunks written one after another (a streaming watch)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,13 @@ class FakeApi:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(body)
-                self.wfile.flush()
+                chunks = [body] if isinstance(body, bytes) else body  # or a generator
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except OSError:  # the client went away mid-stream
+                    return
                 if hang:
                     api.release.wait(30)
 

@@ -4,6 +4,7 @@ manifest, watches (resume, 410 Gone, loss) against a small fake API server on
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -292,6 +293,55 @@ async def test_watch_resumes_and_relists_after_410(api: FakeApi, tmp_path: Path)
     watches = [q["resourceVersion"][0] for (_, p, q, _) in api.requests if "watch" in q]
     assert watches == ["100", "101", "200"]
     assert all(auth == f"Bearer {TOKEN}" for (_, _, _, auth) in api.requests)
+
+
+async def test_watch_queue_is_bounded_and_holds_the_server_back(
+    api: FakeApi, tmp_path: Path
+) -> None:
+    """A consumer that stops reading holds the reading thread at the queue's size, and
+    TCP holds the server back: it cannot write the whole stream. Nothing is lost."""
+    total, pad = 2000, "x" * 32_000  # big events: the socket buffers hold only a few dozen
+    written: list[int] = []
+
+    def stream() -> Iterator[bytes]:
+        for i in range(total):
+            obj = node_obj(f"n{i}", str(101 + i))
+            obj["metadata"]["annotations"] = {"pad": pad}
+            yield event("ADDED", obj)
+            written.append(i)
+
+    def handle(path: str, query: dict[str, list[str]], headers: Any) -> tuple[int, Any, bool]:
+        if path == "/apis/crd.projectcalico.org/v1/blockaffinities":
+            return 404, body({"kind": "Status", "code": 404, "message": "not found"}), False
+        if "watch" not in query:
+            return 200, body({"metadata": {"resourceVersion": "100"}, "items": []}), False
+        if query["resourceVersion"][0] == "100":
+            return 200, stream(), True
+        return 200, b"", True  # resumed after the whole stream: nothing more
+
+    api.handler = handle
+    client = KubeClient(kubeconfig(tmp_path / "kc", api.port), watch_queue=8)
+    names: list[str] = []
+    watch = client.watch_nodes()
+    try:
+        first = await anext(watch)
+        assert first.type == "RELIST"
+        ev = await anext(watch)
+        assert ev.obj is not None
+        names.append(ev.obj.name)
+        await asyncio.sleep(2.0)  # a slow consumer: the thread fills the queue and waits
+        assert 8 <= len(written) < total / 4, len(written)
+        held = len(written)
+        await asyncio.sleep(0.5)
+        assert len(written) == held  # still held back, not trickling on
+        while len(names) < total:
+            ev = await asyncio.wait_for(anext(watch), 10)
+            assert ev.obj is not None
+            names.append(ev.obj.name)
+    finally:
+        await watch.aclose()  # type: ignore[attr-defined]
+        await client.close()
+    assert names == [f"n{i}" for i in range(total)]  # every event, in order
 
 
 async def test_watch_loss_raises_backend_error(api: FakeApi, tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ from fabrictui.backends.kube.convert import (
     pod_from_api,
 )
 from fabrictui.backends.kube.manifests import load_calico_manifest
-from fabrictui.backends.kube.watch import stream_watch
+from fabrictui.backends.kube.watch import QUEUE_SIZE, stream_watch
 from fabrictui.constants import CALICO_CRD_GROUP, POD_POOL
 from fabrictui.model import KubeNode, KubePod, PingResult, WatchEvent
 
@@ -64,11 +64,13 @@ class KubeClient:
         request_timeout: float = 10.0,
         watch_timeout: int = 60,
         server_override: str | None = None,
+        watch_queue: int = QUEUE_SIZE,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
         self.request_timeout = request_timeout
         self.watch_timeout = watch_timeout
+        self.watch_queue = watch_queue  # events a watch holds for the loop (see watch.py)
         self.server_override = server_override
         self.config_dict = config_dict
         self.secrets = (
@@ -313,6 +315,7 @@ class KubeClient:
             to_error=self._error,
             watch_timeout=self.watch_timeout,
             request_timeout=self.request_timeout,
+            queue_size=self.watch_queue,
         )
 
     async def apply_objects(self, docs: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -2,6 +2,15 @@
 
 The client is synchronous: a watch runs in a daemon thread (so a long watch
 never starves the default executor) that hands events to the event loop.
+
+The hand-over is bounded (`QUEUE_SIZE` events). When it is full the thread
+waits for room and meanwhile reads nothing more from the HTTP response: the
+socket's buffers fill and TCP holds the API server back, whose own flow control
+then applies (it ends a watcher that falls too far behind; the watch resumes
+from the last resourceVersion it handed over, or lists again after 410 Gone).
+No event is dropped and memory stays bounded however fast the cluster changes.
+While it waits the thread looks every `STOP_POLL` seconds whether the watch
+was closed, so a closed watch never leaves it blocked.
 """
 
 from __future__ import annotations
@@ -17,6 +26,9 @@ from typing import Any
 from fabrictui.backends.base import Unreachable
 from fabrictui.backends.kube.convert import as_dict
 
+QUEUE_SIZE = 1024  # events between the reading thread and the event loop
+STOP_POLL = 0.5  # seconds between looks at `stop` while the queue is full
+
 
 async def stream_watch(
     what: str,
@@ -27,6 +39,7 @@ async def stream_watch(
     to_error: Callable[[BaseException, str], BaseException],
     watch_timeout: int,
     request_timeout: float,
+    queue_size: int = QUEUE_SIZE,
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """(kind, object) of one watch from resourceVersion `rv`, read in a daemon thread.
 
@@ -35,11 +48,17 @@ async def stream_watch(
     a lost stream raises the BackendError `to_error` makes, or Unreachable.
     """
     loop = asyncio.get_running_loop()
+    # The asyncio queue itself is unbounded; `room` is what bounds it: the thread
+    # takes a slot before each event and the consumer gives it back after each get.
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    room = threading.Semaphore(max(1, queue_size))
     stop = threading.Event()
     current: dict[str, Any] = {}
 
     def put(item: tuple[str, Any]) -> None:
+        while not room.acquire(timeout=STOP_POLL):
+            if stop.is_set():
+                return  # nobody reads any more
         with contextlib.suppress(RuntimeError):  # loop closed
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
@@ -104,6 +123,7 @@ async def stream_watch(
     try:
         while True:
             kind, value = await queue.get()
+            room.release()
             if kind == "ERROR":
                 raise value
             if kind == "END":
