@@ -30,6 +30,7 @@ from fabrictui.parsers.ping import PingStats, parse_ping_output
 from fabrictui.parsers.vagrant import (
     MachineStatus,
     SshHostConfig,
+    machine_readable_error,
     parse_machine_readable_status,
     parse_ssh_config,
 )
@@ -359,6 +360,15 @@ def test_vagrant_status_mutated_fixtures(text: str) -> None:
 @given(mutated(SSH_CONFIG))
 def test_ssh_config_mutated_fixtures(text: str) -> None:
     run(parse_ssh_config, check_ssh_config, text)
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(STATUS)))
+def test_machine_readable_error_never_raises(text: str) -> None:
+    """Reading why vagrant failed must itself never fail: words on one line, or None."""
+    words = machine_readable_error(text)
+    assert words is None or (isinstance(words, str) and words.strip() == words != "")
+    assert words is None or not any(ch in words for ch in "\n\r\t")
 
 
 def test_corpora_are_not_empty() -> None:

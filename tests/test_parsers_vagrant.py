@@ -14,6 +14,7 @@ from fabrictui.parsers.vagrant import (
     MachineStatus,
     SshHostConfig,
     decode_machine_readable,
+    machine_readable_error,
     parse_machine_readable,
     parse_machine_readable_status,
     parse_ssh_config,
@@ -208,3 +209,90 @@ def _fields(config: SshHostConfig) -> dict[str, object]:
 def test_ssh_config_errors(text: str, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         parse_ssh_config(text)
+
+
+def test_ssh_config_patterns_apply_in_order_first_value_wins() -> None:
+    text = (
+        "Host leaf*\n"
+        "  User cumulus\n"
+        "  IdentityFile /keys/leaf\n"
+        "Host leaf1 leaf2 spine1\n"
+        "  HostName 127.0.0.1\n"
+        "  User vagrant\n"
+        "  IdentityFile /keys/own\n"
+        "Host * !spine?\n"
+        "  Port 2200\n"
+        "  UserKnownHostsFile /a/known /b/known\n"
+    )
+    hosts = parse_ssh_config(text)
+    assert list(hosts) == ["leaf1", "leaf2", "spine1"]  # patterns give settings, not hosts
+    leaf1, spine1 = hosts["leaf1"], hosts["spine1"]
+    assert (leaf1.user, leaf1.port, leaf1.hostname) == ("cumulus", 2200, "127.0.0.1")
+    assert leaf1.identity_files == ("/keys/leaf", "/keys/own")  # accumulates, as in ssh
+    assert leaf1.user_known_hosts_file == "/a/known"
+    assert leaf1.user_known_hosts_files == ("/a/known", "/b/known")
+    assert (spine1.user, spine1.port, spine1.identity_files) == ("vagrant", None, ("/keys/own",))
+    # Where each value came from, for errors found after parsing.
+    assert (leaf1.line_of("user"), leaf1.line_of("port"), leaf1.line_of("host")) == (2, 9, 4)
+    assert spine1.line_of("proxyjump") == 4  # not set: the Host line
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Host a\n  User x\n  Port twenty\n", r"^a: line 3: Port 'twenty' is not a TCP port$"),
+        ("Host *\n  Port 0\nHost b\n", r"^b: line 2: Port '0' is not a TCP port$"),
+        ("Host a b\n  User x\n  = y\n", r"^Host a b: line 3: '= y' is not an ssh_config option$"),
+        ("Host a\n  IdentityFile\n", r"^Host a: line 2: IdentityFile without a value$"),
+        ("Host a\n  Match all\n", r"^line 2: Match is not supported"),
+        ("Include ~/.ssh/other\nHost a\n", r"^line 1: Include is not supported"),
+        ("Host * leaf?\n  User x\n", "names no host"),
+    ],
+)
+def test_ssh_config_errors_name_the_host_and_the_line(text: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_ssh_config(text)
+
+
+# --- vagrant's own error messages -------------------------------------------------------
+
+
+def test_machine_readable_error_from_recorded_failures() -> None:
+    """Real `vagrant status --machine-readable` of a Vagrantfile whose provider is not
+    usable (VirtualBox without VBoxManage) or does not exist: the message is in
+    stdout, stderr is empty, the exit status is 1."""
+    words = machine_readable_error(
+        load("vagrant-2.3.4-status-machine-readable-provider-not-usable.txt")
+    )
+    assert words is not None
+    assert words.startswith(
+        "The provider 'virtualbox' that was requested to back the machine 'leaf1' is "
+        "reporting that it isn't usable on this system."
+    )
+    assert "Vagrant could not detect VirtualBox!" in words
+    assert "ships with VirtualBox, and requires this" in words  # %!(VAGRANT_COMMA), \n
+    assert "\n" not in words and "\\n" not in words and "VAGRANT_COMMA" not in words
+    words = machine_readable_error(
+        load("vagrant-2.3.4-status-machine-readable-provider-not-found.txt")
+    )
+    assert words is not None and words.startswith(
+        "The provider 'nosuchprovider' could not be found, but was requested to back the "
+        "machine 'leaf1'."
+    )
+    with pytest.raises(ParseError, match=r"ProviderNotUsable.*could not detect VirtualBox"):
+        parse_machine_readable_status(
+            load("vagrant-2.3.4-status-machine-readable-provider-not-usable.txt")
+        )
+
+
+def test_machine_readable_error_without_an_error() -> None:
+    assert (
+        machine_readable_error(load("vagrant-2.3.4-status-machine-readable-not-created.txt"))
+        is None
+    )
+    assert machine_readable_error("") is None
+    assert machine_readable_error("Vagrant failed to initialize\n") is None  # not records
+    # A `ui,error` record alone still says why.
+    assert machine_readable_error("1,,ui,error,Box 'x' not found%!(VAGRANT_COMMA) sorry\\n") == (
+        "Box 'x' not found, sorry"
+    )
