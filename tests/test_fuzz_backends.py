@@ -20,7 +20,7 @@ from fabrictui.backends.base import BackendError
 from fabrictui.backends.inventory import load_inventory_file
 from fabrictui.backends.kube.convert import node_from_api, pod_from_api
 from fabrictui.backends.kube.manifests import load_calico_manifest
-from fabrictui.backends.ssh import parse_jump, parse_ssh_config
+from fabrictui.backends.ssh import parse_jump, targets_from_ssh_config
 from fabrictui.backends.switches import platform_from_probe
 from tests._fuzz import fuzz_settings
 
@@ -48,7 +48,7 @@ config_line = st.one_of(
 @given(st.lists(config_line, max_size=12))
 def test_ssh_config_raises_only_backend_error(lines: list[str]) -> None:
     try:
-        targets = parse_ssh_config("\n".join(lines), source="vagrant")
+        targets = targets_from_ssh_config("\n".join(lines), "fuzz", source="vagrant")
     except BackendError:
         return
     for target in targets.values():

@@ -21,7 +21,7 @@ from fabrictui.backends.ssh import (
     SshPool,
     SshTarget,
     parse_jump,
-    parse_ssh_config,
+    targets_from_ssh_config,
 )
 from tests._require import require
 from tests._sshd import (
@@ -223,13 +223,13 @@ async def test_vagrant_loopback_exception_is_explicit_and_logged_once(
     text = VAGRANT_SSH_CONFIG.format(
         name="leaf1", host="127.0.0.1", port=server.port, key=server.client_key_path
     )
-    target = parse_ssh_config(text, source="vagrant")["leaf1"]
+    target = targets_from_ssh_config(text, "test", source="vagrant")["leaf1"]
     assert target.check_host_key is False
     assert target.identities_only and target.identity_files == (str(server.client_key_path),)
     # The same text from anywhere else, or a non-loopback address, is checked.
-    assert parse_ssh_config(text, source="ssh_config")["leaf1"].check_host_key
+    assert targets_from_ssh_config(text, "test", source="ssh_config")["leaf1"].check_host_key
     remote = VAGRANT_SSH_CONFIG.format(name="x", host="192.0.2.7", port=22, key="k")
-    assert parse_ssh_config(remote, source="vagrant")["x"].check_host_key
+    assert targets_from_ssh_config(remote, "test", source="vagrant")["x"].check_host_key
     with pytest.raises(ValueError):
         SshTarget("y", "127.0.0.1", 22, check_host_key=False, source="inventory")
 
@@ -251,7 +251,7 @@ async def test_vagrant_loopback_exception_is_explicit_and_logged_once(
     assert len(warnings) == 1
     assert "leaf1" in warnings[0].getMessage()
 
-    checked = SshPool([parse_ssh_config(text, source="ssh_config")["leaf1"]])
+    checked = SshPool([targets_from_ssh_config(text, "test", source="ssh_config")["leaf1"]])
     try:
         with pytest.raises(HostKeyError):
             await checked.run("leaf1", ["true"])
@@ -302,13 +302,13 @@ def test_parse_jump() -> None:
             parse_jump(bad)
 
 
-def test_parse_ssh_config_rehearsal_style(tmp_path: Path) -> None:
+def test_targets_from_ssh_config_rehearsal_style(tmp_path: Path) -> None:
     text = (
         f"Host spine-sw1 \n  HostName 127.0.0.1\n  Port 40001\n  User root\n"
         f'  IdentityFile "keys/id ed25519"\n  UserKnownHostsFile {tmp_path}/known_hosts\n'
         "  StrictHostKeyChecking yes\n  ProxyJump=ops@bastion:2022\nHost *\n  User nobody\n"
     )
-    targets = parse_ssh_config(text, base_dir=tmp_path)
+    targets = targets_from_ssh_config(text, "test", base_dir=tmp_path)
     assert list(targets) == ["spine-sw1"]
     t = targets["spine-sw1"]
     assert t.identity_files == (str(tmp_path / "keys/id ed25519"),)
@@ -319,6 +319,40 @@ def test_parse_ssh_config_rehearsal_style(tmp_path: Path) -> None:
         True,
         "ops@bastion:2022",
     )
+
+
+def test_ssh_config_errors_name_origin_host_and_line() -> None:
+    """One strict parser: a bad Port is an error (never port 22), and a value ssh
+    would take as an option is refused, each naming where it is."""
+    cases = [
+        ("Host leaf1\n  HostName 127.0.0.1\n  Port 2x\n", "leaf1: line 3: Port '2x' is not"),
+        ("Host leaf1\n  User vagrant\n  HostName -oProxyCommand=x\n", "leaf1: line 3: HostName"),
+        ('Host leaf1\n  User "a b"\n', "leaf1: line 2: User 'a b' is not usable"),
+        ("Host leaf1\n  Port 22\n  Match all\n", "line 3: Match is not supported"),
+    ]
+    for text, message in cases:
+        with pytest.raises(BackendError) as caught:
+            targets_from_ssh_config(text, "vagrant ssh-config in /lab", source="vagrant")
+        assert str(caught.value).startswith(f"vagrant ssh-config in /lab: {message}")
+
+
+def test_host_key_rule_holds_for_settings_from_patterns() -> None:
+    """`Host *` settings apply as in ssh; the Vagrant exception still needs all three:
+    Vagrant as the source, StrictHostKeyChecking no, a loopback HostName."""
+    text = (
+        "Host vm1 vm2 vm3\n  User vagrant\nHost vm1\n  HostName 127.0.0.1\n"
+        "Host vm2\n  HostName 192.0.2.5\nHost vm3\n  HostName ::1\n  StrictHostKeyChecking yes\n"
+        "Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+    )
+    vagrant = targets_from_ssh_config(text, "test", source="vagrant")
+    assert {n: t.check_host_key for n, t in vagrant.items()} == {
+        "vm1": False,
+        "vm2": True,
+        "vm3": True,
+    }
+    assert all(t.known_hosts == () for t in vagrant.values())
+    other = targets_from_ssh_config(text, "test", source="ssh_config")
+    assert all(t.check_host_key for t in other.values())
 
 
 # --- a real OpenSSH sshd ----------------------------------------------------------------

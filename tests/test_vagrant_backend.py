@@ -3,15 +3,19 @@ machine names (real `vagrant`, nothing is brought up)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.inventory import rack_from_name, role_from_name
-from fabrictui.backends.vagrant import Machine, VagrantLab, vm_state
+from fabrictui.backends.vagrant import Machine, VagrantLab, _iterate_in_thread, vm_state
 from fabrictui.model import Role, VmState
 from tests._require import require
 
@@ -230,3 +234,133 @@ async def test_vagrant_forward_reached_without_host_key_check(
         ]
     finally:
         sshd.kill()
+
+
+# --- vagrant's own words when it fails -----------------------------------------------------
+
+DATA = Path(__file__).parent / "data" / "vagrant"
+
+
+def fake_vagrant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
+    """A stand-in `vagrant` on PATH running `script` (sh); returns a project dir."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "vagrant"
+    stub.write_text("#!/bin/sh\n" + script)
+    stub.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Vagrantfile").write_text("")
+    return project
+
+
+def assert_one_line_of_vagrants_words(message: str) -> None:
+    assert message.startswith("vagrant: ")
+    assert "\n" not in message and "\\n" not in message and "VAGRANT_COMMA" not in message
+    assert "exit status 1" in message  # as context, after vagrant's words
+
+
+@pytest.mark.slow
+async def test_status_failure_carries_vagrants_own_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real vagrant, a provider that does not exist: `vagrant status` exits 1 with its
+    reason only in the machine-readable output (stderr is empty)."""
+    require("vagrant")
+    write_project(tmp_path)
+    monkeypatch.setenv("VAGRANT_DEFAULT_PROVIDER", "fabrictui-no-such-provider")
+    lab = VagrantLab(tmp_path)
+    with pytest.raises(BackendError) as caught:
+        await lab.list_hosts()
+    message = str(caught.value)
+    assert_one_line_of_vagrants_words(message)
+    assert message.startswith(
+        "vagrant: The provider 'fabrictui-no-such-provider' could not be found, but was "
+        "requested to back the machine 'spine-sw1'. Please use a provider that exists."
+    )
+    assert f"(vagrant status in {tmp_path} failed, exit status 1)" in message
+
+
+async def test_status_failure_recorded_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = DATA / "vagrant-2.3.4-status-machine-readable-provider-not-usable.txt"
+    project = fake_vagrant(tmp_path, monkeypatch, f"cat '{recorded}'\nexit 1\n")
+    with pytest.raises(BackendError) as caught:
+        await VagrantLab(project).list_hosts()
+    message = str(caught.value)
+    assert_one_line_of_vagrants_words(message)
+    assert "The provider 'virtualbox' that was requested to back the machine 'leaf1'" in message
+    assert "Vagrant could not detect VirtualBox!" in message
+    words, _, context = message.partition(" (vagrant status in ")
+    assert len(words) <= len("vagrant: ") + 400 and words.endswith("…")  # a paragraph, cut
+    assert context == f"{project} failed, exit status 1)"
+
+
+async def test_failure_without_machine_readable_words_uses_stderr_then_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = fake_vagrant(
+        tmp_path,
+        monkeypatch,
+        'echo "Vagrant failed to initialize:" >&2\necho "  bad" >&2\nexit 3\n',
+    )
+    with pytest.raises(BackendError, match=r"^vagrant: Vagrant failed to initialize: bad \("):
+        await VagrantLab(project).list_hosts()
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    project = fake_vagrant(quiet, monkeypatch, "exit 3\n")
+    with pytest.raises(BackendError, match=r"^vagrant status in .* failed: exit status 3$"):
+        await VagrantLab(project).list_hosts()
+
+
+async def test_bad_ssh_config_names_the_machine_and_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = (
+        'case "$1" in\n'
+        "  status) echo 1,leaf1,state,running ;;\n"
+        "  ssh-config) printf 'Host leaf1\\n  HostName 127.0.0.1\\n  Port 22O2\\n' ;;\n"
+        "esac\n"
+    )
+    project = fake_vagrant(tmp_path, monkeypatch, script)
+    with pytest.raises(BackendError) as caught:
+        await VagrantLab(project).list_hosts()
+    assert str(caught.value) == (
+        f"vagrant ssh-config in {project}: leaf1: line 3: Port '22O2' is not a TCP port"
+    )
+
+
+# --- streamed output: bounded between the thread and the event loop -------------------------
+
+
+async def test_streamed_lines_go_through_a_bounded_queue() -> None:
+    produced = 0
+    finished = threading.Event()
+
+    def make() -> Iterator[str]:
+        def lines() -> Iterator[str]:
+            nonlocal produced
+            try:
+                for i in range(10_000):
+                    produced += 1
+                    yield f"line {i}\n"
+            finally:
+                finished.set()
+
+        return lines()
+
+    seen = []
+    async with contextlib.aclosing(_iterate_in_thread(make, queue_size=4)) as stream:
+        async for line in stream:
+            seen.append(line)
+            await asyncio.sleep(0.001)  # a consumer slower than the producer
+            # The queue's 4, one waiting for room, one just handed over: no more.
+            assert produced - len(seen) <= 6
+            if len(seen) == 50:
+                break
+    assert seen == [f"line {i}" for i in range(50)]
+    # The consumer gone, the thread stops waiting for room and ends.
+    assert await asyncio.to_thread(finished.wait, 2.0)
+    assert produced <= 56

@@ -4,7 +4,14 @@ Every python-vagrant call starts `vagrant` (Ruby, 1-2 s or more), so calls
 run in a thread, their results are cached, and `status` is never called
 again sooner than three times as long as its last call took (at least 10 s).
 One `ssh-config` call covers every machine; machines that are not created
-simply have no SSH endpoint (a note, not an error).
+simply have no SSH endpoint (a note, not an error). Its text is read by the one
+ssh_config parser (`fabrictui.backends.ssh.targets_from_ssh_config`): a bad
+line is an error naming the machine and the line.
+
+When vagrant fails, the error carries vagrant's own words: a machine-readable
+command's `error-exit` / `ui,error` record (`vagrant status` prints its errors
+there, not on stderr), else its stderr, on one line; "exit status N" only when
+vagrant said nothing.
 
 Vagrant's update check is switched off (VAGRANT_CHECKPOINT_DISABLE): fabrictui
 never makes Vagrant talk to the internet.
@@ -22,14 +29,17 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.inventory import HostMeta, apply_overrides, load_overrides, meta_from_name
-from fabrictui.backends.ssh import SshTarget, parse_ssh_config
+from fabrictui.backends.ssh import SshTarget, targets_from_ssh_config
 from fabrictui.model import Host, VmState
+from fabrictui.parsers.vagrant import machine_readable_error
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +90,14 @@ class _StderrFile:
         with open(self.path, "ab") as fh:
             yield fh
 
-    def last_line(self) -> str:
+    def message(self) -> str:
+        """What vagrant wrote to stderr (its last 4000 bytes), on one line."""
         try:
             with open(self.path, "rb") as fh:
                 text = fh.read()[-4000:].decode("utf-8", errors="replace")
         except OSError:
             return ""
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return lines[0][:200] if lines else ""
+        return " ".join(text.split())
 
     def remove(self) -> None:
         with contextlib.suppress(OSError):
@@ -131,8 +141,7 @@ class VagrantLab:
         except FileNotFoundError:
             raise BackendError("vagrant is not installed (no `vagrant` on PATH)") from None
         except subprocess.CalledProcessError as exc:
-            reason = err.last_line() or f"exit status {exc.returncode}"
-            raise BackendError(f"vagrant {what} in {self.root} failed: {reason}") from None
+            raise _failure(f"vagrant {what} in {self.root}", exc, err) from None
         finally:
             err.remove()
 
@@ -155,7 +164,7 @@ class VagrantLab:
             raise BackendError("vagrant is not installed (no `vagrant` on PATH)") from None
         finally:
             err.remove()
-        targets = parse_ssh_config(text, source="vagrant", base_dir=self.root)
+        targets = self._targets_from(text)
         for machine in machines:
             if machine.name in targets or machine.state is not VmState.RUNNING:
                 continue
@@ -163,7 +172,7 @@ class VagrantLab:
             err = _StderrFile()
             try:
                 one = self._client(err).ssh_config(vm_name=machine.name)
-                targets.update(parse_ssh_config(one, source="vagrant", base_dir=self.root))
+                targets.update(self._targets_from(one))
             except subprocess.CalledProcessError:
                 notes.append(f"{machine.name}: running but vagrant gives no ssh-config")
             finally:
@@ -175,6 +184,12 @@ class VagrantLab:
                 + ", ".join(missing)
             )
         return {n: t for n, t in targets.items() if any(m.name == n for m in machines)}, notes
+
+    def _targets_from(self, text: str) -> dict[str, SshTarget]:
+        if not text.strip():
+            return {}  # vagrant stopped before the first machine: no endpoints yet
+        origin = f"vagrant ssh-config in {self.root}"
+        return targets_from_ssh_config(text, origin, source="vagrant", base_dir=self.root)
 
     # -- cached reads --------------------------------------------------------------
 
@@ -254,8 +269,7 @@ class VagrantLab:
                 async for line in _iterate_in_thread(make):
                     yield line
         except subprocess.CalledProcessError as exc:
-            reason = err.last_line() or f"exit status {exc.returncode}"
-            raise BackendError(f"vagrant {action} {host} failed: {reason}") from None
+            raise _failure(f"vagrant {action} {host}", exc, err) from None
         except FileNotFoundError:
             raise BackendError("vagrant is not installed (no `vagrant` on PATH)") from None
         finally:
@@ -263,21 +277,64 @@ class VagrantLab:
             self._last_started = 0.0  # states changed: next refresh asks vagrant again
 
 
-async def _iterate_in_thread(make: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
-    """Consume a blocking line generator in a thread, yielding lines as they arrive."""
+def _failure(what: str, exc: subprocess.CalledProcessError, err: _StderrFile) -> BackendError:
+    """A failed vagrant call, in vagrant's own words when it gave any."""
+    out = exc.output or b""
+    text = out.decode("utf-8", errors="replace") if isinstance(out, bytes) else str(out)
+    words = machine_readable_error(text) or err.message()
+    if not words:
+        return BackendError(f"{what} failed: exit status {exc.returncode}")
+    if len(words) > _MESSAGE_LIMIT:
+        words = words[: _MESSAGE_LIMIT - 1] + "…"
+    return BackendError(f"vagrant: {words} ({what} failed, exit status {exc.returncode})")
+
+
+# Vagrant explains an error in a paragraph; the reason is in its first few sentences.
+_MESSAGE_LIMIT = 400
+
+# Lines of a streamed `vagrant up/reload` waiting for the event loop. When the queue
+# is full the reading thread waits and stops reading vagrant's stdout, so once the
+# pipe's buffer is full vagrant itself blocks on its next write: nothing is dropped,
+# and a consumer that falls behind slows vagrant down instead of growing memory.
+LINE_QUEUE_SIZE = 256
+
+
+async def _iterate_in_thread(
+    make: Callable[[], Iterator[str]], queue_size: int = LINE_QUEUE_SIZE
+) -> AsyncIterator[str]:
+    """Consume a blocking line generator in a thread, yielding lines as they arrive,
+    through a queue of at most `queue_size` entries (see LINE_QUEUE_SIZE). When the
+    consumer stops early, the thread stops waiting for room and ends."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, object]] = asyncio.Queue(maxsize=queue_size)
     stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        """Hand `item` to the loop, waiting while the queue is full; False once the
+        consumer has gone (the item is then not delivered)."""
+        try:
+            future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+        except RuntimeError:  # the loop is closed
+            return False
+        while True:
+            try:
+                future.result(timeout=0.25)
+                return True
+            except FutureTimeout:
+                if stop.is_set():
+                    future.cancel()
+                    return False
+            except CancelledError:
+                return False
 
     def work() -> None:
         try:
             for line in make():
-                loop.call_soon_threadsafe(queue.put_nowait, ("line", line))
-                if stop.is_set():
-                    break
-            loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+                if not put(("line", line)) or stop.is_set():
+                    return
+            put(("done", None))
         except BaseException as exc:  # handed to the consumer, re-raised there
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            put(("error", exc))
 
     worker = asyncio.ensure_future(asyncio.to_thread(work))
     try:

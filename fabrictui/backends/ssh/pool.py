@@ -1,367 +1,30 @@
-"""SSH to lab hosts with asyncssh: one persistent connection per host.
-
-`SshPool` keeps one connection per host and runs every command of that host
-as a channel on it (a few milliseconds a command instead of a new `ssh`
-process each time). Per host it caps concurrent channels below OpenSSH's
-`MaxSessions`, retries channel opens the server refused, reconnects after a
-failure with a capped exponential backoff, and fails fast while a host is
-known to be down, so one dead host never delays the others.
-
-Host keys are checked against known_hosts (the lab's file, or
-~/.ssh/known_hosts). The one exception is explicit: a target read from
-`vagrant ssh-config` that says `StrictHostKeyChecking no` for a forward on
-127.0.0.1/::1 (Vagrant's own port forward to a VM it created and whose key it
-regenerates on every rebuild) connects without a host key check, and the pool
-logs that once for that target. Unknown or changed keys raise `HostKeyError`
-whose message is the exact command that accepts the key.
-
-Error messages are one line and never carry key material or passwords: the
-pool never uses passwords, and only names identity files by path.
-"""
+"""`SshPool`: one persistent asyncssh connection per host, commands as channels."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
-import shlex
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import asyncssh
 
 from fabrictui.backends.base import BackendError, Unreachable
 from fabrictui.backends.remote import display_command, remote_command
+from fabrictui.backends.ssh.hostkeys import HostKeyError, accept_hint, host_key_is_known
+from fabrictui.backends.ssh.process import (
+    CommandResult,
+    RemoteProcess,
+    abandon,
+    decode_text,
+    one_line,
+)
+from fabrictui.backends.ssh.target import SshTarget, parse_jump
 
 log = logging.getLogger(__name__)
-
-LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1"})
-DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
-
-
-class HostKeyError(BackendError):
-    """The host's key is unknown or differs from known_hosts; the message says how to accept."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    exit_status: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
-
-
-@dataclass(frozen=True, slots=True)
-class SshTarget:
-    """How to reach one host.
-
-    `check_host_key=False` is the Vagrant exception and nothing else: it is
-    accepted only for `source="vagrant"` targets on a loopback address.
-    """
-
-    name: str
-    host: str
-    port: int = 22
-    user: str | None = None
-    identity_files: tuple[str, ...] = ()
-    identities_only: bool = False
-    known_hosts: tuple[str, ...] = ()  # files; empty: ~/.ssh/known_hosts
-    check_host_key: bool = True
-    proxy_jump: str | None = None  # "user@host:port", "a,b", or another target's name
-    source: str = "inventory"  # "vagrant", "ssh_config", "inventory", "jump"
-
-    def __post_init__(self) -> None:
-        for what, value in (("host", self.host), ("user", self.user or "x")):
-            if not value or value.startswith("-") or any(c.isspace() for c in value):
-                # would become an option of an interactive `ssh`, or is no name at all
-                raise ValueError(f"{self.name}: bad ssh {what} {value!r}")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"{self.name}: bad ssh port {self.port}")
-        if not self.check_host_key and not (
-            self.source == "vagrant" and self.host in LOOPBACK_ADDRESSES
-        ):
-            raise ValueError(
-                f"{self.name}: host key checks may only be skipped for Vagrant-managed "
-                "forwards on 127.0.0.1/::1"
-            )
-
-    @property
-    def endpoint(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        user = f"{self.user}@" if self.user else ""
-        return f"{user}{host}:{self.port}"
-
-    @property
-    def known_hosts_files(self) -> tuple[str, ...]:
-        files = self.known_hosts or (DEFAULT_KNOWN_HOSTS,)
-        return tuple(os.path.expanduser(f) for f in files)
-
-
-# --- ssh config and --jump parsing --------------------------------------------
-
-
-def parse_jump(spec: str, name: str | None = None) -> SshTarget:
-    """`user@host[:port]`, `[::1]:port` or `ssh://user@host:port` -> SshTarget."""
-    text = spec.strip()
-    if text.startswith("ssh://"):
-        text = text[len("ssh://") :]
-    if not text or any(c.isspace() for c in text) or "," in text:
-        raise BackendError(f"bad jump host {spec!r}: expected user@host[:port]")
-    user: str | None = None
-    if "@" in text:
-        user, text = text.rsplit("@", 1)
-        user = user or None
-    port = 22
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise BackendError(f"bad jump host {spec!r}: unclosed [")
-        if rest:
-            if not rest.startswith(":") or not rest[1:].isdigit():
-                raise BackendError(f"bad jump host {spec!r}: bad port")
-            port = int(rest[1:])
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        if not port_text.isdigit():
-            raise BackendError(f"bad jump host {spec!r}: bad port")
-        port = int(port_text)
-    else:
-        host = text
-    if not host or not 0 < port < 65536:
-        raise BackendError(f"bad jump host {spec!r}")
-    try:
-        return SshTarget(
-            name=name or f"jump {spec}", host=host, port=port, user=user, source="jump"
-        )
-    except ValueError as exc:
-        raise BackendError(f"bad jump host {spec!r}: {exc}") from None
-
-
-def _is_loopback(host: str) -> bool:
-    return host in LOOPBACK_ADDRESSES
-
-
-def parse_ssh_config(
-    text: str, source: str = "ssh_config", base_dir: Path | None = None
-) -> dict[str, SshTarget]:
-    """Targets from `Host` blocks as `vagrant ssh-config` prints them.
-
-    Understands HostName, Port, User, IdentityFile, IdentitiesOnly,
-    UserKnownHostsFile, StrictHostKeyChecking and ProxyJump; wildcard blocks are
-    skipped. With `source="vagrant"`, `StrictHostKeyChecking no` on a loopback
-    HostName is the one case where host keys are not checked.
-    """
-    blocks: list[tuple[list[str], dict[str, list[str]]]] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, value = _split_option(line)
-        try:
-            values = shlex.split(value.strip())
-        except ValueError:
-            values = [value.strip()]
-        key = key.lower()
-        if key == "host":
-            blocks.append((values, {}))
-        elif blocks and values:
-            opts = blocks[-1][1]
-            if key == "identityfile":  # accumulates, like ssh
-                opts.setdefault(key, []).append(values[0])
-            elif key == "userknownhostsfile":  # several files on one line
-                opts.setdefault(key, values)
-            else:  # the first value obtained wins, like ssh
-                opts.setdefault(key, values[:1])
-    targets: dict[str, SshTarget] = {}
-    for patterns, opts in blocks:
-        for name in patterns:
-            if any(c in name for c in "*?!"):
-                continue
-            try:
-                targets[name] = _target_from_options(name, opts, source, base_dir)
-            except ValueError as exc:
-                raise BackendError(f"ssh config: {exc}") from None
-    return targets
-
-
-def _split_option(line: str) -> tuple[str, str]:
-    """`Key value` or `Key=value`."""
-    parts = line.split(None, 1)
-    key = parts[0]
-    rest = parts[1] if len(parts) > 1 else ""
-    if "=" in key:
-        key, _, first = key.partition("=")
-        rest = (first + " " + rest).strip()
-    elif rest.startswith("="):
-        rest = rest[1:].strip()
-    return key, rest
-
-
-def _target_from_options(
-    name: str, opts: dict[str, list[str]], source: str, base_dir: Path | None
-) -> SshTarget:
-    def first(key: str) -> str | None:
-        values = opts.get(key)
-        return values[0] if values else None
-
-    def path(p: str) -> str:
-        expanded = os.path.expanduser(p)
-        if base_dir is not None and not os.path.isabs(expanded):
-            return str(base_dir / expanded)
-        return expanded
-
-    host = first("hostname") or name
-    port_text = first("port") or "22"
-    port = int(port_text) if port_text.isdigit() else 22
-    known = tuple(
-        path(f) for f in opts.get("userknownhostsfile", []) if f not in ("/dev/null", "none")
-    )
-    strict = (first("stricthostkeychecking") or "ask").lower()
-    skip_check = source == "vagrant" and strict == "no" and _is_loopback(host)
-    jump = first("proxyjump")
-    if jump and jump.lower() == "none":
-        jump = None
-    return SshTarget(
-        name=name,
-        host=host,
-        port=port,
-        user=first("user"),
-        identity_files=tuple(path(f) for f in opts.get("identityfile", [])),
-        identities_only=(first("identitiesonly") or "no").lower() == "yes",
-        known_hosts=known,
-        check_host_key=not skip_check,
-        proxy_jump=jump,
-        source=source,
-    )
-
-
-# --- errors -------------------------------------------------------------------
-
-
-def _one_line(text: object, limit: int = 160) -> str:
-    line = " ".join(str(text).split())
-    if "PRIVATE KEY" in line or "BEGIN " in line:
-        return "(details withheld)"
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _accept_hint(target: SshTarget, via: SshTarget | None, changed: bool) -> str:
-    file = target.known_hosts_files[0]
-    host = target.host
-    entry = host if target.port == 22 else f"[{host}]:{target.port}"
-    scan = ["ssh-keyscan", "-p", str(target.port), host]
-    if via is not None:
-        # The key must be read where the host is reachable: on the jump host.
-        jump_login = f"{via.user}@{via.host}" if via.user else via.host
-        scan = ["ssh", "-p", str(via.port), jump_login, *scan]
-    scan_text = " ".join(shlex.quote(a) for a in scan) + " >> " + shlex.quote(file)
-    if changed:
-        remove = " ".join(shlex.quote(a) for a in ["ssh-keygen", "-R", entry, "-f", file])
-        return (
-            f"{target.name}: host key of {target.host}:{target.port} CHANGED (does not match "
-            f"{file}); refusing to connect. If the host was rebuilt, run: {remove} && {scan_text}"
-        )
-    return (
-        f"{target.name}: unknown host key for {target.host}:{target.port} (not in {file}); "
-        f"to trust it, run: {scan_text}"
-    )
-
-
-def _host_key_is_known(target: SshTarget) -> bool:
-    files = [f for f in target.known_hosts_files if os.path.isfile(f)]
-    if not files:
-        return False
-    try:
-        known = asyncssh.read_known_hosts(files)
-    except (OSError, ValueError):
-        return False
-    addr = target.host if _is_ip(target.host) else ""
-    port = target.port if target.port != 22 else None
-    host_keys = known.match(target.host, addr, port)[0]
-    return bool(host_keys)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-# --- processes ------------------------------------------------------------------
-
-
-class RemoteProcess:
-    """A remote command streaming bytes (no PTY, stderr separate).
-
-    Holds one of the host's session slots until `close()`.
-    """
-
-    def __init__(self, host: str, command: str, process: asyncssh.SSHClientProcess, release):
-        self.host = host
-        self.command = command
-        self.process = process
-        self._release = release
-
-    @property
-    def stdout(self) -> asyncssh.SSHReader:
-        return self.process.stdout
-
-    @property
-    def stderr(self) -> asyncssh.SSHReader:
-        return self.process.stderr
-
-    @property
-    def exit_status(self) -> int | None:
-        return self.process.exit_status
-
-    async def read(self, n: int = 65536) -> bytes:
-        """Up to `n` bytes of stdout; b"" at end of stream. Raises Unreachable on loss."""
-        try:
-            data = await self.process.stdout.read(n)
-        except (asyncssh.Error, OSError) as exc:
-            raise Unreachable(f"{self.host}: stream lost: {_one_line(exc)}") from None
-        return data if isinstance(data, bytes) else data.encode()
-
-    def write(self, data: bytes) -> None:
-        """Send `data` to the command's stdin. Raises Unreachable when the channel is gone."""
-        try:
-            self.process.stdin.write(data)
-        except (asyncssh.Error, OSError, BrokenPipeError) as exc:
-            raise Unreachable(f"{self.host}: stream lost: {_one_line(exc)}") from None
-
-    def abort(self) -> None:
-        """Close the channel now, without waiting (for a caller being cancelled)."""
-        try:
-            _abandon(self.process)
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
-
-    async def close(self, timeout: float = 3.0) -> None:
-        """Close the channel (the remote command sees EOF/SIGPIPE) and free the slot."""
-        try:
-            with contextlib.suppress(asyncssh.Error, OSError):
-                self.process.send_signal("TERM")
-            self.process.close()
-            with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
-                await asyncio.wait_for(self.process.wait_closed(), timeout)
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
-
-
-# --- the pool -------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -574,7 +237,7 @@ class SshPool:
             )
         except asyncssh.HostKeyNotVerifiable:
             raise HostKeyError(
-                _accept_hint(target, via, changed=_host_key_is_known(target))
+                accept_hint(target, via, changed=host_key_is_known(target))
             ) from None
         except asyncssh.PermissionDenied:
             keys = ", ".join(target.identity_files) or "default keys and agent"
@@ -596,16 +259,16 @@ class SshPool:
                     f"{target.name}: cannot read identity file {exc.filename}: "
                     f"{exc.strerror or 'error'}"
                 ) from None
-            reason = exc.strerror or _one_line(exc) or type(exc).__name__
+            reason = exc.strerror or one_line(exc) or type(exc).__name__
             raise Unreachable(f"{target.name}: cannot connect to {where}: {reason}") from None
         except asyncssh.Error as exc:
             raise Unreachable(
-                f"{target.name}: SSH to {where} failed: {_one_line(exc.reason or exc)}"
+                f"{target.name}: SSH to {where} failed: {one_line(exc.reason or exc)}"
             ) from None
         except BackendError:
             raise
         except (ValueError, TypeError) as exc:
-            raise BackendError(f"{target.name}: bad SSH settings: {_one_line(exc)}") from None
+            raise BackendError(f"{target.name}: bad SSH settings: {one_line(exc)}") from None
 
     def _drop(self, host: str, conn: asyncssh.SSHClientConnection) -> None:
         state = self._states.get(host)
@@ -637,7 +300,7 @@ class SshPool:
                 attempt += 1
                 if attempt > self.channel_retries:
                     raise BackendError(
-                        f"{host}: server refused a new SSH session: {_one_line(exc.reason)}"
+                        f"{host}: server refused a new SSH session: {one_line(exc.reason)}"
                     ) from None
                 await asyncio.sleep(min(1.0, 0.02 * 2**attempt))
             except (asyncssh.Error, OSError) as exc:
@@ -645,7 +308,7 @@ class SshPool:
                 # never ran, so one reconnect is safe.
                 self._drop(host, conn)
                 if reconnected:
-                    raise Unreachable(f"{host}: connection lost: {_one_line(exc)}") from None
+                    raise Unreachable(f"{host}: connection lost: {one_line(exc)}") from None
                 reconnected = True
 
     # -- public API ------------------------------------------------------------
@@ -686,26 +349,26 @@ class SshPool:
                     out, err = await process.communicate(input)
             except asyncio.CancelledError:
                 if process is not None:
-                    _abandon(process)
+                    abandon(process)
                 raise
             except TimeoutError:
                 if process is not None:
-                    _abandon(process)
+                    abandon(process)
                 self._probe_after_timeout(host, state)
                 raise BackendError(
-                    f"{host}: `{_one_line(display_command(argv, sudo), 80)}` timed out "
+                    f"{host}: `{one_line(display_command(argv, sudo), 80)}` timed out "
                     f"after {limit:g}s"
                 ) from None
             except (asyncssh.Error, OSError) as exc:
                 if state.conn is not None:
                     self._drop(host, state.conn)
-                raise Unreachable(f"{host}: connection lost: {_one_line(exc)}") from None
+                raise Unreachable(f"{host}: connection lost: {one_line(exc)}") from None
         status = process.exit_status
         if status is None:
             signal = process.exit_signal
             status = -1
             err = (err or b"") + (f"\nkilled by signal {signal[0]}".encode() if signal else b"")
-        return CommandResult(status, _text(out), _text(err))
+        return CommandResult(status, decode_text(out), decode_text(err))
 
     def _probe_after_timeout(self, host: str, state: _HostState) -> None:
         """A command timed out: check in the background whether the connection still
@@ -779,7 +442,7 @@ class SshPool:
             return await conn.forward_local_port("127.0.0.1", 0, dest_host, dest_port)
         except (asyncssh.Error, OSError) as exc:
             raise BackendError(
-                f"{host}: cannot forward to {dest_host}:{dest_port}: {_one_line(exc)}"
+                f"{host}: cannot forward to {dest_host}:{dest_port}: {one_line(exc)}"
             ) from None
 
     async def close(self) -> None:
@@ -793,18 +456,3 @@ class SshPool:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.wait_closed(), 2.0)
         self._states.clear()
-
-
-def _abandon(process: asyncssh.SSHClientProcess) -> None:
-    """Stop waiting for a command: ask for KILL (OpenSSH may refuse) and close the channel."""
-    with contextlib.suppress(asyncssh.Error, OSError):
-        process.send_signal("KILL")
-    process.close()
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8", errors="replace")
