@@ -22,13 +22,24 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fabrictui.lab import frr, netns, sshd
+from fabrictui.lab.labstate import (
+    STATE_FILE,
+    STATE_FORMAT,
+    LabError,
+    LabState,
+    ProcessRecord,
+    load_state,
+    read_state,
+    state_path,
+    write_state,
+)
 from fabrictui.lab.topology import (
     LabHost,
     LabTopology,
@@ -38,8 +49,14 @@ from fabrictui.lab.topology import (
     netns_prefix,
 )
 
-STATE_FORMAT = "fabrictui-lab-state/1"
-STATE_FILE = "state.json"
+__all__ = [  # the state's names, re-exported for the callers of this module
+    "STATE_FILE",
+    "STATE_FORMAT",
+    "LabError",
+    "read_state",
+    "state_path",
+    "write_state",
+]
 DEFAULT_DIR = "fabrictui-lab"
 KUBE_MODULE = "fabrictui.lab.kubeapi"
 KUBE_WAIT_S = 15.0
@@ -81,10 +98,6 @@ REQUIRED_TOOLS = {
 Log = Callable[[str], None]
 
 
-class LabError(RuntimeError):
-    """A one-line, human-readable reason why a lab command could not do its job."""
-
-
 class LabAlreadyUp(LabError):
     pass
 
@@ -116,33 +129,6 @@ def _have(tool: str) -> bool:
     return shutil.which(tool) is not None
 
 
-# --- state --------------------------------------------------------------------------------
-
-
-def state_path(lab_dir: Path) -> Path:
-    return lab_dir / STATE_FILE
-
-
-def read_state(lab_dir: Path) -> dict[str, Any] | None:
-    path = state_path(lab_dir)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise LabError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
-        raise LabError(f"{path} is not a rehearsal lab state file")
-    return data
-
-
-def write_state(lab_dir: Path, state: dict[str, Any]) -> None:
-    path = state_path(lab_dir)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 # --- processes ----------------------------------------------------------------------------
 
 
@@ -166,23 +152,33 @@ def proc_cmdline(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def record_alive(record: dict[str, Any]) -> bool:
+def _record(record: ProcessRecord | Mapping[str, Any]) -> ProcessRecord:
+    return record if isinstance(record, ProcessRecord) else ProcessRecord.from_json(record)
+
+
+def record_alive(record: ProcessRecord | Mapping[str, Any]) -> bool:
     """True if the recorded process still runs *and* is the one we started."""
-    pid = int(record["pid"])
-    if proc_start_time(pid) != record.get("start_time"):
+    rec = _record(record)
+    if proc_start_time(rec.pid) != rec.start_time:
         return False
-    marker = record.get("marker")
-    return not marker or any(marker in arg for arg in proc_cmdline(pid))
+    return not rec.marker or any(rec.marker in arg for arg in proc_cmdline(rec.pid))
 
 
-def record_exited(record: dict[str, Any]) -> bool:
+def record_exited(record: ProcessRecord | Mapping[str, Any]) -> bool:
     """The process we started is gone (or a zombie). A start time of None means it was gone
     before we could even read it."""
-    start = record.get("start_time")
-    return start is None or proc_start_time(int(record["pid"])) != start
+    rec = _record(record)
+    return rec.start_time is None or proc_start_time(rec.pid) != rec.start_time
 
 
 def spawn(argv: Sequence[str], log_path: Path, role: str, host: str | None, marker: str) -> dict:
+    """`start_process` for scripts that edit the state document: the record as JSON data."""
+    return start_process(argv, log_path, role, host, marker).to_json()
+
+
+def start_process(
+    argv: Sequence[str], log_path: Path, role: str, host: str | None, marker: str
+) -> ProcessRecord:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen(
@@ -193,14 +189,7 @@ def spawn(argv: Sequence[str], log_path: Path, role: str, host: str | None, mark
             start_new_session=True,
             close_fds=True,
         )
-    return {
-        "role": role,
-        "host": host,
-        "pid": proc.pid,
-        "start_time": proc_start_time(proc.pid),
-        "marker": marker,
-        "log": str(log_path),
-    }
+    return ProcessRecord(role, host, proc.pid, proc_start_time(proc.pid), marker, str(log_path))
 
 
 def _ancestors() -> set[int]:
@@ -356,7 +345,7 @@ def up(
     topology = topology or build_topology()
     lab_dir = lab_dir.resolve()
     _check_dir_name(lab_dir)
-    existing = read_state(lab_dir)
+    existing = read_state(lab_dir)  # the raw document: even a malformed one blocks `up`
     if existing is not None:
         raise LabAlreadyUp(
             f"a lab (id {existing.get('lab_id')}) is already up in {lab_dir}; "
@@ -366,33 +355,28 @@ def up(
     lab_dir.mkdir(parents=True, exist_ok=True)
     lab_id = lab_id or _fresh_lab_id()
     t0 = time.monotonic()
-    state: dict[str, Any] = {
-        "format": STATE_FORMAT,
-        "lab_id": lab_id,
-        "dir": str(lab_dir),
-        "created_dir": created_dir,
-        "status": "starting",
-        "step": "plan",
-        "started": time.time(),
-        "shape": {
-            "spines": topology.spines,
-            "racks": topology.racks,
-            "nodes_per_rack": topology.nodes_per_rack,
-        },
-        "namespaces": [netns_name(lab_id, h.name) for h in topology.hosts],
-        "frr_dirs": [str(frr.run_dir(frr.pathspace(lab_id, s.name))) for s in topology.switches],
-        "processes": [],
-        "ports": {},
-        "files": list(GENERATED),
-    }
+    state = LabState(
+        lab_id=lab_id,
+        dir=str(lab_dir),
+        created_dir=created_dir,
+        status="starting",
+        step="plan",
+        started=time.time(),
+        spines=topology.spines,
+        racks=topology.racks,
+        nodes_per_rack=topology.nodes_per_rack,
+        namespaces=[netns_name(lab_id, h.name) for h in topology.hosts],
+        frr_dirs=[str(frr.run_dir(frr.pathspace(lab_id, s.name))) for s in topology.switches],
+        files=list(GENERATED),
+    )
     write_state(lab_dir, state)
     result = UpResult(lab_id=lab_id, seconds=0.0)
     builder = _Builder(lab_dir, topology, lab_id, state, result, log)
     builder.run(kube, bgp_wait_s)
     result.seconds = time.monotonic() - t0
-    state["status"] = "up"
-    state["step"] = "done"
-    state["up_seconds"] = round(result.seconds, 3)
+    state.status = "up"
+    state.step = "done"
+    state.up_seconds = round(result.seconds, 3)
     write_state(lab_dir, state)
     return result
 
@@ -440,7 +424,7 @@ class _Builder:
         lab_dir: Path,
         topology: LabTopology,
         lab_id: str,
-        state: dict[str, Any],
+        state: LabState,
         result: UpResult,
         log: Log,
     ) -> None:
@@ -461,7 +445,7 @@ class _Builder:
         return path
 
     def step(self, name: str, fn: Callable[[], None]) -> None:
-        self.state["step"] = name
+        self.state.step = name
         write_state(self.dir, self.state)
         started = time.monotonic()
         fn()
@@ -591,18 +575,16 @@ class _Builder:
     def _spawn_all(self, specs: list[tuple[list[str], str, str | None, str]]) -> None:
         for argv, role, host, marker in specs:
             log_name = f"{host}.{role}.log" if host else f"{role}.log"
-            record = spawn(argv, self.dir / "logs" / log_name, role, host, marker)
-            self.state["processes"].append(record)
+            record = start_process(argv, self.dir / "logs" / log_name, role, host, marker)
+            self.state.processes.append(record)
         write_state(self.dir, self.state)
 
     def _died_check(self, role: str) -> Callable[[], str | None]:
         def check() -> str | None:
-            for record in self.state["processes"]:
-                if record["role"] != role:
-                    continue
+            for record in self.state.processes_of(role):
                 # gone (or a zombie), not merely caught mid-exec with an empty cmdline
                 if record_exited(record):
-                    return f"{role} on {record['host']} exited: {_log_tail(record['log'])}"
+                    return f"{role} on {record.host} exited: {_log_tail(record.log)}"
             return None
 
         return check
@@ -617,7 +599,7 @@ class _Builder:
         authorized.write_text(sshd.public_key(client_key) + "\n")
         hosts = self.topo.hosts
         ports = dict(zip((h.name for h in hosts), free_ports(len(hosts)), strict=True))
-        self.state["ports"]["ssh"] = ports
+        self.state.ssh_ports = ports  # the same dict: a port changed on retry is recorded
         write_state(self.dir, self.state)
         host_keys = dict(
             zip(
@@ -680,7 +662,7 @@ class _Builder:
     ) -> None:
         """Wait for every sshd's pid file. One that lost its port to another program between
         our probe and its bind gets a new port and another try."""
-        pending = {r["host"]: r for r in self.state["processes"] if r["role"] == "sshd"}
+        pending = {r.host or "": r for r in self.state.processes_of("sshd")}
         tries = dict.fromkeys(pending, 0)
         deadline = time.monotonic() + timeout
         while pending:
@@ -689,14 +671,14 @@ class _Builder:
                 if pid_file.exists() and pid_file.stat().st_size > 0:
                     del pending[name]
                 elif record_exited(record):
-                    log_text = Path(record["log"]).read_text(errors="replace")
+                    log_text = Path(record.log).read_text(errors="replace")
                     if "Address already in use" not in log_text or tries[name] >= retries:
-                        raise LabError(f"sshd of {name} exited: {_log_tail(record['log'])}")
+                        raise LabError(f"sshd of {name} exited: {_log_tail(record.log)}")
                     tries[name] += 1
                     (ports[name],) = free_ports(1)
                     write_state(self.dir, self.state)
                     self._spawn_all([spec(name)])
-                    pending[name] = self.state["processes"][-1]
+                    pending[name] = self.state.processes[-1]
             if time.monotonic() >= deadline:
                 raise LabError(f"sshd did not start for {', '.join(sorted(pending))}")
             if pending:
@@ -706,8 +688,8 @@ class _Builder:
 
     def write_inventory(self) -> None:
         (kube_port,) = free_ports(1)
-        self.state["ports"]["kube"] = kube_port
-        doc = inventory(self.topo, self.lab_id, self.state["ports"]["ssh"], kube_port)
+        self.state.kube_port = kube_port
+        doc = inventory(self.topo, self.lab_id, self.state.ssh_ports or {}, kube_port)
         (self.dir / "inventory.json").write_text(json.dumps(doc, indent=2) + "\n")
 
     def start_kube(self) -> None:
@@ -719,12 +701,13 @@ class _Builder:
             return
         argv = [sys.executable, "-m", KUBE_MODULE, "--lab-dir", str(self.dir)]
         self._spawn_all([(argv, "kubeapi", None, str(self.dir))])
-        record = self.state["processes"][-1]
-        port = self.state["ports"]["kube"]
+        record = self.state.processes[-1]
+        port = self.state.kube_port
+        assert port is not None  # chosen by write_inventory, the step before
         deadline = time.monotonic() + KUBE_WAIT_S
         while time.monotonic() < deadline:
             if record_exited(record):
-                self.result.kube = f"not started: the API server exited: {_log_tail(record['log'])}"
+                self.result.kube = f"not started: the API server exited: {_log_tail(record.log)}"
                 break
             if kube_version_answers(port):
                 self.result.kube = "up"
@@ -732,7 +715,7 @@ class _Builder:
             time.sleep(0.2)
         else:
             self.result.kube = (
-                f"not answering on 127.0.0.1:{port} after {KUBE_WAIT_S:.0f} s (see {record['log']})"
+                f"not answering on 127.0.0.1:{port} after {KUBE_WAIT_S:.0f} s (see {record.log})"
             )
         if self.result.kube != "up":
             self.log(f"  kube API: {self.result.kube}; the fabric is up without it")
@@ -873,17 +856,17 @@ def down(lab_dir: Path, log: Log = _silent) -> DownResult:
     check_platform(tools=False)
     lab_dir = lab_dir.resolve()
     t0 = time.monotonic()
-    state = read_state(lab_dir)
+    state = load_state(lab_dir)
     if state is None:
         return DownResult(None, 0.0, message=f"no lab in {lab_dir} (nothing to do)")
-    lab_id = str(state["lab_id"])
-    state["status"] = "stopping"
+    lab_id = state.lab_id
+    state.status = "stopping"
     write_state(lab_dir, state)
 
     # 1. the processes we recorded, API server first (it manipulates namespaces)
     order = {"kubeapi": 0, "sshd": 1, "bgpd": 2, "zebra": 3}
-    records = sorted(state.get("processes", []), key=lambda r: order.get(r.get("role"), 9))
-    recorded = [int(r["pid"]) for r in records if record_alive(r)]
+    records = sorted(state.processes, key=lambda r: order.get(r.role, 9))
+    recorded = [r.pid for r in records if record_alive(r)]
     stop_processes(recorded)
     # 2. anything else carrying our marker (started but not yet recorded when we crashed)
     leftovers = find_leftover_processes(lab_id, lab_dir)
@@ -892,7 +875,7 @@ def down(lab_dir: Path, log: Log = _silent) -> DownResult:
     prefix = netns_prefix(lab_id)
     names = sorted(
         set(n for n in netns.list_netns() if n.startswith(prefix))
-        | {n for n in state.get("namespaces", []) if os.path.exists(f"{netns.NETNS_DIR}/{n}")}
+        | {n for n in state.namespaces if os.path.exists(f"{netns.NETNS_DIR}/{n}")}
     )
     inside = pids_in_namespaces(names)
     stop_processes(inside, wait_s=0.5)
@@ -906,7 +889,7 @@ def down(lab_dir: Path, log: Log = _silent) -> DownResult:
         else:
             path.unlink(missing_ok=True)
     state_path(lab_dir).unlink(missing_ok=True)
-    if state.get("created_dir"):
+    if state.created_dir:
         # `up` made this directory: whatever else landed in it is the lab's too
         shutil.rmtree(lab_dir, ignore_errors=True)
     return DownResult(
@@ -946,20 +929,17 @@ class LabStatus:
 
 def status(lab_dir: Path) -> LabStatus | None:
     lab_dir = lab_dir.resolve()
-    state = read_state(lab_dir)
+    state = load_state(lab_dir)
     if state is None:
         return None
-    lab_id = str(state["lab_id"])
-    shape = state.get("shape") or {}
-    topo = build_topology(
-        shape.get("spines", 2), shape.get("racks", 2), shape.get("nodes_per_rack", 2)
-    )
+    lab_id = state.lab_id
+    topo = build_topology(state.spines, state.racks, state.nodes_per_rack)
     present = set(netns.list_netns())
     alive: dict[tuple[str | None, str], bool] = {}
-    for record in state.get("processes", []):
-        key = (record.get("host"), record["role"])
+    for record in state.processes:
+        key = (record.host, record.role)
         alive[key] = alive.get(key, True) and record_alive(record)
-    ssh_ports = (state.get("ports") or {}).get("ssh") or {}
+    ssh_ports = state.ssh_ports or {}
     hosts = []
     for host in topo.hosts:
         name = netns_name(lab_id, host.name)
@@ -987,9 +967,7 @@ def status(lab_dir: Path) -> LabStatus | None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:  # vtysh calls wait mostly on bgpd
         list(pool.map(read_bgp, [h for h in hosts if h.frr_alive]))
-    kube_port = (state.get("ports") or {}).get("kube")
+    kube_port = state.kube_port
     kube_alive = alive.get((None, "kubeapi"))
     kube_answers = bool(kube_alive and kube_port and kube_version_answers(int(kube_port)))
-    return LabStatus(
-        lab_dir, lab_id, str(state.get("status")), hosts, kube_port, kube_alive, kube_answers
-    )
+    return LabStatus(lab_dir, lab_id, state.status, hosts, kube_port, kube_alive, kube_answers)
