@@ -13,6 +13,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
@@ -172,3 +173,28 @@ def test_calico_manifest_any_text(tmp_path_factory: Any, text: str) -> None:
     path.write_text(text)
     with contextlib.suppress(BackendError):
         load_calico_manifest("10.64.0.0/12", path)
+
+
+@SETTINGS
+@given(st.lists(config_line, max_size=12))
+def test_inventory_ssh_config_raises_only_backend_error(
+    tmp_path_factory: Any, lines: list[str]
+) -> None:
+    directory = Path(tmp_path_factory.mktemp("inv"))
+    (directory / "ssh_config").write_text("\n".join(lines))
+    path = directory / "lab.json"
+    path.write_text(json.dumps({"hosts": [{"name": "leaf1"}], "ssh_config": "ssh_config"}))
+    with contextlib.suppress(BackendError):
+        load_inventory_file(path)
+
+
+def test_inventory_bad_ssh_config_names_file_host_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text("Host leaf1\n  HostName 192.0.2.11\n  Port 22a\n")
+    path = tmp_path / "lab.json"
+    path.write_text(json.dumps({"hosts": [{"name": "leaf1"}], "ssh_config": "ssh_config"}))
+    with pytest.raises(BackendError) as caught:
+        load_inventory_file(path)
+    assert str(caught.value) == f"{config}: leaf1: line 3: Port '22a' is not a TCP port"
+    config.write_text("Host leaf1\n  HostName 192.0.2.11\n  Port 22\n")
+    assert load_inventory_file(path).ssh_config == config

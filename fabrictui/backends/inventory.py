@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.ssh import SshTarget
+from fabrictui.backends.ssh import SshTarget, targets_from_ssh_config
 from fabrictui.constants import INVENTORY_FORMAT, POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.model import Role
 
@@ -254,7 +254,7 @@ def _build(data: Mapping[str, Any], root: Path, source: Path, kind: str) -> Inve
         root=root,
         hosts=tuple(metas),
         targets=targets,
-        ssh_config=_path(root, ssh_config, f"{source}: ssh_config") if ssh_config else None,
+        ssh_config=_checked_ssh_config(root, ssh_config, source) if ssh_config else None,
         kubeconfig=_path(root, kubeconfig, f"{source}: kubeconfig") if kubeconfig else None,
         pod_pool=_network(pool, f"{source}: pod_pool"),
         vni=_int_in(data.get("vni", VXLAN_VNI), 0, 2**24 - 1, f"{source}: vni"),
@@ -263,6 +263,20 @@ def _build(data: Mapping[str, Any], root: Path, source: Path, kind: str) -> Inve
         jump=str(data["jump"]) if data.get("jump") else None,
         links=tuple(x for x in links if isinstance(x, dict)),
     )
+
+
+def _checked_ssh_config(root: Path, value: Any, source: Path) -> Path:
+    """The lab's ssh_config (what `ssh -F` gets for an interactive shell), read by the
+    one ssh_config parser when it exists: a bad line is reported when the lab is
+    opened, naming the file, the host and the line, not by ssh mid-session."""
+    path = _path(root, value, f"{source}: ssh_config")
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BackendError(f"{path}: cannot read: {_first_line(exc)}") from None
+        targets_from_ssh_config(text, str(path), source="ssh_config", base_dir=path.parent)
+    return path
 
 
 def _int_in(value: Any, low: int, high: int, where: str) -> int:
