@@ -103,14 +103,13 @@ class Fabric:
         fab = cls(sim)
         uptime = {"leaf1": 7676.0, "leaf2": 7663.0}
         base = {"spine-sw1": (6, 8), "spine-sw2": (7, 8)}
-        for leaf in topo.LEAVES:
-            for spine in topo.SPINES:
-                rcvd, sent = base[spine]
-                sess = Session(leaf, spine, rcvd, sent)
-                sess.est_at = ready_at - uptime[leaf]
-                sess.ever_up = True
-                fab.sessions[(leaf, spine)] = sess
-                fab.link_up[(leaf, spine)] = True
+        for leaf, spine in topo.expected_sessions():
+            rcvd, sent = base[spine]
+            sess = Session(leaf, spine, rcvd, sent)
+            sess.est_at = ready_at - uptime[leaf]
+            sess.ever_up = True
+            fab.sessions[(leaf, spine)] = sess
+            fab.link_up[(leaf, spine)] = True
         for spine in topo.SPINES:
             fab.spine_running[spine] = True
             fab.spine_boot_done[spine] = -math.inf
@@ -307,7 +306,9 @@ class Fabric:
 
     def forwarding_spines(self, src_leaf: str, dst_leaf: str, now: float) -> list[str]:
         """Spines src_leaf would send traffic for dst_leaf's servers through (ECMP set)."""
-        dst_prefix = next(p for p in topo.SWITCH_BY_NAME[dst_leaf].originated if p.endswith("/24"))
+        dst_prefix = topo.SWITCH_BY_NAME[dst_leaf].server_subnet
+        if dst_prefix is None:  # not a leaf: no servers behind it
+            return []
         best = self.best_routes(now)
         entry = best[src_leaf].get(dst_prefix)
         if entry is None:

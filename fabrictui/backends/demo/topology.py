@@ -39,6 +39,7 @@ class SwitchSpec:
     rack: int | None
     originated: tuple[str, ...]
     ssh_port: int
+    server_subnet: str | None = None  # leaves: the rack's servers
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +60,7 @@ class NodeSpec:
     ip: str
     mac: str
     ssh_port: int
-
-    @property
-    def leaf(self) -> str:
-        return f"leaf{self.rack}"
+    leaf: str  # the leaf of its rack, from the lab's shape
 
 
 def _virtualbox_mac(name: str) -> str:
@@ -86,6 +84,7 @@ SWITCHES: tuple[SwitchSpec, ...] = tuple(
         # spines originate their loopback, leaves their server subnet and loopback
         (*((h.server_subnet,) if h.server_subnet else ()), f"{h.router_id}/32"),
         _SSH_PORT[h.name],
+        h.server_subnet,
     )
     for h in SHAPE.switches
 )
@@ -106,6 +105,7 @@ NODES: tuple[NodeSpec, ...] = tuple(
         h.address or "",
         _SEED_MACS.get(h.name) or _virtualbox_mac(h.name),
         _SSH_PORT[h.name],
+        SHAPE.leaf_of(h.name) or "",
     )
     for h in SHAPE.nodes
 )
