@@ -33,7 +33,7 @@ from fabrictui.backends.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.switches import SwitchReader
 from fabrictui.backends.vagrant import VagrantLab
-from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
+from fabrictui.constants import POD_POOL, VXLAN_BPF, VXLAN_PORT, VXLAN_VNI
 from fabrictui.labshape import LabShape
 from fabrictui.model import (
     Fault,
@@ -341,7 +341,7 @@ class RealLabBackend(LabBackend):
         async for event in self.kube.watch_pods():
             yield event
 
-    async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+    async def apply_calico(self, pool_cidr: str = POD_POOL) -> list[str]:
         await self._ensure_kube()
         return await self.kube.apply_calico(pool_cidr)
 
@@ -362,7 +362,7 @@ class RealLabBackend(LabBackend):
     # -- overlay ------------------------------------------------------------------------------
 
     async def open_capture(
-        self, node: str, interface: str = "eth0", bpf: str = "udp port 4789"
+        self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
     ) -> CaptureStream:
         if node not in self.pool.targets:
             raise BackendError(f"{node}: no SSH endpoint to capture from")

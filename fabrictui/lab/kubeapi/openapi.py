@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any
 
+from fabrictui.constants import KUBE_VERSION
 from fabrictui.lab.kubeapi.resources import Registry, ResourceType
 
 Obj = dict[str, Any]
@@ -72,7 +73,7 @@ def openapi_v3_group(registry: Registry, tail: str) -> Obj | None:
         }
     return {
         "openapi": "3.0.0",
-        "info": {"title": "fabrictui rehearsal lab", "version": "v1.15.2"},
+        "info": {"title": "fabrictui rehearsal lab", "version": KUBE_VERSION},
         "paths": paths,
         "components": {"schemas": {}},
     }
@@ -97,6 +98,6 @@ def openapi_v2(accept: str) -> tuple[bytes, str]:
     """An empty Swagger document; as protobuf that is zero bytes."""
     if "protobuf" in accept:
         return b"", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-    doc = {"swagger": "2.0", "info": {"title": "fabrictui rehearsal lab", "version": "v1.15.2"},
+    doc = {"swagger": "2.0", "info": {"title": "fabrictui rehearsal lab", "version": KUBE_VERSION},
            "paths": {}, "definitions": {}}  # fmt: skip
     return json.dumps(doc).encode(), "application/json"
