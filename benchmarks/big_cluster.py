@@ -84,7 +84,7 @@ async def measure(pod_count: int, rate: int, seconds: float) -> dict:
             await asyncio.sleep(0.25)
             t0 = time.perf_counter()
             app.simulate_key(str(target))
-            while app.active_pane != target:
+            while app.main.active_pane != target:
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - t0)
             target = 3 if target == 2 else 2

@@ -111,14 +111,14 @@ async def flood(rate: int, seconds: float) -> dict:
             await asyncio.sleep(0.25)
             t0 = time.perf_counter()
             app.simulate_key(str(target))  # what the terminal driver does on a key
-            while app.active_pane != target:
+            while app.main.active_pane != target:
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - t0)
             target = 3 if target == 2 else 2
         elapsed = stream.ended - stream.started
         await pilot.pause(0.5)  # let the last batches be counted and drawn
         log = app.query_one("#frame-log")
-        counters = app.overlay.counters
+        counters = app.state.overlay.counters
         result = {
             "offered_rate": rate or "unthrottled",
             "seconds": round(elapsed, 2),
@@ -126,7 +126,7 @@ async def flood(rate: int, seconds: float) -> dict:
             "frames_counted": counters.total,
             "counters_exact": counters.total == stream.offered,
             "achieved_frames_per_s": round(stream.offered / elapsed),
-            "frames_drawn_skipped": app.overlay.skipped_total,
+            "frames_drawn_skipped": app.state.overlay.skipped_total,
             "pane_says_skipped": any("not drawn" in line for line in log.lines),
             "newest_frame_shown": f"seq {(stream.per_batch - 1) & 0xFFFF}" in log.lines[-1],
             "key_p50_ms": round(statistics.median(latencies) * 1000, 1),

@@ -1,74 +1,42 @@
-"""The Textual application: panes, keys and the workers that feed them.
+"""The Textual application: keys, themes, and the glue between the session
+layer and the main screen.
 
-No I/O here beyond starting workers: feeds live in `fabrictui.live`, actions
-in `fabrictui.actions`, both talking only to the `LabBackend` they are given.
+The lab's state lives in `LabState` (fabrictui.session), filled by the
+`FeedSupervisor`; actions live with the `ActionRunner`; the layout with
+`MainScreen`. The app builds them, passes what changed from one to the other,
+and stops everything it started when it ends, however it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
-from textual.widgets import Input, Static
-from textual.worker import Worker, WorkerState
+from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import Settings
-from fabrictui.live import capture_node, follow_watch, poll_forever, read_all_switches
-from fabrictui.model import Host, KubeNode, KubePod, SwitchReading
-from fabrictui.overlay import OverlayState
-from fabrictui.sessions import analyze_sessions
+from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
+from fabrictui.session.runner import ActionRunner
+from fabrictui.session.state import LabState
 from fabrictui.ui import actions_ui
 from fabrictui.ui.commands import FabricCommands
-from fabrictui.ui.messages import (
-    ActionProgress,
-    FabricUpdated,
-    FramesCaptured,
-    HostsUpdated,
-    NodeEvent,
-    PodEvent,
-    SourceFailed,
-)
-from fabrictui.ui.render import Palette, frame_lines, freshness
+from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
+from fabrictui.ui.render import Palette, frame_lines
+from fabrictui.ui.screens.confirm import ConfirmScreen
+from fabrictui.ui.screens.main import MainScreen
+from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.themes import DEFAULT_THEME, load_themes
-from fabrictui.ui.widgets.action_log import ActionLog, StatusLine
-from fabrictui.ui.widgets.fabric_pane import FabricPane
-from fabrictui.ui.widgets.footer import KeyFooter
 from fabrictui.ui.widgets.kube_pane import KubePane
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
-from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.vm_pane import VmPane
 
-
-def while_screen_alive(handler):
-    """Feed messages and timers that land while the app is shutting down find
-    their widgets gone; that is not an error worth a traceback."""
-
-    @functools.wraps(handler)
-    def wrapper(self, *args):
-        if not self.screen_stack:
-            return None
-        try:
-            return handler(self, *args)
-        except NoMatches:
-            if self.is_running and not self._shutting_down:
-                raise
-            return None
-
-    return wrapper
-
-
-PANE_IDS = ("pane-vms", "pane-fabric", "pane-kube", "pane-overlay")
-# below this size one pane at a time is shown, with tabs to switch
-SINGLE_PANE_WIDTH = 120
-SINGLE_PANE_HEIGHT = 34
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
 
 class FabricApp(App[None]):
@@ -77,18 +45,6 @@ class FabricApp(App[None]):
     COMMANDS = App.COMMANDS | {FabricCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("1", "focus_pane(1)", "VMs", id="pane.1", show=False,
-                tooltip="show / focus the VM pane"),
-        Binding("2", "focus_pane(2)", "Fabric", id="pane.2", show=False,
-                tooltip="show / focus the fabric (BGP) pane"),
-        Binding("3", "focus_pane(3)", "K8s", id="pane.3", show=False,
-                tooltip="show / focus the Kubernetes pane"),
-        Binding("4", "focus_pane(4)", "Overlay", id="pane.4", show=False,
-                tooltip="show / focus the overlay (VXLAN) pane"),
-        Binding("z", "zoom", "Zoom", id="pane.zoom", show=False,
-                tooltip="zoom the focused pane to the whole screen, and back"),
-        Binding("slash", "filter", "Filter", id="pane.filter", show=False,
-                tooltip="filter the focused pane (pods: ns:NAME words)"),
         Binding("D", "deploy_calico", "Deploy", id="action.deploy",
                 tooltip="deploy Calico (VXLAN backend), asks first"),
         Binding("S", "scale", "Scale", id="action.scale",
@@ -121,124 +77,66 @@ class FabricApp(App[None]):
         super().__init__()
         self.backend = backend
         self.settings = settings or Settings()
-        self.clock = clock
-        self.live = live  # False: no feeds (snapshot tests drive the panes themselves)
+        self.live = live  # False: no feeds (snapshot tests fill the state themselves)
         self.lab = backend.info()
         self.palette = Palette()
-        self.overlay = OverlayState(self.settings.overlay_buffer_frames, clock=clock)
-        self.hosts: list[Host] = []
-        self._pending_pod_events: list = []
-        self._names: dict[str, str] | None = None  # names_by_ip, until hosts/nodes/pods change
-        self._shutting_down = False
-        self.readings: dict[str, SwitchReading] = {}
-        self.last_answer: dict[str, float] = {}
-        self.problems: dict[str, str] = {}
-        self.zoomed = False
-        self.active_pane = 1
-        self.action_worker: Worker | None = None
-        self.action_name = ""
+        self.state = LabState(
+            self.lab,
+            clock,
+            self.settings.overlay_buffer_frames,
+            poll_seconds={
+                "hosts": self.settings.host_poll_seconds,
+                "fabric": self.settings.fabric_poll_seconds,
+            },
+            stale_after_polls=self.settings.stale_after_polls,
+        )
+        self.feeds = FeedSupervisor(
+            backend,
+            self.state,
+            self._feed_event,
+            self.settings.host_poll_seconds,
+            self.settings.fabric_poll_seconds,
+        )
+        read_only = self.settings.read_only_source if self.settings.read_only else None
+        self.runner = ActionRunner(self.lab.name, read_only, self)
+        self.main = MainScreen(
+            self.state, self.settings.read_only, min(self.settings.overlay_buffer_frames, 5000)
+        )
         self.theme_problems: list[str] = []
+        self._stopping = False
         self._register_themes()
 
-    # -- layout -----
-
-    def compose(self) -> ComposeResult:
-        yield Static(self._title_text(), id="title-bar")
-        yield Static("", id="pane-tabs")
-        with Vertical(id="panes"):
-            with Horizontal(id="top-row"):
-                yield VmPane()
-                yield FabricPane()
-            yield KubePane()
-            yield OverlayPane(max_lines=min(self.settings.overlay_buffer_frames, 5000))
-        yield Input(placeholder="filter (ns:NAME words), enter to keep, esc to clear", id="filter")
-        yield ActionLog(id="action-log")
-        yield StatusLine("", id="status")
-        yield KeyFooter()
-
-    def _title_text(self):
-        from rich.text import Text
-
-        text = Text()
-        text.append(" fabrictui ", style="bold")
-        if self.lab.badge:
-            text.append(f" {self.lab.badge} ", style=self.palette.badge)
-            text.append(" ")
-        text.append(self.lab.name)
-        if self.lab.kind not in self.lab.name:
-            text.append(f" ({self.lab.kind})")
-        if self.settings.read_only:
-            text.append("  READ-ONLY", style=self.palette.warn)
-        return text
-
-    def _main_screen(self):
-        return self.screen_stack[0] if self.screen_stack else self.screen
-
-    def _main(self, selector, expect_type=None):
-        """Query the main screen, not whichever screen is on top (a modal may be)."""
-        screen = self._main_screen()
-        if expect_type is None:
-            return screen.query_one(selector)
-        return screen.query_one(selector, expect_type)
+    def get_default_screen(self) -> Screen:
+        return self.main
 
     def on_mount(self) -> None:
         self.set_keymap(self.settings.keymap)
-        self.theme = (
-            self.settings.theme if self.settings.theme in self.available_themes else (DEFAULT_THEME)
-        )
-        if self.settings.theme not in self.available_themes:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.theme = DEFAULT_THEME
             self.theme_problems.append(f"unknown theme {self.settings.theme!r}")
         for problem in self.theme_problems:
             self.notify(f"theme skipped: {problem}", severity="warning")
+
+    def on_main_screen_ready(self) -> None:
         kind = "" if self.lab.kind in self.lab.name else f" ({self.lab.kind})"
         self.log_action(f"lab: {self.lab.name}{kind}", "info")
         if self.lab.hint:
             self.log_action(self.lab.hint, "warn")
             self.notify(self.lab.hint, title="DEMO lab", timeout=12)
-        self._layout_for(self.size.width, self.size.height)
-        self.set_interval(0.1, self._draw_overlay)
+        # the screen's own timers: they end with the screen, never drawing into
+        # widgets already gone while the app shuts down
+        self.main.set_interval(0.1, self._draw_overlay)
         # each table change makes the DataTable re-render every visible cell at the
         # next paint; four batches a second stay live without repainting per event
-        self.set_interval(0.25, self._apply_pod_events)
-        self.set_interval(1.0, self._tick)
+        self.main.set_interval(0.25, self.main.query_one(KubePane).apply_changes)
+        self.main.set_interval(1.0, self._tick)
+        loop = asyncio.get_running_loop()
+        for number in STOP_SIGNALS:
+            loop.add_signal_handler(number, self._stop_on_signal, number)
         if self.live:
             self.run_worker(self._start_backend(), group="start", exit_on_error=False)
-        self._main(VmPane).focus_content()
-        self._update_status()
-
-    def on_descendant_focus(self, event) -> None:
-        self._show_focused_pane()
-
-    def on_descendant_blur(self, event) -> None:
-        self._show_focused_pane()
-
-    def _show_focused_pane(self) -> None:
-        if not self.screen_stack:  # shutting down
-            return
-        focused = self.focused
-        for pane in self._main_screen().query(Pane):
-            pane.show_focus(focused is not None and pane in focused.ancestors)
-
-    def on_resize(self, event) -> None:
-        self._layout_for(event.size.width, event.size.height)
-
-    def _layout_for(self, width: int, height: int) -> None:
-        single = self.zoomed or width < SINGLE_PANE_WIDTH or height < SINGLE_PANE_HEIGHT
-        self._main_screen().set_class(single, "-single")
-        if not single:
-            # with all panes shown the classes change nothing visible, but changing
-            # them restyles a pane (and re-renders a 5,000-row table): skip it
-            return
-        for number, pane_id in enumerate(PANE_IDS, start=1):
-            self._main(f"#{pane_id}").set_class(number == self.active_pane, "-active")
-        self._main("#top-row").set_class(self.active_pane in (1, 2), "-has-active")
-        tabs = []
-        for number, pane_id in enumerate(PANE_IDS, start=1):
-            title = self._main(f"#{pane_id}", Pane).border_title or ""
-            marker = "[reverse]" if number == self.active_pane else ""
-            end = "[/reverse]" if marker else ""
-            tabs.append(f"{marker} {title} {end}")
-        self._main("#pane-tabs", Static).update(" ".join(tabs))
 
     # -- themes -----
 
@@ -250,11 +148,8 @@ class FabricApp(App[None]):
 
     def watch_theme(self, theme: str) -> None:
         self.palette = Palette.from_variables(self.theme_variables)
-        if self.is_mounted:
-            for pane in self._main_screen().query(Pane):
-                pane.redraw_border()
-            self._main("#title-bar", Static).update(self._title_text())
-            self._redraw_all()
+        if self.main.is_mounted:
+            self.main.set_palette(self.palette)
 
     def fabric_themes(self) -> list[str]:
         return sorted(name for name in self.available_themes if name.startswith("fabric-"))
@@ -272,336 +167,115 @@ class FabricApp(App[None]):
             await self.backend.start()
         except BackendError as err:
             self.log_action(f"lab did not start: {err}", "error")
-        self.start_feeds()
+        if not self._stopping:
+            self.feeds.start()
 
-    def start_feeds(self) -> None:
-        self.run_worker(self._feed_hosts(), group="feeds", name="hosts", exit_on_error=False)
-        self.run_worker(self._feed_fabric(), group="feeds", name="fabric", exit_on_error=False)
-        self.run_worker(self._feed_nodes(), group="feeds", name="nodes", exit_on_error=False)
-        self.run_worker(self._feed_pods(), group="feeds", name="pods", exit_on_error=False)
-        self.run_worker(self._feed_capture(), group="feeds", name="capture", exit_on_error=False)
+    def _feed_event(self, event: Event) -> None:
+        """From the supervisor (on this loop): tell the screen, through the queue."""
+        if isinstance(event, Changed):
+            if event.part == "hosts":
+                self.post_message(HostsUpdated(self.state.hosts))
+            elif event.part == "fabric":
+                self.post_message(FabricUpdated(self.state.readings))
+        elif isinstance(event, Failed):
+            self.post_message(SourceFailed(event.source, event.error, event.first))
+        elif isinstance(event, FeedCrashed):
+            self.post_message(FeedStopped(event.feed, event.error, event.retry_in, event.first))
 
-    def _failed(self, source: str) -> Callable[[str], None]:
-        return lambda error: self.post_message(SourceFailed(source, error))
-
-    async def _feed_hosts(self) -> None:
-        await poll_forever(
-            self.backend.list_hosts,
-            lambda hosts: self.post_message(HostsUpdated(hosts)),
-            self._failed("hosts"),
-            self.settings.host_poll_seconds,
-        )
-
-    async def _switches(self) -> list[str]:
-        while True:
-            try:
-                hosts = await self.backend.list_hosts()
-                return [h.name for h in hosts if h.role.is_switch]
-            except BackendError as err:
-                self.post_message(SourceFailed("fabric", f"cannot list switches: {err}"))
-                await asyncio.sleep(5)
-
-    async def _feed_fabric(self) -> None:
-        switches = await self._switches()
-        interval = self.settings.fabric_poll_seconds
-        await poll_forever(
-            lambda: read_all_switches(self.backend, switches, timeout=max(5.0, interval * 2)),
-            lambda readings: self.post_message(FabricUpdated(readings)),
-            self._failed("fabric"),
-            interval,
-        )
-
-    async def _feed_nodes(self) -> None:
-        await follow_watch(
-            self.backend.watch_nodes,
-            lambda event: self.post_message(NodeEvent(event)),
-            self._failed("nodes"),
-        )
-
-    async def _feed_pods(self) -> None:
-        await follow_watch(
-            self.backend.watch_pods,
-            lambda event: self.post_message(PodEvent(event)),
-            self._failed("pods"),
-        )
-
-    async def _feed_capture(self) -> None:
-        """Capture on every Kubernetes node; keep each frame once, on the node
-        that sent it (each VXLAN frame crosses two nodes' eth0)."""
-        hosts = await self.backend.list_hosts()
-        nodes = [h for h in hosts if h.role.is_k8s]
-        addresses = {h.name: h.address for h in nodes}
-
-        def on_frames(frames, raw, linktype) -> None:
-            keep = [
-                i for i, f in enumerate(frames)
-                if not f.is_vxlan or addresses.get(f.node) in (None, f.outer_src)
-            ]  # fmt: skip
-            if len(keep) != len(frames):
-                frames = [frames[i] for i in keep]
-                raw = [raw[i] for i in keep]  # the decoder keeps one record per frame
-            if frames:
-                self.post_message(FramesCaptured(frames, raw, linktype))
-
-        await asyncio.gather(
-            *(
-                capture_node(self.backend, node.name, on_frames, self._failed("capture"))
-                for node in nodes
-            )
-        )
-
-    # -- feed results -----
-
-    def _answered(self, source: str) -> None:
-        self.last_answer[source] = self.clock()
-        self.problems.pop(source, None)
-
-    @while_screen_alive
     def on_hosts_updated(self, message: HostsUpdated) -> None:
-        self._answered("hosts")
-        self.hosts = message.hosts
-        self._names = None
-        self._main(VmPane).show_hosts(message.hosts, self.palette)
-
-    @while_screen_alive
-    def on_fabric_updated(self, message: FabricUpdated) -> None:
-        self._answered("fabric")
-        self.readings = message.readings
-        self._draw_fabric()
-
-    def _draw_fabric(self) -> None:
-        analysis = analyze_sessions(
-            self.readings, self.lab.expected_sessions, dict(self.lab.peer_addresses)
-        )
-        self._main(FabricPane).show_fabric(self.readings, analysis, self.palette)
-
-    @while_screen_alive
-    def on_node_event(self, message: NodeEvent) -> None:
-        self._answered("nodes")
-        self._names = None
-        self._main(KubePane).apply_node_event(message.event, self.clock(), self.palette)
-
-    @while_screen_alive
-    def on_pod_event(self, message: PodEvent) -> None:
-        # applied in batches by a timer: every table change costs the DataTable a
-        # pass over all its rows at the next paint, so coalesce them
-        self._answered("pods")
-        self._pending_pod_events.append(message.event)
-
-    @while_screen_alive
-    def _apply_pod_events(self) -> None:
-        events, self._pending_pod_events = self._pending_pod_events, []
-        if not events:
+        if not self.drawing:
             return
-        last: dict[str, int] = {}
-        for index, event in enumerate(events):
-            if event.type == "RELIST":
-                last.clear()
-                last["\0relist"] = index
-            elif event.obj is not None:
-                last[event.obj.key] = index
-        self._names = None
-        pane = self._main(KubePane)
-        now = self.clock()
-        for index in sorted(last.values()):
-            pane.apply_pod_event(events[index], now, self.palette)
+        self.main.query_one(VmPane).redraw()
 
-    @while_screen_alive
-    def on_frames_captured(self, message: FramesCaptured) -> None:
-        self._answered("capture")
-        self.overlay.add(message.frames, message.raw, message.linktype)
+    def on_fabric_updated(self, message: FabricUpdated) -> None:
+        if not self.drawing:
+            return
+        self.main.pane(2).redraw()
 
-    @while_screen_alive
     def on_source_failed(self, message: SourceFailed) -> None:
-        first = message.source not in self.problems
-        self.problems[message.source] = message.error
-        if first:
+        if not self.drawing:
+            return
+        if message.first:
             self.log_action(f"{message.source}: {message.error}", "error")
         self._tick()
 
-    @while_screen_alive
-    def on_action_progress(self, message: ActionProgress) -> None:
-        progress = message.progress
-        self.log_action(f"{message.action}: {progress.message}", progress.level)
-        self._update_status(progress.message, progress.fraction)
+    def on_feed_stopped(self, message: FeedStopped) -> None:
+        if not self.drawing:
+            return
+        if message.first:
+            self.log_action(
+                f"{message.feed} feed stopped: {message.error}; "
+                f"restarting in {message.retry_in:.0f} s (and backing off)",
+                "error",
+            )
 
-    # -- periodic drawing -----
+    @property
+    def drawing(self) -> bool:
+        """The main screen is there to draw on (not before start-up, not at exit)."""
+        return self.main.is_attached and not self._stopping
 
-    def names_by_ip(self) -> dict[str, str]:
-        """Outer IPs are nodes, inner IPs are pods: what the overlay lines show.
-        Rebuilt only after hosts, nodes or pods changed: the overlay asks ten
-        times a second, and a cluster may have thousands of pods."""
-        if self._names is None:
-            self._names = self._build_names()
-        return self._names
+    def _tick(self) -> None:
+        if self.drawing:
+            self.main.tick()
 
-    def _build_names(self) -> dict[str, str]:
-        pane = self._main(KubePane)
-        # host-network pods (kube-proxy, calico-node) carry their node's IP: the
-        # node's name wins for those, so pods go in first and nodes overwrite
-        names = {p.ip: p.name for p in pane.pods.values() if p.ip}
-        names.update({h.address: h.name for h in self.hosts if h.address})
-        names.update({n.internal_ip: n.name for n in pane.nodes.values() if n.internal_ip})
-        return names
-
-    @while_screen_alive
     def _draw_overlay(self) -> None:
-        batch = self.overlay.take_for_display()
+        batch = self.state.overlay.take_for_display()
         if not batch.frames and not batch.skipped:
             return
-        names = self.names_by_ip()
-        self._main(OverlayPane).show_batch(batch, names)
-        screen = self.screen
-        if hasattr(screen, "add_frame_lines"):
-            screen.add_frame_lines(frame_lines(batch.frames[-50:], names, screen.size.width))
+        names = self.state.names_by_ip()
+        self.main.query_one(OverlayPane).show_batch(batch, names)
+        if isinstance(self.screen, PingMatrixScreen):
+            lines = frame_lines(batch.frames[-50:], names, self.screen.size.width)
+            self.screen.add_frame_lines(lines)
 
-    @while_screen_alive
-    def _tick(self) -> None:
-        """Once a second: data ages, stale marks, counters, pod ages."""
-        now = self.clock()
-        stale_after = {
-            "hosts": self.settings.host_poll_seconds * self.settings.stale_after_polls,
-            "fabric": self.settings.fabric_poll_seconds * self.settings.stale_after_polls,
-        }
-        sources = {
-            "pane-vms": ("hosts",),
-            "pane-fabric": ("fabric",),
-            "pane-kube": ("nodes", "pods"),
-            "pane-overlay": ("capture",),
-        }
-        for pane_id, names in sources.items():
-            pane = self._main(f"#{pane_id}", Pane)
-            answers = [self.last_answer.get(n) for n in names]
-            known = [a for a in answers if a is not None]
-            fetched = min(known) if len(known) == len(answers) else None
-            problems = [f"{n}: {self.problems[n]}" for n in names if n in self.problems]
-            pane.problem = "; ".join(problems) if problems else None
-            limit = max(stale_after.get(n, 30.0) for n in names)
-            if pane_id in ("pane-kube", "pane-overlay"):
-                # watches and captures only speak on change: silence is not staleness
-                limit = float("inf")
-            text, stale = freshness(fetched, now, limit)
-            pane.set_freshness(text, stale)
-        snapshot = self.overlay.snapshot(now)
-        self._main(OverlayPane).show_counters(
-            snapshot,
-            self.names_by_ip(),
-            self.overlay.paused,
-            self.overlay.skipped_total,
-            self.palette,
-        )
-        self._main(KubePane).refresh_rows(now, self.palette)
-
-    def _redraw_all(self) -> None:
-        self._main(VmPane).show_hosts(self.hosts, self.palette)
-        self._draw_fabric()
-        self._main(KubePane).refresh_rows(self.clock(), self.palette, restyle=True)
-
-    # -- log and status -----
+    # -- the runner's port: log, ask, status -----
 
     def log_action(self, message: str, level: str = "info") -> None:
-        self._main(ActionLog).add(message, level, self.palette, when=self.clock())
+        if self.drawing:
+            self.main.log_line(message, level)
 
-    def _update_status(self, message: str = "", fraction: float | None = None) -> None:
-        running = self.action_worker is not None and self.action_worker.state in (
-            WorkerState.PENDING,
-            WorkerState.RUNNING,
-        )
-        if running:
-            bar = ""
-            if fraction is not None:
-                filled = int(max(0.0, min(1.0, fraction)) * 20)
-                bar = f" [{'#' * filled}{'.' * (20 - filled)}] {fraction:.0%}"
-            text = f"▶ {self.action_name}{bar}  {message}   (x cancels)"
-        else:
-            mode = "READ-ONLY  " if self.settings.read_only else ""
-            text = f"{mode}1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
-        self._main(StatusLine).update(text, layout=False)
+    def refused(self, message: str) -> None:
+        self.log_action(message, "warn")
+        self.notify(message, severity="warning")
 
-    # -- keys: panes -----
+    async def confirm(self, question: str, plan: Sequence[str]) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
-    def action_focus_pane(self, number: int) -> None:
-        self.active_pane = number
-        self._layout_for(self.size.width, self.size.height)
-        self._main(f"#{PANE_IDS[number - 1]}", Pane).focus_content()
+        def answered(yes: bool | None) -> None:
+            if not answer.done():
+                answer.set_result(bool(yes))
 
-    def _focused_pane_number(self) -> int:
-        node = self.focused
-        while node is not None:
-            if isinstance(node, Pane):
-                return node.number
-            node = node.parent
-        return self.active_pane
+        self.push_screen(ConfirmScreen(question, list(plan)), answered)
+        return await answer
 
-    def action_zoom(self) -> None:
-        self.active_pane = self._focused_pane_number()
-        self.zoomed = not self.zoomed
-        self._layout_for(self.size.width, self.size.height)
-        self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane).focus_content()
-
-    def action_filter(self) -> None:
-        self.active_pane = self._focused_pane_number()
-        pane = self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane)
-        box = self._main("#filter", Input)
-        box.value = getattr(pane, "text_filter", "")
-        box.border_title = f"filter {pane.border_title}"
-        box.add_class("-open")
-        box.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter" and event.input.has_class("-open"):
-            self._apply_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self._close_filter(keep=True)
-
-    def _apply_filter(self, text: str) -> None:
-        pane = self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane)
-        pane.text_filter = text
-        if isinstance(pane, KubePane):
-            pane.set_filter(text, self.clock(), self.palette)
-        elif isinstance(pane, VmPane):
-            pane.show_hosts(self.hosts, self.palette)
-        elif isinstance(pane, FabricPane):
-            self._draw_fabric()
-
-    def _close_filter(self, keep: bool) -> None:
-        box = self._main("#filter", Input)
-        if not keep:
-            self._apply_filter("")
-        box.remove_class("-open")
-        self._main(f"#{PANE_IDS[self.active_pane - 1]}", Pane).focus_content()
-
-    def on_key(self, event) -> None:
-        box = self._main("#filter", Input)
-        if event.key == "escape" and box.has_focus:
-            event.stop()
-            self._close_filter(keep=False)
+    def show_status(
+        self, running: str | None, message: str = "", fraction: float | None = None
+    ) -> None:
+        if self.drawing:
+            self.main.show_status(running, message, fraction)
 
     # -- keys: overlay -----
 
     def action_toggle_pause(self) -> None:
-        paused = self.overlay.toggle_pause()
-        pane = self._main(OverlayPane)
-        if paused:
-            pane.note("-- paused: frames are still counted and kept for w --")
-        else:
-            pane.note("-- resumed --")
+        paused = self.state.overlay.toggle_pause()
+        pane = self.main.query_one(OverlayPane)
+        pane.note(
+            "-- paused: frames are still counted and kept for w --" if paused else "-- resumed --"
+        )
         self.log_action("overlay paused" if paused else "overlay resumed")
-        self._tick()
+        self.main.tick()
 
     def action_write_pcap(self) -> None:
         from fabrictui.capture.pcap_writer import write_pcap
 
-        records = list(self.overlay.raw)
+        records = list(self.state.overlay.raw)
         if not records:
             self.log_action("nothing captured yet: no pcap written", "warn")
             return
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.state.clock()))
         path = Path.cwd() / f"fabrictui-{stamp}.pcap"
         try:
-            count = write_pcap(path, records, self.overlay.linktype)
+            count = write_pcap(path, records, self.state.overlay.linktype)
         except OSError as err:
             self.log_action(f"cannot write {path}: {err.strerror or err}", "error")
             return
@@ -609,8 +283,11 @@ class FabricApp(App[None]):
 
     # -- keys: hosts -----
 
+    def selected_host(self) -> str | None:
+        return self.main.query_one(VmPane).selected_host()
+
     def action_ssh(self) -> None:
-        host = self._main(VmPane).selected_host()
+        host = self.selected_host()
         if host is None:
             self.log_action("select a host in the VM pane (1) first", "warn")
             return
@@ -642,83 +319,41 @@ class FabricApp(App[None]):
         actions_ui.verify(self)
 
     def action_vm_action(self, action: str) -> None:
-        actions_ui.vm_action(self, action)
-
-    def selected_host(self) -> str | None:
-        return self._main(VmPane).selected_host()
+        actions_ui.vm_action(self, action, self.selected_host())
 
     def toggle_fault(self, fault_id: str, active: bool, title: str) -> None:
         actions_ui.toggle_fault(self, fault_id, active, title)
 
     def action_cancel_action(self) -> None:
-        if self.action_worker is not None and self.action_worker.is_running:
-            self.action_worker.cancel()
-            self.log_action(f"{self.action_name}: cancelled", "warn")
-        else:
-            self.log_action("no action is running", "info")
-        self._update_status()
+        self.runner.cancel()
 
     def action_help(self) -> None:
         from fabrictui.ui.screens.help import help_screen
 
-        self.push_screen(help_screen(self))
+        rows = {}
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if binding.id is not None:
+                rows[binding.id] = (self.get_key_display(binding), binding)
+        self.push_screen(help_screen(rows, self.settings.keymap))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group == "feeds" and event.state is WorkerState.ERROR:
-            # one place that turns a crashed feed into visible state; it is restarted
-            self.log_action(f"{worker.name} feed stopped: {worker.error}; restarting", "error")
-            self.set_timer(2.0, lambda: self._restart(worker))
-        if worker is self.action_worker and event.state in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            if event.state is WorkerState.ERROR:
-                self.log_action(f"{self.action_name} failed: {worker.error}", "error")
-            self._update_status()
+    # -- the end, however it comes -----
 
-    def _restart(self, worker: Worker) -> None:
-        feeds = {
-            "hosts": self._feed_hosts,
-            "fabric": self._feed_fabric,
-            "nodes": self._feed_nodes,
-            "pods": self._feed_pods,
-            "capture": self._feed_capture,
-        }
-        factory = feeds.get(worker.name)
-        if factory is not None:
-            self.run_worker(factory(), group="feeds", name=worker.name, exit_on_error=False)
-
-    def progress_reporter(self, action: str):
-        def report(progress) -> None:
-            # actions run as async workers on the app's loop: show it at once, in order
-            self.on_action_progress(ActionProgress(action, progress))
-
-        return report
-
-    def start_action(self, name: str, coro) -> None:
-        self.action_name = name
-        self.action_worker = self.run_worker(
-            coro, group="action", name=name, exclusive=True, exit_on_error=False
-        )
-        self._update_status("starting")
-
-    def exit(self, *args, **kwargs) -> None:
-        self._shutting_down = True
-        super().exit(*args, **kwargs)
+    def _stop_on_signal(self, number: int) -> None:
+        """SIGHUP (the terminal or the ssh session to the jump host went away) or
+        SIGTERM: stop what we started on the lab's hosts, then exit."""
+        self.log_action(f"{signal.Signals(number).name}: stopping", "warn")
+        self.exit(return_code=128 + number)
 
     async def on_unmount(self) -> None:
+        await self.stop_everything()
+
+    async def stop_everything(self) -> None:
+        """Actions, feeds (their remote captures), then the lab's connections."""
+        self._stopping = True
+        await self.runner.close()
+        await self.feeds.stop()
         await self.backend.close()
-
-    # state used by actions_ui -----
-
-    def racks_of_nodes(self) -> dict[str, int | None]:
-        return {h.name: h.rack for h in self.hosts}
-
-    def kube_state(self) -> tuple[list[KubeNode], list[KubePod]]:
-        pane = self._main(KubePane)
-        return list(pane.nodes.values()), list(pane.pods.values())
 
 
 def make_app(

@@ -6,30 +6,25 @@ still shows, as incomplete.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import getpass
 import json
 import os
-import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from fabrictui.config import state_dir
+from fabrictui.scrub import scrub
 
 AUDIT_FILE = "audit.jsonl"
-# anything shaped like a credential is masked before it reaches the file
-_SECRET = re.compile(
-    r"(?i)(bearer\s+|token[\"'=:\s]+|password[\"'=:\s]+|client-key-data[\"'=:\s]+)([^\s\"',]+)"
-)
-
-
-def redact(text: str) -> str:
-    return _SECRET.sub(lambda m: m.group(1) + "***", text)
 
 
 def audit_path() -> Path:
@@ -37,6 +32,7 @@ def audit_path() -> Path:
 
 
 def _append(record: dict) -> None:
+    """Append one record and fsync it (seconds on a busy disk: never on the UI's loop)."""
     path = audit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, ensure_ascii=False) + "\n"
@@ -46,6 +42,44 @@ def _append(record: dict) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# Records written while an event loop runs go through one writer thread (in
+# order), so an fsync never stalls the loop; `flush` waits for them.
+_writer: ThreadPoolExecutor | None = None
+_writer_lock = threading.Lock()
+
+
+def _writer_pool() -> ThreadPoolExecutor:
+    global _writer
+    with _writer_lock:
+        if _writer is None:
+            _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fabrictui-audit")
+        return _writer
+
+
+def _in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _append_soon(record: dict) -> None:
+    """Write now when no loop runs; else hand the write to the writer thread."""
+    if not _in_loop():
+        _append(record)
+        return
+    future = _writer_pool().submit(_append, record)
+    # the start record is on disk; a lost detail must not break the action
+    future.add_done_callback(lambda done: done.exception())
+
+
+def flush() -> None:
+    """Wait until every record handed to the writer thread is on disk."""
+    if _writer is not None:
+        _writer.submit(lambda: None).result()
 
 
 # the action running in this task (and the tasks and threads it starts): the
@@ -72,31 +106,49 @@ class AuditEntry:
     action: str
 
     def call(self, call: str) -> None:
-        _append({"id": self.id, "event": "call", "time": time.time(), "call": redact(call)})
+        _append_soon({"id": self.id, "event": "call", "time": time.time(), "call": scrub(call)})
 
     def finish(self, result: str, summary: str = "") -> None:
         if _current.get() is self:
             _current.set(None)
-        _append(
+        _append_soon(
             {
                 "id": self.id,
                 "event": "end",
                 "time": time.time(),
                 "action": self.action,
                 "result": result,
-                "summary": redact(summary),
+                "summary": scrub(summary),
             }
         )
 
 
 def start(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
-    """Record that `action` starts now, with the exact commands or API calls."""
+    """Record that `action` starts now, with the exact commands or API calls
+    (on disk when this returns)."""
+    entry, record = _start_record(action, lab, target, calls)
+    flush()  # keep the file in order behind records still queued
+    _append(record)
+    _current.set(entry)
+    return entry
+
+
+async def start_async(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
+    """`start` for code on an event loop: the fsync runs on the writer thread,
+    and the entry is current in the caller's context when this returns."""
+    entry, record = _start_record(action, lab, target, calls)
+    await asyncio.get_running_loop().run_in_executor(_writer_pool(), _append, record)
+    _current.set(entry)
+    return entry
+
+
+def _start_record(action: str, lab: str, target: str, calls: list[str]) -> tuple[AuditEntry, dict]:
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid())
     entry = AuditEntry(uuid.uuid4().hex[:12], action)
-    _append(
+    return entry, (
         {
             "id": entry.id,
             "event": "start",
@@ -105,12 +157,10 @@ def start(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
             "host": socket.gethostname(),
             "lab": lab,
             "action": action,
-            "target": redact(target),
-            "calls": [redact(call) for call in calls],
+            "target": scrub(target),
+            "calls": [scrub(call) for call in calls],
         }
     )
-    _current.set(entry)
-    return entry
 
 
 @contextlib.contextmanager
@@ -120,8 +170,6 @@ def audited(action: str, lab: str, target: str, calls: list[str]) -> Iterator[Au
     try:
         yield entry
     except BaseException as err:
-        import asyncio
-
         cancelled = isinstance(err, asyncio.CancelledError | KeyboardInterrupt)
         entry.finish("cancelled" if cancelled else "failed", str(err) or type(err).__name__)
         raise
@@ -145,6 +193,7 @@ class AuditRow:
 
 def read_audit(path: Path | None = None) -> list[AuditRow]:
     """Pair start and end records; unreadable lines are skipped."""
+    flush()
     file = path or audit_path()
     if not file.exists():
         return []

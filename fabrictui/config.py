@@ -42,6 +42,7 @@ class ConfigError(ValueError):
 class Settings:
     theme: str = "fabric-dark"
     read_only: bool = False
+    read_only_source: str = ""  # where read-only comes from: "--read-only", "config FILE"
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys ("ctrl+d,D")
     host_poll_seconds: float = 10.0
     fabric_poll_seconds: float = 3.0
@@ -68,6 +69,8 @@ def load_settings(path: Path | None = None) -> Settings:
     ui = data.get("ui", {})
     _set(settings, "theme", ui.get("theme"), str, file)
     _set(settings, "read_only", data.get("read_only", ui.get("read_only")), bool, file)
+    if settings.read_only:
+        settings.read_only_source = f"read_only = true in {file}"
     polls = data.get("poll", {})
     _set(settings, "host_poll_seconds", polls.get("hosts"), (int, float), file)
     _set(settings, "fabric_poll_seconds", polls.get("fabric"), (int, float), file)
@@ -89,3 +92,14 @@ def _set(settings: Settings, name: str, value: object, kind: type | tuple, file:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise ConfigError(f"{file}: {name} has the wrong type ({type(value).__name__})")
     setattr(settings, name, value)
+
+
+def settings_for(config: str | None, read_only_flag: bool) -> Settings:
+    """The settings every command runs with: the config file (`--config` or the
+    default one), then `--read-only` on top. Raises ConfigError (file and key
+    named) when the file cannot be used: callers that would change a lab stop."""
+    settings = load_settings(Path(config).expanduser() if config else None)
+    if read_only_flag:
+        settings.read_only = True
+        settings.read_only_source = "--read-only"
+    return settings

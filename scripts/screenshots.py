@@ -35,7 +35,7 @@ def new_app(theme: str):
 async def main_screen(theme: str, size: tuple[int, int], out: Path) -> None:
     app = new_app(theme)
     async with app.run_test(size=size) as pilot:
-        await wait_until(pilot, lambda: app.overlay.counters.total >= 6 and app.readings)
+        await wait_until(pilot, lambda: app.state.overlay.counters.total >= 6 and app.state.readings)
         await pilot.pause(0.5)
         if size[0] < 120:
             await pilot.press("3")
@@ -45,10 +45,10 @@ async def main_screen(theme: str, size: tuple[int, int], out: Path) -> None:
 async def report_screen(theme: str, key: str, screen_id: str, name: str, out: Path) -> None:
     app = new_app(theme)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until(pilot, lambda: len(app.kube_state()[1]) > 10 and app.readings)
+        await wait_until(pilot, lambda: len(app.state.kube_state()[1]) > 10 and app.state.readings)
         await pilot.press(key)
         await wait_until(pilot, lambda: app.screen.id == screen_id)
-        await wait_until(pilot, lambda: not app.action_worker.is_running, timeout=60)
+        await wait_until(pilot, lambda: not app.runner.current.is_running, timeout=60)
         await pilot.pause(0.5)
         app.save_screenshot(f"{name}-160x48-{theme}.svg", str(out))
 

@@ -81,22 +81,22 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0
 
 
 async def finish_action(app: FabricApp, pilot, timeout: float = 90.0) -> None:
-    await wait_for(pilot, lambda: app.action_worker is not None, timeout, "action started")
-    await wait_for(pilot, lambda: not app.action_worker.is_running, timeout, "action finished")
+    await wait_for(pilot, lambda: app.runner.current is not None, timeout, "action started")
+    await wait_for(pilot, lambda: not app.runner.current.is_running, timeout, "action finished")
     await pilot.pause(0.1)
 
 
 async def loaded(app: FabricApp, pilot, timeout: float = 30.0) -> None:
     await wait_for(
         pilot,
-        lambda: app.readings and app.hosts and len(app.kube_state()[0]) == len(NODES),
+        lambda: app.state.readings and app.state.hosts and len(app.state.kube_state()[0]) == len(NODES),
         timeout,
         "hosts, switches and nodes shown",
     )
 
 
 def nginx_running(app: FabricApp) -> list:
-    return [p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]
+    return [p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]
 
 
 async def deploy_and_scale(app: FabricApp, pilot, replicas: int = 4) -> None:
@@ -105,7 +105,7 @@ async def deploy_and_scale(app: FabricApp, pilot, replicas: int = 4) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "deploy confirm")
     await pilot.press("y")
     await finish_action(app, pilot)
-    await wait_for(pilot, lambda: all(n.ready for n in app.kube_state()[0]), 60, "all nodes Ready")
+    await wait_for(pilot, lambda: all(n.ready for n in app.state.kube_state()[0]), 60, "all nodes Ready")
     await pilot.press("S")
     await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), 10, "replicas asked")
     if replicas != 4:
@@ -155,8 +155,8 @@ def assert_no_traceback(app: FabricApp) -> None:
 
 
 def feeds_alive(app: FabricApp) -> list[str]:
-    """Names of the feed workers still running (a dead one is a bug)."""
-    return sorted(w.name for w in app.workers if w.group == "feeds" and w.is_running)
+    """Names of the feeds still running (a dead one is a bug)."""
+    return app.feeds.running()
 
 
 async def assert_responsive(app: FabricApp, pilot, timeout: float = 5.0) -> float:

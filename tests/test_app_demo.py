@@ -28,12 +28,12 @@ async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
 
 
 async def loaded(app, pilot) -> None:
-    await wait_for(pilot, lambda: app.readings and app.hosts and app.kube_state()[0])
+    await wait_for(pilot, lambda: app.state.readings and app.state.hosts and app.state.kube_state()[0])
 
 
 async def finish_action(app, pilot, timeout: float = 60.0) -> None:
-    await wait_for(pilot, lambda: app.action_worker is not None, timeout)
-    await wait_for(pilot, lambda: not app.action_worker.is_running, timeout)
+    await wait_for(pilot, lambda: app.runner.current is not None, timeout)
+    await wait_for(pilot, lambda: not app.runner.current.is_running, timeout)
     await pilot.pause(0.1)
 
 
@@ -55,12 +55,12 @@ async def test_seed_story_through_the_keys():
     app = demo_app("fresh")
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        assert not any(n.ready for n in app.kube_state()[0])
+        assert not any(n.ready for n in app.state.kube_state()[0])
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await finish_action(app, pilot)
-        await wait_for(pilot, lambda: all(n.ready for n in app.kube_state()[0]))
+        await wait_for(pilot, lambda: all(n.ready for n in app.state.kube_state()[0]))
         assert any("calico-node" in line and "Running" in line for line in log(app))
 
         await pilot.press("S")
@@ -70,14 +70,14 @@ async def test_seed_story_through_the_keys():
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await finish_action(app, pilot)
-        nginx = [p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]
+        nginx = [p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]
         await wait_for(
             pilot,
             lambda: (
-                len([p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]) == 4
+                len([p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]) == 4
             ),
         )
-        nginx = [p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]
+        nginx = [p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]
         assert len({p.node for p in nginx}) == 4
 
         await pilot.press("P")
@@ -92,8 +92,8 @@ async def test_seed_story_through_the_keys():
         await pilot.press("escape")
 
         # the overlay shows the pings' frames: node names outside, pod names inside
-        frames = list(app.overlay.buffer)
-        node_ips = {n.internal_ip for n in app.kube_state()[0]}
+        frames = list(app.state.overlay.buffer)
+        node_ips = {n.internal_ip for n in app.state.kube_state()[0]}
         pod_ips = {p.ip for p in nginx}
         vxlan = [f for f in frames if f.is_vxlan and f.inner_src in pod_ips]
         assert vxlan and all(f.vni == 4096 and f.outer_src in node_ips for f in vxlan)
@@ -153,16 +153,16 @@ async def test_overlay_keys_pause_write_and_theme(tmp_path, monkeypatch):
     app = demo_app("ready")
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        await wait_for(pilot, lambda: app.overlay.counters.total > 0)
+        await wait_for(pilot, lambda: app.state.overlay.counters.total > 0)
         await pilot.press("space")
-        assert app.overlay.paused
+        assert app.state.overlay.paused
         drawn = app.query_one("#frame-log").line_count
-        counted = app.overlay.counters.total
-        await wait_for(pilot, lambda: app.overlay.counters.total > counted)
+        counted = app.state.overlay.counters.total
+        await wait_for(pilot, lambda: app.state.overlay.counters.total > counted)
         await pilot.pause(0.3)
         assert app.query_one("#frame-log").line_count == drawn  # counting, not drawing
         await pilot.press("space")
-        assert not app.overlay.paused
+        assert not app.state.overlay.paused
 
         await pilot.press("w")
         written = list(tmp_path.glob("fabrictui-*.pcap"))
@@ -188,11 +188,11 @@ async def test_cancel_key_stops_a_running_deploy():
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(
-            pilot, lambda: app.action_worker is not None and app.action_worker.is_running
+            pilot, lambda: app.runner.current is not None and app.runner.current.is_running
         )
         await pilot.press("x")
-        await wait_for(pilot, lambda: not app.action_worker.is_running)
-        assert app.action_worker.is_cancelled
+        await wait_for(pilot, lambda: not app.runner.current.is_running)
+        assert app.runner.current.is_cancelled
         assert any("cancelled" in line for line in log(app))
         from fabrictui.audit import read_audit
 
@@ -230,13 +230,13 @@ async def test_vm_halt_and_up_from_the_vm_pane_stream_output_and_change_state():
         assert any("spine-sw1: ==> spine-sw1: Attempting graceful shutdown" in x for x in log(app))
         await wait_for(
             pilot,
-            lambda: any(h.name == "spine-sw1" and h.state.value == "poweroff" for h in app.hosts),
+            lambda: any(h.name == "spine-sw1" and h.state.value == "poweroff" for h in app.state.hosts),
         )
         await pilot.press("u", "y")
         await finish_action(app, pilot)
         await wait_for(
             pilot,
-            lambda: any(h.name == "spine-sw1" and h.state.value == "running" for h in app.hosts),
+            lambda: any(h.name == "spine-sw1" and h.state.value == "running" for h in app.state.hosts),
         )
         await pilot.press("3", "h")  # not in the VM pane: nothing happens
         assert not isinstance(app.screen, ConfirmScreen)

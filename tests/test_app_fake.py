@@ -80,7 +80,7 @@ async def test_api_down_at_start_then_back_fills_the_kube_pane():
         pane = app.query_one("#pane-kube")
         await wait_for(pilot, lambda: "connection refused" in pane.border_subtitle)
         backend.fail.discard("nodes")
-        await wait_for(pilot, lambda: "k8s-node-l1-1" in pane.nodes, timeout=8)
+        await wait_for(pilot, lambda: "k8s-node-l1-1" in app.state.nodes, timeout=8)
 
 
 async def test_pod_events_update_rows_in_place_and_filter_by_namespace():
@@ -89,7 +89,7 @@ async def test_pod_events_update_rows_in_place_and_filter_by_namespace():
     async with app.run_test(size=(160, 48)) as pilot:
         pane = app.query_one("#pane-kube")
         table = app.query_one("#pod-table")
-        await wait_for(pilot, lambda: "pods" in app.last_answer)
+        await wait_for(pilot, lambda: "pods" in app.state.last_answer)
         pod = KubePod(
             "space1", "nginx-a", 0, 1, "Pending", 0, 0.0, None, None, owner="nginx-deployment"
         )
@@ -111,7 +111,7 @@ async def test_pod_events_update_rows_in_place_and_filter_by_namespace():
         await wait_for(pilot, lambda: table.row_count == 2)
         await backend.pod_events.put(WatchEvent("DELETED", running))
         await wait_for(pilot, lambda: table.row_count == 1)
-        assert pane.pods.keys() == {"kube-system/coredns-x"}
+        assert app.state.pods.keys() == {"kube-system/coredns-x"}
 
 
 async def test_captured_frames_show_node_and_pod_names():
@@ -130,7 +130,7 @@ async def test_captured_frames_show_node_and_pod_names():
         line = "\n".join(log.lines)
         assert "k8s-node-l1-1(10.0.101.101) > 10.0.101.102 vni 4096" in line
         assert "ICMP echo request id 592 seq 1" in line
-        assert app.overlay.counters.total == 1
+        assert app.state.overlay.counters.total == 1
 
 
 async def test_capture_failure_is_reported_in_the_overlay_pane():
@@ -156,7 +156,7 @@ async def test_number_keys_and_zoom(size):
             assert app.focused is not None and pane in app.focused.ancestors_with_self
             assert pane.display
         await pilot.press("z")
-        assert app.screen.has_class("-single") and app.zoomed
+        assert app.screen.has_class("-single") and app.main.zoomed
         await pilot.press("z")
         assert app.screen.has_class("-single") == single_at_start
 

@@ -96,10 +96,10 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
             20,
             "deploy under way",
         )
-        assert app.action_worker is not None and app.action_worker.is_running
+        assert app.runner.current is not None and app.runner.current.is_running
         await pilot.press("x")
-        await wait_for(pilot, lambda: not app.action_worker.is_running, 10, "deploy stopped")
-        assert app.action_worker.is_cancelled
+        await wait_for(pilot, lambda: not app.runner.current.is_running, 10, "deploy stopped")
+        assert app.runner.current.is_cancelled
         assert any("cancelled" in line for line in log_lines(app))
         assert ("deploy-calico", "cancelled") in [(r.action, r.result) for r in read_audit()]
         assert not running_in_lab(lab_dir, ("ping",))
@@ -117,8 +117,8 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
         pinging = running_in_lab(lab_dir, ("ping",))
         assert all("-pod-" in ns for ns in pinging), pinging  # in the pods, nowhere else
         await pilot.press("x")
-        await wait_for(pilot, lambda: not app.action_worker.is_running, 10, "mesh stopped")
-        assert app.action_worker.is_cancelled
+        await wait_for(pilot, lambda: not app.runner.current.is_running, 10, "mesh stopped")
+        assert app.runner.current.is_cancelled
         gone_in = await until_none_left(pilot, lab_dir, ("ping",), 10)
         print(f"\ncancelled ping mesh: no ping left in any lab namespace {gone_in:.2f} s later")
         assert ("ping", "cancelled") in [(r.action, r.result) for r in read_audit()]

@@ -232,7 +232,7 @@ async def still_fine(app: RecordingApp, pilot) -> None:
 def session_states(app: FabricApp) -> dict[tuple[str, str], str]:
     return {
         (r.switch, p.short_hostname or p.neighbor): p.state
-        for r in app.readings.values()
+        for r in app.state.readings.values()
         if r.summary is not None and r.switch.startswith("leaf")
         for p in r.summary.peers
     }
@@ -243,7 +243,7 @@ def fabric_healthy(app: FabricApp) -> bool:
     return (
         len(states) == 4
         and all(s == "Established" for s in states.values())
-        and all(app.readings[s].error is None for s in SWITCHES if s in app.readings)
+        and all(app.state.readings[s].error is None for s in SWITCHES if s in app.state.readings)
         and "problem" not in pane_text(app, "pane-fabric")
         and not pane(app, "pane-fabric").has_class("-stale")
     )
@@ -396,7 +396,7 @@ class Tarpit:
 
 
 def vm_state(app: FabricApp, host: str) -> str:
-    return next((str(h.state) for h in app.hosts if h.name == host), "")
+    return next((str(h.state) for h in app.state.hosts if h.name == host), "")
 
 
 async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
@@ -411,7 +411,7 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
             injected = time.monotonic()
 
             def refused() -> bool:
-                reading = app.readings.get("leaf2")
+                reading = app.state.readings.get("leaf2")
                 return (
                     reading is not None
                     and reading.error is not None
@@ -420,11 +420,11 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
                 )
 
             seen_refused = await until(pilot, refused, ONE_REFRESH + 5, "leaf2 refusing shown")
-            refused_text = app.readings["leaf2"].error
+            refused_text = app.state.readings["leaf2"].error
             assert "\n" not in refused_text and "Traceback" not in refused_text
             await until(pilot, lambda: vm_state(app, "leaf2") == "unreachable", 10, "VM pane")
             for other in ("spine-sw1", "spine-sw2", "leaf1"):
-                assert app.readings[other].error is None, app.readings[other].error
+                assert app.state.readings[other].error is None, app.state.readings[other].error
             await still_fine(app, pilot)
 
             # now the port accepts TCP and never answers
@@ -432,7 +432,7 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
             hung_since = time.time()
 
             def hanging() -> bool:
-                reading = app.readings.get("leaf2")
+                reading = app.state.readings.get("leaf2")
                 return (
                     reading is not None
                     and reading.error is not None
@@ -441,11 +441,11 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
                 )
 
             seen_hung = await until(pilot, hanging, 30, "leaf2 hanging shown")
-            hung_text = app.readings["leaf2"].error
+            hung_text = app.state.readings["leaf2"].error
             assert "\n" not in hung_text
             for other in ("spine-sw1", "spine-sw2", "leaf1"):  # not held up by leaf2
-                assert app.readings[other].error is None, app.readings[other].error
-                assert app.readings[other].fetched_at >= hung_since
+                assert app.state.readings[other].error is None, app.state.readings[other].error
+                assert app.state.readings[other].fetched_at >= hung_since
             await still_fine(app, pilot)
         finally:
             await tarpit.close()
@@ -490,11 +490,11 @@ async def traffic_from(lab_dir: Path, node: str):
 
 
 def frames_from(app: FabricApp, node: str, since: float) -> int:
-    return sum(1 for f in app.overlay.buffer if f.node == node and f.is_vxlan and f.time >= since)
+    return sum(1 for f in app.state.overlay.buffer if f.node == node and f.is_vxlan and f.time >= since)
 
 
 def overlay_clean(app: FabricApp) -> bool:
-    return "capture" not in app.problems and not pane(app, "pane-overlay").has_class("-stale")
+    return "capture" not in app.state.problems and not pane(app, "pane-overlay").has_class("-stale")
 
 
 async def test_d_tcpdump_killed_mid_stream(lab_dir: Path) -> None:
@@ -629,7 +629,7 @@ async def run_verify(app: FabricApp, pilot) -> str:
 
 def calico_pod(app: FabricApp, node: str):
     return next(
-        (p for p in app.kube_state()[1]
+        (p for p in app.state.kube_state()[1]
          if p.namespace == "kube-system" and p.name.startswith("calico-node-") and p.node == node),
         None,
     )  # fmt: skip
@@ -724,7 +724,7 @@ async def test_h_pod_black_holed(lab_dir: Path) -> None:
 
 
 def nginx(app: FabricApp) -> list:
-    return [p for p in app.kube_state()[1] if p.namespace == "space1" and p.running]
+    return [p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]
 
 
 async def ping_matrix(app: FabricApp, pilot) -> PingMatrixScreen:
@@ -751,9 +751,9 @@ async def proxied_app(lab_dir: Path, tmp_path: Path):
 
 def kube_clean(app: FabricApp) -> bool:
     return (
-        not {"nodes", "pods"} & set(app.problems)
+        not {"nodes", "pods"} & set(app.state.problems)
         and not pane(app, "pane-kube").has_class("-stale")
-        and len(app.kube_state()[0]) == len(NODES)
+        and len(app.state.kube_state()[0]) == len(NODES)
     )
 
 
@@ -764,7 +764,7 @@ async def test_f1_kube_api_answers_500(lab_dir: Path, tmp_path: Path) -> None:
     ):
         await loaded(app, pilot)
         await until(pilot, lambda: kube_clean(app), 20, "Kubernetes pane current")
-        shown_nodes = len(app.kube_state()[0])
+        shown_nodes = len(app.state.kube_state()[0])
         injected = proxy.set_mode("500")
         seen = await until(
             pilot,
@@ -773,7 +773,7 @@ async def test_f1_kube_api_answers_500(lab_dir: Path, tmp_path: Path) -> None:
             "500 shown in the Kubernetes pane",
         )
         problem = problem_of(pane(app, "pane-kube").border_subtitle)
-        assert len(app.kube_state()[0]) == shown_nodes  # last known data kept, marked
+        assert len(app.state.kube_state()[0]) == shown_nodes  # last known data kept, marked
         await still_fine(app, pilot)
         cleared = proxy.set_mode("pass")
         recovered = await until(pilot, lambda: kube_clean(app), 60, "watches back")

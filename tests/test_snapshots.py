@@ -39,7 +39,12 @@ def loaded(app):
     async def run_before(pilot) -> None:
         loop = asyncio.get_running_loop()
         end = loop.time() + 10
-        while not (app.readings and app.hosts and app.kube_state()[1] and app.kube_state()[0]):
+        while not (
+            app.state.readings
+            and app.state.hosts
+            and app.state.kube_state()[1]
+            and app.state.kube_state()[0]
+        ):
             assert loop.time() < end, "demo lab did not load"
             await pilot.pause(0.05)
         await pilot.pause(1.2)  # one tick: ages and freshness drawn

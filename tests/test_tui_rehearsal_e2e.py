@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
 def leaves_established(app) -> bool:
-    leaves = [r for r in app.readings.values() if r.switch.startswith("leaf")]
+    leaves = [r for r in app.state.readings.values() if r.switch.startswith("leaf")]
     return bool(leaves) and all(
         r.summary and len(r.summary.peers) == 2 and all(p.established for p in r.summary.peers)
         for r in leaves
@@ -53,8 +53,8 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
     assert app.lab.kind == "rehearsal" and not app.lab.badge  # not the demo lab
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        assert len(app.hosts) == 9 and all(str(h.state) == "running" for h in app.hosts)
-        assert {h.name for h in app.hosts} >= set(NODES)
+        assert len(app.state.hosts) == 9 and all(str(h.state) == "running" for h in app.state.hosts)
+        assert {h.name for h in app.state.hosts} >= set(NODES)
         vms = pane_text(app, "pane-vms")
         assert all(name in vms for name in ("spine-sw1", "leaf2", *NODES)), vms
         for pane_id in ("pane-vms", "pane-fabric", "pane-kube"):  # fresh, with their age
@@ -65,17 +65,17 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
                 f"{pane_id} shows the age of its data",
             )
             assert not pane(app, pane_id).has_class("-stale"), pane(app, pane_id).border_subtitle
-        assert not any(n.ready for n in app.kube_state()[0]), "fresh cluster: NotReady"
+        assert not any(n.ready for n in app.state.kube_state()[0]), "fresh cluster: NotReady"
         # every leaf has its two sessions, read from FRR over SSH
         await wait_for(pilot, lambda: leaves_established(app), 20, "leaf sessions Established")
-        assert {n for n in app.readings if n.startswith("leaf")} == {"leaf1", "leaf2"}
+        assert {n for n in app.state.readings if n.startswith("leaf")} == {"leaf1", "leaf2"}
 
         # D, y → calico-node on every node, every node Ready in the Kubernetes pane
         # S, enter, y → 4 nginx pods on 4 distinct workers
         await deploy_and_scale(app, pilot, replicas=4)
         assert any("calico-node" in line for line in log_lines(app)), log_lines(app)
         calico = [
-            p for p in app.kube_state()[1] if p.namespace == "kube-system" and
+            p for p in app.state.kube_state()[1] if p.namespace == "kube-system" and
             p.name.startswith("calico-node")
         ]  # fmt: skip
         assert len(calico) == len(NODES) and all(p.running for p in calico), calico
@@ -104,15 +104,15 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         await pilot.press("escape")
 
         # the overlay: frames from real tcpdump over SSH, decoded, named
-        node_ips = {n.internal_ip: n.name for n in app.kube_state()[0]}
+        node_ips = {n.internal_ip: n.name for n in app.state.kube_state()[0]}
         pod_ips = {p.ip: p.name for p in nginx}
         await wait_for(
             pilot,
-            lambda: any(f.is_vxlan and f.inner_src in pod_ips for f in app.overlay.buffer),
+            lambda: any(f.is_vxlan and f.inner_src in pod_ips for f in app.state.overlay.buffer),
             15,
             "VXLAN frames of the ping mesh in the overlay buffer",
         )
-        vxlan = [f for f in app.overlay.buffer if f.is_vxlan and f.inner_src in pod_ips]
+        vxlan = [f for f in app.state.overlay.buffer if f.is_vxlan and f.inner_src in pod_ips]
         assert all(f.vni == 4096 and f.udp_dst == 4789 and f.flags == 0x08 for f in vxlan)
         assert all(f.outer_src in node_ips and f.outer_dst in node_ips for f in vxlan)
         assert all(f.node == node_ips[f.outer_src] for f in vxlan)  # kept on the sender

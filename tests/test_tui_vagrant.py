@@ -31,7 +31,7 @@ async def test_vm_pane_lists_the_nine_machines_not_created(tmp_path, monkeypatch
     assert backend.info().kind == "vagrant" and not backend.info().badge
     app = make_app(backend, Settings(host_poll_seconds=10, fabric_poll_seconds=5))
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: len(app.hosts) == 9)
+        await wait_for(pilot, lambda: len(app.state.hosts) == 9)
         table = app.query_one("#vm-table")
         rows = {key: [str(cell) for cell in table.get_row(key)] for key in table.keys}
         assert set(rows) == set(EXPECTED)

@@ -1,6 +1,7 @@
 """Shared plumbing of the headless commands (verify, deploy-calico, scale, ping):
-open the chosen lab, run one coroutine on it, turn lab failures into one line
-on stderr and exit code 2, and ask before changing the lab."""
+read the settings as the TUI does, open the chosen lab, run one action on it
+through the same guard and audit path as the TUI, turn lab failures into one
+line on stderr and exit code 2, and ask before changing the lab."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from fabrictui import audit
 from fabrictui.actions.progress import Progress
 from fabrictui.backends import select
 from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.config import ConfigError, Settings, settings_for
 from fabrictui.parsers import ParseError
+from fabrictui.session.audited import ActionSpec, Refused, read_only_refusal, run_audited
+
+Plan = Sequence[str] | Callable[[LabBackend], Awaitable[Sequence[str]]]
 
 
 def error(prog: str, message: str) -> int:
@@ -22,31 +27,53 @@ def error(prog: str, message: str) -> int:
     return 2
 
 
+def load_settings_or_stop(args: argparse.Namespace, prog: str, changes_lab: bool) -> Settings | int:
+    """The settings, or the exit code to stop with. A broken config file stops a
+    command that would change the lab (safety settings fail closed: a broken
+    file never means "not read-only"); a read-only command goes on, warned."""
+    try:
+        return settings_for(getattr(args, "config", None), getattr(args, "read_only", False))
+    except ConfigError as err:
+        if changes_lab:
+            return error(prog, f"{err} (not changing the lab with a broken config)")
+        print(f"{prog}: warning: {err}; going on read-only", file=sys.stderr)
+        return Settings(read_only=True, read_only_source=f"the config is broken: {err}")
+
+
 def run_on_lab(
     args: argparse.Namespace,
     prog: str,
     body: Callable[[LabBackend], Awaitable[int]],
     target: str = "",
-    calls: list[str] | None = None,
+    plan: Plan = (),
+    changes_lab: bool = False,
 ) -> int:
-    """Open the lab the options name, run `body` on it under an audit record,
-    close it. Exit code of body, or 2."""
+    """Open the lab the options name and run `body` on it as one audited action:
+    refused in read-only mode (from --read-only or any config file), confirmed
+    first when it changes the lab (`plan` may be read from the lab), closed
+    after. Exit code of body, or 2."""
+    settings = load_settings_or_stop(args, prog, changes_lab)
+    if isinstance(settings, int):
+        return settings
+    action = prog.removeprefix("fabrictui ")
 
     async def main() -> int:
         backend = select.open_backend(args)
-        action = prog.removeprefix("fabrictui ")
-        entry = audit.start(action, backend.info().name, target, calls or [])
+        lab = backend.info().name
         try:
+            if changes_lab and settings.read_only:
+                spec = ActionSpec(action, action, target, (), changes_lab=True)
+                return error(prog, read_only_refusal(spec, lab, settings.read_only_source))
             await backend.start()
-            code = await body(backend)
-        except BaseException as err:
-            cancelled = isinstance(err, KeyboardInterrupt | asyncio.CancelledError)
-            entry.finish("cancelled" if cancelled else "failed", str(err) or type(err).__name__)
-            raise
+            steps = tuple(plan if isinstance(plan, Sequence) else await plan(backend))
+            if changes_lab:
+                stop = await asyncio.to_thread(confirm, args, prog, list(steps))
+                if stop is not None:
+                    return stop
+            spec = ActionSpec(action, action, target, steps, changes_lab)
+            return await run_audited(spec, lab, lambda: body(backend))
         finally:
             await backend.close()
-        entry.finish("ok" if code == 0 else "failed", f"exit code {code}")
-        return code
 
     try:
         return asyncio.run(main())
@@ -54,14 +81,16 @@ def run_on_lab(
         return error(prog, str(err))
     except TimeoutError:
         return error(prog, "the lab did not answer in time")
+    except Refused as err:
+        return error(prog, str(err))
     except OSError as err:
         return error(prog, f"cannot write the audit log: {err}")
+    finally:
+        audit.flush()
 
 
 def confirm(args: argparse.Namespace, prog: str, plan: list[str]) -> int | None:
     """None when the change may go ahead; else the exit code to stop with."""
-    if getattr(args, "read_only", False):
-        return error(prog, "refused: running read-only (--read-only)")
     if getattr(args, "yes", False):
         return None
     if not sys.stdin.isatty():

@@ -9,7 +9,7 @@ from fabrictui.actions.deploy import deploy_calico
 from fabrictui.actions.plans import plan_deploy_calico
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import add_yes, confirm, emit, error, print_progress, run_on_lab
+from fabrictui.commands._headless import add_yes, emit, error, print_progress, run_on_lab
 
 PROG = "fabrictui deploy-calico"
 
@@ -33,13 +33,12 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         return error(PROG, "--timeout must be positive")
     plan = plan_deploy_calico(args.pool)
-    stop = confirm(args, PROG, plan)
-    if stop is not None:
-        return stop
 
     async def body(backend: LabBackend) -> int:
         result = await deploy_calico(backend, print_progress, args.pool, args.timeout)
         emit(result.summary)
         return 0 if result.ok else 1
 
-    return run_on_lab(args, PROG, body, target=f"cluster, pool {args.pool}", calls=plan)
+    return run_on_lab(
+        args, PROG, body, target=f"cluster, pool {args.pool}", plan=plan, changes_lab=True
+    )

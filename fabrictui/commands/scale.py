@@ -8,7 +8,7 @@ from fabrictui.actions.plans import plan_scale
 from fabrictui.actions.scale import scale_workload
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import add_yes, confirm, emit, error, print_progress, run_on_lab
+from fabrictui.commands._headless import add_yes, emit, error, print_progress, run_on_lab
 
 PROG = "fabrictui scale"
 
@@ -33,9 +33,6 @@ def run(args: argparse.Namespace) -> int:
         return error(PROG, "--timeout must be positive")
     workload = DemoWorkload(namespace=args.namespace, deployment=args.deployment)
     plan = plan_scale(None, args.replicas, workload)
-    stop = confirm(args, PROG, plan)
-    if stop is not None:
-        return stop
 
     async def body(backend: LabBackend) -> int:
         result = await scale_workload(
@@ -45,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
         return 0 if result.ok else 1
 
     target = f"{workload.namespace}/{workload.deployment} replicas={args.replicas}"
-    return run_on_lab(args, PROG, body, target=target, calls=plan)
+    return run_on_lab(args, PROG, body, target=target, plan=plan, changes_lab=True)

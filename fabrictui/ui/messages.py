@@ -1,44 +1,35 @@
-"""Typed messages from feeds and actions to the UI (posted from workers)."""
+"""Typed messages from the session layer to the screen.
+
+Feeds write into the `LabState` first; these messages only tell the screen to
+draw. One carrying a whole snapshot replaces an older one of its kind still
+waiting in the queue (`can_replace`), so a slow screen never works through
+stale snapshots. Nodes, pods and frames send no message at all: the screen
+draws them from the state at its own pace.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from fabrictui.capture.pcap import RawRecord
-from fabrictui.model import Host, KubeNode, KubePod, SwitchReading, VxlanFrame, WatchEvent
-
-if TYPE_CHECKING:
-    from fabrictui.actions.progress import Progress
+from fabrictui.model import Host, SwitchReading
 
 
 @dataclass
 class HostsUpdated(Message):
     hosts: list[Host]
 
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HostsUpdated)
+
 
 @dataclass
 class FabricUpdated(Message):
     readings: dict[str, SwitchReading]
 
-
-@dataclass
-class NodeEvent(Message):
-    event: WatchEvent[KubeNode]
-
-
-@dataclass
-class PodEvent(Message):
-    event: WatchEvent[KubePod]
-
-
-@dataclass
-class FramesCaptured(Message):
-    frames: list[VxlanFrame]
-    raw: list[RawRecord]  # the same frames as captured, for writing a pcap
-    linktype: int
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FabricUpdated)
 
 
 @dataclass
@@ -47,9 +38,14 @@ class SourceFailed(Message):
 
     source: str  # "hosts", "fabric", "nodes", "pods", "capture"
     error: str
+    first: bool  # a new error (worth a line in the log), not the same one again
 
 
 @dataclass
-class ActionProgress(Message):
-    action: str
-    progress: Progress
+class FeedStopped(Message):
+    """A feed crashed; the supervisor restarts it after `retry_in` seconds."""
+
+    feed: str
+    error: str
+    retry_in: float
+    first: bool

@@ -66,10 +66,15 @@ def age(seconds: float) -> str:
     return f"{hours // 24}d"
 
 
-def freshness(fetched_at: float | None, now: float, stale_after: float) -> tuple[str, bool]:
-    """`updated 3s ago` and whether the data counts as stale."""
+WAITING = "waiting for first answer"
+
+
+def freshness(
+    fetched_at: float | None, now: float, stale_after: float, waiting: str = WAITING
+) -> tuple[str, bool]:
+    """`updated 3s ago` and whether the data counts as stale (`waiting` before any answer)."""
     if fetched_at is None:
-        return "waiting for first answer", False
+        return waiting, False
     ago = max(0.0, now - fetched_at)
     stale = ago > stale_after
     text = f"updated {age(ago)} ago"

@@ -3,16 +3,15 @@ it can never disagree with what the keys do."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding
 
 from fabrictui.ui.screens.report import TextReportScreen
 from fabrictui.ui.widgets.vm_pane import VmPane
-
-if TYPE_CHECKING:
-    from fabrictui.app import FabricApp
 
 EXTRA = [
     ("ctrl+p", "command palette: actions, themes, fault injection"),
@@ -22,22 +21,23 @@ EXTRA = [
 ]
 
 
-def help_screen(app: FabricApp) -> TextReportScreen:
+def help_screen(
+    active: Mapping[str, tuple[str, Binding]], keymap: Mapping[str, str]
+) -> TextReportScreen:
+    """`active`: binding id -> (keys as shown, binding), from the live bindings."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("what it does")
     table.add_column("id (for keymap)", style="dim")
     rows: dict[str, tuple[str, str]] = {}
-    for active in app.active_bindings.values():
-        binding = active.binding
-        if binding.id is None or binding.id.startswith(("confirm.", "report.")):
+    for binding_id, (keys, binding) in active.items():
+        if binding_id.startswith(("confirm.", "report.")):
             continue
-        what = binding.tooltip or binding.description or binding.action
-        rows[binding.id] = (app.get_key_display(binding), what)
+        rows[binding_id] = (keys, binding.tooltip or binding.description or binding.action)
     # the VM pane's own keys, also when another pane has the focus
     for binding in VmPane.BINDINGS:
         if binding.id not in rows:
-            keys = app.settings.keymap.get(binding.id, binding.key)
+            keys = keymap.get(binding.id, binding.key)
             rows[binding.id] = (keys, binding.tooltip or binding.description)
     for binding_id, (keys, what) in sorted(rows.items()):
         table.add_row(keys, what, binding_id)
@@ -51,6 +51,4 @@ def help_screen(app: FabricApp) -> TextReportScreen:
             '(e.g. action.deploy = "ctrl+d").\n\n'
         )
     )
-    from rich.console import Group
-
     return TextReportScreen("Help: keys", Group(body, table), "help")  # type: ignore[arg-type]

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from fabrictui.model import SwitchReading
-from fabrictui.sessions import SessionAnalysis
-from fabrictui.ui.render import Palette, fabric_lines
+from fabrictui.session.state import LabState
+from fabrictui.ui.render import fabric_lines
 from fabrictui.ui.widgets.pane import Pane
 
 
@@ -20,27 +17,30 @@ class FabricView(VerticalScroll, can_focus=True):
 
 
 class FabricPane(Pane):
-    def __init__(self, **kwargs) -> None:
-        super().__init__("Fabric (BGP)", 2, id="pane-fabric", **kwargs)
-        self.text_filter = ""
-        self.readings: dict[str, SwitchReading] = {}
+    def __init__(self, state: LabState, **kwargs) -> None:
+        super().__init__(state, "Fabric (BGP)", 2, id="pane-fabric", **kwargs)
 
     def compose(self) -> ComposeResult:
         with FabricView(id="fabric-view"):
             yield Static("waiting for the switches…", id="fabric-text")
 
-    def show_fabric(
-        self,
-        readings: Mapping[str, SwitchReading],
-        analysis: SessionAnalysis,
-        palette: Palette,
-    ) -> None:
-        self.readings = dict(readings)
-        lines = fabric_lines(readings, analysis, palette, self.text_filter)
+    def redraw(self) -> None:
+        readings = self.state.readings
+        if not readings and "fabric" not in self.state.last_answer:
+            return  # nothing read yet: the waiting text stays (a problem shows below the title)
+        analysis = self.state.session_analysis()
+        lines = fabric_lines(readings, analysis, self.palette, self.text_filter)
         # switches that did not answer already say so on their own line
         problems = analysis.problems(include_unreachable=False)
-        body = Text("\n").join(lines) if lines else Text("no switch matches the filter")
+        if lines:
+            body = Text("\n").join(lines)
+        elif self.text_filter:
+            body = Text(f"no switch matches the filter {self.text_filter!r}")
+        else:
+            body = Text("this lab has no switches to read", style=self.palette.muted)
         if problems:
             body.append("\n")
-            body.append(f"{len(problems)} problem(s): " + "; ".join(problems), style=palette.bad)
+            body.append(
+                f"{len(problems)} problem(s): " + "; ".join(problems), style=self.palette.bad
+            )
         self.query_one("#fabric-text", Static).update(body)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from fabrictui.model import KubeNode, KubePod, WatchEvent
+from fabrictui.model import KubeNode, KubePod
+from fabrictui.session.state import LabState
 from fabrictui.ui.render import (
     NODE_COLUMNS,
     POD_COLUMNS,
     POD_NAME_WIDTH,
-    Palette,
     age,
     node_row,
     pod_row,
@@ -26,11 +26,8 @@ class KubePane(Pane):
     KubePane #pod-table { height: 1fr; }
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__("Kubernetes", 3, id="pane-kube", **kwargs)
-        self.nodes: dict[str, KubeNode] = {}
-        self.pods: dict[str, KubePod] = {}
-        self.text_filter = ""  # "ns:space1 nginx" filters by namespace and text
+    def __init__(self, state: LabState, **kwargs) -> None:
+        super().__init__(state, "Kubernetes", 3, id="pane-kube", **kwargs)
         self._ages: dict[str, str] = {}  # pod key -> age text last drawn
         self._all_ages_at = 0.0
 
@@ -40,54 +37,48 @@ class KubePane(Pane):
             POD_COLUMNS, widths=(POD_NAME_WIDTH, 17, 13, 15, 5, 11, 4, 5), id="pod-table"
         )
 
-    # -- events -----------------------------------------------------------------------
+    # -- changes -----------------------------------------------------------------------
 
-    def apply_node_event(self, event: WatchEvent[KubeNode], now: float, palette: Palette) -> None:
-        table = self.query_one("#node-table", KeyedTable)
-        if event.type == "RELIST":
-            self.nodes = {node.name: node for node in event.items}
-            table.sync((n.name, node_row(n, now, palette)) for n in sorted(event.items, key=_name))
+    def apply_changes(self) -> None:
+        """Draw what changed in the state's nodes and pods since the last call:
+        rows are updated in place (a table change costs a repaint of every
+        visible cell at the next paint, so changes come in batches)."""
+        now = self.state.clock()
+        if self.state.take_node_changes():
+            self._draw_nodes(now)
+        pods = self.state.take_pod_changes()
+        if pods.relisted:
+            self._refilter(now)
             return
-        node = event.obj
-        if node is None:
-            return
-        if event.type == "DELETED":
-            self.nodes.pop(node.name, None)
-            table.discard(node.name)
-        else:
-            self.nodes[node.name] = node
-            table.upsert(node.name, node_row(node, now, palette))
-
-    def apply_pod_event(self, event: WatchEvent[KubePod], now: float, palette: Palette) -> None:
         table = self.query_one("#pod-table", KeyedTable)
-        if event.type == "RELIST":
-            self.pods = {pod.key: pod for pod in event.items}
-            self._refilter(now, palette)
-            return
-        pod = event.obj
-        if pod is None:
-            return
-        if event.type == "DELETED":
-            self.pods.pop(pod.key, None)
-            table.discard(pod.key)
-        else:
-            self.pods[pod.key] = pod
-            if self._wanted(pod):
-                table.upsert(pod.key, pod_row(pod, now, palette))
+        for key in pods.deleted:
+            table.discard(key)
+        for key in pods.changed:
+            pod = self.state.pods.get(key)
+            if pod is not None and self._wanted(pod):
+                table.upsert(key, pod_row(pod, now, self.palette))
             else:
-                table.discard(pod.key)
+                table.discard(key)
 
-    def refresh_rows(self, now: float, palette: Palette, restyle: bool = False) -> None:
+    def redraw(self) -> None:
+        now = self.state.clock()
+        self._draw_nodes(now)
+        self._refilter(now)
+
+    def _draw_nodes(self, now: float) -> None:
+        nodes = sorted(self.state.nodes.values(), key=_name)
+        self.query_one("#node-table", KeyedTable).sync(
+            (n.name, node_row(n, now, self.palette)) for n in nodes
+        )
+
+    def refresh_rows(self) -> None:
         """Once a second: redraw the rows on screen whose age text changed, and
         every row now and then (every table change costs a repaint of all visible
-        cells, so with thousands of pods only what is seen is kept to the second);
-        `restyle` redraws everything (theme change)."""
+        cells, so with thousands of pods only what is seen is kept to the second)."""
+        now = self.state.clock()
         nodes = self.query_one("#node-table", KeyedTable)
-        for node in self.nodes.values():
-            nodes.upsert(node.name, node_row(node, now, palette))
-        if restyle:
-            self._refilter(now, palette)
-            return
+        for node in self.state.nodes.values():
+            nodes.upsert(node.name, node_row(node, now, self.palette))
         table = self.query_one("#pod-table", KeyedTable)
         if now - self._all_ages_at >= ALL_AGES_EVERY:
             self._all_ages_at = now
@@ -95,22 +86,19 @@ class KubePane(Pane):
         else:
             first = int(table.scroll_offset.y)
             keys = [row.key.value for row in table.ordered_rows[first : first + table.size.height]]
+        pods = self.state.pods
         for key in keys:
-            pod = self.pods.get(key)
+            pod = pods.get(key)
             if pod is not None and age(now - pod.created) != self._ages.get(key):
                 self._ages[key] = age(now - pod.created)
-                table.upsert(key, pod_row(pod, now, palette))
-
-    def set_filter(self, text: str, now: float, palette: Palette) -> None:
-        self.text_filter = text
-        self._refilter(now, palette)
+                table.upsert(key, pod_row(pod, now, self.palette))
 
     # -- filtering ------------------------------------------------------------------------
 
-    def _refilter(self, now: float, palette: Palette) -> None:
+    def _refilter(self, now: float) -> None:
         table = self.query_one("#pod-table", KeyedTable)
-        wanted = sorted((p for p in self.pods.values() if self._wanted(p)), key=_pod_order)
-        table.sync((p.key, pod_row(p, now, palette)) for p in wanted)
+        wanted = sorted((p for p in self.state.pods.values() if self._wanted(p)), key=_pod_order)
+        table.sync((p.key, pod_row(p, now, self.palette)) for p in wanted)
 
     def _wanted(self, pod: KubePod) -> bool:
         namespace, words = parse_filter(self.text_filter)
@@ -118,10 +106,6 @@ class KubePane(Pane):
             return False
         haystack = f"{pod.namespace} {pod.name} {pod.status} {pod.ip or ''} {pod.node or ''}"
         return all(word in haystack.lower() for word in words)
-
-    @property
-    def namespaces(self) -> list[str]:
-        return sorted({pod.namespace for pod in self.pods.values()})
 
 
 def parse_filter(text: str) -> tuple[str | None, list[str]]:

@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Log, Static
 
-from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.overlay import DisplayBatch
-from fabrictui.ui.render import Palette, frame_lines
+from fabrictui.session.state import LabState
+from fabrictui.ui.render import frame_lines
 from fabrictui.ui.widgets.pane import Pane
 
 
@@ -24,11 +24,16 @@ class OverlayPane(Pane):
     OverlayPane FrameLog { height: 1fr; }
     """
 
-    def __init__(self, max_lines: int = 2000, **kwargs) -> None:
-        super().__init__("Overlay (VXLAN)", 4, id="pane-overlay", **kwargs)
+    def __init__(self, state: LabState, max_lines: int = 2000, **kwargs) -> None:
+        super().__init__(state, "Overlay (VXLAN)", 4, id="pane-overlay", **kwargs)
         self.max_lines = max_lines
-        self.text_filter = ""
         self._last_counters = Text()
+
+    def waiting_text(self) -> str:
+        nodes = len(self.state.capture_nodes)
+        if nodes:
+            return f"capturing on {nodes} node{'s' if nodes != 1 else ''}, no VXLAN frames yet"
+        return super().waiting_text()
 
     def compose(self) -> ComposeResult:
         yield Static("no frames yet", id="overlay-counters")
@@ -49,14 +54,11 @@ class OverlayPane(Pane):
     def note(self, line: str) -> None:
         self.query_one(FrameLog).write_line(line)
 
-    def show_counters(
-        self,
-        snapshot: FlowSnapshot,
-        names: Mapping[str, str],
-        paused: bool,
-        skipped: int,
-        palette: Palette,
-    ) -> None:
+    def show_counters(self) -> None:
+        overlay = self.state.overlay
+        snapshot = overlay.snapshot(self.state.clock())
+        names = self.state.names_by_ip()
+        paused, skipped, palette = overlay.paused, overlay.skipped_total, self.palette
         text = Text()
         if paused:
             text.append("PAUSED ", style=palette.warn)

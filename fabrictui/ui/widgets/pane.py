@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from textual.containers import Vertical
 
+from fabrictui.session.state import LabState
+from fabrictui.ui.render import WAITING, Palette
+
 
 class Pane(Vertical):
-    """Base of the four main panes. Subclasses put their content inside."""
+    """Base of the four main panes. Subclasses put their content inside and
+    draw it from the state in `redraw`; they keep no lab data of their own."""
 
     DEFAULT_CSS = """
     Pane {
@@ -20,13 +24,27 @@ class Pane(Vertical):
     # render caches on a restyle (a 5,000-row table then stalls each key press).
     # The focused pane's border is set inline instead (show_focus).
 
-    def __init__(self, title: str, number: int, **kwargs) -> None:
+    def __init__(self, state: LabState, title: str, number: int, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.state = state
+        self.palette = Palette()
         self.number = number
+        self.text_filter = ""
         self.border_title = f"{number} {title}"
-        self.border_subtitle = "waiting for first answer"
+        self.border_subtitle = self.waiting_text()
         self.problem: str | None = None
         self._focused = False
+
+    def redraw(self) -> None:
+        """Draw everything again from the state (theme change, filter change)."""
+
+    def apply_filter(self, text: str) -> None:
+        self.text_filter = text
+        self.redraw()
+
+    def waiting_text(self) -> str:
+        """What the pane says before its first data arrived."""
+        return WAITING
 
     def set_freshness(self, text: str, stale: bool) -> None:
         subtitle = text if not self.problem else f"{text} | {self.problem}"

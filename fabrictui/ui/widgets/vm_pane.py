@@ -5,7 +5,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from fabrictui.model import Host
-from fabrictui.ui.render import VM_COLUMNS, Palette, host_row
+from fabrictui.session.state import LabState
+from fabrictui.ui.render import VM_COLUMNS, host_row
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable
 
@@ -20,18 +21,15 @@ class VmPane(Pane):
                 tooltip="vagrant reload the selected VM (asks first)"),
     ]  # fmt: skip
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__("VMs", 1, id="pane-vms", **kwargs)
-        self.hosts: list[Host] = []
-        self.text_filter = ""
+    def __init__(self, state: LabState, **kwargs) -> None:
+        super().__init__(state, "VMs", 1, id="pane-vms", **kwargs)
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(VM_COLUMNS, widths=(15, 6, 4, 11, 8, 22), id="vm-table")
 
-    def show_hosts(self, hosts: list[Host], palette: Palette) -> None:
-        self.hosts = hosts
+    def redraw(self) -> None:
         self.query_one(KeyedTable).sync(
-            (h.name, host_row(h, palette)) for h in hosts if self._wanted(h)
+            (h.name, host_row(h, self.palette)) for h in self.state.hosts if self._wanted(h)
         )
 
     def _wanted(self, host: Host) -> bool:

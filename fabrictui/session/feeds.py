@@ -1,0 +1,219 @@
+"""The feed supervisor: reads a lab into a `LabState`, for as long as it runs.
+
+Five feeds (hosts, fabric, nodes, pods, capture) run as asyncio tasks on the
+running loop. Each writes what it reads into the state and tells a listener
+what changed, so a screen can redraw; the listener is a plain callable, so the
+supervisor runs the same with a screen, in a headless command or in a test.
+
+A feed that crashes (a bug, not a failing source: sources fail inside the
+feeds, with their own backoff in `fabrictui.live`) is restarted with a capped
+backoff and reported once per distinct error, not at every restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.live import capture_node, follow_watch, poll_forever, read_all_switches
+from fabrictui.model import Host
+from fabrictui.session.state import LabState
+
+FEEDS = ("hosts", "fabric", "nodes", "pods", "capture")
+RESTART_FIRST = 2.0  # seconds before restarting a crashed feed; doubles up to RESTART_MAX
+RESTART_MAX = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """Something in the state changed: `part` is one of PARTS."""
+
+    part: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A source fails (`first`: the error is new, worth one line in the log)."""
+
+    source: str
+    error: str
+    first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCrashed:
+    feed: str
+    error: str
+    retry_in: float
+    first: bool  # False when the same error repeats: the log already says it
+
+
+Event = Changed | Failed | FeedCrashed
+PARTS = ("hosts", "fabric", "nodes", "pods", "capture")
+
+
+class FeedSupervisor:
+    def __init__(
+        self,
+        backend: LabBackend,
+        state: LabState,
+        listener: Callable[[Event], None],
+        host_poll_seconds: float = 10.0,
+        fabric_poll_seconds: float = 3.0,
+    ) -> None:
+        self.backend = backend
+        self.state = state
+        self.listener = listener
+        self.host_poll_seconds = host_poll_seconds
+        self.fabric_poll_seconds = fabric_poll_seconds
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._crashes: dict[str, tuple[str, int]] = {}  # feed -> (last error, count)
+        self._stopped = False
+
+    # -- life -----
+
+    def start(self) -> None:
+        for name in FEEDS:
+            self._spawn(name)
+
+    def running(self) -> list[str]:
+        return sorted(name for name, task in self._tasks.items() if not task.done())
+
+    async def stop(self) -> None:
+        """Cancel every feed and wait for each to close what it opened (captures
+        end their remote tcpdump here)."""
+        self._stopped = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    def _spawn(self, name: str) -> None:
+        factory = {
+            "hosts": self._hosts,
+            "fabric": self._fabric,
+            "nodes": self._nodes,
+            "pods": self._pods,
+            "capture": self._capture,
+        }[name]
+        task = asyncio.get_running_loop().create_task(factory(), name=f"feed-{name}")
+        self._tasks[name] = task
+        task.add_done_callback(lambda done, name=name: self._ended(name, done))
+
+    def _ended(self, name: str, task: asyncio.Task) -> None:
+        if self._stopped or task.cancelled():
+            return
+        error = task.exception()
+        text = f"{type(error).__name__}: {error}" if error else "ended"
+        last, count = self._crashes.get(name, ("", 0))
+        count = count + 1 if last == text else 1
+        self._crashes[name] = (text, count)
+        retry_in = min(RESTART_MAX, RESTART_FIRST * 2 ** (count - 1))
+        self.listener(FeedCrashed(name, text, retry_in, first=count == 1))
+        loop = asyncio.get_running_loop()
+        loop.call_later(retry_in, self._restart, name)
+
+    def _restart(self, name: str) -> None:
+        if not self._stopped:
+            self._spawn(name)
+
+    # -- reporting -----
+
+    def _changed(self, part: str) -> None:
+        self.listener(Changed(part))
+
+    def _failed(self, source: str) -> Callable[[str], None]:
+        def report(error: str) -> None:
+            first = self.state.failed(source, error)
+            self.listener(Failed(source, error, first))
+
+        return report
+
+    # -- the feeds -----
+
+    async def _hosts(self) -> None:
+        def got(hosts: list[Host]) -> None:
+            self.state.set_hosts(hosts)
+            self._changed("hosts")
+
+        await poll_forever(
+            self.backend.list_hosts, got, self._failed("hosts"), self.host_poll_seconds
+        )
+
+    async def _list_hosts(self, source: str) -> list[Host]:
+        """The lab's hosts, retried until the lab answers (feeds need to know
+        which switches and nodes there are before they can start)."""
+        delay = 2.0
+        while True:
+            try:
+                return await self.backend.list_hosts()
+            except BackendError as err:
+                self._failed(source)(f"cannot list the lab's hosts: {err}")
+            await asyncio.sleep(delay)
+            delay = min(RESTART_MAX, delay * 2)
+
+    async def _fabric(self) -> None:
+        hosts = await self._list_hosts("fabric")
+        switches = [h.name for h in hosts if h.role.is_switch]
+        interval = self.fabric_poll_seconds
+
+        def got(readings) -> None:
+            self.state.set_readings(readings)
+            self._changed("fabric")
+
+        await poll_forever(
+            lambda: read_all_switches(self.backend, switches, timeout=max(5.0, interval * 2)),
+            got,
+            self._failed("fabric"),
+            interval,
+        )
+
+    async def _nodes(self) -> None:
+        def got(event) -> None:
+            self.state.apply_node_event(event)
+            self._changed("nodes")
+
+        await follow_watch(self.backend.watch_nodes, got, self._failed("nodes"))
+
+    async def _pods(self) -> None:
+        def got(event) -> None:
+            self.state.apply_pod_events((event,))
+            self._changed("pods")
+
+        await follow_watch(self.backend.watch_pods, got, self._failed("pods"))
+
+    async def _capture(self) -> None:
+        """Capture on every Kubernetes node; keep each frame once, on the node
+        that sent it (each VXLAN frame crosses two nodes' eth0)."""
+        hosts = await self._list_hosts("capture")
+        nodes = [h for h in hosts if h.role.is_k8s]
+        addresses = {h.name: h.address for h in nodes}
+        self.state.capture_nodes = tuple(h.name for h in nodes)
+        self._changed("capture")
+
+        def on_frames(frames, raw, linktype) -> None:
+            keep = [
+                i for i, f in enumerate(frames)
+                if not f.is_vxlan or addresses.get(f.node) in (None, f.outer_src)
+            ]  # fmt: skip
+            if len(keep) != len(frames):
+                frames = [frames[i] for i in keep]
+                raw = [raw[i] for i in keep]  # the decoder keeps one record per frame
+            if frames:
+                self.state.add_frames(frames, raw, linktype)
+
+        try:
+            await asyncio.gather(
+                *(
+                    capture_node(self.backend, node.name, on_frames, self._failed("capture"))
+                    for node in nodes
+                )
+            )
+        finally:
+            self.state.capture_nodes = ()

@@ -1,0 +1,208 @@
+"""The live lab state: the one owner of what fabrictui knows about the lab.
+
+Feeds write here (through `FeedSupervisor`), screens read from here; widgets
+keep no copy of the truth. Nothing here knows about Textual, so the whole
+state can be driven and checked without a screen.
+
+Pods and nodes change one event at a time, and a cluster may have thousands of
+pods: the state records which keys changed since a reader last asked
+(`take_pod_changes`), so that a table can update those rows in place instead
+of redrawing everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from fabrictui.model import Host, KubeNode, KubePod, LabInfo, SwitchReading, WatchEvent
+from fabrictui.overlay import OverlayState
+from fabrictui.sessions import SessionAnalysis, analyze_sessions
+
+# The sources a lab is read from, each answering on its own schedule.
+SOURCES = ("hosts", "fabric", "nodes", "pods", "capture")
+# Watches and captures only speak on change: their silence is not staleness.
+SPEAK_ON_CHANGE = frozenset({"nodes", "pods", "capture"})
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedChanges:
+    """What changed in a keyed collection since the reader last asked."""
+
+    relisted: bool = False  # the whole collection was replaced: redraw everything
+    changed: tuple[str, ...] = ()  # keys added or updated (still present)
+    deleted: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.relisted or bool(self.changed) or bool(self.deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How fresh a group of sources is: what a pane shows under its title."""
+
+    fetched_at: float | None  # the oldest latest answer (None until every source answered)
+    stale_after: float  # seconds of silence after which the data is stale
+    problem: str | None  # "fabric: cannot list switches: ..." when a source is failing
+
+
+@dataclass
+class _Keyed:
+    """A collection updated by watch events, remembering which keys changed."""
+
+    items: dict = field(default_factory=dict)
+    relisted: bool = False
+    changed: set = field(default_factory=set)
+    deleted: set = field(default_factory=set)
+
+    def apply(self, event: WatchEvent, key: Callable[[object], str]) -> None:
+        if event.type == "RELIST":
+            self.items = {key(item): item for item in event.items}
+            self.relisted = True
+            self.changed.clear()
+            self.deleted.clear()
+            return
+        if event.obj is None:
+            return
+        name = key(event.obj)
+        if event.type == "DELETED":
+            self.items.pop(name, None)
+            self.changed.discard(name)
+            self.deleted.add(name)
+        else:
+            self.items[name] = event.obj
+            self.deleted.discard(name)
+            self.changed.add(name)
+
+    def take(self) -> KeyedChanges:
+        changes = KeyedChanges(self.relisted, tuple(sorted(self.changed)), tuple(self.deleted))
+        self.relisted = False
+        self.changed.clear()
+        self.deleted.clear()
+        return changes
+
+
+class LabState:
+    """Hosts, switch readings, nodes, pods, frames, problems and freshness of one lab."""
+
+    def __init__(
+        self,
+        lab: LabInfo,
+        clock: Callable[[], float],
+        overlay_buffer_frames: int = 5000,
+        poll_seconds: dict[str, float] | None = None,
+        stale_after_polls: float = 3.0,
+    ) -> None:
+        self.lab = lab
+        self.clock = clock
+        self.hosts: list[Host] = []
+        self.readings: dict[str, SwitchReading] = {}
+        self._nodes = _Keyed()
+        self._pods = _Keyed()
+        self.overlay = OverlayState(overlay_buffer_frames, clock=clock)
+        self.last_answer: dict[str, float] = {}
+        self.problems: dict[str, str] = {}
+        self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
+        self._poll_seconds = dict(poll_seconds or {})
+        self._stale_after_polls = stale_after_polls
+        self._names: dict[str, str] | None = None  # names_by_ip, until hosts/nodes/pods change
+
+    # -- what feeds report -----
+
+    def answered(self, source: str) -> None:
+        self.last_answer[source] = self.clock()
+        self.problems.pop(source, None)
+
+    def failed(self, source: str, error: str) -> bool:
+        """Record that `source` fails; True when this is news (not the same error again)."""
+        news = self.problems.get(source) != error
+        self.problems[source] = error
+        return news
+
+    def set_hosts(self, hosts: list[Host]) -> None:
+        self.answered("hosts")
+        self.hosts = list(hosts)
+        self._names = None
+
+    def set_readings(self, readings: dict[str, SwitchReading]) -> None:
+        self.answered("fabric")
+        self.readings = dict(readings)
+
+    def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
+        self.answered("nodes")
+        self._nodes.apply(event, _node_key)
+        self._names = None
+
+    def apply_pod_events(self, events: Iterable[WatchEvent[KubePod]]) -> None:
+        self.answered("pods")
+        for event in events:
+            self._pods.apply(event, _pod_key)
+        self._names = None
+
+    def add_frames(self, frames: list, raw: list, linktype: int) -> None:
+        self.answered("capture")
+        self.overlay.add(frames, raw, linktype)
+
+    # -- what screens read -----
+
+    @property
+    def nodes(self) -> dict[str, KubeNode]:
+        return self._nodes.items
+
+    @property
+    def pods(self) -> dict[str, KubePod]:
+        return self._pods.items
+
+    def take_node_changes(self) -> KeyedChanges:
+        return self._nodes.take()
+
+    def take_pod_changes(self) -> KeyedChanges:
+        return self._pods.take()
+
+    def kube_state(self) -> tuple[list[KubeNode], list[KubePod]]:
+        return list(self.nodes.values()), list(self.pods.values())
+
+    def racks_of_nodes(self) -> dict[str, int | None]:
+        return {h.name: h.rack for h in self.hosts}
+
+    def session_analysis(self) -> SessionAnalysis:
+        return analyze_sessions(
+            self.readings, self.lab.expected_sessions, dict(self.lab.peer_addresses)
+        )
+
+    def names_by_ip(self) -> dict[str, str]:
+        """Outer IPs are nodes, inner IPs are pods: what the overlay lines show.
+        Rebuilt only after hosts, nodes or pods changed: the overlay asks ten
+        times a second, and a cluster may have thousands of pods."""
+        if self._names is None:
+            # host-network pods (kube-proxy, calico-node) carry their node's IP: the
+            # node's name wins for those, so pods go in first and nodes overwrite
+            names = {p.ip: p.name for p in self.pods.values() if p.ip}
+            names.update({h.address: h.name for h in self.hosts if h.address})
+            names.update({n.internal_ip: n.name for n in self.nodes.values() if n.internal_ip})
+            self._names = names
+        return self._names
+
+    def freshness(self, sources: tuple[str, ...]) -> Freshness:
+        answers = [self.last_answer.get(name) for name in sources]
+        known = [a for a in answers if a is not None]
+        fetched = min(known) if len(known) == len(answers) else None
+        problems = [f"{n}: {self.problems[n]}" for n in sources if n in self.problems]
+        limits = [self._stale_after(name) for name in sources]
+        return Freshness(fetched, max(limits), "; ".join(problems) if problems else None)
+
+    def _stale_after(self, source: str) -> float:
+        if source in SPEAK_ON_CHANGE:
+            return float("inf")
+        interval = self._poll_seconds.get(source, 10.0)
+        return interval * self._stale_after_polls
+
+
+def _node_key(node: object) -> str:
+    assert isinstance(node, KubeNode)
+    return node.name
+
+
+def _pod_key(pod: object) -> str:
+    assert isinstance(pod, KubePod)
+    return pod.key
