@@ -35,7 +35,9 @@ def new_app(theme: str):
 async def main_screen(theme: str, size: tuple[int, int], out: Path) -> None:
     app = new_app(theme)
     async with app.run_test(size=size) as pilot:
-        await wait_until(pilot, lambda: app.state.overlay.counters.total >= 6 and app.state.readings)
+        await wait_until(
+            pilot, lambda: app.state.overlay.counters.total >= 6 and app.state.readings
+        )
         await pilot.pause(0.5)
         if size[0] < 120:
             await pilot.press("3")

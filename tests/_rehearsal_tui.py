@@ -89,7 +89,9 @@ async def finish_action(app: FabricApp, pilot, timeout: float = 90.0) -> None:
 async def loaded(app: FabricApp, pilot, timeout: float = 30.0) -> None:
     await wait_for(
         pilot,
-        lambda: app.state.readings and app.state.hosts and len(app.state.kube_state()[0]) == len(NODES),
+        lambda: (
+            app.state.readings and app.state.hosts and len(app.state.kube_state()[0]) == len(NODES)
+        ),
         timeout,
         "hosts, switches and nodes shown",
     )
@@ -105,7 +107,9 @@ async def deploy_and_scale(app: FabricApp, pilot, replicas: int = 4) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "deploy confirm")
     await pilot.press("y")
     await finish_action(app, pilot)
-    await wait_for(pilot, lambda: all(n.ready for n in app.state.kube_state()[0]), 60, "all nodes Ready")
+    await wait_for(
+        pilot, lambda: all(n.ready for n in app.state.kube_state()[0]), 60, "all nodes Ready"
+    )
     await pilot.press("S")
     await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), 10, "replicas asked")
     if replicas != 4:

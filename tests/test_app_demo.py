@@ -28,7 +28,9 @@ async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
 
 
 async def loaded(app, pilot) -> None:
-    await wait_for(pilot, lambda: app.state.readings and app.state.hosts and app.state.kube_state()[0])
+    await wait_for(
+        pilot, lambda: app.state.readings and app.state.hosts and app.state.kube_state()[0]
+    )
 
 
 async def finish_action(app, pilot, timeout: float = 60.0) -> None:
@@ -74,7 +76,8 @@ async def test_seed_story_through_the_keys():
         await wait_for(
             pilot,
             lambda: (
-                len([p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]) == 4
+                len([p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running])
+                == 4
             ),
         )
         nginx = [p for p in app.state.kube_state()[1] if p.namespace == "space1" and p.running]
@@ -230,13 +233,17 @@ async def test_vm_halt_and_up_from_the_vm_pane_stream_output_and_change_state():
         assert any("spine-sw1: ==> spine-sw1: Attempting graceful shutdown" in x for x in log(app))
         await wait_for(
             pilot,
-            lambda: any(h.name == "spine-sw1" and h.state.value == "poweroff" for h in app.state.hosts),
+            lambda: any(
+                h.name == "spine-sw1" and h.state.value == "poweroff" for h in app.state.hosts
+            ),
         )
         await pilot.press("u", "y")
         await finish_action(app, pilot)
         await wait_for(
             pilot,
-            lambda: any(h.name == "spine-sw1" and h.state.value == "running" for h in app.state.hosts),
+            lambda: any(
+                h.name == "spine-sw1" and h.state.value == "running" for h in app.state.hosts
+            ),
         )
         await pilot.press("3", "h")  # not in the VM pane: nothing happens
         assert not isinstance(app.screen, ConfirmScreen)

@@ -87,7 +87,6 @@ async def test_pod_events_update_rows_in_place_and_filter_by_namespace():
     backend = FakeBackend()
     app = make_app(backend, fast_settings())
     async with app.run_test(size=(160, 48)) as pilot:
-        pane = app.query_one("#pane-kube")
         table = app.query_one("#pod-table")
         await wait_for(pilot, lambda: "pods" in app.state.last_answer)
         pod = KubePod(

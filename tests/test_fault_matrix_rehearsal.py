@@ -490,7 +490,9 @@ async def traffic_from(lab_dir: Path, node: str):
 
 
 def frames_from(app: FabricApp, node: str, since: float) -> int:
-    return sum(1 for f in app.state.overlay.buffer if f.node == node and f.is_vxlan and f.time >= since)
+    return sum(
+        1 for f in app.state.overlay.buffer if f.node == node and f.is_vxlan and f.time >= since
+    )
 
 
 def overlay_clean(app: FabricApp) -> bool:
