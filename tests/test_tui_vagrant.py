@@ -45,3 +45,27 @@ async def test_vm_pane_lists_the_nine_machines_not_created(tmp_path, monkeypatch
         assert "Traceback" not in history
         fabric = str(app.query_one("#fabric-text").render())
         assert "Traceback" not in fabric
+
+
+async def test_failing_vagrant_status_shows_vagrants_own_words(tmp_path, monkeypatch):
+    """`vagrant status` exits 1 with its reason only in its machine-readable output
+    (here: a provider that does not exist): the log says what vagrant said, on one
+    line, not just "exit status 1"."""
+    require("vagrant")
+    write_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VAGRANT_DEFAULT_PROVIDER", "fabrictui-no-such-provider")
+    args = argparse.Namespace(demo=None, lab=None, seed=1, kubeconfig=None, context=None, jump=None)
+    backend = open_backend(args)
+    app = make_app(backend, Settings(host_poll_seconds=10, fabric_poll_seconds=5))
+    words = "The provider 'fabrictui-no-such-provider' could not be found, but was requested"
+    async with app.run_test(size=(160, 48)) as pilot:
+
+        def history() -> str:
+            return "\n".join(app.query_one("#action-log").history)
+
+        await wait_for(pilot, lambda: words in history())
+        lines = [line for line in history().splitlines() if words in line]
+        assert all("\\n" not in line and "VAGRANT_COMMA" not in line for line in lines)
+        assert "failed: exit status 1" not in history()
+        assert "Traceback" not in history()
