@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.lab import lab as rlab
-from fabrictui.lab.labstate import LabState, ProcessRecord, StateError, load_state
+from fabrictui.lab.labstate import ProcessRecord, RunningLab, StateError, load_state
 
 # what `up` wrote when the state was a dict of string keys (after its last step)
 OLD_DOCUMENT = {
@@ -62,7 +62,7 @@ def test_the_old_document_reads_back_with_names_and_writes_byte_for_byte(tmp_pat
 
 
 def test_a_state_while_starting_has_no_ports_yet(tmp_path: Path) -> None:
-    state = LabState(lab_id="ffeedd", dir=str(tmp_path), started=1.0)
+    state = RunningLab(lab_id="ffeedd", dir=str(tmp_path), started=1.0)
     doc = state.to_json()
     assert doc["ports"] == {} and "up_seconds" not in doc and doc["processes"] == []
     state.ssh_ports = {"leaf1": 40002}

@@ -33,8 +33,8 @@ from fabrictui.lab.labstate import (
     STATE_FILE,
     STATE_FORMAT,
     LabError,
-    LabState,
     ProcessRecord,
+    RunningLab,
     load_state,
     read_state,
     state_path,
@@ -355,7 +355,7 @@ def up(
     lab_dir.mkdir(parents=True, exist_ok=True)
     lab_id = lab_id or _fresh_lab_id()
     t0 = time.monotonic()
-    state = LabState(
+    state = RunningLab(
         lab_id=lab_id,
         dir=str(lab_dir),
         created_dir=created_dir,
@@ -424,7 +424,7 @@ class _Builder:
         lab_dir: Path,
         topology: LabTopology,
         lab_id: str,
-        state: LabState,
+        state: RunningLab,
         result: UpResult,
         log: Log,
     ) -> None:

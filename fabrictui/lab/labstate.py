@@ -79,7 +79,7 @@ class ProcessRecord:
 
 
 @dataclass
-class LabState:
+class RunningLab:
     lab_id: str
     dir: str
     created_dir: bool = False  # `up` made the directory: `down` removes it whole
@@ -102,7 +102,7 @@ class LabState:
         return [r for r in self.processes if r.role == role]
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> LabState:
+    def from_json(cls, data: Mapping[str, Any]) -> RunningLab:
         try:
             shape = data.get("shape") or {}
             ports = data.get("ports") or {}
@@ -180,20 +180,20 @@ def read_state(lab_dir: Path) -> dict[str, Any] | None:
     return data
 
 
-def write_state(lab_dir: Path, state: LabState | Mapping[str, Any]) -> None:
+def write_state(lab_dir: Path, state: RunningLab | Mapping[str, Any]) -> None:
     """Replace the state file atomically (a crash leaves the old or the new one)."""
-    doc = state.to_json() if isinstance(state, LabState) else dict(state)
+    doc = state.to_json() if isinstance(state, RunningLab) else dict(state)
     path = state_path(lab_dir)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, path)
 
 
-def load_state(lab_dir: Path) -> LabState | None:
+def load_state(lab_dir: Path) -> RunningLab | None:
     data = read_state(lab_dir)
     if data is None:
         return None
     try:
-        return LabState.from_json(data)
+        return RunningLab.from_json(data)
     except StateError as exc:
         raise StateError(f"{state_path(lab_dir)}: {exc}") from exc
