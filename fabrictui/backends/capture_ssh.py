@@ -1,10 +1,21 @@
 """Live pcap from a node: `sudo tcpdump -i IFACE -U -w - <bpf>` over the SshPool.
 
 No PTY (it would rewrite the bytes); stderr is read separately and becomes the
-error message when tcpdump fails. Closing the channel does not reliably end
-tcpdump (it only notices at its next write, and OpenSSH may refuse signals),
-so the command first reports its own pid and `close()` checks over SSH that
-this pid is gone (with `pgrep -f`), killing it by pid when it is not.
+error message when tcpdump fails, in tcpdump's own words.
+
+tcpdump runs under a small `sh` wrapper (`CAPTURE_WRAPPER`) that ends it when
+the SSH channel closes, whoever closes it: tcpdump by itself only notices a
+closed channel at its next write, so on a quiet link it would run on after the
+app was killed (`kill -9`, a terminal that went away). The wrapper starts
+tcpdump in the background, reports its pid, and reads its own stdin, which is
+the channel: we keep our end open while capturing and never write to it, so
+stdin reaches end-of-file only when the channel goes, and the wrapper then
+sends tcpdump TERM. tcpdump's stdout and stderr are the channel's own; the
+wrapper exits with tcpdump's exit status.
+
+`close()` still checks over SSH (with `pgrep -f`) that the reported pid is
+gone, and kills it by pid when it is not: the wrapper is the guard for an app
+that cannot clean up, not a reason to skip the check when it can.
 Restarting after a failure is the caller's business: a lost stream raises
 Unreachable, a tcpdump that exits raises BackendError with its own words.
 """
@@ -22,9 +33,31 @@ from fabrictui.backends.ssh import RemoteProcess, SshPool
 
 log = logging.getLogger(__name__)
 
-# Prints its pid on stderr, then becomes the command (same pid): a constant
-# script, the command arrives as positional arguments.
-PID_THEN_EXEC = 'echo "fabrictui-pid $$" >&2; exec "$@"'
+# A constant script; the command (tcpdump's argv) arrives as positional arguments, so
+# nothing of it is ever pasted into shell text. Line by line:
+# - keep the channel (stdin) as fd 3: a background job's stdin is /dev/null in sh;
+# - start the command in the background, its stdout/stderr the channel's own;
+# - say its pid on stderr (SshCapture reads it; close() checks that pid is gone);
+# - a watcher subshell reads fd 3 (read is a shell builtin: killing the subshell
+#   leaves no reader behind) and, at end-of-file, sends the command TERM;
+# - wait for the command, stop the watcher, exit with the command's status.
+CAPTURE_WRAPPER = """exec 3<&0
+"$@" 3<&- </dev/null &
+pid=$!
+echo "fabrictui-pid $pid" >&2
+(while read -r line; do :; done <&3; kill -TERM "$pid") </dev/null >/dev/null 2>&1 &
+watcher=$!
+exec 3<&-
+wait "$pid"
+status=$?
+kill "$watcher" 2>/dev/null
+exit "$status"
+"""
+
+
+def capture_argv(interface: str, bpf: str) -> list[str]:
+    """tcpdump under the wrapper that ends it when the channel closes, as one argv."""
+    return ["sh", "-c", CAPTURE_WRAPPER, "sh", *tcpdump_argv(interface, bpf)]
 
 
 def tcpdump_argv(interface: str, bpf: str) -> list[str]:
@@ -62,7 +95,9 @@ class SshCapture(CaptureStream):
         self._close_task: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
-        argv = ["sh", "-c", PID_THEN_EXEC, "sh", *self._argv]
+        argv = capture_argv(self.interface, self.bpf)
+        # The channel's stdin stays open (we never send EOF) until close(): the
+        # wrapper takes its end-of-file as "stop tcpdump".
         self._process = await self.pool.open_stream(self.node, argv, sudo=self.sudo)
         self._stderr_task = asyncio.create_task(self._read_stderr())
 
