@@ -132,6 +132,8 @@ class KubePod:
     owner: str | None = None  # deployment / daemonset name
     labels: tuple[tuple[str, str], ...] = ()
     uid: str = ""
+    # Why no node takes the pod (the scheduler's PodScheduled=False message), else "".
+    unschedulable: str = ""
 
     @property
     def key(self) -> str:

@@ -253,6 +253,59 @@ async def test_scale_spreads_and_scales_down(ready):
         assert ipaddress.IPv4Address(pod.ip) in block
 
 
+async def test_unschedulable_pods_say_why(fresh):
+    """No node is Ready before Calico: the scheduler's reason is on the pending pods."""
+    pods = await fresh.list_pods("kube-system")
+    coredns = [p for p in pods if p.name.startswith("coredns-")]
+    assert coredns and all(
+        p.unschedulable
+        == "0/5 nodes are available: 5 node(s) had taints that the pod didn't tolerate."
+        for p in coredns
+    )
+    assert all(p.unschedulable == "" for p in pods if p.node is not None)
+
+
+async def test_kubelet_pod_limit_leaves_the_rest_pending():
+    """110 pods a node at most (the node's own pods count); the excess stays Pending
+    with the scheduler's reason, and the pods that do run take a second Calico block."""
+    ready, _clock = frozen_backend("ready")
+    assert await ready.deployment_replicas("space1", "nginx-deployment") == 4
+    assert await ready.deployment_replicas("space1", "missing") is None
+    await ready.scale_deployment("space1", "nginx-deployment", 1200)
+    assert await ready.deployment_replicas("space1", "nginx-deployment") == 1200
+    first = await ready.list_pods("space1")
+    assert len(first) == 504  # the ReplicaSet controller's burst of 500, then more later
+    ready.sim.advance(ready.sim.now() + 60)
+    pods = await ready.list_pods()
+    per_node: dict[str, int] = {}
+    for pod in pods:
+        if pod.node is not None:
+            per_node[pod.node] = per_node.get(pod.node, 0) + 1
+    workers = [n for n in await ready.list_nodes() if "master" not in n.roles]
+    assert all(per_node[n.name] == 110 for n in workers)
+    mine = [p for p in pods if p.namespace == "space1"]
+    assert len(mine) == 1200
+    pending = [p for p in mine if p.node is None]
+    assert len(pending) == 1200 - sum(1 for p in mine if p.node is not None) and len(pending) > 700
+    assert all(p.status == "Pending" for p in pending)
+    assert {p.unschedulable for p in pending} == {
+        "0/5 nodes are available: 1 node(s) had taints that the pod didn't tolerate, "
+        "4 Too many pods."
+    }
+    running = [p for p in mine if p.running]
+    assert len({p.ip for p in running}) == len(running)
+    nodes = {n.name: n for n in await ready.list_nodes()}
+    for pod in running:
+        blocks = [ipaddress.IPv4Network(b) for b in nodes[pod.node].calico_blocks]
+        assert any(ipaddress.IPv4Address(pod.ip) in b for b in blocks)
+    assert all(len(nodes[n.name].calico_blocks) == 2 for n in workers)
+    await ready.scale_deployment("space1", "nginx-deployment", 4)
+    ready.sim.advance(ready.sim.now() + 30)
+    mine = await ready.list_pods("space1")
+    assert len(mine) == 4 and all(p.running for p in mine)
+    await ready.close()
+
+
 async def nginx(backend, node: str):
     return next(p for p in await backend.list_pods("space1") if p.node == node)
 

@@ -30,8 +30,39 @@ from tests.demo_helpers import frozen_backend
 GOLDEN = Path(__file__).parent / "data" / "demo_kube_models.json"
 
 
-def _plain(obj: Any) -> Any:
+# Model fields added after the golden file was written, left out of the comparison.
+NEWER_FIELDS = ("unschedulable",)
+
+
+def _full(obj: Any) -> Any:
     return json.loads(json.dumps(dataclasses.asdict(obj)))
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in NEWER_FIELDS}
+
+
+def _plain(obj: Any) -> Any:
+    return _strip(_full(obj))
+
+
+def _as_golden(events: list[Any]) -> list[Any]:
+    """The events as the golden file has them: newer fields left out, and a MODIFIED
+    event dropped when all it changed was a newer field (such as the scheduler's reason)."""
+    last: dict[tuple[str, str], Any] = {}
+    kept = []
+    for kind, type_, obj in events:
+        if type_ == "RELIST":
+            last = {(kind, o.get("namespace", "") + "/" + o["name"]): o for o in obj}
+            kept.append([kind, type_, [_strip(o) for o in obj]])
+            continue
+        key = (kind, obj.get("namespace", "") + "/" + obj["name"])
+        before = last.get(key)
+        last[key] = obj
+        if type_ == "MODIFIED" and before not in (None, obj) and _strip(before) == _strip(obj):
+            continue
+        kept.append([kind, type_, _strip(obj)])
+    return kept
 
 
 class Recorder:
@@ -54,10 +85,10 @@ class Recorder:
     async def _follow(self, kind: str, stream: Any) -> None:
         async for event in stream:
             if event.type == "RELIST":
-                items = [_plain(i) for i in event.items]
+                items = [_full(i) for i in event.items]
                 self.events.append([kind, "RELIST", items])
             else:
-                self.events.append([kind, event.type, _plain(event.obj)])
+                self.events.append([kind, event.type, _full(event.obj)])
 
     async def settle(self) -> None:
         """Let the watchers take every queued event (none of them waits on time)."""
@@ -132,7 +163,7 @@ async def test_demo_models_identical_to_golden(scenario: str) -> None:
     assert len(life["states"]) == len(golden["states"])
     for got, want in zip(life["states"], golden["states"], strict=True):
         assert got == want, got["at"]
-    assert life["events"] == golden["events"]
+    assert _as_golden(life["events"]) == golden["events"]
 
 
 @pytest.mark.parametrize("scenario", ["fresh", "ready"])
@@ -149,7 +180,9 @@ async def test_demo_objects_are_api_shaped(scenario: str) -> None:
         json.dumps(obj)  # plain JSON, as an API server sends it
     for obj in pods:
         assert obj["kind"] == "Pod" and obj["metadata"]["creationTimestamp"].endswith("Z")
-        assert any(c["type"] == "PodScheduled" for c in obj["status"]["conditions"])
+        assert obj["status"]["phase"] in ("Pending", "Running")
+        if obj["spec"].get("nodeName"):
+            assert any(c["type"] == "PodScheduled" for c in obj["status"]["conditions"])
         json.dumps(obj)
     assert [node_from_api(n) for n in nodes] == await backend.list_nodes()
     assert [pod_from_api(p) for p in pods] == await backend.list_pods()

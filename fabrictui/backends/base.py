@@ -138,6 +138,11 @@ class LabBackend(abc.ABC):
     @abc.abstractmethod
     async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
 
+    async def deployment_replicas(self, namespace: str, name: str) -> int | None:
+        """The deployment's desired replicas (spec.replicas), None when it does not exist.
+        Labs that cannot read deployments raise NotImplementedError."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0

@@ -353,6 +353,10 @@ class RealLabBackend(LabBackend):
         await self._ensure_kube()
         await self.kube.scale_deployment(namespace, name, replicas)
 
+    async def deployment_replicas(self, namespace: str, name: str) -> int | None:
+        await self._ensure_kube()
+        return await self.kube.deployment_replicas(namespace, name)
+
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
     ) -> PingResult:

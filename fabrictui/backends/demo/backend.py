@@ -37,7 +37,7 @@ from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
-from fabrictui.backends.kube.convert import node_from_api, pod_from_api
+from fabrictui.backends.kube.convert import node_from_api, object_name, pod_from_api
 from fabrictui.calico import manifest_objects
 from fabrictui.model import (
     Fault,
@@ -293,14 +293,19 @@ class DemoBackend(LabBackend):
         finally:
             self.hub.unsubscribe(sub)
 
+    def _node_model(self, obj: dict[str, Any]) -> KubeNode:
+        # The node's blocks are its BlockAffinities, as the real client reads them.
+        rec = self.kube.nodes.get(object_name(obj))
+        return node_from_api(obj, rec.blocks if rec is not None else ())
+
     def _node_models(self) -> list[KubeNode]:
-        return [node_from_api(n) for n in self.kube.node_objects()]
+        return [self._node_model(n) for n in self.kube.node_objects()]
 
     def _pod_models(self) -> list[KubePod]:
         return [pod_from_api(p) for p in self.kube.pod_objects()]
 
     def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:
-        return self._watch("node", self._node_models, node_from_api)
+        return self._watch("node", self._node_models, self._node_model)
 
     def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
         return self._watch("pod", self._pod_models, pod_from_api)
@@ -328,6 +333,10 @@ class DemoBackend(LabBackend):
         self._ensure_driver()
         audit.record_call(f"demo: scale {namespace}/{name} replicas={replicas}")
         self.kube.scale(self._now(), namespace, name, replicas)
+
+    async def deployment_replicas(self, namespace: str, name: str) -> int | None:
+        dep = self.kube.deployments.get((namespace, name))
+        return None if dep is None else dep.replicas
 
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0

@@ -5,21 +5,28 @@ It behaves like the real thing in the ways fabrictui can see: nodes are
 NotReady until calico-node runs on them; pods that need the pod network stay
 Pending until a node is Ready; calico-node pods go Pending → ContainerCreating
 → Running; each node gets a /26 block (its first address is the vxlan.calico
-tunnel address) and pods take the next free addresses; the scheduler spreads a
-deployment's pods over distinct workers; scaling down terminates the newest
-pods first. Every change is reported through `emit` as a watch event.
+tunnel address) and pods take the next free addresses (another block when it
+is full); the scheduler spreads a deployment's pods over distinct workers, at
+most the kubelet's 110 pods a node, and leaves the rest Pending with its reason
+(PodScheduled=False, Unschedulable, "0/5 nodes are available: ..."); the
+ReplicaSet controller creates and deletes at most 500 pods a sync, as Kubernetes'
+does, so a huge scale is spread over simulated time instead of one long step;
+scaling down terminates the newest pods first. Every change is reported through
+`emit` as a watch event carrying the API object.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from fabrictui.backends.base import DemoWorkload, NotFound
+from fabrictui.backends.demo import calico_node
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.names import NameSource
-from fabrictui.backends.demo.objects import Deployment, NodeRec, PodRec
+from fabrictui.backends.demo.objects import MAX_PODS, Deployment, NodeRec, PodRec
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.calico import manifest_objects
 from fabrictui.model import Role
@@ -28,6 +35,10 @@ from fabrictui.model import Role
 Emit = Callable[[str, str, dict[str, Any]], None]
 
 SCHEDULER_RETRY = 3.0  # unschedulable pods are retried this long after a node turns Ready
+BURST_REPLICAS = 500  # pods the ReplicaSet controller creates or deletes in one sync
+REPLICASET_SYNC = 0.2  # seconds between its syncs while a deployment is not at its size
+TAINTED = "node(s) had taints that the pod didn't tolerate"  # the scheduler's words
+TOO_MANY_PODS = "Too many pods"
 
 
 class KubeSim:
@@ -44,6 +55,7 @@ class KubeSim:
         self.pool = topo.POD_POOL
         self.calico_faulted: set[str] = set()
         self._retry_pending = False
+        self._syncing: set[tuple[str, str]] = set()  # deployments with a sync scheduled
 
     # -- bootstrapping ---------------------------------------------------------------
 
@@ -94,6 +106,7 @@ class KubeSim:
                 labels=(("k8s-app", "kube-dns"),),
                 tolerates_master=False,
             )
+        self._schedule_pending(t + 40)  # no node is Ready: coredns waits, with the reason
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -104,13 +117,13 @@ class KubeSim:
         if not pod.preference:
             pod.preference = self.names.preference(name, list(topo.WORKERS))
         self.pods[pod.key] = pod
-        self._changed(pod, "ADDED")
+        self.pod_changed(pod, "ADDED")
         return pod
 
-    def _changed(self, pod: PodRec, kind: str = "MODIFIED") -> None:
+    def pod_changed(self, pod: PodRec, kind: str = "MODIFIED") -> None:
         self.emit("pod", kind, pod.api())
 
-    def _node_changed(self, node: NodeRec) -> None:
+    def node_changed(self, node: NodeRec) -> None:
         self.emit("node", "MODIFIED", node.api())
 
     def node_objects(self) -> list[dict[str, Any]]:
@@ -138,7 +151,7 @@ class KubeSim:
         """The node whose /26 block holds `ip`."""
         addr = ipaddress.IPv4Address(ip)
         for node in self.nodes.values():
-            if node.block and addr in ipaddress.IPv4Network(node.block):
+            if any(addr in ipaddress.IPv4Network(block) for block in node.blocks):
                 return node
         return None
 
@@ -191,7 +204,7 @@ class KubeSim:
         def to_creating(at: float) -> None:
             if pod.generation == gen and pod.status == "Pending":
                 pod.status = "ContainerCreating"
-                self._changed(pod)
+                self.pod_changed(pod)
 
         def to_running(at: float) -> None:
             if pod.generation != gen:
@@ -200,26 +213,27 @@ class KubeSim:
                 self.stop_calico_node(pod.node, at)
                 return
             pod.status = "Running"
-            self._changed(pod)
+            self.pod_changed(pod)
 
         def to_ready(at: float) -> None:
             if pod.generation == gen and pod.node not in self.calico_faulted:
                 pod.ready = True
-                self._changed(pod)
+                self.pod_changed(pod)
                 assert pod.node is not None
-                self._calico_up(self.nodes[pod.node], at)
+                self.calico_up(self.nodes[pod.node], at)
 
         self.sim.at(creating, to_creating)
         self.sim.at(running, to_running)
         self.sim.at(ready, to_ready)
 
-    def _calico_up(self, node: NodeRec, t: float) -> None:
+    def calico_up(self, node: NodeRec, t: float) -> None:
         first = node.block is None
         if first:
             node.block = self.names.block(node.name, self.pool)
-            node.allocated.add(0)  # the vxlan.calico tunnel address
+            # the block's first address is the vxlan.calico tunnel address
+            node.allocated.add(int(ipaddress.IPv4Network(node.block).network_address))
         node.calico_running = True
-        self._node_changed(node)
+        self.node_changed(node)
         if first:
             self.sim.at(t + 0.5, lambda at, node=node: self._node_ready(node, at))
         # pods that waited for the network on this node can proceed
@@ -230,10 +244,8 @@ class KubeSim:
     def _node_ready(self, node: NodeRec, t: float) -> None:
         if not node.ready:
             node.ready = True
-            self._node_changed(node)
-            if not self._retry_pending:
-                self._retry_pending = True
-                self.sim.at(t + SCHEDULER_RETRY, self._retry)
+            self.node_changed(node)
+            self._retry_soon(t)
 
     def _retry(self, t: float) -> None:
         self._retry_pending = False
@@ -249,37 +261,67 @@ class KubeSim:
 
     def _schedule_pending(self, t: float) -> None:
         pending = [p for p in self.pods.values() if p.node is None and not p.terminating]
+        if not pending:
+            return
         pending.sort(key=lambda p: (p.created, p.name))
+        # Counted once, then kept as pods are bound: the kubelet's pod limit counts
+        # every pod bound to the node (terminating ones until they are gone), the
+        # spreading counts the owner's live ones.
+        on_node = Counter(p.node for p in self.pods.values() if p.node is not None)
+        same = Counter(
+            (p.node, p.owner)
+            for p in self.pods.values()
+            if p.node is not None and not p.terminating
+        )
+        schedulable = [
+            n
+            for n in self.nodes.values()
+            if n.ready and n.role is not Role.MASTER  # the master's NoSchedule taint
+        ]
         for pod in pending:
-            candidates = [
-                n
-                for n in self.nodes.values()
-                if n.ready and n.role is not Role.MASTER  # the master's NoSchedule taint
-            ]
+            candidates = [n for n in schedulable if on_node[n.name] < MAX_PODS]
             if not candidates:
+                why = self._unschedulable(on_node)
+                if pod.unschedulable != why:
+                    pod.unschedulable = why
+                    self.pod_changed(pod)
                 continue
 
             def score(node: NodeRec, pod: PodRec = pod) -> tuple[int, int]:
-                same = sum(
-                    1
-                    for p in self.pods.values()
-                    if p.node == node.name and p.owner == pod.owner and not p.terminating
-                )
                 pref = pod.preference.index(node.name) if node.name in pod.preference else 99
-                return (same, pref)
+                return (same[(node.name, pod.owner)], pref)
 
             chosen = min(candidates, key=score)
             pod.node = chosen.name
-            self._changed(pod)
+            pod.unschedulable = ""
+            on_node[chosen.name] += 1
+            same[(chosen.name, pod.owner)] += 1
+            self.pod_changed(pod)
             gen = pod.generation
 
             def to_creating(at: float, pod: PodRec = pod, gen: int = gen) -> None:
                 if pod.generation == gen and pod.status == "Pending":
                     pod.status = "ContainerCreating"
-                    self._changed(pod)
+                    self.pod_changed(pod)
                     self._start_container(pod, at)
 
             self.sim.at(t + 0.3, to_creating)
+
+    def _unschedulable(self, on_node: Counter[str | None]) -> str:
+        """The scheduler's message for a pod no node can take, as Kubernetes 1.15 words it."""
+        reasons: Counter[str] = Counter()
+        for node in self.nodes.values():
+            if node.role is Role.MASTER or not node.ready:
+                reasons[TAINTED] += 1
+            elif on_node[node.name] >= MAX_PODS:
+                reasons[TOO_MANY_PODS] += 1
+        parts = sorted(f"{count} {reason}" for reason, count in reasons.items())
+        return f"0/{len(self.nodes)} nodes are available: {', '.join(parts)}."
+
+    def _retry_soon(self, t: float) -> None:
+        if not self._retry_pending:
+            self._retry_pending = True
+            self.sim.at(t + SCHEDULER_RETRY, self._retry)
 
     def _image(self, pod: PodRec) -> str:
         return pod.owner or pod.name
@@ -303,27 +345,28 @@ class KubeSim:
             node.images.add(self._image(pod))
             pod.status = "Running"
             pod.ready = True
-            self._changed(pod)
+            self.pod_changed(pod)
 
         self.sim.at(t + pull, to_running)
 
     def _allocate(self, node: NodeRec) -> str:
+        """The node's next free address; Calico claims another block when all are used."""
         assert node.block is not None
-        net = ipaddress.IPv4Network(node.block)
-        for ordinal in range(net.num_addresses):
-            if ordinal not in node.allocated:
-                node.allocated.add(ordinal)
-                return str(net.network_address + ordinal)
-        raise RuntimeError(f"block {node.block} exhausted")
+        for block in node.blocks:
+            net = ipaddress.IPv4Network(block)
+            for addr in range(int(net.network_address), int(net.broadcast_address) + 1):
+                if addr not in node.allocated:
+                    node.allocated.add(addr)
+                    return str(ipaddress.IPv4Address(addr))
+        # Not the seed's block for this node: a key of its own draws a fresh one.
+        extra = self.names.block(f"{node.name}/{len(node.blocks)}", self.pool)
+        node.extra_blocks.append(extra)
+        self.node_changed(node)
+        return self._allocate(node)
 
     def _release(self, pod: PodRec) -> None:
         if pod.ip and pod.node:
-            node = self.nodes[pod.node]
-            if node.block:
-                ordinal = int(ipaddress.IPv4Address(pod.ip)) - int(
-                    ipaddress.IPv4Network(node.block).network_address
-                )
-                node.allocated.discard(ordinal)
+            self.nodes[pod.node].allocated.discard(int(ipaddress.IPv4Address(pod.ip)))
 
     # -- workload --------------------------------------------------------------------------
 
@@ -369,8 +412,11 @@ class KubeSim:
         ]
 
     def _reconcile(self, dep: Deployment, t: float) -> None:
+        """One sync of the deployment's ReplicaSet: at most BURST_REPLICAS pods created or
+        deleted, another sync soon while it is not at its size."""
         pods = self.deployment_pods(dep)
-        for _ in range(dep.replicas - len(pods)):
+        missing = dep.replicas - len(pods)
+        for _ in range(min(missing, BURST_REPLICAS)):
             self._add_pod(
                 dep.namespace,
                 f"{dep.name}-{dep.template_hash}-{self.names.suffix(dep.name)}",
@@ -378,84 +424,43 @@ class KubeSim:
                 t,
                 labels=(("app", dep.app_label), ("pod-template-hash", dep.template_hash)),
             )
-        if len(pods) > dep.replicas:
+        if missing < 0:
             # The ReplicaSet controller deletes unscheduled, then not-ready, then newest first.
             pods.sort(key=lambda p: (p.node is not None, p.status == "Running", -p.created, p.name))
-            for pod in pods[: len(pods) - dep.replicas]:
+            for pod in pods[: min(-missing, BURST_REPLICAS)]:
                 self._terminate(pod, t)
         self._schedule_pending(t)
+        key = (dep.namespace, dep.name)
+        if abs(missing) > BURST_REPLICAS and key not in self._syncing:
+            self._syncing.add(key)
+            self.sim.at(t + REPLICASET_SYNC, lambda at: self._sync(dep, at))
+
+    def _sync(self, dep: Deployment, t: float) -> None:
+        self._syncing.discard((dep.namespace, dep.name))
+        if self.deployments.get((dep.namespace, dep.name)) is dep:
+            self._reconcile(dep, t)
 
     def _terminate(self, pod: PodRec, t: float) -> None:
         pod.terminating = True
         pod.deleted = t
         pod.generation += 1
         pod.status = "Terminating"
-        self._changed(pod)
+        self.pod_changed(pod)
 
         def gone(at: float) -> None:
             self._release(pod)
             self.pods.pop(pod.key, None)
             pod.status = "Terminating"
-            self._changed(pod, "DELETED")
+            self.pod_changed(pod, "DELETED")
+            self._retry_soon(at)  # room on the node for a pod that could not be placed
 
         self.sim.at(t + 1.0, gone)
 
-    # -- faults ------------------------------------------------------------------------------
+    # -- faults (calico_node.py) ----------------------------------------------------------------
 
     def stop_calico_node(self, node_name: str, t: float) -> None:
         """calico-node crashes on the node and keeps crashing (CrashLoopBackOff)."""
-        self.calico_faulted.add(node_name)
-        node = self.nodes[node_name]
-        node.calico_running = False
-        self._node_changed(node)
-        pod = self.calico_node_pod(node_name)
-        if pod is None:
-            return
-        pod.generation += 1
-        gen = pod.generation
-        pod.status, pod.ready = "Error", False
-        self._changed(pod)
-
-        def crash_loop(at: float, backoff: float) -> None:
-            if pod.generation != gen:
-                return
-            pod.restarts += 1
-            pod.status = "CrashLoopBackOff"
-            self._changed(pod)
-            self.sim.at(at + backoff, lambda a: restart(a, backoff))
-
-        def restart(at: float, backoff: float) -> None:
-            if pod.generation != gen:
-                return
-            pod.status = "Running"
-            self._changed(pod)
-            self.sim.at(at + 2.0, lambda a: fail(a, min(backoff * 2, 300.0)))
-
-        def fail(at: float, backoff: float) -> None:
-            if pod.generation != gen:
-                return
-            pod.status = "Error"
-            self._changed(pod)
-            self.sim.at(at + 1.0, lambda a: crash_loop(a, backoff))
-
-        self.sim.at(t + 1.0, lambda a: crash_loop(a, 10.0))
+        calico_node.crash(self, node_name, t)
 
     def start_calico_node(self, node_name: str, t: float) -> None:
-        self.calico_faulted.discard(node_name)
-        pod = self.calico_node_pod(node_name)
-        if pod is None:
-            return
-        pod.generation += 1
-        gen = pod.generation
-        if pod.status != "Running":
-            pod.restarts += 1
-        pod.status, pod.ready = "Running", False
-        self._changed(pod)
-
-        def ready(at: float) -> None:
-            if pod.generation == gen and node_name not in self.calico_faulted:
-                pod.ready = True
-                self._changed(pod)
-                self._calico_up(self.nodes[node_name], at)
-
-        self.sim.at(t + 2.0, ready)
+        calico_node.recover(self, node_name, t)

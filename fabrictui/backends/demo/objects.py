@@ -135,11 +135,11 @@ class PodRec:
         running = self.status == "Running"
         ready = running and self.ready
         scheduled: dict[str, Any] = {"type": "PodScheduled", "status": "True"}
-        if self.node is None:
+        conditions = []  # a pod the scheduler has not looked at yet has none
+        if self.node is None and self.unschedulable:
             scheduled = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
-            if self.unschedulable:
-                scheduled["message"] = self.unschedulable
-        conditions = [scheduled]
+            scheduled["message"] = self.unschedulable
+            conditions = [scheduled]
         if self.node is not None:
             flag = "True" if ready else "False"
             conditions = [
@@ -205,8 +205,14 @@ class NodeRec:
     ready: bool = False
     block: str | None = None
     calico_running: bool = False
-    allocated: set[int] = field(default_factory=set)
+    extra_blocks: list[str] = field(default_factory=list)  # claimed when `block` is full
+    allocated: set[int] = field(default_factory=set)  # addresses in use, as integers
     images: set[str] = field(default_factory=set)
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """The node's Calico blocks (its BlockAffinities), the first one first."""
+        return (self.block, *self.extra_blocks) if self.block else ()
 
     @property
     def tunnel_ip(self) -> str | None:

@@ -353,6 +353,26 @@ class KubeClient:
 
         await self._call(f"scale deployment {namespace}/{name}", scale)
 
+    async def deployment_replicas(self, namespace: str, name: str) -> int | None:
+        """spec.replicas of the deployment, None when it does not exist."""
+
+        def read(api: Any) -> int | None:
+            from kubernetes import client
+            from kubernetes.client.exceptions import ApiException
+
+            try:
+                dep = client.AppsV1Api(api).read_namespaced_deployment(
+                    name, namespace, _request_timeout=self._timeout()
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            replicas = dep.spec.replicas if dep.spec is not None else None
+            return 1 if replicas is None else int(replicas)  # the API's default is 1
+
+        return await self._call(f"read deployment {namespace}/{name}", read)
+
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
     ) -> PingResult:

@@ -203,7 +203,19 @@ def pod_from_api(pod: Mapping[str, Any]) -> KubePod:
         owner=pod_owner(pod),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
         uid=str(meta.get("uid", "")),
+        unschedulable=unschedulable_reason(pod),
     )
+
+
+def unschedulable_reason(pod: Mapping[str, Any]) -> str:
+    """The scheduler's word on a pod it cannot place (PodScheduled=False), else ""."""
+    if as_dict(pod.get("spec")).get("nodeName"):
+        return ""
+    for condition in as_list(as_dict(pod.get("status")).get("conditions")):
+        condition = as_dict(condition)
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            return str(condition.get("message") or condition.get("reason") or "Unschedulable")
+    return ""
 
 
 def object_name(obj: Mapping[str, Any]) -> str:
