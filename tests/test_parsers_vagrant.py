@@ -296,3 +296,10 @@ def test_machine_readable_error_without_an_error() -> None:
     assert machine_readable_error("1,,ui,error,Box 'x' not found%!(VAGRANT_COMMA) sorry\\n") == (
         "Box 'x' not found, sorry"
     )
+
+
+def test_ssh_config_name_its_own_block_excludes() -> None:
+    # ssh applies no block to it: a host with no settings, not an error or a crash.
+    hosts = parse_ssh_config("Host leaf1 !leaf1\n  Port 2200\n")
+    assert hosts == {"leaf1": SshHostConfig(host="leaf1")}
+    assert hosts["leaf1"].line_of("port") == 1

@@ -281,7 +281,14 @@ def parse_ssh_config(text: str) -> dict[str, SshHostConfig]:
                 names.append(name)
     if not names:
         raise ParseError("ssh config names no host (only patterns such as `Host *`)")
-    return {name: _host_config(name, [b for b in blocks if b.matches(name)]) for name in names}
+    return {
+        name: _host_config(
+            name,
+            [b for b in blocks if b.matches(name)],
+            next(b.line for b in blocks if name in b.patterns),
+        )
+        for name in names
+    }
 
 
 # Options whose whole argument list is one value (a command line, a list).
@@ -299,7 +306,9 @@ _KNOWN = {
 }
 
 
-def _host_config(name: str, blocks: list[_Block]) -> SshHostConfig:
+def _host_config(name: str, blocks: list[_Block], named_at: int) -> SshHostConfig:
+    """`name`'s settings from the blocks matching it; `named_at` is the first Host
+    line that spells the name out."""
     first_values: dict[str, tuple[list[str], int]] = {}
     identity_files: list[str] = []
     others: list[tuple[str, str]] = []
@@ -338,7 +347,6 @@ def _host_config(name: str, blocks: list[_Block]) -> SshHostConfig:
             f"{where('identitiesonly')}IdentitiesOnly {identities_only[:20]!r} is not yes/no"
         )
     known_files = first_values.get("userknownhostsfile", ([], 0))[0]
-    named_at = next(block.line for block in blocks if name in block.patterns)
     lines = [("host", named_at)]
     lines += [(keyword, lineno) for keyword, (_, lineno) in first_values.items()]
     return SshHostConfig(
