@@ -5,6 +5,7 @@ from __future__ import annotations
 from fabrictui.actions.cluster import ClusterView
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.backends.base import LabBackend
+from fabrictui.constants import POD_POOL
 from fabrictui.model import KubeNode, KubePod
 
 CALICO_NODE = "calico-node"
@@ -41,7 +42,7 @@ def missing_for_calico(nodes: dict[str, KubeNode], pods: dict[str, KubePod]) -> 
 async def deploy_calico(
     backend: LabBackend,
     report: Report,
-    pool_cidr: str = "10.64.0.0/12",
+    pool_cidr: str = POD_POOL,
     timeout: float = 180.0,
 ) -> ActionResult:
     details: list[str] = []

@@ -6,18 +6,19 @@ from collections import Counter
 
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.calico import manifest_objects
+from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.model import KubePod
 
 
 def plan_deploy_calico(
-    pool_cidr: str = "10.64.0.0/12", objects: tuple[str, ...] | None = None
+    pool_cidr: str = POD_POOL, objects: tuple[str, ...] | None = None
 ) -> list[str]:
     objs = manifest_objects() if objects is None else objects
     kinds = Counter(obj.split("/", 1)[0].split(".", 1)[0] for obj in objs)
     summary = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in kinds.items())
     return [
         f"will apply {len(objs)} objects: {summary}",
-        f"Calico with the VXLAN backend (VNI 4096, UDP 4789), pod pool {pool_cidr}, "
+        f"Calico with the VXLAN backend (VNI {VXLAN_VNI}, UDP {VXLAN_PORT}), pod pool {pool_cidr}, "
         "a /26 block per node",
         "calico-node starts on every node; nodes turn Ready once it runs",
         "re-applying an existing deployment changes nothing",

@@ -16,6 +16,7 @@ import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from fabrictui.constants import POD_POOL, VXLAN_BPF
 from fabrictui.model import (
     Fault,
     Host,
@@ -126,7 +127,7 @@ class LabBackend(abc.ABC):
         """Endless stream over all namespaces: a RELIST first, then changes."""
 
     @abc.abstractmethod
-    async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+    async def apply_calico(self, pool_cidr: str = POD_POOL) -> list[str]:
         """Apply the bundled Calico manifest (VXLAN backend); returns what was applied,
         one line per object (`daemonset.apps/calico-node created`)."""
 
@@ -153,7 +154,7 @@ class LabBackend(abc.ABC):
 
     @abc.abstractmethod
     async def open_capture(
-        self, node: str, interface: str = "eth0", bpf: str = "udp port 4789"
+        self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
     ) -> CaptureStream:
         """Start capturing on `node`; the stream yields pcap bytes."""
 

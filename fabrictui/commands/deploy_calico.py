@@ -10,13 +10,14 @@ from fabrictui.actions.plans import plan_deploy_calico
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import add_yes, emit, error, print_progress, run_on_lab
+from fabrictui.constants import POD_POOL
 
 PROG = "fabrictui deploy-calico"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--pool", default="10.64.0.0/12", metavar="CIDR", help="pod pool (default 10.64.0.0/12)"
+        "--pool", default=POD_POOL, metavar="CIDR", help=f"pod pool (default {POD_POOL})"
     )
     parser.add_argument(
         "--timeout", type=float, default=180.0, metavar="S", help="give up after S seconds"

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fabrictui.capture.synth import calico_vtep_mac
+from fabrictui.constants import VXLAN_DEVICE, VXLAN_PORT, VXLAN_VNI
 
-VXLAN_DEVICE = "vxlan.calico"
 VXLAN_MTU = 1450
 BLOCK_PREFIX = 26
 POD_GATEWAY = "169.254.1.1"
@@ -67,8 +67,8 @@ class NodeNet:
     block: str  # "10.68.86.128/26"
     tunnel_ip: str  # first address of the block
     vtep_mac: str
-    vni: int = 4096
-    port: int = 4789
+    vni: int = VXLAN_VNI
+    port: int = VXLAN_PORT
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from fabrictui.model import (
     PingResult,
     SwitchReading,
     VmState,
+    pod_suffix,
 )
 from fabrictui.sessions import SessionAnalysis, peer_label
 
@@ -259,7 +260,7 @@ def short_name(name: str) -> str:
     """Pods by their random suffix (`z9pl9`), nodes by their full name."""
     if name.startswith(("k8s-", "spine", "leaf")):
         return name
-    return name.rsplit("-", 1)[-1]
+    return pod_suffix(name)
 
 
 # one frame per line needs about 175 columns with names; narrower views get two
