@@ -16,7 +16,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,11 +124,11 @@ class AuditEntry:
 
 def start(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
     """Record that `action` starts now, with the exact commands or API calls
-    (on disk when this returns)."""
+    (on disk when this returns). Calls made meanwhile are not attached to it:
+    actions run through `start_async` (session.audited.run_audited)."""
     entry, record = _start_record(action, lab, target, calls)
     flush()  # keep the file in order behind records still queued
     _append(record)
-    _current.set(entry)
     return entry
 
 
@@ -161,20 +160,6 @@ def _start_record(action: str, lab: str, target: str, calls: list[str]) -> tuple
             "calls": [scrub(call) for call in calls],
         }
     )
-
-
-@contextlib.contextmanager
-def audited(action: str, lab: str, target: str, calls: list[str]) -> Iterator[AuditEntry]:
-    """Write start, run the block, write its end (ok, failed or cancelled)."""
-    entry = start(action, lab, target, calls)
-    try:
-        yield entry
-    except BaseException as err:
-        cancelled = isinstance(err, asyncio.CancelledError | KeyboardInterrupt)
-        entry.finish("cancelled" if cancelled else "failed", str(err) or type(err).__name__)
-        raise
-    else:
-        entry.finish("ok")
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,37 @@ import pytest
 
 from fabrictui import audit
 from fabrictui.cli import main
+from fabrictui.session.audited import ActionSpec, run_audited
+
+SCALE = ActionSpec("scale", "Scale", "space1/nginx-deployment", ("PATCH .../scale replicas=4",))
+
+
+def run(spec: ActionSpec, work) -> object:
+    return asyncio.run(run_audited(spec, "demo", work))
 
 
 def test_start_is_on_disk_before_the_action_and_end_after():
-    with audit.audited("scale", "demo", "space1/nginx-deployment", ["PATCH .../scale replicas=4"]):
+    async def work() -> int:
         rows = audit.read_audit()
         assert [r.result for r in rows] == ["incomplete"]
+        return 0
+
+    run(SCALE, work)
     rows = audit.read_audit()
     assert rows[0].result == "ok" and rows[0].calls == ("PATCH .../scale replicas=4",)
 
 
 def test_failure_and_cancel_are_recorded():
-    with pytest.raises(RuntimeError), audit.audited("deploy-calico", "demo", "cluster", []):
+    async def fails() -> None:
         raise RuntimeError("API server went away")
-    with pytest.raises(asyncio.CancelledError), audit.audited("ping", "demo", "mesh", []):
+
+    async def cancelled() -> None:
         raise asyncio.CancelledError()
+
+    with pytest.raises(RuntimeError):
+        run(ActionSpec("deploy-calico", "Deploy"), fails)
+    with pytest.raises(asyncio.CancelledError):
+        run(ActionSpec("ping", "Ping"), cancelled)
     results = [(r.action, r.result, r.summary) for r in audit.read_audit()]
     assert results == [
         ("deploy-calico", "failed", "API server went away"),
@@ -40,9 +56,10 @@ def test_secrets_are_masked():
 
 def test_audit_survives_sigkill_mid_action(tmp_path):
     code = (
-        "from fabrictui import audit\nimport time\n"
-        "with audit.audited('deploy-calico', 'demo', 'cluster', ['apply calico.yaml']):\n"
-        "    print('started', flush=True)\n    time.sleep(60)\n"
+        "import asyncio\nfrom fabrictui.session.audited import ActionSpec, run_audited\n"
+        "async def work():\n    print('started', flush=True)\n    await asyncio.sleep(60)\n"
+        "spec = ActionSpec('deploy-calico', 'Deploy', 'cluster', ('apply calico.yaml',))\n"
+        "asyncio.run(run_audited(spec, 'demo', work))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=os.environ)
     try:
@@ -55,8 +72,10 @@ def test_audit_survives_sigkill_mid_action(tmp_path):
 
 
 def test_audit_command_lists_actions(capsys):
-    with audit.audited("scale", "demo", "space1/nginx-deployment", ["scale to 4"]):
-        pass
+    async def work() -> int:
+        return 0
+
+    run(ActionSpec("scale", "Scale", "space1/nginx-deployment", ("scale to 4",)), work)
     assert main(["audit"]) == 0
     out = capsys.readouterr().out
     assert "scale" in out and "ok" in out and "scale to 4" in out
@@ -76,7 +95,8 @@ def test_headless_commands_are_audited(capsys):
 
 
 def test_calls_made_by_the_action_are_recorded_with_it(capsys):
-    assert main(["scale", "--demo", "fresh", "--replicas", "2", "--yes", "--timeout", "2"]) in (
+    # a lab whose nodes are Ready: on a fresh one scale stops before calling anything
+    assert main(["scale", "--demo", "ready", "--replicas", "2", "--yes", "--timeout", "5"]) in (
         0,
         1,
     )
