@@ -15,11 +15,13 @@ from fabrictui.actions import (
     plan_deploy_calico,
     plan_fault,
     plan_scale,
+    plan_scale_on,
     scale_workload,
     verify,
 )
 from fabrictui.actions.plans import current_replicas
 from fabrictui.actions.progress import ignore
+from fabrictui.actions.scale import NO_READY_NODE
 from fabrictui.actions.verify import CHECKS
 from fabrictui.calico import manifest_objects
 
@@ -179,3 +181,68 @@ def test_plans():
         "inject: Stop spine spine-sw1"
     )
     assert plan_fault("stop-spine:spine-sw1", False)[0] == "clear: stop-spine:spine-sw1"
+
+
+async def test_plan_scale_reads_the_lab(fresh, ready):
+    created = await plan_scale_on(fresh, 2)
+    assert "will create namespace space1" in created[0]
+    assert await plan_scale_on(ready, 2) == [
+        "space1/nginx-deployment: 4 → 2 replicas",
+        "2 pods will be deleted (newest first)",
+    ]
+    await ready.scale_deployment("space1", "nginx-deployment", 0)
+    await ready.advance(5)
+    assert await ready.list_pods("space1") == []
+    # Scaled to 0 is not missing: the plan says what scale will really do.
+    assert await plan_scale_on(ready, 3) == ["space1/nginx-deployment: 0 → 3 replicas"]
+
+
+async def test_plan_scale_on_a_lab_that_cannot_read_deployments(ready, monkeypatch):
+    async def cannot(namespace: str, name: str) -> int | None:
+        raise NotImplementedError
+
+    monkeypatch.setattr(ready, "deployment_replicas", cannot)
+    assert (await plan_scale_on(ready, 4))[0] == "space1/nginx-deployment: 4 → 4 replicas"
+
+
+async def test_scale_with_no_ready_node_fails_at_once_and_changes_nothing(fresh):
+    progress = Recorder()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await scale_workload(fresh, progress, replicas=2, timeout=60)
+    assert loop.time() - started < 2
+    assert not result.ok and result.summary.endswith(NO_READY_NODE)
+    assert progress.items[-1].level == "error"
+    assert await fresh.deployment_replicas("space1", "nginx-deployment") is None
+    assert await fresh.list_pods("space1") == []
+    # Scaling to 0 needs no node, so it is not refused.
+    assert (await scale_workload(fresh, ignore, replicas=0, timeout=5)).ok
+
+
+async def test_scale_waits_for_nodes_when_asked(fresh):
+    async def calico_later() -> None:
+        await asyncio.sleep(0.05)
+        await deploy_calico(fresh, ignore)
+
+    later = asyncio.create_task(calico_later())
+    progress = Recorder()
+    result = await scale_workload(fresh, progress, replicas=2, timeout=30, wait_for_nodes=True)
+    await later
+    assert result.ok, result.summary
+    assert any("pods stay Pending: 0/5 nodes are available" in m for m in progress.messages)
+
+
+async def test_scale_timeout_bounds_the_whole_action(ready):
+    """Thousands of pods: the kubelet's limit leaves most Pending; the action ends at
+    its timeout, says why, and reports counts rather than a line per pod."""
+    progress = Recorder()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await scale_workload(ready, progress, replicas=5000, timeout=1.0)
+    took = loop.time() - started
+    assert 0.9 <= took < 2.0, took
+    assert not result.ok
+    assert "of 5000 pods Running after 1 s" in result.summary
+    assert result.summary.endswith("4 Too many pods.")
+    assert len(progress.items) < 120
+    assert len(result.details) <= 51 and result.details[-1].startswith("... and ")

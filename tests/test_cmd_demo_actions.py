@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import builtins
 import json
+import subprocess
 import sys
+import time
 
 import pytest
 
-from fabrictui import cli
+from fabrictui import audit, cli
 from fabrictui.backends import select
 from tests.demo_helpers import fast_backend
 
@@ -68,11 +70,89 @@ def test_scale(capsys):
     assert cli.main(["scale", "--demo", "fresh", "--replicas", "-1", "--yes"]) == 2
 
 
-def test_scale_on_fresh_lab_times_out(capsys):
-    # nodes are NotReady before Calico: pods stay Pending, as in a real cluster
-    code = cli.main(["scale", "--demo", "fresh", "--replicas", "2", "--yes", "--timeout", "0.1"])
+def test_scale_on_fresh_lab_says_why_at_once(capsys):
+    # nodes are NotReady before Calico: pods could only stay Pending, so say so at once
+    code = cli.main(["scale", "--demo", "fresh", "--replicas", "2", "--yes"])
     assert code == 1
-    assert "0 of 2 pods Running" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no node is Ready: no network plugin yet? deploy Calico first" in out
+
+
+def test_scale_on_fresh_lab_waits_for_nodes_when_asked(capsys):
+    argv = ["scale", "--demo", "fresh", "--replicas", "2", "--yes", "--timeout", "0.1"]
+    assert cli.main([*argv, "--wait-for-nodes"]) == 1
+    out = capsys.readouterr().out
+    assert "0 of 2 pods Running" in out
+    assert "Pending: 0/5 nodes are available: 5 node(s) had taints" in out
+
+
+# -- through the real command line, against the demo lab at its own pace ----------------
+
+
+def fabrictui(*args: str, timeout: float = 60.0) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "fabrictui.cli", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
+    return done, time.monotonic() - started
+
+
+def audited(action: str) -> list[dict]:
+    lines = audit.audit_path().read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("action") == action or "call" in e]
+
+
+def test_cli_scale_on_fresh_lab_fails_fast_and_changes_nothing():
+    done, took = fabrictui("scale", "--demo", "fresh", "--replicas", "2", "--yes")
+    assert done.returncode == 1, done.stderr
+    assert took < 10, took  # it used to wait its whole 120 s timeout
+    assert (
+        "no node is Ready: no network plugin yet? deploy Calico first "
+        "(D / fabrictui deploy-calico)" in done.stdout
+    )
+    assert [e["call"] for e in audited("scale") if e["event"] == "call"] == []
+
+
+def test_cli_scale_waits_for_nodes_until_its_timeout():
+    argv = ["scale", "--demo", "fresh", "--replicas", "2", "--yes", "--wait-for-nodes"]
+    done, took = fabrictui(*argv, "--timeout", "2")
+    assert done.returncode == 1, done.stderr
+    assert 2 <= took < 12, took
+    assert "0 of 2 pods Running after 2 s" in done.stdout
+    assert "node(s) had taints that the pod didn't tolerate" in done.stdout
+
+
+def test_cli_scale_timeout_holds_and_says_why_pods_stay_pending():
+    """Issue 14: this ran for more than 60 s; the kubelet's limit leaves the rest Pending."""
+    argv = ["scale", "--demo", "ready", "--replicas", "100000", "--timeout", "3", "--yes"]
+    done, took = fabrictui(*argv)
+    assert done.returncode == 1, done.stderr
+    assert took < 15, took
+    summary = done.stdout.splitlines()[0]
+    assert summary.startswith("space1/nginx-deployment: ")
+    assert "of 100000 pods Running after 3 s" in summary
+    assert summary.endswith(
+        "Pending: 0/5 nodes are available: 1 node(s) had taints that the pod didn't "
+        "tolerate, 4 Too many pods."
+    )
+    assert "pods stay Pending: 0/5 nodes are available" in done.stderr
+    assert len(done.stdout.splitlines()) < 60  # pods listed by count past the first ones
+
+
+def test_cli_scale_plan_reads_the_lab():
+    """The confirmation (and the audit record of it) says what will happen on this lab."""
+    done, _ = fabrictui("scale", "--demo", "ready", "--replicas", "2", "--yes")
+    assert done.returncode == 0, done.stderr
+    (start,) = [e for e in audited("scale") if e["event"] == "start"]
+    assert start["calls"] == [
+        "space1/nginx-deployment: 4 → 2 replicas",
+        "2 pods will be deleted (newest first)",
+    ]
 
 
 def test_ping_json(capsys):

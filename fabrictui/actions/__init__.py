@@ -3,7 +3,7 @@ report `Progress` and return results. No Textual here."""
 
 from fabrictui.actions.deploy import deploy_calico
 from fabrictui.actions.pingmesh import PingMatrix, ping_mesh
-from fabrictui.actions.plans import plan_deploy_calico, plan_fault, plan_scale
+from fabrictui.actions.plans import plan_deploy_calico, plan_fault, plan_scale, plan_scale_on
 from fabrictui.actions.progress import ActionResult, Progress
 from fabrictui.actions.scale import scale_workload
 from fabrictui.actions.verify import verify
@@ -17,6 +17,7 @@ __all__ = [
     "plan_deploy_calico",
     "plan_fault",
     "plan_scale",
+    "plan_scale_on",
     "scale_workload",
     "verify",
 ]

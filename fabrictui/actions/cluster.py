@@ -31,7 +31,11 @@ class ClusterView:
             asyncio.create_task(self._follow("node", self.backend.watch_nodes())),
             asyncio.create_task(self._follow("pod", self.backend.watch_pods())),
         ]
-        await self.wait_for(lambda: all(e.is_set() for e in self._synced.values()), 30.0)
+        try:
+            await self.wait_for(lambda: all(e.is_set() for e in self._synced.values()), 30.0)
+        except BaseException:  # cancelled or timed out while listing: leave no watch behind
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(

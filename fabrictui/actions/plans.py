@@ -28,7 +28,8 @@ def plan_deploy_calico(
 def plan_scale(
     current: int | None, replicas: int, workload: DemoWorkload | None = None
 ) -> list[str]:
-    """`current` is the deployment's pod count now (None when it does not exist yet)."""
+    """`current` is the deployment's replicas now (None when it does not exist yet);
+    `plan_scale_on` reads it from the lab."""
     wl = workload or DemoWorkload()
     target = f"{wl.namespace}/{wl.deployment}"
     if current is None:
@@ -45,8 +46,22 @@ def plan_scale(
     return lines
 
 
+async def plan_scale_on(
+    backend: LabBackend, replicas: int, workload: DemoWorkload | None = None
+) -> list[str]:
+    """The scale plan as the lab stands: whether the deployment exists and the replicas
+    it asks for now (a deployment scaled to 0 exists: "0 → N", not "will create")."""
+    wl = workload or DemoWorkload()
+    try:
+        current = await backend.deployment_replicas(wl.namespace, wl.deployment)
+    except NotImplementedError:  # a lab that cannot read deployments: count the pods
+        current = await current_replicas(backend, wl)
+    return plan_scale(current, replicas, wl)
+
+
 async def current_replicas(backend: LabBackend, workload: DemoWorkload | None = None) -> int | None:
-    """The workload's live pod count, None when none exist (for plan_scale)."""
+    """The workload's live pod count, None when none exist (the fallback of plan_scale_on
+    for labs that cannot read deployments)."""
     from fabrictui.actions.scale import belongs
 
     wl = workload or DemoWorkload()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fabrictui.actions.plans import plan_scale
+from fabrictui.actions.plans import plan_scale_on
 from fabrictui.actions.scale import scale_workload
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.cli import add_lab_selection
@@ -22,6 +22,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=120.0, metavar="S", help="give up after S seconds"
     )
+    parser.add_argument(
+        "--wait-for-nodes",
+        action="store_true",
+        help="when no node is Ready, wait (up to --timeout) instead of failing at once",
+    )
     add_yes(parser)
     add_lab_selection(parser)
 
@@ -32,11 +37,13 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         return error(PROG, "--timeout must be positive")
     workload = DemoWorkload(namespace=args.namespace, deployment=args.deployment)
-    plan = plan_scale(None, args.replicas, workload)
+
+    async def plan(backend: LabBackend) -> list[str]:
+        return await plan_scale_on(backend, args.replicas, workload)
 
     async def body(backend: LabBackend) -> int:
         result = await scale_workload(
-            backend, print_progress, args.replicas, workload, args.timeout
+            backend, print_progress, args.replicas, workload, args.timeout, args.wait_for_nodes
         )
         emit("\n".join([result.summary, *(f"  {line}" for line in result.details)]))
         return 0 if result.ok else 1
