@@ -289,3 +289,23 @@ def test_messages_with_snapshots_replace_older_ones():
     assert FabricUpdated({}).can_replace(FabricUpdated({}))
     assert not HostsUpdated(hosts).can_replace(FabricUpdated({}))
     assert not SourceFailed("pods", "x", True).can_replace(SourceFailed("pods", "y", True))
+
+
+async def test_a_lab_that_cannot_list_its_hosts_is_said_once_in_its_own_words():
+    """A Vagrant project whose `vagrant status` fails: the hosts feed says why;
+    the fabric and capture panes point there instead of repeating it."""
+    backend = FakeBackend()
+    backend.fail.add("hosts")
+    state = LabState(backend.info(), time.time)
+    events: list = []
+    supervisor = FeedSupervisor(backend, state, events.append, 0.2, 0.2)
+    supervisor.start()
+    try:
+        await until(lambda: {"hosts", "fabric", "capture"} <= state.problems.keys())
+        await asyncio.sleep(0.5)
+    finally:
+        await supervisor.stop()
+    logged = [e for e in events if isinstance(e, Failed) and e.first]
+    assert [(e.source, e.error) for e in logged] == [("hosts", "vagrant: no answer")]
+    assert state.problems["fabric"] == "cannot list the lab's hosts (see the VM pane)"
+    assert not [e for e in events if isinstance(e, FeedCrashed)]

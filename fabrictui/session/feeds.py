@@ -153,8 +153,12 @@ class FeedSupervisor:
         while True:
             try:
                 return await self.backend.list_hosts()
-            except BackendError as err:
-                self._failed(source)(f"cannot list the lab's hosts: {err}")
+            except BackendError:
+                # the hosts feed reads the same list and says why it fails, once, in the
+                # lab's own words: this pane only points there
+                error = "cannot list the lab's hosts (see the VM pane)"
+                self.state.failed(source, error)
+                self.listener(Failed(source, error, first=False))
             await asyncio.sleep(delay)
             delay = min(RESTART_MAX, delay * 2)
 
