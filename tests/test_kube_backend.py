@@ -344,6 +344,28 @@ async def test_watch_queue_is_bounded_and_holds_the_server_back(
     assert names == [f"n{i}" for i in range(total)]  # every event, in order
 
 
+async def test_deployment_replicas_reads_spec_or_none(api: FakeApi, tmp_path: Path) -> None:
+    def handle(path: str, query: dict[str, list[str]], headers: Any) -> tuple[int, bytes, bool]:
+        if path == "/apis/apps/v1/namespaces/space1/deployments/nginx-deployment":
+            dep = {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "nginx-deployment", "namespace": "space1"},
+                "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "nginx"}}},
+            }
+            return 200, body(dep), False
+        status = {"kind": "Status", "code": 404, "reason": "NotFound", "message": "not found"}
+        return 404, body(status), False
+
+    api.handler = handle
+    client = KubeClient(kubeconfig(tmp_path / "kc", api.port))
+    try:
+        assert await client.deployment_replicas("space1", "nginx-deployment") == 0
+        assert await client.deployment_replicas("space1", "missing") is None
+    finally:
+        await client.close()
+
+
 async def test_watch_loss_raises_backend_error(api: FakeApi, tmp_path: Path) -> None:
     def handle(path: str, query: dict[str, list[str]], headers: Any) -> tuple[int, bytes, bool]:
         if "watch" not in query:

@@ -360,16 +360,23 @@ class KubeClient:
             from kubernetes import client
             from kubernetes.client.exceptions import ApiException
 
-            try:
-                dep = client.AppsV1Api(api).read_namespaced_deployment(
-                    name, namespace, _request_timeout=self._timeout()
+            try:  # raw JSON, as for lists: no model validation of fields not needed
+                resp = client.AppsV1Api(api).read_namespaced_deployment(
+                    name, namespace, _preload_content=False, _request_timeout=self._timeout()
                 )
             except ApiException as exc:
                 if exc.status == 404:
                     return None
                 raise
-            replicas = dep.spec.replicas if dep.spec is not None else None
-            return 1 if replicas is None else int(replicas)  # the API's default is 1
+            try:
+                data = json.loads(resp.data)
+            except (ValueError, TypeError):
+                raise BackendError(
+                    f"read deployment {namespace}/{name}: the API answered something "
+                    "that is not JSON"
+                ) from None
+            replicas = as_dict(as_dict(data).get("spec")).get("replicas")
+            return replicas if isinstance(replicas, int) else 1  # the API's default is 1
 
         return await self._call(f"read deployment {namespace}/{name}", read)
 
