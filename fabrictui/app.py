@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import Settings
+from fabrictui.session.capture_worker import WorkerGone
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
 from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
@@ -96,6 +97,7 @@ class FabricApp(App[None]):
             self._feed_event,
             self.settings.host_poll_seconds,
             self.settings.fabric_poll_seconds,
+            self.settings.overlay_buffer_frames,
         )
         read_only = self.settings.read_only_source if self.settings.read_only else None
         self.runner = ActionRunner(self.lab.name, read_only, self)
@@ -167,6 +169,8 @@ class FabricApp(App[None]):
             await self.backend.start()
         except BackendError as err:
             self.log_action(f"lab did not start: {err}", "error")
+            # the hosts feed will meet the same error: it is said once
+            self.state.failed("hosts", str(err))
         if not self._stopping:
             self.feeds.start()
 
@@ -265,19 +269,21 @@ class FabricApp(App[None]):
         self.log_action("overlay paused" if paused else "overlay resumed")
         self.main.tick()
 
-    def action_write_pcap(self) -> None:
-        from fabrictui.capture.pcap_writer import write_pcap
-
-        records = list(self.state.overlay.raw)
-        if not records:
+    async def action_write_pcap(self) -> None:
+        # the capture worker holds the frames and writes them: nothing big crosses to here
+        if not self.state.overlay.buffered:
             self.log_action("nothing captured yet: no pcap written", "warn")
             return
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.state.clock()))
         path = Path.cwd() / f"fabrictui-{stamp}.pcap"
         try:
-            count = write_pcap(path, records, self.state.overlay.linktype)
-        except OSError as err:
-            self.log_action(f"cannot write {path}: {err.strerror or err}", "error")
+            count = await self.feeds.write_pcap(path)
+        except (OSError, TimeoutError, WorkerGone) as err:
+            why = getattr(err, "strerror", None) or str(err) or type(err).__name__
+            self.log_action(f"cannot write {path}: {why}", "error")
+            return
+        if not count:
+            self.log_action("nothing captured yet: no pcap written", "warn")
             return
         self.log_action(f"wrote {count} frames to {path}", "ok")
 

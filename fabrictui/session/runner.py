@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from fabrictui.actions.progress import Progress
@@ -94,14 +95,16 @@ class ActionRunner:
         work: Work,
         on_result: Callable[[Any], None] | None = None,
         exclusive: bool = True,
+        read_plan: Callable[[], Awaitable[Sequence[str]]] | None = None,
     ) -> ActionRun | None:
         """Start `spec` (asking first when it changes the lab); None when refused.
-        `exclusive` actions run one at a time; others (fault toggles) beside them."""
+        `exclusive` actions run one at a time; others (fault toggles) beside them.
+        `read_plan` reads the plan from the lab just before asking (what exists now)."""
         if exclusive and not self.free():
             return None
         if self.refuse(spec):
             return None
-        task = asyncio.get_running_loop().create_task(self._life(spec, work, on_result))
+        task = asyncio.get_running_loop().create_task(self._life(spec, work, on_result, read_plan))
         run = ActionRun(spec, task)
         if exclusive:
             self.current = run
@@ -132,9 +135,21 @@ class ActionRunner:
                 await task
 
     async def _life(
-        self, spec: ActionSpec, work: Work, on_result: Callable[[Any], None] | None
+        self,
+        spec: ActionSpec,
+        work: Work,
+        on_result: Callable[[Any], None] | None,
+        read_plan: Callable[[], Awaitable[Sequence[str]]] | None,
     ) -> None:
         log_name = spec.name.removesuffix("-calico")
+        if read_plan is not None:
+            try:
+                spec = replace(spec, plan=tuple(await read_plan()))
+            except (BackendError, ParseError, OSError) as err:
+                self.port.log_action(
+                    f"{log_name}: cannot read the plan from the lab: {err}", "error"
+                )
+                return
         if spec.changes_lab and not await self.port.confirm(spec.question, spec.plan):
             self.port.log_action(f"{spec.question.rstrip('?')}: cancelled, nothing changed", "info")
             return

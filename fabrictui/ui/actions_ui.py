@@ -88,13 +88,11 @@ def scale(host: ActionHost) -> None:
             host.log_action("scale: cancelled, nothing changed")
             return
         replicas = int(value)
-        plan = actions.plan_scale(_current_replicas(host, workload), replicas, workload)
         host.runner.start(
             ActionSpec(
                 "scale",
                 f"Scale nginx to {replicas}",
                 target=f"{target} replicas={replicas}",
-                plan=tuple(plan),
                 changes_lab=True,
                 question=f"Scale {target}?",
             ),
@@ -102,18 +100,10 @@ def scale(host: ActionHost) -> None:
                 host.backend, report, replicas=replicas, workload=workload
             ),
             lambda result: _log_result(host, "scale", result),
+            read_plan=lambda: actions.plan_scale_on(host.backend, replicas, workload),
         )
 
     host.push_screen(AskScreen(f"Replicas for {target}:", "4", _replicas_problem), asked)
-
-
-def _current_replicas(host: ActionHost, workload: DemoWorkload) -> int | None:
-    pods = [
-        p
-        for p in host.state.pods.values()
-        if belongs(p, workload.namespace, workload.deployment) and p.status != "Terminating"
-    ]
-    return len(pods) or None
 
 
 # -- ping mesh -----
