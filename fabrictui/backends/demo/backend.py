@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -39,6 +40,7 @@ from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.backends.kube.convert import node_from_api, object_name, pod_from_api
 from fabrictui.calico import manifest_objects
+from fabrictui.constants import POD_POOL, VXLAN_BPF, VXLAN_PORT, VXLAN_VNI
 from fabrictui.model import (
     Fault,
     Host,
@@ -100,7 +102,7 @@ class DemoBackend(LabBackend):
         if self.scenario == "ready":
             applied = now - CALICO_AGE
             self.sim.advance(applied)
-            self.kube.apply_calico(applied, topo.POD_POOL)
+            self.kube.apply_calico(applied, POD_POOL)
             self.sim.advance(now - NGINX_FIRST_AGE)
             self.kube.ensure_workload(now - NGINX_FIRST_AGE, DemoWorkload())
             self.sim.advance(now - NGINX_SCALE_AGE)
@@ -116,9 +118,9 @@ class DemoBackend(LabBackend):
             kind="demo",
             badge="DEMO",
             hint=self.hint,
-            pod_pool=topo.POD_POOL,
-            vni=topo.VNI,
-            vxlan_port=topo.VXLAN_PORT,
+            pod_pool=POD_POOL,
+            vni=VXLAN_VNI,
+            vxlan_port=VXLAN_PORT,
             expected_sessions=topo.expected_sessions(),
             peer_addresses=topo.peer_addresses(),
         )
@@ -310,7 +312,7 @@ class DemoBackend(LabBackend):
     def watch_pods(self) -> AsyncIterator[WatchEvent[KubePod]]:
         return self._watch("pod", self._pod_models, pod_from_api)
 
-    async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
+    async def apply_calico(self, pool_cidr: str = POD_POOL) -> list[str]:
         try:
             pool = ipaddress.IPv4Network(pool_cidr)
         except ValueError as err:
@@ -352,15 +354,8 @@ class DemoBackend(LabBackend):
         audit.record_call(f"demo: exec in {pod.key}: ping -c {count} {target_ip}")
         rec = self.kube.pod(pod.namespace, pod.name)
         if rec.status != "Running" or rec.node is None or rec.ip is None:
-            return PingResult(
-                pod.key,
-                target_ip,
-                0,
-                0,
-                None,
-                None,
-                None,
-                error=f"cannot exec in {pod.key}: pod is {rec.status}",
+            return PingResult.failed(
+                pod.key, target_ip, f"cannot exec in {pod.key}: pod is {rec.status}"
             )
         text = await self.traffic.run_ping(rec, target_ip, count, timeout)
         try:
@@ -369,23 +364,13 @@ class DemoBackend(LabBackend):
             raise BackendError(f"ping in {pod.key}: {err}") from None
         result = stats.as_result(pod.key, target_ip)
         if stats.transmitted < count:
-            result = PingResult(
-                result.source_pod,
-                result.target_ip,
-                result.transmitted,
-                result.received,
-                result.rtt_min_ms,
-                result.rtt_avg_ms,
-                result.rtt_max_ms,
-                result.ttl,
-                error=f"ping timed out after {timeout:g} s",
-            )
+            result = dataclasses.replace(result, error=f"ping timed out after {timeout:g} s")
         return result
 
     # -- overlay ---------------------------------------------------------------------------------
 
     async def open_capture(
-        self, node: str, interface: str = "eth0", bpf: str = "udp port 4789"
+        self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
     ) -> CaptureStream:
         if node not in topo.NODE_BY_NAME:
             if node in topo.SWITCH_BY_NAME:

@@ -29,6 +29,7 @@ from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.objects import MAX_PODS, Deployment, NodeRec, PodRec
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.calico import manifest_objects
+from fabrictui.constants import POD_POOL
 from fabrictui.model import Role
 
 # (kind "node"/"pod", event type, the object as the API server would send it)
@@ -52,7 +53,7 @@ class KubeSim:
         self.deployments: dict[tuple[str, str], Deployment] = {}
         self.services: set[tuple[str, str]] = set()
         self.calico_applied = False
-        self.pool = topo.POD_POOL
+        self.pool = POD_POOL
         self.calico_faulted: set[str] = set()
         self._retry_pending = False
         self._syncing: set[tuple[str, str]] = set()  # deployments with a sync scheduled
