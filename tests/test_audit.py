@@ -110,3 +110,13 @@ def test_calls_made_by_the_action_are_recorded_with_it(capsys):
 def test_calls_outside_an_action_are_not_recorded():
     audit.record_call("ssh leaf1: vtysh -c 'show bgp summary json'")
     assert not audit.audit_path().exists()
+
+
+def test_kubeconfig_secrets_are_masked_in_the_audit_log_too():
+    """One scrubber: a token read from a kubeconfig is masked wherever it shows,
+    even where it is not shaped like a credential."""
+    from fabrictui.backends.kube.config import Secrets
+
+    Secrets.from_config({"users": [{"user": {"token": "kubeconfig-token-0123"}}]})
+    audit.start("apply", "lab", "cluster", ["GET /api?x=kubeconfig-token-0123"])
+    assert "kubeconfig-token-0123" not in audit.audit_path().read_text()

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from fabrictui import scrub
 from fabrictui.backends.kube.convert import as_dict, as_list
 
 
@@ -37,11 +38,14 @@ _SECRET_KEYS = ("token", "password", "key-data", "secret", "id-token", "refresh-
 
 
 class Secrets:
-    """Strings that must never be shown; `scrub` replaces them with `***`."""
+    """The secrets a kubeconfig holds. They are handed to the one scrubber
+    (`fabrictui.scrub`), so they are masked wherever they would appear: in
+    this client's errors, the audit log, any message."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values = sorted({v for v in values if isinstance(v, str) and len(v) >= 6}, key=len)
         self._values.reverse()
+        scrub.remember(self._values)
 
     @classmethod
     def from_kubeconfig(cls, path: Path | None) -> Secrets:
@@ -80,12 +84,10 @@ class Secrets:
         if isinstance(value, str) and len(value) >= 6 and value not in self._values:
             self._values.append(value)
             self._values.sort(key=len, reverse=True)
+            scrub.remember([value])
 
     def scrub(self, text: str) -> str:
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, "***")
-        return text
+        return scrub.scrub(text)
 
 
 def one_line(text: object, limit: int = 200) -> str:
