@@ -7,7 +7,11 @@ Modules:
 - `synth`: builders for pcap headers/records and Calico-style VXLAN frames
   (demo lab, tests, benchmark).
 - `counters`: `FlowCounters`, `FrameRing`.
-- `format`: `frame_to_json`, `frame_to_line`, `describe_inner`.
+- `packet`: one packet's headers (link layer, IP, UDP, VXLAN, inner frame):
+  the generic path `decode_frame` and the fast path's fixed layouts.
+- `format`: `frame_to_json`, `frame_to_line`, `describe_inner`, `line_template`.
+- `printer`: `RecordPrinter`, the lines `fabrictui capture` prints, a chunk at a
+  time, straight from the records for the common shape.
 - `pcap_writer`: write kept raw records back to a pcap file.
 
 The only error any of them raises on bad input is `CaptureError`, a
@@ -26,11 +30,18 @@ class CaptureError(ParseError):
     to a `VxlanFrame` with `is_vxlan=False` and a note.
 
     `frames` holds the frames the failing `feed()` call decoded before it hit
-    the error, so a caller can still show them."""
+    the error, so a caller can still show them; `lines`, the output lines of
+    those records when the call was `feed_printed()`."""
 
-    def __init__(self, message: str, frames: list[VxlanFrame] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        frames: list[VxlanFrame] | None = None,
+        lines: list[bytes] | None = None,
+    ) -> None:
         super().__init__(message)
         self.frames: list[VxlanFrame] = frames if frames is not None else []
+        self.lines: list[bytes] = lines if lines is not None else []
 
 
 __all__ = ["CaptureError"]

@@ -69,6 +69,11 @@ def shorten_name(name: str, limit: int = 16) -> str:
 def describe_inner(frame: VxlanFrame) -> str:
     """The inner packet's protocol summary: `ICMP echo request id 592 seq 1`,
     `TCP 51234 > 80`, `UDP 53 > 40000`, `ARP`, ... plus any decoding note."""
+    return _describe_inner(frame, None)
+
+
+def _describe_inner(frame: VxlanFrame, id_seq: str | None) -> str:
+    """`id_seq`, when given, stands in for ` id N seq M` (see `line_template`)."""
     proto = frame.proto
     if proto in ("ICMP", "ICMP6"):
         names = _ICMP_NAMES if proto == "ICMP" else _ICMP6_NAMES
@@ -77,7 +82,7 @@ def describe_inner(frame: VxlanFrame) -> str:
         else:
             text = f"{proto} {names.get(frame.icmp_type, f'type {frame.icmp_type}')}"
         if frame.icmp_id is not None:
-            text += f" id {frame.icmp_id} seq {frame.icmp_seq}"
+            text += id_seq if id_seq is not None else f" id {frame.icmp_id} seq {frame.icmp_seq}"
     elif proto in ("TCP", "UDP") and frame.inner_sport is not None:
         text = f"{proto} {frame.inner_sport} > {frame.inner_dport}"
     elif proto.isdigit():
@@ -110,9 +115,29 @@ def frame_to_line(
     nginx-…-z9pl9(10.68.86.129) > nginx-…-nnzz5(10.65.76.193) ICMP echo request id 592 seq 1`
     (one line). `names` maps IP -> node or pod name; without it bare IPs show.
     """
-    stamp = format_time(frame.time, local_time)
+    return f"{format_time(frame.time, local_time)} {_line_body(frame, names, name_limit, None)}"
+
+
+#: Stands in for ` id N seq M` while a template is built; no frame field holds a NUL.
+_ID_SEQ_MARK = "\0id-seq\0"
+
+
+def line_template(
+    frame: VxlanFrame, names: Mapping[str, str] | None = None, *, name_limit: int = 16
+) -> str:
+    """`frame_to_line` after the time stamp and its space, as a %-template: ` id %d seq %d`
+    where the ICMP id and sequence number go (when the frame has them), every other `%`
+    doubled. All frames of one flow share it, so a printer formats the template with
+    (id, seq) instead of building the whole line for every frame."""
+    body = _line_body(frame, names, name_limit, _ID_SEQ_MARK)
+    return body.replace("%", "%%").replace(_ID_SEQ_MARK, " id %d seq %d")
+
+
+def _line_body(
+    frame: VxlanFrame, names: Mapping[str, str] | None, name_limit: int, id_seq: str | None
+) -> str:
     if not frame.is_vxlan:
-        return f"{stamp} not VXLAN: {frame.note or 'unknown frame'}"
+        return f"not VXLAN: {frame.note or 'unknown frame'}"
     outer = (
         f"{_endpoint(frame.outer_src, names, name_limit)} > "
         f"{_endpoint(frame.outer_dst, names, name_limit)} vni {frame.vni}"
@@ -122,10 +147,10 @@ def frame_to_line(
     if frame.inner_src:
         inner = (
             f"{_endpoint(frame.inner_src, names, name_limit)} > "
-            f"{_endpoint(frame.inner_dst, names, name_limit)} {describe_inner(frame)}"
+            f"{_endpoint(frame.inner_dst, names, name_limit)} {_describe_inner(frame, id_seq)}"
         )
     else:
-        inner = f"{frame.inner_src_mac or '?'} > {frame.inner_dst_mac or '?'} " + describe_inner(
-            frame
+        inner = f"{frame.inner_src_mac or '?'} > {frame.inner_dst_mac or '?'} " + _describe_inner(
+            frame, id_seq
         )
-    return f"{stamp} {outer}  {inner}"
+    return f"{outer}  {inner}"

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from fabrictui.capture import CaptureError
 from fabrictui.capture.packet import (
@@ -55,6 +56,11 @@ from fabrictui.capture.packet import (
     proto_name,
 )
 from fabrictui.model import VxlanFrame
+
+if TYPE_CHECKING:
+    from fabrictui.capture.printer import RecordPrinter
+
+_T = TypeVar("_T")
 
 # Names that lived here before the packet headers got their own module; importers keep working.
 __all__ = [
@@ -147,6 +153,22 @@ class PcapStreamDecoder:
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[VxlanFrame]:
         """Decode every complete record now available; keep the rest for later."""
+        return self._feed(chunk, self._decode_records)
+
+    def feed_printed(
+        self, chunk: bytes | bytearray | memoryview, printer: RecordPrinter
+    ) -> list[bytes]:
+        """Like `feed`, but every complete record goes straight to `printer`, which returns
+        one output line (bytes) per record; the common shape builds no `VxlanFrame` on
+        the way. A broken stream raises `CaptureError` with the lines before the break
+        in its `lines`. `keep_raw` does not apply (no raw records are kept)."""
+        return self._feed(chunk, partial(printer.print_records, self))
+
+    def _feed(
+        self,
+        chunk: bytes | bytearray | memoryview,
+        records: Callable[[bytes, int], tuple[list[_T], int]],
+    ) -> list[_T]:
         if self._broken:
             raise CaptureError(self._broken)
         if not isinstance(chunk, bytes):
@@ -175,15 +197,15 @@ class PcapStreamDecoder:
                 self._broken = str(err)
                 raise
             off = 24
-        frames, off = self._decode_records(data, off)
+        results, off = records(data, off)
         if off < len(data):
             rest = data[off:]
             need = 16 + self._rec.unpack_from(rest, 0)[2] if len(rest) >= 16 else 16
             self._keep(rest, need)
         else:
             self._keep(b"", 0)
-        self.frames_decoded += len(frames)
-        return frames
+        self.frames_decoded += len(results)
+        return results
 
     def _keep(self, rest: bytes, need: int) -> None:
         self._pending = [rest] if rest else []
@@ -205,6 +227,36 @@ class PcapStreamDecoder:
                 f"stream ended mid-record: {self._pending_len} bytes of an incomplete record "
                 f"after {self.frames_decoded} frames"
             )
+
+    # -- for record printers (fabrictui.capture.printer) ---------------------------
+
+    @property
+    def record_header(self) -> struct.Struct:
+        """The record header's layout in this stream's byte order (valid once the global
+        header is read): seconds, fraction, captured length, original length."""
+        return self._rec
+
+    @property
+    def time_scale(self) -> float:
+        """Seconds per unit of a record's fraction field (1e-6, or 1e-9 when nanosecond)."""
+        return self._scale
+
+    def out_of_step(self, incl: int, decoded: int) -> str:
+        """Mark the stream broken at a record that claims `incl` bytes, `decoded` records
+        into the current chunk; returns the message every later call raises."""
+        self.frames_decoded += decoded
+        self._broken = (
+            f"record {self.frames_decoded + 1} claims {incl} bytes "
+            f"(more than {self.max_record_len}): not a pcap stream or out of step"
+        )
+        return self._broken
+
+    def decode_generic(self, frame: bytes, t: float, orig: int) -> VxlanFrame:
+        """One record's bytes through the generic path (never raises)."""
+        try:
+            return decode_frame(frame, t, orig, self.linktype or 1, self.vxlan_ports, self.node)
+        except (struct.error, IndexError, ValueError, OSError) as err:  # defensive
+            return not_vxlan(t, orig, f"malformed packet ({err})", self.node)
 
     # -- internals ---------------------------------------------------------------
 
@@ -268,18 +320,13 @@ class PcapStreamDecoder:
         cls = VxlanFrame
         sig = IPV4_SIG
         echo = ECHO_TYPES
-        generic = self._decode_generic
+        generic = self.decode_generic
         while off + 16 <= n:
             sec, frac, incl, orig = rec_unpack(data, off)
             if incl > max_len:
-                self.frames_decoded += len(out)
-                self._broken = (
-                    f"record {self.frames_decoded + 1} claims {incl} bytes "
-                    f"(more than {max_len}): not a pcap stream or out of step"
-                )
                 if keep_raw:
                     self.raw_records = raws
-                raise CaptureError(self._broken, out)
+                raise CaptureError(self.out_of_step(incl, len(out)), out)
             start = off + 16
             end = start + incl
             if end > n:
@@ -358,12 +405,6 @@ class PcapStreamDecoder:
         pair = (socket.inet_ntoa(raw[:4]), socket.inet_ntoa(raw[4:]))
         self._ip_pairs[raw] = pair
         return pair
-
-    def _decode_generic(self, frame: bytes, t: float, orig: int) -> VxlanFrame:
-        try:
-            return decode_frame(frame, t, orig, self.linktype or 1, self.vxlan_ports, self.node)
-        except (struct.error, IndexError, ValueError, OSError) as err:  # defensive
-            return not_vxlan(t, orig, f"malformed packet ({err})", self.node)
 
 
 def decode_pcap_bytes(data: bytes, **kwargs: object) -> list[VxlanFrame]:

@@ -11,24 +11,23 @@ one line on stderr, and exits 2; so does a missing file or an unreachable lab.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fabrictui.capture import CaptureError
-from fabrictui.capture.counters import FlowCounters
-from fabrictui.capture.format import frame_to_json, frame_to_line
 from fabrictui.capture.pcap import DEFAULT_VXLAN_PORTS, PcapStreamDecoder, RawRecord
-from fabrictui.capture.pcap_writer import PcapWriter
+from fabrictui.capture.printer import RecordPrinter
 from fabrictui.cli import add_lab_selection
 from fabrictui.model import VxlanFrame
 
+if TYPE_CHECKING:
+    from fabrictui.capture.counters import FlowCounters
+    from fabrictui.capture.pcap_writer import PcapWriter
+
 READ_CHUNK = 1 << 16  # 64 KiB: the decoder is fastest when a chunk's frames stay in cache
 PROG = "fabrictui capture"
-_json_line = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per frame
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,46 +74,100 @@ def _error(message: str) -> int:
 
 
 class _Output:
-    """Prints batches of frames, writes their raw records, counts, honours --count."""
+    """Prints the lines of each chunk, writes their raw records, counts, honours --count.
 
-    def __init__(self, args: argparse.Namespace, writer: PcapWriter | None) -> None:
+    Lines go out as one write of bytes per chunk. Unless something needs the decoded
+    frames (--write keeps raw records, --summary counts flows), records go straight
+    from the decoder to the printer (`PcapStreamDecoder.feed_printed`): the same lines,
+    without building a `VxlanFrame` for each."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
         self.json = args.json
         self.local_time = args.local_time
         self.limit: int | None = args.count
-        self.writer = writer
-        self.names: Mapping[str, str] | None = None
-        self.counters = FlowCounters()
+        self.writer: PcapWriter | None = None
+        self.counters: FlowCounters | None = None
+        if args.summary:
+            from fabrictui.capture.counters import FlowCounters
+
+            self.counters = FlowCounters()
+        self.printed = args.write is None and not args.summary
+        self.printer = RecordPrinter(as_json=args.json, local_time=args.local_time)
         self.emitted = 0
         self.stdout = sys.stdout
+        self.out: BinaryIO | None = getattr(sys.stdout, "buffer", None)
+
+    def use_names(self, names: Mapping[str, str]) -> None:
+        """IP -> node or pod name for the text lines (before the first chunk)."""
+        self.printer = RecordPrinter(as_json=self.json, names=names, local_time=self.local_time)
 
     @property
     def done(self) -> bool:
         return self.limit is not None and self.emitted >= self.limit
+
+    def decode(self, decoder: PcapStreamDecoder, chunk: bytes, out_file: BinaryIO | None) -> None:
+        """Decode one chunk and print what it completes."""
+        if self.printed:
+            self.lines(decoder.feed_printed(chunk, self.printer))
+        else:
+            frames = decoder.feed(chunk)
+            self._attach_writer(decoder, out_file)
+            self.emit(frames, decoder.raw_records)
+
+    def failed(self, err: CaptureError, decoder: PcapStreamDecoder) -> None:
+        """Print what the chunk that broke the stream held before the break."""
+        if err.lines:
+            self.lines(err.lines)
+        else:
+            self.emit(err.frames, decoder.raw_records)
+        self.flush()
+
+    def lines(self, lines: list[bytes]) -> None:
+        if self.limit is not None:
+            lines = lines[: max(0, self.limit - self.emitted)]
+        if not lines:
+            return
+        self._write(b"".join(lines))
+        self.emitted += len(lines)
 
     def emit(self, frames: list[VxlanFrame], raws: Iterable[RawRecord] = ()) -> None:
         if self.limit is not None:
             frames = frames[: max(0, self.limit - self.emitted)]
         if not frames:
             return
-        if self.json:
-            text = "\n".join(_json_line(frame_to_json(f)) for f in frames)
-        else:
-            names, local = self.names, self.local_time
-            text = "\n".join(frame_to_line(f, names, local_time=local) for f in frames)
-        self.stdout.write(text + "\n")
+        self._write(b"".join(self.printer.frame_lines(frames)))
         if self.writer is not None:
             for _, raw in zip(frames, raws, strict=False):
                 self.writer.write(raw)
-        self.counters.add_many(frames)
+        if self.counters is not None:
+            self.counters.add_many(frames)
         self.emitted += len(frames)
 
+    def _write(self, data: bytes) -> None:
+        if self.out is not None:
+            self.out.write(data)
+        else:  # a text-only stdout (an embedding caller's StringIO)
+            self.stdout.write(data.decode())
+
+    def _attach_writer(self, decoder: PcapStreamDecoder, out_file: BinaryIO | None) -> None:
+        if out_file is not None and self.writer is None and decoder.linktype is not None:
+            from fabrictui.capture.pcap_writer import PcapWriter
+
+            self.writer = PcapWriter(
+                out_file, decoder.linktype, decoder.snaplen or 262144, nanosecond=decoder.nanosecond
+            )
+
     def flush(self) -> None:
+        if self.out is not None:
+            self.out.flush()
         self.stdout.flush()
         if self.writer is not None:
             self.writer.stream.flush()
 
     def summary(self) -> None:
         c = self.counters
+        if c is None:
+            return
         print(f"{c.total} frames: {c.vxlan} VXLAN, {c.other} other", file=sys.stderr)
         for vni, n in sorted(c.per_vni.items(), key=lambda kv: (kv[0] is None, kv[0])):
             print(f"  vni {vni}: {n}", file=sys.stderr)
@@ -138,10 +191,12 @@ def run(args: argparse.Namespace) -> int:
                 out_file = open(args.write, "wb")  # noqa: SIM115 - closed in finally
         except OSError as err:
             return _error(f"{args.write}: {err.strerror or err}")
-        output = _Output(args, None)
+        output = _Output(args)
         if args.read is not None:
             code = _read_file(args.read, decoder, output, out_file)
         else:
+            import asyncio
+
             code = asyncio.run(_live(args, decoder, output, out_file))
         output.flush()
         if args.summary:
@@ -155,13 +210,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if out_file is not None:
             out_file.close()
-
-
-def _attach_writer(output: _Output, decoder: PcapStreamDecoder, out_file: BinaryIO | None) -> None:
-    if out_file is not None and output.writer is None and decoder.linktype is not None:
-        output.writer = PcapWriter(
-            out_file, decoder.linktype, decoder.snaplen or 262144, nanosecond=decoder.nanosecond
-        )
 
 
 def _read_file(
@@ -182,14 +230,11 @@ def _read_file(
             if not chunk:
                 decoder.finish()
                 break
-            frames = decoder.feed(chunk)
-            _attach_writer(output, decoder, out_file)
-            output.emit(frames, decoder.raw_records)
+            output.decode(decoder, chunk, out_file)
             if path == "-":
                 output.flush()
     except CaptureError as err:
-        output.emit(err.frames, decoder.raw_records)
-        output.flush()
+        output.failed(err, decoder)
         return _error(f"{label}: {err}")
     finally:
         if stream is not sys.stdin.buffer:
@@ -231,15 +276,13 @@ async def _live(
     try:
         await backend.start()
         if not args.json:
-            output.names = await _names(backend)
+            output.use_names(await _names(backend))
         stream = await backend.open_capture(args.node, args.interface, args.filter)
         ended = False
         try:
             chunks = stream.chunks()
             async for chunk in chunks:
-                frames = decoder.feed(chunk)
-                _attach_writer(output, decoder, out_file)
-                output.emit(frames, decoder.raw_records)
+                output.decode(decoder, chunk, out_file)
                 output.flush()
                 if output.done:
                     break
@@ -250,8 +293,7 @@ async def _live(
         if ended:  # the source stopped on its own: it must have ended on a record boundary
             decoder.finish()
     except CaptureError as err:
-        output.emit(err.frames, decoder.raw_records)
-        output.flush()
+        output.failed(err, decoder)
         return _error(f"{args.node}: {err}")
     except BackendError as err:
         return _error(str(err))
