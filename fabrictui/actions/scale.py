@@ -149,9 +149,8 @@ async def scale_workload(
             follow.seed(view.pods)
             view.on_pod = follow.on_pod
             if replicas and not wait_for_nodes and not any(n.ready for n in view.nodes.values()):
-                summary = f"{target}: pods cannot start: {NO_READY_NODE}"
-                report(Progress(summary, None, "error"))
-                return ActionResult(False, summary)
+                # the result says it (once); reporting it as progress too doubles it
+                return ActionResult(False, f"{target}: pods cannot start: {NO_READY_NODE}")
             created = await backend.ensure_workload(wl)
             for line in created:
                 report(Progress(line))
