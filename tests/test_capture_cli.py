@@ -281,3 +281,54 @@ def test_node_capture_errors_exit_2(
     assert main(["capture", "--node", "k8s-node-l2-1"]) == 2
     captured = capsys.readouterr()
     assert "mid-record" in captured.err and len(captured.out.splitlines()) == 3
+
+
+# -- two ways to the same lines, and the benchmark ---------------------------------------
+
+
+def test_straight_from_records_and_from_frames_print_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain --read prints straight from the records; --summary and --write need the
+    frames and print them field by field. The lines are the same either way."""
+    arp = ethernet_header("ff:ff:ff:ff:ff:ff", "02:00:00:00:00:01", 0x0806) + bytes(28)
+    big = build_pcap(seed_ping_exchange(count=300))
+    path = tmp_path / "big.pcap"
+    path.write_bytes(big[:24] + pcap_record(1573462632.0, arp) + big[24:])
+    for extra in ([], ["--json"], ["--local-time"]):
+        assert main(["capture", "-r", str(path), *extra]) == 0
+        straight = capsys.readouterr().out
+        assert main(["capture", "-r", str(path), "--summary", *extra]) == 0
+        assert capsys.readouterr().out == straight
+        assert main(["capture", "-r", str(path), "-w", str(tmp_path / "o.pcap"), *extra]) == 0
+        assert capsys.readouterr().out == straight
+        assert len(straight.splitlines()) == 601
+        assert main(["capture", "-r", str(path), "-c", "5", *extra]) == 0
+        assert capsys.readouterr().out.splitlines() == straight.splitlines()[:5]
+
+
+def test_capture_cli_benchmark_smoke() -> None:
+    """benchmarks/capture_cli.py --smoke (--busy-core too) runs, checks every command
+    printed every frame, and leaves no spinning process behind. Not a speed test."""
+    root = Path(__file__).resolve().parent.parent
+    for extra in ([], ["--busy-core"]):
+        proc = subprocess.run(
+            [sys.executable, str(root / "benchmarks" / "capture_cli.py"), "--smoke", "--json",
+             *extra],
+            cwd=root, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        report = json.loads(proc.stdout)
+        assert report["frames"] == 2000 and report["busy_core"] == bool(extra)
+        assert report["decoder_alone_frames_per_s"] > 0
+        for name in ("fabrictui text", "fabrictui --json"):
+            assert report["results"][name]["frames_per_s"] > 0
+        assert ("tcpdump -nne -r" in report["results"]) != ("tcpdump" in report["missing"])
+        assert set(report["ratio_to_tcpdump"]) <= {"fabrictui text", "fabrictui --json"}
+    spinner = f"{sys.executable}\0-c\0while True: pass\0".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                assert (entry / "cmdline").read_bytes() != spinner, f"left running: {entry.name}"
+            except OSError:
+                continue

@@ -1,5 +1,6 @@
 """Fuzzing the pcap decoder: whatever the bytes, only CaptureError escapes, chunking
-never changes the result, and the fast path agrees with the generic one.
+never changes the result, and the fast path agrees with the generic one; the lines
+printed straight from the records (RecordPrinter) are the lines of the frames.
 
 Profiles: "ci" (300 examples, the default) and "long" (10,000): FABRICTUI_FUZZ=long.
 """
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from fabrictui.capture import CaptureError
 from fabrictui.capture.format import describe_inner, frame_to_json, frame_to_line
 from fabrictui.capture.pcap import PcapStreamDecoder
+from fabrictui.capture.printer import RecordPrinter
 from fabrictui.capture.synth import (
     build_pcap,
     build_vxlan_icmp_frame,
@@ -198,3 +200,48 @@ def test_fast_path_agrees_with_generic_on_header_mutations(
     fast = decode_all(data, [])
     assert fast == decode_all(data, [], fast_path=False)
     check_frames(fast[0])
+
+
+# -- the printer: lines straight from the records equal lines from the frames ------------
+
+
+def print_both(data: bytes, cuts: list[int], **kw: object) -> None:
+    """`feed_printed` through a RecordPrinter and `feed` + `frame_lines` say the same,
+    for text (with names) and JSON, errors included."""
+    for out_kw in ({"names": {"10.0.0.1": "n1", "10.64.0.1": "pod-%d"}}, {"as_json": True}):
+        frames, error = decode_all(data, cuts, **kw)
+        want = RecordPrinter(**out_kw).frame_lines(frames)  # type: ignore[arg-type]
+        out = RecordPrinter(**out_kw)  # type: ignore[arg-type]
+        decoder = PcapStreamDecoder(**kw)  # type: ignore[arg-type]
+        lines: list[bytes] = []
+        got_error = ""
+        bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+        try:
+            for a, b in itertools.pairwise(bounds):
+                lines += decoder.feed_printed(data[a:b], out)
+            decoder.finish()
+        except CaptureError as err:
+            lines += err.lines
+            got_error = str(err)
+        assert (lines, got_error) == (want, error)
+
+
+@FUZZ
+@given(mutated(), st.lists(st.integers(0, 5000), max_size=6))
+def test_mutated_captures_print_as_their_frames(data: bytes, cuts: list[int]) -> None:
+    print_both(data, cuts)
+
+
+@FUZZ
+@given(
+    st.sampled_from([1, 113, 276]),
+    st.lists(st.tuples(st.integers(0, 97), st.integers(0, 255)), min_size=1, max_size=3),
+)
+def test_printer_fast_way_agrees_on_header_mutations(
+    linktype: int, edits: list[tuple[int, int]]
+) -> None:
+    frame = bytearray(_cooked(SEED_FRAME, linktype))
+    for pos, value in edits:
+        frame[pos] = value
+    data = pcap_global_header(linktype) + pcap_record(1573462632.5, bytes(frame))
+    print_both(data, [])
