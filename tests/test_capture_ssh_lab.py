@@ -114,3 +114,32 @@ async def test_sigkilled_capture_command_leaves_no_tcpdump(lab_dir: Path) -> Non
             proc.kill()
             proc.wait(10)
         kill_all(tcpdumps(namespace))
+
+
+async def test_live_capture_command_prints_and_stops_at_count(lab_dir: Path) -> None:
+    """The whole live path once, with traffic: tcpdump under the wrapper over SSH, the
+    stream decoder and printer, --count; and the node is left clean afterwards."""
+    namespace = node_namespace(lab_dir)
+    pinger = subprocess.Popen(
+        ["ip", "netns", "exec", namespace, "ping", "-i", "0.2", "-c", "100", "10.0.101.102"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "fabrictui.cli", "capture", "--node", NODE,
+             "--lab", str(lab_dir), "--filter", "icmp", "--count", "3"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        pinger.kill()
+        pinger.wait()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3, done.stdout
+    assert all(" not VXLAN: IPv4 ICMP " in line for line in lines), lines
+    assert "10.0.102.101 > 10.0.101.102 type 8" in done.stdout
+    try:
+        await until(lambda: not tcpdumps(namespace), GONE_WITHIN, "tcpdump gone")
+    finally:
+        kill_all(tcpdumps(namespace))
