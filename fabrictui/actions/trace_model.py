@@ -1,0 +1,225 @@
+"""The path trace's data: where a probe should be seen, where it was, and what that means.
+
+Pure data, no I/O: observation points come from the lab's shape (`trace_points`), sightings
+from captures (`trace.py`), the correlation (`trace_correlate`) turns both into hops, and the
+cause finder (`trace_causes`) names what broke at the first missing hop.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+REQUEST = "request"
+REPLY = "reply"
+ECHO_REQUEST = 8
+ECHO_REPLY = 0
+
+
+class PointKind(enum.StrEnum):
+    """What an observation point is, which decides what is read there when it stays dark."""
+
+    POD = "pod"  # the pod's host-side interface (Calico's caliXXXX veth)
+    VXLAN = "vxlan"  # the node's VXLAN device (vxlan.calico)
+    NODE_UPLINK = "node-uplink"  # the node's eth0
+    LEAF_DOWNLINK = "leaf-downlink"  # the leaf port facing a node
+    LEAF_UPLINK = "leaf-uplink"  # the leaf port facing a spine
+    SPINE_PORT = "spine-port"  # a spine port facing a leaf
+    ROUTED = "routed"  # a plain routed hop (same-node delivery)
+
+    @property
+    def encapsulated(self) -> bool:
+        return self not in (PointKind.POD, PointKind.VXLAN, PointKind.ROUTED)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationPoint:
+    """One place the probe should cross, in one direction.
+
+    `step` orders the points along the path (request first, then reply); points that share a
+    step are ECMP alternatives, one per spine (`branch`), and the probe crosses one of them.
+    `peer` is the host at the other end of the cable (for ports), which link state and
+    routes are read against.
+    """
+
+    host: str
+    interface: str
+    kind: PointKind
+    direction: str  # REQUEST or REPLY
+    step: int
+    branch: str | None = None
+    peer: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.host, self.interface)
+
+    @property
+    def label(self) -> str:
+        return f"{self.host} {self.interface}"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """The pings of one trace: from `src_ip` to `dst_ip`, ICMP `icmp_id` (None: not known
+    before the first sighting, e.g. when the kernel picks it)."""
+
+    src_ip: str
+    dst_ip: str
+    icmp_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One echo seen at one point, as the capture there decoded it. `time` is the host's
+    own clock: hosts may disagree by up to a second."""
+
+    host: str
+    interface: str
+    time: float
+    src: str  # inner (pod) addresses
+    dst: str
+    icmp_type: int
+    icmp_id: int
+    icmp_seq: int
+    outer_src: str | None = None  # set where encapsulated
+    outer_dst: str | None = None
+    vni: int | None = None
+    length: int = 0
+
+    @property
+    def direction(self) -> str:
+        return REQUEST if self.icmp_type == ECHO_REQUEST else REPLY
+
+    def describe(self) -> str:
+        kind = "echo request" if self.icmp_type == ECHO_REQUEST else "echo reply"
+        inner = f"{self.src} > {self.dst} ICMP {kind} id {self.icmp_id} seq {self.icmp_seq}"
+        if self.outer_src:
+            return f"{self.outer_src} > {self.outer_dst} VXLAN vni {self.vni} | {inner}"
+        return inner
+
+
+class HopState(enum.StrEnum):
+    SEEN = "seen"
+    MISSING = "missing"  # expected here and not seen: the first of these is `lost_at`
+    PASSED = "passed"  # not seen, but seen further on (the capture here missed it)
+    UNOBSERVED = "unobserved"  # no capture could run here
+    NOT_TAKEN = "not taken"  # the other ECMP branch
+    NOT_REACHED = "not reached"  # after the loss
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    point: ObservationPoint
+    state: HopState
+    sighting: Sighting | None = None  # the first sighting of the reference echo
+    seqs: tuple[int, ...] = ()  # echoes seen here
+    offset_ms: float | None = None  # since the first point, clocks corrected where possible
+    clock_corrected: bool = False
+    note: str = ""
+
+    @property
+    def seen(self) -> bool:
+        return self.state is HopState.SEEN
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.sighting
+        out: dict[str, Any] = {
+            "host": self.point.host,
+            "interface": self.point.interface,
+            "direction": self.point.direction,
+            "kind": str(self.point.kind),
+            "seen": self.seen,
+            "state": str(self.state),
+            "branch": self.point.branch,
+            "seqs": list(self.seqs),
+            "offset_ms": None if self.offset_ms is None else round(self.offset_ms, 3),
+            "clock_corrected": self.clock_corrected,
+        }
+        if s is not None:
+            out.update(
+                inner_src=s.src,
+                inner_dst=s.dst,
+                icmp_id=s.icmp_id,
+                icmp_seq=s.icmp_seq,
+                outer_src=s.outer_src,
+                outer_dst=s.outer_dst,
+                vni=s.vni,
+            )
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    hops: tuple[Hop, ...]
+    icmp_id: int | None
+    lost_at: ObservationPoint | None
+    delivered: bool  # the request reached the destination pod's interface
+    replied: bool  # the reply came back to the source pod's interface
+    branch: str | None  # spine the request crossed
+    reply_branch: str | None  # spine the reply crossed
+    clock_offsets: dict[str, float] = field(default_factory=dict)  # host -> s ahead of source
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    source: str  # namespace/name
+    target: str  # namespace/name or the IP asked for
+    src_ip: str
+    dst_ip: str
+    src_node: str
+    dst_node: str | None
+    correlation: Correlation
+    cause: str | None
+    evidence: tuple[str, ...]
+    ping_text: str = ""  # the ping's own summary line
+    phases: tuple[tuple[str, float], ...] = ()  # (phase, seconds)
+    capture_spread_s: float | None = None  # first to last capture start
+    notes: tuple[str, ...] = ()  # points that could not be captured, and why
+
+    @property
+    def delivered(self) -> bool:
+        """Delivered, and the reply came back: what exit code 0 means."""
+        return self.correlation.delivered and self.correlation.replied and self.cause is None
+
+    @property
+    def hops(self) -> tuple[Hop, ...]:
+        return self.correlation.hops
+
+    @property
+    def lost_at(self) -> ObservationPoint | None:
+        return self.correlation.lost_at
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.correlation
+        lost = c.lost_at
+        return {
+            "source": self.source,
+            "target": self.target,
+            "src_ip": self.src_ip,
+            "dst_ip": self.dst_ip,
+            "src_node": self.src_node,
+            "dst_node": self.dst_node,
+            "icmp_id": c.icmp_id,
+            "delivered": self.delivered,
+            "request_delivered": c.delivered,
+            "reply_returned": c.replied,
+            "branch": c.branch,
+            "reply_branch": c.reply_branch,
+            "hops": [h.to_json() for h in c.hops],
+            "lost_at": None
+            if lost is None
+            else {"host": lost.host, "interface": lost.interface, "direction": lost.direction},
+            "cause": self.cause,
+            "evidence": list(self.evidence),
+            "ping": self.ping_text,
+            "clock_offsets_ms": {h: round(v * 1000, 3) for h, v in sorted(c.clock_offsets.items())},
+            "phases_s": {name: round(secs, 3) for name, secs in self.phases},
+            "capture_spread_s": None
+            if self.capture_spread_s is None
+            else round(self.capture_spread_s, 3),
+            "notes": list(self.notes),
+        }
