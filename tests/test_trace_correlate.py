@@ -6,6 +6,7 @@ corrected time offsets must not depend on any of that."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import given, settings
@@ -104,11 +105,8 @@ def sightings_for(
             else:
                 mirror = 2 * n - 1 - i
                 t, (src, dst), kind = turn + (times[-1] - times[mirror]), (DST_IP, SRC_IP), 0
-            out.append(
-                Sighting(
-                    p.host, p.interface, t + offsets.get(p.host, 0.0), src, dst, kind, icmp_id, seq
-                )  # fmt: skip
-            )
+            at = t + offsets.get(p.host, 0.0)
+            out.append(Sighting(p.host, p.interface, at, src, dst, kind, icmp_id, seq))
     return out
 
 
@@ -144,7 +142,7 @@ def test_delivered_probe_any_order_and_clocks(
     assert all(h.state is HopState.NOT_TAKEN for h in c.hops if h not in taken)
     times = [h.offset_ms for h in taken]
     assert all(t is not None for t in times)
-    assert all(b >= a - 1e-6 for a, b in zip(times, times[1:], strict=False))  # type: ignore[operator]
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(times))  # type: ignore[operator]
     assert times[0] == 0.0
     # the reference echo is seq 1: the whole round trip is well under 10 ms once corrected
     assert times[-1] is not None and times[-1] < 10.0
