@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.capture.pcap import PcapStreamDecoder, RawRecord
-from fabrictui.model import SwitchReading, VxlanFrame
+from fabrictui.model import SwitchReading
 from fabrictui.parsers import ParseError
 
 T = TypeVar("T")
 
 MAX_BACKOFF = 30.0
+PCAP_HEADER_BYTES = 24
 
 
 async def poll_forever(
@@ -85,17 +85,28 @@ async def follow_watch(
         await asyncio.sleep(min(MAX_BACKOFF, retry_delay * 2 ** min(failures - 1, 5)))
 
 
+class CaptureSink(Protocol):
+    """Where a node's capture bytes go (the capture worker's `NodeSink`)."""
+
+    def start(self) -> None: ...
+
+    async def feed(self, chunk: bytes) -> None: ...
+
+    def end(self) -> None: ...
+
+
 async def capture_node(
     backend: LabBackend,
     node: str,
-    on_frames: Callable[[list[VxlanFrame], list[RawRecord], int], None],
+    sink: CaptureSink,
     on_error: Callable[[str], None],
     on_state: Callable[[str], None] | None = None,
     retry_delay: float = 2.0,
 ) -> None:
-    """Capture VXLAN on one node forever, decoding incrementally; restart after
-    a failure. Frames are tagged with the node they were seen on and handed
-    over with their raw records and the stream's link type (for `w`)."""
+    """Capture VXLAN on one node forever, handing the pcap bytes to `sink` as
+    they come (no decoding here: this runs on the UI's loop); restart after a
+    failure. The sink may raise CaptureError for a stream found broken, and
+    makes `feed` wait while whoever decodes is behind."""
 
     failures = 0
     while True:
@@ -104,18 +115,20 @@ async def capture_node(
             stream = await backend.open_capture(node)
             if on_state:
                 on_state("capturing")
-            decoder = PcapStreamDecoder(node=node, keep_raw=True)
+            sink.start()
+            fed = 0
             async for chunk in stream.chunks():
-                frames = decoder.feed(chunk)
-                if frames:
-                    failures = 0
-                    on_frames(frames, decoder.raw_records, decoder.linktype or 1)
+                await sink.feed(chunk)
+                fed += len(chunk)
+                if fed > PCAP_HEADER_BYTES:
+                    failures = 0  # frames flow: the next failure starts the backoff anew
                 # a stream with data always buffered never suspends by itself:
                 # give the UI its turn after every chunk, or keys wait behind a flood
                 await asyncio.sleep(0)
-            decoder.finish()
+            sink.end()
             on_error(f"{node}: capture ended; restarting")
         except (BackendError, ParseError, OSError) as err:
+            sink.end()
             message = str(err)
             on_error(message if message.startswith(node) else f"{node}: {message}")
         finally:

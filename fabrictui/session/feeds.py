@@ -16,15 +16,19 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.live import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.model import Host
+from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.state import LabState
 
 FEEDS = ("hosts", "fabric", "nodes", "pods", "capture")
 RESTART_FIRST = 2.0  # seconds before restarting a crashed feed; doubles up to RESTART_MAX
 RESTART_MAX = 60.0
+SUMMARY_SECONDS = 0.1  # the capture worker's summaries: the overlay pane's refresh
+SUMMARY_TIMEOUT = 10.0  # a worker that does not answer in this long is broken
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +67,11 @@ class FeedSupervisor:
         listener: Callable[[Event], None],
         host_poll_seconds: float = 10.0,
         fabric_poll_seconds: float = 3.0,
+        overlay_buffer_frames: int = 5000,
     ) -> None:
         self.backend = backend
+        self.overlay_buffer_frames = overlay_buffer_frames  # raw frames the worker keeps for w
+        self.capture_worker: CaptureWorker | None = None
         self.state = state
         self.listener = listener
         self.host_poll_seconds = host_poll_seconds
@@ -193,31 +200,52 @@ class FeedSupervisor:
         await follow_watch(self.backend.watch_pods, got, self._failed("pods"))
 
     async def _capture(self) -> None:
-        """Capture on every Kubernetes node; keep each frame once, on the node
-        that sent it (each VXLAN frame crosses two nodes' eth0)."""
+        """Capture on every Kubernetes node through one capture worker process:
+        this loop only moves each stream's bytes to it; the worker decodes,
+        keeps each frame once, on the node that sent it (each VXLAN frame
+        crosses two nodes' eth0), counts, buffers, and sends a summary back ten
+        times a second (fabrictui.session.capture_worker)."""
         hosts = await self._list_hosts("capture")
         nodes = [h for h in hosts if h.role.is_k8s]
-        addresses = {h.name: h.address for h in nodes}
+        overlay = self.state.overlay
+        worker = CaptureWorker(self.overlay_buffer_frames, overlay.display_batch)
+        await worker.start()
+        self.capture_worker = worker
         self.state.capture_nodes = tuple(h.name for h in nodes)
         self._changed("capture")
-
-        def on_frames(frames, raw, linktype) -> None:
-            keep = [
-                i for i, f in enumerate(frames)
-                if not f.is_vxlan or addresses.get(f.node) in (None, f.outer_src)
-            ]  # fmt: skip
-            if len(keep) != len(frames):
-                frames = [frames[i] for i in keep]
-                raw = [raw[i] for i in keep]  # the decoder keeps one record per frame
-            if frames:
-                self.state.add_frames(frames, raw, linktype)
-
         try:
             await asyncio.gather(
+                self._summaries(worker),
                 *(
-                    capture_node(self.backend, node.name, on_frames, self._failed("capture"))
+                    capture_node(
+                        self.backend,
+                        node.name,
+                        worker.sink(node.name, node.address),
+                        self._failed("capture"),
+                    )
                     for node in nodes
-                )
+                ),
             )
         finally:
             self.state.capture_nodes = ()
+            self.capture_worker = None
+            await worker.close()
+
+    async def _summaries(self, worker: CaptureWorker) -> None:
+        """What the worker counted and the newest frames to draw, at the
+        screen's pace: one request at a time, so nothing queues up."""
+        report = self._failed("capture")
+        while True:
+            summary, waited = await asyncio.wait_for(worker.summary(), SUMMARY_TIMEOUT)
+            for error in summary.errors:
+                report(error)
+            self.state.apply_overlay(summary, waited)
+            await asyncio.sleep(SUMMARY_SECONDS)
+
+    async def write_pcap(self, path: Path) -> int:
+        """Write the frames the capture worker buffers to `path` (0: no capture
+        running); raises OSError."""
+        worker = self.capture_worker
+        if worker is None:
+            return 0
+        return await asyncio.wait_for(worker.write_pcap(path), SUMMARY_TIMEOUT)

@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, SwitchReading, WatchEvent
-from fabrictui.overlay import OverlayState
+from fabrictui.overlay import OverlaySummary, OverlayView
 from fabrictui.sessions import SessionAnalysis, analyze_sessions
 
 # The sources a lab is read from, each answering on its own schedule.
 SOURCES = ("hosts", "fabric", "nodes", "pods", "capture")
 # Watches and captures only speak on change: their silence is not staleness.
 SPEAK_ON_CHANGE = frozenset({"nodes", "pods", "capture"})
+OVERLAY_RECENT_FRAMES = 5000  # frames handed to the app kept for a look (not the pcap buffer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,8 @@ class LabState:
         self.readings: dict[str, SwitchReading] = {}
         self._nodes = _Keyed()
         self._pods = _Keyed()
-        self.overlay = OverlayState(overlay_buffer_frames, clock=clock)
+        # what the capture worker last reported (it holds the frames themselves)
+        self.overlay = OverlayView(min(overlay_buffer_frames, OVERLAY_RECENT_FRAMES))
         self.last_answer: dict[str, float] = {}
         self.problems: dict[str, str] = {}
         self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
@@ -139,9 +141,10 @@ class LabState:
             self._pods.apply(event, _pod_key)
         self._names = None
 
-    def add_frames(self, frames: list, raw: list, linktype: int) -> None:
-        self.answered("capture")
-        self.overlay.add(frames, raw, linktype)
+    def apply_overlay(self, summary: OverlaySummary, waited: float = 0.0) -> None:
+        """A capture worker's summary (`waited`: seconds captures waited for it)."""
+        if self.overlay.apply(summary, waited):
+            self.answered("capture")
 
     # -- what screens read -----
 

@@ -67,6 +67,10 @@ class OverlayPane(Pane):
             text.append(f" (not VXLAN {snapshot.other:,})", style=palette.warn)
         if skipped:
             text.append(f"  not drawn {skipped:,}", style=palette.muted)
+        if overlay.slowed:
+            # every frame received is counted, but the node's tcpdump may drop
+            # frames while we read at the decoder's pace: say so
+            text.append("  decoder at capacity: capture read slower", style=palette.warn)
         if snapshot.per_vni:
             vnis = ", ".join(f"vni {vni}: {n:,}" for vni, n in sorted(snapshot.per_vni.items()))
             text.append(f"\n{vnis}")

@@ -1,0 +1,222 @@
+"""The capture worker process (`python -m fabrictui.session.capture_worker.process
+PARENT_PID BUFFER_FRAMES DISPLAY_BATCH`): reads messages from stdin, decodes,
+counts and buffers, answers requests on stdout. Single-threaded: between two
+decoded chunks it drains whatever stdin holds (so a request never waits
+behind more than `MAX_BACKLOG` bytes of frames) and answers requests at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections import deque
+from operator import attrgetter
+
+from fabrictui.capture import CaptureError
+from fabrictui.capture.pcap import PcapStreamDecoder
+from fabrictui.capture.pcap_writer import write_pcap
+from fabrictui.model import VxlanFrame
+from fabrictui.overlay import OverlayState, OverlaySummary
+from fabrictui.session.capture_worker.protocol import (
+    DATA,
+    END,
+    HEADER,
+    START,
+    SUMMARY,
+    WRITE,
+    reply,
+)
+from fabrictui.session.capture_worker.raw import Located, RawChunks, RecordLocator
+
+MAX_BACKLOG = 1 << 20  # bytes received and not decoded; beyond it stdin is not read
+READ_SIZE = 1 << 20
+PIPE_SIZE = 1 << 20  # asked of the kernel for stdin (F_SETPIPE_SZ); it may give less
+FEED_SIZE = 1 << 16  # the decoder's best chunk: the frames of one stay in the CPU cache
+F_SETPIPE_SZ = 1031
+PR_SET_PDEATHSIG = 1
+_OUTER_SRC = attrgetter("outer_src")
+
+
+class Stream:
+    """One node's capture stream, as long as it lasts (a restart is a new stream)."""
+
+    def __init__(self, node: str, address: str) -> None:
+        self.node = node
+        self.address = address
+        self.decoder = PcapStreamDecoder(node=node)
+        self.locator = RecordLocator()  # where the records are, for `w`
+
+
+class Worker:
+    def __init__(self, buffer_frames: int, display_batch: int, out: int = 1) -> None:
+        self.overlay = OverlayState(buffer_frames, display_batch, clock=time.time)
+        self.raw = RawChunks(buffer_frames)
+        self.raw_missed = 0  # frames counted whose record could not be kept for `w`
+        self.streams: dict[int, Stream] = {}
+        self.queue: deque[tuple[int, int, bytes]] = deque()  # (kind, stream, payload) in order
+        self.backlog = 0  # bytes of DATA in the queue
+        self.errors: list[str] = []  # streams that ended badly, since the last summary
+        self.broken: dict[int, str] = {}  # streams found broken, until told so
+        self.out = out
+        self._inbuf = bytearray()
+
+    # -- the loop -----
+
+    def run(self, fd: int = 0) -> None:
+        while True:
+            if self.backlog < MAX_BACKLOG:
+                ready, _, _ = select.select([fd], [], [], 0 if self.queue else None)
+                if ready:
+                    data = os.read(fd, READ_SIZE)
+                    if not data:
+                        return  # the app is gone (or closed us): so are we
+                    self.receive(data)
+            if self.queue:
+                self.process(*self.queue.popleft())
+
+    def receive(self, data: bytes) -> None:
+        """Split what stdin gave into messages: requests are answered now, the
+        rest is queued in order."""
+        buf = self._inbuf
+        buf += data
+        off = 0
+        size = HEADER.size
+        while len(buf) - off >= size:
+            kind, stream, length = HEADER.unpack_from(buf, off)
+            end = off + size + length
+            if end > len(buf):
+                break
+            payload = bytes(buf[off + size : end])
+            off = end
+            if kind == SUMMARY:
+                self.send_summary()
+            elif kind == WRITE:
+                self.send_written(payload.decode())
+            else:
+                self.queue.append((kind, stream, payload))
+                if kind == DATA:
+                    self.backlog += length
+        del buf[:off]
+
+    def process(self, kind: int, stream: int, payload: bytes) -> None:
+        if kind == DATA:
+            self.backlog -= len(payload)
+            for start in range(0, len(payload), FEED_SIZE):
+                self.decode(stream, payload[start : start + FEED_SIZE])
+        elif kind == START:
+            start = json.loads(payload)
+            self.streams[stream] = Stream(start["node"], start["address"])
+        elif kind == END:
+            ended = self.streams.pop(stream, None)
+            if ended is not None and stream not in self.broken:
+                try:
+                    ended.decoder.finish()
+                except CaptureError as err:
+                    self.errors.append(f"{ended.node}: {err}")
+            self.broken.pop(stream, None)
+
+    # -- frames -----
+
+    def decode(self, stream: int, chunk: bytes) -> None:
+        source = self.streams.get(stream)
+        if source is None or stream in self.broken:
+            return  # a broken stream's bytes mean nothing until it restarts
+        decoder = source.decoder
+        try:
+            frames = decoder.feed(chunk)
+        except CaptureError as err:
+            frames = err.frames
+            self.broken[stream] = f"{source.node}: {err}"
+            located = None  # the records' places are not worth finding any more
+        else:
+            snaplen = decoder.snaplen or 0
+            located = source.locator.locate(chunk, frames, snaplen, decoder.big_endian)
+        if frames:
+            self.keep(source, frames, located)
+
+    def keep(self, source: Stream, frames: list[VxlanFrame], located: Located | None) -> None:
+        """Count and buffer a batch; a VXLAN frame crosses two nodes' eth0 and is
+        kept only on the node that sent it."""
+        kept = None
+        address = source.address
+        if address:
+            sources = list(map(_OUTER_SRC, frames))
+            if sources.count(address) != len(frames):
+                kept = [
+                    i for i, frame in enumerate(frames)
+                    if not frame.is_vxlan or sources[i] == address
+                ]  # fmt: skip
+                frames = [frames[i] for i in kept]
+        if not frames:
+            return
+        self.overlay.add(frames)
+        if located is None:
+            self.raw_missed += len(frames)
+            return
+        decoder = source.decoder
+        self.raw.add(located, kept)
+        self.raw.linktype = decoder.linktype or 1
+        self.raw.nanosecond = decoder.nanosecond
+
+    # -- answers -----
+
+    def send(self, obj: object) -> None:
+        data = memoryview(reply(obj))
+        while data:
+            data = data[os.write(self.out, data) :]
+
+    def send_summary(self) -> None:
+        overlay = self.overlay
+        summary = OverlaySummary(
+            overlay.snapshot(time.time()),
+            overlay.take_for_display(),
+            len(self.raw),
+            self.backlog,
+            tuple(self.errors),
+        )
+        self.errors.clear()
+        self.send(("summary", summary, dict(self.broken)))
+
+    def send_written(self, path: str) -> None:
+        raw = self.raw
+        try:
+            count = write_pcap(path, raw.records(), raw.linktype, nanosecond=raw.nanosecond)
+        except OSError as err:
+            self.send(("written", 0, err.strerror or str(err)))
+        else:
+            self.send(("written", count, ""))
+
+
+def die_with(parent: int) -> None:
+    """Be killed when the app's process dies, whatever kills it (Linux); the
+    closed stdin covers the rest."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        sys.exit(0)  # it died before we could ask
+
+
+def main(argv: list[str]) -> int:
+    parent, buffer_frames, display_batch = (int(arg) for arg in argv[:3])
+    die_with(parent)
+    # ctrl-c and terminal signals are the app's to handle; it closes our stdin
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        import fcntl
+
+        fcntl.fcntl(0, F_SETPIPE_SZ, PIPE_SIZE)
+    with contextlib.suppress(BrokenPipeError):  # the app stopped reading: it is ending
+        Worker(buffer_frames, display_batch).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,39 @@
+"""The bytes between the app and its capture worker.
+
+App -> worker (stdin): messages of a 9-byte header (`HEADER`: kind, stream id,
+payload length) and a payload. Worker -> app (stdout): replies, each a 4-byte
+length and a pickle; there is one reply per SUMMARY or WRITE request, in the
+order of the requests. Both ends are this package (pickle is safe between
+them: the app starts the worker itself, on pipes nobody else holds).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+
+HEADER = struct.Struct("<BII")  # kind, stream id, payload length
+REPLY = struct.Struct("<I")
+
+DATA = 1  # pcap bytes of a stream, in order
+START = 2  # a stream begins: payload {"node": name, "address": its eth0 IP or ""}
+END = 3  # a stream ended (the decoder checks it did not end mid-record)
+SUMMARY = 4  # request: reply ("summary", OverlaySummary, {stream id: error})
+WRITE = 5  # request: write the buffered raw frames to the path in the payload
+
+MAX_MESSAGE = 1 << 20  # larger chunks are split (the worker's reads stay bounded)
+MODULE = "fabrictui.session.capture_worker.process"
+
+
+def message(kind: int, stream: int = 0, payload: bytes = b"") -> bytes:
+    return HEADER.pack(kind, stream, len(payload)) + payload
+
+
+def start_payload(node: str, address: str | None) -> bytes:
+    return json.dumps({"node": node, "address": address or ""}).encode()
+
+
+def reply(obj: object) -> bytes:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return REPLY.pack(len(data)) + data
