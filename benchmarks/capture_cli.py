@@ -15,7 +15,8 @@ shim in front of it), else `python -m fabrictui.cli`. Before timing, each
 command's output is checked once: it shows every frame (VXLAN objects for
 `--json`, lines that start with a time stamp otherwise). Beside the figures the
 script prints the machine's own decode rate in the same run (`PcapStreamDecoder`
-alone over the file, in-process), so runs on different machines can be compared.
+alone over the file, in-process, once a round), so that runs on different machines
+can be compared.
 
 `--busy-core` keeps one core busy with a spinning process for the whole
 measurement (what another tenant's job does to a 2-core machine); it is stopped
@@ -93,21 +94,18 @@ def time_command(argv: list[str]) -> float:
     return seconds
 
 
-def decode_rate(path: Path, frames: int, runs: int) -> float:
-    """Frames/s of the decoder alone over the file (64 KiB reads), median of `runs`."""
-    rates = []
-    for _ in range(runs):
-        decoder = PcapStreamDecoder()
-        count = 0
-        start = time.perf_counter()
-        with path.open("rb") as stream:
-            while chunk := stream.read(CHUNK):
-                count += len(decoder.feed(chunk))
-        decoder.finish()
-        rates.append(count / (time.perf_counter() - start))
-        if count != frames:
-            raise SystemExit(f"decoder: {count} frames, expected {frames}")
-    return statistics.median(rates)
+def decode_rate(path: Path, frames: int) -> float:
+    """Frames/s of the decoder alone over the file (64 KiB reads), in this process."""
+    decoder = PcapStreamDecoder()
+    count = 0
+    start = time.perf_counter()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            count += len(decoder.feed(chunk))
+    decoder.finish()
+    if count != frames:
+        raise SystemExit(f"decoder: {count} frames, expected {frames}")
+    return count / (time.perf_counter() - start)
 
 
 def start_spinner() -> subprocess.Popen[bytes]:
@@ -138,10 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                 if counted != frames:
                     raise SystemExit(f"{name}: {counted} frames printed, expected {frames}")
             times: dict[str, list[float]] = {name: [] for name in runs_of}
+            decoder_rates = []
             for _ in range(runs):  # round by round: load changes hit every command alike
                 for name, command in runs_of.items():
                     times[name].append(time_command(command))
-            decoder_rate = decode_rate(path, frames, max(3, runs) if not args.smoke else 1)
+                decoder_rates.append(decode_rate(path, frames))
+            decoder_rate = statistics.median(decoder_rates)
     finally:
         if spinner is not None:
             spinner.kill()
