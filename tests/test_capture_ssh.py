@@ -150,7 +150,7 @@ async def test_tcpdump_killed_mid_stream(pool: SshPool) -> None:
         await read_bytes(capture, 24 + 16)
         assert capture.pid is not None
         os.kill(capture.pid, signal.SIGKILL)
-        with pytest.raises(BackendError):
+        with pytest.raises(BackendError, match=r"status 137 \(killed by signal 9\)"):
             await read_bytes(capture, 10**9, timeout=10)
     finally:
         done.set()

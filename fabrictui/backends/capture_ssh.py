@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # nothing of it is ever pasted into shell text. Line by line:
 # - keep the channel (stdin) as fd 3: a background job's stdin is /dev/null in sh;
 # - start the command in the background, its stdout/stderr the channel's own;
-# - say its pid on stderr (SshCapture reads it; close() checks that pid is gone);
+# - say its pid on stderr (SshCapture reads it; close() checks that pid is gone), then
+#   send the shell's own stderr away: its job notices ("Killed") are not tcpdump's words,
+#   and tcpdump keeps the channel's stderr it was started with;
 # - a watcher subshell reads fd 3 (read is a shell builtin: killing the subshell
 #   leaves no reader behind) and, at end-of-file, sends the command TERM;
 # - wait for the command, stop the watcher, exit with the command's status.
@@ -45,6 +47,7 @@ CAPTURE_WRAPPER = """exec 3<&0
 "$@" 3<&- </dev/null &
 pid=$!
 echo "fabrictui-pid $pid" >&2
+exec 2>/dev/null
 (while read -r line; do :; done <&3; kill -TERM "$pid") </dev/null >/dev/null 2>&1 &
 watcher=$!
 exec 3<&-
@@ -170,6 +173,8 @@ class SshCapture(CaptureStream):
         if status is None and not why:
             raise Unreachable(f"{self.node}: capture stream lost")
         detail = why or f"tcpdump exited with status {status}"
+        if not why and status is not None and status > 128:  # the wrapper's $? for a signal
+            detail += f" (killed by signal {status - 128})"
         if not got_data or status not in (0, None):
             raise BackendError(f"{self.node}: capture failed: {detail}")
         raise BackendError(f"{self.node}: capture ended: {detail}")
