@@ -171,8 +171,11 @@ def test_lost_at_is_the_first_point_after_the_last_sighting(
     lost = c.lost_at
     assert lost is not None
     expected = path[cut]
-    if expected.branch is not None and not any(p.branch for p in path[:cut]):
-        # nothing on a branch was seen yet: the loss is at the step, both uplinks named
+    if expected.branch is not None and not any(
+        p.branch and p.direction == expected.direction for p in path[:cut]
+    ):
+        # nothing on a branch was seen yet this way (the reply hashes on its own): the loss
+        # is at the step, both uplinks named
         assert lost.step == expected.step and lost.host == expected.host
         assert expected.interface in lost.interface.split("/")
     else:
@@ -186,12 +189,17 @@ def test_lost_at_is_the_first_point_after_the_last_sighting(
     assert not c.replied
 
 
-def test_unobserved_point_is_never_lost_at() -> None:
+def test_unobserved_point_is_lost_at_only_when_nothing_was_seen_after_it() -> None:
     path = path_of(CROSS, "spine-sw2")
-    seen = sightings_for(path, range(1, 2), {}, lost_from=6)
+    seen = sightings_for(path, range(1, 2), {}, lost_from=8)
+    seen = [s for s in seen if (s.host, s.interface) != path[6].key]  # no capture there
     c = correlate(CROSS, seen, PROBE, unobserved=[path[6].key])
-    assert c.lost_at is not None and c.lost_at.key == path[7].key
+    assert c.lost_at is not None and c.lost_at.key == path[8].key
     assert c.hops[[h.point for h in c.hops].index(path[6])].state is HopState.UNOBSERVED
+    # the spine could not be captured on and nothing was seen after it: dark there
+    seen = sightings_for(path, range(1, 2), {}, lost_from=5)
+    c = correlate(CROSS, seen, PROBE, unobserved=[path[5].key])
+    assert c.lost_at is not None and c.lost_at.key == path[5].key
 
 
 def test_nothing_seen_loses_at_the_first_point() -> None:

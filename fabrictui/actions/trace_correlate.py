@@ -58,6 +58,10 @@ def _belongs(s: Sighting, probe: Probe, icmp_id: int) -> bool:
     return False
 
 
+def p_step(group: Sequence[ObservationPoint]) -> int:
+    return group[0].step
+
+
 def _merged(group: Sequence[ObservationPoint]) -> ObservationPoint:
     """One point standing for ECMP alternatives none of which saw the probe: the host they
     share (a leaf's uplinks) or the hosts, and their interfaces."""
@@ -127,6 +131,7 @@ def correlate(
             if p not in expected:
                 states[(p.key, p.direction)] = HopState.NOT_TAKEN
         hits = [p for p in expected if sighting(p) is not None]
+        dark_here = hits == [] and p_step(group) >= furthest and lost_at is None
         for p in expected:
             slot = (p.key, p.direction)
             if p in hits:
@@ -134,16 +139,17 @@ def correlate(
             elif hits:
                 states[slot] = HopState.NOT_TAKEN  # an alternative of the one that saw it
             elif p.key in dark:
-                states[slot] = HopState.UNOBSERVED
+                states[slot] = HopState.UNOBSERVED  # may still be where it went dark
             elif p.step < furthest:
                 states[slot] = HopState.PASSED
             elif lost_at is not None:
                 states[slot] = HopState.NOT_REACHED
             else:
                 states[slot] = HopState.MISSING
-        missing = [p for p in expected if states[(p.key, p.direction)] is HopState.MISSING]
-        if missing and lost_at is None:
-            lost_at = missing[0] if len(missing) == 1 else _merged(missing)
+        if dark_here and expected:
+            # nothing seen here or further on: the probe went dark here (a point whose
+            # capture could not run included: its host not answering is often the cause)
+            lost_at = expected[0] if len(expected) == 1 else _merged(expected)
 
     offsets = _clock_offsets(ordered, sighting)
     hops = _hops(ordered, states, sighting, seen, offsets)

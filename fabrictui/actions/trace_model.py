@@ -26,7 +26,7 @@ class PointKind(enum.StrEnum):
     LEAF_DOWNLINK = "leaf-downlink"  # the leaf port facing a node
     LEAF_UPLINK = "leaf-uplink"  # the leaf port facing a spine
     SPINE_PORT = "spine-port"  # a spine port facing a leaf
-    ROUTED = "routed"  # a plain routed hop (same-node delivery)
+    ROUTED = "routed"  # the node delivering an address no pod holds: nothing to capture on
 
     @property
     def encapsulated(self) -> bool:
@@ -176,6 +176,7 @@ class TraceResult:
     cause: str | None
     evidence: tuple[str, ...]
     ping_text: str = ""  # the ping's own summary line
+    ping_ok: bool = False  # every echo answered
     phases: tuple[tuple[str, float], ...] = ()  # (phase, seconds)
     capture_spread_s: float | None = None  # first to last capture start
     notes: tuple[str, ...] = ()  # points that could not be captured, and why
@@ -183,7 +184,8 @@ class TraceResult:
     @property
     def delivered(self) -> bool:
         """Delivered, and the reply came back: what exit code 0 means."""
-        return self.correlation.delivered and self.correlation.replied and self.cause is None
+        went = self.correlation.delivered and self.correlation.replied
+        return (went or self.ping_ok) and self.cause is None
 
     @property
     def hops(self) -> tuple[Hop, ...]:

@@ -16,6 +16,8 @@ from fabrictui.backends.trace_ports import DEFAULT_NODE_UPLINK, Ports
 from fabrictui.constants import VXLAN_DEVICE
 from fabrictui.labshape import LabShape
 
+NO_INTERFACE = "(no pod)"
+
 
 def _one_way(
     shape: LabShape,
@@ -72,7 +74,10 @@ def _one_way(
     add(dst_node, ports.get((dst_node, dst_leaf or ""), DEFAULT_NODE_UPLINK),
         PointKind.NODE_UPLINK, peer=dst_leaf)  # fmt: skip
     add(dst_node, VXLAN_DEVICE, PointKind.VXLAN)
-    add(dst_node, dst_iface, PointKind.POD)
+    if dst_iface:
+        add(dst_node, dst_iface, PointKind.POD)
+    else:  # no pod holds the address: where the node delivers it is its routes' business
+        add(dst_node, NO_INTERFACE, PointKind.ROUTED)
     return points
 
 

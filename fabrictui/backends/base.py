@@ -16,6 +16,7 @@ import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from fabrictui.backends.trace_ports import calico_veth
 from fabrictui.constants import POD_POOL, VXLAN_BPF
 from fabrictui.model import (
     Fault,
@@ -27,6 +28,8 @@ from fabrictui.model import (
     SwitchReading,
     WatchEvent,
 )
+
+DEFAULT_PING_SIZE = 56  # iputils ping's payload bytes without -s
 
 
 class BackendError(Exception):
@@ -157,6 +160,36 @@ class LabBackend(abc.ABC):
         self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
     ) -> CaptureStream:
         """Start capturing on `node`; the stream yields pcap bytes."""
+
+    # -- path trace (fabrictui/actions/trace.py, docs/trace.md) -------------------------
+
+    def trace_ports(self) -> dict[tuple[str, str], str]:
+        """(host, neighbour) -> the host's interface facing it, for every cable of the lab.
+        Labs that cannot watch their hops raise BackendError."""
+        raise BackendError(f"{self.info().kind} labs cannot trace a path")
+
+    def pod_interface(self, pod: KubePod) -> str:
+        """The pod's host-side interface on its node (Calico's caliXXXXXXXXXXX)."""
+        return calico_veth(pod.namespace, pod.name)
+
+    async def open_trace_capture(self, host: str, interface: str, bpf: str) -> CaptureStream:
+        """Capture on any host of the lab (nodes and switches) and any interface; the stream
+        stops at the source on close(), and also when this app goes away."""
+        raise BackendError(f"{self.info().kind} labs cannot capture on {host} {interface}")
+
+    async def read_state(self, host: str, read: str, arg: str = "") -> str:
+        """The text one state read prints on `host` (`backends.trace_ports.TRACE_READS`: route,
+        routes, neigh, fdb, links). Unreachable when the host does not answer."""
+        raise BackendError(f"{self.info().kind} labs cannot read {read} on {host}")
+
+    async def probe(
+        self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
+    ) -> PingResult:
+        """`ping -c count -s size` from the pod; labs that cannot choose the size refuse
+        any size but ping's default."""
+        if size != DEFAULT_PING_SIZE:
+            raise BackendError(f"{self.info().kind} labs cannot set the probe size")
+        return await self.ping(pod, target_ip, count, timeout)
 
     # -- faults (labs that can break themselves on purpose) ----------------------------
 

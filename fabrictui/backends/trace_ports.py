@@ -64,6 +64,7 @@ def inventory_ports(links: list[dict[str, object]]) -> dict[tuple[str, str], str
 # Switch routes come from FRR's RIB in JSON (Cumulus and plain FRR print the same).
 TRACE_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "route": (("ip", "route", "get", "{arg}"), ("vtysh", "-c", "show ip route {arg} json")),
+    "routes": (("ip", "route", "show", "match", "{arg}"), ()),
     "neigh": (("ip", "neigh", "show", "dev", VXLAN_DEVICE), ()),
     "fdb": (("bridge", "fdb", "show", "dev", VXLAN_DEVICE), ()),
     "links": (("ip", "-br", "link"), ("ip", "-br", "link")),

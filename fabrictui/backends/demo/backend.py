@@ -24,6 +24,7 @@ from typing import Any
 
 from fabrictui import audit
 from fabrictui.backends.base import (
+    DEFAULT_PING_SIZE,
     BackendError,
     CaptureStream,
     DemoWorkload,
@@ -31,6 +32,7 @@ from fabrictui.backends.base import (
     NotFound,
 )
 from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo import tracing
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.faults import FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
@@ -341,7 +343,12 @@ class DemoBackend(LabBackend):
         return None if dep is None else dep.replicas
 
     async def ping(
-        self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
+        self,
+        pod: KubePod,
+        target_ip: str,
+        count: int = 3,
+        timeout: float = 10.0,
+        payload: int = DEFAULT_PING_SIZE,
     ) -> PingResult:
         try:
             ipaddress.IPv4Address(target_ip)
@@ -351,13 +358,14 @@ class DemoBackend(LabBackend):
             raise BackendError("ping count must be at least 1")
         self._ensure_driver()
         self._now()
-        audit.record_call(f"demo: exec in {pod.key}: ping -c {count} {target_ip}")
+        size = f" -s {payload}" if payload != DEFAULT_PING_SIZE else ""
+        audit.record_call(f"demo: exec in {pod.key}: ping -c {count}{size} {target_ip}")
         rec = self.kube.pod(pod.namespace, pod.name)
         if rec.status != "Running" or rec.node is None or rec.ip is None:
             return PingResult.failed(
                 pod.key, target_ip, f"cannot exec in {pod.key}: pod is {rec.status}"
             )
-        text = await self.traffic.run_ping(rec, target_ip, count, timeout)
+        text = await self.traffic.run_ping(rec, target_ip, count, timeout, payload)
         try:
             stats = parse_ping_output(text)
         except ParseError as err:
@@ -379,6 +387,31 @@ class DemoBackend(LabBackend):
         self._ensure_driver()
         self._now()
         return self.traffic.open_capture(node, interface)
+
+    # -- path trace --------------------------------------------------------------------------------
+
+    def trace_ports(self) -> dict[tuple[str, str], str]:
+        return dict(tracing.PORTS)
+
+    async def open_trace_capture(self, host: str, interface: str, bpf: str) -> CaptureStream:
+        """A capture at any port of the lab; `bpf` is taken as narrowing to the probe (the
+        demo writes only echoes there)."""
+        self._ensure_driver()
+        self._now()
+        audit.record_call(f"demo: tcpdump on {host} {interface}: {bpf}")
+        return self.traffic.tracer.open(host, interface)
+
+    async def read_state(self, host: str, read: str, arg: str = "") -> str:
+        now = self._now()
+        audit.record_call(f"demo: read {read} {arg} on {host}".rstrip())
+        return self.traffic.tracer.read(host, read, arg, now)
+
+    async def probe(
+        self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
+    ) -> PingResult:
+        if not 0 <= size <= 65507:
+            raise BackendError(f"ping: illegal packet size {size}")
+        return await self.ping(pod, target_ip, count, timeout, payload=size)
 
     # -- faults ------------------------------------------------------------------------------------
 

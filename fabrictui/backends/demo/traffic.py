@@ -25,6 +25,7 @@ from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim, PodRec
 from fabrictui.backends.demo.sim import Simulation
+from fabrictui.backends.demo.tracing import Tracer
 from fabrictui.capture.synth import (
     build_vxlan_icmp_frame,
     calico_vtep_mac,
@@ -113,6 +114,7 @@ class Traffic:
         self._runs = 0
         self._probe_handle: int | None = None
         self._probe_count = 0
+        self.tracer = Tracer(self)  # captures at any port, for path traces
 
     # -- captures ------------------------------------------------------------------------
 
@@ -177,6 +179,7 @@ class Traffic:
         icmp_id: int,
         seq: int,
         outer_ttl: int,
+        payload: int = 56,
     ) -> bytes:
         assert src.node is not None and src.ip is not None
         s, d = topo.NODE_BY_NAME[src.node], topo.NODE_BY_NAME[dst_node]
@@ -195,14 +198,24 @@ class Traffic:
             icmp_id=icmp_id,
             icmp_seq=seq,
             ttl=outer_ttl,
+            payload_len=payload,
             inner_ttl=63,  # one hop already: the sending node routed it into vxlan.calico
         )
 
     def echo(
-        self, src: PodRec, dst_ip: str, at: float, icmp_id: int, seq: int, rng: random.Random
+        self,
+        src: PodRec,
+        dst_ip: str,
+        at: float,
+        icmp_id: int,
+        seq: int,
+        rng: random.Random,
+        payload: int = 56,
     ) -> tuple[bool, float, int]:
         """One echo request/reply at time `at`: (replied, rtt ms, ttl), with its frames."""
         assert src.node is not None and src.ip is not None
+        flow = vxlan_source_port(src.ip, dst_ip)
+        self.tracer.emit(src, dst_ip, at, flow, 8, icmp_id, seq, payload)
         if dst_ip == src.ip:
             return (src.key not in self.blackholed, 0.03 + rng.random() * 0.02, 64)
         target = self.kube.pod_by_ip(dst_ip)
@@ -211,6 +224,9 @@ class Traffic:
             ok = (
                 not src_faulted and target.status == "Running" and target.key not in self.blackholed
             )
+            if ok:
+                back_flow = vxlan_source_port(dst_ip, src.ip)
+                self.tracer.emit(target, src.ip, at + 0.00003, back_flow, 0, icmp_id, seq, payload)
             return (ok, 0.06 + rng.random() * 0.04, 63)
         src_leaf = topo.NODE_BY_NAME[src.node].leaf
         dst_node = self.kube.node_for_ip(dst_ip)
@@ -220,22 +236,25 @@ class Traffic:
         hops = 3 if cross_rack else 1
         rtt = (1.45 if cross_rack else 0.85) + rng.random() * 0.3 + (0.3 if seq == 1 else 0.0)
         one_way = rtt * 0.45 / 1000.0
-        flow = vxlan_source_port(src.ip, dst_ip)
         out = self._leg(src, dst_ip, at, flow)
         if out.left:
-            request = self._frame(src, dst_ip, dst_node.name, 8, icmp_id, seq, 64)
+            request = self._frame(src, dst_ip, dst_node.name, 8, icmp_id, seq, 64, payload)
             self._emit(src.node, at + 0.00002, request)
             if out.arrived:
-                arrived = self._frame(src, dst_ip, dst_node.name, 8, icmp_id, seq, 64 - hops)
+                arrived = self._frame(
+                    src, dst_ip, dst_node.name, 8, icmp_id, seq, 64 - hops, payload
+                )
                 self._emit(dst_node.name, at + one_way, arrived)
         if not out.delivered or target is None:
             return (False, 0.0, 0)
-        back = self._leg(target, src.ip, at + one_way, vxlan_source_port(dst_ip, src.ip))
+        back_flow = vxlan_source_port(dst_ip, src.ip)
+        self.tracer.emit(target, src.ip, at + one_way, back_flow, 0, icmp_id, seq, payload)
+        back = self._leg(target, src.ip, at + one_way, back_flow)
         if back.left:
-            reply = self._frame(target, src.ip, src.node, 0, icmp_id, seq, 64)
+            reply = self._frame(target, src.ip, src.node, 0, icmp_id, seq, 64, payload)
             self._emit(dst_node.name, at + one_way + 0.00005, reply)
             if back.arrived:
-                got = self._frame(target, src.ip, src.node, 0, icmp_id, seq, 64 - hops)
+                got = self._frame(target, src.ip, src.node, 0, icmp_id, seq, 64 - hops, payload)
                 self._emit(src.node, at + rtt / 1000.0 - 0.00013, got)
         if not back.delivered:
             return (False, 0.0, 0)
@@ -249,11 +268,13 @@ class Traffic:
         icmp_id = 592 if (self.seed == 1 and self._runs == 1) else rng.randrange(100, 30000)
         return rng, icmp_id
 
-    async def run_ping(self, src: PodRec, target_ip: str, count: int, timeout: float) -> str:
-        """Run `ping -c count -W 1 target_ip` in `src`; returns the iputils output."""
+    async def run_ping(
+        self, src: PodRec, target_ip: str, count: int, timeout: float, payload: int = 56
+    ) -> str:
+        """Run `ping -c count -W 1 [-s payload] target_ip` in `src`; the iputils output."""
         rng, icmp_id = self.new_run()
         t0 = self.sim.now()
-        lines = [f"PING {target_ip} ({target_ip}) 56(84) bytes of data."]
+        lines = [f"PING {target_ip} ({target_ip}) {payload}({payload + 28}) bytes of data."]
         rtts: list[float] = []
         sent = 0
         last_lost = False
@@ -263,12 +284,13 @@ class Traffic:
                 break
             await self._sleep_until(at)
             sent += 1
-            replied, rtt, ttl = self.echo(src, target_ip, at, icmp_id, seq, rng)
+            replied, rtt, ttl = self.echo(src, target_ip, at, icmp_id, seq, rng, payload)
             last_lost = not replied
             if replied:
                 rtts.append(rtt)
                 lines.append(
-                    f"64 bytes from {target_ip}: icmp_seq={seq} ttl={ttl} time={_ms(rtt)} ms"
+                    f"{payload + 8} bytes from {target_ip}: icmp_seq={seq} ttl={ttl} "
+                    f"time={_ms(rtt)} ms"
                 )
         await self._sleep_until(t0 + (sent - 1) * 1.0 + (1.0 if last_lost else 0.002))
         elapsed = (sent - 1) * 1000 + (rng.randrange(1, 9) if sent > 1 else 0)
