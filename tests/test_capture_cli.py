@@ -259,6 +259,10 @@ def test_node_capture_streams_through_the_backend(
     )
     frames = decode_pcap_bytes(out.read_bytes(), node="k8s-node-l2-1")
     assert [f._replace(node="") for f in frames] == decode_pcap_bytes(SEED)[:3]
+    # without --write the lines come straight from the records: the same, names included
+    fake_lab.append(FakeLab(SEED))
+    assert main(["capture", "--node", "k8s-node-l2-1", "--count", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == lines
 
 
 def test_node_capture_json_fills_node(
