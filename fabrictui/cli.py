@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "scale": ("scale", "scale the demo nginx deployment"),
     "ping": ("ping", "pod-to-pod ping mesh"),
+    "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
     "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
     "audit": ("audit", "show the audit log of actions"),
 }

@@ -123,6 +123,18 @@ class Hop:
     def seen(self) -> bool:
         return self.state is HopState.SEEN
 
+    def what(self) -> str:
+        """What was seen here, as one line (or why nothing was)."""
+        if self.sighting is not None:
+            return self.sighting.describe()
+        return f"{self.state}" + (f": {self.note}" if self.note else "")
+
+    def offset_text(self) -> str:
+        if self.offset_ms is None:
+            return ""
+        mark = "" if self.clock_corrected else "~"  # ~: this host's clock not corrected
+        return f"{mark}+{self.offset_ms:.3f} ms"
+
     def to_json(self) -> dict[str, Any]:
         s = self.sighting
         out: dict[str, Any] = {

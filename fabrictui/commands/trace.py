@@ -1,0 +1,103 @@
+"""`fabrictui trace`: one probe's path between two pods, where it stopped, and why.
+
+Exit 0 when the probe was delivered and its reply came back, 1 when not, 2 on bad input or
+a lab that cannot be reached (docs/trace.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from fabrictui.actions.progress import Progress
+from fabrictui.actions.trace import run_trace
+from fabrictui.actions.trace_model import HopState, TraceResult
+from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
+from fabrictui.cli import add_lab_selection
+from fabrictui.commands._headless import emit, error, print_progress, run_on_lab
+
+PROG = "fabrictui trace"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="source", required=True, metavar="[NS/]POD", help="the pod to ping from"
+    )
+    parser.add_argument(
+        "--to", dest="target", required=True, metavar="[NS/]POD|IP", help="the pod or address"
+    )
+    parser.add_argument("-c", "--count", type=int, default=3, metavar="N", help="echoes (3)")
+    parser.add_argument(
+        "-s", "--size", type=int, default=DEFAULT_PING_SIZE, metavar="BYTES",
+        help=f"ping payload bytes (default {DEFAULT_PING_SIZE})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds for the ping (10)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the trace as JSON")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_lab_selection(parser)
+
+
+MARK = {
+    HopState.SEEN: "ok",
+    HopState.MISSING: "XX",
+    HopState.PASSED: "..",
+    HopState.UNOBSERVED: "??",
+    HopState.NOT_TAKEN: "  ",
+    HopState.NOT_REACHED: "  ",
+}
+
+
+def to_text(result: TraceResult) -> str:
+    c = result.correlation
+    lines = [
+        f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {result.target} "
+        f"({result.dst_ip}, {result.dst_node or 'no node'}), ICMP id {c.icmp_id or '-'}: "
+        f"{result.ping_text}"
+    ]
+    direction = ""
+    lost = c.lost_at
+    for hop in result.hops:
+        p = hop.point
+        if hop.state is HopState.NOT_TAKEN:
+            continue
+        if p.direction != direction:
+            direction = p.direction
+            lines.append(f"{direction}:")
+        here = lost is not None and p.step == lost.step and p.direction == lost.direction
+        arrow = ">>" if here else MARK[hop.state]
+        branch = f" [{p.branch}]" if p.branch else ""
+        lines.append(
+            f" {arrow} {p.host:<16} {p.interface:<16} {hop.offset_text():>13}  {hop.what()}{branch}"
+        )
+    if lost is not None:
+        lines.append(f"lost at {lost.host} {lost.interface} ({lost.direction})")
+    lines.append(("DELIVERED" if result.delivered else "NOT DELIVERED") + (
+        f": {result.cause}" if result.cause else ""
+    ))  # fmt: skip
+    lines += [f"  {e}" for e in result.evidence]
+    lines += [f"  note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count < 1:
+        return error(PROG, "--count must be at least 1")
+    if not 0 <= args.size <= 65507:
+        return error(PROG, "--size must be 0..65507")
+    if args.timeout <= 0:
+        return error(PROG, "--timeout must be positive")
+
+    def report(progress: Progress) -> None:
+        if not args.quiet and not args.json:
+            print_progress(progress)
+
+    async def body(backend: LabBackend) -> int:
+        result = await run_trace(
+            backend, report, args.source, args.target, args.count, args.size, args.timeout
+        )
+        emit(json.dumps(result.to_json(), indent=2) if args.json else to_text(result))
+        return 0 if result.delivered else 1
+
+    return run_on_lab(args, PROG, body, target=f"{args.source} -> {args.target}")
