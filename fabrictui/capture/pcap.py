@@ -22,6 +22,10 @@ to a frame with `is_vxlan=False` and a `note` saying what it is.
 Raw records: with `keep_raw=True`, after each `feed()` the attribute
 `raw_records` holds one `RawRecord` per returned frame (same order, same
 length), which `fabrictui.capture.pcap_writer` writes back out as a pcap.
+
+Printing: `feed_printed(chunk, printer)` runs the same stream handling but hands
+the records to a `fabrictui.capture.printer.RecordPrinter`, which returns output
+lines instead of frames (what `fabrictui capture` prints, at wire speed).
 """
 
 from __future__ import annotations

@@ -75,7 +75,10 @@ _JSON_VARYING = {
 
 class RecordPrinter:
     """Output lines for pcap records: text (`names` maps IP -> node or pod name,
-    `local_time` prints local time) or, with `as_json`, one JSON object per line."""
+    `local_time` prints local time) or, with `as_json`, one JSON object per line.
+
+    One printer per decoder: a flow's template holds what the decoder puts in every
+    frame (its `node`)."""
 
     def __init__(
         self,
