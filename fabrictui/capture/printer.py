@@ -185,7 +185,9 @@ class RecordPrinter:
                 if end > n:
                     break
                 off = end
-                if fast and incl >= fast_len:
+                # (a fraction of a second past 999,999 µs is no time stamp a capture
+                # writes: such a record is printed the generic way, as the decoder reads it)
+                if fast and incl >= fast_len and frac < 1_000_000:
                     if cooked:
                         if sll2:
                             l2type, halen, macs = l2_unpack(data, start)
