@@ -159,6 +159,11 @@ class LabState:
     def take_node_changes(self) -> KeyedChanges:
         return self._nodes.take()
 
+    @property
+    def pods_relisted(self) -> bool:
+        """The whole pod list was replaced and no reader has taken it yet."""
+        return self._pods.relisted
+
     def take_pod_changes(self) -> KeyedChanges:
         return self._pods.take()
 

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import gc
+from collections import deque
+from collections.abc import Iterable
+
 from textual.app import ComposeResult
 
 from fabrictui.model import KubeNode, KubePod
@@ -16,6 +20,12 @@ from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable
 
 ALL_AGES_EVERY = 30.0  # seconds between age refreshes of rows out of view
+# Rows drawn per step when many are (re)drawn: the rows in view come first, the
+# rest a step at a time with the loop free in between, so keys never wait for
+# thousands of rows (a step costs about 30 ms here; the table also sizes each
+# new row when idle).
+FIRST_ROWS = 60
+ROWS_PER_STEP = 400
 
 
 class KubePane(Pane):
@@ -30,6 +40,8 @@ class KubePane(Pane):
         super().__init__(state, "Kubernetes", 3, id="pane-kube", **kwargs)
         self._ages: dict[str, str] = {}  # pod key -> age text last drawn
         self._all_ages_at = 0.0
+        self._to_draw: deque[str] = deque()  # pod keys still to (re)draw, in table order
+        self._steps_ages_only = False  # those steps only refresh ages
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(NODE_COLUMNS, widths=(16, 8, 7, 8, 13, 5, 22), id="node-table")
@@ -73,24 +85,33 @@ class KubePane(Pane):
 
     def refresh_rows(self) -> None:
         """Once a second: redraw the rows on screen whose age text changed, and
-        every row now and then (every table change costs a repaint of all visible
-        cells, so with thousands of pods only what is seen is kept to the second)."""
+        every row now and then, in steps (every table change costs a repaint of
+        all visible cells, so with thousands of pods only what is seen is kept
+        to the second)."""
         now = self.state.clock()
         nodes = self.query_one("#node-table", KeyedTable)
         for node in self.state.nodes.values():
             nodes.upsert(node.name, node_row(node, now, self.palette))
         table = self.query_one("#pod-table", KeyedTable)
-        if now - self._all_ages_at >= ALL_AGES_EVERY:
+        if now - self._all_ages_at >= ALL_AGES_EVERY and not self._to_draw:
             self._all_ages_at = now
-            keys = table.keys
-        else:
-            first = int(table.scroll_offset.y)
-            keys = [row.key.value for row in table.ordered_rows[first : first + table.size.height]]
+            self._draw_in_steps(table.keys, ages_only=True)
+            return
+        first = int(table.scroll_offset.y)
+        keys = [row.key.value for row in table.ordered_rows[first : first + table.size.height]]
+        self._draw_rows(keys, now, ages_only=True)
+
+    def _draw_rows(self, keys: Iterable[str], now: float, ages_only: bool) -> None:
+        """Draw these pods' rows (`ages_only`: only those whose age text changed)."""
+        table = self.query_one("#pod-table", KeyedTable)
         pods = self.state.pods
         for key in keys:
             pod = pods.get(key)
-            if pod is not None and age(now - pod.created) != self._ages.get(key):
-                self._ages[key] = age(now - pod.created)
+            if pod is None:
+                continue
+            text = age(now - pod.created)
+            if not ages_only or key not in table or text != self._ages.get(key):
+                self._ages[key] = text
                 table.upsert(key, pod_row(pod, now, self.palette))
 
     # -- filtering ------------------------------------------------------------------------
@@ -98,7 +119,39 @@ class KubePane(Pane):
     def _refilter(self, now: float) -> None:
         table = self.query_one("#pod-table", KeyedTable)
         wanted = sorted((p for p in self.state.pods.values() if self._wanted(p)), key=_pod_order)
-        table.sync((p.key, pod_row(p, now, self.palette)) for p in wanted)
+        keep = {p.key for p in wanted}
+        for key in [k for k in table.keys if k not in keep]:
+            table.discard(key)
+        self._all_ages_at = now  # every row drawn now has a fresh age
+        self._draw_in_steps([p.key for p in wanted])
+
+    def _draw_in_steps(self, keys: list[str], ages_only: bool = False) -> None:
+        """Draw `keys` (in this order): the first screenful now, the rest after."""
+        restart = not self._to_draw
+        self._to_draw = deque(keys)
+        self._steps_ages_only = ages_only
+        self._draw_step(FIRST_ROWS)
+        if restart and self._to_draw:
+            self.call_after_refresh(self._next_step)
+
+    def _next_step(self) -> None:
+        self._draw_step(ROWS_PER_STEP)
+        if not self._steps_ages_only:
+            # rows are long-lived objects, thousands of them: leave them out of the
+            # collector's full passes, which otherwise scan them all every few
+            # seconds (a 100 ms pause at 5,000 pods, felt as a late key press)
+            gc.freeze()
+        if self._to_draw:
+            self.call_after_refresh(self._next_step)
+
+    def _draw_step(self, count: int) -> None:
+        """Draw the next `count` rows still to draw, as the state has them now
+        (a pod deleted or filtered out meanwhile is skipped)."""
+        todo = self._to_draw
+        keys = [todo.popleft() for _ in range(min(count, len(todo)))]
+        pods = self.state.pods
+        wanted = (k for k in keys if k in pods and self._wanted(pods[k]))
+        self._draw_rows(wanted, self.state.clock(), self._steps_ages_only)
 
     def _wanted(self, pod: KubePod) -> bool:
         namespace, words = parse_filter(self.text_filter)
