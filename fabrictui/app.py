@@ -181,6 +181,9 @@ class FabricApp(App[None]):
                 self.post_message(HostsUpdated(self.state.hosts))
             elif event.part == "fabric":
                 self.post_message(FabricUpdated(self.state.readings))
+            elif event.part == "pods" and self.state.pods_relisted and self.drawing:
+                # a whole new list: the rows in view are drawn now, not at the next batch
+                self.call_later(self.main.query_one(KubePane).apply_changes)
         elif isinstance(event, Failed):
             self.post_message(SourceFailed(event.source, event.error, event.first))
         elif isinstance(event, FeedCrashed):
