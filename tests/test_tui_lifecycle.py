@@ -1,7 +1,8 @@
 """The real `fabrictui` in a real terminal (tmux) on the rehearsal lab: however
 it ends (q, its terminal closed, SIGTERM, kill -9), nothing it started keeps
 running on the lab's hosts. Checked with `ip netns pids` in every namespace of
-the lab: the overlay's captures are one tcpdump per node while the app runs."""
+the lab: the overlay's captures are one tcpdump per node while the app runs.
+Nor on the jump host: its capture worker process ends with it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from fabrictui.session.capture_worker.protocol import MODULE as CAPTURE_WORKER
 from tests._rehearsal_tui import lab_namespaces, processes_in, rehearsal_lab
 from tests._require import require
 
@@ -38,6 +40,21 @@ def tmux(*args: str) -> subprocess.CompletedProcess:
 
 def tcpdumps(lab_dir: Path) -> list[tuple[int, str]]:
     return [p for ns in lab_namespaces(lab_dir) for p in processes_in(ns, ("tcpdump",))]
+
+
+def capture_workers(pid: int) -> list[int]:
+    """The app's capture worker processes (their command line names the app's pid)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if CAPTURE_WORKER.encode() in argv and str(pid).encode() in argv and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def wait(condition, timeout: float, what: str) -> float:
@@ -91,17 +108,21 @@ def running(lab_dir: Path, tmp_path: Path) -> Iterator[int]:
     pid = start_in_tmux(lab_dir, tmp_path)
     try:
         wait(lambda: len(tcpdumps(lab_dir)) == NODES, 60, "one tcpdump per node")
+        assert len(capture_workers(pid)) == 1, "one capture worker while the app runs"
         assert "Traceback" not in screen()
         yield pid
     finally:
         tmux("kill-session", "-t", SESSION)
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
+        for worker in capture_workers(pid):
+            os.kill(worker, signal.SIGKILL)
 
 
 def assert_nothing_left(lab_dir: Path, pid: int, how: str, timeout: float = 15.0) -> None:
     took = wait(lambda: not tcpdumps(lab_dir), timeout, f"tcpdump gone after {how}")
     wait(lambda: not alive(pid), 10, f"fabrictui gone after {how}")
+    wait(lambda: not capture_workers(pid), 10, f"its capture worker gone after {how}")
     print(f"\n{how}: every tcpdump gone within {took:.2f} s")
 
 
