@@ -54,6 +54,8 @@ class FabricApp(App[None]):
                 tooltip="ping mesh between the nginx pods: matrix of loss and rtt"),
         Binding("V", "verify", "Verify", id="action.verify",
                 tooltip="run the six checks of a healthy lab"),
+        Binding("T", "trace", "Trace", id="action.trace", show=False,
+                tooltip="trace one probe between two pods: where it dies, and why"),
         Binding("space", "toggle_pause", "Pause", id="overlay.pause", show=False,
                 tooltip="pause / resume drawing frames (counting goes on)"),
         Binding("w", "write_pcap", "Write pcap", id="overlay.write", show=False,
@@ -101,6 +103,7 @@ class FabricApp(App[None]):
         )
         read_only = self.settings.read_only_source if self.settings.read_only else None
         self.runner = ActionRunner(self.lab.name, read_only, self)
+        self.trace_pair: tuple[str, str] | None = None  # the last failed pair, for `T`
         self.main = MainScreen(
             self.state, self.settings.read_only, min(self.settings.overlay_buffer_frames, 5000)
         )
@@ -326,6 +329,9 @@ class FabricApp(App[None]):
 
     def action_verify(self) -> None:
         actions_ui.verify(self)
+
+    def action_trace(self) -> None:
+        actions_ui.trace(self)
 
     def action_vm_action(self, action: str) -> None:
         actions_ui.vm_action(self, action, self.selected_host())

@@ -215,3 +215,11 @@ def test_later_echo_that_got_further_is_the_reference() -> None:
     assert c.replied and c.lost_at is None
     assert all(h.sighting is None or h.sighting.icmp_seq == 2 for h in c.hops)
     assert c.hops[0].seqs == (1, 2)
+
+
+def test_another_ping_between_the_same_pods_is_not_the_probe() -> None:
+    path = path_of(CROSS, "spine-sw1")
+    ours = sightings_for(path, range(1, 4), {}, icmp_id=592)
+    theirs = sightings_for(path, range(5, 12), {}, icmp_id=7003, lost_from=4)
+    c = correlate(CROSS, theirs + ours, Probe(SRC_IP, DST_IP, count=3))
+    assert c.icmp_id == 592 and c.replied

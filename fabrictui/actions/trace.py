@@ -117,7 +117,7 @@ async def run_trace(
     points = observation_points(
         shape, ports, src.node, backend.pod_interface(src), dst_node, dst_iface
     )
-    probe = Probe(src.ip, dst_ip)
+    probe = Probe(src.ip, dst_ip, count=count)
     phase("read the lab")
     report(Progress(f"capturing at {len({p.key for p in points})} points", 0.2))
     captures = PointCaptures(backend, probe, backend.info().vxlan_port)

@@ -160,7 +160,7 @@ class PointCaptures:
     def sightings_at(self, key: tuple[str, str]) -> list[Sighting]:
         return [s for s in self.sightings if (s.host, s.interface) == key]
 
-    async def settle(self, quiet: float = 0.3, limit: float = 2.0) -> None:
+    async def settle(self, quiet: float = 0.3, limit: float = 1.0) -> None:
         """Wait until no sighting arrived for `quiet` seconds (at most `limit`): the last
         frames of the probe are still on their way through the captures' pipes."""
         deadline = time.monotonic() + limit

@@ -34,18 +34,21 @@ Lookup = Callable[[ObservationPoint], Sighting | None]
 
 
 def probe_id(probe: Probe, sightings: Iterable[Sighting]) -> int | None:
-    """The probe's ICMP id: as given, else the id most seen on requests of the pair."""
+    """The probe's ICMP id: as given, else the id seen on requests of the pair whose echo
+    numbers are exactly the probe's (1..count: other pings between the same pods rarely
+    are), then the one seen most, then the lowest."""
     if probe.icmp_id is not None:
         return probe.icmp_id
-    ids = Counter(
-        s.icmp_id
-        for s in sightings
-        if s.icmp_type == ECHO_REQUEST and s.src == probe.src_ip and s.dst == probe.dst_ip
-    )
+    ids: Counter[int] = Counter()
+    seqs: dict[int, set[int]] = {}
+    for s in sightings:
+        if s.icmp_type == ECHO_REQUEST and s.src == probe.src_ip and s.dst == probe.dst_ip:
+            ids[s.icmp_id] += 1
+            seqs.setdefault(s.icmp_id, set()).add(s.icmp_seq)
     if not ids:
         return None
-    best = max(ids.values())
-    return min(i for i, n in ids.items() if n == best)
+    wanted = set(range(1, probe.count + 1)) if probe.count else None
+    return min(ids, key=lambda i: (seqs[i] != wanted, -ids[i], i))
 
 
 def _belongs(s: Sighting, probe: Probe, icmp_id: int) -> bool:
@@ -221,5 +224,6 @@ def _hops(
             note = "not captured here, but seen further on"
         elif state is HopState.UNOBSERVED:
             note = "no capture here"
-        hops.append(Hop(p, state, s, seqs, offset, p.host in offsets, note))
+        same_clock = p.host in offsets or p.host == ordered[0].host
+        hops.append(Hop(p, state, s, seqs, offset, same_clock, note))
     return tuple(hops)

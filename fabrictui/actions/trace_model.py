@@ -63,11 +63,12 @@ class ObservationPoint:
 @dataclass(frozen=True, slots=True)
 class Probe:
     """The pings of one trace: from `src_ip` to `dst_ip`, ICMP `icmp_id` (None: not known
-    before the first sighting, e.g. when the kernel picks it)."""
+    before the first sighting, e.g. when the kernel picks it), `count` echoes."""
 
     src_ip: str
     dst_ip: str
     icmp_id: int | None = None
+    count: int | None = None  # echoes sent, numbered 1..count
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +93,19 @@ class Sighting:
     def direction(self) -> str:
         return REQUEST if self.icmp_type == ECHO_REQUEST else REPLY
 
-    def describe(self) -> str:
+    def inner_text(self) -> str:
         kind = "echo request" if self.icmp_type == ECHO_REQUEST else "echo reply"
-        inner = f"{self.src} > {self.dst} ICMP {kind} id {self.icmp_id} seq {self.icmp_seq}"
-        if self.outer_src:
-            return f"{self.outer_src} > {self.outer_dst} VXLAN vni {self.vni} | {inner}"
-        return inner
+        return f"{self.src} > {self.dst} {kind} id {self.icmp_id} seq {self.icmp_seq}"
+
+    def outer_text(self) -> str:
+        """The VXLAN wrapping, where there is one ("" on pod veths and vxlan.calico)."""
+        if not self.outer_src:
+            return ""
+        return f"outer {self.outer_src} > {self.outer_dst} vni {self.vni}"
+
+    def describe(self) -> str:
+        outer = self.outer_text()
+        return f"{self.inner_text()} | {outer}" if outer else self.inner_text()
 
 
 class HopState(enum.StrEnum):
@@ -130,10 +138,13 @@ class Hop:
         return f"{self.state}" + (f": {self.note}" if self.note else "")
 
     def offset_text(self) -> str:
+        """The offset, only where it compares: on the source node's clock, or a clock
+        corrected from a host that saw both ways; else say the clock is not known."""
         if self.offset_ms is None:
             return ""
-        mark = "" if self.clock_corrected else "~"  # ~: this host's clock not corrected
-        return f"{mark}+{self.offset_ms:.3f} ms"
+        if not self.clock_corrected:
+            return "clock?"
+        return f"+{self.offset_ms:.3f} ms"
 
     def to_json(self) -> dict[str, Any]:
         s = self.sighting

@@ -16,9 +16,10 @@ from rich.text import Text
 from textual.screen import Screen
 
 from fabrictui import actions
-from fabrictui.actions.progress import ActionResult
+from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.actions.scale import belongs
-from fabrictui.backends.base import DemoWorkload, LabBackend
+from fabrictui.actions.trace import TraceResult, run_trace
+from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.config import Settings
 from fabrictui.session.audited import ActionSpec
 from fabrictui.session.runner import ActionRunner
@@ -27,6 +28,7 @@ from fabrictui.ui.render import Palette, check_lines
 from fabrictui.ui.screens.confirm import AskScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen
+from fabrictui.ui.screens.trace import TracePickScreen, TraceScreen
 
 
 class ActionHost(Protocol):
@@ -35,6 +37,7 @@ class ActionHost(Protocol):
     runner: ActionRunner
     settings: Settings
     palette: Palette
+    trace_pair: tuple[str, str] | None  # the last failed pair (ping mesh), traced by default
 
     def log_action(self, message: str, level: str = "info") -> None: ...
 
@@ -124,7 +127,12 @@ def ping_mesh(host: ActionHost) -> None:
     if len(mesh_pods) < 2:
         host.log_action("ping: needs at least 2 running nginx pods (S scales nginx)", "warn")
         return
-    screen = PingMatrixScreen(mesh_pods, host.state.racks_of_nodes(), host.palette)
+    screen = PingMatrixScreen(
+        mesh_pods,
+        host.state.racks_of_nodes(),
+        host.palette,
+        on_trace=lambda src, dst: trace(host, (src, dst)),
+    )
     host.push_screen(screen)
     by_key = {p.key: p for p in mesh_pods}
 
@@ -134,6 +142,8 @@ def ping_mesh(host: ActionHost) -> None:
 
     def finished(matrix) -> None:
         failed = [pair for pair, result in matrix.results.items() if not result.ok]
+        if failed:
+            host.trace_pair = failed[0]
         diagnoses = [
             f"{src} -> {dst}: {matrix.diagnose((src, dst)) or 'no cause found'}"
             for src, dst in failed
@@ -194,6 +204,83 @@ def verify(host: ActionHost) -> None:
         lambda report: actions.verify(host.backend, report),
         finished,
     )
+
+
+# -- path trace -----
+
+
+def default_trace_pair(host: ActionHost) -> tuple[str, str] | None:
+    """The last failed pair, else the seed's cross-rack pair (a pod of the highest rack to
+    one of the lowest, as verify's check 5 picks it), else any two Running pods."""
+    if host.trace_pair is not None:
+        return host.trace_pair
+    racks = host.state.racks_of_nodes()
+    workload = DemoWorkload()
+    pods = sorted(
+        (p for p in host.state.pods.values() if p.running and p.ip and p.node
+         and belongs(p, workload.namespace, workload.deployment)),
+        key=lambda p: (p.node or "", p.name),
+    )  # fmt: skip
+    racked = [(racks.get(p.node or ""), p) for p in pods]
+    known = sorted({r for r, _ in racked if r is not None})
+    if len(known) >= 2:
+        src = min((p for r, p in racked if r == known[-1]), key=lambda p: p.node or "")
+        dst = max((p for r, p in racked if r == known[0]), key=lambda p: p.node or "")
+        return src.key, dst.key
+    if len(pods) >= 2:
+        return pods[0].key, pods[-1].key
+    return None
+
+
+def trace(host: ActionHost, pair: tuple[str, str] | None = None) -> None:
+    """Read-only: pick two pods (the given or default pair first), then trace."""
+    if not host.runner.free():
+        return
+    src, dst = pair or default_trace_pair(host) or ("", "")
+
+    def picked(answer: tuple[str, str] | None) -> None:
+        if answer is None:
+            host.log_action("trace: cancelled")
+            return
+        source, target = answer
+        screen = TraceScreen(f"Trace {source} → {target}: running…", host.palette)
+
+        async def work(report: Report) -> TraceResult:
+            def both(progress: Progress) -> None:
+                report(progress)
+                if screen.is_attached:
+                    screen.progress(progress.message)
+
+            try:
+                return await run_trace(
+                    host.backend, both, source, target, count=host.settings.ping_count
+                )
+            except BackendError as err:
+                if screen.is_attached:
+                    screen.fail(f"Trace {source} → {target}: {err}")
+                raise
+
+        def finished(result: TraceResult) -> None:
+            lost = result.lost_at
+            verdict = "delivered" if result.delivered else "NOT delivered"
+            where = f", lost at {lost.host} {lost.interface}" if lost else ""
+            host.log_action(f"trace: {verdict}{where}", "ok" if result.delivered else "error")
+            if result.cause:
+                host.log_action(f"  {result.cause}", "warn")
+            if screen.is_attached:
+                screen.show(result)
+
+        spec = ActionSpec(
+            "trace",
+            "Trace",
+            target=f"{source} -> {target}",
+            plan=(f"capture at every hop between {source} and {target}",
+                  f"exec ping in {source}"),
+        )  # fmt: skip
+        if host.runner.start(spec, work, finished) is not None:
+            host.push_screen(screen)
+
+    host.push_screen(TracePickScreen(src, dst), picked)
 
 
 # -- faults -----

@@ -16,6 +16,7 @@ class FabricCommands(Provider):
             ("k8s: scale nginx", app.action_scale, "scale space1/nginx-deployment"),
             ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
             ("verify: run the six checks", app.action_verify, "is the lab healthy?"),
+            ("trace: path between two pods", app.action_trace, "where a probe dies, and why"),
             ("capture: pause / resume", app.action_toggle_pause, "stop drawing, keep counting"),
             ("capture: write pcap", app.action_write_pcap, "save the buffered frames"),
             ("action: cancel", app.action_cancel_action, "cancel the running action"),

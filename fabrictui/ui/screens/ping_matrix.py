@@ -4,7 +4,8 @@ overlay scroll underneath while the mesh runs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -32,14 +33,25 @@ class PingMatrixScreen(Screen[None]):
     PingMatrixScreen #matrix-diagnosis { height: auto; padding: 0 1; }
     PingMatrixScreen FrameLog { height: 1fr; border-top: solid $panel-lighten-2; }
     """
-    BINDINGS = [Binding("escape,q", "close", "Close", id="matrix.close")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", id="matrix.close"),
+        Binding("T", "trace_pair", "Trace pair", id="matrix.trace",
+                tooltip="trace the failed pair under the cursor (else the first failed one)"),
+    ]  # fmt: skip
 
-    def __init__(self, pods: list[KubePod], racks: Mapping[str, int | None], palette: Palette):
+    def __init__(
+        self,
+        pods: list[KubePod],
+        racks: Mapping[str, int | None],
+        palette: Palette,
+        on_trace: Callable[[str, str], None] | None = None,
+    ):
         super().__init__(id="ping-matrix")
         self.pods = pods
         self.racks = dict(racks)
         self.palette = palette
         self.results: dict[tuple[str, str], PingResult] = {}
+        self.on_trace = on_trace
 
     def compose(self) -> ComposeResult:
         yield Static("Ping mesh: running…", id="matrix-title")
@@ -83,6 +95,26 @@ class PingMatrixScreen(Screen[None]):
     def add_frame_lines(self, lines: list[str]) -> None:
         if lines:
             self.query_one(FrameLog).write_lines(lines)
+
+    def pair_to_trace(self) -> tuple[str, str] | None:
+        """The failed pair under the cursor, else the first failed pair, else the cursor's."""
+        table = self.query_one(DataTable)
+        coordinate = table.cursor_coordinate
+        cursor: tuple[str, str] | None = None
+        with contextlib.suppress(Exception):  # a cursor outside the cells: no pair there
+            row, column = table.coordinate_to_cell_key(coordinate)
+            if row.value and column.value and column.value != "src" and row.value != column.value:
+                cursor = (str(row.value), str(column.value))
+        failed = [pair for pair, result in self.results.items() if not result.ok]
+        if cursor is not None and cursor in failed:
+            return cursor
+        return failed[0] if failed else cursor
+
+    def action_trace_pair(self) -> None:
+        pair = self.pair_to_trace()
+        if pair is not None and self.on_trace is not None:
+            self.dismiss(None)
+            self.on_trace(*pair)
 
     def action_close(self) -> None:
         self.dismiss(None)
