@@ -92,7 +92,7 @@ class CaptureSink(Protocol):
 
     async def feed(self, chunk: bytes) -> None: ...
 
-    def end(self) -> None: ...
+    def end(self, clean: bool = True) -> None: ...
 
 
 async def capture_node(
@@ -128,7 +128,7 @@ async def capture_node(
             sink.end()
             on_error(f"{node}: capture ended; restarting")
         except (BackendError, ParseError, OSError) as err:
-            sink.end()
+            sink.end(clean=False)
             message = str(err)
             on_error(message if message.startswith(node) else f"{node}: {message}")
         finally:

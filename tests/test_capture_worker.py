@@ -21,7 +21,15 @@ from fabrictui.capture.pcap import PcapStreamDecoder, decode_pcap_bytes
 from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, pcap_record
 from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.capture_worker.process import Stream, Worker
-from fabrictui.session.capture_worker.protocol import SUMMARY, message
+from fabrictui.session.capture_worker.protocol import (
+    DATA,
+    END,
+    END_CLEAN,
+    START,
+    SUMMARY,
+    message,
+    start_payload,
+)
 from fabrictui.session.capture_worker.raw import RawChunks, RecordLocator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,3 +221,26 @@ def test_the_worker_dies_with_a_killed_app() -> None:
             parent.wait()
         if pid is not None and _alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_a_stream_cut_mid_record_is_said_only_when_it_ended_by_itself(clean: bool) -> None:
+    read, write = os.pipe()
+    try:
+        worker = Worker(buffer_frames=10, display_batch=10, out=write)
+        data = pcap_global_header() + pcap_record(1.0, frame(1)) + pcap_record(2.0, frame(2))
+        worker.receive(message(START, 7, start_payload("node-a", A)))
+        worker.receive(message(DATA, 7, data[:-10]))
+        worker.receive(message(END, 7, END_CLEAN if clean else b""))
+        while worker.queue:
+            worker.process(*worker.queue.popleft())
+        worker.receive(message(SUMMARY))
+        _, summary, _ = read_reply(read)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert summary.counters.total == 1 and worker.streams == {}
+    if clean:
+        assert len(summary.errors) == 1 and "node-a: stream ended mid-record" in summary.errors[0]
+    else:
+        assert summary.errors == ()  # the capture's own error was already said

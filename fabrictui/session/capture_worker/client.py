@@ -18,6 +18,7 @@ from fabrictui.overlay import OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
     DATA,
     END,
+    END_CLEAN,
     MAX_MESSAGE,
     MODULE,
     REPLY,
@@ -44,7 +45,8 @@ class CaptureWorker:
         self._replies: deque[asyncio.Future] = deque()
         self._reader: asyncio.Task | None = None
         self._next_stream = 0
-        self._broken: dict[int, str] = {}  # streams the worker found broken
+        self._open_streams: set[int] = set()
+        self._broken: dict[int, str] = {}  # open streams the worker found broken
         self._waited = 0.0  # seconds feeds waited for the worker since the last summary
         self._gone: str | None = None
 
@@ -103,6 +105,7 @@ class CaptureWorker:
     def _open(self, node: str, address: str | None) -> int:
         self._next_stream += 1
         self._send(message(START, self._next_stream, start_payload(node, address)))
+        self._open_streams.add(self._next_stream)
         return self._next_stream
 
     async def _feed(self, stream: int, chunk: bytes) -> None:
@@ -116,10 +119,11 @@ class CaptureWorker:
             await self._proc.stdin.drain()  # the worker is behind: read at its pace
             self._waited += time.monotonic() - began
 
-    def _end(self, stream: int) -> None:
+    def _end(self, stream: int, clean: bool) -> None:
+        self._open_streams.discard(stream)
         self._broken.pop(stream, None)
         if self._gone is None:
-            self._send(message(END, stream))
+            self._send(message(END, stream, END_CLEAN if clean else b""))
 
     # -- requests -----
 
@@ -127,7 +131,7 @@ class CaptureWorker:
         """The worker's summary, and how long feeds waited for it since the last one."""
         kind, summary, broken = await self._ask(message(SUMMARY))
         assert kind == "summary"
-        self._broken.update(broken)
+        self._broken.update((k, v) for k, v in broken.items() if k in self._open_streams)
         waited, self._waited = self._waited, 0.0
         return summary, waited
 
@@ -193,7 +197,9 @@ class NodeSink:
         assert self._stream is not None, "start() first"
         await self.worker._feed(self._stream, chunk)
 
-    def end(self) -> None:
+    def end(self, clean: bool = True) -> None:
+        """The stream ended (`clean`: by itself, so it must not end mid-record;
+        not after an error, which was already said)."""
         if self._stream is not None:
-            self.worker._end(self._stream)
+            self.worker._end(self._stream, clean)
             self._stream = None

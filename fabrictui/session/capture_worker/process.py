@@ -25,6 +25,7 @@ from fabrictui.overlay import OverlayState, OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
     DATA,
     END,
+    END_CLEAN,
     HEADER,
     START,
     SUMMARY,
@@ -39,6 +40,7 @@ PIPE_SIZE = 1 << 20  # asked of the kernel for stdin (F_SETPIPE_SZ); it may give
 FEED_SIZE = 1 << 16  # the decoder's best chunk: the frames of one stay in the CPU cache
 F_SETPIPE_SZ = 1031
 PR_SET_PDEATHSIG = 1
+NICE = 5  # below the app (see main)
 _OUTER_SRC = attrgetter("outer_src")
 
 
@@ -113,7 +115,7 @@ class Worker:
             self.streams[stream] = Stream(start["node"], start["address"])
         elif kind == END:
             ended = self.streams.pop(stream, None)
-            if ended is not None and stream not in self.broken:
+            if ended is not None and stream not in self.broken and payload == END_CLEAN:
                 try:
                     ended.decoder.finish()
                 except CaptureError as err:
@@ -209,6 +211,10 @@ def main(argv: list[str]) -> int:
     die_with(parent)
     # ctrl-c and terminal signals are the app's to handle; it closes our stdin
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # on a busy host the screen's answers matter more than our throughput: when
+    # the two compete for a core the app wins, and we read captures slower
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     with contextlib.suppress(OSError):
         import fcntl
 
