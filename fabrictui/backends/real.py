@@ -32,6 +32,8 @@ from fabrictui.backends.kube.client import KubeClient
 from fabrictui.backends.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.switches import SwitchReader
+from fabrictui.backends.trace_ports import conventional_ports, inventory_ports
+from fabrictui.backends.trace_real import RemoteTrace
 from fabrictui.backends.vagrant import VagrantLab
 from fabrictui.constants import POD_POOL, VXLAN_BPF, VXLAN_PORT, VXLAN_VNI
 from fabrictui.labshape import LabShape
@@ -113,6 +115,7 @@ class RealLabBackend(LabBackend):
             platform_hints={m.name: m.platform for m in inventory.hosts} if inventory else None,
         )
         self._metas: list[HostMeta] = list(inventory.hosts) if inventory else []
+        self.tracer = RemoteTrace(pool, self.switches, capture_sudo)
         self._active_faults: set[str] = set()
         self._captures: list[SshCapture] = []
         self.master_kubeconfigs = master_kubeconfigs
@@ -188,7 +191,10 @@ class RealLabBackend(LabBackend):
         # Captures first: stopping one needs the pool (to check tcpdump is gone).
         captures, self._captures = list(self._captures), []
         await asyncio.gather(
-            self.switches.close(), *(c.close() for c in captures), return_exceptions=True
+            self.switches.close(),
+            self.tracer.close(),
+            *(c.close() for c in captures),
+            return_exceptions=True,
         )
         await self.pool.close()
         await self.kube.close()
@@ -374,6 +380,23 @@ class RealLabBackend(LabBackend):
         self._captures = [c for c in self._captures if not c.stopped]
         self._captures.append(capture)
         return capture
+
+    # -- path trace (backends/trace_real.py) ------------------------------------------------------
+
+    def trace_ports(self) -> dict[tuple[str, str], str]:
+        """The ports the inventory lists; the Cumulus convention for what it does not."""
+        ports = conventional_ports(self.shape())
+        if self.inventory is not None:
+            ports.update(inventory_ports(list(self.inventory.links)))
+        return ports
+
+    async def open_trace_capture(self, host: str, interface: str, bpf: str) -> CaptureStream:
+        return await self.tracer.open_capture(host, interface, bpf)
+
+    async def read_state(self, host: str, read: str, arg: str = "") -> str:
+        meta = next((m for m in self._metas if m.name == host), None)
+        is_switch = meta is not None and meta.role.is_switch
+        return await self.tracer.read(host, read, arg, is_switch)
 
     # -- faults (rehearsal labs only: a real lab is not broken on purpose) -----------------------
 

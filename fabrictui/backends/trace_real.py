@@ -1,0 +1,73 @@
+"""A real lab's side of a path trace, over the lab's own SSH pool.
+
+Captures at any host and interface are `SshCapture`s (tcpdump under the wrapper that ends it
+when the SSH channel closes: nothing outlives a trace, also after `x` or a killed app); the
+state reads run the commands of `trace_ports.TRACE_READS` (iproute2 on nodes, vtysh on
+switches, with sudo where the switch's login is not root) and return their text, stderr
+included: `ip route get` says what it refuses there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fabrictui.backends.base import BackendError, CaptureStream
+from fabrictui.backends.capture_ssh import SshCapture, open_ssh_capture
+from fabrictui.backends.ssh import SshPool
+from fabrictui.backends.switches import SwitchReader
+from fabrictui.backends.trace_ports import read_argv
+
+READ_TIMEOUT = 5.0
+LISTEN_WAIT = 2.0  # longest wait for tcpdump's "listening on" before the probe goes
+
+
+class RemoteTrace:
+    def __init__(self, pool: SshPool, switches: SwitchReader, capture_sudo: bool) -> None:
+        self.pool = pool
+        self.switches = switches
+        self.capture_sudo = capture_sudo
+        self.captures: list[SshCapture] = []
+
+    async def open_capture(self, host: str, interface: str, bpf: str) -> CaptureStream:
+        if host not in self.pool.targets:
+            raise BackendError(f"{host}: no SSH endpoint to capture from")
+        capture = await open_ssh_capture(self.pool, host, interface, bpf, sudo=self.capture_sudo)
+        self.captures = [c for c in self.captures if not c.stopped]
+        self.captures.append(capture)
+        # open only once tcpdump listens: a probe sent earlier would pass unseen
+        deadline = time.monotonic() + LISTEN_WAIT
+        while time.monotonic() < deadline:
+            if any("listening on" in line for line in capture.stderr_lines):
+                break
+            if (
+                capture.pid is not None
+                and capture.stderr_lines
+                and not any("listening on" in line for line in capture.stderr_lines)
+            ):
+                break  # tcpdump said something else (an error): the stream will tell
+            await asyncio.sleep(0.01)
+        return capture
+
+    async def read(self, host: str, read: str, arg: str, is_switch: bool) -> str:
+        if host not in self.pool.targets:
+            raise BackendError(f"{host}: no SSH endpoint")
+        try:
+            argv = read_argv(read, arg, is_switch)
+        except ValueError as err:
+            raise BackendError(str(err)) from None
+        if not argv:
+            raise BackendError(f"{host}: no {read} read on a {'switch' if is_switch else 'node'}")
+        sudo = False
+        if is_switch and argv[0] == "vtysh":
+            sudo = (await self.switches.detect(host)).sudo
+        result = await self.pool.run(host, argv, READ_TIMEOUT, sudo=sudo)
+        text = result.stdout
+        if result.stderr.strip() and not result.ok:
+            text = (text + "\n" + result.stderr).strip() + "\n"
+        return text
+
+    async def close(self) -> None:
+        captures, self.captures = list(self.captures), []
+        for capture in captures:
+            await capture.close()
