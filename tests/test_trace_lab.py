@@ -21,6 +21,7 @@ import pytest
 
 from fabrictui.actions.progress import ignore
 from fabrictui.actions.trace import run_trace
+from fabrictui.actions.verify import verify
 from fabrictui.backends.base import DemoWorkload
 from fabrictui.backends.real import RealLabBackend
 from tests._rehearsal_tui import open_lab, rehearsal_lab
@@ -113,8 +114,15 @@ async def test_healthy_and_black_holed_pod(lab_dir: Path) -> None:
         await run(backend, dst.node, "ip", "route", "replace", "blackhole", f"{dst.ip}/32")
         try:
             out = await trace(backend, "black-holed pod", src, dst)
+            checks = {c.name: c for c in await verify(backend, ignore, ping_count=2,
+                                                      ping_timeout=5.0)}  # fmt: skip
         finally:
             await run(backend, dst.node, "ip", "route", "replace", *original)
+        # verify: check 5 names the black hole (from its trace), check 6 where frames stopped
+        ping, wire = checks["cross-rack ping"], checks["VXLAN on the wire"]
+        assert not ping.passed and ping.cause and "black-holes" in ping.cause, ping
+        assert dst.ip in ping.cause
+        assert wire.cause and f"frames stopped at {dst.node} cali" in wire.cause, wire
         assert not out["delivered"]
         assert out["lost_at"]["host"] == dst.node
         assert out["lost_at"]["interface"].startswith("cali")

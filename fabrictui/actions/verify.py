@@ -27,6 +27,7 @@ from fabrictui.actions.diagnose import (
 )
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.scale import belongs
+from fabrictui.actions.trace import TraceResult, run_trace
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
@@ -224,6 +225,30 @@ def check_frames(
     return CheckResult(name, True, tuple(evidence))
 
 
+async def _trace_pair(
+    backend: LabBackend, report: Report, src: KubePod, dst: KubePod, timeout: float
+) -> TraceResult | None:
+    """A path trace of the failed pair (None where the lab cannot trace)."""
+    report(Progress(f"tracing {src.name} -> {dst.name}: where do the echoes stop?"))
+    try:
+        return await run_trace(backend, _quiet, src.key, dst.key, count=2, timeout=timeout)
+    except (BackendError, TimeoutError):
+        return None
+
+
+def _quiet(progress: Progress) -> None:
+    """The trace's own steps are not verify's progress."""
+
+
+def _trace_evidence(traced: TraceResult | None) -> tuple[str, ...]:
+    if traced is None:
+        return ()
+    lost = traced.lost_at
+    where = f"lost at {lost.label} ({lost.direction})" if lost else "no point went dark"
+    lines = [f"trace: {where}" + (f": {traced.cause}" if traced.cause else "")]
+    return (*lines, *(f"trace: {line}" for line in traced.evidence))
+
+
 def _show(value: object) -> str:
     if isinstance(value, tuple):
         return " > ".join(map(str, value))
@@ -333,6 +358,7 @@ async def check_ping_and_wire(
         + (f", ttl {result.ttl}" if result.ttl is not None else "")
         + rtt
     )
+    traced: TraceResult | None = None
     if result.ok:
         ping_check = CheckResult(CHECKS[4], True, (line,))
     else:
@@ -340,17 +366,29 @@ async def check_ping_and_wire(
             fresh = await take_snapshot(backend)
         except (BackendError, TimeoutError):
             fresh = snap
-        cause = diagnose_ping(fresh, src, dst.ip, result) or result.error or "no replies"
-        ping_check = CheckResult(CHECKS[4], False, (line,), cause)
+        diagnosis = diagnose_ping(fresh, src, dst.ip, result)
+        traced = await _trace_pair(backend, report, src, dst, timeout)
+        # The trace reads the hop where the probe went dark; the snapshot only knows what the
+        # lab says of itself (sessions, pods, faults it injected): when that finds nothing
+        # specific, the trace's cause is the answer.
+        generic = diagnosis is None or diagnosis.startswith("no reply from")
+        cause = diagnosis
+        if traced is not None and traced.cause and generic:
+            cause = traced.cause
+        cause = cause or result.error or "no replies"
+        ping_check = CheckResult(CHECKS[4], False, (line, *_trace_evidence(traced)), cause)
     if capture_error:
         wire = CheckResult(CHECKS[5], False, (), capture_error)
     elif not result.ok:
         seen = sum(1 for f in frames if f.inner_src == src.ip and f.inner_dst == dst.ip)
+        why = "cannot run: the ping of check 5 got no replies"
+        lost = traced.lost_at if traced is not None else None
+        if traced is not None and lost is not None:
+            last = [h.point for h in traced.hops if h.seen]
+            after = f", last seen at {last[-1].label} ({last[-1].direction})" if last else ""
+            why += f"; the frames stopped at {lost.label} ({lost.direction}){after}"
         wire = CheckResult(
-            CHECKS[5],
-            False,
-            (f"{seen} echo requests seen on {src.node} eth0",),
-            "cannot run: the ping of check 5 got no replies",
+            CHECKS[5], False, (f"{seen} echo requests seen on {src.node} eth0",), why
         )
     else:
         wire = check_frames(
