@@ -68,6 +68,11 @@ class BgpPeer:
     prefixes_received: int | None
     msg_rcvd: int | None = None
     msg_sent: int | None = None
+    # Accepted through a `bgp listen range` (FRR: `*` in text, `dynamicPeer` in JSON).
+    dynamic: bool = False
+    # Up, but FRR exchanges nothing for want of an eBGP policy: `(Policy)` in
+    # State/PfxRcd or PfxSnt, `peerState: "Policy"` in JSON.
+    policy_blocked: bool = False
 
     @property
     def established(self) -> bool:

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,8 @@ def check_bgp(summary: BgpSummary) -> None:
             assert count is None or (type(count) is int and count >= 0)
         if not peer.established:
             assert peer.prefixes_received is None
+        assert type(peer.dynamic) is bool and type(peer.policy_blocked) is bool
+        assert peer.established or not peer.policy_blocked
         seconds = parse_bgp_uptime_seconds(peer.uptime)
         assert seconds is None or (type(seconds) is int and seconds >= 0)
 
@@ -423,6 +426,7 @@ def bgp_peers(draw: st.DrawFn, neighbor: str) -> tuple[BgpPeer, str]:
         prefixes_received=prefixes,
         msg_rcvd=draw(st.integers(0, 2**40)),
         msg_sent=draw(st.integers(0, 2**40)),
+        policy_blocked=kind == "(Policy)",
     )
     return peer, cell
 
@@ -438,12 +442,14 @@ NEIGHBORS = st.one_of(
 def summaries(draw: st.DrawFn) -> tuple[BgpSummary, list[str], list[bool]]:
     neighbors = draw(st.lists(NEIGHBORS, max_size=8, unique=True))
     drawn = [draw(bgp_peers(n)) for n in neighbors]
+    dynamic = [draw(st.booleans()) for _ in drawn]
     summary = BgpSummary(
         router_id=str(draw(st.ip_addresses(v=4))),
         local_as=draw(st.integers(1, 2**32 - 1)),
-        peers=tuple(peer for peer, _ in drawn),
+        peers=tuple(
+            replace(peer, dynamic=dyn) for (peer, _), dyn in zip(drawn, dynamic, strict=True)
+        ),
     )
-    dynamic = [draw(st.booleans()) for _ in drawn]
     return summary, [cell for _, cell in drawn], dynamic
 
 
@@ -509,6 +515,8 @@ def render_json(summary: BgpSummary, cells: list[str], style: str, asdot: bool) 
         }
         if peer.hostname:
             data["hostname"] = peer.hostname
+        if peer.dynamic:
+            data["dynamicPeer"] = True
         count = peer.prefixes_received or 0
         data["prefixReceivedCount" if style == "nclu" else "pfxRcd"] = count
         if cell in ("(Policy)", "NoNeg"):

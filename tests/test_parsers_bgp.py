@@ -212,7 +212,7 @@ def test_frr70_text_wrapped_neighbors_dynamic_and_states() -> None:
         BgpPeer("swp51", "spine01", 65020, "Established", "1d01h44m", 10, 33291, 33287),
         BgpPeer("swp52", "spine02.lab.local", 65020, "Established", "02w3d04h", 10, 33290, 33287),
         BgpPeer("swp53", None, 0, "Active", "never", None, 0, 0),
-        BgpPeer("10.0.101.101", None, 64512, "Established", "00:05:43", 2, 12, 14),
+        BgpPeer("10.0.101.101", None, 64512, "Established", "00:05:43", 2, 12, 14, dynamic=True),
         BgpPeer("10.0.0.99", None, 65099, "Idle (Admin)", "01y02w3d", None, 0, 0),
         BgpPeer("10.0.0.98", None, 65098, "Idle (PfxCt)", "00:00:10", None, 100, 90),
         BgpPeer("fc00::99", None, 65099, "Connect", "never", None, 0, 0),
@@ -234,7 +234,17 @@ def test_frr75_pfxsnt_policy_noneg_and_evpn_merge() -> None:
     assert (summary.router_id, summary.local_as) == ("10.0.0.21", 4200000021)
     assert summary.peers == (
         BgpPeer("swp1", "leaf1.lab.local", 4200000011, "Established", "03:36:09", 7, 5210, 5215),
-        BgpPeer("swp2", "leaf2", 4200000012, "Established", "03:36:09", None, 5209, 5215),
+        BgpPeer(
+            "swp2",
+            "leaf2",
+            4200000012,
+            "Established",
+            "03:36:09",
+            None,
+            5209,
+            5215,
+            policy_blocked=True,
+        ),
         BgpPeer("10.0.0.30", None, 65030, "Established", "01:02:03", None, 77, 80),
         BgpPeer("10.0.0.31", None, 65031, "OpenSent", "00:00:07", None, 0, 1),
         BgpPeer("10.0.0.40", None, 65040, "OpenConfirm", "never", None, 0, 0),

@@ -60,6 +60,13 @@ def _json_as(obj: dict[str, Any], key: str, what: str) -> int | None:
     raise ParseError(f"{what}: {key} is {type(value).__name__}, not an AS number")
 
 
+def _json_bool(obj: dict[str, Any], key: str, what: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise ParseError(f"{what}: {key} is {type(value).__name__}, not true/false")
+    return value
+
+
 def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
     what = f"{what} peer {key[:60]!r}"
     if not isinstance(data, dict):
@@ -93,6 +100,8 @@ def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
         prefixes_received=prefixes,
         msg_rcvd=_json_int(data, "msgRcvd", what),
         msg_sent=_json_int(data, "msgSent", what),
+        dynamic=_json_bool(data, "dynamicPeer", what),
+        policy_blocked=established and peer_state == "Policy",
     )
 
 

@@ -40,7 +40,8 @@ _KNOWN_COLUMNS = _SINGLE_COLUMNS | {"State/PfxRcd", "PfxSnt", "Desc"}
 
 
 def _split_neighbor_cell(cell: str, what: str) -> tuple[str, str | None]:
-    """`*spine-sw1.lab.local(172.16.0.0)` -> ("172.16.0.0", "spine-sw1.lab.local")."""
+    """`*spine-sw1.lab.local(172.16.0.0)` -> ("172.16.0.0", "spine-sw1.lab.local");
+    the `*` (a dynamic neighbour) is the caller's to read."""
     cell = cell.removeprefix("*")
     match = _HOSTNAME_PEER.fullmatch(cell)
     if match:
@@ -123,10 +124,10 @@ def _parse_row(tokens: list[str], columns: list[str], lineno: int) -> BgpPeer:
         state = "Established"
     else:
         state = parse_state(state_cell, what)
-    if "PfxSnt" in values:
-        sent = values["PfxSnt"]
-        if sent not in ESTABLISHED_NO_PREFIXES:
-            count(sent, f"{what} PfxSnt")
+    sent = values.get("PfxSnt")
+    if sent is not None and sent not in ESTABLISHED_NO_PREFIXES:
+        count(sent, f"{what} PfxSnt")
+    policy_blocked = state == "Established" and "(Policy)" in (state_cell, sent)
     return BgpPeer(
         neighbor=neighbor,
         hostname=hostname,
@@ -136,6 +137,8 @@ def _parse_row(tokens: list[str], columns: list[str], lineno: int) -> BgpPeer:
         prefixes_received=prefixes,
         msg_rcvd=counters.get("MsgRcvd"),
         msg_sent=counters.get("MsgSent"),
+        dynamic=tokens[0].startswith("*"),
+        policy_blocked=policy_blocked,
     )
 
 
