@@ -28,6 +28,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
     "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
     "audit": ("audit", "show the audit log of actions"),
+    "record": ("record", "record a lab without a screen, for replay and reports"),
+    "replay": ("replay", "replay a recording in the TUI (FILE or latest)"),
+    "report": ("report", "a report of a recording at one moment, as Markdown or HTML"),
 }
 
 

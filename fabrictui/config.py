@@ -51,6 +51,8 @@ class Settings:
     # a source is marked stale when it has not answered for this many poll intervals
     stale_after_polls: float = 3.0
     themes_dir: Path | None = None  # user themes, in addition to the shipped ones
+    record: bool = True  # every TUI session is recorded (docs/replay.md)
+    record_cap_mb: int = 1024  # all recordings together; the oldest go first
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -75,6 +77,11 @@ def load_settings(path: Path | None = None) -> Settings:
     _set(settings, "host_poll_seconds", polls.get("hosts"), (int, float), file)
     _set(settings, "fabric_poll_seconds", polls.get("fabric"), (int, float), file)
     _set(settings, "overlay_buffer_frames", data.get("overlay", {}).get("buffer"), int, file)
+    record = data.get("record", {})
+    if not isinstance(record, dict):
+        raise ConfigError(f"{file}: [record] is a table (enabled, max_total_mb)")
+    _set(settings, "record", record.get("enabled"), bool, file)
+    _set(settings, "record_cap_mb", record.get("max_total_mb"), int, file)
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()

@@ -79,6 +79,8 @@ class FeedSupervisor:
         self._tasks: dict[str, asyncio.Task] = {}
         self._crashes: dict[str, tuple[str, int]] = {}  # feed -> (last error, count)
         self._stopped = False
+        # wraps each node's capture sink (the session recorder's tap), or None
+        self.tap: Callable | None = None
 
     # -- life -----
 
@@ -220,7 +222,7 @@ class FeedSupervisor:
                     capture_node(
                         self.backend,
                         node.name,
-                        worker.sink(node.name, node.address),
+                        self._sink(worker, node),
                         self._failed("capture"),
                     )
                     for node in nodes
@@ -230,6 +232,10 @@ class FeedSupervisor:
             self.state.capture_nodes = ()
             self.capture_worker = None
             await worker.close()
+
+    def _sink(self, worker: CaptureWorker, node: Host):
+        sink = worker.sink(node.name, node.address)
+        return self.tap(node.name, node.address, sink) if self.tap else sink
 
     async def _summaries(self, worker: CaptureWorker) -> None:
         """What the worker counted and the newest frames to draw, at the

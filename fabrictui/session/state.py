@@ -108,6 +108,8 @@ class LabState:
         self._poll_seconds = dict(poll_seconds or {})
         self._stale_after_polls = stale_after_polls
         self._names: dict[str, str] | None = None  # names_by_ip, until hosts/nodes/pods change
+        # told (kind, data) after each thing the state receives: the session recorder
+        self.listeners: list[Callable[[str, object], None]] = []
 
     # -- what feeds report -----
 
@@ -119,32 +121,43 @@ class LabState:
         """Record that `source` fails; True when this is news (not the same error again)."""
         news = self.problems.get(source) != error
         self.problems[source] = error
+        if news:
+            self._tell("failed", [source, error])
         return news
 
     def set_hosts(self, hosts: list[Host]) -> None:
         self.answered("hosts")
         self.hosts = list(hosts)
         self._names = None
+        self._tell("hosts", self.hosts)
 
     def set_readings(self, readings: dict[str, SwitchReading]) -> None:
         self.answered("fabric")
         self.readings = dict(readings)
+        self._tell("fabric", self.readings)
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")
         self._nodes.apply(event, _node_key)
         self._names = None
+        self._tell("node", event)
 
     def apply_pod_events(self, events: Iterable[WatchEvent[KubePod]]) -> None:
         self.answered("pods")
         for event in events:
             self._pods.apply(event, _pod_key)
+            self._tell("pod", event)
         self._names = None
 
     def apply_overlay(self, summary: OverlaySummary, waited: float = 0.0) -> None:
         """A capture worker's summary (`waited`: seconds captures waited for it)."""
         if self.overlay.apply(summary, waited):
             self.answered("capture")
+            self._tell("overlay", summary.counters)
+
+    def _tell(self, kind: str, data: object) -> None:
+        for listener in self.listeners:
+            listener(kind, data)
 
     # -- what screens read -----
 

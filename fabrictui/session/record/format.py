@@ -1,0 +1,146 @@
+"""The recording file: one SQLite database per session (docs/replay.md).
+
+Tables:
+
+- `meta(key, value)`: `format` (FORMAT_VERSION), `lab` (the `LabInfo` as JSON),
+  `started`, `ended` (epoch seconds; `ended` is missing after a crash), `version`.
+- `events(id, t, kind, data)`: what the state received, in order (`t` is the
+  recording machine's clock; ids grow with `t`, the writer is one thread).
+  `data` is tagged JSON (`encode` / `decode`): no pickle, so opening a
+  colleague's recording runs none of their code.
+- `streams(id, node, address, header)`: one per capture stream, with its pcap
+  global header (link type, time resolution, byte order).
+- `frames(id, stream, t0, t1, count, records)`: blocks of whole pcap records of
+  one stream, newest last: a stream's header followed by its blocks is a valid
+  pcap file, which is how `w` and `export_pcap` write them.
+
+Event kinds (EVENT_KINDS) and their data: `hosts` a list of Host, `fabric` a dict
+of SwitchReading, `node` / `pod` a WatchEvent, `failed` [source, error],
+`overlay` the capture counters (FlowSnapshot, once a second at most), `log`
+[level, line] from the action log, `snapshot` the whole state (so a seek never
+replays more than a minute of events), `gap` a note that frames were not
+recorded (the writer was behind).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from fabrictui import model
+from fabrictui.capture.counters import FlowSnapshot
+
+FORMAT_VERSION = 1
+SUFFIX = ".rec.sqlite"
+EVENT_KINDS = ("hosts", "fabric", "node", "pod", "failed", "overlay", "log", "snapshot", "gap")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS streams (
+    id INTEGER PRIMARY KEY, node TEXT NOT NULL, address TEXT, header BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS frames (
+    id INTEGER PRIMARY KEY, stream INTEGER NOT NULL, t0 REAL NOT NULL, t1 REAL NOT NULL,
+    count INTEGER NOT NULL, records BLOB NOT NULL);
+"""
+
+
+class RecordingError(Exception):
+    """A recording that cannot be opened or written; the message names the file."""
+
+
+# Only these types are rebuilt from a recording: anything else is refused.
+_CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        model.Host,
+        model.BgpPeer,
+        model.BgpSummary,
+        model.SwitchReading,
+        model.KubeNode,
+        model.KubePod,
+        model.WatchEvent,
+        model.PingResult,
+        model.CheckResult,
+        model.LabInfo,
+        FlowSnapshot,
+    )
+}
+_ENUMS: dict[str, type[enum.Enum]] = {e.__name__: e for e in (model.Role, model.VmState)}
+
+
+def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode (the writer) or read-only (replay, report)."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return conn
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # a commit reaches the file before the call returns: kill -9 loses only uncommitted
+    # rows; NORMAL skips the fsync per commit (a power cut may lose the last commits)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def encode(obj: Any) -> Any:
+    """A model object as JSON-ready data, tagged so `decode` rebuilds it."""
+    if obj is None or isinstance(obj, bool | int | float):
+        return obj
+    if isinstance(obj, enum.Enum):
+        return {"@e": type(obj).__name__, "v": obj.value}
+    if isinstance(obj, str):
+        return obj
+    if is_dataclass(obj) and not isinstance(obj, type):
+        data = {f.name: encode(getattr(obj, f.name)) for f in fields(obj)}
+        data["@"] = type(obj).__name__
+        return data
+    if isinstance(obj, tuple):
+        return {"@t": [encode(v) for v in obj]}
+    if isinstance(obj, list):
+        return [encode(v) for v in obj]
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {"@d": {k: encode(v) for k, v in obj.items()}}
+        return {"@k": [[encode(k), encode(v)] for k, v in obj.items()]}
+    raise TypeError(f"cannot record a {type(obj).__name__}")
+
+
+def decode(data: Any) -> Any:
+    """Rebuild what `encode` wrote; raises ValueError for anything else."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "@t" in data:
+        return tuple(decode(v) for v in data["@t"])
+    if "@d" in data:
+        return {k: decode(v) for k, v in data["@d"].items()}
+    if "@k" in data:
+        return {_hashable(decode(k)): decode(v) for k, v in data["@k"]}
+    if "@e" in data:
+        kind = _ENUMS.get(data["@e"])
+        if kind is None:
+            raise ValueError(f"unknown value type {data['@e']!r}")
+        return kind(data["v"])
+    name = data.get("@")
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown record type {name!r}")
+    return cls(**{k: decode(v) for k, v in data.items() if k != "@"})
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(encode(obj), separators=(",", ":"))
+
+
+def loads(text: str) -> Any:
+    return decode(json.loads(text))
