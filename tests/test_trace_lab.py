@@ -76,17 +76,8 @@ async def trace(backend: RealLabBackend, name: str, src, dst) -> dict:
 
 
 async def nothing_left(src_ip: str) -> None:
-    """No tcpdump of this trace on any host: the lab's hosts share this machine's process
-    table (network namespaces only), so `ps` here sees them all; a trace's filters name the
-    source pod's address (as text on veths, in hex inside VXLAN)."""
-    marks = (src_ip, f"0x{int(ipaddress.IPv4Address(src_ip)):08x}")
-    await asyncio.sleep(0.2)
-    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True)
-    left = [
-        line for line in ps.stdout.splitlines()
-        if line.split(None, 1)[-1].startswith("tcpdump ") and any(m in line for m in marks)
-    ]  # fmt: skip
-    assert not left, f"tcpdump left running: {left}"
+    """No tcpdump of this trace on any host (see `our_tcpdumps`)."""
+    await gone_within(src_ip, 2.0)
 
 
 async def run(backend: RealLabBackend, host: str, *argv: str) -> None:
@@ -200,3 +191,66 @@ async def test_spine_bgp_gone_goes_through_the_other_spine(lab_dir: Path) -> Non
         assert any(spine in line for line in out["evidence"]), out["evidence"]
     finally:
         await backend.close()
+
+
+def our_tcpdumps(src_ip: str) -> list[str]:
+    """The lab's hosts share this machine's process table (network namespaces only), so
+    `ps` here sees every host's tcpdump; a trace's filters name the source pod's address
+    (as text on veths, in hex inside VXLAN)."""
+    marks = (src_ip, f"0x{int(ipaddress.IPv4Address(src_ip)):08x}")
+    ps = subprocess.run(
+        ["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True, check=True
+    )
+    return [
+        line for line in ps.stdout.splitlines()
+        if line.split(None, 1)[-1].startswith("tcpdump ") and any(m in line for m in marks)
+    ]  # fmt: skip
+
+
+async def gone_within(src_ip: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while our_tcpdumps(src_ip):
+        assert time.monotonic() < deadline, f"tcpdump left running: {our_tcpdumps(src_ip)}"
+        await asyncio.sleep(0.1)
+
+
+async def test_cancelled_trace_leaves_nothing(lab_dir: Path) -> None:
+    backend = open_lab(lab_dir)
+    try:
+        await backend.start()
+        src, dst = await pair(backend)
+        task = asyncio.ensure_future(
+            run_trace(backend, ignore, src.key, dst.key, count=10, timeout=15.0)
+        )
+        deadline = time.monotonic() + 10
+        while len(our_tcpdumps(src.ip)) < 10:  # every point is capturing
+            assert time.monotonic() < deadline and not task.done()
+            await asyncio.sleep(0.05)
+        task.cancel()  # what `x` does to the running action
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await gone_within(src.ip, 3.0)
+    finally:
+        await backend.close()
+
+
+async def test_killed_trace_command_leaves_nothing(lab_dir: Path) -> None:
+    """`kill -9` of `fabrictui trace`: no handler runs; the wrapper around each remote
+    tcpdump sees its SSH channel close and ends it."""
+    backend = open_lab(lab_dir)
+    try:
+        src, dst = await pair(backend)
+    finally:
+        await backend.close()
+    argv = ["fabrictui", "trace", "--lab", str(lab_dir), "--from", src.key, "--to", dst.key,
+            "-c", "20", "-q"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while len(our_tcpdumps(src.ip)) < 10:
+            assert time.monotonic() < deadline and proc.poll() is None
+            await asyncio.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    await gone_within(src.ip, 5.0)
