@@ -1,7 +1,8 @@
 """Regenerate screenshots/ from the demo lab: the main screen at 80x24 and
-160x48, the ping matrix and the verify report, in every shipped theme.
+160x48, the ping matrix, the verify report and the path trace (of a black-holed
+pod, at 80x24 and 160x48), in every shipped theme.
 
-    python scripts/screenshots.py [--out screenshots]
+    python scripts/screenshots.py [--out screenshots] [--only main|ping-matrix|verify|trace]
 """
 
 from __future__ import annotations
@@ -55,13 +56,35 @@ async def report_screen(theme: str, key: str, screen_id: str, name: str, out: Pa
         app.save_screenshot(f"{name}-160x48-{theme}.svg", str(out))
 
 
-async def run(out: Path) -> None:
+async def trace_screen(theme: str, size: tuple[int, int], out: Path) -> None:
+    """`T` on the seed's cross-rack pair with the target pod black-holed: the lost point,
+    its cause and evidence."""
+    app = new_app(theme)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: len(app.state.kube_state()[1]) > 10 and app.state.readings)
+        await app.backend.set_fault("blackhole-pod:space1/nginx-deployment-55457b9d87-nnzz5", True)
+        await pilot.press("T")
+        await wait_until(pilot, lambda: app.screen.id == "trace-pick")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.id == "trace")
+        await wait_until(pilot, lambda: getattr(app.screen, "result", None) is not None, 60)
+        await pilot.pause(0.5)
+        app.save_screenshot(f"trace-{size[0]}x{size[1]}-{theme}.svg", str(out))
+
+
+async def run(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in THEMES:
-        await main_screen(theme, (80, 24), out)
-        await main_screen(theme, (160, 48), out)
-        await report_screen(theme, "P", "ping-matrix", "ping-matrix", out)
-        await report_screen(theme, "V", "verify-report", "verify", out)
+        if only in (None, "main"):
+            await main_screen(theme, (80, 24), out)
+            await main_screen(theme, (160, 48), out)
+        if only in (None, "ping-matrix"):
+            await report_screen(theme, "P", "ping-matrix", "ping-matrix", out)
+        if only in (None, "verify"):
+            await report_screen(theme, "V", "verify-report", "verify", out)
+        if only in (None, "trace"):
+            await trace_screen(theme, (80, 24), out)
+            await trace_screen(theme, (160, 48), out)
         print(f"screenshots: {theme} done")
 
 
@@ -70,4 +93,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent.parent / "screenshots")
     )
-    asyncio.run(run(Path(parser.parse_args().out)))
+    parser.add_argument("--only", choices=("main", "ping-matrix", "verify", "trace"))
+    args = parser.parse_args()
+    asyncio.run(run(Path(args.out), args.only))
