@@ -26,6 +26,7 @@ ALL_AGES_EVERY = 30.0  # seconds between age refreshes of rows out of view
 # new row when idle).
 FIRST_ROWS = 60
 ROWS_PER_STEP = 400
+FREEZE_ROWS = 1000  # from this many rows on, drawn rows are frozen out of the collector
 
 
 class KubePane(Pane):
@@ -136,10 +137,13 @@ class KubePane(Pane):
 
     def _next_step(self) -> None:
         self._draw_step(ROWS_PER_STEP)
-        if not self._steps_ages_only:
+        table = self.query_one("#pod-table", KeyedTable)
+        if not self._steps_ages_only and table.row_count >= FREEZE_ROWS:
             # rows are long-lived objects, thousands of them: leave them out of the
             # collector's full passes, which otherwise scan them all every few
-            # seconds (a 100 ms pause at 5,000 pods, felt as a late key press)
+            # seconds (a 100 ms pause at 5,000 pods, felt as a late key press).
+            # Only for big tables: small ones gain nothing, and what is frozen
+            # stays for the life of the process (one app, in the real command)
             gc.freeze()
         if self._to_draw:
             self.call_after_refresh(self._next_step)
