@@ -241,3 +241,71 @@ def check_pattern(spines: int, racks: int, nodes_per_rack: int) -> None:
         raise ShapeError(f"nodes per rack must be 0..{MAX_NODES_PER_RACK} (got {nodes_per_rack})")
     # with N <= 99 and K <= 49 the /31s stay well inside 172.16.0.0/16 and below the
     # router-id /24 (172.16.255.0): at most 4851 links use 172.16.0.0 - 172.16.37.229
+
+
+# --- Scenario 2: Calico peering with the leaves over BGP (LAB.md "Scenario 2") ---------
+#
+# Design decision (LAB.md's AS point): every node gets an AS of its own, derived from its
+# address in the 4-byte private range: 10.0.101.102 -> 4200101102. Nodes of one rack then
+# never see their own AS in each other's paths (BGP loop prevention would drop same-rack
+# blocks if a rack shared one AS), and no `allowas-in` / `numAllowedLocalASNumbers` is
+# needed. Each node peers with its rack's leaf at the leaf's server-bridge address; the
+# leaf accepts the rack's subnet as a `bgp listen range` (dynamic neighbours).
+NODE_ASN_BASE = 4_200_000_000
+BGP_PEER_GROUP = "calico"  # the leaves' peer group for their rack's nodes
+
+
+def node_asn(address: str | None) -> int | None:
+    """The node's own AS in BGP mode, from its IPv4 address (x.x.C.D -> 4200000000 +
+    C*1000 + D), or None without an address."""
+    if not address:
+        return None
+    try:
+        octets = ipaddress.IPv4Address(address).packed
+    except ValueError:
+        return None
+    return NODE_ASN_BASE + octets[2] * 1000 + octets[3]
+
+
+@dataclass(frozen=True, slots=True)
+class NodePeering:
+    """One node's eBGP session with its rack's leaf in BGP mode."""
+
+    leaf: str
+    node: str
+    node_address: str
+    node_asn: int
+    leaf_address: str  # the leaf's address on the rack's server subnet (BGPPeer peerIP)
+    leaf_asn: int | None
+    listen_range: str  # the rack's subnet, accepted by the leaf as dynamic neighbours
+
+
+def node_peerings(shape: LabShape) -> tuple[NodePeering, ...]:
+    """Every node's session with its leaf in BGP mode, in the shape's node order; nodes
+    whose leaf, address or the leaf's server subnet are unknown are left out."""
+    peerings = []
+    for node in shape.nodes:
+        leaf = shape.host(shape.leaf_of(node.name) or "")
+        asn = node_asn(node.address)
+        if leaf is None or node.address is None or asn is None:
+            continue
+        subnet = leaf.server_subnet or _subnet_of(node.address)
+        gateway = leaf.gateway or node.gateway or _first_host(subnet)
+        peerings.append(
+            NodePeering(leaf.name, node.name, node.address, asn, gateway, leaf.asn, subnet)
+        )
+    return tuple(peerings)
+
+
+def bgp_expected_sessions(shape: LabShape) -> tuple[tuple[str, str], ...]:
+    """The sessions of a healthy lab in BGP mode: every leaf-spine pair, then every
+    (leaf, node) peering."""
+    return (*shape.expected_sessions(), *((p.leaf, p.node) for p in node_peerings(shape)))
+
+
+def _subnet_of(address: str) -> str:
+    return str(ipaddress.IPv4Network(f"{address}/24", strict=False))
+
+
+def _first_host(subnet: str) -> str:
+    return str(ipaddress.IPv4Network(subnet).network_address + 1)

@@ -17,6 +17,11 @@ class PeerVerdict:
     peer_host: str | None  # topology name of the peer, when it could be told
     expected: bool
 
+    @property
+    def dynamic(self) -> bool:
+        """A neighbour the switch accepted through a listen range (a node in BGP mode)."""
+        return self.peer.dynamic
+
 
 @dataclass(frozen=True, slots=True)
 class SessionAnalysis:
@@ -39,9 +44,26 @@ class SessionAnalysis:
                 lines.append(
                     f"{v.switch}: session to {v.peer_host} ({v.peer.neighbor}) is {v.peer.state}"
                 )
+            elif v.peer.policy_blocked:
+                lines.append(
+                    f"{v.switch}: session to {v.peer_host} ({v.peer.neighbor}) is up but"
+                    " (Policy): no eBGP policy, no routes exchanged"
+                )
         if include_unreachable:
             lines.extend(f"{switch}: did not answer" for switch in self.unreachable)
         return sorted(lines)
+
+
+def grouped_by_switch(
+    analysis: SessionAnalysis,
+) -> dict[str, tuple[list[PeerVerdict], list[PeerVerdict]]]:
+    """switch -> (its static peers, its dynamic neighbours): the fabric pane draws the
+    dynamic ones (the nodes in BGP mode) grouped under their leaf."""
+    groups: dict[str, tuple[list[PeerVerdict], list[PeerVerdict]]] = {}
+    for verdict in analysis.verdicts:
+        static, dynamic = groups.setdefault(verdict.switch, ([], []))
+        (dynamic if verdict.dynamic else static).append(verdict)
+    return groups
 
 
 def peer_label(peer: BgpPeer) -> str:
@@ -52,7 +74,8 @@ def peer_label(peer: BgpPeer) -> str:
 
 
 def expected_peers(expected_sessions: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-    """(leaf, spine) pairs -> each switch's expected peer names, both directions."""
+    """(leaf, spine) pairs (and, in BGP mode, (leaf, node) pairs) -> each host's expected
+    peer names, both directions."""
     peers: dict[str, set[str]] = {}
     for a, b in expected_sessions:
         peers.setdefault(a, set()).add(b)

@@ -28,7 +28,9 @@ def fast_demo(monkeypatch):
 def test_ready_passes_all_json(capsys):
     assert cli.main(["verify", "--demo", "ready", "--json"]) == 0
     out = capsys.readouterr()
-    checks = json.loads(out.out)
+    doc = json.loads(out.out)
+    assert doc["mode"] == "vxlan"
+    checks = doc["checks"]
     assert len(checks) == 6
     assert all(set(c) == {"name", "passed", "evidence", "cause"} for c in checks)
     assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)

@@ -28,6 +28,7 @@ from fabrictui.actions.diagnose import (
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.scale import belongs
 from fabrictui.actions.trace import TraceResult, run_trace
+from fabrictui.actions.verify_bgp import detect_mode, verify_bgp
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
@@ -411,7 +412,11 @@ async def verify(
     replicas: int = 4,
     ping_count: int = 3,
     ping_timeout: float = 10.0,
+    mode: str | None = None,
 ) -> list[CheckResult]:
+    """The checks of `mode` ("vxlan" or "bgp"; read from the cluster when None)."""
+    if (mode or await detect_mode(backend)) == "bgp":
+        return await verify_bgp(backend, report, workload, replicas, ping_count, ping_timeout)
     wl = workload or DemoWorkload()
     report(Progress("reading the lab", 0.0))
     snap = await take_snapshot(backend)

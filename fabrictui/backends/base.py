@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from fabrictui.backends.trace_ports import calico_veth
 from fabrictui.constants import POD_POOL, VXLAN_BPF
@@ -28,6 +29,8 @@ from fabrictui.model import (
     SwitchReading,
     WatchEvent,
 )
+from fabrictui.parsers.bird import BirdProtocol
+from fabrictui.parsers.routes import Route
 
 DEFAULT_PING_SIZE = 56  # iputils ping's payload bytes without -s
 
@@ -190,6 +193,37 @@ class LabBackend(abc.ABC):
         if size != DEFAULT_PING_SIZE:
             raise BackendError(f"{self.info().kind} labs cannot set the probe size")
         return await self.ping(pod, target_ip, count, timeout)
+
+    # -- the BGP scenario: Calico peering with the leaves (docs/bgp-scenario.md) ---------
+
+    async def calico_mode(self) -> str | None:
+        """How Calico carries pod traffic, read from the cluster's IPPools: "vxlan" (a pool
+        with vxlanMode Always/CrossSubnet), "bgp" (no encapsulation), None when Calico has
+        no pool yet. Labs that cannot tell say "vxlan", the scenario they were built for."""
+        return "vxlan"
+
+    def switch_dialect(self, switch: str) -> str:
+        """The language the switch is configured in: "nclu" (Cumulus `net add ...`) or
+        "vtysh" (FRR)."""
+        return "vtysh"
+
+    async def configure_switch(self, switch: str, lines: list[str]) -> list[str]:
+        """Apply configuration lines in the switch's dialect (`net add ...` then `net
+        commit`, or a vtysh `configure terminal` session); returns what the switch said."""
+        raise BackendError(f"{self.info().kind} labs cannot configure {switch}")
+
+    async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        """Server-side apply of Kubernetes objects, in order (Calico's IPPool, BGPPeer,
+        BGPConfiguration, node annotations); one line per object, as kubectl prints it."""
+        raise BackendError(f"{self.info().kind} labs cannot apply Kubernetes objects")
+
+    async def switch_routes(self, switch: str) -> list[Route]:
+        """The switch's IPv4 routing table (`show ip route json`, parsed)."""
+        raise BackendError(f"{self.info().kind} labs cannot read {switch}'s routes")
+
+    async def node_bgp_status(self, node: str) -> list[BirdProtocol]:
+        """The node's BIRD protocols (`birdcl show protocols` in calico-node), parsed."""
+        raise BackendError(f"{self.info().kind} labs cannot read BIRD on {node}")
 
     # -- faults (labs that can break themselves on purpose) ----------------------------
 

@@ -1,9 +1,13 @@
-"""`fabrictui verify`: the six checks of LAB.md as a table or JSON.
+"""`fabrictui verify`: the checks of a healthy lab as a table or JSON.
+
+The mode is read from the cluster (Calico's IPPool): VXLAN mode runs the six checks
+of LAB.md, BGP mode the eight of `actions/verify_bgp.py`. The JSON is an object:
+`{"mode": "vxlan"|"bgp", "checks": [{name, passed, evidence, cause}, ...]}`.
 
 Exit 0 when every check passes, 1 when any fails, 2 for bad input or a lab
 that cannot be reached. With `--demo` the checks run on a fresh in-process
-demo lab: `--demo ready` passes them all, `--demo fresh` (before Calico)
-fails checks 2 to 6.
+demo lab: `--demo ready` (and `ready-bgp`) passes them all, `--demo fresh`
+(before Calico) fails checks 2 to 6.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 
 from fabrictui.actions.progress import Progress
 from fabrictui.actions.verify import verify
+from fabrictui.actions.verify_bgp import detect_mode
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, print_progress, run_on_lab
@@ -27,24 +32,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_lab_selection(parser)
 
 
-def to_json(results: list[CheckResult]) -> str:
-    return json.dumps(
-        [
-            {
-                "name": r.name,
-                "passed": r.passed,
-                "evidence": list(r.evidence),
-                "cause": r.cause,
-            }
-            for r in results
-        ],
-        indent=2,
-    )
+def to_json(results: list[CheckResult], mode: str = "vxlan") -> str:
+    checks = [
+        {
+            "name": r.name,
+            "passed": r.passed,
+            "evidence": list(r.evidence),
+            "cause": r.cause,
+        }
+        for r in results
+    ]
+    return json.dumps({"mode": mode, "checks": checks}, indent=2)
 
 
-def to_table(results: list[CheckResult]) -> str:
+def to_table(results: list[CheckResult], mode: str = "vxlan") -> str:
     width = max(len(r.name) for r in results)
-    lines: list[str] = []
+    lines: list[str] = [f"mode: {mode}"]
     for number, r in enumerate(results, start=1):
         lines.append(f"{number}. {r.name:<{width}}  {'PASS' if r.passed else 'FAIL'}")
         if r.cause:
@@ -61,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
             print_progress(progress)
 
     async def body(backend: LabBackend) -> int:
-        results = await verify(backend, report)
-        emit(to_json(results) if args.json else to_table(results))
+        mode = await detect_mode(backend)
+        results = await verify(backend, report, mode=mode)
+        emit(to_json(results, mode) if args.json else to_table(results, mode))
         return 0 if all(r.passed for r in results) else 1
 
     return run_on_lab(args, PROG, body)

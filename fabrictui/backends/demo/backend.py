@@ -30,9 +30,12 @@ from fabrictui.backends.base import (
     DemoWorkload,
     LabBackend,
     NotFound,
+    Unreachable,
 )
+from fabrictui.backends.demo import routes as demo_routes
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo import tracing
+from fabrictui.backends.demo.bgp import DemoBgp
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.faults import FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
@@ -43,6 +46,7 @@ from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.backends.kube.convert import node_from_api, object_name, pod_from_api
 from fabrictui.calico import manifest_objects
 from fabrictui.constants import POD_POOL, VXLAN_BPF, VXLAN_PORT, VXLAN_VNI
+from fabrictui.labshape import bgp_expected_sessions
 from fabrictui.model import (
     Fault,
     Host,
@@ -57,9 +61,11 @@ from fabrictui.model import (
 )
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary
+from fabrictui.parsers.bird import BirdProtocol, parse_protocols
 from fabrictui.parsers.ping import parse_ping_output
+from fabrictui.parsers.routes import Route, parse_routes
 
-SCENARIOS = ("fresh", "ready")
+SCENARIOS = ("fresh", "ready", "ready-bgp")
 CALICO_AGE = 1445.0  # "24m" in the seed's kubectl output
 NGINX_FIRST_AGE = 243.0  # "4m3s"
 NGINX_SCALE_AGE = 13.0  # "13s"
@@ -77,7 +83,7 @@ class DemoBackend(LabBackend):
         speed: float = 1.0,
     ) -> None:
         if scenario not in SCENARIOS:
-            raise BackendError(f"unknown demo scenario {scenario!r} (fresh or ready)")
+            raise BackendError(f"unknown demo scenario {scenario!r} ({', '.join(SCENARIOS)})")
         if speed <= 0:
             raise BackendError("demo speed must be positive")
         self.scenario = scenario
@@ -87,11 +93,14 @@ class DemoBackend(LabBackend):
         self.names = NameSource(seed)
         self.hub = Hub()
         now = self.sim.now()
-        ready_at = now if scenario == "ready" else now + CALICO_AGE
+        ready_at = now if scenario != "fresh" else now + CALICO_AGE
         self.fabric = Fabric.build(self.sim, ready_at)
         self.kube = KubeSim(self.sim, self.names, self.hub.publish)
         self.traffic = Traffic(self.sim, self.kube, self.fabric, seed)
         self.faultboard = FaultBoard(self.fabric, self.kube, self.traffic)
+        self.bgp = DemoBgp(self.sim, self.kube, seed)
+        self.fabric.dynamic_ends = self.bgp.node_ends
+        self.traffic.bgp = self.bgp
         self._replay(now, ready_at)
         self._driver: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -101,7 +110,7 @@ class DemoBackend(LabBackend):
         cluster = ready_at - CLUSTER_AGE
         self.sim.set_cursor(cluster)
         self.kube.bootstrap(cluster)
-        if self.scenario == "ready":
+        if self.scenario != "fresh":
             applied = now - CALICO_AGE
             self.sim.advance(applied)
             self.kube.apply_calico(applied, POD_POOL)
@@ -110,11 +119,14 @@ class DemoBackend(LabBackend):
             self.sim.advance(now - NGINX_SCALE_AGE)
             wl = DemoWorkload()
             self.kube.scale(now - NGINX_SCALE_AGE, wl.namespace, wl.deployment, 4)
+        if self.scenario == "ready-bgp":  # switched to BGP mode ten minutes after Calico
+            self.bgp.replay(now - CALICO_AGE + 600.0)
         self.sim.advance(now)
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def info(self) -> LabInfo:
+        bgp = self.scenario == "ready-bgp"
         return LabInfo(
             name=f"demo ({self.scenario}, seed {self.seed})",
             kind="demo",
@@ -123,7 +135,9 @@ class DemoBackend(LabBackend):
             pod_pool=POD_POOL,
             vni=VXLAN_VNI,
             vxlan_port=VXLAN_PORT,
-            expected_sessions=topo.expected_sessions(),
+            expected_sessions=bgp_expected_sessions(topo.SHAPE)
+            if bgp
+            else topo.expected_sessions(),
             peer_addresses=topo.peer_addresses(),
         )
 
@@ -412,6 +426,56 @@ class DemoBackend(LabBackend):
         if not 0 <= size <= 65507:
             raise BackendError(f"ping: illegal packet size {size}")
         return await self.ping(pod, target_ip, count, timeout, payload=size)
+
+    # -- BGP mode (demo/bgp.py) ----------------------------------------------------------------
+
+    async def calico_mode(self) -> str | None:
+        return self.bgp.pool_mode if self.kube.calico_applied else None
+
+    def switch_dialect(self, switch: str) -> str:
+        return self.bgp.dialect.get(switch, "vtysh")
+
+    async def configure_switch(self, switch: str, lines: list[str]) -> list[str]:
+        if switch not in topo.SWITCH_BY_NAME:
+            raise NotFound(f"{switch}: no such switch in the demo lab")
+        self._ensure_driver()
+        for line in lines:
+            audit.record_call(f"demo: {switch}: {line}")
+        return self.bgp.configure(switch, lines, self._now())
+
+    async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        self._ensure_driver()
+        out = []
+        for doc in docs:
+            audit.record_call(f"demo: apply {doc.get('kind')} {doc['metadata'].get('name')}")
+            out.append(self.bgp.apply(doc, self._now()))
+        return out
+
+    async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        self._ensure_driver()
+        for doc in docs:
+            audit.record_call(f"demo: delete {doc.get('kind')} {doc['metadata'].get('name')}")
+        return [self.bgp.delete(doc, self._now()) for doc in docs]
+
+    async def switch_routes(self, switch: str) -> list[Route]:
+        reading = await self.bgp_summary(switch)  # the same reachability as the summary
+        if reading.error is not None:
+            raise Unreachable(reading.error)
+        routes = demo_routes.table(switch, self.fabric, self.bgp, self._now())
+        is_leaf = switch in topo.LEAVES
+        text = demo_routes.nclu_text(routes) if is_leaf else demo_routes.frr_json(routes)
+        try:
+            return parse_routes(text)
+        except ParseError as err:
+            raise BackendError(f"{switch}: {err}") from None
+
+    async def node_bgp_status(self, node: str) -> list[BirdProtocol]:
+        if node not in topo.NODE_BY_NAME:
+            raise NotFound(f"{node}: no such node in the demo lab")
+        try:
+            return parse_protocols(self.bgp.bird_text(node, self._now()))
+        except ParseError as err:
+            raise BackendError(f"{node}: birdcl: {err}") from None
 
     # -- faults ------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fabrictui.backends.demo import topology as topo
@@ -65,6 +66,8 @@ class EndView:
     msg_rcvd: int
     msg_sent: int
     prefixes: int | None
+    dynamic: bool = False  # a node accepted through the leaf's listen range (BGP mode)
+    policy_blocked: bool = False  # up, but no eBGP policy: FRR prints (Policy)
 
 
 def format_uptime(seconds: float) -> str:
@@ -95,6 +98,9 @@ class Fabric:
     _routes_cache: dict[
         frozenset[tuple[str, str]], dict[str, dict[str, tuple[tuple[int, ...], str | None]]]
     ] = field(default_factory=dict)
+    # The leaf's dynamic neighbours (nodes in BGP mode, `demo/bgp.py`), printed after its
+    # static peers.
+    dynamic_ends: Callable[[str, float], list[EndView]] | None = None
 
     @classmethod
     def build(cls, sim: Simulation, ready_at: float) -> Fabric:
@@ -328,10 +334,18 @@ class Fabric:
     def table_version(self, switch: str) -> int:
         return 6 + 2 * self.changes
 
+    def printed_ends(self, switch: str, now: float) -> list[EndView]:
+        extra = self.dynamic_ends(switch, now) if self.dynamic_ends is not None else []
+        return self.ends(switch, now) + extra
+
     def render_nclu(self, switch: str, now: float) -> str:
         spec = topo.SWITCH_BY_NAME[switch]
-        ends = self.ends(switch, now)
-        cells = [(f"{e.hostname}({e.neighbor})" if e.hostname else e.neighbor) for e in ends]
+        ends = self.printed_ends(switch, now)
+        cells = [
+            ("*" if e.dynamic else "")
+            + (f"{e.hostname}({e.neighbor})" if e.hostname else e.neighbor)
+            for e in ends
+        ]
         width = max([len("Neighbor"), *map(len, cells)]) + 1
         title = "show bgp ipv4 unicast summary"
         lines = [
@@ -348,11 +362,17 @@ class Fabric:
         ]
         for cell, e in zip(cells, ends, strict=True):
             state = str(e.prefixes) if e.state == "Established" else e.state
+            if e.policy_blocked:
+                state = "(Policy)"
             lines.append(
                 f"{cell:<{width}}4 {e.remote_as:>10} {e.msg_rcvd:>7} {e.msg_sent:>7} "
                 f"{0:>8} {0:>4} {0:>4} {e.uptime:>8} {state:>12}"
             )
-        lines += ["", f"Total number of neighbors {len(ends)}", "", ""]
+        lines += ["", f"Total number of neighbors {len(ends)}"]
+        dynamic = sum(e.dynamic for e in ends)
+        if dynamic:
+            lines += ["* - dynamic neighbor", f"{dynamic} dynamic neighbor(s), limit 100"]
+        lines += ["", ""]
         for family in ("ipv6 unicast", "l2vpn evpn"):
             title = f"show bgp {family} summary"
             lines += [title, "=" * len(title), "% No BGP neighbors found", "", ""]
@@ -360,7 +380,7 @@ class Fabric:
 
     def render_frr_json(self, switch: str, now: float) -> str:
         spec = topo.SWITCH_BY_NAME[switch]
-        ends = self.ends(switch, now)
+        ends = self.printed_ends(switch, now)
         peers: dict[str, dict[str, object]] = {}
         for e in ends:
             peer: dict[str, object] = {}
@@ -384,6 +404,10 @@ class Fabric:
                 peer["pfxSnt"] = e.prefixes
             peer["state"] = e.state
             peer["peerState"] = "OK" if e.state == "Established" else "Policy"
+            if e.policy_blocked:
+                peer["peerState"] = "Policy"
+            if e.dynamic:
+                peer["dynamicPeer"] = True
             peer["connectionsEstablished"] = 1
             peer["connectionsDropped"] = 0
             peer["idType"] = "ipv4"
@@ -403,7 +427,7 @@ class Fabric:
             "peers": peers,
             "failedPeers": sum(1 for e in ends if e.state != "Established"),
             "totalPeers": len(ends),
-            "dynamicPeers": 0,
+            "dynamicPeers": sum(e.dynamic for e in ends),
             "bestPath": {"multiPathRelax": "true"},
         }
         return json.dumps({"ipv4Unicast": body}, indent=2) + "\n"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from fabrictui.backends.base import CaptureStream
 from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.bgp import DemoBgp
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim, PodRec
 from fabrictui.backends.demo.sim import Simulation
@@ -115,6 +116,9 @@ class Traffic:
         self._probe_handle: int | None = None
         self._probe_count = 0
         self.tracer = Tracer(self)  # captures at any port, for path traces
+        # The lab's BGP-mode state (demo/bgp.py): when the pool does not encapsulate, frames
+        # cross eth0 as plain IP and get through only where the nodes' routes are.
+        self.bgp: DemoBgp | None = None
 
     # -- captures ------------------------------------------------------------------------
 
@@ -150,6 +154,8 @@ class Traffic:
             return Leg(False, False, False)  # no route to the block: dropped on the node
         if not self.underlay_ok(src_node.name, dst_node.name, at, flow):
             return Leg(True, False, False)
+        if self.bgp is not None and not self.bgp.forwards(src_node.name, dst_node.name, at):
+            return Leg(True, False, False)
         target = self.kube.pod_by_ip(dst_ip)
         delivered = (
             target is not None
@@ -182,6 +188,11 @@ class Traffic:
         payload: int = 56,
     ) -> bytes:
         assert src.node is not None and src.ip is not None
+        if self.bgp is not None and self.bgp.pool_mode == "bgp":
+            ttl = 63 - (64 - outer_ttl)  # the pod's 64, minus the node's hop, minus the fabric's
+            return self.bgp.native_frame(
+                src.node, src.ip, dst_ip, icmp_type, icmp_id, seq, ttl, payload
+            )
         s, d = topo.NODE_BY_NAME[src.node], topo.NODE_BY_NAME[dst_node]
         return build_vxlan_icmp_frame(
             outer_src_mac=s.mac,
