@@ -125,3 +125,21 @@ def test_trace_screen_snapshot(snap_compare, utc, size, fault):
     app, _ = frozen_app()
     inject = f"blackhole-pod:{DST}" if fault == "blackholed" else None
     assert snap_compare(app, terminal_size=size, run_before=traced(app, inject))
+
+
+async def test_t_on_a_failed_verify_traces_the_verify_pair() -> None:
+    app = demo_app("ready", ping_count=1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await wait_for(pilot, lambda: len(app.state.pods) > 10)
+        await app.backend.set_fault(f"blackhole-pod:{DST}", True)
+        await pilot.press("V")
+        await wait_for(pilot, lambda: app.screen.id == "verify-report")
+        await wait_for(pilot, lambda: not app.runner.busy, 60.0)
+        body = str(app.screen.query_one("#report-body").render())
+        assert "trace: lost at k8s-node-l1-2 cali" in body
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
+        picker = app.screen
+        assert picker.source.endswith("z9pl9") and picker.target == DST  # verify's pair
+        await pilot.press("escape")

@@ -35,19 +35,24 @@ class RemoteTrace:
         capture = await open_ssh_capture(self.pool, host, interface, bpf, sudo=self.capture_sudo)
         self.captures = [c for c in self.captures if not c.stopped]
         self.captures.append(capture)
-        # open only once tcpdump listens: a probe sent earlier would pass unseen
+        try:
+            await self._listening(capture)
+        except BaseException:  # cancelled while waiting: the caller never gets it to close
+            await capture.close()
+            raise
+        return capture
+
+    @staticmethod
+    async def _listening(capture: SshCapture) -> None:
+        """Return once tcpdump listens (a probe sent earlier would pass unseen), or said
+        something else (an error: the stream will tell), or LISTEN_WAIT passed."""
         deadline = time.monotonic() + LISTEN_WAIT
         while time.monotonic() < deadline:
             if any("listening on" in line for line in capture.stderr_lines):
-                break
-            if (
-                capture.pid is not None
-                and capture.stderr_lines
-                and not any("listening on" in line for line in capture.stderr_lines)
-            ):
-                break  # tcpdump said something else (an error): the stream will tell
+                return
+            if capture.pid is not None and capture.stderr_lines:
+                return
             await asyncio.sleep(0.01)
-        return capture
 
     async def read(self, host: str, read: str, arg: str, is_switch: bool) -> str:
         if host not in self.pool.targets:
