@@ -217,6 +217,11 @@ class LabBackend(abc.ABC):
         BGPConfiguration, node annotations); one line per object, as kubectl prints it."""
         raise BackendError(f"{self.info().kind} labs cannot apply Kubernetes objects")
 
+    async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        """Delete Kubernetes objects (BGP mode's BGPPeers on the way back to VXLAN); one
+        line per object, an object already gone is not an error."""
+        raise BackendError(f"{self.info().kind} labs cannot delete Kubernetes objects")
+
     async def switch_routes(self, switch: str) -> list[Route]:
         """The switch's IPv4 routing table (`show ip route json`, parsed)."""
         raise BackendError(f"{self.info().kind} labs cannot read {switch}'s routes")
