@@ -116,9 +116,13 @@ def fabric_lines(
     analysis: SessionAnalysis,
     palette: Palette,
     text_filter: str = "",
+    announced: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[Text]:
     """The fabric pane: a header per switch, a line per peer, flags for
-    missing and unexpected sessions. Like `net show bgp sum`, condensed."""
+    missing and unexpected sessions. Like `net show bgp sum`, condensed.
+    Dynamic neighbours (the nodes in BGP mode) come after the switch's own
+    peers, grouped under it, each with the blocks it announces (`announced`:
+    host -> its pod blocks)."""
     lines: list[Text] = []
     by_switch: dict[str, list] = {}
     for verdict in analysis.verdicts:
@@ -141,8 +145,12 @@ def fabric_lines(
             count_style = palette.good if up == len(verdicts) and verdicts else palette.bad
             header.append(f"  {up}/{len(verdicts)} Established", style=count_style)
             block.append(header)
-            for v in verdicts:
+            static = [v for v in verdicts if not v.dynamic]
+            dynamic = [v for v in verdicts if v.dynamic]
+            for v in static:
                 block.append(_peer_line(v, palette))
+            if dynamic:
+                block += _dynamic_lines(dynamic, palette, announced or {})
             for peer in missing.get(switch, []):
                 line = Text("  ")
                 line.append(f"MISSING  no session to {peer}", style=palette.bad)
@@ -154,6 +162,34 @@ def fabric_lines(
         if needle and not any(needle in line.plain.lower() for line in block):
             continue
         lines.extend(block)
+    return lines
+
+
+def _dynamic_lines(
+    verdicts: list, palette: Palette, announced: Mapping[str, tuple[str, ...]]
+) -> list[Text]:
+    up = sum(1 for v in verdicts if v.peer.established and not v.peer.policy_blocked)
+    title = Text("  dynamic neighbours (listen range): ", style=palette.muted)
+    title.append(
+        f"{up}/{len(verdicts)} up", style=palette.good if up == len(verdicts) else palette.bad
+    )
+    lines = [title]
+    for v in verdicts:
+        peer = v.peer
+        label = f"{v.peer_host}({peer.neighbor})" if v.peer_host else peer.neighbor
+        state = "(Policy)" if peer.policy_blocked else peer.state
+        good = peer.established and not peer.policy_blocked
+        line = Text("   *")
+        line.append(f"{label:<27}", style=None if v.expected else palette.warn)
+        line.append(f" {peer.remote_as if peer.remote_as is not None else '?':>10}")
+        line.append(f" {state:<12}", style=palette.good if good else palette.bad)
+        line.append(f" {peer.uptime:>9}")
+        blocks = announced.get(v.peer_host or "", ()) if good else ()
+        if blocks:
+            line.append("  → " + ", ".join(blocks), style=palette.muted)
+        if not v.expected:
+            line.append("  UNEXPECTED", style=palette.warn)
+        lines.append(line)
     return lines
 
 

@@ -29,7 +29,8 @@ class FabricPane(Pane):
         if not readings and "fabric" not in self.state.last_answer:
             return  # nothing read yet: the waiting text stays (a problem shows below the title)
         analysis = self.state.session_analysis()
-        lines = fabric_lines(readings, analysis, self.palette, self.text_filter)
+        announced = {n.name: n.calico_blocks for n in self.state.nodes.values()}
+        lines = fabric_lines(readings, analysis, self.palette, self.text_filter, announced)
         # switches that did not answer already say so on their own line
         problems = analysis.problems(include_unreachable=False)
         if lines:
