@@ -259,7 +259,10 @@ async def _sender_pod_cause(
         return f"nothing left {lost.label}"
     if not request:
         ctx.say(f"{pod.key}: {pod.status} {pod.ready_text} on {node}")
-        return f"{pod.key} got the echo request on {lost.interface} and sent no reply"
+        return (
+            f"{pod.key} got the echo request on {lost.interface} and sent no reply (the pod "
+            "ignores pings, or a policy drops its replies)"
+        )
     state = await ctx.link(node, lost.interface)
     if state is None:
         return f"{pod.key} has no interface {lost.interface} on {node}"
@@ -311,7 +314,10 @@ async def _delivery_cause(ctx: PathContext, node: str, target: str, iface: str) 
         return f"{iface}{name} is {state.state} on {node}"
     if pod is not None and not pod.running:
         return f"{pod.key} is {pod.status} ({pod.ready_text})"
-    return f"{node} routed {target} to {iface} but it was not seen there"
+    return (
+        f"{node} routes {target} to {iface}, which is up, but the probe was not seen there: "
+        f"dropped on {node} on the way (a network policy or firewall rule?)"
+    )
 
 
 async def _encap_cause(
