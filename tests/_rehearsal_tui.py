@@ -104,6 +104,8 @@ def nginx_running(app: FabricApp) -> list:
 async def deploy_and_scale(app: FabricApp, pilot, replicas: int = 4) -> None:
     """D, y → every node Ready; S, enter, y → `replicas` nginx pods running."""
     await pilot.press("D")
+    await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), 10, "deploy mode asked")
+    await pilot.press("enter")  # vxlan, the default
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "deploy confirm")
     await pilot.press("y")
     await finish_action(app, pilot)

@@ -59,6 +59,9 @@ async def test_seed_story_through_the_keys():
         await loaded(app, pilot)
         assert not any(n.ready for n in app.state.kube_state()[0])
         await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))  # the mode
+        assert app.screen.query_one("#ask-input").value == "vxlan"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await finish_action(app, pilot)
@@ -188,6 +191,9 @@ async def test_cancel_key_stops_a_running_deploy():
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
         await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))  # the mode
+        assert app.screen.query_one("#ask-input").value == "vxlan"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(

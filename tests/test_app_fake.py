@@ -13,7 +13,7 @@ from fabrictui.app import make_app
 from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, pcap_record
 from fabrictui.config import Settings
 from fabrictui.model import KubePod, WatchEvent
-from fabrictui.ui.screens.confirm import ConfirmScreen
+from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
 from tests.fake_backend import FakeBackend
 
 
@@ -176,6 +176,9 @@ async def test_confirmation_focuses_the_safe_button_and_n_cancels():
     app = make_app(FakeBackend(), fast_settings(), live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, AskScreen)  # which mode: VXLAN by default
+        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.focused.id == "no"

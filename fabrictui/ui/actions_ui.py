@@ -16,7 +16,9 @@ from rich.text import Text
 from textual.screen import Screen
 
 from fabrictui import actions
+from fabrictui.actions.bgp_mode import deploy_mode, plan_deploy_mode
 from fabrictui.actions.progress import ActionResult, Progress, Report
+from fabrictui.actions.routes import RoutesReport, read_routes
 from fabrictui.actions.scale import belongs
 from fabrictui.actions.trace import TraceResult, run_trace
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
@@ -28,6 +30,7 @@ from fabrictui.ui.render import Palette, check_lines
 from fabrictui.ui.screens.confirm import AskScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen
+from fabrictui.ui.screens.routes import RoutesScreen
 from fabrictui.ui.screens.trace import TracePickScreen, TraceScreen
 
 
@@ -53,20 +56,74 @@ def _log_result(host: ActionHost, name: str, result: ActionResult) -> None:
 # -- deploy Calico -----
 
 
-def deploy_calico(host: ActionHost) -> None:
+MODES = {"vxlan": "VXLAN overlay", "bgp": "BGP peering with the leaves, no encapsulation"}
+
+
+def _mode_problem(value: str) -> str | None:
+    return None if value in MODES else "mode: vxlan or bgp"
+
+
+def deploy_calico(host: ActionHost, mode: str | None = None) -> None:
+    """D: asks which mode (VXLAN overlay, or BGP peering), then shows that mode's plan. On a
+    cluster in the other mode it is the migration, measured by a continuous ping."""
     pool = host.state.lab.pod_pool
-    spec = ActionSpec(
-        "deploy-calico",
-        "Deploy Calico",
-        target=f"cluster, pool {pool}",
-        plan=tuple(actions.plan_deploy_calico(pool_cidr=pool)),
-        changes_lab=True,
-        question="Deploy Calico (VXLAN backend)?",
-    )
+    title = "Deploy Calico"
+    if not host.runner.free() or host.runner.refuse(
+        ActionSpec("deploy-calico", title, f"cluster, pool {pool}", (), True)
+    ):
+        return
+
+    def asked(value: str | None) -> None:
+        if value is None:
+            host.log_action("deploy: cancelled, nothing changed")
+            return
+        chosen = value.strip().lower()
+        host.runner.start(
+            ActionSpec(
+                "deploy-calico",
+                title if chosen == "vxlan" else f"{title} in BGP mode",
+                target=f"cluster, pool {pool}, {chosen} mode",
+                changes_lab=True,
+                question=f"Deploy Calico ({MODES[chosen]})?",
+            ),
+            lambda report: deploy_mode(host.backend, report, chosen, pool),
+            lambda result: _log_result(host, "deploy", result),
+            read_plan=lambda: plan_deploy_mode(host.backend, chosen, pool),
+        )
+
+    if mode is not None:
+        asked(mode)
+        return
+    host.push_screen(
+        AskScreen("Calico mode: vxlan (overlay) or bgp (peering with the leaves)", "vxlan",
+                  _mode_problem),
+        asked,
+    )  # fmt: skip
+
+
+# -- routes -----
+
+
+def routes(host: ActionHost, switch: str | None = None) -> None:
+    """Read-only: every switch's routes to node subnets and pod blocks."""
+    if not host.runner.free():
+        return
+    screen = RoutesScreen()
+    host.push_screen(screen)
+
+    def finished(report: RoutesReport) -> None:
+        missing = len(report.missing)
+        host.log_action(
+            f"routes: {missing} expected routes missing" if missing else "routes: none missing",
+            "error" if missing or report.errors else "ok",
+        )
+        if screen.is_attached:
+            screen.show(report, host.palette)
+
     host.runner.start(
-        spec,
-        lambda report: actions.deploy_calico(host.backend, report, pool_cidr=pool),
-        lambda result: _log_result(host, "deploy", result),
+        ActionSpec("routes", "Routes", target=switch or "every switch"),
+        lambda report: read_routes(host.backend, switch),
+        finished,
     )
 
 

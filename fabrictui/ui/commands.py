@@ -7,12 +7,25 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from fabrictui.ui import actions_ui
+
 
 class FabricCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app = self.app
         commands: list[tuple[str, object, str]] = [
-            ("calico: deploy (VXLAN)", app.action_deploy_calico, "apply Calico and wait for nodes"),
+            ("calico: deploy (asks: VXLAN or BGP)", app.action_deploy_calico, "apply Calico"),
+            (
+                "calico: BGP mode (peer with the leaves)",
+                partial(actions_ui.deploy_calico, app, "bgp"),
+                "deploy or migrate to BGP mode, no encapsulation",
+            ),
+            (
+                "calico: VXLAN mode (overlay)",
+                partial(actions_ui.deploy_calico, app, "vxlan"),
+                "deploy, or migrate back from BGP mode",
+            ),
+            ("routes: per switch", partial(actions_ui.routes, app), "node subnets, pod blocks"),
             ("k8s: scale nginx", app.action_scale, "scale space1/nginx-deployment"),
             ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
             ("verify: run the six checks", app.action_verify, "is the lab healthy?"),
