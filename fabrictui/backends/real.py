@@ -26,6 +26,7 @@ from fabrictui.backends.base import (
     LabBackend,
     Unreachable,
 )
+from fabrictui.backends.bgp_real import BgpModeReal
 from fabrictui.backends.capture_ssh import SshCapture, open_ssh_capture
 from fabrictui.backends.inventory import HostMeta, Inventory
 from fabrictui.backends.kube.client import KubeClient
@@ -82,7 +83,7 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(LabBackend):
+class RealLabBackend(BgpModeReal, LabBackend):
     def __init__(
         self,
         *,
