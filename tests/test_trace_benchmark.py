@@ -24,6 +24,6 @@ def test_trace_benchmark_smoke() -> None:
     assert report["delivered"] == report["runs"] == 2
     assert report["points"] == 16  # both spines' ports, both ways
     assert set(report["phases_s_median"]) == {
-        "read the lab", "start captures", "probe", "stop captures", "read state"
+        "read the lab", "start captures", "probe", "settle", "stop captures", "read state"
     }  # fmt: skip
     assert report["capture_spread_s_max"] is not None

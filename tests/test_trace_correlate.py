@@ -223,3 +223,11 @@ def test_another_ping_between_the_same_pods_is_not_the_probe() -> None:
     theirs = sightings_for(path, range(5, 12), {}, icmp_id=7003, lost_from=4)
     c = correlate(CROSS, theirs + ours, Probe(SRC_IP, DST_IP, count=3))
     assert c.icmp_id == 592 and c.replied
+
+
+def test_busybox_numbers_echoes_from_zero() -> None:
+    path = path_of(CROSS, "spine-sw2")
+    ours = sightings_for(path, range(0, 3), {}, icmp_id=11)
+    theirs = sightings_for(path, range(40, 44), {}, icmp_id=9)
+    c = correlate(CROSS, theirs + ours, Probe(SRC_IP, DST_IP, count=3))
+    assert c.icmp_id == 11

@@ -131,7 +131,8 @@ async def run_trace(
         except BackendError as err:
             ping = PingResult.failed(src.key, dst_ip, str(err))
         phase("probe")
-        await captures.settle()
+        await captures.settle(end=(points[0].key, count) if points else None)
+        phase("settle")
     finally:
         await captures.close()
     phase("stop captures")

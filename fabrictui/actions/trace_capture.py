@@ -160,11 +160,26 @@ class PointCaptures:
     def sightings_at(self, key: tuple[str, str]) -> list[Sighting]:
         return [s for s in self.sightings if (s.host, s.interface) == key]
 
-    async def settle(self, quiet: float = 0.3, limit: float = 1.0) -> None:
+    def came_back(self, key: tuple[str, str], count: int) -> bool:
+        """The reply to the last of `count` echoes reached `key` (the source pod's veth):
+        the end. iputils numbers echoes from 1, busybox from 0."""
+        here = self.sightings_at(key)
+        last = count - 1 if any(s.icmp_seq == 0 for s in here) else count
+        return any(
+            s.icmp_type == 0 and s.icmp_seq == last and s.dst == self.probe.src_ip for s in here
+        )
+
+    async def settle(
+        self, end: tuple[tuple[str, str], int] | None = None, quiet: float = 0.3,
+        limit: float = 1.0,
+    ) -> None:  # fmt: skip
         """Wait until no sighting arrived for `quiet` seconds (at most `limit`): the last
-        frames of the probe are still on their way through the captures' pipes."""
+        frames of the probe are still on their way through the captures' pipes. `end`:
+        (the source pod's point, the last seq): done as soon as that reply is seen there."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
+            if end is not None and self.came_back(*end):
+                return
             self._arrived.clear()
             try:
                 async with asyncio.timeout(min(quiet, max(0.0, deadline - time.monotonic()))):

@@ -35,8 +35,8 @@ Lookup = Callable[[ObservationPoint], Sighting | None]
 
 def probe_id(probe: Probe, sightings: Iterable[Sighting]) -> int | None:
     """The probe's ICMP id: as given, else the id seen on requests of the pair whose echo
-    numbers are exactly the probe's (1..count: other pings between the same pods rarely
-    are), then the one seen most, then the lowest."""
+    numbers are exactly the probe's (1..count, or 0..count-1 from busybox: other pings
+    between the same pods rarely are), then the one seen most, then the lowest."""
     if probe.icmp_id is not None:
         return probe.icmp_id
     ids: Counter[int] = Counter()
@@ -47,8 +47,9 @@ def probe_id(probe: Probe, sightings: Iterable[Sighting]) -> int | None:
             seqs.setdefault(s.icmp_id, set()).add(s.icmp_seq)
     if not ids:
         return None
-    wanted = set(range(1, probe.count + 1)) if probe.count else None
-    return min(ids, key=lambda i: (seqs[i] != wanted, -ids[i], i))
+    # iputils numbers echoes 1..N, busybox 0..N-1
+    wanted = (set(range(1, probe.count + 1)), set(range(probe.count))) if probe.count else ()
+    return min(ids, key=lambda i: (seqs[i] not in wanted, -ids[i], i))
 
 
 def _belongs(s: Sighting, probe: Probe, icmp_id: int) -> bool:

@@ -13,13 +13,29 @@ import asyncio
 import time
 
 from fabrictui.backends.base import BackendError, CaptureStream
-from fabrictui.backends.capture_ssh import SshCapture, open_ssh_capture
+from fabrictui.backends.capture_ssh import CAPTURE_WRAPPER, SshCapture, tcpdump_argv
 from fabrictui.backends.ssh import SshPool
 from fabrictui.backends.switches import SwitchReader
 from fabrictui.backends.trace_ports import read_argv
 
 READ_TIMEOUT = 5.0
 LISTEN_WAIT = 2.0  # longest wait for tcpdump's "listening on" before the probe goes
+
+
+class TraceCapture(SshCapture):
+    """An `SshCapture` whose tcpdump hands over every packet at once (`--immediate-mode`):
+    by default libpcap holds packets up to a second to fill a buffer, and a trace that stops
+    its captures right after the probe would lose the last echoes. The option goes after
+    `-w -`, so the command still starts as `SshCapture` looks for it when it checks that
+    tcpdump is gone; the same wrapper ends it when the SSH channel closes."""
+
+    async def start(self) -> None:
+        base = tcpdump_argv(self.interface, self.bpf)  # tcpdump -i IF -U -w - [-- BPF]
+        argv = [*base[:6], "--immediate-mode", *base[6:]]
+        self._process = await self.pool.open_stream(
+            self.node, ["sh", "-c", CAPTURE_WRAPPER, "sh", *argv], sudo=self.sudo
+        )
+        self._stderr_task = asyncio.create_task(self._read_stderr())
 
 
 class RemoteTrace:
@@ -32,7 +48,8 @@ class RemoteTrace:
     async def open_capture(self, host: str, interface: str, bpf: str) -> CaptureStream:
         if host not in self.pool.targets:
             raise BackendError(f"{host}: no SSH endpoint to capture from")
-        capture = await open_ssh_capture(self.pool, host, interface, bpf, sudo=self.capture_sudo)
+        capture = TraceCapture(self.pool, host, interface, bpf, self.capture_sudo)
+        await capture.start()
         self.captures = [c for c in self.captures if not c.stopped]
         self.captures.append(capture)
         try:
