@@ -143,3 +143,21 @@ async def test_t_on_a_failed_verify_traces_the_verify_pair() -> None:
         picker = app.screen
         assert picker.source.endswith("z9pl9") and picker.target == DST  # verify's pair
         await pilot.press("escape")
+
+
+async def test_x_cancels_a_running_trace() -> None:
+    app = demo_app("ready", ping_count=30)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        await wait_for(pilot, lambda: len(app.state.pods) > 10)
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TraceScreen))
+        await wait_for(pilot, lambda: bool(app.backend.traffic.tracer.captures))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.runner.busy)
+        await wait_for(
+            pilot, lambda: "cancelled" in str(app.screen.query_one("#trace-title").render())
+        )
+        assert app.backend.traffic.tracer.captures == []  # every capture stopped

@@ -9,6 +9,7 @@ Textual. Here is only what differs between actions, written against
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -315,6 +316,10 @@ def trace(host: ActionHost, pair: tuple[str, str] | None = None) -> None:
             except BackendError as err:
                 if screen.is_attached:
                     screen.fail(f"Trace {source} → {target}: {err}")
+                raise
+            except asyncio.CancelledError:  # `x`: the captures are stopped on the way out
+                if screen.is_attached:
+                    screen.fail(f"Trace {source} → {target}: cancelled")
                 raise
 
         def finished(result: TraceResult) -> None:
