@@ -28,6 +28,21 @@ kernel closes the pipe of a killed process) and, on Linux, when its parent
 dies (PR_SET_PDEATHSIG), so it never outlives the app.
 """
 
-from fabrictui.session.capture_worker.client import CaptureWorker, NodeSink, WorkerGone
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fabrictui.session.capture_worker.client import CaptureWorker, NodeSink, WorkerGone
 
 __all__ = ["CaptureWorker", "NodeSink", "WorkerGone"]
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: the worker process starts from this package and
+    # needs none of the app's side (asyncio alone is a third of its start-up)
+    if name in __all__:
+        from fabrictui.session.capture_worker import client
+
+        return getattr(client, name)
+    raise AttributeError(name)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import shutil
 import sys
 import time
 from collections import deque
@@ -30,6 +31,7 @@ from fabrictui.session.capture_worker.protocol import (
 )
 
 WRITE_HIGH = 1 << 18  # bytes the app buffers for the worker before a capture read waits
+NICE = 5  # the worker's priority below the app's: keys win a contended core
 STOP_WAIT = 2.0  # seconds the worker has to end after its stdin closed, before a kill
 
 
@@ -59,13 +61,20 @@ class CaptureWorker:
         # the worker imports this same fabrictui, installed or not
         here = str(Path(fabrictui.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+        # started below the app's priority (`nice`, when there is one): its own
+        # start-up then never delays the app's first paint on a busy host
+        nice = shutil.which("nice")
+        lower = [nice, "-n", str(NICE)] if nice else []
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", MODULE,
+            *lower, sys.executable, "-m", MODULE,
             str(os.getpid()), str(self.buffer_frames), str(self.display_batch),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
+            # its own session: the terminal's signals (SIGHUP when it closes, ctrl-z)
+            # are the app's to handle; the worker ends when the app closes its stdin
+            start_new_session=True,
         )  # fmt: skip
         assert self._proc.stdin is not None
         self._proc.stdin.transport.set_write_buffer_limits(high=WRITE_HIGH)

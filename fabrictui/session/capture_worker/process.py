@@ -40,7 +40,6 @@ PIPE_SIZE = 1 << 20  # asked of the kernel for stdin (F_SETPIPE_SZ); it may give
 FEED_SIZE = 1 << 16  # the decoder's best chunk: the frames of one stay in the CPU cache
 F_SETPIPE_SZ = 1031
 PR_SET_PDEATHSIG = 1
-NICE = 5  # below the app (see main)
 _OUTER_SRC = attrgetter("outer_src")
 
 
@@ -209,12 +208,8 @@ def die_with(parent: int) -> None:
 def main(argv: list[str]) -> int:
     parent, buffer_frames, display_batch = (int(arg) for arg in argv[:3])
     die_with(parent)
-    # ctrl-c and terminal signals are the app's to handle; it closes our stdin
+    # ctrl-c is the app's to handle (it closes our stdin), should one reach us
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # on a busy host the screen's answers matter more than our throughput: when
-    # the two compete for a core the app wins, and we read captures slower
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
     with contextlib.suppress(OSError):
         import fcntl
 
