@@ -3,7 +3,11 @@ breakage no demo fault makes: a wrong VXLAN neighbour or FDB entry on the sendin
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fabrictui.actions.trace_causes import PathContext, explain
 from fabrictui.actions.trace_correlate import correlate
@@ -148,3 +152,29 @@ async def test_fdb_to_the_wrong_vtep_is_named() -> None:
     lab = StubLab(GOOD_NEIGH, f"{PEER_MAC} dst 10.0.101.102 self permanent\n")
     cause = await lost_after_vxlan(lab, outer_dst="10.0.101.102")
     assert cause is not None and "sends to 10.0.101.102, not k8s-node-l1-1's 10.0.101.101" in cause
+
+
+PARSERS = [
+    parse_route_get,
+    parse_route_show,
+    parse_neigh,
+    parse_fdb,
+    parse_brief_links,
+    parse_frr_route_json,
+]
+WORDS = ["10.65.76.193", "via", "dev", "blackhole", "lladdr", "dst", "66:aa:bb:cc:dd:01",
+         "RTNETLINK answers:", "<UP>", "{", "}", "[", "]", '"nexthops"', ":", "5", "default",
+         "10.0.0.0/8", "UP", "\n", " "]  # fmt: skip
+
+
+@given(st.one_of(st.text(max_size=200), st.lists(st.sampled_from(WORDS)).map(" ".join)))
+@settings(max_examples=300, deadline=None)
+def test_parsers_raise_only_parse_error(text: str) -> None:
+    for parser in PARSERS:
+        with contextlib.suppress(ParseError):
+            parser(text)
+
+
+def test_frr_route_json_odd_shapes() -> None:
+    for text in ('{"p": [{"nexthops": 5}]}', '{"p": [{"nexthops": "x"}]}', '{"p": [{}]}'):
+        assert parse_frr_route_json(text)[0].nexthops == ()

@@ -219,7 +219,8 @@ def parse_frr_route_json(text: str) -> list[FrrRoute]:
             if not isinstance(entry, dict):
                 raise ParseError(f"show ip route json: bad entry under {prefix}")
             hops = []
-            for nh in entry.get("nexthops", []) or []:
+            listed = entry.get("nexthops")
+            for nh in listed if isinstance(listed, list) else []:
                 if isinstance(nh, dict):
                     hops.append(
                         (nh.get("ip"), nh.get("interfaceName"), bool(nh.get("active", False)))
