@@ -64,7 +64,13 @@ def to_text(result: TraceResult) -> str:
             continue
         if p.direction != direction:
             direction = p.direction
+            same_way = [h for h in result.hops if h.point.direction == direction]
+            if all(h.state in (HopState.NOT_REACHED, HopState.NOT_TAKEN) for h in same_way):
+                lines.append(f"{direction}: never sent (the request did not arrive)")
+                continue
             lines.append(f"{direction}:")
+        elif lines[-1].endswith("never sent (the request did not arrive)"):
+            continue
         here = lost is not None and p.step == lost.step and p.direction == lost.direction
         arrow = ">>" if here else MARK[hop.state]
         branch = f" [{p.branch}]" if p.branch else ""
