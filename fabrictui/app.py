@@ -23,12 +23,15 @@ from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import Settings
 from fabrictui.session.capture_worker import WorkerGone
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
+from fabrictui.session.record.replay import ReplayDriver
+from fabrictui.session.record.session import record_session
 from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
 from fabrictui.ui import actions_ui
 from fabrictui.ui.commands import FabricCommands
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
 from fabrictui.ui.render import Palette, frame_lines
+from fabrictui.ui.replay import ReplayControls
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
@@ -60,6 +63,18 @@ class FabricApp(App[None]):
                 tooltip="pause / resume drawing frames (counting goes on)"),
         Binding("w", "write_pcap", "Write pcap", id="overlay.write", show=False,
                 tooltip="write the buffered frames to a pcap file in the current directory"),
+        Binding("left_square_bracket", "replay_step(0)", "Prev change", id="replay.prev",
+                show=False, tooltip="replay: the previous change"),
+        Binding("right_square_bracket", "replay_step(1)", "Next change", id="replay.next",
+                show=False, tooltip="replay: the next change"),
+        Binding("left_curly_bracket", "replay_minute(0)", "-1 min", id="replay.back",
+                show=False, tooltip="replay: one minute back"),
+        Binding("right_curly_bracket", "replay_minute(1)", "+1 min", id="replay.forward",
+                show=False, tooltip="replay: one minute forward"),
+        Binding("g", "replay_goto", "Go to", id="replay.goto", show=False,
+                tooltip="replay: go to a time (HH:MM:SS, -5m, +30s)"),
+        Binding("greater_than_sign", "replay_faster", "Faster", id="replay.faster", show=False,
+                tooltip="replay: play faster (1x, 2x, 5x ... 60x)"),
         Binding("s", "ssh", "SSH", id="host.ssh", show=False,
                 tooltip="interactive ssh to the host selected in the VM pane"),
         Binding("x", "cancel_action", "Cancel", id="action.cancel", show=False,
@@ -76,6 +91,7 @@ class FabricApp(App[None]):
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
         live: bool = True,
+        replay: ReplayDriver | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -108,6 +124,9 @@ class FabricApp(App[None]):
             self.state, self.settings.read_only, min(self.settings.overlay_buffer_frames, 5000)
         )
         self.theme_problems: list[str] = []
+        # a replay fills the state from a recording (its driver uses `clock`), else feeds
+        self.replay = ReplayControls(self, replay) if replay is not None else None
+        self.recorder = None  # the session's Recorder while a live session is recorded
         self._stopping = False
         self._register_themes()
 
@@ -140,7 +159,12 @@ class FabricApp(App[None]):
         loop = asyncio.get_running_loop()
         for number in STOP_SIGNALS:
             loop.add_signal_handler(number, self._stop_on_signal, number)
-        if self.live:
+        if self.replay is not None:
+            self.replay.begin()
+        elif self.live:
+            self.recorder, said = record_session(self.state, self.feeds, self.settings)
+            for line in said:
+                self.log_action(line, "info" if self.recorder else "warn")
             self.run_worker(self._start_backend(), group="start", exit_on_error=False)
 
     # -- themes -----
@@ -241,6 +265,8 @@ class FabricApp(App[None]):
     # -- the runner's port: log, ask, status -----
 
     def log_action(self, message: str, level: str = "info") -> None:
+        if self.recorder is not None:
+            self.recorder.log(level, message)
         if self.drawing:
             self.main.log_line(message, level)
 
@@ -267,6 +293,9 @@ class FabricApp(App[None]):
     # -- keys: overlay -----
 
     def action_toggle_pause(self) -> None:
+        if self.replay is not None:  # space plays and pauses a replay
+            self.replay.play()
+            return
         paused = self.state.overlay.toggle_pause()
         pane = self.main.query_one(OverlayPane)
         pane.note(
@@ -276,6 +305,9 @@ class FabricApp(App[None]):
         self.main.tick()
 
     async def action_write_pcap(self) -> None:
+        if self.replay is not None:  # the recorded frames around the moment shown
+            self.replay.write_pcap()
+            return
         # the capture worker holds the frames and writes them: nothing big crosses to here
         if not self.state.overlay.buffered:
             self.log_action("nothing captured yet: no pcap written", "warn")
@@ -292,6 +324,28 @@ class FabricApp(App[None]):
             self.log_action("nothing captured yet: no pcap written", "warn")
             return
         self.log_action(f"wrote {count} frames to {path}", "ok")
+
+    # -- keys: replay -----
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the replay keys exist only in a replay (hidden from help and the footer otherwise)
+        return self.replay is not None if action.startswith("replay_") else True
+
+    def action_replay_step(self, forward: int) -> None:
+        if self.replay is not None:
+            self.replay.step(bool(forward))
+
+    def action_replay_minute(self, forward: int) -> None:
+        if self.replay is not None:
+            self.replay.minute(bool(forward))
+
+    def action_replay_goto(self) -> None:
+        if self.replay is not None:
+            self.replay.go_to()
+
+    def action_replay_faster(self) -> None:
+        if self.replay is not None:
+            self.replay.faster()
 
     # -- keys: hosts -----
 
@@ -369,6 +423,10 @@ class FabricApp(App[None]):
         await self.runner.close()
         await self.feeds.stop()
         await self.backend.close()
+        if self.replay is not None:
+            await self.replay.driver.stop()
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.close)
 
 
 def make_app(
@@ -376,6 +434,7 @@ def make_app(
     settings: Settings | None = None,
     clock: Callable[[], float] = time.time,
     live: bool = True,
+    replay: ReplayDriver | None = None,
 ) -> FabricApp:
     """The one way to build the app: used by the CLI, the tests and the screenshot script."""
-    return FabricApp(backend, settings=settings, clock=clock, live=live)
+    return FabricApp(backend, settings=settings, clock=clock, live=live, replay=replay)

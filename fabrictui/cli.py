@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fabrictui {__version__}")
     add_lab_selection(parser)
     parser.add_argument("--theme", help="theme name (see themes/), e.g. fabric-dark")
+    parser.add_argument(
+        "--no-record", action="store_true", help="do not record this session (docs/replay.md)"
+    )
     return parser
 
 

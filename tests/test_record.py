@@ -269,8 +269,18 @@ def test_the_size_cap_prunes_the_oldest_first_and_says_so(tmp_path):
 def test_headless_record_command_on_the_demo_lab(tmp_path):
     out = tmp_path / "demo.rec.sqlite"
     result = subprocess.run(
-        [sys.executable, "-m", "fabrictui.cli", "record", "--demo", "ready"]
-        + ["--duration", "3s", "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "fabrictui.cli",
+            "record",
+            "--demo",
+            "ready",
+            "--duration",
+            "3s",
+            "-o",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -19,6 +19,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.theme:
         settings.theme = args.theme
+    if getattr(args, "no_record", False):
+        settings.record = False
     from fabrictui.app import make_app
 
     app = make_app(backend, settings)

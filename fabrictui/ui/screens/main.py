@@ -65,6 +65,7 @@ class MainScreen(Screen):
         self.palette = Palette()
         self.zoomed = False
         self.active_pane = 1
+        self.title_note = ""  # e.g. the recorded time of a replay
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title-bar")
@@ -97,6 +98,10 @@ class MainScreen(Screen):
             pane.palette = palette
             pane.redraw_border()
             pane.redraw()
+        self.query_one("#title-bar", Static).update(self._title_text())
+
+    def set_title_note(self, note: str) -> None:
+        self.title_note = note
         self.query_one("#title-bar", Static).update(self._title_text())
 
     def log_line(self, message: str, level: str = "info") -> None:
@@ -228,4 +233,6 @@ class MainScreen(Screen):
             text.append(f" ({lab.kind})")
         if self.read_only:
             text.append("  READ-ONLY", style=self.palette.warn)
+        if self.title_note:
+            text.append(self.title_note, style="bold")
         return text

@@ -1,0 +1,31 @@
+"""Recording a live session: the recorder attached to the state, the capture
+tap on the feeds, and the size cap applied, in one call for the app."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from fabrictui.config import Settings
+from fabrictui.session.feeds import FeedSupervisor
+from fabrictui.session.record.files import new_path, prune
+from fabrictui.session.record.recorder import Recorder
+from fabrictui.session.state import LabState
+
+
+def record_session(
+    state: LabState, feeds: FeedSupervisor, settings: Settings
+) -> tuple[Recorder | None, list[str]]:
+    """Start recording (when the settings say so); the recorder, or None, and
+    what to tell the user (what the cap pruned, or why it cannot record)."""
+    if not settings.record:
+        return None, []
+    path = new_path(state.lab.name)
+    try:
+        recorder = Recorder(path, state.lab)
+    except (OSError, sqlite3.Error) as err:  # a full or read-only disk, a folder not ours
+        return None, [f"not recording: cannot write {path}: {err}"]
+    recorder.attach(state)
+    feeds.tap = recorder.tap
+    # recording is the default and says nothing (`fabrictui replay latest` finds it);
+    # what the cap deleted is said
+    return recorder, prune(settings.record_cap_mb * 2**20, keep=path)

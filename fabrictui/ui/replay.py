@@ -1,0 +1,117 @@
+"""The screen's side of a replay: the keys that move through the recording,
+the timeline strip, the recorded time in the header, and the action log and
+frames as they were at the moment shown. The state itself is filled by the
+`ReplayDriver` (session layer); the panes draw it as they draw a live lab."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fabrictui.session.record.marks import marks
+from fabrictui.session.record.replay import ReplayDriver, parse_moment
+from fabrictui.ui.screens.confirm import AskScreen
+from fabrictui.ui.widgets.action_log import ActionLog
+from fabrictui.ui.widgets.overlay_pane import FrameLog
+from fabrictui.ui.widgets.timeline import TimelineStrip
+
+if TYPE_CHECKING:
+    from fabrictui.app import FabricApp
+
+LOG_LINES = 60  # recorded action-log lines shown at a moment
+PCAP_AROUND = 30.0  # `w` writes the frames this many seconds either side of the moment
+
+
+class ReplayControls:
+    def __init__(self, app: FabricApp, driver: ReplayDriver) -> None:
+        self.app = app
+        self.driver = driver
+        self.timeline: TimelineStrip | None = None
+
+    def begin(self) -> None:
+        """Mount the strip, show the end of the recording, say what was damaged."""
+        app, driver = self.app, self.driver
+        recording = driver.recording
+        driver.bind(app.state, app._feed_event)
+        driver.moved = self.moved
+        self.timeline = TimelineStrip(driver.start, driver.end, marks(recording), id="timeline")
+        app.main.mount(self.timeline, before=app.main.query_one(ActionLog))
+        driver.seek(driver.now)  # the end, or where --at said
+        app.log_action(
+            f"replay of {recording.path.name}: [ ] changes, {{ }} a minute, g go to, "
+            "space play, > faster, w pcap around the moment",
+            "info",
+        )
+        if recording.damage:
+            app.log_action(recording.damage, "error")
+            app.notify(recording.damage, title="damaged recording", severity="error", timeout=15)
+
+    def moved(self) -> None:
+        """After every seek: the header, the strip, the log and frames of the moment."""
+        app, driver = self.app, self.driver
+        if not app.drawing:
+            return
+        playing = f"  ▶ {driver.speed:g}x" if driver.playing else ""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(driver.now))
+        app.main.set_title_note(f"  recorded {stamp}{playing}")
+        if self.timeline is not None:
+            self.timeline.show(driver.now, app.palette, playing)
+        log = app.main.query_one(ActionLog)
+        log.clear()
+        for t, level, line in driver.log[-LOG_LINES:]:
+            log.add(line, level, app.palette, when=t)
+        app.main.query_one(FrameLog).clear()
+        app.main.tick()
+
+    # -- keys -----
+
+    def step(self, forward: bool) -> None:
+        self.driver.seek(self.driver.step_change(forward))
+
+    def minute(self, forward: bool) -> None:
+        self.driver.seek(self.driver.now + (60.0 if forward else -60.0))
+
+    def go_to(self) -> None:
+        driver = self.driver
+
+        def problem(value: str) -> str | None:
+            if parse_moment(value, driver.now, driver.start) is None:
+                return "HH:MM[:SS], +90s / -5m from now, or 12m from the start"
+            return None
+
+        def answered(value: str | None) -> None:
+            if value:
+                moment = parse_moment(value, driver.now, driver.start)
+                if moment is not None:
+                    driver.seek(moment)
+
+        current = time.strftime("%H:%M:%S", time.localtime(driver.now))
+        self.app.push_screen(AskScreen("Go to (HH:MM:SS, -5m, +30s):", current, problem), answered)
+
+    def play(self) -> None:
+        self.driver.toggle_play()
+        self.moved()
+
+    def faster(self) -> None:
+        speed = self.driver.faster()
+        self.app.log_action(f"replay speed {speed:g}x")
+        self.moved()
+
+    def write_pcap(self) -> None:
+        driver = self.driver
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(driver.now))
+        path = Path.cwd() / f"fabrictui-replay-{stamp}.pcap"
+        try:
+            count = driver.recording.export_pcap(
+                path, driver.now - PCAP_AROUND, driver.now + PCAP_AROUND
+            )
+        except OSError as err:
+            self.app.log_action(f"cannot write {path}: {err.strerror or err}", "error")
+            return
+        around = f"{PCAP_AROUND:.0f} s either side of {stamp}"
+        if not count:
+            path.unlink(missing_ok=True)
+            self.app.log_action(f"no frames recorded {around}: no pcap written", "warn")
+            return
+        self.app.log_action(f"wrote {count} frames ({around}) to {path}", "ok")

@@ -1,0 +1,96 @@
+"""The timeline strip of a replay: the whole recording in one line, what
+changed and when (bad changes loudest), where the moment shown is, and what
+happened nearest to it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from fabrictui.session.record.marks import Mark
+from fabrictui.ui.render import Palette
+
+LEVEL_RANK = {"change": 1, "good": 2, "bad": 3}
+
+
+def strip_text(
+    start: float,
+    end: float,
+    marks: Sequence[Mark],
+    now: float,
+    width: int,
+    palette: Palette,
+    playing: str = "",
+) -> Text:
+    """Two lines: the marks over the recording's span, then the cursor, the
+    span's ends and the change nearest the moment (pure: tested without a UI)."""
+    width = max(20, width)
+    span = max(end - start, 1e-6)
+    cells = [0] * width
+    for mark in marks:
+        column = min(width - 1, max(0, int((mark.t - start) / span * width)))
+        cells[column] = max(cells[column], LEVEL_RANK.get(mark.level, 1))
+    glyphs = {0: ("─", palette.muted), 1: ("│", ""), 2: ("▲", palette.good), 3: ("█", palette.bad)}
+    line = Text()
+    for rank in cells:
+        glyph, style = glyphs[rank]
+        line.append(glyph, style=style)
+    cursor = min(width - 1, max(0, int((now - start) / span * width)))
+    second = Text(" " * cursor + "^", style="bold")
+    nearest = _nearest(marks, now)
+    label = f" {_clock(now)}{playing}"
+    if nearest is not None:
+        label += f"  {_clock(nearest.t)} {nearest.text}"
+    left = f"{_clock(start)} "
+    right = f" {_clock(end)}"
+    room = width - len(second.plain)
+    if room > len(label):
+        second.append(label[:room])
+    else:
+        second = Text(left) + Text(" " * max(0, cursor - len(left)) + "^", style="bold")
+        second.append(label[: max(0, width - len(second.plain))])
+    if len(second.plain) + len(right) <= width:
+        second.append(" " * (width - len(second.plain) - len(right)) + right, style=palette.muted)
+    return line + Text("\n") + second
+
+
+def _nearest(marks: Sequence[Mark], now: float) -> Mark | None:
+    before = [m for m in marks if m.t <= now]
+    return before[-1] if before else None
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+class TimelineStrip(Static):
+    DEFAULT_CSS = "TimelineStrip { height: 2; padding: 0 1; }"
+
+    def __init__(self, start: float, end: float, marks: Sequence[Mark], **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.start = start
+        self.end = end
+        self.marks = list(marks)
+        self.now = end
+        self.playing = ""
+        self.palette = Palette()
+
+    def show(self, now: float, palette: Palette, playing: str = "") -> None:
+        self.now = now
+        self.palette = palette
+        self.playing = playing
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        width = self.size.width or 80
+        self.update(
+            strip_text(
+                self.start, self.end, self.marks, self.now, width, self.palette, self.playing
+            )
+        )
