@@ -53,10 +53,11 @@ def make_pods(count: int) -> list[KubePod]:
     ]
 
 
-async def measure(pod_count: int, rate: int, seconds: float) -> dict:
+async def measure(pod_count: int, rate: int, seconds: float, record: bool = True) -> dict:
     backend = FakeBackend()
     backend.pods = make_pods(pod_count)
-    app = make_app(backend, Settings(host_poll_seconds=5, fabric_poll_seconds=5))
+    settings = Settings(host_poll_seconds=5, fabric_poll_seconds=5, record=record)
+    app = make_app(backend, settings)
     rng = random.Random(1)
     latencies: list[float] = []
     start = time.perf_counter()
@@ -132,6 +133,9 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--busy-core", action="store_true", help="another process spins a core")
+    parser.add_argument(
+        "--no-record", action="store_true", help="without the session recording (on by default)"
+    )
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -139,10 +143,11 @@ def main() -> int:
     with busy_core(args.busy_core):
         before = machine()
         decoder = decoder_rate(*((2_000, 1) if args.smoke else (100_000, 3)))
-        result = asyncio.run(measure(pods, args.rate, seconds))
+        result = asyncio.run(measure(pods, args.rate, seconds, not args.no_record))
         after = machine()
     result["machine"] = {**before, "load_1min_end": after["load_1min"]}
     result["busy_core"] = args.busy_core
+    result["recording"] = not args.no_record
     result["decoder_frames_per_s"] = round(decoder)
     result["targets_met"] = {
         "first_render": result["first_render_s"] <= FIRST_RENDER_S,

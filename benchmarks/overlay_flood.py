@@ -112,9 +112,10 @@ def app_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def flood(rate: int, seconds: float) -> dict:
+async def flood(rate: int, seconds: float, record: bool = True) -> dict:
     stream = FloodStream(rate, seconds)
-    app = make_app(FloodBackend(stream), Settings(host_poll_seconds=5, fabric_poll_seconds=5))
+    settings = Settings(host_poll_seconds=5, fabric_poll_seconds=5, record=record)
+    app = make_app(FloodBackend(stream), settings)
     latencies: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         while app.feeds.capture_worker is None or app.feeds.capture_worker.pid is None:
@@ -180,6 +181,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rates", default="20000,100000,0", help="frames/s; 0 = unthrottled")
     parser.add_argument("--busy-core", action="store_true", help="another process spins a core")
+    parser.add_argument(
+        "--no-record", action="store_true", help="without the session recording (on by default)"
+    )
     parser.add_argument("--smoke", action="store_true", help="2 s per rate, just check it works")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -187,7 +191,8 @@ def main() -> int:
     with busy_core(args.busy_core):
         before = machine()
         decoder = decoder_rate(*((2_000, 1) if args.smoke else (100_000, 3)))
-        runs = [asyncio.run(flood(int(r), seconds)) for r in args.rates.split(",")]
+        record = not args.no_record
+        runs = [asyncio.run(flood(int(r), seconds, record)) for r in args.rates.split(",")]
         after = machine()
     for run in runs:
         run["of_decoder_rate"] = round(run["achieved_frames_per_s"] / decoder, 2)
@@ -195,6 +200,7 @@ def main() -> int:
     report = {
         "machine": {**before, "load_1min_end": after["load_1min"]},
         "busy_core": args.busy_core,
+        "recording": not args.no_record,
         "decoder_frames_per_s": round(decoder),
         "runs": runs,
     }
@@ -205,6 +211,7 @@ def main() -> int:
         print(
             f"machine: {m['nproc']} x {m['cpu']}, load {m['load_1min']} -> {m['load_1min_end']}"
             f"{', one core kept busy' if args.busy_core else ''}"
+            f"{', session not recorded' if args.no_record else ''}"
         )
         print(f"decoder alone, same run: {decoder:,.0f} frames/s")
         keys = list(runs[0])
