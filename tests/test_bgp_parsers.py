@@ -277,3 +277,35 @@ def test_text_and_json_agree_on_the_same_routes() -> None:
 def test_routes_refuse(text: str, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         parse_routes(text)
+
+
+# --- real captures from the rehearsal lab in BGP mode (FRR 8.4, Debian's BIRD 1.6.8) -----
+
+
+@pytest.mark.parametrize("suffix", ["txt", "json"])
+def test_real_frr84_leaf_with_dynamic_nodes(suffix: str) -> None:
+    summary = parse_bgp_summary(load(f"bgp/frr-8.4-rehearsal-leaf1-dynamic-summary.{suffix}"))
+    dynamic = sorted(p.neighbor for p in summary.peers if p.dynamic)
+    assert dynamic == ["10.0.101.100", "10.0.101.101", "10.0.101.102"]
+    assert all(p.established and not p.policy_blocked for p in summary.peers)
+    assert {p.remote_as for p in summary.peers if p.dynamic} == {
+        4200101100,
+        4200101101,
+        4200101102,
+    }
+
+
+def test_real_frr84_routes_text_and_json() -> None:
+    leaf2 = {
+        r.prefix: r for r in parse_routes(load("routes/frr-8.4-rehearsal-leaf2-show-ip-route.txt"))
+    }
+    assert leaf2["10.66.131.0/26"].ecmp == 2
+    assert leaf2["10.68.245.128/26"].nexthops == (NextHop("10.0.102.101", "br0"),)
+    spine = parse_routes(load("routes/frr-8.4-rehearsal-spine1-show-ip-route.json"))
+    assert sum(1 for r in spine if r.prefix.endswith("/26") and r.protocol == "bgp") == 5
+
+
+def test_real_bird_168() -> None:
+    protocols = parse_protocols(load("bird/bird-1.6.8-rehearsal-node.txt"))
+    (session,) = [p for p in protocols if p.proto == "BGP"]
+    assert session.established and session.peer_address == "10.0.101.1"

@@ -1,9 +1,13 @@
-"""A stand-in for Cumulus NCLU's `net show bgp summary [json]` on the lab's FRR switches.
+"""A stand-in for Cumulus NCLU on the lab's FRR switches: `net show bgp summary [json]`,
+and the BGP configuration BGP mode applies: `net add|del bgp ...` (staged, as NCLU stages
+them) then `net commit` (one vtysh run under `router bgp <AS>`).
 
 Installed on each switch as the `net` shim, so the backend code path written for Cumulus
-VX runs unchanged against the rehearsal lab. Only the BGP summary is provided.
+VX runs unchanged against the rehearsal lab.
 
     python -m fabrictui.lab.nclu --pathspace PS --config-dir DIR show bgp summary [json]
+    python -m fabrictui.lab.nclu --pathspace PS add bgp listen range 10.0.101.0/24 peer-group G
+    python -m fabrictui.lab.nclu --pathspace PS commit
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 FAMILIES = ("ipv4 unicast", "ipv6 unicast", "l2vpn evpn")
@@ -112,6 +117,69 @@ def bgp_summary(run: Runner, as_json: bool) -> str:
     return nclu_text(split_frr_summary(run("show bgp summary")))
 
 
+# NCLU's `net add bgp <words>` words that FRR spells with a leading `bgp`
+_BGP_PREFIXED = {"listen", "bestpath", "router-id", "cluster-id", "deterministic-med"}
+
+
+def frr_line(verb: str, words: Sequence[str]) -> str:
+    """`add bgp listen range X peer-group G` -> `bgp listen range X peer-group G` (under
+    `router bgp`); `del ...` -> `no ...`."""
+    line = " ".join(words)
+    if words and words[0] in _BGP_PREFIXED:
+        line = f"bgp {line}"
+    return f"no {line}" if verb == "del" else line
+
+
+def pending_path(config_dir: str, pathspace: str) -> Path:
+    return Path(config_dir) / pathspace / "nclu-pending"
+
+
+def commit(run_config: Callable[[list[str]], str], run: Runner, pending: Path) -> str:
+    """Apply the staged lines in one vtysh run under `router bgp <the switch's AS>`."""
+    lines = pending.read_text().splitlines() if pending.exists() else []
+    if not lines:
+        return "net commit: nothing to commit\n"
+    data = json.loads(run("show bgp summary json") or "{}")
+    asn = (data.get("ipv4Unicast") or {}).get("as")
+    if asn is None:
+        raise RuntimeError("no BGP instance to configure")
+    said = run_config(["configure terminal", f"router bgp {asn}", *lines, "end"])
+    if said.strip():
+        raise RuntimeError(said.strip().splitlines()[0])
+    pending.unlink()
+    return f"net commit: {len(lines)} changes committed\n"
+
+
+def vtysh_config_runner(pathspace: str, config_dir: str) -> Callable[[list[str]], str]:
+    def run(lines: list[str]) -> str:
+        argv = [VTYSH, "-N", pathspace, "--config_dir", config_dir]
+        for line in lines:
+            argv += ["-c", line]
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return done.stdout + done.stderr
+
+    return run
+
+
+def configure(args: argparse.Namespace, words: list[str], run: Runner | None) -> int:
+    pending = pending_path(args.config_dir, args.pathspace)
+    try:
+        if words[0] in ("add", "del"):
+            if len(words) < 3 or words[1] != "bgp":
+                raise RuntimeError("this lab's net shim configures only `net add|del bgp ...`")
+            with pending.open("a") as out:
+                out.write(frr_line(words[0], words[2:]) + "\n")
+            return 0
+        runner = run or vtysh_runner(args.pathspace, args.config_dir)
+        sys.stdout.write(
+            commit(vtysh_config_runner(args.pathspace, args.config_dir), runner, pending)
+        )
+        return 0
+    except (RuntimeError, OSError, ValueError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None, run: Runner | None = None) -> int:
     parser = argparse.ArgumentParser(prog="net", add_help=False)
     parser.add_argument("--pathspace", required=True)
@@ -119,12 +187,18 @@ def main(argv: Sequence[str] | None = None, run: Runner | None = None) -> int:
     parser.add_argument("words", nargs="*")
     args = parser.parse_args(argv)
     words = list(args.words)
+    if words and words[0] in ("add", "del", "commit"):
+        return configure(args, words, run)
     as_json = bool(words) and words[-1] == "json"
     if as_json:
         words = words[:-1]
     if words[:3] not in (["show", "bgp", "summary"], ["show", "bgp", "sum"]) or len(words) != 3:
         print(f"ERROR: Command not found.\n\n    net {' '.join(args.words)}", file=sys.stderr)
-        print("(this lab's net shim knows only: net show bgp summary [json])", file=sys.stderr)
+        print(
+            "(this lab's net shim knows: net show bgp summary [json], net add|del bgp ...,"
+            " net commit)",
+            file=sys.stderr,
+        )
         return 1
     runner = run or vtysh_runner(args.pathspace, args.config_dir)
     try:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fabrictui.lab.bird import birdcl_shim
+
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "ssh-keygen"
 PRIVSEP_DIR = Path("/run/sshd")
@@ -197,6 +199,8 @@ def install_shims(
             f"exec {q(python)} -S -E -c {q(NCLU_BOOT.format(root=_package_root()))} "
             f'--pathspace {q(frr_pathspace)} --config-dir {q(frr_config_dir)} "$@"\n',
         )
+    else:  # a node: calico-node's BIRD client, on the node's BIRD (BGP mode)
+        _script(directory / "birdcl", birdcl_shim(netns))
     path_value = f"{directory}:{SYSTEM_PATH}"
     prompt = "root@" + host + r":\w# "
     (directory / "bashrc").write_text(

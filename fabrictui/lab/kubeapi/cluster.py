@@ -15,6 +15,7 @@ from typing import Any
 from fabrictui.constants import SERVICE_RANGE
 from fabrictui.lab.calico_dataplane import Dataplane
 from fabrictui.lab.kubeapi import workloads
+from fabrictui.lab.kubeapi.bgp import BgpMode
 from fabrictui.lab.kubeapi.calico import CalicoAgent
 from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.events import Recorder
@@ -61,11 +62,13 @@ class Cluster:
         self.events = Recorder(self.store)
         self.kubelet = Kubelet(self)
         self.calico = CalicoAgent(self)
+        self.bgp = BgpMode(self)  # calico-node's BIRD and native routing (BGP mode)
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._service_ips: set[str] = set()
         self.exec_processes: set[asyncio.subprocess.Process] = set()
         self.store.add_listener(self._on_event)
+        self.store.add_listener(self.bgp.on_event)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -85,6 +88,7 @@ class Cluster:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         await self.kubelet.shutdown()
+        await self.bgp.stop()
         self.store.close_watches()
         await self.dataplane.close()
 
