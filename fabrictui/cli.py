@@ -21,11 +21,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "capture": ("capture", "decode VXLAN frames from a pcap file or a node"),
     "deploy-calico": (
         "deploy_calico",
-        "apply Calico (VXLAN) and wait for Ready nodes",
+        "apply Calico (VXLAN overlay, or --mode bgp) and wait for Ready nodes",
     ),
     "scale": ("scale", "scale the demo nginx deployment"),
     "ping": ("ping", "pod-to-pod ping mesh"),
     "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
+    "routes": ("routes", "switch routes to node subnets and pod blocks, and what is missing"),
     "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
     "audit": ("audit", "show the audit log of actions"),
     "record": ("record", "record a lab without a screen, for replay and reports"),
@@ -41,8 +42,9 @@ def add_lab_selection(parser: argparse.ArgumentParser) -> None:
         "--demo",
         nargs="?",
         const="fresh",
-        choices=["fresh", "ready"],
-        help="use the built-in demo lab (fresh: before Calico; ready: after the seed's steps)",
+        choices=["fresh", "ready", "ready-bgp"],
+        help="use the built-in demo lab (fresh: before Calico; ready: after the seed's steps;"
+        " ready-bgp: then switched to Calico BGP peering with the leaves)",
     )
     group.add_argument("--seed", type=int, default=1, help="demo lab random seed (default 1)")
     group.add_argument("--lab", metavar="DIR", help="a Vagrant project or rehearsal lab directory")

@@ -1,0 +1,70 @@
+"""`fabrictui routes [--switch NAME] [--json]`: per switch, its routes to the racks' node
+subnets and (in BGP mode) the nodes' pod blocks, with protocol, next hops, ECMP count, and
+what is expected but missing.
+
+Exit 0 when nothing expected is missing, 1 when something is (or a switch did not
+answer), 2 on bad input or a lab that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from fabrictui.actions.routes import RoutesReport, read_routes
+from fabrictui.backends.base import LabBackend
+from fabrictui.cli import add_lab_selection
+from fabrictui.commands._headless import emit, run_on_lab
+
+PROG = "fabrictui routes"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--switch", metavar="NAME", help="only this switch")
+    parser.add_argument("--json", action="store_true", help="print the routes as JSON")
+    add_lab_selection(parser)
+
+
+def to_json(report: RoutesReport) -> str:
+    return json.dumps(
+        {
+            "mode": report.mode,
+            "routes": [row.to_json() for row in report.rows],
+            "missing": len(report.missing),
+            "errors": list(report.errors),
+        },
+        indent=2,
+    )
+
+
+def to_table(report: RoutesReport) -> str:
+    lines = [f"mode: {report.mode}"]
+    header = ("SWITCH", "PREFIX", "KIND", "OF", "PROTO", "ECMP", "NEXT HOPS")
+    rows = [
+        (
+            r.switch,
+            r.prefix,
+            r.kind,
+            r.owner,
+            r.route.protocol if r.route else "MISSING",
+            str(r.route.ecmp) if r.route else "0",
+            r.nexthops,
+        )
+        for r in report.rows
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    lines += [f"error: {e}" for e in report.errors]
+    lines.append(f"{len(report.missing)} expected routes missing")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    async def body(backend: LabBackend) -> int:
+        report = await read_routes(backend, args.switch)
+        emit(to_json(report) if args.json else to_table(report))
+        return 1 if report.missing or report.errors else 0
+
+    return run_on_lab(args, PROG, body)
