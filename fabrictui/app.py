@@ -31,7 +31,7 @@ from fabrictui.ui import actions_ui
 from fabrictui.ui.commands import FabricCommands
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
 from fabrictui.ui.render import Palette, frame_lines
-from fabrictui.ui.replay import ReplayControls
+from fabrictui.ui.replay import ReplayControls, write_report
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
@@ -162,7 +162,7 @@ class FabricApp(App[None]):
         if self.replay is not None:
             self.replay.begin()
         elif self.live:
-            self.recorder, said = record_session(self.state, self.feeds, self.settings)
+            self.recorder, said = record_session(self.state, self.feeds, self.settings, self.runner)
             for line in said:
                 self.log_action(line, "info" if self.recorder else "warn")
             self.run_worker(self._start_backend(), group="start", exit_on_error=False)
@@ -346,6 +346,9 @@ class FabricApp(App[None]):
     def action_replay_faster(self) -> None:
         if self.replay is not None:
             self.replay.faster()
+
+    async def action_write_report(self) -> None:
+        await write_report(self)
 
     # -- keys: hosts -----
 

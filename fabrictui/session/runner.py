@@ -63,6 +63,8 @@ class ActionRunner:
         self.port = port
         self.current: ActionRun | None = None
         self._background: set[asyncio.Task] = set()
+        # told (action name, result) after each action that ended with a result: the recorder
+        self.result_listeners: list[Callable[[str, Any], None]] = []
 
     @property
     def read_only(self) -> bool:
@@ -169,5 +171,7 @@ class ActionRunner:
         except Exception as err:  # a bug: say so, keep the app running
             self.port.log_action(f"{spec.title} failed: {type(err).__name__}: {err}", "error")
             return
+        for listener in self.result_listeners:
+            listener(spec.name, result)
         if on_result is not None:
             on_result(result)

@@ -32,6 +32,7 @@ class FabricCommands(Provider):
             ("trace: path between two pods", app.action_trace, "where a probe dies, and why"),
             ("capture: pause / resume", app.action_toggle_pause, "stop drawing, keep counting"),
             ("capture: write pcap", app.action_write_pcap, "save the buffered frames"),
+            ("report: write the report of now", app.action_write_report, "HTML and Markdown"),
             ("action: cancel", app.action_cancel_action, "cancel the running action"),
             ("help: keys", app.action_help, "every key and what it does"),
         ]

@@ -5,9 +5,10 @@ frames as they were at the moment shown. The state itself is filled by the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import ReplayDriver, parse_moment
@@ -16,8 +17,8 @@ from fabrictui.ui.widgets.action_log import ActionLog
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 from fabrictui.ui.widgets.timeline import TimelineStrip
 
-if TYPE_CHECKING:
-    from fabrictui.app import FabricApp
+# the FabricApp (ui may not import the app module: the layers run one way)
+FabricApp = Any
 
 LOG_LINES = 60  # recorded action-log lines shown at a moment
 PCAP_AROUND = 30.0  # `w` writes the frames this many seconds either side of the moment
@@ -115,3 +116,44 @@ class ReplayControls:
             self.app.log_action(f"no frames recorded {around}: no pcap written", "warn")
             return
         self.app.log_action(f"wrote {count} frames ({around}) to {path}", "ok")
+
+
+async def write_report(app: FabricApp) -> None:
+    """The palette's "report: write the report of now": the moment shown (a
+    replay's, or the live session's from its recording) as HTML, with this
+    screen's picture, and as Markdown, in the current directory."""
+    from fabrictui.report.moment import moment_at
+    from fabrictui.report.render import html_page, markdown
+    from fabrictui.session.record import Recording, RecordingError
+
+    if app.replay is not None:
+        path, at = app.replay.driver.recording.path, app.replay.driver.now
+    elif app.recorder is not None:
+        path, at = app.recorder.path, app.state.clock()
+    else:
+        app.log_action("this session is not recorded (--no-record): no report", "warn")
+        return
+
+    def build():
+        recording = Recording(path)
+        try:
+            return moment_at(recording, at)
+        finally:
+            recording.close()
+
+    try:
+        moment = await asyncio.to_thread(build)
+    except RecordingError as err:
+        app.log_action(f"report: {err}", "error")
+        return
+    svg = app.export_screenshot(title=f"fabrictui {app.lab.name}")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(moment.at))
+    base = Path.cwd() / f"fabrictui-report-{stamp}"
+    try:
+        Path(f"{base}.html").write_text(html_page(moment, svg), encoding="utf-8")
+        Path(f"{base}.md").write_text(markdown(moment), encoding="utf-8")
+    except OSError as err:
+        app.log_action(f"report: cannot write {base}.html: {err.strerror or err}", "error")
+        return
+    when = time.strftime("%H:%M:%S", time.localtime(moment.at))
+    app.log_action(f"report of {when} written: {base}.html and .md", "ok")

@@ -17,7 +17,8 @@ Tables:
 Event kinds (EVENT_KINDS) and their data: `hosts` a list of Host, `fabric` a dict
 of SwitchReading, `node` / `pod` a WatchEvent, `failed` [source, error],
 `overlay` the capture counters (FlowSnapshot, once a second at most), `log`
-[level, line] from the action log, `snapshot` the whole state (so a seek never
+[level, line] from the action log, `verify` a list of CheckResult, `ping` a dict
+of PingResult by (source pod, target pod), `snapshot` the whole state (so a seek never
 replays more than a minute of events), `gap` a note that frames were not
 recorded (the writer was behind).
 """
@@ -35,7 +36,10 @@ from fabrictui.capture.counters import FlowSnapshot
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
-EVENT_KINDS = ("hosts", "fabric", "node", "pod", "failed", "overlay", "log", "snapshot", "gap")
+EVENT_KINDS = (
+    "hosts", "fabric", "node", "pod", "failed", "overlay", "log",
+    "verify", "ping", "snapshot", "gap",
+)  # fmt: skip
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fabrictui import __version__
-from fabrictui.model import LabInfo
+from fabrictui.model import CheckResult, LabInfo, PingResult
 from fabrictui.session.record.format import FORMAT_VERSION, connect, dumps
 from fabrictui.session.state import LabState
 
@@ -111,6 +111,16 @@ class Recorder:
 
     def log(self, level: str, line: str) -> None:
         self._queue.put(("event", self.clock(), ("log", [level, line])))
+
+    def result(self, action: str, result: Any) -> None:
+        """A listener of the action runner: verify's checks and the ping mesh's
+        results are kept (what a report shows as the latest, with its time)."""
+        if isinstance(result, list) and result and all(isinstance(r, CheckResult) for r in result):
+            self._queue.put(("event", self.clock(), ("verify", list(result))))
+            return
+        results = getattr(result, "results", None)
+        if isinstance(results, dict) and all(isinstance(r, PingResult) for r in results.values()):
+            self._queue.put(("event", self.clock(), ("ping", dict(results))))
 
     def _snapshot(self, now: float) -> None:
         state = self.state

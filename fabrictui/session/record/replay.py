@@ -45,6 +45,7 @@ class ReplayDriver:
         self.listener: Callable[[Event], None] = lambda event: None
         self.moved: Callable[[], None] = lambda: None  # told after every seek
         self.log: list[tuple[float, str, str]] = []  # (t, level, line) up to now
+        self.results: dict[str, tuple[float, Any]] = {}  # "verify"/"ping" -> the latest (t, data)
         self.playing = False
         self.speed = 1.0
         self._task: asyncio.Task | None = None
@@ -142,6 +143,7 @@ class ReplayDriver:
         state.overlay.counters = EMPTY_COUNTERS
         self.applied = 0
         self.log = []
+        self.results = {}
 
     def _load_snapshot(self, state: LabState, index: int) -> None:
         event = self.recording.events[index]
@@ -160,6 +162,11 @@ class ReplayDriver:
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
         self.log = [(e.t, *e.data) for e in self.recording.events[:index] if e.kind == "log"]
+        self.results = {}
+        for e in self.recording.events[:index]:
+            if e.kind in RESULT_KINDS:
+                self.results[e.kind] = (e.t, e)
+        self.results = {kind: (t, e.data) for kind, (t, e) in self.results.items()}
 
     def _apply(self, state: LabState, t: float, kind: str, data: Any) -> None:
         self.now = t  # what the state stamps as the answer's time
@@ -178,6 +185,8 @@ class ReplayDriver:
             state.answered("capture")
         elif kind == "log":
             self.log.append((t, data[0], data[1]))
+        elif kind in RESULT_KINDS:
+            self.results[kind] = (t, data)
         elif kind == "snapshot":
             pass  # the events before it already built the same state
 
@@ -203,6 +212,7 @@ def frames_between(recording: Recording, t0: float, t1: float, vxlan_port: int) 
     return frames
 
 
+RESULT_KINDS = frozenset({"verify", "ping"})
 CHANGE_KINDS = frozenset({"hosts", "fabric", "node", "pod", "failed"})
 
 

@@ -1,0 +1,68 @@
+"""`fabrictui report [FILE|latest] [--at TIME] (--md|--html) -o OUT`: the lab
+as recorded at one moment (default: the end of the recording), for a ticket
+(Markdown) or a browser (self-contained HTML with the TUI's picture).
+
+Exit 0 written, 2 for a recording that cannot be read, a bad time or a file
+that cannot be written. A damaged recording is reported up to the damage,
+and the report says so."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+PROG = "fabrictui report"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "recording", nargs="?", default="latest", help="a recording file, or latest (default)"
+    )
+    parser.add_argument(
+        "--at", metavar="TIME", help="HH:MM[:SS], or 12m from the start (default: the end)"
+    )
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--md", action="store_true", help="Markdown, for pasting into a ticket")
+    kind.add_argument("--html", action="store_true", help="one HTML file, with the screen")
+    parser.add_argument("-o", "--output", metavar="OUT", required=True, help="the report file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fabrictui.report.moment import moment_at
+    from fabrictui.report.render import html_page, markdown
+    from fabrictui.session.record import RecordingError
+    from fabrictui.session.record.replay import open_recording, parse_moment
+
+    try:
+        recording = open_recording(args.recording)
+    except RecordingError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 2
+    try:
+        at = None
+        if args.at:
+            at = parse_moment(args.at, recording.end, recording.started)
+            if at is None:
+                print(f"{PROG}: not a time: {args.at!r}", file=sys.stderr)
+                return 2
+        if recording.damage:
+            print(f"{PROG}: {recording.damage}", file=sys.stderr)
+        moment = moment_at(recording, at)
+    finally:
+        recording.close()
+    if args.md:
+        text = markdown(moment)
+    else:
+        from fabrictui.report.screen import screen_svg
+
+        svg = asyncio.run(screen_svg(recording.path, moment.at))
+        text = html_page(moment, svg)
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        print(f"{PROG}: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(args.output)
+    return 0

@@ -1,0 +1,79 @@
+"""One moment of a recording, read the way a replay reads it: the state a
+`ReplayDriver` builds at that time, the latest verify and ping results before
+it, the last actions, and the frames around it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fabrictui.capture.format import frame_to_line
+from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
+from fabrictui.session.record.reader import Recording
+from fabrictui.session.record.replay import ReplayDriver, frames_between
+from fabrictui.session.state import LabState
+
+FRAMES_AROUND = 5.0  # seconds either side of the moment
+MAX_FRAMES = 40
+LAST_ACTIONS = 20
+
+
+@dataclass
+class Moment:
+    recording: str  # the file's name
+    lab: LabInfo
+    at: float
+    started: float
+    end: float
+    damage: str | None
+    hosts: list[Host]
+    readings: dict[str, SwitchReading]
+    nodes: list[KubeNode]
+    pods: list[KubePod]
+    problems: dict[str, str]
+    session_problems: list[str]
+    verify: tuple[float, list[CheckResult]] | None
+    ping: tuple[float, dict[tuple[str, str], PingResult]] | None
+    actions: list[tuple[float, str, str]]
+    frames: list[str]
+    frames_total: int
+    version: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def moment_at(recording: Recording, at: float | None = None) -> Moment:
+    """The recording at `at` (default: its end), clamped to it."""
+    driver = ReplayDriver(recording)
+    state = LabState(recording.lab, driver.clock)
+    driver.bind(state, lambda event: None)
+    driver.seek(recording.end if at is None else at)
+    now = driver.now
+    frames = frames_between(
+        recording, now - FRAMES_AROUND, now + FRAMES_AROUND, state.lab.vxlan_port
+    )
+    names = state.names_by_ip()
+    shown = frames[-MAX_FRAMES:] if len(frames) > MAX_FRAMES else frames
+    return Moment(
+        recording=recording.path.name,
+        lab=recording.lab,
+        at=now,
+        started=recording.started,
+        end=recording.end,
+        damage=recording.damage,
+        hosts=list(state.hosts),
+        readings=dict(sorted(state.readings.items())),
+        nodes=sorted(state.nodes.values(), key=lambda n: n.name),
+        pods=sorted(state.pods.values(), key=lambda p: p.key),
+        problems=dict(state.problems),
+        session_problems=state.session_analysis().problems() if state.readings else [],
+        verify=driver.results.get("verify"),
+        ping=driver.results.get("ping"),
+        actions=driver.log[-LAST_ACTIONS:],
+        frames=[frame_to_line(f, names, local_time=True) for f in shown],
+        frames_total=len(frames),
+        version=recording.version,
+    )
+
+
+def stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
