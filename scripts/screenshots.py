@@ -1,8 +1,9 @@
 """Regenerate screenshots/ from the demo lab: the main screen at 80x24 and
 160x48, the ping matrix, the verify report and the path trace (of a black-holed
-pod, at 80x24 and 160x48), in every shipped theme.
+pod, at 80x24 and 160x48), in every shipped theme; and a replay of a session in
+which a spine stopped (160x48, the default theme).
 
-    python scripts/screenshots.py [--out screenshots] [--only main|ping-matrix|verify|trace]
+    python scripts/screenshots.py [--out screenshots] [--only main|ping-matrix|verify|trace|replay]
 """
 
 from __future__ import annotations
@@ -72,6 +73,47 @@ async def trace_screen(theme: str, size: tuple[int, int], out: Path) -> None:
         app.save_screenshot(f"trace-{size[0]}x{size[1]}-{theme}.svg", str(out))
 
 
+async def replay_screen(theme: str, size: tuple[int, int], out: Path) -> None:
+    """`fabrictui replay` of a demo session in which a spine stopped: the moment
+    the sessions went down, with the timeline strip and the recorded time."""
+    import os
+    import tempfile
+
+    from fabrictui.session.record.reader import Recording
+    from fabrictui.session.record.replay import RecordedLab, ReplayDriver
+
+    with tempfile.TemporaryDirectory(prefix="fabrictui-shot-") as state_dir:
+        os.environ["FABRICTUI_STATE_DIR"] = state_dir  # the recording goes here, not home
+        app = new_app(theme)
+        async with app.run_test(size=size) as pilot:
+            await wait_until(pilot, lambda: len(app.state.kube_state()[1]) > 10)
+            await pilot.pause(2.0)
+            stop = next(f for f in app.backend.faults() if f.id.startswith("stop-spine"))
+            await app.backend.set_fault(stop.id, True)
+            await wait_until(
+                pilot,
+                lambda: any(
+                    p.state != "Established"
+                    for r in app.state.readings.values()
+                    if r.summary
+                    for p in r.summary.peers
+                ),
+            )
+            broke = app.state.clock()
+            await pilot.pause(2.0)
+            path = app.recorder.path
+        recording = Recording(path)
+        driver = ReplayDriver(recording)
+        driver.now = broke + 0.5
+        settings = Settings(theme=theme, read_only=True, read_only_source="a replay", record=False)
+        replay = make_app(RecordedLab(recording), settings, clock=driver.clock, replay=driver)
+        async with replay.run_test(size=size) as pilot:
+            await pilot.pause(1.0)
+            replay.save_screenshot(f"replay-{size[0]}x{size[1]}-{theme}.svg", str(out))
+        recording.close()
+        del os.environ["FABRICTUI_STATE_DIR"]
+
+
 async def run(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in THEMES:
@@ -85,6 +127,8 @@ async def run(out: Path, only: str | None = None) -> None:
         if only in (None, "trace"):
             await trace_screen(theme, (80, 24), out)
             await trace_screen(theme, (160, 48), out)
+        if only in (None, "replay") and theme == THEMES[0]:
+            await replay_screen(theme, (160, 48), out)
         print(f"screenshots: {theme} done")
 
 
@@ -93,6 +137,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent.parent / "screenshots")
     )
-    parser.add_argument("--only", choices=("main", "ping-matrix", "verify", "trace"))
+    parser.add_argument("--only", choices=("main", "ping-matrix", "verify", "trace", "replay"))
     args = parser.parse_args()
     asyncio.run(run(Path(args.out), args.only))
