@@ -382,9 +382,15 @@ class FabricApp(App[None]):
         actions_ui.scale(self)
 
     def action_ping_mesh(self) -> None:
+        if self.replay is not None:  # the recorded result known at the moment shown
+            self.replay.show_ping()
+            return
         actions_ui.ping_mesh(self)
 
     def action_verify(self) -> None:
+        if self.replay is not None:  # the recorded result known at the moment shown
+            self.replay.show_verify()
+            return
         actions_ui.verify(self)
 
     def action_trace(self) -> None:

@@ -124,3 +124,40 @@ async def test_the_palette_report_of_now_from_a_replay(tmp_path, monkeypatch):
     assert len(pages) == 1 and "<svg" in pages[0].read_text()
     assert "Error" in pages[0].with_suffix(".md").read_text()
     rec.close()
+
+
+async def test_v_and_p_in_a_replay_show_the_results_recorded_before_the_moment(tmp_path):
+    from fabrictui.app import make_app
+    from fabrictui.config import Settings
+    from fabrictui.session.record.replay import RecordedLab, ReplayDriver
+    from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
+    from fabrictui.ui.screens.report import TextReportScreen
+
+    rec = Recording(_with_results(tmp_path / "r.rec.sqlite"))
+    driver = ReplayDriver(rec)
+    driver.now = T0 + 5  # before any result
+    settings = Settings(read_only=True, read_only_source="a replay", record=False)
+    app = make_app(RecordedLab(rec), settings, clock=driver.clock, replay=driver)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("V")
+        await pilot.pause(0.1)
+        assert (
+            "no verification recorded before this moment"
+            in app.main.query_one("ActionLog").history[-1]
+        )
+        driver.seek(T0 + 25)
+        await pilot.press("V")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, TextReportScreen)
+        assert (
+            "1/2 checks pass" in app.screen.report_title and "(recorded)" in app.screen.report_title
+        )
+        await pilot.press("escape")
+        await pilot.press("P")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, PingMatrixScreen)
+        title = str(app.screen.query_one("#matrix-title").render())
+        assert "0 of 1 pairs answered" in title and "(recorded)" in title
+        assert set(app.screen.results) == {("space1/web-1", "space1/web-2")}
+    rec.close()

@@ -10,9 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import ReplayDriver, parse_moment
+from fabrictui.ui.render import check_lines
 from fabrictui.ui.screens.confirm import AskScreen
+from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
+from fabrictui.ui.screens.report import TextReportScreen
 from fabrictui.ui.widgets.action_log import ActionLog
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 from fabrictui.ui.widgets.timeline import TimelineStrip
@@ -98,6 +103,50 @@ class ReplayControls:
         speed = self.driver.faster()
         self.app.log_action(f"replay speed {speed:g}x")
         self.moved()
+
+    # -- the results known at the moment shown (P and V in a replay) -----
+
+    def _result(self, kind: str, what: str):
+        found = self.driver.results.get(kind)
+        if found is None:
+            self.app.log_action(f"no {what} recorded before this moment", "warn")
+        return found
+
+    def show_verify(self) -> None:
+        found = self._result("verify", "verification")
+        if found is None:
+            return
+        at, checks = found
+        passed = sum(1 for c in checks if c.passed)
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        title = f"Verify at {when} (recorded): {passed}/{len(checks)} checks pass"
+        body = Text("\n").join(check_lines(checks, self.app.palette))
+        self.app.push_screen(TextReportScreen(title, body, "verify-report"))
+
+    def show_ping(self) -> None:
+        found = self._result("ping", "ping mesh")
+        if found is None:
+            return
+        at, results = found
+        state = self.app.state
+        keys = sorted({key for pair in results for key in pair})
+        pods = [state.pods[key] for key in keys if key in state.pods]
+        if len(pods) < len(keys):
+            self.app.log_action("the mesh's pods are gone at this moment: see the report", "warn")
+            return
+        screen = PingMatrixScreen(pods, state.racks_of_nodes(), self.app.palette)
+        by_key = {p.key: p for p in pods}
+        failed = [pair for pair, r in results.items() if not r.ok]
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        summary = f"{len(results) - len(failed)} of {len(results)} pairs answered at {when}"
+
+        def fill() -> None:
+            for (src, dst), result in results.items():
+                screen.set_result(by_key[src], by_key[dst], result)
+            screen.finish(f"{summary} (recorded)", not failed, [f"{s} -> {d}" for s, d in failed])
+
+        self.app.push_screen(screen)
+        screen.call_after_refresh(fill)
 
     def write_pcap(self) -> None:
         driver = self.driver
