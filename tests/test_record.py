@@ -303,3 +303,37 @@ def test_record_command_refuses_a_bad_duration():
         timeout=30,
     )
     assert result.returncode == 2 and "not a duration" in result.stderr
+
+
+def test_the_real_record_command_killed_with_9_leaves_a_readable_recording(tmp_path):
+    out = tmp_path / "killed.rec.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabrictui.cli", "record", "--demo", "ready", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "recording" in proc.stderr.readline()  # started: feeds run from here
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                check = Recording(out)
+            except RecordingError:
+                continue
+            kinds = {e.kind for e in check.events}
+            check.close()
+            if {"hosts", "fabric", "pod"} <= kinds:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        killed_at = time.time()
+    finally:
+        proc.kill()
+        proc.wait()
+    rec = Recording(out)
+    assert rec.ended is None and rec.damage is None
+    assert {"snapshot", "hosts", "fabric", "node", "pod"} <= {e.kind for e in rec.events}
+    assert rec.events[-1].t <= killed_at
+    rec.close()
