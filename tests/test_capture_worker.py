@@ -244,3 +244,15 @@ def test_a_stream_cut_mid_record_is_said_only_when_it_ended_by_itself(clean: boo
         assert len(summary.errors) == 1 and "node-a: stream ended mid-record" in summary.errors[0]
     else:
         assert summary.errors == ()  # the capture's own error was already said
+
+
+def test_a_chunk_with_few_frames_kept_is_not_held_whole() -> None:
+    data = stream_bytes(40)
+    decoder, locator, kept = PcapStreamDecoder(), RecordLocator(), RawChunks(100)
+    frames = decoder.feed(data)
+    located = locator.locate(data, frames, decoder.snaplen or 0, False)
+    kept.add(located, [3, 30])  # 2 of 40: copied out
+    assert len(kept) == 2 and kept.held_bytes < len(data) // 10
+    reference = PcapStreamDecoder(keep_raw=True)
+    reference.feed(data)
+    assert kept.records() == [reference.raw_records[i] for i in (3, 30)]

@@ -22,6 +22,7 @@ PCAP_HEADER = 24
 _LE = struct.Struct("<IIII")
 _BE = struct.Struct(">IIII")
 _LENGTH = attrgetter("length")
+SPARSE = 4  # a chunk with fewer than 1 in SPARSE records kept has them copied out
 
 
 def _walk(rec: struct.Struct, data: bytes, off: int, count: int | None = None) -> list[int]:
@@ -46,6 +47,14 @@ class Located:
     start: int
     count: int
     rec: struct.Struct
+
+    def only(self, kept: Sequence[int]) -> Located:
+        """The records at the indexes `kept`, copied out on their own (so a chunk
+        from which few were kept does not hold all its bytes)."""
+        data, unpack = self.data, self.rec.unpack_from
+        offsets = _walk(self.rec, data, self.start, self.count)
+        parts = [data[off : off + 16 + unpack(data, off)[2]] for off in (offsets[i] for i in kept)]
+        return Located(b"".join(parts), 0, len(parts), self.rec)
 
 
 class RecordLocator:
@@ -109,8 +118,17 @@ class RawChunks:
     def __len__(self) -> int:
         return min(self._count, self.capacity)
 
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of captured chunks held (what the buffer costs)."""
+        return sum(len(located.data) for located, _ in self._chunks)
+
     def add(self, located: Located, kept: Sequence[int] | None = None) -> None:
-        """Keep `located`'s records (only those at the indexes `kept`, when given)."""
+        """Keep `located`'s records (only those at the indexes `kept`, when given).
+        A chunk is held whole only when at least 1 in SPARSE of its records is
+        kept: the bytes held stay within SPARSE times those of the frames kept."""
+        if kept is not None and len(kept) * SPARSE < located.count:
+            located, kept = located.only(kept), None
         count = located.count if kept is None else len(kept)
         if not count:
             return
