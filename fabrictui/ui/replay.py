@@ -26,6 +26,7 @@ from fabrictui.ui.widgets.timeline import TimelineStrip
 FabricApp = Any
 
 LOG_LINES = 60  # recorded action-log lines shown at a moment
+REPLAY_STATUS = "REPLAY  [ ] change  { } minute  g go to  space play  > faster  w pcap  P V results"
 PCAP_AROUND = 30.0  # `w` writes the frames this many seconds either side of the moment
 
 
@@ -43,6 +44,8 @@ class ReplayControls:
         driver.moved = self.moved
         self.timeline = TimelineStrip(driver.start, driver.end, marks(recording), id="timeline")
         app.main.mount(self.timeline, before=app.main.query_one(ActionLog))
+        app.main.idle_status = REPLAY_STATUS
+        app.main.show_status(None)
         driver.seek(driver.now)  # the end, or where --at said
         app.log_action(
             f"replay of {recording.path.name}: [ ] changes, {{ }} a minute, g go to, "

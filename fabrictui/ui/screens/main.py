@@ -66,6 +66,7 @@ class MainScreen(Screen):
         self.zoomed = False
         self.active_pane = 1
         self.title_note = ""  # e.g. the recorded time of a replay
+        self.idle_status = IDLE_STATUS  # the status line's keys when nothing runs
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title-bar")
@@ -117,7 +118,7 @@ class MainScreen(Screen):
                 bar = f" [{'#' * filled}{'.' * (20 - filled)}] {fraction:.0%}"
             text = f"▶ {running}{bar}  {message}   (x cancels)"
         else:
-            text = ("READ-ONLY  " if self.read_only else "") + IDLE_STATUS
+            text = ("READ-ONLY  " if self.read_only else "") + self.idle_status
         self.query_one(StatusLine).update(text, layout=False)
 
     def tick(self) -> None:
