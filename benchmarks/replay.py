@@ -1,8 +1,8 @@
 """Recording and replay: what a session recording costs, and how fast a long
 one opens and seeks.
 
-    python benchmarks/replay.py [--minutes 60] [--frame-rate 200] [--seconds 10]
-                                [--seeks 50] [--smoke] [--json]
+    python benchmarks/replay.py [--minutes 60] [--frame-rate 200] [--pod-rate 2]
+                                [--seconds 10] [--seeks 50] [--smoke] [--json]
 
 1. Recording cost: pcap bytes at 20,000 frames/s (148-byte Calico VXLAN
    frames, in 64 KiB chunks as a capture delivers them) handed to the
@@ -10,9 +10,10 @@ one opens and seeks.
    no recorder. The added CPU time (this process: the tap on the loop and the
    writer thread) as a share of one core. Target: at most 15%.
 2. A recording of `--minutes` (default an hour) of a lab: hosts every 10 s,
-   switches every 3 s (a session flapping every 10 minutes), 500 pods with 2
-   events a second, the capture counters every second and `--frame-rate`
-   frames/s, written through the real recorder (a fake clock). Then:
+   switches every 3 s (a session flapping every 10 minutes), 500 pods with
+   `--pod-rate` events a second (2; 200 for a busy cluster), the capture
+   counters every second and `--frame-rate` frames/s, written through the
+   real recorder (a fake clock). Then:
    opening it as `fabrictui replay` does (read, timeline marks, the first
    seek to the end). Target: under 2 s.
 3. Seeks to `--seeks` random moments (state at that moment and the frames
@@ -110,7 +111,7 @@ async def flood(seconds: float, record: bool, folder: Path) -> dict:
     return {"frames": sent, "seconds": round(wall, 2), "cpu_s": round(cpu, 3), "stored": stored}
 
 
-def make_hour(path: Path, minutes: float, frame_rate: int) -> dict:
+def make_hour(path: Path, minutes: float, frame_rate: int, pod_rate: int = 2) -> dict:
     """A long recording through the real recorder, on a fake clock."""
     clock_now = [1_800_000_000.0]
     recorder = Recorder(path, LAB, clock=lambda: clock_now[0])
@@ -141,7 +142,7 @@ def make_hour(path: Path, minutes: float, frame_rate: int) -> dict:
             )
             summary = BgpSummary("1.1.1.1", 65101, peers)
             state.set_readings({h.name: SwitchReading(h.name, summary, None, now) for h in hosts})
-        for _ in range(2):
+        for _ in range(pod_rate):
             number = rng.randrange(500)
             pods[f"p{number}"] = pod(number, pods[f"p{number}"].restarts + 1)
             state.apply_pod_events([WatchEvent("MODIFIED", obj=pods[f"p{number}"])])
@@ -152,8 +153,9 @@ def make_hour(path: Path, minutes: float, frame_rate: int) -> dict:
         loop.run_until_complete(sink.feed(records))
     sink.end()
     loop.close()
-    recorder.close()
-    return {"minutes": minutes, "frames": seq, "mb": round(path.stat().st_size / 2**20, 1)}
+    recorder.close(timeout=600)  # everything written before it is read
+    mb = round(path.stat().st_size / 2**20, 1)
+    return {"minutes": minutes, "frames": seq, "pod_rate": pod_rate, "mb": mb}
 
 
 def pod(number: int, restarts: int) -> KubePod:
@@ -195,6 +197,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--frame-rate", type=int, default=200)
+    parser.add_argument("--pod-rate", type=int, default=2, help="pod events/s in the hour")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seeks", type=int, default=50)
     parser.add_argument("--smoke", action="store_true")
@@ -209,7 +212,7 @@ def main() -> int:
         with_rec = asyncio.run(flood(seconds, True, folder))
         added = (with_rec["cpu_s"] - without["cpu_s"]) / with_rec["seconds"]
         made_start = time.perf_counter()
-        made = make_hour(folder / "hour.rec.sqlite", minutes, args.frame_rate)
+        made = make_hour(folder / "hour.rec.sqlite", minutes, args.frame_rate, args.pod_rate)
         made["write_s"] = round(time.perf_counter() - made_start, 1)
         replay = open_and_seek(folder / "hour.rec.sqlite", seeks)
     report = {

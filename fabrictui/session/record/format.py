@@ -10,6 +10,8 @@ Tables:
   colleague's recording runs none of their code.
 - `streams(id, node, address, header)`: one per capture stream, with its pcap
   global header (link type, time resolution, byte order).
+- `marks(id, t, level, text)`: what the timeline strip shows (`marks.Marker`), found
+  by the writer as it writes.
 - `frames(id, stream, t0, t1, count, records)`: blocks of whole pcap records of
   one stream, newest last: a stream's header followed by its blocks is a valid
   pcap file, which is how `w` and `export_pcap` write them.
@@ -47,6 +49,8 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, t REAL NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams (
     id INTEGER PRIMARY KEY, node TEXT NOT NULL, address TEXT, header BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS marks (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, level TEXT NOT NULL, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS frames (
     id INTEGER PRIMARY KEY, stream INTEGER NOT NULL, t0 REAL NOT NULL, t1 REAL NOT NULL,
     count INTEGER NOT NULL, records BLOB NOT NULL);

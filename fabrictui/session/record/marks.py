@@ -1,14 +1,22 @@
 """What the timeline strip marks: when things changed, and which changes were
 bad (sessions down, pods restarting, nodes not ready, failed checks, sources
-failing), so the operator can jump to the moment it broke."""
+failing), so the operator can jump to the moment it broke.
+
+The recorder's writer thread finds the marks as it writes (it holds the
+objects already) and stores them in the `marks` table, so opening a long
+recording reads them instead of decoding every event again.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from fabrictui.session.record.reader import Recording
 
 HEALTHY_POD = frozenset({"Running", "Completed", "Succeeded"})
+MARKED = frozenset({"fabric", "node", "pod", "failed", "log", "gap", "verify"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,49 +26,59 @@ class Mark:
     text: str
 
 
-def marks(recording: Recording) -> list[Mark]:
-    found: list[Mark] = []
-    up_before: int | None = None
-    restarts: dict[str, int] = {}
-    for event in recording.events:
-        kind = event.kind
-        if kind not in ("fabric", "node", "pod", "failed", "log", "gap"):
-            continue
-        data = event.data
+class Marker:
+    """Turns events, in order, into marks (it remembers what it needs: the
+    sessions up before, each pod's restarts)."""
+
+    def __init__(self) -> None:
+        self.up_before: int | None = None
+        self.restarts: dict[str, int] = {}
+
+    def see(self, t: float, kind: str, data: Any) -> Mark | None:
         if kind == "fabric":
             peers = [p for r in data.values() if r.summary for p in r.summary.peers]
             up = sum(p.state == "Established" for p in peers)
-            if up_before is not None and up != up_before:
-                level = "bad" if up < up_before else "good"
-                found.append(Mark(event.t, level, f"BGP: {up} of {len(peers)} sessions up"))
-            up_before = up
+            before, self.up_before = self.up_before, up
+            if before is not None and up != before:
+                level = "bad" if up < before else "good"
+                return Mark(t, level, f"BGP: {up} of {len(peers)} sessions up")
         elif kind == "node" and data.obj is not None:
             node = data.obj
-            bad = data.type == "DELETED" or not node.ready
-            found.append(Mark(event.t, "bad" if bad else "change", _node_text(data.type, node)))
+            if data.type == "DELETED":
+                return Mark(t, "bad", f"node {node.name} deleted")
+            return Mark(t, "change" if node.ready else "bad",
+                        f"node {node.name} {'Ready' if node.ready else 'NotReady'}")  # fmt: skip
         elif kind == "pod" and data.obj is not None:
             pod = data.obj
-            before = restarts.get(pod.key, pod.restarts)
-            restarts[pod.key] = pod.restarts
+            before = self.restarts.get(pod.key, pod.restarts)
+            self.restarts[pod.key] = pod.restarts
             if data.type == "DELETED":
-                found.append(Mark(event.t, "change", f"pod {pod.key} deleted"))
-            elif pod.restarts > before or pod.status not in HEALTHY_POD:
-                text = f"pod {pod.key} {pod.status}, {pod.restarts} restarts"
-                found.append(Mark(event.t, "bad", text))
-            elif data.type == "ADDED":
-                found.append(Mark(event.t, "change", f"pod {pod.key} added"))
-        elif kind == "pod":
-            restarts = {p.key: p.restarts for p in data.items}
+                self.restarts.pop(pod.key, None)
+                return Mark(t, "change", f"pod {pod.key} deleted")
+            if pod.restarts > before or pod.status not in HEALTHY_POD:
+                return Mark(t, "bad", f"pod {pod.key} {pod.status}, {pod.restarts} restarts")
+            if data.type == "ADDED":
+                return Mark(t, "change", f"pod {pod.key} added")
+        elif kind == "pod":  # a relist: the baseline of restarts
+            self.restarts = {p.key: p.restarts for p in data.items}
         elif kind == "failed":
-            found.append(Mark(event.t, "bad", f"{data[0]}: {data[1]}"))
+            return Mark(t, "bad", f"{data[0]}: {data[1]}")
         elif kind == "log" and data[0] == "error":
-            found.append(Mark(event.t, "bad", data[1]))
+            return Mark(t, "bad", data[1])
+        elif kind == "verify" and not all(c.passed for c in data):
+            failed = sum(1 for c in data if not c.passed)
+            return Mark(t, "bad", f"verify: {failed} of {len(data)} checks failed")
         elif kind == "gap":
-            found.append(Mark(event.t, "bad", f"frames not recorded: {data}"))
+            return Mark(t, "bad", f"frames not recorded: {data}")
+        return None
+
+
+def marks(recording: Recording) -> list[Mark]:
+    """The marks the recorder stored (up to any damage)."""
+    found: list[Mark] = []
+    try:
+        for row in recording._conn.execute("SELECT t, level, text FROM marks ORDER BY id"):
+            found.append(Mark(*row))
+    except sqlite3.DatabaseError:
+        pass  # the damage is said where the events are read
     return found
-
-
-def _node_text(kind: str, node) -> str:
-    if kind == "DELETED":
-        return f"node {node.name} deleted"
-    return f"node {node.name} {'Ready' if node.ready else 'NotReady'}"

@@ -15,7 +15,7 @@ import sqlite3
 import struct
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,17 @@ from fabrictui.session.record.format import FORMAT_VERSION, SUFFIX, RecordingErr
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One recorded event; its data stays in the file until asked for (an hour
+    of a busy cluster is hundreds of thousands of pod events)."""
+
     id: int
     t: float
     kind: str
-    text: str  # tagged JSON, decoded on demand (`data`)
+    recording: Recording = field(repr=False, compare=False)
 
     @property
     def data(self) -> Any:
-        return loads(self.text)
+        return self.recording.event_data(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +150,10 @@ class Recording:
     def _read_events(self) -> None:
         events = self.events
         try:
-            for row in self._rows("SELECT id, t, kind, data FROM events ORDER BY id"):
-                events.append(Event(*row))
+            # length(data) reads every value (overflow pages too) without copying it
+            # here: damage is found now, not in the middle of a seek
+            for row in self._rows("SELECT id, t, kind, length(data) FROM events ORDER BY id"):
+                events.append(Event(row[0], row[1], row[2], self))
         except sqlite3.DatabaseError as err:
             self._damaged("events", events[-1].t if events else None, err)
 
@@ -162,6 +167,25 @@ class Recording:
             self._damaged("frames", self.blocks[-1].t1 if self.blocks else None, err)
 
     # -- questions -----
+
+    def event_data(self, event_id: int) -> Any:
+        row = self._conn.execute("SELECT data FROM events WHERE id = ?", (event_id,)).fetchone()
+        if row is None:
+            raise RecordingError(f"{self.path}: event {event_id} is missing")
+        return loads(row[0])
+
+    def data_between(self, first: int, end: int) -> list[Any]:
+        """The data of events[first:end], read in one query."""
+        if first >= end:
+            return []
+        rows = self._conn.execute(
+            # a snapshot met on the way is not needed (the events before it built the
+            # same state): its data, the largest there is, is not read
+            "SELECT CASE kind WHEN 'snapshot' THEN 'null' ELSE data END FROM events"
+            " WHERE id >= ? AND id <= ? ORDER BY id",
+            (self.events[first].id, self.events[end - 1].id),
+        ).fetchall()
+        return [loads(row[0]) for row in rows]
 
     def index_at(self, t: float) -> int:
         """How many events happened at or before `t`."""

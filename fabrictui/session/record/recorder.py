@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from fabrictui import __version__
 from fabrictui.model import CheckResult, LabInfo, PingResult
 from fabrictui.session.record.format import FORMAT_VERSION, connect, dumps
+from fabrictui.session.record.marks import MARKED, Marker
 from fabrictui.session.state import LabState
 
 COMMIT_SECONDS = 0.5  # kill -9 loses at most this much (the issue asks for a second)
@@ -83,6 +84,7 @@ class Recorder:
         self._last_overlay = 0.0
         self._next_stream = 0
         self._gaps = 0
+        self._marker = Marker()  # used by the writer thread only
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(str(self.path))  # fail here, in the caller, when the file is unusable
         self._thread = threading.Thread(
@@ -197,6 +199,13 @@ class Recorder:
             conn.execute(
                 "INSERT INTO events (t, kind, data) VALUES (?, ?, ?)", (a, kind, dumps(data))
             )
+            if kind in MARKED:
+                mark = self._marker.see(a, kind, data)
+                if mark is not None:
+                    conn.execute(
+                        "INSERT INTO marks (t, level, text) VALUES (?, ?, ?)",
+                        (mark.t, mark.level, mark.text),
+                    )
         elif what == "chunk":
             self._done_bytes += len(b)
             stream = streams.get(a)

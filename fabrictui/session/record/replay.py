@@ -34,6 +34,7 @@ FRAMES_BEFORE = 2.0  # seconds of frames shown in the overlay at a moment
 SPEEDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 PLAY_STEP = 0.25  # seconds of wall time between moves while playing
 BADGE = "REPLAY"
+APPLY_BATCH = 2000  # events read from the file at a time during a seek
 
 
 class ReplayDriver:
@@ -83,9 +84,12 @@ class ReplayDriver:
         self.now = t
         events = self.recording.events
         while self.applied < target:
-            event = events[self.applied]
-            self.applied += 1
-            self._apply(state, event.t, event.kind, event.data)
+            first, end = self.applied, min(target, self.applied + APPLY_BATCH)
+            for event, data in zip(
+                events[first:end], self.recording.data_between(first, end), strict=True
+            ):
+                self.applied += 1
+                self._apply(state, event.t, event.kind, data)
         self.now = t
         self._show_frames(state, t)
         for part in ("hosts", "fabric", "nodes", "pods", "capture"):
