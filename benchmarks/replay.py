@@ -144,7 +144,11 @@ def make_hour(path: Path, minutes: float, frame_rate: int, pod_rate: int = 2) ->
             state.set_readings({h.name: SwitchReading(h.name, summary, None, now) for h in hosts})
         for _ in range(pod_rate):
             number = rng.randrange(500)
-            pods[f"p{number}"] = pod(number, pods[f"p{number}"].restarts + 1)
+            # mostly changes that are no trouble (a pod's readiness flapping), one in a
+            # hundred a restart
+            old = pods[f"p{number}"]
+            restarts = old.restarts + (rng.randrange(100) == 0)
+            pods[f"p{number}"] = pod(number, restarts, ready=1 - old.ready_containers)
             state.apply_pod_events([WatchEvent("MODIFIED", obj=pods[f"p{number}"])])
         counters = FlowSnapshot(seq, seq, 0, seq * 148, float(frame_rate))
         state.apply_overlay(OverlaySummary(counters, DisplayBatch([], 0), 0, 0))
@@ -158,9 +162,9 @@ def make_hour(path: Path, minutes: float, frame_rate: int, pod_rate: int = 2) ->
     return {"minutes": minutes, "frames": seq, "pod_rate": pod_rate, "mb": mb}
 
 
-def pod(number: int, restarts: int) -> KubePod:
+def pod(number: int, restarts: int, ready: int = 1) -> KubePod:
     ip = f"10.64.{number // 250}.{number % 250}"
-    return KubePod("space1", f"web-{number}", 1, 1, "Running", restarts, 1.0, ip, "n1")
+    return KubePod("space1", f"web-{number}", ready, 1, "Running", restarts, 1.0, ip, "n1")
 
 
 def open_and_seek(path: Path, seeks: int) -> dict:

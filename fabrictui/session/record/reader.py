@@ -169,23 +169,43 @@ class Recording:
     # -- questions -----
 
     def event_data(self, event_id: int) -> Any:
-        row = self._conn.execute("SELECT data FROM events WHERE id = ?", (event_id,)).fetchone()
-        if row is None:
-            raise RecordingError(f"{self.path}: event {event_id} is missing")
-        return loads(row[0])
+        """One event's data; RecordingError when it is missing or damaged."""
+        try:
+            row = self._conn.execute("SELECT data FROM events WHERE id = ?", (event_id,)).fetchone()
+            if row is None:
+                raise RecordingError(f"{self.path}: event {event_id} is missing")
+            return loads(row[0])
+        except (sqlite3.DatabaseError, ValueError, TypeError) as err:
+            raise RecordingError(f"{self.path}: event {event_id} is damaged ({err})") from None
 
     def data_between(self, first: int, end: int) -> list[Any]:
-        """The data of events[first:end], read in one query."""
+        """The data of events[first:end], read in one query. An event found
+        damaged here (a page cut short reads as zeros) ends the recording there:
+        the list stops before it, and `damage` says so."""
         if first >= end:
             return []
-        rows = self._conn.execute(
-            # a snapshot met on the way is not needed (the events before it built the
-            # same state): its data, the largest there is, is not read
-            "SELECT CASE kind WHEN 'snapshot' THEN 'null' ELSE data END FROM events"
-            " WHERE id >= ? AND id <= ? ORDER BY id",
-            (self.events[first].id, self.events[end - 1].id),
-        ).fetchall()
-        return [loads(row[0]) for row in rows]
+        found: list[Any] = []
+        try:
+            rows = self._conn.execute(
+                # a snapshot met on the way is not needed (the events before it built the
+                # same state): its data, the largest there is, is not read
+                "SELECT CASE kind WHEN 'snapshot' THEN 'null' ELSE data END FROM events"
+                " WHERE id >= ? AND id <= ? ORDER BY id",
+                (self.events[first].id, self.events[end - 1].id),
+            ).fetchall()
+            for row in rows:
+                found.append(loads(row[0]))
+        except (sqlite3.DatabaseError, ValueError, TypeError) as err:
+            self.cut(first + len(found), err)
+        return found
+
+    def cut(self, index: int, err: Exception) -> None:
+        """Nothing from events[index] on can be read: the recording ends before it."""
+        if index >= len(self.events):
+            return
+        self._damaged("events", self.events[index - 1].t if index else None, err)
+        del self.events[index:]
+        del self.times[index:]
 
     def index_at(self, t: float) -> int:
         """How many events happened at or before `t`."""

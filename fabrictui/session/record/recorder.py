@@ -29,6 +29,8 @@ from fabrictui.session.state import LabState
 
 COMMIT_SECONDS = 0.5  # kill -9 loses at most this much (the issue asks for a second)
 SNAPSHOT_SECONDS = 60.0  # a whole-state snapshot this often: a seek replays at most this
+SNAPSHOT_EVENTS = 2000  # ... or after this many events (a busy cluster), whichever comes first
+MARK_GAP = 1.0  # marks of one level closer than this are kept as one (a flood of restarts)
 OVERLAY_SECONDS = 1.0  # the capture counters, at most this often
 BLOCK_BYTES = 256 * 1024  # pcap records of one stream gathered into one row
 MAX_BACKLOG = 64 * 1024 * 1024  # capture bytes queued for the writer; past it, a gap
@@ -81,6 +83,8 @@ class Recorder:
         self._put_bytes = 0  # capture bytes queued (written on the loop only)
         self._done_bytes = 0  # capture bytes the writer took (written by the writer only)
         self._last_snapshot = 0.0
+        self._since_snapshot = 0  # events queued since the last snapshot
+        self._last_mark: dict[str, float] = {}  # level -> time of the last mark kept (writer)
         self._last_overlay = 0.0
         self._next_stream = 0
         self._gaps = 0
@@ -108,7 +112,8 @@ class Recorder:
                 return
             self._last_overlay = now
         self._queue.put(("event", now, (kind, data)))
-        if now - self._last_snapshot >= SNAPSHOT_SECONDS:
+        self._since_snapshot += 1
+        if now - self._last_snapshot >= SNAPSHOT_SECONDS or self._since_snapshot >= SNAPSHOT_EVENTS:
             self._snapshot(now)
 
     def log(self, level: str, line: str) -> None:
@@ -129,6 +134,7 @@ class Recorder:
         if state is None:
             return
         self._last_snapshot = now
+        self._since_snapshot = 0
         whole = {
             "hosts": list(state.hosts),
             "fabric": dict(state.readings),
@@ -201,7 +207,8 @@ class Recorder:
             )
             if kind in MARKED:
                 mark = self._marker.see(a, kind, data)
-                if mark is not None:
+                if mark is not None and a - self._last_mark.get(mark.level, -MARK_GAP) >= MARK_GAP:
+                    self._last_mark[mark.level] = a
                     conn.execute(
                         "INSERT INTO marks (t, level, text) VALUES (?, ?, ?)",
                         (mark.t, mark.level, mark.text),

@@ -27,6 +27,7 @@ from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, PingResult, VxlanFrame, WatchEvent
 from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
 from fabrictui.session.feeds import Changed, Event
+from fabrictui.session.record.format import RecordingError
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.state import LabState
 
@@ -80,16 +81,26 @@ class ReplayDriver:
         if target < self.applied or (base is not None and base > self.applied):
             self._reset(state)
             if base is not None:
-                self._load_snapshot(state, base)
+                try:
+                    self._load_snapshot(state, base)
+                except RecordingError as err:  # damaged: the recording ends before it
+                    self.recording.cut(base, err)
+                    self._snapshots = [i for i in self._snapshots if i < base]
+                    self.applied = len(self.recording.events) + 1  # forces a reset
+                    self.seek(t)
+                    return
         self.now = t
         events = self.recording.events
         while self.applied < target:
             first, end = self.applied, min(target, self.applied + APPLY_BATCH)
-            for event, data in zip(
-                events[first:end], self.recording.data_between(first, end), strict=True
-            ):
+            batch = self.recording.data_between(first, end)
+            for event, data in zip(events[first:end], batch, strict=False):
                 self.applied += 1
                 self._apply(state, event.t, event.kind, data)
+            if len(batch) < end - first:  # damaged from there on: the recording ends
+                target = self.applied
+                t = min(t, self.end)
+                break
         self.now = t
         self._show_frames(state, t)
         for part in ("hosts", "fabric", "nodes", "pods", "capture"):
@@ -165,12 +176,10 @@ class ReplayDriver:
         state._names = None  # hosts changed behind set_hosts' back: rebuild the index
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
-        self.log = [(e.t, *e.data) for e in self.recording.events[:index] if e.kind == "log"]
-        self.results = {}
-        for e in self.recording.events[:index]:
-            if e.kind in RESULT_KINDS:
-                self.results[e.kind] = (e.t, e)
-        self.results = {kind: (t, e.data) for kind, (t, e) in self.results.items()}
+        before = self.recording.events[:index]
+        self.log = [(e.t, *e.data) for e in before if e.kind == "log"]
+        latest = {e.kind: e for e in before if e.kind in RESULT_KINDS}
+        self.results = {kind: (e.t, e.data) for kind, e in latest.items()}
 
     def _apply(self, state: LabState, t: float, kind: str, data: Any) -> None:
         self.now = t  # what the state stamps as the answer's time
