@@ -113,7 +113,10 @@ class Recorder:
             self._last_overlay = now
         self._queue.put(("event", now, (kind, data)))
         self._since_snapshot += 1
-        if now - self._last_snapshot >= SNAPSHOT_SECONDS or self._since_snapshot >= SNAPSHOT_EVENTS:
+        # a snapshot costs as much as the pods it holds: never more often than the
+        # events since the last one add up to as many, so snapshots at most double the file
+        every = max(SNAPSHOT_EVENTS, len(self.state.pods) if self.state else 0)
+        if now - self._last_snapshot >= SNAPSHOT_SECONDS or self._since_snapshot >= every:
             self._snapshot(now)
 
     def log(self, level: str, line: str) -> None:
