@@ -165,6 +165,10 @@ class FabricApp(App[None]):
             self.recorder, said = record_session(self.state, self.feeds, self.settings, self.runner)
             for line in said:
                 self.log_action(line, "info" if self.recorder else "warn")
+            if self.recorder is not None:  # a full disk stops it: said once, in the log
+                self.recorder.on_error = lambda error: self.call_from_thread(
+                    self.log_action, error, "error"
+                )
             self.run_worker(self._start_backend(), group="start", exit_on_error=False)
 
     # -- themes -----

@@ -349,3 +349,27 @@ def test_the_real_record_command_killed_with_9_leaves_a_readable_recording(tmp_p
     assert {"snapshot", "hosts", "fabric", "node", "pod"} <= {e.kind for e in rec.events}
     assert rec.events[-1].t <= killed_at
     rec.close()
+
+
+def test_a_writer_that_fails_says_so_once_and_stops_taking_items(tmp_path, monkeypatch):
+    import fabrictui.session.record.recorder as recorder_module
+
+    def full_disk(obj):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(recorder_module, "dumps", full_disk)
+    said: list[str] = []
+    recorder = Recorder(tmp_path / "full.rec.sqlite", LAB)
+    recorder.on_error = said.append
+    state = LabState(LAB, time.time)
+    recorder.attach(state)  # the first item written fails
+    deadline = time.monotonic() + 5
+    while recorder.error is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert recorder.error is not None and "No space left on device" in recorder.error
+    assert said == [recorder.error]
+    left = recorder._queue.qsize()  # what was queued before it failed
+    for _ in range(100):
+        state.set_hosts([host("leaf1")])
+    assert recorder._queue.qsize() == left
+    recorder.close()

@@ -78,6 +78,8 @@ class Recorder:
         self.clock = clock
         self.started = clock()
         self.error: str | None = None  # the writer's failure, once (recording stopped)
+        # told that error, from the writer thread (the app hands it to its loop)
+        self.on_error: Callable[[str], None] | None = None
         self.state: LabState | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._put_bytes = 0  # capture bytes queued (written on the loop only)
@@ -106,6 +108,8 @@ class Recorder:
 
     def received(self, kind: str, data: Any) -> None:
         """A listener of `LabState`: one queue put, nothing else on the loop."""
+        if self.error is not None:
+            return  # the writer stopped: queueing more would only grow memory
         now = self.clock()
         if kind == "overlay":
             if now - self._last_overlay < OVERLAY_SECONDS:
@@ -154,6 +158,8 @@ class Recorder:
 
     def _chunk(self, stream: int, chunk: bytes) -> bool:
         """Queue a capture chunk; False when the writer is too far behind (a gap)."""
+        if self.error is not None:
+            return False
         if self._put_bytes - self._done_bytes > MAX_BACKLOG:
             self._gaps += 1
             self._queue.put(("drop", stream, None))
@@ -196,6 +202,9 @@ class Recorder:
                     last_commit = time.monotonic()
         except (sqlite3.Error, OSError) as err:
             self.error = f"recording stopped: {self.path}: {err}"
+            if self.on_error is not None:
+                with contextlib.suppress(Exception):  # the app may be ending
+                    self.on_error(self.error)
         finally:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
