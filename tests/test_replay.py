@@ -228,3 +228,16 @@ async def test_a_live_app_records_and_no_record_stops_it(tmp_path):
         await pilot.pause(0.3)
         assert app.recorder is None
     assert len(recordings()) == 1
+
+
+def test_replay_command_says_why_it_cannot_open(tmp_path):
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "fabrictui.cli", "replay"]
+    latest = subprocess.run([*run, "latest"], capture_output=True, text=True, timeout=60)
+    assert latest.returncode == 2 and "no recordings in" in latest.stderr
+    garbage = tmp_path / "x.rec.sqlite"
+    garbage.write_bytes(b"not a recording" * 100)
+    bad = subprocess.run([*run, str(garbage)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not a fabrictui recording" in bad.stderr

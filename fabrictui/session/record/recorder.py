@@ -124,7 +124,8 @@ class Recorder:
             self._snapshot(now)
 
     def log(self, level: str, line: str) -> None:
-        self._queue.put(("event", self.clock(), ("log", [level, line])))
+        if self.error is None:
+            self._queue.put(("event", self.clock(), ("log", [level, line])))
 
     def result(self, action: str, result: Any) -> None:
         """A listener of the action runner: verify's checks and the ping mesh's
