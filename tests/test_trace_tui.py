@@ -18,6 +18,16 @@ FROZEN = 1_764_150_000.0
 DST = "space1/nginx-deployment-55457b9d87-nnzz5"
 
 
+async def nginx_ready(app, pilot) -> None:
+    """The seed's 4 nginx pods Running in the app's state (they start as the app does)."""
+    await wait_for(
+        pilot,
+        lambda: (
+            sum(1 for p in app.state.pods.values() if p.namespace == "space1" and p.running) == 4
+        ),
+    )
+
+
 async def trace_done(app, pilot) -> TraceScreen:
     await wait_for(pilot, lambda: isinstance(app.screen, TraceScreen))
     screen = app.screen
@@ -31,7 +41,7 @@ async def test_t_traces_the_default_cross_rack_pair() -> None:
     app = demo_app("ready")
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        await wait_for(pilot, lambda: len(app.state.pods) > 10)
+        await nginx_ready(app, pilot)
         await pilot.press("T")
         await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
         picker = app.screen
@@ -51,11 +61,14 @@ async def test_failed_ping_pair_is_traced_from_the_matrix() -> None:
     app = demo_app("ready", ping_count=1)
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        await wait_for(pilot, lambda: len(app.state.pods) > 10)
+        await nginx_ready(app, pilot)
         await app.backend.set_fault(f"blackhole-pod:{DST}", True)
         await pilot.press("P")
         await wait_for(pilot, lambda: app.screen.id == "ping-matrix")
+        matrix = app.screen
         await wait_for(pilot, lambda: not app.runner.busy, 60.0)
+        await wait_for(pilot, lambda: any(not r.ok for r in matrix.results.values()))
+        await pilot.pause(0.2)
         await pilot.press("T")
         await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
         picker = app.screen
@@ -131,7 +144,7 @@ async def test_t_on_a_failed_verify_traces_the_verify_pair() -> None:
     app = demo_app("ready", ping_count=1)
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        await wait_for(pilot, lambda: len(app.state.pods) > 10)
+        await nginx_ready(app, pilot)
         await app.backend.set_fault(f"blackhole-pod:{DST}", True)
         await pilot.press("V")
         await wait_for(pilot, lambda: app.screen.id == "verify-report")
@@ -146,10 +159,12 @@ async def test_t_on_a_failed_verify_traces_the_verify_pair() -> None:
 
 
 async def test_x_cancels_a_running_trace() -> None:
-    app = demo_app("ready", ping_count=30)
+    # slow simulated time: the probe's 3 echoes take seconds, x comes in the middle
+    backend = DemoBackend("ready", seed=1, speed=1.0)
+    app = make_app(backend, Settings(fabric_poll_seconds=0.5, host_poll_seconds=1.0))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(app, pilot)
-        await wait_for(pilot, lambda: len(app.state.pods) > 10)
+        await nginx_ready(app, pilot)
         await pilot.press("T")
         await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
         await pilot.press("enter")

@@ -52,6 +52,7 @@ class PingMatrixScreen(Screen[None]):
         self.palette = palette
         self.results: dict[tuple[str, str], PingResult] = {}
         self.on_trace = on_trace
+        self._drawn = False  # the table's cells exist (on_mount ran)
 
     def compose(self) -> ComposeResult:
         yield Static("Ping mesh: running…", id="matrix-title")
@@ -73,6 +74,10 @@ class PingMatrixScreen(Screen[None]):
             for dst in self.pods:
                 cells.append(Text("—") if src.key == dst.key else Text("…"))
             table.add_row(*cells, key=src.key)
+        self._drawn = True
+        by_key = {p.key: p for p in self.pods}
+        for (src_key, dst_key), result in list(self.results.items()):  # came before the mount
+            self._draw_cell(by_key[src_key], by_key[dst_key], result)
 
     def cross_rack(self, a: KubePod, b: KubePod) -> bool:
         """Not known to share a rack: the one rule, shared with the ping mesh."""
@@ -80,6 +85,10 @@ class PingMatrixScreen(Screen[None]):
 
     def set_result(self, src: KubePod, dst: KubePod, result: PingResult) -> None:
         self.results[(src.key, dst.key)] = result
+        if self._drawn:  # else on_mount draws it: a fast lab answers before the screen mounts
+            self._draw_cell(src, dst, result)
+
+    def _draw_cell(self, src: KubePod, dst: KubePod, result: PingResult) -> None:
         cell = ping_cell(result, self.cross_rack(src, dst), self.palette)
         self.query_one(DataTable).update_cell(src.key, dst.key, cell)
 
