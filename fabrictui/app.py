@@ -40,6 +40,7 @@ from fabrictui.ui.widgets.kube_pane import KubePane
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.vm_pane import VmPane
 
+RECORDER_CLOSE_WAIT = 3.0  # seconds the session recording gets to finish at exit
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
 
@@ -438,8 +439,8 @@ class FabricApp(App[None]):
         await self.backend.close()
         if self.replay is not None:
             await self.replay.driver.stop()
-        if self.recorder is not None:
-            await asyncio.to_thread(self.recorder.close)
+        if self.recorder is not None:  # its writer commits every 0.5 s: a short wait is enough
+            await asyncio.to_thread(self.recorder.close, RECORDER_CLOSE_WAIT)
 
 
 def make_app(
