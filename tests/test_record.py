@@ -373,3 +373,17 @@ def test_a_writer_that_fails_says_so_once_and_stops_taking_items(tmp_path, monke
         state.set_hosts([host("leaf1")])
     assert recorder._queue.qsize() == left
     recorder.close()
+
+
+def test_the_record_config_keys(tmp_path):
+    from fabrictui.config import ConfigError, load_settings
+
+    assert load_settings().record is True  # on by default (no config file)
+    good = tmp_path / "good.toml"
+    good.write_text("[record]\nenabled = false\nmax_total_mb = 10\n")
+    settings = load_settings(good)
+    assert settings.record is False and settings.record_cap_mb == 10
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[record]\nenabled = "no"\n')
+    with pytest.raises(ConfigError, match="record has the wrong type"):
+        load_settings(bad)
