@@ -241,3 +241,17 @@ def test_replay_command_says_why_it_cannot_open(tmp_path):
     garbage.write_bytes(b"not a recording" * 100)
     bad = subprocess.run([*run, str(garbage)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not a fabrictui recording" in bad.stderr
+
+
+def test_the_strip_marks_changes_and_labels_the_moment():
+    from fabrictui.session.record.marks import Mark
+    from fabrictui.ui.render import Palette
+    from fabrictui.ui.widgets.timeline import strip_text
+
+    found = [Mark(T0 + 30, "bad", "BGP: 4 of 6 sessions up"), Mark(T0 + 60, "good", "up")]
+    marks_line, moment = strip_text(T0, T0 + 100, found, T0 + 40, 80, Palette()).plain.split("\n")
+    assert len(marks_line) == len(moment) == 80
+    assert marks_line[24] == "█" and marks_line[48] == "▲" and marks_line.count("─") == 78
+    assert moment[32] == "^" and "BGP: 4 of 6 sessions up" in moment[33:]
+    at_end = strip_text(T0, T0 + 100, found, T0 + 100, 80, Palette()).plain.split("\n")[1]
+    assert at_end.endswith("^") and " up " in at_end  # the label left of the cursor

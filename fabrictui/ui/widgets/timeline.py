@@ -39,22 +39,33 @@ def strip_text(
         glyph, style = glyphs[rank]
         line.append(glyph, style=style)
     cursor = min(width - 1, max(0, int((now - start) / span * width)))
-    second = Text(" " * cursor + "^", style="bold")
     nearest = _nearest(marks, now)
-    label = f" {_clock(now)}{playing}"
+    label = f"{_clock(now)}{playing}"
     if nearest is not None:
         label += f"  {_clock(nearest.t)} {nearest.text}"
-    left = f"{_clock(start)} "
-    right = f" {_clock(end)}"
-    room = width - len(second.plain)
-    if room > len(label):
-        second.append(label[:room])
+    # the moment's label beside the cursor: on its right, or on its left near the end
+    if cursor + 2 + len(label) <= width:
+        at = cursor + 2
     else:
-        second = Text(left) + Text(" " * max(0, cursor - len(left)) + "^", style="bold")
-        second.append(label[: max(0, width - len(second.plain))])
-    if len(second.plain) + len(right) <= width:
-        second.append(" " * (width - len(second.plain) - len(right)) + right, style=palette.muted)
+        label = label[: max(0, cursor - 1)]
+        at = cursor - 1 - len(label)
+    taken = range(min(at, cursor), max(at + len(label), cursor + 1))
+    row = [" "] * width
+    # the span's ends where they leave room for the cursor and its label
+    for where, clock in ((0, _clock(start)), (width - 8, _clock(end))):
+        if not set(range(where - 1, where + 9)) & set(taken):
+            _put(row, where, clock)
+    _put(row, at, label)
+    row[cursor] = "^"
+    second = Text("".join(row), style=palette.muted)
+    second.stylize("bold", cursor, cursor + 1)
     return line + Text("\n") + second
+
+
+def _put(row: list[str], at: int, text: str) -> None:
+    for i, char in enumerate(text):
+        if 0 <= at + i < len(row):
+            row[at + i] = char
 
 
 def _nearest(marks: Sequence[Mark], now: float) -> Mark | None:
