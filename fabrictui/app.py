@@ -399,6 +399,9 @@ class FabricApp(App[None]):
         actions_ui.verify(self)
 
     def action_trace(self) -> None:
+        if self.replay is not None:  # the recorded result known at the moment shown
+            self.replay.show_trace()
+            return
         actions_ui.trace(self)
 
     def action_vm_action(self, action: str) -> None:

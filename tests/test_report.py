@@ -161,3 +161,59 @@ async def test_v_and_p_in_a_replay_show_the_results_recorded_before_the_moment(t
         assert "0 of 1 pairs answered" in title and "(recorded)" in title
         assert set(app.screen.results) == {("space1/web-1", "space1/web-2")}
     rec.close()
+
+
+def _trace_result():
+    from fabrictui.actions.trace_model import (
+        Correlation,
+        Hop,
+        HopState,
+        ObservationPoint,
+        PointKind,
+        Sighting,
+        TraceResult,
+    )
+
+    start = ObservationPoint("k8s-node-l1-1", "cali123", PointKind.POD, "REQUEST", 0)
+    lost = ObservationPoint("leaf1", "swp51", PointKind.LEAF_UPLINK, "REQUEST", 3)
+    seen = Sighting("k8s-node-l1-1", "cali123", T0 + 9, "10.64.1.2", "10.64.2.3", 8, 7, 1)
+    hops = (Hop(start, HopState.SEEN, seen, (1,), 0.0), Hop(lost, HopState.MISSING))
+    correlation = Correlation(hops, 7, lost, False, False, None, None, {"leaf1": 0.002})
+    return TraceResult(
+        "space1/web-1", "space1/web-2", "10.64.1.2", "10.64.2.3", "k8s-node-l1-1",
+        "k8s-node-l2-1", correlation, "leaf1's uplink to spine-sw1 is down",
+        ("leaf1: swp51 is DOWN",), phases=(("capture", 1.5),),
+    )  # fmt: skip
+
+
+async def test_a_trace_is_recorded_replayed_on_t_and_reported(tmp_path):
+    from fabrictui.app import make_app
+    from fabrictui.config import Settings
+    from fabrictui.session.record.marks import marks
+    from fabrictui.session.record.replay import RecordedLab, ReplayDriver
+    from fabrictui.ui.screens.trace import TraceScreen
+
+    clock = Clock()
+    path = tmp_path / "t.rec.sqlite"
+    recorder = Recorder(path, LAB, clock=clock)
+    state = LabState(LAB, clock)
+    recorder.attach(state)
+    clock.now = T0 + 10
+    traced = _trace_result()
+    recorder.result("trace", traced)
+    recorder.close()
+    rec = Recording(path)
+    assert [e.data for e in rec.events if e.kind == "trace"] == [traced]
+    assert any("not delivered: leaf1's uplink" in m.text for m in marks(rec))
+    md = markdown(moment_at(rec))
+    assert "## Trace at " in md and "NOT delivered" in md and "lost at leaf1 swp51" in md
+
+    driver = ReplayDriver(rec)
+    settings = Settings(read_only=True, read_only_source="a replay", record=False)
+    app = make_app(RecordedLab(rec), settings, clock=driver.clock, replay=driver)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("T")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, TraceScreen) and app.screen.result == traced
+    rec.close()

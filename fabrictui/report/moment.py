@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from fabrictui.actions.trace_model import TraceResult
 from fabrictui.capture.format import frame_to_line
 from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
 from fabrictui.session.record.reader import Recording
@@ -34,6 +35,7 @@ class Moment:
     session_problems: list[str]
     verify: tuple[float, list[CheckResult]] | None
     ping: tuple[float, dict[tuple[str, str], PingResult]] | None
+    trace: tuple[float, TraceResult] | None
     actions: list[tuple[float, str, str]]
     frames: list[str]
     frames_total: int
@@ -68,6 +70,7 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
         session_problems=state.session_analysis().problems() if state.readings else [],
         verify=driver.results.get("verify"),
         ping=driver.results.get("ping"),
+        trace=driver.results.get("trace"),
         actions=driver.log[-LAST_ACTIONS:],
         frames=[frame_to_line(f, names, local_time=True) for f in shown],
         frames_total=len(frames),

@@ -118,6 +118,17 @@ def sections(m: Moment) -> list[Section]:
                 rows,
             )
         )
+    if m.trace is not None:
+        at, trace = m.trace
+        verdict = "delivered" if trace.delivered else "NOT delivered"
+        lost = trace.lost_at
+        lines = [f"{trace.source} -> {trace.target}: {verdict}"]
+        if lost is not None:
+            lines.append(f"lost at {lost.host} {lost.interface} ({lost.direction})")
+        if trace.cause:
+            lines.append(f"cause: {trace.cause}")
+        lines.extend(trace.evidence)
+        out.append(Section(f"Trace at {_clock(at)}", lines=tuple(lines)))
     problems = tuple(f"{source}: {error}" for source, error in sorted(m.problems.items()))
     out.append(Section("Sources failing at this moment", lines=problems or ("none",)))
     out.append(

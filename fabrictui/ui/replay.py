@@ -18,6 +18,7 @@ from fabrictui.ui.render import check_lines
 from fabrictui.ui.screens.confirm import AskScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen
+from fabrictui.ui.screens.trace import TraceScreen
 from fabrictui.ui.widgets.action_log import ActionLog
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 from fabrictui.ui.widgets.timeline import TimelineStrip
@@ -26,7 +27,9 @@ from fabrictui.ui.widgets.timeline import TimelineStrip
 FabricApp = Any
 
 LOG_LINES = 60  # recorded action-log lines shown at a moment
-REPLAY_STATUS = "REPLAY  [ ] change  { } minute  g go to  space play  > faster  w pcap  P V results"
+REPLAY_STATUS = (
+    "REPLAY  [ ] change  { } minute  g go to  space play  > faster  w pcap  P V T results"
+)
 PCAP_AROUND = 30.0  # `w` writes the frames this many seconds either side of the moment
 
 
@@ -150,6 +153,16 @@ class ReplayControls:
 
         self.app.push_screen(screen)
         screen.call_after_refresh(fill)
+
+    def show_trace(self) -> None:
+        found = self._result("trace", "trace")
+        if found is None:
+            return
+        at, result = found
+        when = time.strftime("%H:%M:%S", time.localtime(at))
+        screen = TraceScreen(f"Trace at {when} (recorded)", self.app.palette)
+        self.app.push_screen(screen)
+        screen.call_after_refresh(screen.show, result)
 
     def write_pcap(self) -> None:
         driver = self.driver

@@ -20,9 +20,9 @@ Event kinds (EVENT_KINDS) and their data: `hosts` a list of Host, `fabric` a dic
 of SwitchReading, `node` / `pod` a WatchEvent, `failed` [source, error],
 `overlay` the capture counters (FlowSnapshot, once a second at most), `log`
 [level, line] from the action log, `verify` a list of CheckResult, `ping` a dict
-of PingResult by (source pod, target pod), `snapshot` the whole state (so a seek never
-replays more than a minute of events), `gap` a note that frames were not
-recorded (the writer was behind).
+of PingResult by (source pod, target pod), `trace` a TraceResult, `snapshot` the
+whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
+note that frames were not recorded (the writer was behind).
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from fabrictui import model
+from fabrictui.actions import trace_model
 from fabrictui.capture.counters import FlowSnapshot
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "failed", "overlay", "log",
-    "verify", "ping", "snapshot", "gap",
+    "verify", "ping", "trace", "snapshot", "gap",
 )  # fmt: skip
 
 SCHEMA = """
@@ -76,9 +77,16 @@ _CLASSES: dict[str, type] = {
         model.CheckResult,
         model.LabInfo,
         FlowSnapshot,
+        trace_model.TraceResult,
+        trace_model.Correlation,
+        trace_model.Hop,
+        trace_model.Sighting,
+        trace_model.ObservationPoint,
     )
 }
-_ENUMS: dict[str, type[enum.Enum]] = {e.__name__: e for e in (model.Role, model.VmState)}
+_ENUMS: dict[str, type[enum.Enum]] = {
+    e.__name__: e for e in (model.Role, model.VmState, trace_model.PointKind, trace_model.HopState)
+}
 
 
 def connect(path: str, readonly: bool = False) -> sqlite3.Connection:

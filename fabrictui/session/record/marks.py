@@ -16,7 +16,7 @@ from typing import Any
 from fabrictui.session.record.reader import Recording
 
 HEALTHY_POD = frozenset({"Running", "Completed", "Succeeded"})
-MARKED = frozenset({"fabric", "node", "pod", "failed", "log", "gap", "verify"})
+MARKED = frozenset({"fabric", "node", "pod", "failed", "log", "gap", "verify", "trace"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,9 @@ class Marker:
         elif kind == "verify" and not all(c.passed for c in data):
             failed = sum(1 for c in data if not c.passed)
             return Mark(t, "bad", f"verify: {failed} of {len(data)} checks failed")
+        elif kind == "trace" and not data.delivered:
+            why = f": {data.cause}" if data.cause else ""
+            return Mark(t, "bad", f"trace {data.source} -> {data.target} not delivered{why}")
         elif kind == "gap":
             return Mark(t, "bad", f"frames not recorded: {data}")
         return None

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fabrictui import __version__
+from fabrictui.actions.trace_model import TraceResult
 from fabrictui.model import CheckResult, LabInfo, PingResult
 from fabrictui.session.record.format import FORMAT_VERSION, connect, dumps
 from fabrictui.session.record.marks import MARKED, Marker
@@ -128,10 +129,14 @@ class Recorder:
             self._queue.put(("event", self.clock(), ("log", [level, line])))
 
     def result(self, action: str, result: Any) -> None:
-        """A listener of the action runner: verify's checks and the ping mesh's
-        results are kept (what a report shows as the latest, with its time)."""
+        """A listener of the action runner: verify's checks, the ping mesh's
+        results and a trace are kept (what replay and reports show as the latest,
+        with its time)."""
         if isinstance(result, list) and result and all(isinstance(r, CheckResult) for r in result):
             self._queue.put(("event", self.clock(), ("verify", list(result))))
+            return
+        if isinstance(result, TraceResult):
+            self._queue.put(("event", self.clock(), ("trace", result)))
             return
         results = getattr(result, "results", None)
         if isinstance(results, dict) and all(isinstance(r, PingResult) for r in results.values()):

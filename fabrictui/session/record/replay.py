@@ -225,7 +225,7 @@ def frames_between(recording: Recording, t0: float, t1: float, vxlan_port: int) 
     return frames
 
 
-RESULT_KINDS = frozenset({"verify", "ping"})
+RESULT_KINDS = frozenset({"verify", "ping", "trace"})
 CHANGE_KINDS = frozenset({"hosts", "fabric", "node", "pod", "failed"})
 
 
