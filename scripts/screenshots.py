@@ -1,9 +1,11 @@
 """Regenerate screenshots/ from the demo lab: the main screen at 80x24 and
 160x48, the ping matrix, the verify report and the path trace (of a black-holed
-pod, at 80x24 and 160x48), in every shipped theme; and a replay of a session in
-which a spine stopped (160x48, the default theme).
+pod, at 80x24 and 160x48), in every shipped theme; a replay of a session in
+which a spine stopped (160x48, the default theme); and the demo lab in BGP mode
+(`ready-bgp`: main screen, verify, routes; 160x48, the default theme).
 
-    python scripts/screenshots.py [--out screenshots] [--only main|ping-matrix|verify|trace|replay]
+    python scripts/screenshots.py [--out screenshots]
+        [--only main|ping-matrix|verify|trace|replay|bgp]
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.1)
 
 
-def new_app(theme: str):
-    backend = DemoBackend(scenario="ready", seed=1, speed=20.0)
+def new_app(theme: str, scenario: str = "ready"):
+    backend = DemoBackend(scenario=scenario, seed=1, speed=20.0)
     settings = Settings(theme=theme, fabric_poll_seconds=1.0, host_poll_seconds=2.0)
     return make_app(backend, settings)
 
@@ -114,6 +116,34 @@ async def replay_screen(theme: str, size: tuple[int, int], out: Path) -> None:
         del os.environ["FABRICTUI_STATE_DIR"]
 
 
+async def bgp_screens(theme: str, out: Path) -> None:
+    """BGP mode (docs/bgp-scenario.md): the nodes grouped under their leaf in the fabric
+    pane and their BIRD sessions in the Kubernetes pane, verify's eight checks, routes."""
+    from fabrictui.ui import actions_ui
+
+    app = new_app(theme, "ready-bgp")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: (
+                app.state.node_bgp and app.state.readings and app.state.overlay.counters.total >= 6
+            ),
+        )
+        await pilot.pause(1.0)
+        app.save_screenshot(f"bgp-main-160x48-{theme}.svg", str(out))
+        await pilot.press("V")
+        await wait_until(pilot, lambda: app.screen.id == "verify-report")
+        await wait_until(pilot, lambda: not app.runner.current.is_running, timeout=60)
+        await pilot.pause(0.5)
+        app.save_screenshot(f"bgp-verify-160x48-{theme}.svg", str(out))
+        await pilot.press("escape")
+        actions_ui.routes(app)
+        await wait_until(pilot, lambda: app.screen.id == "routes-report")
+        await wait_until(pilot, lambda: not app.runner.current.is_running, timeout=60)
+        await pilot.pause(0.5)
+        app.save_screenshot(f"bgp-routes-160x48-{theme}.svg", str(out))
+
+
 async def run(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in THEMES:
@@ -129,6 +159,8 @@ async def run(out: Path, only: str | None = None) -> None:
             await trace_screen(theme, (160, 48), out)
         if only in (None, "replay") and theme == THEMES[0]:
             await replay_screen(theme, (160, 48), out)
+        if only in (None, "bgp") and theme == THEMES[0]:
+            await bgp_screens(theme, out)
         print(f"screenshots: {theme} done")
 
 
@@ -137,6 +169,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--out", default=str(Path(__file__).resolve().parent.parent / "screenshots")
     )
-    parser.add_argument("--only", choices=("main", "ping-matrix", "verify", "trace", "replay"))
+    parser.add_argument(
+        "--only", choices=("main", "ping-matrix", "verify", "trace", "replay", "bgp")
+    )
     args = parser.parse_args()
     asyncio.run(run(Path(args.out), args.only))

@@ -29,6 +29,11 @@ async def test_bgp_lab_on_screen_routes_and_verify():
         await wait_for(pilot, lambda: "dynamic neighbours" in fabric_text(app))
         text = fabric_text(app)
         assert "*k8s-node-l2-1(10.0.102.101)" in text and "UNEXPECTED" not in text
+        # the Kubernetes pane: each node's sessions as calicoctl node status shows them
+        await wait_for(pilot, lambda: app.state.calico_mode == "bgp" and app.state.node_bgp)
+        await wait_for(pilot, lambda: "calicoctl" in str(app.query_one("#node-bgp").render()))
+        bgp = str(app.query_one("#node-bgp").render())
+        assert "k8s-node-l2-1                10.0.102.1      node specific     up" in bgp
         actions_ui.routes(app)
         await finish_action(app, pilot)
         assert isinstance(app.screen, RoutesScreen)
@@ -60,3 +65,6 @@ async def test_d_asks_the_mode_and_shows_the_bgp_plan_then_migrates():
         await finish_action(app, pilot, timeout=90)
         assert any("probes lost during the switch" in line for line in log(app)), log(app)
         assert await app.backend.calico_mode() == "bgp"
+        await wait_for(pilot, lambda: "dynamic neighbours" in fabric_text(app))
+        # the demo `ready` lab's own info expects no node peerings: the state's mode does
+        await wait_for(pilot, lambda: "UNEXPECTED" not in fabric_text(app))

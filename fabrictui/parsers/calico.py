@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fabrictui.parsers import ParseError
+from fabrictui.parsers.bird import BirdProtocol
 
-__all__ = ["PEER_TYPES", "CalicoPeer", "parse_node_status"]
+__all__ = ["PEER_TYPES", "CalicoPeer", "parse_node_status", "peers_from_bird"]
 
 PEER_TYPES = frozenset({"node-to-node mesh", "global", "node specific"})
 # BIRD's protocol states, as calicoctl passes them through.
@@ -144,4 +146,22 @@ def parse_node_status(text: str) -> list[CalicoPeer]:
         raise ParseError(f"table at line {table.title_line} never closes (output truncated?)")
     if not families or awaiting is not None:
         raise ParseError("a BGP status section without its table (output truncated?)")
+    return peers
+
+
+# calicoctl reads its table from BIRD's `show protocols`; Calico's protocol name prefixes
+# say the peer type.
+_TYPE_OF_PREFIX = {"Mesh": "node-to-node mesh", "Node": "node specific", "Global": "global"}
+
+
+def peers_from_bird(protocols: Iterable[BirdProtocol]) -> list[CalicoPeer]:
+    """The rows `calicoctl node status` prints for a node whose BIRD shows `protocols`
+    (BGP protocols named by Calico; others are left out, as calicoctl leaves them)."""
+    peers = []
+    for proto in protocols:
+        address = proto.peer_address
+        kind = _TYPE_OF_PREFIX.get(proto.name.split("_", 1)[0])
+        if proto.proto != "BGP" or address is None or kind is None:
+            continue
+        peers.append(CalicoPeer(address, kind, proto.state, proto.since, proto.info))
     return peers

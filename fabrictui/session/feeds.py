@@ -1,6 +1,6 @@
 """The feed supervisor: reads a lab into a `LabState`, for as long as it runs.
 
-Five feeds (hosts, fabric, nodes, pods, capture) run as asyncio tasks on the
+Six feeds (hosts, fabric, nodes, pods, capture, bgp) run as asyncio tasks on the
 running loop. Each writes what it reads into the state and tells a listener
 what changed, so a screen can redraw; the listener is a plain callable, so the
 supervisor runs the same with a screen, in a headless command or in a test.
@@ -21,10 +21,11 @@ from pathlib import Path
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.live import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.model import Host
+from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
 from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.state import LabState
 
-FEEDS = ("hosts", "fabric", "nodes", "pods", "capture")
+FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp")
 RESTART_FIRST = 2.0  # seconds before restarting a crashed feed; doubles up to RESTART_MAX
 RESTART_MAX = 60.0
 SUMMARY_SECONDS = 0.1  # the capture worker's summaries: the overlay pane's refresh
@@ -56,7 +57,7 @@ class FeedCrashed:
 
 
 Event = Changed | Failed | FeedCrashed
-PARTS = ("hosts", "fabric", "nodes", "pods", "capture")
+PARTS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp")
 
 
 class FeedSupervisor:
@@ -110,6 +111,7 @@ class FeedSupervisor:
             "nodes": self._nodes,
             "pods": self._pods,
             "capture": self._capture,
+            "bgp": self._bgp,
         }[name]
         task = asyncio.get_running_loop().create_task(factory(), name=f"feed-{name}")
         self._tasks[name] = task
@@ -186,6 +188,29 @@ class FeedSupervisor:
             self._failed("fabric"),
             interval,
         )
+
+    async def _bgp(self) -> None:
+        """Calico's mode and, in BGP mode, every node's BIRD sessions (the Kubernetes
+        pane's BGP status; the fabric pane then expects the node peerings)."""
+
+        async def status(node: str) -> tuple[str, tuple[CalicoPeer, ...] | str]:
+            try:
+                return node, tuple(peers_from_bird(await self.backend.node_bgp_status(node)))
+            except BackendError as err:
+                return node, str(err)
+
+        async def read() -> tuple[str | None, dict[str, tuple[CalicoPeer, ...] | str]]:
+            mode = await self.backend.calico_mode()
+            if mode != "bgp":
+                return mode, {}
+            nodes = [h.name for h in self.state.hosts if h.role.is_k8s]
+            return mode, dict(await asyncio.gather(*(status(n) for n in nodes)))
+
+        def got(result: tuple[str | None, dict[str, tuple[CalicoPeer, ...] | str]]) -> None:
+            self.state.set_node_bgp(*result)
+            self._changed("bgp")
+
+        await poll_forever(read, got, self._failed("bgp"), self.fabric_poll_seconds)
 
     async def _nodes(self) -> None:
         def got(event) -> None:

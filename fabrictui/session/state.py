@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from fabrictui.labshape import LabShape, bgp_expected_sessions
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, SwitchReading, WatchEvent
 from fabrictui.overlay import OverlaySummary, OverlayView
+from fabrictui.parsers.calico import CalicoPeer
 from fabrictui.sessions import SessionAnalysis, analyze_sessions
 
 # The sources a lab is read from, each answering on its own schedule.
@@ -110,6 +112,11 @@ class LabState:
         self._names: dict[str, str] | None = None  # names_by_ip, until hosts/nodes/pods change
         # told (kind, data) after each thing the state receives: the session recorder
         self.listeners: list[Callable[[str, object], None]] = []
+        # Calico's mode and, in BGP mode, each node's BGP status as calicoctl shows it
+        # (or why it could not be read): the bgp feed's
+        self.calico_mode: str | None = None
+        self.node_bgp: dict[str, tuple[CalicoPeer, ...] | str] = {}
+        self.node_bgp_version = 0
 
     # -- what feeds report -----
 
@@ -135,6 +142,14 @@ class LabState:
         self.answered("fabric")
         self.readings = dict(readings)
         self._tell("fabric", self.readings)
+
+    def set_node_bgp(
+        self, mode: str | None, statuses: dict[str, tuple[CalicoPeer, ...] | str]
+    ) -> None:
+        self.answered("bgp")
+        self.calico_mode = mode
+        self.node_bgp = dict(statuses)
+        self.node_bgp_version += 1
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")
@@ -187,9 +202,13 @@ class LabState:
         return {h.name: h.rack for h in self.hosts}
 
     def session_analysis(self) -> SessionAnalysis:
-        return analyze_sessions(
-            self.readings, self.lab.expected_sessions, dict(self.lab.peer_addresses)
-        )
+        expected = self.lab.expected_sessions
+        if self.calico_mode == "bgp":  # the nodes peer with their leaf too
+            expected = tuple(dict.fromkeys((*expected, *bgp_expected_sessions(self.shape()))))
+        return analyze_sessions(self.readings, expected, dict(self.lab.peer_addresses))
+
+    def shape(self) -> LabShape:
+        return LabShape.of(self.hosts)
 
     def names_by_ip(self) -> dict[str, str]:
         """Outer IPs are nodes, inner IPs are pods: what the overlay lines show.

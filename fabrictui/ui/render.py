@@ -21,6 +21,7 @@ from fabrictui.model import (
     VmState,
     pod_suffix,
 )
+from fabrictui.parsers.calico import CalicoPeer
 from fabrictui.sessions import SessionAnalysis, peer_label
 
 
@@ -209,6 +210,34 @@ def _peer_line(verdict, palette: Palette) -> Text:
 
 
 # -- Kubernetes ---------------------------------------------------------------------
+
+
+def node_bgp_lines(
+    statuses: Mapping[str, tuple[CalicoPeer, ...] | str], palette: Palette
+) -> list[Text]:
+    """Per node, its BGP status as `calicoctl node status` shows it (BGP mode)."""
+    if not statuses:
+        return []
+    head = f"{'BGP (calicoctl node status)':<28} {'PEER ADDRESS':<15} {'PEER TYPE':<17} "
+    lines = [Text(head + f"{'STATE':<6} {'SINCE':<10} INFO", style="bold")]
+    for node in sorted(statuses):
+        status = statuses[node]
+        if isinstance(status, str):
+            line = Text(f"{node:<28} ")
+            line.append(status.removeprefix(f"{node}: "), style=palette.bad)
+            lines.append(line)
+            continue
+        if not status:
+            lines.append(Text(f"{node:<28} no BGP peers", style=palette.bad))
+        for i, peer in enumerate(status):
+            line = Text(f"{node if i == 0 else '':<28} {peer.address:<15} {peer.peer_type:<17} ")
+            good = peer.established
+            line.append(f"{peer.state:<6}", style=palette.good if good else palette.bad)
+            line.append(f" {peer.since:<10} ")
+            line.append(peer.info, style=None if good else palette.bad)
+            lines.append(line)
+    return lines
+
 
 NODE_COLUMNS = ("Name", "Status", "Roles", "Version", "Internal-IP", "Age", "Calico blocks")
 # most telling columns first: at 80 columns the ones on the right scroll out of view

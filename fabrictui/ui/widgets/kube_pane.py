@@ -4,7 +4,9 @@ import gc
 from collections import deque
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.widgets import Static
 
 from fabrictui.model import KubeNode, KubePod
 from fabrictui.session.state import LabState
@@ -13,6 +15,7 @@ from fabrictui.ui.render import (
     POD_COLUMNS,
     POD_NAME_WIDTH,
     age,
+    node_bgp_lines,
     node_row,
     pod_row,
 )
@@ -34,6 +37,7 @@ class KubePane(Pane):
 
     DEFAULT_CSS = """
     KubePane #node-table { height: auto; max-height: 9; }
+    KubePane #node-bgp { height: auto; max-height: 12; display: none; }
     KubePane #pod-table { height: 1fr; }
     """
 
@@ -43,9 +47,11 @@ class KubePane(Pane):
         self._all_ages_at = 0.0
         self._to_draw: deque[str] = deque()  # pod keys still to (re)draw, in table order
         self._steps_ages_only = False  # those steps only refresh ages
+        self._bgp_drawn = 0  # the state's node_bgp_version last drawn (BGP mode)
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(NODE_COLUMNS, widths=(16, 8, 7, 8, 13, 5, 22), id="node-table")
+        yield Static("", id="node-bgp")  # BGP mode: each node's sessions, as calicoctl shows
         yield KeyedTable(
             POD_COLUMNS, widths=(POD_NAME_WIDTH, 17, 13, 15, 5, 11, 4, 5), id="pod-table"
         )
@@ -59,6 +65,8 @@ class KubePane(Pane):
         now = self.state.clock()
         if self.state.take_node_changes():
             self._draw_nodes(now)
+        if self.state.node_bgp_version != self._bgp_drawn:
+            self._draw_bgp()
         pods = self.state.take_pod_changes()
         if pods.relisted:
             self._refilter(now)
@@ -76,7 +84,15 @@ class KubePane(Pane):
     def redraw(self) -> None:
         now = self.state.clock()
         self._draw_nodes(now)
+        self._draw_bgp()
         self._refilter(now)
+
+    def _draw_bgp(self) -> None:
+        self._bgp_drawn = self.state.node_bgp_version
+        lines = node_bgp_lines(self.state.node_bgp, self.palette)
+        box = self.query_one("#node-bgp", Static)
+        box.display = bool(lines)
+        box.update(Text("\n").join(lines))
 
     def _draw_nodes(self, now: float) -> None:
         nodes = sorted(self.state.nodes.values(), key=_name)
