@@ -13,6 +13,7 @@ from fabrictui.capture.pcap import decode_pcap_bytes
 from fabrictui.capture.synth import pcap_global_header, pcap_record
 from fabrictui.config import Settings
 from fabrictui.model import WatchEvent
+from fabrictui.session.feeds import PARTS
 from fabrictui.session.record import Recorder, Recording
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import (
@@ -109,7 +110,7 @@ async def test_every_moment_shows_what_was_known_then(recording):
         assert [h.name for h in state.hosts] == ["leaf1"]
         # the answer's time is the recorded one: freshness is judged at the moment shown
         assert at - 3 <= state.last_answer["fabric"] <= at
-    assert told[-1].part == "capture"
+    assert {event.part for event in told[-6:]} == set(PARTS)  # every pane is told
     # the frames of the two seconds before the moment, decoded
     driver.seek(T0 + 200)
     shown = state.overlay.take_for_display().frames
@@ -255,3 +256,32 @@ def test_the_strip_marks_changes_and_labels_the_moment():
     assert moment[32] == "^" and "BGP: 4 of 6 sessions up" in moment[33:]
     at_end = strip_text(T0, T0 + 100, found, T0 + 100, 80, Palette()).plain.split("\n")[1]
     assert at_end.endswith("^") and " up " in at_end  # the label left of the cursor
+
+
+async def test_calico_bgp_mode_state_is_recorded_and_replayed(tmp_path):
+    from fabrictui.parsers.calico import CalicoPeer
+
+    clock = Clock()
+    path = tmp_path / "bgp.rec.sqlite"
+    recorder = Recorder(path, LAB, clock=clock)
+    state = LabState(LAB, clock)
+    recorder.attach(state)
+    up = CalicoPeer("10.0.101.1", "global", "up", "07:00:00", "Established")
+    down = CalicoPeer("10.0.101.1", "global", "start", "07:01:00", "Active Socket: refused")
+    clock.now = T0 + 10
+    state.set_node_bgp("bgp", {"node1": (up,), "node2": "cannot exec into calico-node"})
+    clock.now = T0 + 100  # past a snapshot
+    state.set_hosts([host("leaf1")])
+    clock.now = T0 + 110
+    state.set_node_bgp("bgp", {"node1": (down,), "node2": "cannot exec into calico-node"})
+    recorder.close()
+    rec = Recording(path)
+    driver, replayed, _told = bound(rec)
+    for at, peer in ((T0 + 50, up), (T0 + 105, up), (T0 + 115, down), (T0 + 20, up)):
+        driver.seek(at)
+        assert replayed.calico_mode == "bgp"
+        assert replayed.node_bgp["node1"] == (peer,), at
+        assert replayed.node_bgp["node2"] == "cannot exec into calico-node"
+    driver.seek(T0)
+    assert replayed.node_bgp == {} and replayed.calico_mode is None
+    rec.close()

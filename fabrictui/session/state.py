@@ -150,6 +150,7 @@ class LabState:
         self.calico_mode = mode
         self.node_bgp = dict(statuses)
         self.node_bgp_version += 1
+        self._tell("bgp", [mode, self.node_bgp])
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")

@@ -17,7 +17,8 @@ Tables:
   pcap file, which is how `w` and `export_pcap` write them.
 
 Event kinds (EVENT_KINDS) and their data: `hosts` a list of Host, `fabric` a dict
-of SwitchReading, `node` / `pod` a WatchEvent, `failed` [source, error],
+of SwitchReading, `node` / `pod` a WatchEvent, `bgp` [Calico's mode, each node's
+BGP peers or why they could not be read], `failed` [source, error],
 `overlay` the capture counters (FlowSnapshot, once a second at most), `log`
 [level, line] from the action log, `verify` a list of CheckResult, `ping` a dict
 of PingResult by (source pod, target pod), `trace` a TraceResult, `snapshot` the
@@ -36,11 +37,12 @@ from typing import Any
 from fabrictui import model
 from fabrictui.actions import trace_model
 from fabrictui.capture.counters import FlowSnapshot
+from fabrictui.parsers.calico import CalicoPeer
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
-    "hosts", "fabric", "node", "pod", "failed", "overlay", "log",
+    "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "log",
     "verify", "ping", "trace", "snapshot", "gap",
 )  # fmt: skip
 
@@ -77,6 +79,7 @@ _CLASSES: dict[str, type] = {
         model.CheckResult,
         model.LabInfo,
         FlowSnapshot,
+        CalicoPeer,
         trace_model.TraceResult,
         trace_model.Correlation,
         trace_model.Hop,

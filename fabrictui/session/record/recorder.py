@@ -156,6 +156,7 @@ class Recorder:
             "problems": dict(state.problems),
             "answers": dict(state.last_answer),
             "overlay": state.overlay.counters,
+            "bgp": [state.calico_mode, dict(state.node_bgp)],
         }
         self._queue.put(("event", now, ("snapshot", whole)))
 

@@ -26,7 +26,7 @@ from fabrictui.backends.base import BackendError, CaptureStream, DemoWorkload, L
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, PingResult, VxlanFrame, WatchEvent
 from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
-from fabrictui.session.feeds import Changed, Event
+from fabrictui.session.feeds import PARTS, Changed, Event
 from fabrictui.session.record.format import RecordingError
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.state import LabState
@@ -103,7 +103,7 @@ class ReplayDriver:
                 break
         self.now = t
         self._show_frames(state, t)
-        for part in ("hosts", "fabric", "nodes", "pods", "capture"):
+        for part in PARTS:
             self.listener(Changed(part))
         self.moved()
 
@@ -153,6 +153,7 @@ class ReplayDriver:
         state.readings = {}
         state.apply_node_event(WatchEvent("RELIST"))
         state.apply_pod_events([WatchEvent("RELIST")])
+        state.set_node_bgp(None, {})
         state.problems.clear()
         state.last_answer.clear()
         state.overlay.counters = EMPTY_COUNTERS
@@ -173,6 +174,13 @@ class ReplayDriver:
         state.problems.clear()
         state.problems.update(whole["problems"])
         state.overlay.counters = whole["overlay"]
+        if "bgp" in whole:
+            answered = state.last_answer.get("bgp")
+            state.set_node_bgp(*whole["bgp"])
+            if answered is None:  # set_node_bgp stamps an answer: keep the recorded one
+                state.last_answer.pop("bgp", None)
+            else:
+                state.last_answer["bgp"] = answered
         state._names = None  # hosts changed behind set_hosts' back: rebuild the index
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
@@ -189,6 +197,8 @@ class ReplayDriver:
             state.set_readings(data)
         elif kind == "node":
             state.apply_node_event(data)
+        elif kind == "bgp":
+            state.set_node_bgp(*data)
         elif kind == "pod":
             state.apply_pod_events((data,))
         elif kind == "failed":
@@ -226,7 +236,7 @@ def frames_between(recording: Recording, t0: float, t1: float, vxlan_port: int) 
 
 
 RESULT_KINDS = frozenset({"verify", "ping", "trace"})
-CHANGE_KINDS = frozenset({"hosts", "fabric", "node", "pod", "failed"})
+CHANGE_KINDS = frozenset({"hosts", "fabric", "node", "pod", "bgp", "failed"})
 
 
 def next_change(recording: Recording, now: float, forward: bool) -> float:
