@@ -10,6 +10,7 @@ and stops everything it started when it ends, however it ends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
@@ -41,7 +43,25 @@ from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.vm_pane import VmPane
 
 RECORDER_CLOSE_WAIT = 3.0  # seconds the session recording gets to finish at exit
-STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+
+
+def draws(method):
+    """For what draws on the main screen from a message or a timer: nothing to do
+    before the screen is up or once the app is ending. The screen's widgets are
+    fixed at compose, so a missing one means it is being torn down (a test's
+    shutdown removes widgets while messages are still handled)."""
+
+    @functools.wraps(method)
+    def guarded(self, *args):
+        if not self.drawing:
+            return None
+        try:
+            return method(self, *args)
+        except NoMatches:
+            return None
+
+    return guarded  # the terminal went away, or we were told to end
 
 
 class FabricApp(App[None]):
@@ -155,7 +175,7 @@ class FabricApp(App[None]):
         self.main.set_interval(0.1, self._draw_overlay)
         # each table change makes the DataTable re-render every visible cell at the
         # next paint; four batches a second stay live without repainting per event
-        self.main.set_interval(0.25, self.main.query_one(KubePane).apply_changes)
+        self.main.set_interval(0.25, self._apply_kube_changes)
         self.main.set_interval(1.0, self._tick)
         loop = asyncio.get_running_loop()
         for number in STOP_SIGNALS:
@@ -215,32 +235,28 @@ class FabricApp(App[None]):
                 self.post_message(FabricUpdated(self.state.readings))
             elif event.part == "pods" and self.state.pods_relisted and self.drawing:
                 # a whole new list: the rows in view are drawn now, not at the next batch
-                self.call_later(self.main.query_one(KubePane).apply_changes)
+                self.call_later(self._apply_kube_changes)
         elif isinstance(event, Failed):
             self.post_message(SourceFailed(event.source, event.error, event.first))
         elif isinstance(event, FeedCrashed):
             self.post_message(FeedStopped(event.feed, event.error, event.retry_in, event.first))
 
+    @draws
     def on_hosts_updated(self, message: HostsUpdated) -> None:
-        if not self.drawing:
-            return
         self.main.query_one(VmPane).redraw()
 
+    @draws
     def on_fabric_updated(self, message: FabricUpdated) -> None:
-        if not self.drawing:
-            return
         self.main.pane(2).redraw()
 
+    @draws
     def on_source_failed(self, message: SourceFailed) -> None:
-        if not self.drawing:
-            return
         if message.first:
             self.log_action(f"{message.source}: {message.error}", "error")
         self._tick()
 
+    @draws
     def on_feed_stopped(self, message: FeedStopped) -> None:
-        if not self.drawing:
-            return
         if message.first:
             self.log_action(
                 f"{message.feed} feed stopped: {message.error}; "
@@ -253,10 +269,15 @@ class FabricApp(App[None]):
         """The main screen is there to draw on (not before start-up, not at exit)."""
         return self.main.is_attached and not self._stopping
 
+    @draws
     def _tick(self) -> None:
-        if self.drawing:
-            self.main.tick()
+        self.main.tick()
 
+    @draws
+    def _apply_kube_changes(self) -> None:
+        self.main.query_one(KubePane).apply_changes()
+
+    @draws
     def _draw_overlay(self) -> None:
         batch = self.state.overlay.take_for_display()
         if not batch.frames and not batch.skipped:
@@ -430,6 +451,10 @@ class FabricApp(App[None]):
         SIGTERM: stop what we started on the lab's hosts, then exit."""
         self.log_action(f"{signal.Signals(number).name}: stopping", "warn")
         self.exit(return_code=128 + number)
+
+    def exit(self, *args, **kwargs) -> None:
+        self._stopping = True  # nothing draws from here on: the screens are going
+        super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
         await self.stop_everything()
