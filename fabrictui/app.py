@@ -43,7 +43,7 @@ from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.vm_pane import VmPane
 
 RECORDER_CLOSE_WAIT = 3.0  # seconds the session recording gets to finish at exit
-STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
 
 def draws(method):
@@ -61,7 +61,7 @@ def draws(method):
         except NoMatches:
             return None
 
-    return guarded  # the terminal went away, or we were told to end
+    return guarded
 
 
 class FabricApp(App[None]):
