@@ -180,14 +180,14 @@ def _dynamic_lines(
         label = f"{v.peer_host}({peer.neighbor})" if v.peer_host else peer.neighbor
         state = "(Policy)" if peer.policy_blocked else peer.state
         good = peer.established and not peer.policy_blocked
+        # no uptime here: a node's line carries its blocks and must fit an 80-column pane
         line = Text("   *")
-        line.append(f"{label:<27}", style=None if v.expected else palette.warn)
+        line.append(f"{label:<29}", style=None if v.expected else palette.warn)
         line.append(f" {peer.remote_as if peer.remote_as is not None else '?':>10}")
-        line.append(f" {state:<12}", style=palette.good if good else palette.bad)
-        line.append(f" {peer.uptime:>9}")
+        line.append(f" {state:<11}", style=palette.good if good else palette.bad)
         blocks = announced.get(v.peer_host or "", ()) if good else ()
         if blocks:
-            line.append("  → " + ", ".join(blocks), style=palette.muted)
+            line.append(" → " + ", ".join(blocks), style=palette.muted)
         if not v.expected:
             line.append("  UNEXPECTED", style=palette.warn)
         lines.append(line)
