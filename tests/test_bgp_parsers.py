@@ -269,6 +269,7 @@ def test_text_and_json_agree_on_the_same_routes() -> None:
         ("Q>* 10.0.102.0/24 [20/0] via 172.16.0.0, swp51, 03:21:05\n", "route code"),
         ("B>* 10.0.102.0/24 [20/0] via nowhere, swp51, 03:21:05\n", "not an address"),
         ("  *   via 172.16.0.4, swp52, weight 1, 03:21:05\n", "before any route"),
+        ("B   10.76.172.128/26 [20/0]", "without a next hop"),  # found by fuzzing
         ('{"10.0.0.0/24": {"protocol": "bgp"}}', "list of routes"),
         ('{"10.0.0.0/24": [{"protocol": "bgp", "selected": 1}]}', "true/false"),
         ("[]", "list"),

@@ -121,6 +121,8 @@ def _text_nexthop(body: str, what: str) -> NextHop | None:
     head = cells[0]
     rest = [c for c in cells[1:] if c and not c.startswith("weight ") and not _UPTIME.fullmatch(c)]
     words = head.split()
+    if not words:
+        raise ParseError(f"{what}: a route without a next hop")
     if head.startswith("unreachable"):
         return None
     if head == "is directly connected":
