@@ -71,15 +71,17 @@ class FabricApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("D", "deploy_calico", "Deploy", id="action.deploy",
-                tooltip="deploy Calico (VXLAN backend), asks first"),
+                tooltip="deploy Calico: asks the mode (VXLAN or BGP), then the plan"),
         Binding("S", "scale", "Scale", id="action.scale",
                 tooltip="scale space1/nginx-deployment, asks for replicas"),
         Binding("P", "ping_mesh", "Ping", id="action.ping",
                 tooltip="ping mesh between the nginx pods: matrix of loss and rtt"),
         Binding("V", "verify", "Verify", id="action.verify",
-                tooltip="run the six checks of a healthy lab"),
+                tooltip="run the checks of a healthy lab in its Calico mode"),
         Binding("T", "trace", "Trace", id="action.trace", show=False,
                 tooltip="trace one probe between two pods: where it dies, and why"),
+        Binding("R", "routes", "Routes", id="action.routes", show=False,
+                tooltip="per switch: routes to node subnets and pod blocks, what is missing"),
         Binding("space", "toggle_pause", "Pause", id="overlay.pause", show=False,
                 tooltip="pause / resume drawing frames (counting goes on)"),
         Binding("w", "write_pcap", "Write pcap", id="overlay.write", show=False,
@@ -424,6 +426,9 @@ class FabricApp(App[None]):
             self.replay.show_trace()
             return
         actions_ui.trace(self)
+
+    def action_routes(self) -> None:
+        actions_ui.routes(self)
 
     def action_vm_action(self, action: str) -> None:
         actions_ui.vm_action(self, action, self.selected_host())

@@ -7,7 +7,6 @@ from __future__ import annotations
 from fabrictui.app import make_app
 from fabrictui.backends.demo import DemoBackend
 from fabrictui.config import Settings
-from fabrictui.ui import actions_ui
 from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
 from fabrictui.ui.screens.routes import RoutesScreen
 from tests.test_app_demo import finish_action, loaded, log, run_verify, wait_for
@@ -34,7 +33,7 @@ async def test_bgp_lab_on_screen_routes_and_verify():
         await wait_for(pilot, lambda: "calicoctl" in str(app.query_one("#node-bgp").render()))
         bgp = str(app.query_one("#node-bgp").render())
         assert "k8s-node-l2-1                10.0.102.1      node specific     up" in bgp
-        actions_ui.routes(app)
+        await pilot.press("R")
         await finish_action(app, pilot)
         assert isinstance(app.screen, RoutesScreen)
         assert str(app.screen.query_one("#report-title").render()) == (
