@@ -121,11 +121,11 @@ def test_worker_keeps_a_frame_once_on_the_node_that_sent_it_and_counts_exactly()
             worker.decode(stream, b"".join(sent[:13]))
             worker.decode(stream, b"".join(sent[13:] + back))
         worker.receive(message(SUMMARY))
-        kind, summary, broken = read_reply(read)
+        kind, summary, broken, noted = read_reply(read)
     finally:
         os.close(read)
         os.close(write)
-    assert kind == "summary" and broken == {}
+    assert kind == "summary" and broken == {} and noted == (0, "")  # not recording
     assert summary.counters.total == 50 and summary.counters.per_pair == {(A, B): 30, (B, A): 20}
     assert len(summary.batch.frames) == 10 and summary.batch.skipped == 40
     assert summary.buffered == 50
@@ -235,7 +235,7 @@ def test_a_stream_cut_mid_record_is_said_only_when_it_ended_by_itself(clean: boo
         while worker.queue:
             worker.process(*worker.queue.popleft())
         worker.receive(message(SUMMARY))
-        _, summary, _ = read_reply(read)
+        _, summary, _, _ = read_reply(read)
     finally:
         os.close(read)
         os.close(write)
@@ -256,3 +256,59 @@ def test_a_chunk_with_few_frames_kept_is_not_held_whole() -> None:
     reference = PcapStreamDecoder(keep_raw=True)
     reference.feed(data)
     assert kept.records() == [reference.raw_records[i] for i in (3, 30)]
+
+
+async def test_the_worker_records_the_frames_into_the_session_file(tmp_path: Path) -> None:
+    """The recording's frames come from the worker process (the app's recorder
+    writes the rest of the same file): every record, in order, cut anywhere,
+    snap-length cuts and odd packets included, readable while both write."""
+    from fabrictui.model import LabInfo
+    from fabrictui.session.record import Recorder, Recording
+
+    path = tmp_path / "s.rec.sqlite"
+    recorder = Recorder(path, LabInfo("lab", "demo"))
+    worker = CaptureWorker(buffer_frames=40, display_batch=5)
+    await worker.start()
+    try:
+        worker.record(path)
+        data = stream_bytes(300, snaplen=200, seed=5)
+        for restart in range(2):  # a restarted stream is a stream of its own
+            sink = worker.sink("node-a", A)
+            sink.start()
+            for chunk in chunks(data, random.Random(restart)):
+                await sink.feed(chunk)
+            sink.end()
+        deadline = time.monotonic() + 10
+        while (await worker.summary())[0].counters.total < 600:
+            assert time.monotonic() < deadline, "the worker did not count every frame"
+            await asyncio.sleep(0.05)
+        recorder.log("info", "both streams fed")
+    finally:
+        await worker.close()
+    recorder.close()
+    assert worker.record_dropped == 0 and worker.record_error == ""
+    rec = Recording(path)
+    try:
+        assert rec.damage is None and rec.frame_count() == 600
+        assert [e.kind for e in rec.events] == ["log"]
+        out = tmp_path / "all.pcap"
+        assert rec.export_pcap(out, 0.0, 1e12) == 600
+        assert decode_pcap_bytes(out.read_bytes()) == decode_pcap_bytes(data) * 2
+    finally:
+        rec.close()
+
+
+def test_a_slow_disk_drops_and_counts_frames_and_never_blocks_decoding(tmp_path: Path) -> None:
+    from fabrictui.session.record.frames import FrameWriter
+
+    writer = FrameWriter(str(tmp_path / "s.rec.sqlite"), max_backlog=1000)
+    try:
+        record = pcap_record(1.0, frame(1))
+        assert writer.add(1, "n", A, pcap_global_header(), record * 5, 0, len(record) * 5, 5, 1, 1)
+        # the thread has not taken it yet or has: either way, past the bound is dropped
+        writer._put = writer._done + 1000  # as if the disk held 1000 bytes back
+        assert not writer.add(1, "n", A, pcap_global_header(), record, 0, len(record), 1, 2, 2)
+        assert writer.dropped == 1
+    finally:
+        writer.close(10.0)
+    assert writer.error is None

@@ -30,6 +30,15 @@ from fabrictui.model import (
     VmState,
     WatchEvent,
 )
+from fabrictui.session.capture_worker.process import Worker
+from fabrictui.session.capture_worker.protocol import (
+    DATA,
+    END,
+    END_CLEAN,
+    RECORD,
+    START,
+    start_payload,
+)
 from fabrictui.session.record import Recorder, Recording, RecordingError
 from fabrictui.session.record.files import prune, recordings
 from fabrictui.session.record.format import dumps, loads
@@ -98,17 +107,13 @@ async def test_what_the_state_receives_comes_back_in_order(tmp_path):
     state.apply_pod_events([WatchEvent("MODIFIED", obj=pod("a", "CrashLoopBackOff", 3))])
     state.failed("fabric", "leaf1: no answer")
     recorder.log("error", "verify: 2 of 6 checks failed")
-    # one capture stream, cut in the middle of a record
-    sink = _ListSink()
-    tap = recorder.tap("node1", "10.0.101.101", sink)
+    # one capture stream, cut in the middle of a record, recorded by the capture worker
     data = pcap_global_header() + b"".join(pcap_record(100.0 + i, frame(i)) for i in range(50))
-    tap.start()
-    await tap.feed(data[:1000])
-    await tap.feed(data[1000:])
-    tap.end()
+    worker = worker_records(path, "node1", "10.0.101.101", [data[:1000], data[1000:]])
     recorder.close()
     assert recorder.error is None
-    assert sink.fed == data  # the capture path still gets every byte
+    assert worker.recording is not None and worker.recording.error is None
+    assert worker.recording.dropped == 0
 
     rec = Recording(path)
     assert rec.damage is None and rec.lab == LAB and rec.ended is not None
@@ -124,19 +129,18 @@ async def test_what_the_state_receives_comes_back_in_order(tmp_path):
     rec.close()
 
 
-class _ListSink:
-    def __init__(self) -> None:
-        self.fed = b""
-        self.started = self.ended = 0
-
-    def start(self) -> None:
-        self.started += 1
-
-    async def feed(self, chunk: bytes) -> None:
-        self.fed += chunk
-
-    def end(self, clean: bool = True) -> None:
-        self.ended += 1
+def worker_records(path: Path, node: str, address: str, chunks: list[bytes]) -> Worker:
+    """The capture worker's own path, in this process: told to record into
+    `path`, one stream of `chunks`, ended; its frames written and committed."""
+    worker = Worker(100, 10)
+    worker.process(RECORD, 0, str(path).encode())
+    worker.process(START, 1, start_payload(node, address))
+    for chunk in chunks:
+        worker.process(DATA, 1, chunk)
+    worker.process(END, 1, END_CLEAN)
+    assert worker.recording is not None
+    worker.recording.close(10.0)
+    return worker
 
 
 def test_rows_are_committed_within_a_second(tmp_path):

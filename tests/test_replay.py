@@ -23,7 +23,7 @@ from fabrictui.session.record.replay import (
     parse_moment,
 )
 from fabrictui.session.state import LabState
-from tests.test_record import LAB, frame, host, pod, reading
+from tests.test_record import LAB, frame, host, pod, reading, worker_records
 
 T0 = 1_800_000_000.0  # the recording's first moment
 
@@ -45,9 +45,7 @@ async def make_recording(path: Path) -> Path:
     recorder.attach(state)
     state.set_hosts([host("leaf1")])
     state.apply_pod_events([WatchEvent("RELIST", items=(pod("web-1"),))])
-    tap = recorder.tap("node1", "10.0.101.101", _Null())
-    tap.start()
-    await tap.feed(pcap_global_header())
+    chunks = [pcap_global_header()]
     for second in range(0, 301):
         clock.now = T0 + second
         if second % 3 == 0:
@@ -59,18 +57,10 @@ async def make_recording(path: Path) -> Path:
             state.apply_pod_events([WatchEvent("MODIFIED", obj=pod("web-1", "Running", 1))])
         if second == 200:
             recorder.log("error", "verify: 1 of 6 checks failed")
-        await tap.feed(pcap_record(clock.now, frame(second)))
-    tap.end()
+        chunks.append(pcap_record(clock.now, frame(second)))
+    worker_records(path, "node1", "10.0.101.101", chunks)  # the capture worker writes frames
     recorder.close()
     return path
-
-
-class _Null:
-    def start(self) -> None: ...
-
-    async def feed(self, chunk: bytes) -> None: ...
-
-    def end(self, clean: bool = True) -> None: ...
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ async def _record(args: argparse.Namespace, settings, duration: float | None) ->
         settings.overlay_buffer_frames,
     )
     recorder.attach(state)
-    feeds.tap = recorder.tap
+    recorder.record_frames(feeds)
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

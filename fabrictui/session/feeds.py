@@ -80,8 +80,10 @@ class FeedSupervisor:
         self._tasks: dict[str, asyncio.Task] = {}
         self._crashes: dict[str, tuple[str, int]] = {}  # feed -> (last error, count)
         self._stopped = False
-        # wraps each node's capture sink (the session recorder's tap), or None
-        self.tap: Callable | None = None
+        # the recording the capture worker writes the frames into (None: not recorded),
+        # and who is told, at most ten times a second, what the worker could not record
+        self.record_frames: Path | None = None
+        self.on_record_note: Callable[[str], None] | None = None
 
     # -- life -----
 
@@ -237,6 +239,7 @@ class FeedSupervisor:
         overlay = self.state.overlay
         worker = CaptureWorker(self.overlay_buffer_frames, overlay.display_batch)
         await worker.start()
+        worker.record(self.record_frames)  # before any stream starts
         self.capture_worker = worker
         self.state.capture_nodes = tuple(h.name for h in nodes)
         self._changed("capture")
@@ -247,7 +250,7 @@ class FeedSupervisor:
                     capture_node(
                         self.backend,
                         node.name,
-                        self._sink(worker, node),
+                        worker.sink(node.name, node.address),
                         self._failed("capture"),
                     )
                     for node in nodes
@@ -258,19 +261,25 @@ class FeedSupervisor:
             self.capture_worker = None
             await worker.close()
 
-    def _sink(self, worker: CaptureWorker, node: Host):
-        sink = worker.sink(node.name, node.address)
-        return self.tap(node.name, node.address, sink) if self.tap else sink
-
     async def _summaries(self, worker: CaptureWorker) -> None:
         """What the worker counted and the newest frames to draw, at the
         screen's pace: one request at a time, so nothing queues up."""
         report = self._failed("capture")
+        dropped, stopped = 0, ""  # what the worker said it could not record, so far
         while True:
             summary, waited = await asyncio.wait_for(worker.summary(), SUMMARY_TIMEOUT)
             for error in summary.errors:
                 report(error)
             self.state.apply_overlay(summary, waited)
+            if self.on_record_note is not None:
+                if worker.record_dropped > dropped:
+                    self.on_record_note(
+                        f"the recorder fell behind: {worker.record_dropped - dropped} "
+                        "frames not recorded"
+                    )
+                if worker.record_error and worker.record_error != stopped:
+                    self.on_record_note(worker.record_error)
+            dropped, stopped = worker.record_dropped, worker.record_error
             await asyncio.sleep(SUMMARY_SECONDS)
 
     async def write_pcap(self, path: Path) -> int:

@@ -22,6 +22,7 @@ from fabrictui.session.capture_worker.protocol import (
     END_CLEAN,
     MAX_MESSAGE,
     MODULE,
+    RECORD,
     REPLY,
     START,
     SUMMARY,
@@ -51,6 +52,8 @@ class CaptureWorker:
         self._broken: dict[int, str] = {}  # open streams the worker found broken
         self._waited = 0.0  # seconds feeds waited for the worker since the last summary
         self._gone: str | None = None
+        self.record_dropped = 0  # frames the worker could not record (its disk was behind)
+        self.record_error = ""  # why the worker no longer records frames, or ""
 
     @property
     def pid(self) -> int | None:
@@ -100,6 +103,11 @@ class CaptureWorker:
                     await self._reader
             self._fail_waiting("capture worker stopped")
 
+    def record(self, path: Path | None) -> None:
+        """Have the worker record the frames of the streams that follow into the
+        recording at `path` (None: none). Before the first stream starts."""
+        self._send(message(RECORD, 0, str(path).encode() if path else b""))
+
     # -- streams -----
 
     def sink(self, node: str, address: str | None) -> NodeSink:
@@ -138,8 +146,9 @@ class CaptureWorker:
 
     async def summary(self) -> tuple[OverlaySummary, float]:
         """The worker's summary, and how long feeds waited for it since the last one."""
-        kind, summary, broken = await self._ask(message(SUMMARY))
+        kind, summary, broken, noted = await self._ask(message(SUMMARY))
         assert kind == "summary"
+        self.record_dropped, self.record_error = noted
         self._broken.update((k, v) for k, v in broken.items() if k in self._open_streams)
         waited, self._waited = self._waited, 0.0
         return summary, waited

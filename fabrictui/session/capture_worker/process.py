@@ -12,10 +12,12 @@ import json
 import os
 import select
 import signal
+import sqlite3
 import sys
 import time
 from collections import deque
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
@@ -27,12 +29,16 @@ from fabrictui.session.capture_worker.protocol import (
     END,
     END_CLEAN,
     HEADER,
+    RECORD,
     START,
     SUMMARY,
     WRITE,
     reply,
 )
 from fabrictui.session.capture_worker.raw import Located, RawChunks, RecordLocator
+
+if TYPE_CHECKING:
+    from fabrictui.session.record.frames import FrameWriter
 
 MAX_BACKLOG = 1 << 20  # bytes received and not decoded; beyond it stdin is not read
 READ_SIZE = 1 << 20
@@ -64,21 +70,40 @@ class Worker:
         self.errors: list[str] = []  # streams that ended badly, since the last summary
         self.broken: dict[int, str] = {}  # streams found broken, until told so
         self.out = out
+        self.recording: FrameWriter | None = None  # where the frames are recorded, if anywhere
+        self.record_error = ""  # why they are not (the file could not be opened)
         self._inbuf = bytearray()
 
     # -- the loop -----
 
     def run(self, fd: int = 0) -> None:
-        while True:
-            if self.backlog < MAX_BACKLOG:
-                ready, _, _ = select.select([fd], [], [], 0 if self.queue else None)
-                if ready:
-                    data = os.read(fd, READ_SIZE)
-                    if not data:
-                        return  # the app is gone (or closed us): so are we
-                    self.receive(data)
-            if self.queue:
-                self.process(*self.queue.popleft())
+        try:
+            while True:
+                if self.backlog < MAX_BACKLOG:
+                    ready, _, _ = select.select([fd], [], [], 0 if self.queue else None)
+                    if ready:
+                        data = os.read(fd, READ_SIZE)
+                        if not data:
+                            return  # the app is gone (or closed us): so are we
+                        self.receive(data)
+                if self.queue:
+                    self.process(*self.queue.popleft())
+        finally:
+            if self.recording is not None:  # what was queued reaches the file
+                self.recording.close()
+
+    def record(self, path: str) -> None:
+        """Record the frames into `path` from now on (none when empty)."""
+        if self.recording is not None:
+            self.recording.close()
+            self.recording = None
+        if path:
+            from fabrictui.session.record.frames import FrameWriter  # only when recording
+
+            try:
+                self.recording = FrameWriter(path)
+            except (OSError, sqlite3.Error) as err:
+                self.record_error = f"frames not recorded: {path}: {err}"
 
     def receive(self, data: bytes) -> None:
         """Split what stdin gave into messages: requests are answered now, the
@@ -109,11 +134,15 @@ class Worker:
             self.backlog -= len(payload)
             for start in range(0, len(payload), FEED_SIZE):
                 self.decode(stream, payload[start : start + FEED_SIZE])
+        elif kind == RECORD:
+            self.record(payload.decode())
         elif kind == START:
             start = json.loads(payload)
             self.streams[stream] = Stream(start["node"], start["address"])
         elif kind == END:
             ended = self.streams.pop(stream, None)
+            if ended is not None and self.recording is not None:
+                self.recording.end(stream)
             if ended is not None and stream not in self.broken and payload == END_CLEAN:
                 try:
                     ended.decoder.finish()
@@ -137,6 +166,13 @@ class Worker:
         else:
             snaplen = decoder.snaplen or 0
             located = source.locator.locate(chunk, frames, snaplen, decoder.big_endian)
+            if self.recording is not None and located.count:
+                # the chunk's whole records, every one (both nodes' copies, as captured)
+                self.recording.add(
+                    stream, source.node, source.address or None, source.locator.header,
+                    located.data, located.start, located.end, located.count,
+                    frames[0].time, frames[-1].time,
+                )  # fmt: skip
         if frames:
             self.keep(source, frames, located)
 
@@ -181,7 +217,9 @@ class Worker:
             tuple(self.errors),
         )
         self.errors.clear()
-        self.send(("summary", summary, dict(self.broken)))
+        recording = self.recording
+        noted = (recording.dropped, recording.error or "") if recording else (0, self.record_error)
+        self.send(("summary", summary, dict(self.broken), noted))
 
     def send_written(self, path: str) -> None:
         raw = self.raw

@@ -19,8 +19,11 @@ REPLY = struct.Struct("<I")
 DATA = 1  # pcap bytes of a stream, in order
 START = 2  # a stream begins: payload {"node": name, "address": its eth0 IP or ""}
 END = 3  # a stream ended; payload END_CLEAN: by itself (the decoder checks it ended whole)
-SUMMARY = 4  # request: reply ("summary", OverlaySummary, {stream id: error})
+SUMMARY = 4  # request: reply ("summary", OverlaySummary, {stream id: error}, (frames not
+# recorded so far, why frames are no longer recorded or ""))
 WRITE = 5  # request: write the buffered raw frames to the path in the payload
+RECORD = 6  # record the frames of the streams that follow into the recording at the
+# path in the payload (empty: record none), before any stream starts
 
 END_CLEAN = b"clean"
 MAX_MESSAGE = 1 << 20  # larger chunks are split (the worker's reads stay bounded)

@@ -41,12 +41,13 @@ def _walk(rec: struct.Struct, data: bytes, off: int, count: int | None = None) -
 
 @dataclass(frozen=True, slots=True)
 class Located:
-    """The records a chunk completed: `count` of them from `start` in `data`."""
+    """The records a chunk completed: `count` of them from `start` to `end` in `data`."""
 
     data: bytes
     start: int
     count: int
     rec: struct.Struct
+    end: int
 
     def only(self, kept: Sequence[int]) -> Located:
         """The records at the indexes `kept`, copied out on their own (so a chunk
@@ -54,7 +55,8 @@ class Located:
         data, unpack = self.data, self.rec.unpack_from
         offsets = _walk(self.rec, data, self.start, self.count)
         parts = [data[off : off + 16 + unpack(data, off)[2]] for off in (offsets[i] for i in kept)]
-        return Located(b"".join(parts), 0, len(parts), self.rec)
+        joined = b"".join(parts)
+        return Located(joined, 0, len(parts), self.rec, len(joined))
 
 
 class RecordLocator:
@@ -66,6 +68,7 @@ class RecordLocator:
         self._carry = b""
         self._skip = PCAP_HEADER  # the stream's global header comes first
         self.rec = _LE
+        self.header = b""  # the stream's pcap global header, once read
         self.walked = 0  # chunks whose records had to be walked one by one
 
     def locate(
@@ -77,12 +80,13 @@ class RecordLocator:
         if self._skip:
             if len(data) < self._skip:
                 self._carry = data
-                return Located(data, 0, 0, self.rec)
+                return Located(data, 0, 0, self.rec, 0)
+            self.header = bytes(data[: self._skip])
             start, self._skip = self._skip, 0
             self.rec = _BE if big_endian else _LE
         end = self._end(data, start, frames, snaplen)
         self._carry = data[end:]
-        return Located(data, start, len(frames), self.rec)
+        return Located(data, start, len(frames), self.rec, end)
 
     def _end(self, data: bytes, start: int, frames: list[VxlanFrame], snaplen: int) -> int:
         if not frames:

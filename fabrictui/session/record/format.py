@@ -92,12 +92,14 @@ _ENUMS: dict[str, type[enum.Enum]] = {
 }
 
 
-def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
-    """A connection in WAL mode (the writer) or read-only (replay, report)."""
+def connect(path: str, readonly: bool = False, busy_seconds: float = 5.0) -> sqlite3.Connection:
+    """A connection in WAL mode (a writer: the app's recorder, the capture worker's
+    frames; each waits up to `busy_seconds` for the other's commit) or read-only
+    (replay, report)."""
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         return conn
-    conn = sqlite3.connect(path, check_same_thread=False)
+    conn = sqlite3.connect(path, timeout=busy_seconds, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     # a commit reaches the file before the call returns: kill -9 loses only uncommitted
     # rows; NORMAL skips the fsync per commit (a power cut may lose the last commits)

@@ -1,5 +1,5 @@
 """Recording a live session: the recorder attached to the state, the capture
-tap on the feeds, and the size cap applied, in one call for the app."""
+worker told to record the frames, and the size cap applied, in one call for the app."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def record_session(
     except (OSError, sqlite3.Error) as err:  # a full or read-only disk, a folder not ours
         return None, [f"not recording: cannot write {path}: {err}"]
     recorder.attach(state)
-    feeds.tap = recorder.tap
+    recorder.record_frames(feeds)
     if runner is not None:
         runner.result_listeners.append(recorder.result)
     # recording is the default and says nothing (`fabrictui replay latest` finds it);
