@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ RESTART_FIRST = 2.0  # seconds before restarting a crashed feed; doubles up to R
 RESTART_MAX = 60.0
 SUMMARY_SECONDS = 0.1  # the capture worker's summaries: the overlay pane's refresh
 SUMMARY_TIMEOUT = 10.0  # a worker that does not answer in this long is broken
+NOTE_SECONDS = 1.0  # frames the worker could not record: noted in the recording this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,20 +268,24 @@ class FeedSupervisor:
         screen's pace: one request at a time, so nothing queues up."""
         report = self._failed("capture")
         dropped, stopped = 0, ""  # what the worker said it could not record, so far
+        noted = -NOTE_SECONDS
         while True:
             summary, waited = await asyncio.wait_for(worker.summary(), SUMMARY_TIMEOUT)
             for error in summary.errors:
                 report(error)
             self.state.apply_overlay(summary, waited)
             if self.on_record_note is not None:
-                if worker.record_dropped > dropped:
+                now = time.monotonic()
+                # frames dropped are noted once a second at most (a flood drops for long)
+                if worker.record_dropped > dropped and now - noted >= NOTE_SECONDS:
                     self.on_record_note(
                         f"the recorder fell behind: {worker.record_dropped - dropped} "
                         "frames not recorded"
                     )
+                    dropped, noted = worker.record_dropped, now
                 if worker.record_error and worker.record_error != stopped:
                     self.on_record_note(worker.record_error)
-            dropped, stopped = worker.record_dropped, worker.record_error
+                    stopped = worker.record_error
             await asyncio.sleep(SUMMARY_SECONDS)
 
     async def write_pcap(self, path: Path) -> int:
