@@ -10,10 +10,12 @@ and stops everything it started when it ends, however it ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from textual.app import App
@@ -43,6 +45,7 @@ from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.vm_pane import VmPane
 
 RECORDER_CLOSE_WAIT = 3.0  # seconds the session recording gets to finish at exit
+STOP_STEP_SECONDS = 5.0  # each step of stopping (actions, feeds, the lab), at most
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
 
@@ -453,7 +456,11 @@ class FabricApp(App[None]):
 
     def _stop_on_signal(self, number: int) -> None:
         """SIGHUP (the terminal or the ssh session to the jump host went away) or
-        SIGTERM: stop what we started on the lab's hosts, then exit."""
+        SIGTERM: stop what we started on the lab's hosts, then exit. A second
+        signal while stopping ends the process at once: the one asking has waited
+        enough (remote captures still end, their SSH channels close with us)."""
+        if self._stopping:
+            os._exit(128 + number)
         self.log_action(f"{signal.Signals(number).name}: stopping", "warn")
         self.exit(return_code=128 + number)
 
@@ -467,13 +474,20 @@ class FabricApp(App[None]):
     async def stop_everything(self) -> None:
         """Actions, feeds (their remote captures), then the lab's connections."""
         self._stopping = True
-        await self.runner.close()
-        await self.feeds.stop()
-        await self.backend.close()
+        # each step bounded: a lab that stopped answering must not keep the app alive
+        await _within(STOP_STEP_SECONDS, self.runner.close())
+        await _within(STOP_STEP_SECONDS, self.feeds.stop())
+        await _within(STOP_STEP_SECONDS, self.backend.close())
         if self.replay is not None:
-            await self.replay.driver.stop()
+            await _within(STOP_STEP_SECONDS, self.replay.driver.stop())
         if self.recorder is not None:  # its writer commits every 0.5 s: a short wait is enough
             await asyncio.to_thread(self.recorder.close, RECORDER_CLOSE_WAIT)
+
+
+async def _within(seconds: float, step: Awaitable[object]) -> None:
+    """Await one step of stopping, giving up after `seconds` (it is then cancelled)."""
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(step, seconds)
 
 
 def make_app(

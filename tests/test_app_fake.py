@@ -213,3 +213,26 @@ async def test_garbage_from_a_switch_is_a_readable_message_in_the_fabric_pane():
         assert "Traceback" not in shown
         backend.fail.discard("bgp-garbage")
         await wait_for(pilot, lambda: "1/1 Established" in fabric_text(app))
+
+
+async def test_a_lab_that_hangs_on_close_does_not_keep_the_app_alive(monkeypatch):
+    """Stopping is bounded step by step: a backend whose close never returns is
+    given up on, and the app still ends."""
+    import fabrictui.app
+
+    monkeypatch.setattr(fabrictui.app, "STOP_STEP_SECONDS", 0.3)
+    backend = FakeBackend()
+    closed = asyncio.Event()
+
+    async def hang() -> None:
+        closed.set()
+        await asyncio.Event().wait()
+
+    backend.close = hang  # type: ignore[method-assign]
+    app = make_app(backend, fast_settings(record=False))
+    loop = asyncio.get_running_loop()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "hosts" in app.state.last_answer)
+        started = loop.time()
+    assert closed.is_set()
+    assert loop.time() - started < 3.0
