@@ -147,6 +147,9 @@ def make_hour(path: Path, minutes: float, frame_rate: int, pod_rate: int = 2) ->
     state.apply_pod_events([WatchEvent("RELIST", items=tuple(pods.values()))])
     worker = Worker(5000, 200)  # the capture worker's own frame path, in this process
     worker.process(RECORD, 0, str(path).encode())
+    assert worker.recording is not None
+    # an hour is fed here faster than any capture: nothing may be dropped for a slow disk
+    worker.recording.max_backlog = 1 << 40
     worker.process(START, 1, start_payload("node1", "10.0.101.101"))
     worker.process(DATA, 1, pcap_global_header())
     rng = random.Random(1)
@@ -179,8 +182,8 @@ def make_hour(path: Path, minutes: float, frame_rate: int, pod_rate: int = 2) ->
         seq += frame_rate
         worker.process(DATA, 1, records)
     worker.process(END, 1, END_CLEAN)
-    assert worker.recording is not None
     worker.recording.close(timeout=600)
+    assert worker.recording.dropped == 0 and worker.recording.error is None, worker.recording.error
     recorder.close(timeout=600)  # everything written before it is read
     mb = round(path.stat().st_size / 2**20, 1)
     return {"minutes": minutes, "frames": seq, "pod_rate": pod_rate, "mb": mb}

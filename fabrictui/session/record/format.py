@@ -92,10 +92,11 @@ _ENUMS: dict[str, type[enum.Enum]] = {
 }
 
 
-def connect(path: str, readonly: bool = False, busy_seconds: float = 5.0) -> sqlite3.Connection:
+def connect(path: str, readonly: bool = False, busy_seconds: float = 60.0) -> sqlite3.Connection:
     """A connection in WAL mode (a writer: the app's recorder, the capture worker's
-    frames; each waits up to `busy_seconds` for the other's commit) or read-only
-    (replay, report)."""
+    frames; each waits up to `busy_seconds` for the other's commit, from a thread of its
+    own: a short wait let a busy moment stop a writer for good) or read-only (replay,
+    report)."""
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         return conn

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from fabrictui.session.record.format import connect
 
 COMMIT_SECONDS = 0.5  # kill -9 loses at most this much (the issue asks for a second)
-BUSY_SECONDS = 5.0  # how long a commit waits while the app's recorder commits
+BUSY_SECONDS = 60.0  # how long a write waits for the app's recorder (decoding never does)
 BLOCK_BYTES = 256 * 1024  # pcap records of one stream gathered into one row
 MAX_BACKLOG = 32 * 1024 * 1024  # bytes queued for the thread; past it, records are dropped
 
