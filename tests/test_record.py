@@ -143,6 +143,28 @@ def worker_records(path: Path, node: str, address: str, chunks: list[bytes]) -> 
     return worker
 
 
+def test_what_the_capture_worker_could_not_record_is_noted_as_a_gap(tmp_path):
+    """The recorder tells the feeds where the worker writes the frames, and
+    notes in the recording what the worker said it could not record."""
+    path = tmp_path / "g.rec.sqlite"
+    recorder = Recorder(path, LAB)
+
+    class Feeds:
+        record_frames = None
+        on_record_note = None
+
+    feeds = Feeds()
+    recorder.record_frames(feeds)  # type: ignore[arg-type]
+    assert feeds.record_frames == path and feeds.on_record_note is not None
+    feeds.on_record_note("the recorder fell behind: 64000 frames not recorded")
+    recorder.close()
+    rec = Recording(path)
+    assert [(e.kind, e.data) for e in rec.events] == [
+        ("gap", "the recorder fell behind: 64000 frames not recorded")
+    ]
+    rec.close()
+
+
 def test_rows_are_committed_within_a_second(tmp_path):
     path = tmp_path / "c.rec.sqlite"
     recorder = Recorder(path, LAB)
