@@ -10,17 +10,14 @@ and stops everything it started when it ends, however it ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
@@ -33,6 +30,7 @@ from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
 from fabrictui.ui import actions_ui
 from fabrictui.ui.commands import FabricCommands
+from fabrictui.ui.guards import draws, within
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
 from fabrictui.ui.render import Palette, frame_lines
 from fabrictui.ui.replay import ReplayControls, write_report
@@ -47,24 +45,6 @@ from fabrictui.ui.widgets.vm_pane import VmPane
 RECORDER_CLOSE_WAIT = 3.0  # seconds the session recording gets to finish at exit
 STOP_STEP_SECONDS = 5.0  # each step of stopping (actions, feeds, the lab), at most
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
-
-
-def draws(method):
-    """For what draws on the main screen from a message or a timer: nothing to do
-    before the screen is up or once the app is ending. The screen's widgets are
-    fixed at compose, so a missing one means it is being torn down (a test's
-    shutdown removes widgets while messages are still handled)."""
-
-    @functools.wraps(method)
-    def guarded(self, *args):
-        if not self.drawing:
-            return None
-        try:
-            return method(self, *args)
-        except NoMatches:
-            return None
-
-    return guarded
 
 
 class FabricApp(App[None]):
@@ -475,19 +455,13 @@ class FabricApp(App[None]):
         """Actions, feeds (their remote captures), then the lab's connections."""
         self._stopping = True
         # each step bounded: a lab that stopped answering must not keep the app alive
-        await _within(STOP_STEP_SECONDS, self.runner.close())
-        await _within(STOP_STEP_SECONDS, self.feeds.stop())
-        await _within(STOP_STEP_SECONDS, self.backend.close())
+        await within(STOP_STEP_SECONDS, self.runner.close())
+        await within(STOP_STEP_SECONDS, self.feeds.stop())
+        await within(STOP_STEP_SECONDS, self.backend.close())
         if self.replay is not None:
-            await _within(STOP_STEP_SECONDS, self.replay.driver.stop())
+            await within(STOP_STEP_SECONDS, self.replay.driver.stop())
         if self.recorder is not None:  # its writer commits every 0.5 s: a short wait is enough
             await asyncio.to_thread(self.recorder.close, RECORDER_CLOSE_WAIT)
-
-
-async def _within(seconds: float, step: Awaitable[object]) -> None:
-    """Await one step of stopping, giving up after `seconds` (it is then cancelled)."""
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(step, seconds)
 
 
 def make_app(

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 
-
 def _loaded_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
