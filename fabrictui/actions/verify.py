@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from fabrictui.actions.deploy import calico_node_pods
 from fabrictui.actions.diagnose import (
@@ -405,6 +406,21 @@ async def check_ping_and_wire(
     return ping_check, wire
 
 
+def reporting(
+    results: list[CheckResult], report: Report, total: int
+) -> Callable[[CheckResult], None]:
+    """`add(result)`: keep a check's result and report it at once ("3. Calico
+    running: passed"), as one of `total`; both modes' verifications use it."""
+
+    def add(result: CheckResult) -> None:
+        results.append(result)
+        verdict = "passed" if result.passed else f"FAILED: {result.cause}"
+        level = "ok" if result.passed else "error"
+        report(Progress(f"{len(results)}. {result.name}: {verdict}", len(results) / total, level))
+
+    return add
+
+
 async def verify(
     backend: LabBackend,
     report: Report,
@@ -421,17 +437,7 @@ async def verify(
     report(Progress("reading the lab", 0.0))
     snap = await take_snapshot(backend)
     results: list[CheckResult] = []
-
-    def add(result: CheckResult) -> None:
-        results.append(result)
-        verdict = "passed" if result.passed else f"FAILED: {result.cause}"
-        report(
-            Progress(
-                f"{len(results)}. {result.name}: {verdict}",
-                len(results) / len(CHECKS),
-                "ok" if result.passed else "error",
-            )
-        )
+    add = reporting(results, report, len(CHECKS))
 
     add(check_sessions(snap))
     add(check_nodes(snap))

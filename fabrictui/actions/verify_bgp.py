@@ -320,6 +320,7 @@ async def verify_bgp(
         check_nodes,
         check_replicas,
         choose_ping_pair,
+        reporting,
         workload_running,
     )
 
@@ -327,17 +328,7 @@ async def verify_bgp(
     report(Progress("reading the lab (BGP mode)", 0.0))
     snap = await take_snapshot(backend)
     results: list[CheckResult] = []
-
-    def add(result: CheckResult) -> None:
-        results.append(result)
-        verdict = "passed" if result.passed else f"FAILED: {result.cause}"
-        report(
-            Progress(
-                f"{len(results)}. {result.name}: {verdict}",
-                len(results) / len(CHECKS_BGP),
-                "ok" if result.passed else "error",
-            )
-        )
+    add = reporting(results, report, len(CHECKS_BGP))
 
     add(check_leaf_sessions(snap))
     add(check_nodes(snap))
