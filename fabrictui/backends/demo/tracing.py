@@ -23,7 +23,6 @@ from fabrictui.backends.base import BackendError, NotFound, Unreachable
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.trace_ports import calico_veth, conventional_ports
 from fabrictui.capture.synth import (
-    build_vxlan_icmp_frame,
     calico_vtep_mac,
     ethernet_header,
     icmp_echo,
@@ -136,7 +135,7 @@ class Tracer:
         """Write the echo to every trace capture on its way."""
         if not self.captures:
             return
-        from fabrictui.backends.demo.traffic import vxlan_source_port
+        from fabrictui.backends.demo.traffic import vxlan_echo
 
         assert src.node is not None and src.ip is not None
         hops = self.walk(src, dst_ip, at, flow)
@@ -147,24 +146,9 @@ class Tracer:
             if (host, iface) not in watched:
                 continue
             if encapsulated and dst_node is not None:
-                s, d = topo.NODE_BY_NAME[src.node], topo.NODE_BY_NAME[dst_node.name]
-                frame = build_vxlan_icmp_frame(
-                    outer_src_mac=s.mac,
-                    outer_dst_mac=d.mac,
-                    outer_src=s.ip,
-                    outer_dst=d.ip,
-                    udp_src=vxlan_source_port(src.ip, dst_ip),
-                    vni=topo.VNI,
-                    inner_src_mac=calico_vtep_mac(s.name),
-                    inner_dst_mac=calico_vtep_mac(d.name),
-                    inner_src=src.ip,
-                    inner_dst=dst_ip,
-                    icmp_type=icmp_type,
-                    icmp_id=icmp_id,
-                    icmp_seq=seq,
-                    payload_len=payload,
-                    ttl=64 - sum(1 for h in hops[:i] if h[0] in topo.SWITCH_BY_NAME),
-                    inner_ttl=63,
+                ttl = 64 - sum(1 for h in hops[:i] if h[0] in topo.SWITCH_BY_NAME)
+                frame = vxlan_echo(
+                    src.node, dst_node.name, src.ip, dst_ip, icmp_type, icmp_id, seq, payload, ttl
                 )
             else:
                 inner = ipv4_header(src.ip, dst_ip, 1, len(icmp), ttl=64, dont_fragment=True)

@@ -49,6 +49,40 @@ def vxlan_source_port(inner_src: str, inner_dst: str) -> int:
     return 32768 + int.from_bytes(digest[:4], "big") % (61000 - 32768)
 
 
+def vxlan_echo(
+    src_node: str,
+    dst_node: str,
+    inner_src: str,
+    inner_dst: str,
+    icmp_type: int,
+    icmp_id: int,
+    seq: int,
+    payload: int,
+    outer_ttl: int,
+) -> bytes:
+    """An echo between two pods as Calico encapsulates it from `src_node` to
+    `dst_node`: what the demo's captures and traces show on the wire."""
+    s, d = topo.NODE_BY_NAME[src_node], topo.NODE_BY_NAME[dst_node]
+    return build_vxlan_icmp_frame(
+        outer_src_mac=s.mac,
+        outer_dst_mac=d.mac,
+        outer_src=s.ip,
+        outer_dst=d.ip,
+        udp_src=vxlan_source_port(inner_src, inner_dst),
+        vni=topo.VNI,
+        inner_src_mac=calico_vtep_mac(s.name),
+        inner_dst_mac=calico_vtep_mac(d.name),
+        inner_src=inner_src,
+        inner_dst=inner_dst,
+        icmp_type=icmp_type,
+        icmp_id=icmp_id,
+        icmp_seq=seq,
+        ttl=outer_ttl,
+        payload_len=payload,
+        inner_ttl=63,  # one hop already: the sending node routed it into vxlan.calico
+    )
+
+
 class DemoCapture(CaptureStream):
     """An in-memory `tcpdump -U -w -` on one node."""
 
@@ -193,24 +227,8 @@ class Traffic:
             return self.bgp.native_frame(
                 src.node, src.ip, dst_ip, icmp_type, icmp_id, seq, ttl, payload
             )
-        s, d = topo.NODE_BY_NAME[src.node], topo.NODE_BY_NAME[dst_node]
-        return build_vxlan_icmp_frame(
-            outer_src_mac=s.mac,
-            outer_dst_mac=d.mac,
-            outer_src=s.ip,
-            outer_dst=d.ip,
-            udp_src=vxlan_source_port(src.ip, dst_ip),
-            vni=topo.VNI,
-            inner_src_mac=calico_vtep_mac(s.name),
-            inner_dst_mac=calico_vtep_mac(d.name),
-            inner_src=src.ip,
-            inner_dst=dst_ip,
-            icmp_type=icmp_type,
-            icmp_id=icmp_id,
-            icmp_seq=seq,
-            ttl=outer_ttl,
-            payload_len=payload,
-            inner_ttl=63,  # one hop already: the sending node routed it into vxlan.calico
+        return vxlan_echo(
+            src.node, dst_node, src.ip, dst_ip, icmp_type, icmp_id, seq, payload, outer_ttl
         )
 
     def echo(
