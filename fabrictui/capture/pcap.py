@@ -338,6 +338,7 @@ class PcapStreamDecoder:
             off = end
             if keep_raw:
                 raws.append(RawRecord(sec, frac, orig, data[start:end]))
+            # the Calico shape test, inlined for speed; printer.py repeats it (keep in step)
             if fast and incl >= fast_len:
                 if cooked:
                     if sll2:
