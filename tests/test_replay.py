@@ -13,7 +13,7 @@ from fabrictui.capture.pcap import decode_pcap_bytes
 from fabrictui.capture.synth import pcap_global_header, pcap_record
 from fabrictui.config import Settings
 from fabrictui.model import WatchEvent
-from fabrictui.session.feeds import PARTS
+from fabrictui.session.feeds import FEEDS
 from fabrictui.session.record import Recorder, Recording
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import (
@@ -100,7 +100,7 @@ async def test_every_moment_shows_what_was_known_then(recording):
         assert [h.name for h in state.hosts] == ["leaf1"]
         # the answer's time is the recorded one: freshness is judged at the moment shown
         assert at - 3 <= state.last_answer["fabric"] <= at
-    assert {event.part for event in told[-6:]} == set(PARTS)  # every pane is told
+    assert {event.part for event in told[-6:]} == set(FEEDS)  # every pane is told
     # the frames of the two seconds before the moment, decoded
     driver.seek(T0 + 200)
     shown = state.overlay.take_for_display().frames

@@ -36,7 +36,8 @@ class Refused(Exception):
 def read_only_refusal(spec: ActionSpec, lab: str, source: str) -> str:
     """The message for a change refused in read-only mode; the refusal itself
     goes into the audit log (an operator asks "did someone try?")."""
-    message = f"{spec.title} refused: fabrictui runs read-only ({source})"
+    why = f" ({source})" if source else ""
+    message = f"{spec.title} refused: fabrictui runs read-only{why}"
     try:
         entry = audit.start(spec.name, lab, spec.target, list(spec.plan))
         entry.finish("refused", message)

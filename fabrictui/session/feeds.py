@@ -36,7 +36,7 @@ NOTE_SECONDS = 1.0  # frames the worker could not record: noted in the recording
 
 @dataclass(frozen=True, slots=True)
 class Changed:
-    """Something in the state changed: `part` is one of PARTS."""
+    """Something in the state changed: `part` names the feed that changed it (FEEDS)."""
 
     part: str
 
@@ -59,7 +59,6 @@ class FeedCrashed:
 
 
 Event = Changed | Failed | FeedCrashed
-PARTS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp")
 
 
 class FeedSupervisor:

@@ -21,8 +21,6 @@ from fabrictui.overlay import OverlaySummary, OverlayView
 from fabrictui.parsers.calico import CalicoPeer
 from fabrictui.sessions import SessionAnalysis, analyze_sessions
 
-# The sources a lab is read from, each answering on its own schedule.
-SOURCES = ("hosts", "fabric", "nodes", "pods", "capture")
 # Watches and captures only speak on change: their silence is not staleness.
 SPEAK_ON_CHANGE = frozenset({"nodes", "pods", "capture"})
 OVERLAY_RECENT_FRAMES = 5000  # frames handed to the app kept for a look (not the pcap buffer)

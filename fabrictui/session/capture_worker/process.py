@@ -63,7 +63,6 @@ class Worker:
     def __init__(self, buffer_frames: int, display_batch: int, out: int = 1) -> None:
         self.overlay = OverlayState(buffer_frames, display_batch, clock=time.time)
         self.raw = RawChunks(buffer_frames)
-        self.raw_missed = 0  # frames counted whose record could not be kept for `w`
         self.streams: dict[int, Stream] = {}
         self.queue: deque[tuple[int, int, bytes]] = deque()  # (kind, stream, payload) in order
         self.backlog = 0  # bytes of DATA in the queue
@@ -192,8 +191,7 @@ class Worker:
         if not frames:
             return
         self.overlay.add(frames)
-        if located is None:
-            self.raw_missed += len(frames)
+        if located is None:  # counted, but no record of them to keep for `w`
             return
         decoder = source.decoder
         self.raw.add(located, kept)

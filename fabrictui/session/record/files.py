@@ -15,8 +15,6 @@ from pathlib import Path
 from fabrictui.config import state_dir
 from fabrictui.session.record.format import SUFFIX, RecordingError
 
-DEFAULT_CAP_BYTES = 1 << 30  # 1 GiB for all recordings together
-
 
 def recordings_dir() -> Path:
     return state_dir() / "recordings"

@@ -26,7 +26,7 @@ from fabrictui.backends.base import BackendError, CaptureStream, DemoWorkload, L
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, PingResult, VxlanFrame, WatchEvent
 from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
-from fabrictui.session.feeds import PARTS, Changed, Event
+from fabrictui.session.feeds import FEEDS, Changed, Event
 from fabrictui.session.record.format import RecordingError
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.state import LabState
@@ -103,7 +103,7 @@ class ReplayDriver:
                 break
         self.now = t
         self._show_frames(state, t)
-        for part in PARTS:
+        for part in FEEDS:
             self.listener(Changed(part))
         self.moved()
 
