@@ -218,6 +218,9 @@ class VxlanFrame(NamedTuple):
     node: str = ""  # capture point, filled by the capture layer
     inner_sport: int | None = None  # inner TCP/UDP ports (None for ICMP and others)
     inner_dport: int | None = None
+    # the outer IPv4 header's identification (None: IPv6 or no IP header): routers keep
+    # it, so it tells a frame's sighting on the receiving node from its neighbours'
+    ip_id: int | None = None
 
 
 # --- Actions and checks ---------------------------------------------------------

@@ -503,3 +503,26 @@ def test_capture_package_does_not_import_textual() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_ip_id_is_the_outer_headers_identification(fast_path: bool) -> None:
+    """The outer IP id is what tells one frame's two sightings (sending and receiving
+    node) from the frames around it: both paths must read it, from the outer header."""
+    frames = [
+        build_vxlan_icmp_frame(**{**_SEED_ARGS, "ip_id": 4321, "inner_ip_id": 7}),
+        ethernet_header("02:00:00:00:00:02", "02:00:00:00:00:01")
+        + ipv4_header("10.68.86.129", "10.65.76.193", 1, 8, ident=999)
+        + bytes([8, 0, 0, 0, 0, 1, 0, 1]),
+    ]
+    decoded = decode_pcap_bytes(build_pcap(list(enumerate(frames))), fast_path=fast_path)
+    assert [f.ip_id for f in decoded] == [4321, 999]
+    assert frame_to_json(decoded[0])["ip_id"] == 4321
+
+
+_SEED_ARGS = dict(
+    outer_src_mac="08:00:27:53:73:c7", outer_dst_mac="08:00:27:91:d4:66",
+    outer_src="10.0.102.101", outer_dst="10.0.101.102", udp_src=41553, vni=4096,
+    inner_src_mac="66:92:0a:fb:a9:be", inner_dst_mac="66:81:2e:61:22:8a",
+    inner_src="10.68.86.129", inner_dst="10.65.76.193", icmp_type=8, icmp_id=592, icmp_seq=1,
+)  # fmt: skip

@@ -54,16 +54,16 @@ ECHO_TYPES = frozenset({0, 8})
 IPV4_SIG = b"\x08\x00\x45"  # ethertype IPv4 + version 4, IHL 5
 
 # Fast path over the first 92 bytes of an Ethernet frame:
-#   0 dst+src MAC | 12 ethertype + version/IHL | 16 total length | 20 flags/fragment
+#   0 dst+src MAC | 12 ethertype + version/IHL | 16 total length | 18 IP id | 20 flags/fragment
 #  23 protocol | 26 src+dst IP | 34 UDP sport, dport, length | 42 VXLAN flags
 #  46 VNI (+ reserved byte) | 50 inner dst+src MAC | 62 inner ethertype + version/IHL
 #  66 inner total length | 70 inner flags/fragment | 73 inner protocol
 #  76 inner src+dst IP | 84 ICMP type | 88 ICMP id, seq
-FAST_ETH = struct.Struct("!12s3sxH2xHxB2x8sHHH2xB3xI12s3sxH2xHxB2x8sB3xHH")
+FAST_ETH = struct.Struct("!12s3sxHHHxB2x8sHHH2xB3xI12s3sxH2xHxB2x8sB3xHH")
 FAST_ETH_LEN = FAST_ETH.size  # 92
 # The same from the IPv4 header on (version/IHL first), after a LINUX_SLL/SLL2 header
 # (`tcpdump -i any`): the link header gives the protocol and the sender's address.
-FAST_IP = struct.Struct("!BxH2xHxB2x8sHHH2xB3xI12s3sxH2xHxB2x8sB3xHH")
+FAST_IP = struct.Struct("!BxHHHxB2x8sHHH2xB3xI12s3sxH2xHxB2x8sB3xHH")
 SLL_L2 = struct.Struct("!4xH6s2xH")  # halen, address, protocol (16 bytes)
 SLL2_L2 = struct.Struct("!H9xB6s2x")  # protocol, halen, address (20 bytes)
 
@@ -104,10 +104,11 @@ def not_vxlan(
     dst: str = "",
     sport: int = 0,
     dport: int = 0,
+    ip_id: int | None = None,
 ) -> VxlanFrame:
     return VxlanFrame(
         t, src_mac, dst_mac, src, dst, sport, dport, None, None, "", "", "", "", "", None,
-        None, None, orig, 0, False, note, node,
+        None, None, orig, 0, False, note, node, None, None, ip_id,
     )  # fmt: skip
 
 
@@ -171,6 +172,7 @@ def decode_frame(
     if isinstance(ip, str):
         return not_vxlan(t, orig_len, ip, node, src_mac, dst_mac)
     family, src, dst, proto, poff, plen = ip
+    ip_id = _H.unpack_from(frame, off + 4)[0] if family == "IPv4" else None
     if proto != 17:
         if proto == 6 and poff + 4 <= n:
             sport, dport = _HH.unpack_from(frame, poff)
@@ -179,26 +181,26 @@ def decode_frame(
             note = f"{family} {proto_name(proto)} {src} > {dst} type {frame[poff]}"
         else:
             note = f"{family} {proto_name(proto)} {src} > {dst}"
-        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst)
+        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, ip_id=ip_id)
     if poff + 8 > n or plen < 8:
         note = f"{family} UDP {src} > {dst}, truncated UDP header"
-        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst)
+        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, ip_id=ip_id)
     sport, dport, ulen = _UDP.unpack_from(frame, poff)
     if sport not in vxlan_ports and dport not in vxlan_ports:
         note = f"{family} UDP {src}.{sport} > {dst}.{dport}: UDP port {dport}, not VXLAN"
-        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport)
+        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id)
     if ulen < 8:
         note = f"{family} UDP {src}.{sport} > {dst}.{dport}: bad UDP length {ulen}"
-        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport)
+        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id)
     payload_len = min(ulen, plen) - 8
     voff = poff + 8
     if payload_len < 8 or voff + 8 > n:
         note = f"{family} UDP {src}.{sport} > {dst}.{dport}: truncated VXLAN header"
-        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport)
+        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id)
     flags, vni_word = _VXLAN.unpack_from(frame, voff)
     return _decode_inner(
         frame, voff + 8, n, payload_len - 8, t, orig_len, node,
-        src_mac, dst_mac, src, dst, sport, dport, vni_word >> 8, flags,
+        src_mac, dst_mac, src, dst, sport, dport, vni_word >> 8, flags, ip_id,
     )  # fmt: skip
 
 
@@ -250,6 +252,7 @@ def _decode_inner(
     dport: int,
     vni: int,
     flags: int,
+    ip_id: int | None,
 ) -> VxlanFrame:
     """The part after the VXLAN header: inner Ethernet, IP, ICMP/TCP/UDP.
 
@@ -297,5 +300,5 @@ def _decode_inner(
     return VxlanFrame(
         t, src_mac, dst_mac, src, dst, sport, dport, vni, flags, inner_src_mac, inner_dst_mac,
         inner_src, inner_dst, proto, icmp_type, icmp_id, icmp_seq, orig, length, True, note,
-        node, inner_sport, inner_dport,
+        node, inner_sport, inner_dport, ip_id,
     )  # fmt: skip

@@ -346,13 +346,13 @@ class PcapStreamDecoder:
                     else:
                         halen, macs, l2type = l2_unpack(data, start)
                     (
-                        verihl, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
+                        verihl, tlen, ipid, frag, proto, ips, sport, dport, ulen, flags, vni,
                         imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
                     ) = ip_unpack(data, start + l2_len)  # fmt: skip
                     s1 = sig if l2type == 0x0800 and verihl == 0x45 and halen == 6 else None
                 else:
                     (
-                        macs, s1, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
+                        macs, s1, tlen, ipid, frag, proto, ips, sport, dport, ulen, flags, vni,
                         imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
                     ) = fast_unpack(data, start)  # fmt: skip
                 if (
@@ -387,7 +387,7 @@ class PcapStreamDecoder:
                     row = (
                         sec + frac * scale, src_mac, dst_mac, src, dst, sport, dport, vni >> 8,
                         flags, isrc_mac, idst_mac, isrc, idst, "ICMP", itype, iid, iseq, orig,
-                        ulen - 16, True, "", node, None, None,
+                        ulen - 16, True, "", node, None, None, ipid,
                     )  # fmt: skip
                     append(new(cls, row))
                     continue

@@ -7,7 +7,7 @@ every frame shape). The decoder feeds it through
 `PcapStreamDecoder.feed_printed(chunk, printer)`.
 
 Why it is fast: most frames of a capture belong to a few flows, and within a flow
-only a few numbers change from frame to frame (time, ICMP id and sequence, UDP
+only a few numbers change from frame to frame (time, IP id, ICMP id and sequence, UDP
 source port, lengths). For the common Calico shape (the decoder's fast path:
 Ethernet or LINUX_SLL/SLL2, IPv4, UDP to a VXLAN port, VXLAN, Ethernet, IPv4,
 ICMP echo) the printer reads the headers with the same fixed layouts as the
@@ -70,6 +70,7 @@ _JSON_VARYING = {
     "icmp_seq": "\0icmp_seq\0",
     "length": "\0length\0",
     "inner_length": "\0inner_length\0",
+    "ip_id": "\0ip_id\0",
 }
 
 
@@ -197,13 +198,13 @@ class RecordPrinter:
                         else:
                             halen, macs, l2type = l2_unpack(data, start)
                         (
-                            verihl, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
+                            verihl, tlen, ipid, frag, proto, ips, sport, dport, ulen, flags, vni,
                             imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
                         ) = ip_unpack(data, start + l2_len)  # fmt: skip
                         s1 = sig if l2type == 0x0800 and verihl == 0x45 and halen == 6 else None
                     else:
                         (
-                            macs, s1, tlen, frag, proto, ips, sport, dport, ulen, flags, vni,
+                            macs, s1, tlen, ipid, frag, proto, ips, sport, dport, ulen, flags, vni,
                             imacs, s2, itlen, ifrag, iproto, iips, itype, iid, iseq,
                         ) = fast_unpack(data, start)  # fmt: skip
                     if (
@@ -226,10 +227,12 @@ class RecordPrinter:
                                 t = sec + frac * scale
                                 pair = make_json(key, generic(data[start:end], t, orig))
                             if frac % 10 and sec >= exact_from:
-                                append(pair[0] % (sec, frac, sport, iid, iseq, orig, ulen - 16))
+                                append(
+                                    pair[0] % (sec, frac, sport, iid, iseq, orig, ulen - 16, ipid)
+                                )
                             else:
                                 t = sec + frac * scale
-                                append(pair[1] % (t, sport, iid, iseq, orig, ulen - 16))
+                                append(pair[1] % (t, sport, iid, iseq, orig, ulen - 16, ipid))
                         else:
                             key = (ips, iips, vni, flags, itype)
                             line = text_templates.get(key)
