@@ -223,6 +223,15 @@ class VxlanFrame(NamedTuple):
     ip_id: int | None = None
 
 
+def is_native(frame: VxlanFrame) -> bool:
+    """A plain IP packet read as pod traffic (Calico's BGP mode: no encapsulation): not
+    VXLAN, yet its inner fields are filled, from the packet itself (the inner addresses
+    are the outer ones). The decoder fills `proto` for exactly these among non-VXLAN
+    frames. Reads only `is_vxlan` and `proto`, so it applies to anything with those two
+    fields (the flow counters' keys)."""
+    return not frame.is_vxlan and frame.proto != ""
+
+
 # --- Actions and checks ---------------------------------------------------------
 
 

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 
 from fabrictui.capture.counters import FlowCounters, FlowSnapshot, FrameRing
 from fabrictui.capture.pcap import RawRecord
+from fabrictui.capture.transit import TransitSnapshot
 from fabrictui.model import VxlanFrame
+
+NO_TRANSIT = TransitSnapshot()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class OverlaySummary:
     buffered: int  # raw frames held for `w`
     backlog_bytes: int  # received by the worker, not decoded yet (bounded)
     errors: tuple[str, ...] = ()  # capture streams found broken since the last summary
+    transit: TransitSnapshot = NO_TRANSIT  # frames across the fabric, per node pair
 
 
 EMPTY_COUNTERS = FlowSnapshot(0, 0, 0, 0, 0.0)
@@ -110,6 +114,7 @@ class OverlayView:
     backlog_bytes: int = 0  # bytes the worker has received and not decoded yet
     waited_total: float = 0.0  # seconds captures waited for the worker (reading slowed)
     slowed: bool = False  # they waited since the last summary: the decoder is at capacity
+    transit: TransitSnapshot = NO_TRANSIT  # one-way time and loss per node pair
     # the newest frames handed over, for a look at what was seen (not the raw buffer of `w`)
     buffer: deque[VxlanFrame] = field(init=False)
     _pending: deque[VxlanFrame] = field(init=False)
@@ -123,6 +128,7 @@ class OverlayView:
         """Take a summary in; True when it counted new frames."""
         news = summary.counters.total != self.counters.total
         self.counters = summary.counters
+        self.transit = summary.transit
         self.buffered = summary.buffered
         self.backlog_bytes = summary.backlog_bytes
         self.slowed = waited > 0

@@ -232,9 +232,10 @@ class FeedSupervisor:
     async def _capture(self) -> None:
         """Capture on every Kubernetes node through one capture worker process:
         this loop only moves each stream's bytes to it; the worker decodes,
-        keeps each frame once, on the node that sent it (each VXLAN frame
-        crosses two nodes' eth0), counts, buffers, and sends a summary back ten
-        times a second (fabrictui.session.capture_worker)."""
+        counts each frame once, on the node that sent it (a frame between two
+        nodes crosses both eth0s), matches the two sightings (one-way time and
+        loss per node pair), buffers, and sends a summary back ten times a
+        second (fabrictui.session.capture_worker)."""
         hosts = await self._list_hosts("capture")
         nodes = [h for h in hosts if h.role.is_k8s]
         overlay = self.state.overlay
@@ -268,7 +269,12 @@ class FeedSupervisor:
         report = self._failed("capture")
         dropped, stopped = 0, ""  # what the worker said it could not record, so far
         noted = -NOTE_SECONDS
+        told: dict[str, str] | None = None  # the pods' nodes as the worker knows them
         while True:
+            pod_nodes = self.state.pod_node_addresses()
+            if pod_nodes is not told:  # a new index: pods or nodes changed
+                worker.pods(pod_nodes)
+                told = pod_nodes
             summary, waited = await asyncio.wait_for(worker.summary(), SUMMARY_TIMEOUT)
             for error in summary.errors:
                 report(error)

@@ -107,7 +107,9 @@ class LabState:
         self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
         self._poll_seconds = dict(poll_seconds or {})
         self._stale_after_polls = stale_after_polls
-        self._names: dict[str, str] | None = None  # names_by_ip, until hosts/nodes/pods change
+        # indexes rebuilt on demand after hosts, nodes or pods change (`reindex`)
+        self._names: dict[str, str] | None = None  # names_by_ip
+        self._pod_nodes: dict[str, str] | None = None  # pod_node_addresses
         # told (kind, data) after each thing the state receives: the session recorder
         self.listeners: list[Callable[[str, object], None]] = []
         # Calico's mode and, in BGP mode, each node's BGP status as calicoctl shows it
@@ -133,7 +135,7 @@ class LabState:
     def set_hosts(self, hosts: list[Host]) -> None:
         self.answered("hosts")
         self.hosts = list(hosts)
-        self._names = None
+        self.reindex()
         self._tell("hosts", self.hosts)
 
     def set_readings(self, readings: dict[str, SwitchReading]) -> None:
@@ -153,7 +155,7 @@ class LabState:
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")
         self._nodes.apply(event, _node_key)
-        self._names = None
+        self.reindex()
         self._tell("node", event)
 
     def apply_pod_events(self, events: Iterable[WatchEvent[KubePod]]) -> None:
@@ -161,7 +163,7 @@ class LabState:
         for event in events:
             self._pods.apply(event, _pod_key)
             self._tell("pod", event)
-        self._names = None
+        self.reindex()
 
     def apply_overlay(self, summary: OverlaySummary, waited: float = 0.0) -> None:
         """A capture worker's summary (`waited`: seconds captures waited for it)."""
@@ -208,6 +210,28 @@ class LabState:
 
     def shape(self) -> LabShape:
         return LabShape.of(self.hosts)
+
+    def reindex(self) -> None:
+        """Hosts, nodes or pods changed: the indexes built from them are rebuilt
+        when next asked for."""
+        self._names = None
+        self._pod_nodes = None
+
+    def pod_node_addresses(self) -> dict[str, str]:
+        """Pod IP -> its node's address, for pods on a node with a known address:
+        how the capture worker tells which node sent and which received a native
+        frame (BGP mode), which carries pod addresses only. The same object until
+        something changes, so callers can tell news by identity."""
+        if self._pod_nodes is None:
+            addresses = {n.name: n.internal_ip for n in self.nodes.values() if n.internal_ip}
+            addresses.update({h.name: h.address for h in self.hosts if h.address})
+            nodes = set(addresses.values())  # host-network pods carry their node's IP
+            self._pod_nodes = {
+                p.ip: addresses[p.node]
+                for p in self.pods.values()
+                if p.ip and p.node in addresses and p.ip not in nodes
+            }
+        return self._pod_nodes
 
     def names_by_ip(self) -> dict[str, str]:
         """Outer IPs are nodes, inner IPs are pods: what the overlay lines show.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import pickle
 import shutil
@@ -22,6 +23,7 @@ from fabrictui.session.capture_worker.protocol import (
     END_CLEAN,
     MAX_MESSAGE,
     MODULE,
+    PODS,
     RECORD,
     REPLY,
     START,
@@ -107,6 +109,11 @@ class CaptureWorker:
         """Have the worker record the frames of the streams that follow into the
         recording at `path` (None: none). Before the first stream starts."""
         self._send(message(RECORD, 0, str(path).encode() if path else b""))
+
+    def pods(self, pod_nodes: dict[str, str]) -> None:
+        """Tell the worker which node each pod IP lives on (its address): a native
+        frame (BGP mode) carries pod addresses only."""
+        self._send(message(PODS, 0, json.dumps(pod_nodes).encode()))
 
     # -- streams -----
 

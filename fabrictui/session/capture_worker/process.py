@@ -16,12 +16,12 @@ import sqlite3
 import sys
 import time
 from collections import deque
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.capture.pcap_writer import write_pcap
+from fabrictui.capture.transit import TransitTracker, sightings
 from fabrictui.model import VxlanFrame
 from fabrictui.overlay import OverlayState, OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
@@ -29,6 +29,7 @@ from fabrictui.session.capture_worker.protocol import (
     END,
     END_CLEAN,
     HEADER,
+    PODS,
     RECORD,
     START,
     SUMMARY,
@@ -46,7 +47,6 @@ PIPE_SIZE = 1 << 20  # asked of the kernel for stdin (F_SETPIPE_SZ); it may give
 FEED_SIZE = 1 << 16  # the decoder's best chunk: the frames of one stay in the CPU cache
 F_SETPIPE_SZ = 1031
 PR_SET_PDEATHSIG = 1
-_OUTER_SRC = attrgetter("outer_src")
 
 
 class Stream:
@@ -62,6 +62,8 @@ class Stream:
 class Worker:
     def __init__(self, buffer_frames: int, display_batch: int, out: int = 1) -> None:
         self.overlay = OverlayState(buffer_frames, display_batch, clock=time.time)
+        self.transit = TransitTracker()  # both sightings of frames between captured nodes
+        self.pod_nodes: dict[str, str] = {}  # pod IP -> its node's address (native frames)
         self.raw = RawChunks(buffer_frames)
         self.streams: dict[int, Stream] = {}
         self.queue: deque[tuple[int, int, bytes]] = deque()  # (kind, stream, payload) in order
@@ -135,6 +137,8 @@ class Worker:
                 self.decode(stream, payload[start : start + FEED_SIZE])
         elif kind == RECORD:
             self.record(payload.decode())
+        elif kind == PODS:
+            self.pod_nodes = json.loads(payload)
         elif kind == START:
             start = json.loads(payload)
             self.streams[stream] = Stream(start["node"], start["address"])
@@ -148,6 +152,11 @@ class Worker:
                 except CaptureError as err:
                     self.errors.append(f"{ended.node}: {err}")
             self.broken.pop(stream, None)
+
+    @property
+    def captured(self) -> frozenset[str]:
+        """The addresses of the nodes captured now (a few: cheap per batch)."""
+        return frozenset(s.address for s in self.streams.values() if s.address)
 
     # -- frames -----
 
@@ -176,17 +185,15 @@ class Worker:
             self.keep(source, frames, located)
 
     def keep(self, source: Stream, frames: list[VxlanFrame], located: Located | None) -> None:
-        """Count and buffer a batch; a VXLAN frame crosses two nodes' eth0 and is
-        kept only on the node that sent it."""
+        """Count and buffer a batch. A frame between two captured nodes is seen on
+        both: it is counted once, where it was sent, and both sightings go to the
+        transit tracker (one-way time, loss per node pair)."""
         kept = None
-        address = source.address
-        if address:
-            sources = list(map(_OUTER_SRC, frames))
-            if sources.count(address) != len(frames):
-                kept = [
-                    i for i, frame in enumerate(frames)
-                    if not frame.is_vxlan or sources[i] == address
-                ]  # fmt: skip
+        if source.address:
+            kept, sent, received = sightings(frames, source.address, self.captured, self.pod_nodes)
+            self.transit.sent(*sent)
+            self.transit.received(*received)
+            if kept is not None:
                 frames = [frames[i] for i in kept]
         if not frames:
             return
@@ -207,12 +214,14 @@ class Worker:
 
     def send_summary(self) -> None:
         overlay = self.overlay
+        self.transit.expire(time.monotonic())
         summary = OverlaySummary(
             overlay.snapshot(time.time()),
             overlay.take_for_display(),
             len(self.raw),
             self.backlog,
             tuple(self.errors),
+            self.transit.snapshot(),
         )
         self.errors.clear()
         recording = self.recording

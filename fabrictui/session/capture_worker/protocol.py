@@ -25,6 +25,9 @@ WRITE = 5  # request: write the buffered raw frames to the path in the payload
 RECORD = 6  # record the frames of the streams that follow into the recording at the
 # path in the payload (empty: record none), before any stream starts
 
+PODS = 7  # pod IP -> its node's address (JSON object): who sent and who received a
+# native frame (BGP mode), which carries pod addresses only
+
 END_CLEAN = b"clean"
 MAX_MESSAGE = 1 << 20  # larger chunks are split (the worker's reads stay bounded)
 MODULE = "fabrictui.session.capture_worker.process"

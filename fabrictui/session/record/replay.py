@@ -181,7 +181,7 @@ class ReplayDriver:
                 state.last_answer.pop("bgp", None)
             else:
                 state.last_answer["bgp"] = answered
-        state._names = None  # hosts changed behind set_hosts' back: rebuild the index
+        state.reindex()  # hosts changed behind set_hosts' back: rebuild the indexes
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
         before = self.recording.events[:index]

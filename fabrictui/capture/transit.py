@@ -1,0 +1,345 @@
+"""A frame's two sightings, matched: how long it took from the sending node's
+capture to the receiving node's, and which frames left one node and never
+reached the other, per node pair and per flow.
+
+A frame between two captured nodes is seen twice: leaving the sender (stamped
+by the sender's clock) and arriving at the receiver (by the receiver's). The
+sightings are matched on what the fabric does not change (`MATCH_KEY`: outer
+addresses and IP id, VXLAN source port, inner addresses, ports, ICMP id and
+sequence, inner length). The two nodes' captures reach the capture worker
+independently, so either sighting may come first; each waits for the other
+between `lost_after` and 1.5 x `lost_after` seconds of the caller's clock
+(`expire(now)`, not the frames' clocks). A sending sighting that waits in vain
+is a lost frame; a receiving one that does (the sender's capture missed it:
+tcpdump dropped it, or the capture started late) is counted `unmatched`,
+never as loss.
+
+One-way time is the receiver's time stamp minus the sender's, so it carries
+the offset between the two nodes' clocks. Where frames go both ways between two
+nodes the offset cancels, as in NTP: the estimate is the mean of the two
+directions' medians, and half their difference is the offset.
+
+Pure and bounded: at most `max_flows` flows are told apart (the rest count
+under their node pair), each keeps its newest `SAMPLES` one-way times, and
+waiting sightings are dropped after 1.5 x `lost_after`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+from fabrictui.model import VxlanFrame, is_native
+
+LOST_AFTER = 2.0  # seconds a sighting waits for its other half
+SAMPLES = 64  # newest one-way times kept per flow and per node pair
+MAX_FLOWS = 512  # flows told apart; beyond, a flow counts under its node pair only
+FLOWS_SHOWN = 5  # busiest flows per node pair in a snapshot
+
+_F = VxlanFrame._fields
+MATCH_KEY = itemgetter(
+    *(
+        _F.index(name)
+        for name in (
+            "outer_src", "outer_dst", "ip_id", "udp_src", "inner_src", "inner_dst",
+            "icmp_id", "icmp_seq", "inner_sport", "inner_dport", "inner_length",
+        )
+    )
+)  # fmt: skip
+_TIME = itemgetter(_F.index("time"))
+_OUTER_SRC = itemgetter(_F.index("outer_src"))
+_OUTER_DST = itemgetter(_F.index("outer_dst"))
+_IS_VXLAN = itemgetter(_F.index("is_vxlan"))
+_VXLAN_FLOW = itemgetter(
+    *(_F.index(n) for n in ("outer_src", "outer_dst", "inner_src", "inner_dst"))
+)
+
+#: (sending node's address, receiving node's address, inner source, inner destination);
+#: inner addresses are "" for the node pair's catch-all beyond `max_flows`
+FlowKey = tuple[str, str, str, str]
+#: frames and their flows, in the same order
+Sightings = tuple[Sequence[VxlanFrame], Sequence[FlowKey]]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTransit:
+    inner_src: str
+    inner_dst: str
+    arrived: int
+    lost: int
+    one_way_ms: float | None  # median of the newest, as measured (clock offset included)
+
+
+@dataclass(frozen=True, slots=True)
+class PairTransit:
+    src: str  # the sending node's address
+    dst: str  # the receiving node's address
+    arrived: int  # frames seen leaving src and arriving at dst
+    lost: int  # seen leaving src, never seen at dst
+    unmatched: int  # seen arriving at dst, never seen leaving src (not loss)
+    one_way_ms: float | None  # median of the newest, as measured
+    corrected_ms: float | None  # with the other direction's: the clock offset cancelled
+    offset_ms: float | None  # dst's clock minus src's, estimated from both directions
+    flows: tuple[FlowTransit, ...] = ()  # the busiest, at most FLOWS_SHOWN
+
+    @property
+    def best_ms(self) -> float | None:
+        """The one-way time to show: corrected when both directions allow it."""
+        return self.corrected_ms if self.corrected_ms is not None else self.one_way_ms
+
+
+@dataclass(frozen=True, slots=True)
+class TransitSnapshot:
+    pairs: tuple[PairTransit, ...] = ()  # by sending, then receiving address
+    waiting: int = 0  # sightings waiting for their other half now
+
+    @property
+    def lost(self) -> int:
+        return sum(p.lost for p in self.pairs)
+
+    @property
+    def arrived(self) -> int:
+        return sum(p.arrived for p in self.pairs)
+
+
+@dataclass(slots=True)
+class _Stats:
+    arrived: int = 0
+    lost: int = 0
+    unmatched: int = 0
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+
+    def median_ms(self) -> float | None:
+        return statistics.median(self.recent) * 1000.0 if self.recent else None
+
+
+class _Waiting:
+    """Sightings waiting for their other half: key -> (time, flow), in generations
+    so that expiring is one dict dropped, not a scan."""
+
+    def __init__(self) -> None:
+        self.generations: deque[dict[tuple, tuple[float, FlowKey]]] = deque([{}])
+
+    def __len__(self) -> int:
+        return sum(map(len, self.generations))
+
+    def add(self, keys: Iterable[tuple], times: Iterable[float], flows: Iterable[FlowKey]) -> None:
+        self.generations[-1].update(zip(keys, zip(times, flows, strict=True), strict=True))
+
+    def take(self, key: tuple) -> tuple[float, FlowKey] | None:
+        for generation in reversed(self.generations):
+            found = generation.pop(key, None)
+            if found is not None:
+                return found
+        return None
+
+    def rotate(self, keep: int) -> dict[tuple, tuple[float, FlowKey]]:
+        """Start a new generation; returns what fell out of the oldest kept."""
+        self.generations.append({})
+        expired: dict[tuple, tuple[float, FlowKey]] = {}
+        while len(self.generations) > keep:
+            expired.update(self.generations.popleft())
+        return expired
+
+
+class TransitTracker:
+    def __init__(self, lost_after: float = LOST_AFTER, max_flows: int = MAX_FLOWS) -> None:
+        self.lost_after = lost_after
+        self.max_flows = max_flows
+        self._sent = _Waiting()  # sending sightings waiting for their arrival
+        self._received = _Waiting()  # receiving sightings that came first
+        # keys matched lately, in the same generations: a second copy of either is ignored
+        self._matched: deque[set[tuple]] = deque([set()])
+        self._flows: dict[FlowKey, _Stats] = {}
+        self._pairs: dict[tuple[str, str], _Stats] = {}
+        self._rotated_at: float | None = None
+
+    # -- sightings ------------------------------------------------------------------
+
+    def sent(self, frames: Sequence[VxlanFrame], flows: Sequence[FlowKey]) -> None:
+        """Frames seen leaving their sending node; `flows[i]` is frame i's flow."""
+        self._sight(frames, flows, self._sent, self._received, 1.0)
+
+    def received(self, frames: Sequence[VxlanFrame], flows: Sequence[FlowKey]) -> None:
+        """Frames seen arriving at their receiving node."""
+        self._sight(frames, flows, self._received, self._sent, -1.0)
+
+    def _sight(
+        self,
+        frames: Sequence[VxlanFrame],
+        flows: Sequence[FlowKey],
+        mine: _Waiting,
+        theirs: _Waiting,
+        sign: float,
+    ) -> None:
+        """Match each sighting with its other half in `theirs`, or wait in `mine`.
+        `sign`: +1 when these are the departures (one-way = other half - this)."""
+        if not frames:
+            return
+        keys = list(map(MATCH_KEY, frames))
+        times = list(map(_TIME, frames))
+        if any(self._matched):  # a capture that delivers a record twice must not count it twice
+            batch = set(keys)
+            again = set().union(*(batch & done for done in self._matched))
+            if again:
+                fresh = [i for i, key in enumerate(keys) if key not in again]
+                keys, times, flows = _pick(keys, fresh), _pick(times, fresh), _pick(flows, fresh)
+        if not any(theirs.generations):  # the common order: nothing to match yet
+            mine.add(keys, times, flows)
+            return
+        found = list(map(theirs.take, keys))
+        waiting = [i for i, half in enumerate(found) if half is None]
+        if waiting:
+            mine.add(_pick(keys, waiting), _pick(times, waiting), _pick(flows, waiting))
+        if len(waiting) == len(found):
+            return
+        matched = self._matched[-1]
+        arrived = self._arrived
+        for key, at, half in zip(keys, times, found, strict=True):
+            if half is not None:
+                matched.add(key)
+                arrived(half[1], (half[0] - at) * sign)
+
+    def _arrived(self, flow: FlowKey, seconds: float) -> None:
+        stats = self._stats(flow)
+        stats.arrived += 1
+        stats.recent.append(seconds)
+        pair = self._pair(flow)
+        pair.arrived += 1
+        pair.recent.append(seconds)
+
+    def _stats(self, flow: FlowKey) -> _Stats:
+        stats = self._flows.get(flow)
+        if stats is None:
+            if len(self._flows) >= self.max_flows:
+                flow = (flow[0], flow[1], "", "")
+                stats = self._flows.get(flow)
+            if stats is None:
+                stats = self._flows[flow] = _Stats()
+        return stats
+
+    def _pair(self, flow: FlowKey) -> _Stats:
+        key = (flow[0], flow[1])
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs[key] = _Stats()
+        return pair
+
+    # -- time -----------------------------------------------------------------------
+
+    def expire(self, now: float) -> None:
+        """Give up on sightings that waited long enough (call it every so often with
+        the caller's clock): sending ones count as lost, receiving ones as unmatched."""
+        if self._rotated_at is None:
+            self._rotated_at = now
+            return
+        if now - self._rotated_at < self.lost_after / 2:
+            return
+        self._rotated_at = now
+        # three generations, each half the wait: a sighting waits 1 to 1.5 x lost_after
+        lost = Counter(map(itemgetter(1), self._sent.rotate(3).values()))
+        unmatched = Counter(map(itemgetter(1), self._received.rotate(3).values()))
+        self._matched.append(set())
+        while len(self._matched) > 3:
+            self._matched.popleft()
+        for flow, count in lost.items():
+            self._stats(flow).lost += count
+            self._pair(flow).lost += count
+        for flow, count in unmatched.items():
+            self._stats(flow).unmatched += count
+            self._pair(flow).unmatched += count
+
+    # -- what is shown --------------------------------------------------------------
+
+    def snapshot(self) -> TransitSnapshot:
+        medians = {key: stats.median_ms() for key, stats in self._pairs.items()}
+        by_pair: dict[tuple[str, str], list[tuple[FlowKey, _Stats]]] = {}
+        for flow, stats in self._flows.items():
+            by_pair.setdefault((flow[0], flow[1]), []).append((flow, stats))
+        pairs = []
+        for (src, dst), stats in sorted(self._pairs.items()):
+            there, back = medians[(src, dst)], medians.get((dst, src))
+            corrected = offset = None
+            if there is not None and back is not None:
+                corrected = (there + back) / 2
+                offset = (there - back) / 2
+            # medians only for the flows shown: a snapshot goes out ten times a second
+            busiest = sorted(by_pair.get((src, dst), []), key=_busiest)[:FLOWS_SHOWN]
+            flows = tuple(
+                FlowTransit(flow[2], flow[3], fs.arrived, fs.lost, fs.median_ms())
+                for flow, fs in busiest
+            )
+            pairs.append(
+                PairTransit(
+                    src,
+                    dst,
+                    stats.arrived,
+                    stats.lost,
+                    stats.unmatched,
+                    there,
+                    corrected,
+                    offset,
+                    flows,
+                )
+            )
+        return TransitSnapshot(tuple(pairs), len(self._sent) + len(self._received))
+
+
+def _pick(items: Sequence, indices: list[int]) -> list:
+    return [items[i] for i in indices]
+
+
+def _busiest(item: tuple[FlowKey, _Stats]) -> int:
+    return -(item[1].arrived + item[1].lost)
+
+
+def sightings(
+    frames: Sequence[VxlanFrame],
+    address: str,
+    captured: set[str] | frozenset[str],
+    pod_nodes: dict[str, str],
+) -> tuple[list[int] | None, Sightings, Sightings]:
+    """Sort one node's batch (`address`: its own) into what it counts and what it
+    matches. Each frame is counted once, on the node it left; where that node
+    is not captured (or is not known), on the node that saw it.
+
+    Returns (the indices of the frames to count, None for all; the sending
+    sightings to match and their flows; the receiving ones). A VXLAN frame's
+    ends are its outer addresses; a native one's (BGP mode: plain IP between
+    pods) are its pods' nodes, from `pod_nodes` (pod IP -> node address)."""
+    n = len(frames)
+    # the common batch, in C-level passes: every frame VXLAN, sent from here to a captured node
+    if (
+        list(map(_OUTER_SRC, frames)).count(address) == n
+        and all(map(_IS_VXLAN, frames))
+        and sum(map(captured.__contains__, map(_OUTER_DST, frames))) == n
+    ):
+        return None, (frames, list(map(_VXLAN_FLOW, frames))), ((), ())
+    kept: list[int] = []
+    sent: list[VxlanFrame] = []
+    received: list[VxlanFrame] = []
+    sent_flows: list[FlowKey] = []
+    received_flows: list[FlowKey] = []
+    for i, frame in enumerate(frames):
+        if frame.is_vxlan:
+            src, dst = frame.outer_src, frame.outer_dst
+        elif is_native(frame):  # plain IP between pods (BGP mode)
+            src, dst = pod_nodes.get(frame.inner_src, ""), pod_nodes.get(frame.inner_dst, "")
+        else:
+            kept.append(i)
+            continue
+        if src == address:
+            kept.append(i)
+            if dst in captured and dst != address:
+                sent.append(frame)
+                sent_flows.append((src, dst, frame.inner_src, frame.inner_dst))
+        elif src in captured:  # counted where it was sent
+            if dst == address:
+                received.append(frame)
+                received_flows.append((src, dst, frame.inner_src, frame.inner_dst))
+        else:
+            kept.append(i)  # the only sighting there will be
+    return (None if len(kept) == n else kept), (sent, sent_flows), (received, received_flows)

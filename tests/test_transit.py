@@ -1,0 +1,218 @@
+"""Both sightings of a frame matched: one-way time across the fabric and loss per node
+pair (fabrictui.capture.transit), alone and inside the capture worker."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, pcap_record
+from fabrictui.capture.transit import TransitTracker, sightings
+from fabrictui.model import VxlanFrame
+from fabrictui.session.capture_worker.process import Stream, Worker
+from fabrictui.session.capture_worker.protocol import PODS, SUMMARY, message
+
+A, B, C = "10.0.101.101", "10.0.102.101", "10.0.101.102"
+POD_A, POD_B = "10.68.86.129", "10.65.76.193"
+
+
+def vx(t: float, seq: int, src: str = A, dst: str = B, ip_id: int = 0) -> VxlanFrame:
+    pods = (POD_A, POD_B) if src == A else (POD_B, POD_A)
+    return VxlanFrame(
+        t, "", "", src, dst, 41553, 4789, 4096, 8, "", "", pods[0], pods[1], "ICMP", 8, 592,
+        seq, 148, 98, True, "", "", None, None, ip_id,
+    )  # fmt: skip
+
+
+def flow(frame: VxlanFrame) -> tuple[str, str, str, str]:
+    return (frame.outer_src, frame.outer_dst, frame.inner_src, frame.inner_dst)
+
+
+def feed(tracker: TransitTracker, sent: list[VxlanFrame], got: list[VxlanFrame]) -> None:
+    tracker.sent(sent, [flow(f) for f in sent])
+    tracker.received(got, [flow(f) for f in got])
+
+
+def test_one_way_time_is_the_receivers_stamp_minus_the_senders() -> None:
+    tracker = TransitTracker()
+    sent = [vx(10.0 + i, i) for i in range(5)]
+    feed(tracker, sent, [f._replace(time=f.time + 0.0007) for f in sent])
+    (pair,) = tracker.snapshot().pairs
+    assert (pair.src, pair.dst, pair.arrived, pair.lost) == (A, B, 5, 0)
+    assert pair.one_way_ms == pytest.approx(0.7)
+    assert pair.corrected_ms is None  # one direction only: the clock offset is in it
+    assert pair.flows[0].inner_src == POD_A and pair.flows[0].one_way_ms == pytest.approx(0.7)
+
+
+def test_both_directions_cancel_the_clock_offset() -> None:
+    """B's clock runs 0.3 ms ahead of A's; the fabric takes 0.5 ms each way."""
+    tracker = TransitTracker()
+    there = [vx(1.0 + i, i) for i in range(9)]
+    back = [vx(1.5 + i, i, B, A) for i in range(9)]
+    feed(tracker, there, [f._replace(time=f.time + 0.0005 + 0.0003) for f in there])
+    feed(tracker, back, [f._replace(time=f.time + 0.0005 - 0.0003) for f in back])
+    ab, ba = tracker.snapshot().pairs
+    assert ab.one_way_ms == pytest.approx(0.8) and ba.one_way_ms == pytest.approx(0.2)
+    assert ab.corrected_ms == pytest.approx(0.5) and ab.best_ms == pytest.approx(0.5)
+    assert ab.offset_ms == pytest.approx(0.3) and ba.offset_ms == pytest.approx(-0.3)
+
+
+def test_a_frame_never_seen_arriving_is_lost_once_it_waited_long_enough() -> None:
+    tracker = TransitTracker(lost_after=2.0)
+    sent = [vx(1.0 + i, i) for i in range(6)]
+    tracker.expire(0.0)
+    feed(tracker, sent, [f._replace(time=f.time + 0.001) for f in sent[:4]])
+    tracker.expire(1.0)
+    assert tracker.snapshot().lost == 0 and tracker.snapshot().waiting == 2
+    tracker.expire(2.0)
+    assert tracker.snapshot().lost == 0  # waits at least lost_after
+    tracker.expire(3.0)
+    snap = tracker.snapshot()
+    assert (snap.lost, snap.arrived, snap.waiting) == (2, 4, 0)
+    assert snap.pairs[0].flows[0].lost == 2
+
+
+def test_an_arrival_whose_departure_was_never_seen_is_unmatched_not_lost() -> None:
+    tracker = TransitTracker(lost_after=1.0)
+    tracker.expire(0.0)
+    feed(tracker, [], [vx(1.0, 1)])
+    for now in (0.5, 1.0, 1.5):
+        tracker.expire(now)
+    (pair,) = tracker.snapshot().pairs
+    assert (pair.lost, pair.unmatched, pair.arrived) == (0, 1, 0)
+
+
+def test_flows_beyond_the_cap_count_under_their_pair() -> None:
+    tracker = TransitTracker(max_flows=2)
+    frames = [vx(1.0, i)._replace(inner_src=f"10.64.0.{i}") for i in range(5)]
+    feed(tracker, frames, frames)
+    (pair,) = tracker.snapshot().pairs
+    assert pair.arrived == 5
+    assert sum(f.arrived for f in pair.flows) == 5 and len(pair.flows) == 3  # 2 + catch-all
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=40),  # which frames arrive
+    st.floats(min_value=-1.0, max_value=1.0),  # receiver's clock offset
+    st.integers(min_value=0, max_value=2**32 - 1),  # order of delivery
+    st.booleans(),  # duplicate a sighting
+)
+def test_matching_survives_any_order_offset_and_duplicates(
+    arrives: list[bool], offset: float, seed: int, duplicate: bool
+) -> None:
+    """However the two nodes' captures interleave, whatever the clock offset: every
+    frame that arrived is matched once, with its own one-way time, and every frame
+    that did not is lost once."""
+    rng = random.Random(seed)
+    frames = [vx(100.0 + i * 0.01, i, ip_id=i) for i in range(len(arrives))]
+    transit = 0.0004
+    events = [("sent", f) for f in frames]
+    events += [
+        ("got", f._replace(time=f.time + transit + offset))
+        for f, a in zip(frames, arrives, strict=False)
+        if a
+    ]
+    if duplicate:
+        events.append(events[0])  # a capture that delivered one record twice
+    rng.shuffle(events)
+    tracker = TransitTracker(lost_after=1.0)
+    tracker.expire(0.0)
+    for kind, frame in events:
+        if kind == "sent":
+            tracker.sent([frame], [flow(frame)])
+        else:
+            tracker.received([frame], [flow(frame)])
+    for now in (1.0, 2.0, 3.0):
+        tracker.expire(now)
+    (pair,) = tracker.snapshot().pairs
+    assert pair.arrived == sum(arrives)
+    assert pair.lost == len(arrives) - sum(arrives)
+    if pair.arrived:
+        assert pair.one_way_ms == pytest.approx((transit + offset) * 1000, abs=1e-6)
+
+
+def test_sightings_count_a_frame_where_it_was_sent_and_match_the_other() -> None:
+    there, back = vx(1.0, 1), vx(1.1, 1, B, A)
+    stranger = vx(1.2, 2, C, B)  # from a node no capture runs on
+    kept, sent, received = sightings([there, back, stranger], A, frozenset({A, B}), {})
+    assert kept == [0, 2] and list(sent[0]) == [there] and list(received[0]) == [back]
+    # the common batch: everything sent from here, to captured nodes
+    kept, sent, received = sightings([there, there], A, frozenset({A, B}), {})
+    assert kept is None and len(sent[0]) == 2 and not received[0]
+
+
+def test_native_frames_find_their_nodes_through_the_pods() -> None:
+    native = vx(1.0, 1)._replace(is_vxlan=False, vni=None, outer_src=POD_A, outer_dst=POD_B)
+    pods = {POD_A: A, POD_B: B}
+    kept, sent, received = sightings([native], A, frozenset({A, B}), pods)
+    assert kept is None and list(sent[1]) == [(A, B, POD_A, POD_B)]
+    kept, sent, received = sightings([native], B, frozenset({A, B}), pods)
+    assert kept == [] and list(received[1]) == [(A, B, POD_A, POD_B)]
+    # pods not known yet: counted where seen, nothing matched
+    kept, sent, received = sightings([native], B, frozenset({A, B}), {})
+    assert kept is None and not sent[0] and not received[0]
+
+
+def wire(t: float, seq: int, src: str, dst: str) -> bytes:
+    pods = (POD_A, POD_B) if src == A else (POD_B, POD_A)
+    frame = build_vxlan_icmp_frame(
+        outer_src_mac="08:00:27:53:73:c7", outer_dst_mac="08:00:27:91:d4:66",
+        outer_src=src, outer_dst=dst, udp_src=41553, vni=4096,
+        inner_src_mac="66:92:0a:fb:a9:be", inner_dst_mac="66:81:2e:61:22:8a",
+        inner_src=pods[0], inner_dst=pods[1], icmp_type=8 if src == A else 0,
+        icmp_id=592, icmp_seq=seq, ip_id=seq,
+    )  # fmt: skip
+    return pcap_record(t, frame)
+
+
+def test_the_worker_reports_one_way_time_and_loss_per_node_pair() -> None:
+    """Node a's capture and node b's each see requests and replies; two requests
+    never reach b. The worker counts every frame once and matches the rest."""
+    read, write = os.pipe()
+    try:
+        worker = Worker(buffer_frames=100, display_batch=10, out=write)
+        worker.transit.lost_after = 0.0  # give up after three more summaries
+        worker.streams[1] = Stream("node-a", A)
+        worker.streams[2] = Stream("node-b", B)
+        on_a = [wire(1.0 + i, i, A, B) for i in range(10)]
+        on_a += [wire(1.5 + i + 0.0011, i, B, A) for i in range(8)]
+        on_b = [wire(1.0 + i + 0.0009, i, A, B) for i in range(8)]  # 8 and 9 lost
+        on_b += [wire(1.5 + i, i, B, A) for i in range(8)]
+        for stream, records in ((2, on_b), (1, on_a)):  # the receiver's first, for once
+            worker.decode(stream, pcap_global_header())
+            worker.decode(stream, b"".join(records))
+        for _ in range(4):
+            worker.receive(message(SUMMARY))
+            _kind, summary, _broken, _noted = read_reply(read)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert summary.counters.total == 18
+    ab, ba = summary.transit.pairs
+    assert (ab.src, ab.dst, ab.arrived, ab.lost) == (A, B, 8, 2)
+    assert (ba.arrived, ba.lost) == (8, 0)
+    assert ab.one_way_ms == pytest.approx(0.9, abs=0.01)
+    assert ab.corrected_ms == pytest.approx(1.0, abs=0.01)  # (0.9 + 1.1) / 2
+
+
+def test_the_worker_takes_the_pods_nodes_in_order_with_the_frames() -> None:
+    worker = Worker(buffer_frames=10, display_batch=10, out=1)
+    worker.receive(message(PODS, 0, b'{"10.68.86.129": "10.0.101.101"}'))
+    worker.process(*worker.queue.popleft())
+    assert worker.pod_nodes == {POD_A: A}
+
+
+def read_reply(fd: int) -> tuple:
+    import pickle
+    import struct
+
+    (length,) = struct.unpack("<I", os.read(fd, 4))
+    data = b""
+    while len(data) < length:
+        data += os.read(fd, length - len(data))
+    return pickle.loads(data)
