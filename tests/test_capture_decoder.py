@@ -343,7 +343,9 @@ def test_non_vxlan_frames_are_reported_not_raised() -> None:
     dns = struct.pack("!HHHH", 40000, 53, 8, 0)
     d = one(eth + ipv4_header("10.0.0.1", "10.0.0.2", 17, 8) + dns)
     assert not d.is_vxlan and "UDP port 53" in d.note and d.udp_dst == 53
-    assert frame_to_line(d).endswith("not VXLAN: " + d.note)
+    # plain IP between two addresses is shown as native traffic (Calico's BGP mode)
+    assert frame_to_line(d).endswith(" native  10.0.0.1 > 10.0.0.2 UDP 40000 > 53")
+    assert frame_to_line(arp).endswith(" not VXLAN: " + arp.note)
     v6 = ethernet_header("33:33:00:00:00:01", "02:00:00:00:00:01", 0x86DD)
     v6 += struct.pack("!IHBB", 0x60000000, 8, 17, 64) + bytes(15) + b"\x01" + bytes(15) + b"\x02"
     v6 += struct.pack("!HHHH", 1000, 53, 8, 0)

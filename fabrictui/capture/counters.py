@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import floordiv, itemgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from fabrictui.model import VxlanFrame
+from fabrictui.model import VxlanFrame, is_native
 
 T = TypeVar("T")
 
@@ -30,14 +30,24 @@ class FlowSnapshot:
     per_vni: dict[int, int] = field(default_factory=dict)
     per_pair: dict[tuple[str, str], int] = field(default_factory=dict)
     per_proto: dict[str, int] = field(default_factory=dict)
+    # plain IP pod traffic (Calico's BGP mode, `model.is_native`); `other` is neither
+    native: int = 0
+
+
+class _Flow(NamedTuple):
+    """One flow key under its field names, so `is_native` reads it as it reads a frame."""
+
+    is_vxlan: bool
+    vni: int | None
+    outer_src: str
+    outer_dst: str
+    proto: str
 
 
 _F = VxlanFrame._fields
-# one key per flow: (is_vxlan, vni, outer_src, outer_dst, proto); C-level getters keep
-# counting at millions of frames a second
-_FLOW_KEY = itemgetter(
-    *(_F.index(n) for n in ("is_vxlan", "vni", "outer_src", "outer_dst", "proto"))
-)
+# one key per flow (the fields of `_Flow`); C-level getters keep counting at millions of
+# frames a second
+_FLOW_KEY = itemgetter(*(_F.index(n) for n in _Flow._fields))
 _TIME = itemgetter(_F.index("time"))
 _LENGTH = itemgetter(_F.index("length"))
 
@@ -52,7 +62,10 @@ class FlowCounters:
 
     The rate is the number of frames in the last `window` seconds divided by the
     window, or by the time since the first frame while that is shorter.
-    `per_vni`, `per_pair` and `per_proto` count VXLAN frames only.
+    `vxlan` counts VXLAN frames, `native` plain IP pod traffic (`model.is_native`: BGP
+    mode), `other` the rest. `per_vni` counts VXLAN frames; `per_pair` and `per_proto`
+    count VXLAN and native frames, a VXLAN frame under its outer (node) pair, a native
+    one under its own IP (pod) pair.
     """
 
     def __init__(self, window: float = 5.0, clock: Callable[[], float] | None = None) -> None:
@@ -73,19 +86,26 @@ class FlowCounters:
         return sum(n for key, n in self._flows.items() if key[0])
 
     @property
-    def other(self) -> int:
-        return self.total - self.vxlan
+    def native(self) -> int:
+        return sum(n for key, n in self._flows.items() if is_native(_Flow._make(key)))
 
-    def _per(self, pick: Callable[[tuple[object, ...]], object]) -> dict[Any, int]:
+    @property
+    def other(self) -> int:
+        return self.total - self.vxlan - self.native
+
+    def _per(
+        self, pick: Callable[[tuple[object, ...]], object], native: bool = True
+    ) -> dict[Any, int]:
+        """Counts by `pick(key)` over VXLAN flows, and native ones when `native`."""
         out: Counter[Any] = Counter()
         for key, n in self._flows.items():
-            if key[0]:
+            if key[0] or (native and is_native(_Flow._make(key))):
                 out[pick(key)] += n
         return dict(out)
 
     @property
     def per_vni(self) -> dict[int, int]:
-        return self._per(itemgetter(1))
+        return self._per(itemgetter(1), native=False)
 
     @property
     def per_pair(self) -> dict[tuple[str, str], int]:
@@ -161,6 +181,7 @@ class FlowCounters:
             per_vni=self.per_vni,
             per_pair=self.per_pair,
             per_proto=self.per_proto,
+            native=self.native,
         )
 
     def reset(self) -> None:

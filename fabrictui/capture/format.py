@@ -11,7 +11,7 @@ import time as _time
 from collections.abc import Mapping
 from typing import Any
 
-from fabrictui.model import VxlanFrame
+from fabrictui.model import VxlanFrame, is_native
 
 _ICMP_NAMES = {
     0: "echo reply",
@@ -68,7 +68,8 @@ def shorten_name(name: str, limit: int = 16) -> str:
 
 def describe_inner(frame: VxlanFrame) -> str:
     """The inner packet's protocol summary: `ICMP echo request id 592 seq 1`,
-    `TCP 51234 > 80`, `UDP 53 > 40000`, `ARP`, ... plus any decoding note."""
+    `TCP 51234 > 80`, `UDP 53 > 40000`, `ARP`, ... plus any decoding note (a native
+    frame's note describes the whole packet, not a decoding problem: left out)."""
     return _describe_inner(frame, None)
 
 
@@ -89,7 +90,7 @@ def _describe_inner(frame: VxlanFrame, id_seq: str | None) -> str:
         text = f"ip-proto-{proto}"
     else:
         text = proto or "?"
-    if frame.note:
+    if frame.note and frame.is_vxlan:
         text += f" [{frame.note}]"
     return text
 
@@ -100,6 +101,12 @@ def _endpoint(ip: str, names: Mapping[str, str] | None, limit: int) -> str:
         if name:
             return f"{shorten_name(name, limit)}({ip})"
     return ip
+
+
+def _pair(frame: VxlanFrame, names: Mapping[str, str] | None, limit: int) -> str:
+    """The inner packet's `source > destination`."""
+    src, dst = frame.inner_src, frame.inner_dst
+    return f"{_endpoint(src, names, limit)} > {_endpoint(dst, names, limit)}"
 
 
 def frame_to_line(
@@ -114,6 +121,10 @@ def frame_to_line(
     `08:57:12.688881 k8s-node-l2-1(10.0.102.101) > k8s-node-l1-2(10.0.101.102) vni 4096
     nginx-…-z9pl9(10.68.86.129) > nginx-…-nnzz5(10.65.76.193) ICMP echo request id 592 seq 1`
     (one line). `names` maps IP -> node or pod name; without it bare IPs show.
+    A native frame (plain IP pod traffic, BGP mode) shows where it was captured, when
+    known, then the packet as the inner part of a VXLAN line shows it:
+    `08:57:12.688881 native on k8s-node-l2-1  nginx-…-z9pl9(10.68.86.129) >
+    nginx-…-nnzz5(10.65.76.193) ICMP echo request id 592 seq 1`.
     """
     return f"{format_time(frame.time, local_time)} {_line_body(frame, names, name_limit, None)}"
 
@@ -137,6 +148,9 @@ def _line_body(
     frame: VxlanFrame, names: Mapping[str, str] | None, name_limit: int, id_seq: str | None
 ) -> str:
     if not frame.is_vxlan:
+        if is_native(frame):
+            where = f"native on {frame.node}" if frame.node else "native"
+            return f"{where}  {_pair(frame, names, name_limit)} {_describe_inner(frame, id_seq)}"
         return f"not VXLAN: {frame.note or 'unknown frame'}"
     outer = (
         f"{_endpoint(frame.outer_src, names, name_limit)} > "
@@ -145,10 +159,7 @@ def _line_body(
     if frame.flags != 0x08:
         outer += f" flags 0x{frame.flags or 0:02x}"
     if frame.inner_src:
-        inner = (
-            f"{_endpoint(frame.inner_src, names, name_limit)} > "
-            f"{_endpoint(frame.inner_dst, names, name_limit)} {_describe_inner(frame, id_seq)}"
-        )
+        inner = f"{_pair(frame, names, name_limit)} {_describe_inner(frame, id_seq)}"
     else:
         inner = f"{frame.inner_src_mac or '?'} > {frame.inner_dst_mac or '?'} " + _describe_inner(
             frame, id_seq

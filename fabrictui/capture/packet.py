@@ -1,7 +1,9 @@
 """One captured packet's headers: link layer, IPv4/IPv6, UDP, VXLAN and the inner frame.
 
 `decode_frame` is the generic path: it checks every length and never raises
-for an odd packet (it returns a frame with `is_vxlan=False` and a note).
+for an odd packet (it returns a frame with `is_vxlan=False` and a note). Pod
+traffic in Calico's BGP mode is plain IP: such a packet decodes to a native frame
+(`model.is_native`), its inner fields read from the packet itself.
 The fixed-offset layouts (`FAST_ETH`, `FAST_IP`, ...) describe the common
 shape of a Calico capture in one `struct` each; the stream decoder
 (`fabrictui.capture.pcap`) and the line printer (`fabrictui.capture.printer`)
@@ -112,6 +114,36 @@ def not_vxlan(
     )  # fmt: skip
 
 
+def _native(
+    t: float,
+    orig: int,
+    note: str,
+    node: str,
+    src_mac: str,
+    dst_mac: str,
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    ip_id: int | None,
+    ip_len: int,
+    proto: str,
+    icmp_type: int | None,
+    icmp_id: int | None,
+    icmp_seq: int | None,
+    inner_sport: int | None,
+    inner_dport: int | None,
+) -> VxlanFrame:
+    """A plain IP packet (pod traffic in Calico's BGP mode): not VXLAN, and the packet is
+    its own inner packet, so the inner fields hold what a VXLAN frame's inner IP would
+    (`model.is_native`). `note` keeps the description a not-VXLAN frame has."""
+    return VxlanFrame(
+        t, src_mac, dst_mac, src, dst, sport, dport, None, None, "", "", src, dst, proto,
+        icmp_type, icmp_id, icmp_seq, orig, ip_len, False, note, node, inner_sport,
+        inner_dport, ip_id,
+    )  # fmt: skip
+
+
 def decode_frame(
     frame: bytes,
     t: float,
@@ -121,7 +153,9 @@ def decode_frame(
     node: str = "",
 ) -> VxlanFrame:
     """Decode one captured frame by checking every header; never raises for odd
-    packets (returns `is_vxlan=False` with a note instead)."""
+    packets (returns `is_vxlan=False` with a note instead). A whole plain IP packet
+    carrying ICMP/ICMP6/TCP/UDP (UDP not to a VXLAN port) is a native frame: its inner
+    fields are filled from the packet itself (`_native`)."""
     n = len(frame)
     src_mac = dst_mac = ""
     if linktype == LINKTYPE_ETHERNET:
@@ -173,12 +207,26 @@ def decode_frame(
         return not_vxlan(t, orig_len, ip, node, src_mac, dst_mac)
     family, src, dst, proto, poff, plen = ip
     ip_id = _H.unpack_from(frame, off + 4)[0] if family == "IPv4" else None
+    ip_len = poff - off + plen  # the IP packet's length from its header
     if proto != 17:
         if proto == 6 and poff + 4 <= n:
             sport, dport = _HH.unpack_from(frame, poff)
             note = f"{family} TCP {src}.{sport} > {dst}.{dport}"
+            if plen >= 4:
+                return _native(
+                    t, orig_len, note, node, src_mac, dst_mac, src, dst, 0, 0, ip_id, ip_len,
+                    "TCP", None, None, None, sport, dport,
+                )  # fmt: skip
         elif proto in (1, 58) and poff + 1 <= n:
             note = f"{family} {proto_name(proto)} {src} > {dst} type {frame[poff]}"
+            if poff + 8 <= n and plen >= 8:
+                icmp_type, icmp_id, icmp_seq = _ICMP.unpack_from(frame, poff)
+                if icmp_type not in (_ICMP_ID_SEQ if proto == 1 else _ICMP6_ID_SEQ):
+                    icmp_id = icmp_seq = None
+                return _native(
+                    t, orig_len, note, node, src_mac, dst_mac, src, dst, 0, 0, ip_id, ip_len,
+                    proto_name(proto), icmp_type, icmp_id, icmp_seq, None, None,
+                )  # fmt: skip
         else:
             note = f"{family} {proto_name(proto)} {src} > {dst}"
         return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, ip_id=ip_id)
@@ -188,7 +236,14 @@ def decode_frame(
     sport, dport, ulen = _UDP.unpack_from(frame, poff)
     if sport not in vxlan_ports and dport not in vxlan_ports:
         note = f"{family} UDP {src}.{sport} > {dst}.{dport}: UDP port {dport}, not VXLAN"
-        return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id)
+        if ulen < 8:  # malformed: described as before, not shown as pod traffic
+            return not_vxlan(
+                t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id
+            )
+        return _native(
+            t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id, ip_len,
+            "UDP", None, None, None, sport, dport,
+        )  # fmt: skip
     if ulen < 8:
         note = f"{family} UDP {src}.{sport} > {dst}.{dport}: bad UDP length {ulen}"
         return not_vxlan(t, orig_len, note, node, src_mac, dst_mac, src, dst, sport, dport, ip_id)

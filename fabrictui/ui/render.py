@@ -19,6 +19,7 @@ from fabrictui.model import (
     PingResult,
     SwitchReading,
     VmState,
+    is_native,
     pod_suffix,
 )
 from fabrictui.parsers.calico import CalicoPeer
@@ -345,11 +346,14 @@ def frame_lines(frames, names: Mapping[str, str], width: int) -> list[str]:
 
 
 def frame_two_lines(frame, names: Mapping[str, str]) -> list[str]:
-    """tcpdump's layout for narrow panes: outer frame, then the inner one indented."""
+    """tcpdump's layout for narrow panes: outer frame, then the inner one indented. A
+    native frame (plain IP pod traffic, BGP mode) has no outer frame: where it was
+    captured, then the packet as a VXLAN frame's inner line shows it."""
     from fabrictui.capture.format import describe_inner, format_time
 
     stamp = format_time(frame.time)
-    if not frame.is_vxlan:
+    native = is_native(frame)
+    if not frame.is_vxlan and not native:
         return [f"{stamp} not VXLAN: {frame.note or 'unknown frame'}"]
 
     def who(ip: str, with_ip: bool) -> str:
@@ -358,7 +362,11 @@ def frame_two_lines(frame, names: Mapping[str, str]) -> list[str]:
             return ip
         return f"{short_name(name)}({ip})" if with_ip else name
 
-    outer = f"{stamp} {who(frame.outer_src, False)} > {who(frame.outer_dst, False)} vni {frame.vni}"
+    if native:
+        outer = f"{stamp} native on {frame.node}" if frame.node else f"{stamp} native"
+    else:
+        nodes = f"{who(frame.outer_src, False)} > {who(frame.outer_dst, False)}"
+        outer = f"{stamp} {nodes} vni {frame.vni}"
     # "echo req" keeps a pod-to-pod line inside 76 columns, the 80x24 pane's width
     summary = describe_inner(frame).replace("echo request", "echo req")
     inner = f"  {who(frame.inner_src, True)} > {who(frame.inner_dst, True)} {summary}"
