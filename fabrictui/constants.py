@@ -28,6 +28,18 @@ VXLAN_DEVICE = "vxlan.calico"
 # tcpdump/BPF filter for the overlay's outer frames on a node's eth0.
 VXLAN_BPF = f"udp port {VXLAN_PORT}"
 
+
+def pod_traffic_bpf(pool: str = POD_POOL, port: int = VXLAN_PORT) -> str:
+    """tcpdump/BPF filter for pod traffic on a node's eth0 in either Calico mode: VXLAN's
+    outer frames, or pod-to-pod packets as they cross unencapsulated in BGP mode. One
+    filter for both, so a migration between the modes shows without restarting captures."""
+    return f"udp port {port} or (src net {pool} and dst net {pool})"
+
+
+# The overlay pane's capture filter for the reference lab (a lab's own pool and port may
+# differ: `LabBackend.capture_filter`).
+POD_TRAFFIC_BPF = pod_traffic_bpf()
+
 # Annotations calico-node writes on each Node object (Calico's names, seen in the seed's
 # `kubectl describe node`).
 CALICO_TUNNEL_ADDR_ANNOTATION = "projectcalico.org/IPv4VXLANTunnelAddr"

@@ -249,7 +249,9 @@ def test_node_capture_streams_through_the_backend(
     assert code == 0
     lab = fake_lab[-1]
     assert lab.started and lab.closed
-    assert lab.opened == [("k8s-node-l2-1", "eth0", "udp port 4789")]
+    # the default filter: pod traffic in either Calico mode, from the lab's pool and port
+    bpf = "udp port 4789 or (src net 10.64.0.0/12 and dst net 10.64.0.0/12)"
+    assert lab.opened == [("k8s-node-l2-1", "eth0", bpf)]
     assert lab.streams[0].closed
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3

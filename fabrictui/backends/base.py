@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fabrictui.backends.trace_ports import calico_veth
-from fabrictui.constants import POD_POOL, VXLAN_BPF
+from fabrictui.constants import POD_POOL, pod_traffic_bpf
 from fabrictui.model import (
     Fault,
     Host,
@@ -160,9 +160,16 @@ class LabBackend(abc.ABC):
 
     @abc.abstractmethod
     async def open_capture(
-        self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
+        self, node: str, interface: str = "eth0", bpf: str | None = None
     ) -> CaptureStream:
-        """Start capturing on `node`; the stream yields pcap bytes."""
+        """Start capturing on `node`; the stream yields pcap bytes. `bpf` None: the
+        overlay's filter for this lab (`capture_filter`)."""
+
+    def capture_filter(self) -> str:
+        """The overlay's capture filter for this lab in either Calico mode: VXLAN on the
+        lab's port, or plain IP between addresses of its pod pool (BGP mode)."""
+        info = self.info()
+        return pod_traffic_bpf(info.pod_pool, info.vxlan_port)
 
     # -- path trace (fabrictui/actions/trace.py, docs/trace.md) -------------------------
 

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 
 from fabrictui.backends.base import BackendError, CaptureStream, Unreachable
 from fabrictui.backends.ssh import RemoteProcess, SshPool
+from fabrictui.constants import POD_TRAFFIC_BPF
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class SshCapture(CaptureStream):
         pool: SshPool,
         node: str,
         interface: str = "eth0",
-        bpf: str = "udp port 4789",
+        bpf: str = POD_TRAFFIC_BPF,
         sudo: bool = True,
         read_size: int = 65536,
     ) -> None:
@@ -243,7 +244,7 @@ async def open_ssh_capture(
     pool: SshPool,
     node: str,
     interface: str = "eth0",
-    bpf: str = "udp port 4789",
+    bpf: str = POD_TRAFFIC_BPF,
     sudo: bool = True,
 ) -> SshCapture:
     capture = SshCapture(pool, node, interface, bpf, sudo)

@@ -36,7 +36,7 @@ from fabrictui.backends.switches import SwitchReader
 from fabrictui.backends.trace_ports import conventional_ports, inventory_ports
 from fabrictui.backends.trace_real import RemoteTrace
 from fabrictui.backends.vagrant import VagrantLab
-from fabrictui.constants import POD_POOL, VXLAN_BPF, VXLAN_PORT, VXLAN_VNI
+from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.labshape import LabShape
 from fabrictui.model import (
     Fault,
@@ -373,10 +373,12 @@ class RealLabBackend(BgpModeReal, LabBackend):
     # -- overlay ------------------------------------------------------------------------------
 
     async def open_capture(
-        self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
+        self, node: str, interface: str = "eth0", bpf: str | None = None
     ) -> CaptureStream:
         if node not in self.pool.targets:
             raise BackendError(f"{node}: no SSH endpoint to capture from")
+        if bpf is None:
+            bpf = self.capture_filter()
         capture = await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
         self._captures = [c for c in self._captures if not c.stopped]
         self._captures.append(capture)

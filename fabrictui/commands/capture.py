@@ -3,9 +3,10 @@
     fabrictui capture --read FILE.pcap [--json]     # '-' reads stdin (tcpdump -U -w - | ...)
     fabrictui capture --node k8s-node-l2-1 [--count N] [--write FILE.pcap] [lab selection]
 
-One line (or one JSON object) per frame on stdout; frames that are not VXLAN
-are printed as such. A broken stream prints the frames before the break, then
-one line on stderr, and exits 2; so does a missing file or an unreachable lab.
+One line (or one JSON object) per frame on stdout; plain IP pod traffic (Calico's
+BGP mode) prints as `native` lines, other frames that are not VXLAN as such. A
+broken stream prints the frames before the break, then one line on stderr, and
+exits 2; so does a missing file or an unreachable lab.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--filter",
-        default="udp port 4789",
+        default=None,
         metavar="BPF",
-        help="capture filter with --node (default 'udp port 4789')",
+        help="capture filter with --node (default: pod traffic in either Calico mode, "
+        "'udp port 4789 or (src net POOL and dst net POOL)' with the lab's pod pool)",
     )
     parser.add_argument(
         "--vxlan-port",
@@ -63,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--summary",
         action="store_true",
-        help="at the end, print counts per VNI and per node pair on stderr",
+        help="at the end, print counts per VNI and per node pair (pod pair if native) on stderr",
     )
     add_lab_selection(parser)
 
@@ -168,7 +170,8 @@ class _Output:
         c = self.counters
         if c is None:
             return
-        print(f"{c.total} frames: {c.vxlan} VXLAN, {c.other} other", file=sys.stderr)
+        native = f"{c.native} native, " if c.native else ""
+        print(f"{c.total} frames: {c.vxlan} VXLAN, {native}{c.other} other", file=sys.stderr)
         for vni, n in sorted(c.per_vni.items(), key=lambda kv: (kv[0] is None, kv[0])):
             print(f"  vni {vni}: {n}", file=sys.stderr)
         for (src, dst), n in sorted(c.per_pair.items()):
@@ -277,7 +280,8 @@ async def _live(
         await backend.start()
         if not args.json:
             output.use_names(await _names(backend))
-        stream = await backend.open_capture(args.node, args.interface, args.filter)
+        bpf = args.filter if args.filter is not None else backend.capture_filter()
+        stream = await backend.open_capture(args.node, args.interface, bpf)
         ended = False
         try:
             chunks = stream.chunks()

@@ -45,7 +45,7 @@ from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.backends.kube.convert import node_from_api, object_name, pod_from_api
 from fabrictui.calico import manifest_objects
-from fabrictui.constants import POD_POOL, VXLAN_BPF, VXLAN_PORT, VXLAN_VNI
+from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.labshape import bgp_expected_sessions
 from fabrictui.model import (
     Fault,
@@ -392,8 +392,10 @@ class DemoBackend(LabBackend):
     # -- overlay ---------------------------------------------------------------------------------
 
     async def open_capture(
-        self, node: str, interface: str = "eth0", bpf: str = VXLAN_BPF
+        self, node: str, interface: str = "eth0", bpf: str | None = None
     ) -> CaptureStream:
+        """The node's eth0 as the demo writes it: pod traffic only (VXLAN, or plain IP in
+        BGP mode), which is what the default filter lets through; `bpf` is not applied."""
         if node not in topo.NODE_BY_NAME:
             if node in topo.SWITCH_BY_NAME:
                 raise BackendError(f"{node}: captures run on Kubernetes nodes only")
