@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Log, Static
 
+from fabrictui.capture.format import shorten_name
 from fabrictui.overlay import DisplayBatch
 from fabrictui.session.state import LabState
 from fabrictui.ui.render import frame_lines
@@ -18,6 +19,11 @@ class FrameLog(Log):
     under a flood (FORMATS.md)."""
 
 
+# The pane's title by Calico's mode (`LabState.calico_mode`): what its frames are.
+VXLAN_TITLE = "Overlay (VXLAN)"
+BGP_TITLE = "Pod traffic (native, BGP mode)"
+
+
 class OverlayPane(Pane):
     DEFAULT_CSS = """
     OverlayPane #overlay-counters { height: 3; color: $text-muted; }
@@ -25,14 +31,16 @@ class OverlayPane(Pane):
     """
 
     def __init__(self, state: LabState, max_lines: int = 2000, **kwargs) -> None:
-        super().__init__(state, "Overlay (VXLAN)", 4, id="pane-overlay", **kwargs)
+        title = BGP_TITLE if state.calico_mode == "bgp" else VXLAN_TITLE
+        super().__init__(state, title, 4, id="pane-overlay", **kwargs)
         self.max_lines = max_lines
         self._last_counters = Text()
 
     def waiting_text(self) -> str:
         nodes = len(self.state.capture_nodes)
         if nodes:
-            return f"capturing on {nodes} node{'s' if nodes != 1 else ''}, no VXLAN frames yet"
+            what = "pod traffic" if self.state.calico_mode == "bgp" else "VXLAN frames"
+            return f"capturing on {nodes} node{'s' if nodes != 1 else ''}, no {what} yet"
         return super().waiting_text()
 
     def compose(self) -> ComposeResult:
@@ -59,12 +67,20 @@ class OverlayPane(Pane):
         snapshot = overlay.snapshot(self.state.clock())
         names = self.state.names_by_ip()
         paused, skipped, palette = overlay.paused, overlay.skipped_total, self.palette
+        # the mode is polled by the bgp feed; this runs once a second, so the title follows
+        bgp = self.state.calico_mode == "bgp"
+        title = f"{self.number} {BGP_TITLE if bgp else VXLAN_TITLE}"
+        if self.border_title != title:
+            self.border_title = title
         text = Text()
         if paused:
             text.append("PAUSED ", style=palette.warn)
         text.append(f"{snapshot.rate:,.1f} frames/s  total {snapshot.total:,}")
+        if snapshot.native:  # plain IP pod traffic: what BGP mode carries, no warning
+            text.append(f"  native {snapshot.native:,}")
         if snapshot.other:
-            text.append(f" (not VXLAN {snapshot.other:,})", style=palette.warn)
+            other = "other" if bgp else "not VXLAN"
+            text.append(f" ({other} {snapshot.other:,})", style=palette.warn)
         if skipped:
             text.append(f"  not drawn {skipped:,}", style=palette.muted)
         if overlay.slowed:
@@ -76,7 +92,11 @@ class OverlayPane(Pane):
             text.append(f"\n{vnis}")
         if snapshot.per_pair:
             top = sorted(snapshot.per_pair.items(), key=lambda item: -item[1])[:3]
-            pairs = ", ".join(f"{names.get(a, a)}>{names.get(b, b)}: {n:,}" for (a, b), n in top)
+            # BGP mode's pairs are pods: `nginx-…-z9pl9`, as the frame lines show them
+            label = shorten_name if bgp else str
+            pairs = ", ".join(
+                f"{label(names.get(a, a))}>{label(names.get(b, b))}: {n:,}" for (a, b), n in top
+            )
             text.append(f"\n{pairs}", style=palette.muted)
         counters = self.query_one("#overlay-counters", Static)
         if text != self._last_counters:
