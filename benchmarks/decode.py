@@ -17,7 +17,12 @@ directory, then times, in the same run, the median of several runs of:
 Each decoder's frame count is checked; dpkt's fields are compared with
 fabrictui's for the first frames.
 
-    python benchmarks/decode.py [--frames N] [--runs 5] [--smoke] [--json]
+With `--native`, also the same echoes as Calico's BGP mode carries them (plain
+Ethernet/IPv4/ICMP, 98 bytes, no encapsulation) through fabrictui's pipe: the
+fast path handles VXLAN only, so these take the generic decoder (`native` in
+the report, beside the VXLAN fast path of the same run: the machine's rate).
+
+    python benchmarks/decode.py [--frames N] [--runs 5] [--smoke] [--json] [--native]
 
 Targets: fabrictui >= 400k frames/s, >= 5x tshark and >= 5x dpkt.
 """
@@ -41,11 +46,18 @@ from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.capture.synth import (
     build_vxlan_icmp_frame,
     calico_vtep_mac,
+    ethernet_header,
+    icmp_echo,
+    ipv4_header,
     pcap_global_header,
     pcap_record,
+    ping_payload,
 )
+from fabrictui.model import VxlanFrame, is_native
 
 TARGET_RATE = 400_000
+# Below this the native (BGP mode) decode would want a fast path of its own.
+NATIVE_FLOOR = 150_000
 TARGET_RATIO = 5.0
 CHUNK = 1 << 16  # what a pipe delivers per read; also the CLI's file chunk
 
@@ -99,6 +111,33 @@ def write_capture(path: Path, count: int) -> None:
                 icmp_type=0 if i % 2 else 8,
                 icmp_id=592 + (i // 2) % len(pairs),
                 icmp_seq=(i // 2) % 65536,
+            )
+            batch.append(pcap_record(t + i * 1e-4, frame))
+            if len(batch) == 10_000:
+                out.write(b"".join(batch))
+                batch.clear()
+        out.write(b"".join(batch))
+
+
+def write_native_capture(path: Path, count: int) -> None:
+    """The same echoes as `write_capture`, as they cross a node's eth0 in BGP mode."""
+    pairs = [(a, b) for a in NODES for b in NODES if a is not b]
+    payload = ping_payload(56)
+    with path.open("wb") as out:
+        out.write(pcap_global_header())
+        t = 1573462632.688881
+        batch: list[bytes] = []
+        for i in range(count):
+            src, dst = pairs[(i // 2) % len(pairs)]
+            if i % 2:
+                src, dst = dst, src
+            icmp = icmp_echo(
+                0 if i % 2 else 8, 592 + (i // 2) % len(pairs), i // 2 % 65536, payload
+            )
+            frame = (
+                ethernet_header("44:38:39:00:00:01", src[2])
+                + ipv4_header(src[3], dst[3], 1, len(icmp), ttl=63, ident=i % 65536)
+                + icmp
             )
             batch.append(pcap_record(t + i * 1e-4, frame))
             if len(batch) == 10_000:
@@ -223,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="2,000 frames, 1 run: does it work")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--native", action="store_true", help="also BGP mode's plain IP echoes (generic path)"
+    )
     args = parser.parse_args(argv)
     frames, runs = (2_000, 1) if args.smoke else (args.frames, args.runs)
 
@@ -257,6 +299,21 @@ def main(argv: list[str] | None = None) -> int:
             if sample:
                 samples[name] = sample
         size = path.stat().st_size
+        native: dict[str, float] | None = None
+        if args.native:
+            native_path = Path(tmp) / "calico-bgp.pcap"
+            write_native_capture(native_path, frames)
+            seconds, sample = measure(fabrictui_pipe, native_path, frames, runs)
+            if not sample or not all(is_native(VxlanFrame(*row)) for row in sample):
+                raise SystemExit("the native capture did not decode to native frames")
+            vxlan_rate = results["fabrictui (pipe)"]["frames_per_s"]
+            native = {
+                "seconds": seconds,
+                "frames_per_s": frames / seconds,
+                "frame_bytes": 98,
+                "vs_vxlan_fast_path": frames / seconds / vxlan_rate,
+                "floor_frames_per_s": NATIVE_FLOOR,
+            }
 
     ours = samples.get("fabrictui (pipe)", [])
     if "dpkt" in samples:  # same fields, same values (dpkt's time is its own float)
@@ -285,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets_met": checks if not args.smoke else None,
         "missing": missing,
         "python": sys.version.split()[0],
+        "native": native,
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -295,6 +353,14 @@ def main(argv: list[str] | None = None) -> int:
             ratio = ratios.get(name)
             ratio_text = f"{ratio:.1f}x" if ratio is not None else "-"
             print(f"{name:34} {r['frames_per_s']:>12,.0f} {r['seconds']:>9.3f} {ratio_text:>15}")
+        if native is not None:
+            name = "fabrictui native echo (pipe)"
+            print(
+                f"{name:34} {native['frames_per_s']:>12,.0f} {native['seconds']:>9.3f} "
+                f"{native['vs_vxlan_fast_path']:>14.2f}x of the VXLAN fast path"
+            )
+            if native["frames_per_s"] < NATIVE_FLOOR:
+                print(f"native decode below {NATIVE_FLOOR:,}/s: a fast path of its own would help")
         if missing:
             print("not measured (not installed): " + ", ".join(missing))
         if not args.smoke:

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 
 
-def run_smoke(script: str, timeout: float = 90.0) -> Any:
+def run_smoke(script: str, timeout: float = 90.0, extra: tuple[str, ...] = ()) -> Any:
     proc = subprocess.run(
-        [sys.executable, str(BENCH / script), "--smoke", "--json"],
+        [sys.executable, str(BENCH / script), "--smoke", "--json", *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -49,7 +49,7 @@ def load_script(name: str) -> ModuleType:
 
 
 def test_decode_smoke() -> None:
-    report = run_smoke("decode.py")
+    report = run_smoke("decode.py", extra=("--native",))
     assert report["frames"] == 2000
     results = report["results"]
     for name in ("fabrictui (pipe)", "fabrictui (file)", "fabrictui generic path (pipe)"):
@@ -60,6 +60,9 @@ def test_decode_smoke() -> None:
         assert (peer in results) != (peer in report["missing"])
     for name, ratio in report["ratio_fabrictui_to"].items():
         assert ratio > 0, name
+    # BGP mode's plain IP echoes (the script checked they decode as native frames)
+    native = report["native"]
+    assert native["frames_per_s"] > 0 and native["vs_vxlan_fast_path"] > 0
 
 
 def test_startup_smoke() -> None:
