@@ -118,8 +118,11 @@ async def replay_screen(theme: str, size: tuple[int, int], out: Path) -> None:
 
 async def bgp_screens(theme: str, out: Path) -> None:
     """BGP mode (docs/bgp-scenario.md): the nodes grouped under their leaf in the fabric
-    pane and their BIRD sessions in the Kubernetes pane, verify's eight checks, routes."""
+    pane and their BIRD sessions in the Kubernetes pane, the overlay pane's native pod
+    traffic, verify's eight checks, routes."""
+    from fabrictui.model import is_native
     from fabrictui.ui import actions_ui
+    from fabrictui.ui.widgets.overlay_pane import BGP_TITLE, OverlayPane
 
     app = new_app(theme, "ready-bgp")
     async with app.run_test(size=(160, 48)) as pilot:
@@ -129,6 +132,10 @@ async def bgp_screens(theme: str, out: Path) -> None:
                 app.state.node_bgp and app.state.readings and app.state.overlay.counters.total >= 6
             ),
         )
+        # the overlay pane in BGP mode: its title, and the pings as native pod-to-pod lines
+        pane = app.query_one(OverlayPane)
+        await wait_until(pilot, lambda: (pane.border_title or "").endswith(BGP_TITLE))
+        await wait_until(pilot, lambda: any(map(is_native, app.state.overlay.buffer)))
         await pilot.pause(1.0)
         app.save_screenshot(f"bgp-main-160x48-{theme}.svg", str(out))
         await pilot.press("V")
