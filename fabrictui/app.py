@@ -69,6 +69,8 @@ class FabricApp(App[None]):
                 tooltip="pause / resume drawing frames (counting goes on)"),
         Binding("w", "write_pcap", "Write pcap", id="overlay.write", show=False,
                 tooltip="write the buffered frames to a pcap file in the current directory"),
+        Binding("f", "toggle_transit", "Transit", id="overlay.transit", show=False,
+                tooltip="overlay: one-way time and loss across the fabric, per node pair"),
         Binding("left_square_bracket", "replay_step(0)", "Prev change", id="replay.prev",
                 show=False, tooltip="replay: the previous change"),
         Binding("right_square_bracket", "replay_step(1)", "Next change", id="replay.next",
@@ -314,6 +316,10 @@ class FabricApp(App[None]):
         )
         self.log_action("overlay paused" if paused else "overlay resumed")
         self.main.tick()
+
+    def action_toggle_transit(self) -> None:
+        self.main.query_one(OverlayPane).toggle_transit()
+        self.main.action_focus_pane(4)  # the view changed in the overlay pane: show it
 
     async def action_write_pcap(self) -> None:
         if self.replay is not None:  # the recorded frames around the moment shown

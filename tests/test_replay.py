@@ -275,3 +275,44 @@ async def test_calico_bgp_mode_state_is_recorded_and_replayed(tmp_path):
     driver.seek(T0)
     assert replayed.node_bgp == {} and replayed.calico_mode is None
     rec.close()
+
+
+async def test_transit_is_recorded_and_replayed_and_frames_show_once(tmp_path):
+    """What the transit view showed at a moment comes back at that moment; the
+    frames of the moment show once each, although both nodes' captures are
+    recorded (the live pane's rule: counted where sent)."""
+    from fabrictui.capture.transit import PairTransit, TransitSnapshot
+    from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
+
+    clock = Clock()
+    path = tmp_path / "transit.rec.sqlite"
+    recorder = Recorder(path, LAB, clock=clock)
+    state = LabState(LAB, clock)
+    recorder.attach(state)
+
+    def summary(lost: int) -> OverlaySummary:
+        pair = PairTransit("10.0.101.101", "10.0.102.101", 40, lost, 0, 0.8, 0.75, 0.05)
+        return OverlaySummary(
+            EMPTY_COUNTERS, DisplayBatch([], 0), 0, 0, (), TransitSnapshot((pair,))
+        )
+
+    clock.now = T0 + 10
+    state.apply_overlay(summary(0))
+    clock.now = T0 + 100  # past a snapshot
+    state.set_hosts([host("leaf1")])
+    clock.now = T0 + 110
+    state.apply_overlay(summary(3))
+    chunks = [pcap_global_header()] + [pcap_record(T0 + 100 + s, frame(s)) for s in range(5)]
+    recorder.close()
+    worker_records(path, "node1", "10.0.101.101", chunks)  # sent by node1...
+    later = [pcap_global_header()] + [pcap_record(T0 + 100.001 + s, frame(s)) for s in range(5)]
+    worker_records(path, "node2", "10.0.102.101", later)  # ...and seen arriving at node2
+    rec = Recording(path)
+    driver, replayed, _told = bound(rec)
+    for at, lost in ((T0 + 50, 0), (T0 + 115, 3), (T0 + 20, 0)):
+        driver.seek(at)
+        assert replayed.overlay.transit.pairs[0].lost == lost, at
+    driver.seek(T0 + 104.5)
+    shown = replayed.overlay.take_for_display().frames
+    assert [(f.node, f.icmp_seq) for f in shown] == [("node1", 3), ("node1", 4)]
+    rec.close()

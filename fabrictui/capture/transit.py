@@ -30,6 +30,7 @@ import statistics
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from operator import itemgetter
 
 from fabrictui.model import VxlanFrame, is_native
@@ -311,13 +312,14 @@ def sightings(
     ends are its outer addresses; a native one's (BGP mode: plain IP between
     pods) are its pods' nodes, from `pod_nodes` (pod IP -> node address)."""
     n = len(frames)
-    # the common batch, in C-level passes: every frame VXLAN, sent from here to a captured node
-    if (
-        list(map(_OUTER_SRC, frames)).count(address) == n
-        and all(map(_IS_VXLAN, frames))
-        and sum(map(captured.__contains__, map(_OUTER_DST, frames))) == n
-    ):
-        return None, (frames, list(map(_VXLAN_FLOW, frames))), ((), ())
+    # the common batch, in C-level passes: every frame VXLAN and sent from here
+    if list(map(_OUTER_SRC, frames)).count(address) == n and all(map(_IS_VXLAN, frames)):
+        to_captured = list(map(captured.__contains__, map(_OUTER_DST, frames)))
+        matched = to_captured.count(True)
+        if matched == 0:  # to nodes no capture runs on: nothing to match
+            return None, ((), ()), ((), ())
+        sent = frames if matched == n else list(compress(frames, to_captured))
+        return None, (sent, list(map(_VXLAN_FLOW, sent))), ((), ())
     kept: list[int] = []
     sent: list[VxlanFrame] = []
     received: list[VxlanFrame] = []

@@ -167,9 +167,12 @@ class LabState:
 
     def apply_overlay(self, summary: OverlaySummary, waited: float = 0.0) -> None:
         """A capture worker's summary (`waited`: seconds captures waited for it)."""
+        transit = self.overlay.transit
         if self.overlay.apply(summary, waited):
             self.answered("capture")
             self._tell("overlay", summary.counters)
+        if summary.transit != transit:
+            self._tell("transit", summary.transit)
 
     def _tell(self, kind: str, data: object) -> None:
         for listener in self.listeners:

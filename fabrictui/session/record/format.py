@@ -19,7 +19,8 @@ Tables:
 Event kinds (EVENT_KINDS) and their data: `hosts` a list of Host, `fabric` a dict
 of SwitchReading, `node` / `pod` a WatchEvent, `bgp` [Calico's mode, each node's
 BGP peers or why they could not be read], `failed` [source, error],
-`overlay` the capture counters (FlowSnapshot, once a second at most), `log`
+`overlay` the capture counters (FlowSnapshot, once a second at most), `transit`
+the frames' one-way times and losses per node pair (TransitSnapshot, as often), `log`
 [level, line] from the action log, `verify` a list of CheckResult, `ping` a dict
 of PingResult by (source pod, target pod), `trace` a TraceResult, `snapshot` the
 whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
@@ -37,12 +38,13 @@ from typing import Any
 from fabrictui import model
 from fabrictui.actions import trace_model
 from fabrictui.capture.counters import FlowSnapshot
+from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
-    "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "log",
+    "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
     "verify", "ping", "trace", "snapshot", "gap",
 )  # fmt: skip
 
@@ -79,6 +81,9 @@ _CLASSES: dict[str, type] = {
         model.CheckResult,
         model.LabInfo,
         FlowSnapshot,
+        TransitSnapshot,
+        PairTransit,
+        FlowTransit,
         CalicoPeer,
         trace_model.TraceResult,
         trace_model.Correlation,

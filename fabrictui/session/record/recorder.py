@@ -54,7 +54,7 @@ class Recorder:
         self._last_snapshot = 0.0
         self._since_snapshot = 0  # events queued since the last snapshot
         self._last_mark: dict[str, float] = {}  # level -> time of the last mark kept (writer)
-        self._last_overlay = 0.0
+        self._last_overlay: dict[str, float] = {}  # kind -> when last recorded
         self._marker = Marker()  # used by the writer thread only
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(str(self.path))  # fail here, in the caller, when the file is unusable
@@ -76,10 +76,11 @@ class Recorder:
         if self.error is not None:
             return  # the writer stopped: queueing more would only grow memory
         now = self.clock()
-        if kind == "overlay":
-            if now - self._last_overlay < OVERLAY_SECONDS:
+        if kind in ("overlay", "transit"):
+            last = self._last_overlay.get(kind, 0.0)
+            if now - last < OVERLAY_SECONDS:
                 return
-            self._last_overlay = now
+            self._last_overlay[kind] = now
         self._queue.put(("event", now, (kind, data)))
         self._since_snapshot += 1
         # a snapshot costs as much as the pods it holds: never more often than the
@@ -120,6 +121,7 @@ class Recorder:
             "problems": dict(state.problems),
             "answers": dict(state.last_answer),
             "overlay": state.overlay.counters,
+            "transit": state.overlay.transit,
             "bgp": [state.calico_mode, dict(state.node_bgp)],
         }
         self._queue.put(("event", now, ("snapshot", whole)))

@@ -24,8 +24,9 @@ from typing import Any
 
 from fabrictui.backends.base import BackendError, CaptureStream, DemoWorkload, LabBackend
 from fabrictui.capture.pcap import PcapStreamDecoder
+from fabrictui.capture.transit import sightings
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, PingResult, VxlanFrame, WatchEvent
-from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
+from fabrictui.overlay import EMPTY_COUNTERS, NO_TRANSIT, DisplayBatch, OverlaySummary
 from fabrictui.session.feeds import FEEDS, Changed, Event
 from fabrictui.session.record.format import RecordingError
 from fabrictui.session.record.reader import Recording
@@ -157,6 +158,7 @@ class ReplayDriver:
         state.problems.clear()
         state.last_answer.clear()
         state.overlay.counters = EMPTY_COUNTERS
+        state.overlay.transit = NO_TRANSIT
         self.applied = 0
         self.log = []
         self.results = {}
@@ -174,6 +176,7 @@ class ReplayDriver:
         state.problems.clear()
         state.problems.update(whole["problems"])
         state.overlay.counters = whole["overlay"]
+        state.overlay.transit = whole.get("transit", NO_TRANSIT)
         if "bgp" in whole:
             answered = state.last_answer.get("bgp")
             state.set_node_bgp(*whole["bgp"])
@@ -206,6 +209,8 @@ class ReplayDriver:
         elif kind == "overlay":
             state.overlay.counters = data
             state.answered("capture")
+        elif kind == "transit":
+            state.overlay.transit = data
         elif kind == "log":
             self.log.append((t, data[0], data[1]))
         elif kind in RESULT_KINDS:
@@ -214,23 +219,40 @@ class ReplayDriver:
             pass  # the events before it already built the same state
 
     def _show_frames(self, state: LabState, t: float) -> None:
-        frames = frames_between(self.recording, t - FRAMES_BEFORE, t, state.lab.vxlan_port)
+        frames = frames_between(
+            self.recording, t - FRAMES_BEFORE, t, state.lab.vxlan_port, state.pod_node_addresses()
+        )
         view = state.overlay
         keep = frames[-view.display_batch :]
         view.buffer.clear()
         view._pending.clear()
         summary = OverlaySummary(
-            view.counters, DisplayBatch(keep, len(frames) - len(keep)), len(frames), 0
-        )
+            view.counters, DisplayBatch(keep, len(frames) - len(keep)), len(frames), 0, (),
+            view.transit,
+        )  # fmt: skip
         view.apply(summary)
 
 
-def frames_between(recording: Recording, t0: float, t1: float, vxlan_port: int) -> list[VxlanFrame]:
-    """The recorded frames captured between t0 and t1, decoded, oldest first."""
+def frames_between(
+    recording: Recording,
+    t0: float,
+    t1: float,
+    vxlan_port: int,
+    pod_nodes: dict[str, str] | None = None,
+) -> list[VxlanFrame]:
+    """The recorded frames captured between t0 and t1, decoded, oldest first, each
+    once: where it was sent, as the live pane counts them (`transit.sightings`;
+    `pod_nodes` tells the nodes of native frames)."""
+    captured = frozenset(s.address for s in recording.streams.values() if s.address)
     frames: list[VxlanFrame] = []
     for stream, records in recording.records(t0, t1):
         decoder = PcapStreamDecoder(vxlan_ports=(vxlan_port,), node=stream.node)
-        frames.extend(decoder.feed(stream.header + records))
+        decoded = decoder.feed(stream.header + records)
+        if stream.address:
+            kept, _sent, _received = sightings(decoded, stream.address, captured, pod_nodes or {})
+            if kept is not None:
+                decoded = [decoded[i] for i in kept]
+        frames.extend(decoded)
     frames.sort(key=lambda f: f.time)
     return frames
 

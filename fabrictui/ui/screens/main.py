@@ -38,7 +38,7 @@ PANE_SOURCES = {
 # below this size one pane at a time is shown, with tabs to switch
 SINGLE_PANE_WIDTH = 120
 SINGLE_PANE_HEIGHT = 34
-IDLE_STATUS = "1-4 panes  z zoom  / filter  space pause  w pcap  t theme  x cancel"
+IDLE_STATUS = "1-4 panes  z zoom  / filter  space pause  w pcap  f transit  t theme  x cancel"
 
 
 class MainScreen(Screen):
@@ -131,7 +131,9 @@ class MainScreen(Screen):
             waiting = pane.waiting_text()
             text, stale = freshness(fresh.fetched_at, now, fresh.stale_after, waiting)
             pane.set_freshness(text, stale)
-        self.query_one(OverlayPane).show_counters()
+        overlay = self.query_one(OverlayPane)
+        overlay.show_counters()
+        overlay.show_transit()
         self.query_one(KubePane).refresh_rows()
 
     # -- layout -----

@@ -4,12 +4,14 @@ from collections.abc import Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
 
 from fabrictui.capture.format import shorten_name
 from fabrictui.overlay import DisplayBatch
 from fabrictui.session.state import LabState
 from fabrictui.ui.render import frame_lines
+from fabrictui.ui.render_transit import transit_lines, transit_summary
 from fabrictui.ui.widgets.pane import Pane
 
 
@@ -28,6 +30,9 @@ class OverlayPane(Pane):
     DEFAULT_CSS = """
     OverlayPane #overlay-counters { height: 3; color: $text-muted; }
     OverlayPane FrameLog { height: 1fr; }
+    OverlayPane #transit-view { height: 1fr; display: none; }
+    OverlayPane.-transit #transit-view { display: block; }
+    OverlayPane.-transit FrameLog { display: none; }
     """
 
     def __init__(self, state: LabState, max_lines: int = 2000, **kwargs) -> None:
@@ -46,6 +51,8 @@ class OverlayPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("no frames yet", id="overlay-counters")
         yield FrameLog(max_lines=self.max_lines, id="frame-log", auto_scroll=True)
+        with VerticalScroll(id="transit-view"):  # focusable: arrows and pages scroll it
+            yield Static(id="transit-table")
 
     def show_batch(self, batch: DisplayBatch, names: Mapping[str, str]) -> None:
         lines: list[str] = []
@@ -87,9 +94,13 @@ class OverlayPane(Pane):
             # every frame received is counted, but the node's tcpdump may drop
             # frames while we read at the decoder's pace: say so
             text.append("  decoder at capacity: capture read slower", style=palette.warn)
-        if snapshot.per_vni:
-            vnis = ", ".join(f"vni {vni}: {n:,}" for vni, n in sorted(snapshot.per_vni.items()))
-            text.append(f"\n{vnis}")
+        second = [f"vni {vni}: {n:,}" for vni, n in sorted(snapshot.per_vni.items())]
+        transit = transit_summary(overlay.transit, names)
+        if second or transit:
+            text.append("\n" + ", ".join(second))
+            if transit:
+                text.append("  " if second else "")
+                text.append(transit, style=palette.bad if overlay.transit.lost else None)
         if snapshot.per_pair:
             top = sorted(snapshot.per_pair.items(), key=lambda item: -item[1])[:3]
             # BGP mode's pairs are pods: `nginx-…-z9pl9`, as the frame lines show them
@@ -102,3 +113,27 @@ class OverlayPane(Pane):
         if text != self._last_counters:
             self._last_counters = text
             counters.update(text, layout=False)  # fixed height: no relayout of the screen
+
+    # -- the transit view (`f`): the frames' two sightings matched, per node pair -----
+
+    @property
+    def showing_transit(self) -> bool:
+        return self.has_class("-transit")
+
+    def toggle_transit(self) -> bool:
+        """Swap the frame lines for the transit table and back; True when shown."""
+        self.toggle_class("-transit")
+        self.show_transit()
+        return self.showing_transit
+
+    def show_transit(self) -> None:
+        if not self.showing_transit:
+            return
+        lines = transit_lines(self.state.overlay.transit, self.state.names_by_ip(), self.palette)
+        self.query_one("#transit-table", Static).update(Text("\n").join(lines))
+
+    def focus_content(self) -> None:
+        if self.showing_transit:
+            self.query_one("#transit-view").focus()
+        else:
+            self.query_one(FrameLog).focus()
