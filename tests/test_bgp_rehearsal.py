@@ -96,6 +96,78 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         await backend.close()
 
 
+async def test_the_overlay_capture_shows_native_pod_traffic(lab_dir: Path) -> None:
+    """In BGP mode (left on by the test above, deployed here if not), the capture the app
+    runs on a node (`open_capture(node)`, the capture feed's call: the one filter for both
+    modes, real tcpdump under its wrapper over SSH) yields a cross-rack pod ping as native
+    frames between the two pod IPs, which the line format names by pod."""
+    import asyncio
+    import contextlib
+
+    from fabrictui.capture.format import frame_to_line, shorten_name
+    from fabrictui.capture.pcap import PcapStreamDecoder
+    from fabrictui.model import VxlanFrame, is_native
+    from fabrictui.ui.render import frame_two_lines
+
+    backend = open_lab(lab_dir)
+    await backend.start()
+    try:
+        if await backend.calico_mode() != "bgp":
+            assert (await deploy_mode(backend, ignore, "bgp", timeout=120)).ok
+            assert (await scale_workload(backend, ignore, replicas=4)).ok
+        pods = [p for p in await backend.list_pods("space1") if p.running and p.ip]
+        shape = backend.shape()
+        src = next(p for p in pods if shape.rack_of(p.node) == 2)
+        dst = next(p for p in pods if shape.rack_of(p.node) == 1)
+        assert src.node and src.ip and dst.ip
+        stream = await backend.open_capture(src.node)
+        frames: list[VxlanFrame] = []
+
+        async def read() -> None:
+            decoder = PcapStreamDecoder(node=src.node or "")
+            async for chunk in stream.chunks():
+                frames.extend(decoder.feed(chunk))
+
+        reader = asyncio.create_task(read())
+        try:
+            await asyncio.sleep(2.0)  # tcpdump attached (over ssh, sudo) before the echoes
+            result = await backend.ping(src, dst.ip, count=5, timeout=20)
+            await asyncio.sleep(0.5)  # the last reply's frame
+        finally:
+            await stream.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader, timeout=5.0)
+            reader.cancel()
+        assert result.ok, result
+        assert not any(f.is_vxlan for f in frames), frames[:3]
+        native = [
+            f for f in frames if is_native(f) and {f.inner_src, f.inner_dst} == {src.ip, dst.ip}
+        ]
+        requests = [
+            f for f in native if (f.inner_src, f.inner_dst, f.icmp_type) == (src.ip, dst.ip, 8)
+        ]
+        replies = [
+            f for f in native if (f.inner_src, f.inner_dst, f.icmp_type) == (dst.ip, src.ip, 0)
+        ]
+        # all of them but the first, should tcpdump attach a moment late
+        assert len(requests) >= 4 and len(replies) >= 4, frames
+        assert all(
+            f.proto == "ICMP" and f.icmp_id is not None and f.node == src.node for f in native
+        )
+        names = {p.ip: p.name for p in pods if p.ip}
+        line = frame_to_line(requests[0], names)
+        assert line.split(" ", 1)[1].startswith(
+            f"native on {src.node}  {shorten_name(src.name)}({src.ip}) > "
+            f"{shorten_name(dst.name)}({dst.ip}) ICMP echo request id "
+        ), line
+        narrow = frame_two_lines(replies[0], names)[1]
+        pair = f"  {dst.short_name}({dst.ip}) > {src.short_name}({src.ip}) ICMP echo reply id "
+        assert narrow.startswith(pair), narrow
+        print("native on the wire:", line, *frame_two_lines(replies[0], names), sep="\n  ")
+    finally:
+        await backend.close()
+
+
 def test_lab_down_leaves_no_bird(lab_dir: Path) -> None:
     """`lab down` with BGP mode on (left by the test above) removes every BIRD and its
     files; the fixture's own `down` afterwards is a no-op, as a second `down` is."""
