@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 from operator import itemgetter
 
 from fabrictui.model import VxlanFrame, is_native
@@ -39,6 +39,7 @@ LOST_AFTER = 2.0  # seconds a sighting waits for its other half
 SAMPLES = 64  # newest one-way times kept per flow and per node pair
 MAX_FLOWS = 512  # flows told apart; beyond, a flow counts under its node pair only
 FLOWS_SHOWN = 5  # busiest flows per node pair in a snapshot
+MAX_WAITING = 150_000  # sightings waiting on each side, at most (~20 MB)
 
 _F = VxlanFrame._fields
 MATCH_KEY = itemgetter(
@@ -96,6 +97,7 @@ class PairTransit:
 class TransitSnapshot:
     pairs: tuple[PairTransit, ...] = ()  # by sending, then receiving address
     waiting: int = 0  # sightings waiting for their other half now
+    untracked: int = 0  # sightings not matched at all: too many were waiting
 
     @property
     def lost(self) -> int:
@@ -118,29 +120,39 @@ class _Stats:
 
 
 class _Waiting:
-    """Sightings waiting for their other half: key -> (time, flow), in generations
-    so that expiring is one dict dropped, not a scan."""
+    """Sightings waiting for their other half: the hash of the key -> (time, flow),
+    in generations so that expiring is one dict dropped, not a scan. Bounded: past
+    `MAX_WAITING` a sighting is not kept (`untracked` counts them)."""
 
     def __init__(self) -> None:
-        self.generations: deque[dict[tuple, tuple[float, FlowKey]]] = deque([{}])
+        self.generations: deque[dict[int, tuple[float, FlowKey]]] = deque([{}])
+        self.untracked = 0
 
     def __len__(self) -> int:
         return sum(map(len, self.generations))
 
-    def add(self, keys: Iterable[tuple], times: Iterable[float], flows: Iterable[FlowKey]) -> None:
-        self.generations[-1].update(zip(keys, zip(times, flows, strict=True), strict=True))
+    def add(self, keys: Sequence[int], times: Sequence[float], flows: Sequence[FlowKey]) -> None:
+        current = self.generations[-1]
+        if len(current) >= MAX_WAITING // 3:  # the other side's capture is gone or far behind
+            self.untracked += len(keys)
+            return
+        current.update(zip(keys, zip(times, flows, strict=True), strict=True))
 
-    def take(self, key: tuple) -> tuple[float, FlowKey] | None:
-        for generation in reversed(self.generations):
-            found = generation.pop(key, None)
-            if found is not None:
-                return found
-        return None
+    def take(self, keys: Sequence[int]) -> list[tuple[float, FlowKey] | None]:
+        """The other halves of `keys` (None where none waits), taken out."""
+        generations = [g for g in reversed(self.generations) if g]
+        if not generations:
+            return [None] * len(keys)
+        found = list(map(generations[0].pop, keys, repeat(None)))
+        for older in generations[1:]:
+            for i in [i for i, half in enumerate(found) if half is None]:
+                found[i] = older.pop(keys[i], None)
+        return found
 
-    def rotate(self, keep: int) -> dict[tuple, tuple[float, FlowKey]]:
+    def rotate(self, keep: int) -> dict[int, tuple[float, FlowKey]]:
         """Start a new generation; returns what fell out of the oldest kept."""
         self.generations.append({})
-        expired: dict[tuple, tuple[float, FlowKey]] = {}
+        expired: dict[int, tuple[float, FlowKey]] = {}
         while len(self.generations) > keep:
             expired.update(self.generations.popleft())
         return expired
@@ -152,8 +164,9 @@ class TransitTracker:
         self.max_flows = max_flows
         self._sent = _Waiting()  # sending sightings waiting for their arrival
         self._received = _Waiting()  # receiving sightings that came first
-        # keys matched lately, in the same generations: a second copy of either is ignored
-        self._matched: deque[set[tuple]] = deque([set()])
+        # keys matched lately (two generations): a second copy of either half is ignored
+        self._matched: deque[set[int]] = deque([set()])
+        self._flow_names: dict[FlowKey, FlowKey] = {}  # one tuple per flow, however many frames
         self._flows: dict[FlowKey, _Stats] = {}
         self._pairs: dict[tuple[str, str], _Stats] = {}
         self._rotated_at: float | None = None
@@ -180,8 +193,13 @@ class TransitTracker:
         `sign`: +1 when these are the departures (one-way = other half - this)."""
         if not frames:
             return
-        keys = list(map(MATCH_KEY, frames))
+        # keys by their hash: a waiting sighting costs an int, not an 11-field tuple
+        keys = list(map(hash, map(MATCH_KEY, frames)))
         times = list(map(_TIME, frames))
+        names = self._flow_names
+        if len(names) > 4 * self.max_flows:
+            names.clear()
+        flows = list(map(names.setdefault, flows, flows))
         if any(self._matched):  # a capture that delivers a record twice must not count it twice
             batch = set(keys)
             again = set().union(*(batch & done for done in self._matched))
@@ -191,7 +209,7 @@ class TransitTracker:
         if not any(theirs.generations):  # the common order: nothing to match yet
             mine.add(keys, times, flows)
             return
-        found = list(map(theirs.take, keys))
+        found = theirs.take(keys)
         waiting = [i for i, half in enumerate(found) if half is None]
         if waiting:
             mine.add(_pick(keys, waiting), _pick(times, waiting), _pick(flows, waiting))
@@ -244,7 +262,7 @@ class TransitTracker:
         lost = Counter(map(itemgetter(1), self._sent.rotate(3).values()))
         unmatched = Counter(map(itemgetter(1), self._received.rotate(3).values()))
         self._matched.append(set())
-        while len(self._matched) > 3:
+        while len(self._matched) > 2:
             self._matched.popleft()
         for flow, count in lost.items():
             self._stats(flow).lost += count
@@ -286,7 +304,11 @@ class TransitTracker:
                     flows,
                 )
             )
-        return TransitSnapshot(tuple(pairs), len(self._sent) + len(self._received))
+        return TransitSnapshot(
+            tuple(pairs),
+            len(self._sent) + len(self._received),
+            self._sent.untracked + self._received.untracked,
+        )
 
 
 def _pick(items: Sequence, indices: list[int]) -> list:
