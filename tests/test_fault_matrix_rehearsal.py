@@ -150,10 +150,10 @@ How each fault is made and cleared:
   same command line (a fresh cluster with a new token; the backend reloads the
   kubeconfig by itself).
 
-Known gap (the test marks it xfail): for a black-holed pod the ping matrix shows exactly
-the failing pairs and verify fails naming the pod's address, but the diagnosis cannot say
-*black-holed*: the real backend has no way to read a node's routes, so it reports "pods
-Running, calico-node Running and the fabric looks healthy".
+A black-holed pod was once a known gap (the diagnosis could only say "pods Running,
+calico-node Running and the fabric looks healthy"): verify's cross-rack ping check now
+traces a failing pair (docs/trace.md) and names the black-hole route on the pod's node,
+and the test asserts it.
 
 Regenerate with
 `FABRICTUI_FAULT_TABLE=docs/fault-matrix.md pytest -s tests/test_fault_matrix_rehearsal.py`
@@ -715,14 +715,11 @@ async def test_h_pod_black_holed(lab_dir: Path) -> None:
         await pilot.press("escape")
         await still_fine(app, pilot)
     record(f"pod {victim.name} ({victim.node}) black-holed", f"ping matrix: {len(failing)} of "
-           f"12 pairs fail, all through {victim.ip}; verify fails naming it", seen, recovered,
+           f"12 pairs fail, all through {victim.ip}; verify's trace names the black-hole route",
+           seen, recovered,
            "both times: one ping mesh (P); recovery: route restored")  # fmt: skip
-    if "black-hol" not in diagnosis + report and "blackhole" not in diagnosis + report:
-        pytest.xfail(
-            "diagnosis names the unreachable pod but not the black-hole route: the real "
-            "backend offers no blackhole fault and diagnose_ping() does not read the node's "
-            "routes, so it says 'pods Running, calico-node Running and the fabric looks healthy'"
-        )
+    # verify's trace of a failing pair reads the node's route: the cause names the black hole
+    assert "black-hol" in report, report
 
 
 def nginx(app: FabricApp) -> list:

@@ -98,6 +98,12 @@ async def test_healthy_and_black_holed_pod(lab_dir: Path) -> None:
         assert (out["branch"], "swp2") in seen  # the spine's port from leaf2
         wire = next(h for h in out["hops"] if h["seen"] and h["interface"] == "eth0")
         assert wire["vni"] == 4096 and wire["inner_src"] == src.ip
+        # --size reaches the pod's ping on a real lab: the frames on the wire grow with it
+        sized = await run_trace(backend, ignore, src.key, dst.key, count=1, size=1200, timeout=5.0)
+        assert sized.delivered
+        wire = next(h for h in sized.to_json()["hops"] if h["seen"] and h["interface"] == "eth0")
+        assert wire["length"] == 1200 + 8 + 20 + 14 + 8 + 8 + 20 + 14  # ICMP..outer Ethernet
+        await nothing_left(src.ip)
         # black-hole the destination pod on its node
         shown = await backend.pool.run(dst.node, ["ip", "route", "show", f"{dst.ip}/32"], 5.0)
         original = shown.stdout.split()  # the pod's route: ADDR dev caliXXXX scope link

@@ -169,6 +169,7 @@ class Hop:
                 outer_src=s.outer_src,
                 outer_dst=s.outer_dst,
                 vni=s.vni,
+                length=s.length,  # the frame's length there (the probe's size shows in it)
             )
         if self.note:
             out["note"] = self.note

@@ -33,6 +33,7 @@ from fabrictui.parsers.bird import BirdProtocol
 from fabrictui.parsers.routes import Route
 
 DEFAULT_PING_SIZE = 56  # iputils ping's payload bytes without -s
+MAX_PING_SIZE = 65507  # the largest ICMP payload in one IPv4 packet (ping refuses more)
 
 
 class BackendError(Exception):

@@ -20,6 +20,7 @@ import yaml
 
 from fabrictui import audit, labshape
 from fabrictui.backends.base import (
+    DEFAULT_PING_SIZE,
     BackendError,
     CaptureStream,
     DemoWorkload,
@@ -369,6 +370,14 @@ class RealLabBackend(BgpModeReal, LabBackend):
     ) -> PingResult:
         await self._ensure_kube()
         return await self.kube.ping(pod, target_ip, count, timeout)
+
+    async def probe(
+        self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
+    ) -> PingResult:
+        """The trace's probe: the pod's own ping with `-s SIZE` (none at the default)."""
+        await self._ensure_kube()
+        sized = None if size == DEFAULT_PING_SIZE else size
+        return await self.kube.ping(pod, target_ip, count, timeout, size=sized)
 
     # -- overlay ------------------------------------------------------------------------------
 

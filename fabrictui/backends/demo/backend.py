@@ -25,6 +25,7 @@ from typing import Any
 from fabrictui import audit
 from fabrictui.backends.base import (
     DEFAULT_PING_SIZE,
+    MAX_PING_SIZE,
     BackendError,
     CaptureStream,
     DemoWorkload,
@@ -425,7 +426,7 @@ class DemoBackend(LabBackend):
     async def probe(
         self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
     ) -> PingResult:
-        if not 0 <= size <= 65507:
+        if not 0 <= size <= MAX_PING_SIZE:
             raise BackendError(f"ping: illegal packet size {size}")
         return await self.ping(pod, target_ip, count, timeout, payload=size)
 

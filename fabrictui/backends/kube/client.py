@@ -32,7 +32,13 @@ from typing import Any, TypeVar
 import yaml
 
 from fabrictui import audit
-from fabrictui.backends.base import BackendError, DemoWorkload, NotFound, Unreachable
+from fabrictui.backends.base import (
+    MAX_PING_SIZE,
+    BackendError,
+    DemoWorkload,
+    NotFound,
+    Unreachable,
+)
 from fabrictui.backends.kube.changes import apply_documents, ensure_objects
 from fabrictui.backends.kube.config import Secrets, one_line, pointed_at
 from fabrictui.backends.kube.convert import (
@@ -381,9 +387,15 @@ class KubeClient:
         return await self._call(f"read deployment {namespace}/{name}", read)
 
     async def ping(
-        self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
+        self,
+        pod: KubePod,
+        target_ip: str,
+        count: int = 3,
+        timeout: float = 10.0,
+        size: int | None = None,
     ) -> PingResult:
-        """`ping -c COUNT -W 1 IP` through exec; loss is a result, failures are in `error`."""
+        """`ping -c COUNT -W 1 [-s SIZE] IP` through exec; loss is a result, failures are
+        in `error`."""
         from fabrictui.parsers import ParseError
         from fabrictui.parsers.ping import parse_ping_output
 
@@ -391,7 +403,10 @@ class KubeClient:
             ipaddress.ip_address(target_ip)
         except ValueError:
             raise BackendError(f"ping: {target_ip!r} is not an IP address") from None
-        command = ["ping", "-c", str(int(count)), "-W", "1", target_ip]
+        if size is not None and not 0 <= size <= MAX_PING_SIZE:
+            raise BackendError(f"ping: illegal packet size {size}")
+        sized = [] if size is None else ["-s", str(int(size))]
+        command = ["ping", "-c", str(int(count)), "-W", "1", *sized, target_ip]
         audit.record_call(f"exec in {pod.namespace}/{pod.name}: {shlex.join(command)}")
 
         def run(api: Any) -> tuple[str, str, bool]:
