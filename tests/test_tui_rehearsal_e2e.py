@@ -135,6 +135,23 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         overlay = pane(app, "pane-overlay")
         assert str(overlay.border_subtitle).startswith("updated "), overlay.border_subtitle
         assert not overlay.has_class("-stale"), overlay.border_subtitle
+        # both sightings of each cross-node echo matched: real kernels, real tcpdumps on
+        # two nodes, clocks of one machine: one-way times under a few ms, nothing lost
+        await wait_for(
+            pilot,
+            lambda: len(app.state.overlay.transit.pairs) >= 6,
+            10,
+            "frames of the ping mesh seen on both nodes and matched",
+        )
+        transit = app.state.overlay.transit
+        assert all(set(node_ips) >= {p.src, p.dst} for p in transit.pairs), transit
+        assert transit.arrived >= 12 and transit.lost == 0, transit
+        assert all(0 < (p.best_ms or 0) < 5 for p in transit.pairs if p.arrived), transit
+        await pilot.press("f")
+        await pilot.pause(1.2)  # redrawn once a second
+        table = str(app.query_one("#transit-table").render())
+        assert all(node in table for node in {p.node for p in nginx}), table
+        await pilot.press("f")
 
         # V → all six checks pass
         await pilot.press("V")
