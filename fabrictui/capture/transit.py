@@ -31,7 +31,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import itemgetter
+from operator import is_not, itemgetter
 
 from fabrictui.model import VxlanFrame, is_native
 
@@ -39,7 +39,7 @@ LOST_AFTER = 2.0  # seconds a sighting waits for its other half
 SAMPLES = 64  # newest one-way times kept per flow and per node pair
 MAX_FLOWS = 512  # flows told apart; beyond, a flow counts under its node pair only
 FLOWS_SHOWN = 5  # busiest flows per node pair in a snapshot
-MAX_WAITING = 150_000  # sightings waiting on each side, at most (~20 MB)
+MAX_WAITING = 100_000  # sightings waiting on each side, at most (~15 MB)
 
 _F = VxlanFrame._fields
 MATCH_KEY = itemgetter(
@@ -52,6 +52,7 @@ MATCH_KEY = itemgetter(
     )
 )  # fmt: skip
 _TIME = itemgetter(_F.index("time"))
+_FLOW_OF = itemgetter(1)  # of a waiting sighting's (time, flow)
 _OUTER_SRC = itemgetter(_F.index("outer_src"))
 _OUTER_DST = itemgetter(_F.index("outer_dst"))
 _IS_VXLAN = itemgetter(_F.index("is_vxlan"))
@@ -215,20 +216,19 @@ class TransitTracker:
             mine.add(_pick(keys, waiting), _pick(times, waiting), _pick(flows, waiting))
         if len(waiting) == len(found):
             return
-        matched = self._matched[-1]
-        arrived = self._arrived
-        for key, at, half in zip(keys, times, found, strict=True):
-            if half is not None:
-                matched.add(key)
-                arrived(half[1], (half[0] - at) * sign)
-
-    def _arrived(self, flow: FlowKey, seconds: float) -> None:
-        stats = self._stats(flow)
-        stats.arrived += 1
-        stats.recent.append(seconds)
-        pair = self._pair(flow)
-        pair.arrived += 1
-        pair.recent.append(seconds)
+        # counted in C-level passes; one-way times from the newest matches only (each flow
+        # keeps SAMPLES of them anyway): a flood costs no per-frame Python here
+        hit = list(map(is_not, found, repeat(None)))
+        self._matched[-1].update(compress(keys, hit))
+        halves = list(compress(found, hit))
+        for flow, count in Counter(map(_FLOW_OF, halves)).items():
+            self._stats(flow).arrived += count
+            self._pair(flow).arrived += count
+        newest = zip(halves[-SAMPLES:], list(compress(times, hit))[-SAMPLES:], strict=True)
+        for (other_at, flow), at in newest:
+            seconds = (other_at - at) * sign
+            self._stats(flow).recent.append(seconds)
+            self._pair(flow).recent.append(seconds)
 
     def _stats(self, flow: FlowKey) -> _Stats:
         stats = self._flows.get(flow)
@@ -342,6 +342,13 @@ def sightings(
             return None, ((), ()), ((), ())
         sent = frames if matched == n else list(compress(frames, to_captured))
         return None, (sent, list(map(_VXLAN_FLOW, sent))), ((), ())
+    # the other common batch: every frame VXLAN, sent by a captured node to this one
+    if (
+        list(map(_OUTER_DST, frames)).count(address) == n
+        and all(map(_IS_VXLAN, frames))
+        and sum(map(captured.__contains__, map(_OUTER_SRC, frames))) == n
+    ):
+        return [], ((), ()), (frames, list(map(_VXLAN_FLOW, frames)))
     kept: list[int] = []
     sent: list[VxlanFrame] = []
     received: list[VxlanFrame] = []
