@@ -86,6 +86,22 @@ def test_an_arrival_whose_departure_was_never_seen_is_unmatched_not_lost() -> No
     assert (pair.lost, pair.unmatched, pair.arrived) == (0, 1, 0)
 
 
+def test_waiting_is_bounded_and_says_what_it_did_not_track(monkeypatch) -> None:
+    from fabrictui.capture import transit
+    from fabrictui.ui.render import Palette
+    from fabrictui.ui.render_transit import transit_lines
+
+    monkeypatch.setattr(transit, "MAX_WAITING", 30)  # 10 per generation
+    tracker = TransitTracker()
+    frames = [vx(1.0, i, ip_id=i) for i in range(25)]
+    tracker.sent(frames[:10], [flow(f) for f in frames[:10]])
+    tracker.sent(frames[10:], [flow(f) for f in frames[10:]])  # the generation is full
+    snap = tracker.snapshot()
+    assert (snap.waiting, snap.untracked) == (10, 15)
+    text = "\n".join(line.plain for line in transit_lines(snap, {}, Palette()))
+    assert "15 sightings not matched: too many were waiting" in text
+
+
 def test_flows_beyond_the_cap_count_under_their_pair() -> None:
     tracker = TransitTracker(max_flows=2)
     frames = [vx(1.0, i)._replace(inner_src=f"10.64.0.{i}") for i in range(5)]
@@ -216,3 +232,28 @@ def read_reply(fd: int) -> tuple:
     while len(data) < length:
         data += os.read(fd, length - len(data))
     return pickle.loads(data)
+
+
+def test_the_table_and_the_summary_name_nodes_pods_and_losses() -> None:
+    from fabrictui.ui.render import Palette
+    from fabrictui.ui.render_transit import NO_PAIRS, transit_lines, transit_summary
+
+    names = {A: "k8s-node-l1-1", B: "k8s-node-l2-1", POD_A: "nginx-deployment-55457b9d87-z9pl9",
+             POD_B: "nginx-deployment-55457b9d87-nnzz5"}  # fmt: skip
+    empty = TransitTracker().snapshot()
+    assert NO_PAIRS in transit_lines(empty, names, Palette())[1].plain
+    assert transit_summary(empty, names) == ""
+    tracker = TransitTracker(lost_after=1.0)
+    tracker.expire(0.0)
+    there = [vx(1.0 + i, i, ip_id=i) for i in range(4)]
+    back = [vx(1.5 + i, i, B, A, ip_id=i) for i in range(3)]
+    feed(tracker, there, [f._replace(time=f.time + 0.0009) for f in there[:3]])  # one lost
+    feed(tracker, back, [f._replace(time=f.time + 0.0003) for f in back])
+    for now in (1.0, 2.0, 3.0):
+        tracker.expire(now)
+    snap = tracker.snapshot()
+    lines = [line.plain for line in transit_lines(snap, names, Palette())]
+    ab = next(line for line in lines if line.startswith("k8s-node-l1-1 → k8s-node-l2-1"))
+    assert "0.600 ms ⇄" in ab and ab.split()[-5:] == ["3", "1", "clock", "+0.30", "ms"]
+    assert any(line.startswith("  nginx-…-z9pl9 → nginx-…-nnzz5") for line in lines)
+    assert transit_summary(snap, names) == "one-way 0.600 ms, LOST 1: k8s-node-l1-1→k8s-node-l2-1"

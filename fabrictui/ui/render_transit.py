@@ -50,6 +50,14 @@ def transit_lines(
             lines.append(line)
     if snapshot.waiting:
         lines.append(Text(f"{snapshot.waiting:,} sightings waiting for their other half"))
+    if snapshot.untracked:
+        lines.append(
+            Text(
+                f"{snapshot.untracked:,} sightings not matched: too many were waiting (one "
+                "node's capture far behind the other's, or gone)",
+                style=palette.warn,
+            )
+        )
     lines.append(Text(EXPLAINED, style=palette.muted))
     return lines
 
