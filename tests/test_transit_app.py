@@ -68,3 +68,26 @@ async def test_transit_view_shows_one_way_times_then_the_frames_a_cut_rack_loses
 
         await pilot.press("f")
         assert not pane.showing_transit
+
+
+async def test_bgp_mode_matches_native_frames_through_the_pods_nodes() -> None:
+    """Plain IP between pods carries no node address: the worker finds each frame's
+    nodes through the pod index the app sends it, counts it once and matches it."""
+    backend = DemoBackend("ready-bgp", seed=1, speed=40.0)
+    app = make_app(backend, Settings(fabric_poll_seconds=0.5, host_poll_seconds=1.0, record=False))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                app.state.kube_state()[1] and app.feeds.capture_worker and app.state.calico_mode
+            ),
+        )
+        assert app.state.calico_mode == "bgp"
+        await pilot.press("P")
+        await wait_for(pilot, lambda: len(app.state.overlay.transit.pairs) >= 6)
+        await wait_for(pilot, lambda: not app.runner.current.is_running)
+        counters, transit = app.state.overlay.counters, app.state.overlay.transit
+        assert counters.native == counters.total > 0  # each echo once, where it was sent
+        assert transit.lost == 0 and transit.arrived >= 12
+        there = pair(app, RACK1, RACK2)
+        assert there is not None and 0.5 < (there.best_ms or 0) < 1.0
