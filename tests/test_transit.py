@@ -15,6 +15,7 @@ from fabrictui.capture.transit import TransitTracker, sightings
 from fabrictui.model import VxlanFrame
 from fabrictui.session.capture_worker.process import Stream, Worker
 from fabrictui.session.capture_worker.protocol import PODS, SUMMARY, message
+from tests.test_capture_worker import read_reply
 
 A, B, C = "10.0.101.101", "10.0.102.101", "10.0.101.102"
 POD_A, POD_B = "10.68.86.129", "10.65.76.193"
@@ -221,17 +222,6 @@ def test_the_worker_takes_the_pods_nodes_in_order_with_the_frames() -> None:
     worker.receive(message(PODS, 0, b'{"10.68.86.129": "10.0.101.101"}'))
     worker.process(*worker.queue.popleft())
     assert worker.pod_nodes == {POD_A: A}
-
-
-def read_reply(fd: int) -> tuple:
-    import pickle
-    import struct
-
-    (length,) = struct.unpack("<I", os.read(fd, 4))
-    data = b""
-    while len(data) < length:
-        data += os.read(fd, length - len(data))
-    return pickle.loads(data)
 
 
 def test_the_table_and_the_summary_name_nodes_pods_and_losses() -> None:
