@@ -348,3 +348,21 @@ def log_text(app) -> str:  # type: ignore[no-untyped-def]
 
 def counters_text(app) -> str:  # type: ignore[no-untyped-def]
     return str(app.query_one("#overlay-counters").render())
+
+
+async def test_a_narrow_screens_tabs_name_the_mode() -> None:
+    """Below 120x34 one pane shows at a time under a row of tabs: the overlay's tab follows
+    the mode too (the demo `ready-bgp` lab's mode is read after the screen is up)."""
+    from tests.test_app_demo import loaded, wait_for
+    from tests.test_bgp_tui import demo_app
+
+    app = demo_app("ready-bgp")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+
+        def tabs() -> str:
+            return str(app.query_one("#pane-tabs").render())
+
+        await wait_for(pilot, lambda: app.state.calico_mode == "bgp")
+        await wait_for(pilot, lambda: "4 Pod traffic (native, BGP mode)" in tabs())
+        assert "Overlay (VXLAN)" not in tabs()

@@ -132,7 +132,10 @@ class MainScreen(Screen):
             text, stale = freshness(fresh.fetched_at, now, fresh.stale_after, waiting)
             pane.set_freshness(text, stale)
         overlay = self.query_one(OverlayPane)
+        title = overlay.border_title
         overlay.show_counters()
+        if overlay.border_title != title:  # Calico's mode changed: a narrow screen's tabs say it
+            self.layout_for(self.size.width, self.size.height)
         overlay.show_transit()
         self.query_one(KubePane).refresh_rows()
 
