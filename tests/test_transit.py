@@ -14,7 +14,7 @@ from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, 
 from fabrictui.capture.transit import TransitTracker, sightings
 from fabrictui.model import VxlanFrame
 from fabrictui.session.capture_worker.process import Stream, Worker
-from fabrictui.session.capture_worker.protocol import PODS, SUMMARY, message
+from fabrictui.session.capture_worker.protocol import PODS, START, SUMMARY, message, start_payload
 from tests.test_capture_worker import read_reply
 
 A, B, C = "10.0.101.101", "10.0.102.101", "10.0.101.102"
@@ -247,3 +247,17 @@ def test_the_table_and_the_summary_name_nodes_pods_and_losses() -> None:
     assert "0.600 ms ⇄" in ab and ab.split()[-5:] == ["3", "1", "clock", "+0.30", "ms"]
     assert any(line.startswith("  nginx-…-z9pl9 → nginx-…-nnzz5") for line in lines)
     assert transit_summary(snap, names) == "one-way 0.600 ms, LOST 1: k8s-node-l1-1→k8s-node-l2-1"
+
+
+def test_a_stream_decodes_the_labs_own_vxlan_port() -> None:
+    """A lab on Linux's old port 8472: its frames are VXLAN to the worker, not UDP."""
+    worker = Worker(buffer_frames=10, display_batch=10, out=1)
+    worker.process(START, 1, start_payload("node-a", A, 8472))
+    frame = build_vxlan_icmp_frame(
+        outer_src_mac="08:00:27:53:73:c7", outer_dst_mac="08:00:27:91:d4:66",
+        outer_src=A, outer_dst=B, udp_src=41553, udp_dst=8472, vni=4096,
+        inner_src_mac="66:92:0a:fb:a9:be", inner_dst_mac="66:81:2e:61:22:8a",
+        inner_src=POD_A, inner_dst=POD_B, icmp_type=8, icmp_id=592, icmp_seq=1,
+    )  # fmt: skip
+    worker.decode(1, pcap_global_header() + pcap_record(1.0, frame))
+    assert worker.overlay.snapshot(1.0).vxlan == 1

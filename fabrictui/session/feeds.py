@@ -239,7 +239,9 @@ class FeedSupervisor:
         hosts = await self._list_hosts("capture")
         nodes = [h for h in hosts if h.role.is_k8s]
         overlay = self.state.overlay
-        worker = CaptureWorker(self.overlay_buffer_frames, overlay.display_batch)
+        worker = CaptureWorker(
+            self.overlay_buffer_frames, overlay.display_batch, self.state.lab.vxlan_port
+        )
         await worker.start()
         worker.record(self.record_frames)  # before any stream starts
         self.capture_worker = worker

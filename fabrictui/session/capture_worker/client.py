@@ -16,6 +16,7 @@ from pathlib import Path
 
 import fabrictui
 from fabrictui.capture import CaptureError
+from fabrictui.constants import VXLAN_PORT
 from fabrictui.overlay import OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
     DATA,
@@ -43,9 +44,12 @@ class WorkerGone(Exception):
 
 
 class CaptureWorker:
-    def __init__(self, buffer_frames: int = 5000, display_batch: int = 200) -> None:
+    def __init__(
+        self, buffer_frames: int = 5000, display_batch: int = 200, vxlan_port: int = VXLAN_PORT
+    ) -> None:
         self.buffer_frames = buffer_frames
         self.display_batch = display_batch
+        self.vxlan_port = vxlan_port  # the lab's: what its streams decode as VXLAN
         self._proc: asyncio.subprocess.Process | None = None
         self._replies: deque[asyncio.Future] = deque()
         self._reader: asyncio.Task | None = None
@@ -128,7 +132,7 @@ class CaptureWorker:
 
     def _open(self, node: str, address: str | None) -> int:
         self._next_stream += 1
-        self._send(message(START, self._next_stream, start_payload(node, address)))
+        self._send(message(START, self._next_stream, start_payload(node, address, self.vxlan_port)))
         self._open_streams.add(self._next_stream)
         return self._next_stream
 

@@ -22,6 +22,7 @@ from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.capture.pcap_writer import write_pcap
 from fabrictui.capture.transit import TransitTracker, sightings
+from fabrictui.constants import VXLAN_PORT
 from fabrictui.model import VxlanFrame
 from fabrictui.overlay import OverlayState, OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
@@ -52,10 +53,10 @@ PR_SET_PDEATHSIG = 1
 class Stream:
     """One node's capture stream, as long as it lasts (a restart is a new stream)."""
 
-    def __init__(self, node: str, address: str) -> None:
+    def __init__(self, node: str, address: str, vxlan_port: int = VXLAN_PORT) -> None:
         self.node = node
         self.address = address
-        self.decoder = PcapStreamDecoder(node=node)
+        self.decoder = PcapStreamDecoder(node=node, vxlan_ports=(vxlan_port,))
         self.locator = RecordLocator()  # where the records are, for `w`
 
 
@@ -141,7 +142,9 @@ class Worker:
             self.pod_nodes = json.loads(payload)
         elif kind == START:
             start = json.loads(payload)
-            self.streams[stream] = Stream(start["node"], start["address"])
+            self.streams[stream] = Stream(
+                start["node"], start["address"], start.get("vxlan_port", VXLAN_PORT)
+            )
         elif kind == END:
             ended = self.streams.pop(stream, None)
             if ended is not None and self.recording is not None:

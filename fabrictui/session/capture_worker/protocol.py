@@ -13,11 +13,14 @@ import json
 import pickle
 import struct
 
+from fabrictui.constants import VXLAN_PORT
+
 HEADER = struct.Struct("<BII")  # kind, stream id, payload length
 REPLY = struct.Struct("<I")
 
 DATA = 1  # pcap bytes of a stream, in order
-START = 2  # a stream begins: payload {"node": name, "address": its eth0 IP or ""}
+START = 2  # a stream begins: payload {"node": name, "address": its eth0 IP or "",
+# "vxlan_port": the lab's VXLAN port}
 END = 3  # a stream ended; payload END_CLEAN: by itself (the decoder checks it ended whole)
 SUMMARY = 4  # request: reply ("summary", OverlaySummary, {stream id: error}, (frames not
 # recorded so far, why frames are no longer recorded or ""))
@@ -37,8 +40,8 @@ def message(kind: int, stream: int = 0, payload: bytes = b"") -> bytes:
     return HEADER.pack(kind, stream, len(payload)) + payload
 
 
-def start_payload(node: str, address: str | None) -> bytes:
-    return json.dumps({"node": node, "address": address or ""}).encode()
+def start_payload(node: str, address: str | None, vxlan_port: int = VXLAN_PORT) -> bytes:
+    return json.dumps({"node": node, "address": address or "", "vxlan_port": vxlan_port}).encode()
 
 
 def reply(obj: object) -> bytes:
