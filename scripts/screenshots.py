@@ -2,10 +2,11 @@
 160x48, the ping matrix, the verify report and the path trace (of a black-holed
 pod, at 80x24 and 160x48), in every shipped theme; a replay of a session in
 which a spine stopped (160x48, the default theme); and the demo lab in BGP mode
-(`ready-bgp`: main screen, verify, routes; 160x48, the default theme).
+(`ready-bgp`: main screen, verify, routes; 160x48, the default theme); the overlay's
+transit view with leaf2's uplinks cut (80x24 and 160x48, the default theme).
 
     python scripts/screenshots.py [--out screenshots]
-        [--only main|ping-matrix|verify|trace|replay|bgp]
+        [--only main|ping-matrix|verify|trace|replay|bgp|transit]
 """
 
 from __future__ import annotations
@@ -151,6 +152,28 @@ async def bgp_screens(theme: str, out: Path) -> None:
         app.save_screenshot(f"bgp-routes-160x48-{theme}.svg", str(out))
 
 
+async def transit_screen(theme: str, size: tuple[int, int], out: Path) -> None:
+    """The overlay pane's transit view (`f`) after a ping mesh, with leaf2's uplinks cut:
+    one-way times per node pair, and the frames lost between the racks."""
+    app = new_app(theme)
+    backend = app.backend
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: app.state.kube_state()[1] and app.feeds.capture_worker)
+        await pilot.press("P")
+        await wait_until(pilot, lambda: len(app.state.overlay.transit.pairs) >= 12, timeout=60)
+        await wait_until(pilot, lambda: not app.runner.current.is_running, timeout=60)
+        for spine in ("spine-sw1", "spine-sw2"):
+            await backend.set_fault(f"cut-uplink:leaf2:{spine}", True)
+        await pilot.press("escape", "P")
+        await wait_until(pilot, lambda: app.state.overlay.transit.lost > 0, timeout=60)
+        await wait_until(pilot, lambda: not app.runner.current.is_running, timeout=60)
+        while app.screen is not app.main:
+            await pilot.press("escape")
+        await pilot.press("f")
+        await pilot.pause(1.5)  # the table is redrawn once a second
+        app.save_screenshot(f"transit-{size[0]}x{size[1]}-{theme}.svg", str(out))
+
+
 async def run(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in THEMES:
@@ -168,6 +191,9 @@ async def run(out: Path, only: str | None = None) -> None:
             await replay_screen(theme, (160, 48), out)
         if only in (None, "bgp") and theme == THEMES[0]:
             await bgp_screens(theme, out)
+        if only in (None, "transit") and theme == THEMES[0]:
+            await transit_screen(theme, (80, 24), out)
+            await transit_screen(theme, (160, 48), out)
         print(f"screenshots: {theme} done")
 
 
@@ -177,7 +203,7 @@ if __name__ == "__main__":
         "--out", default=str(Path(__file__).resolve().parent.parent / "screenshots")
     )
     parser.add_argument(
-        "--only", choices=("main", "ping-matrix", "verify", "trace", "replay", "bgp")
+        "--only", choices=("main", "ping-matrix", "verify", "trace", "replay", "bgp", "transit")
     )
     args = parser.parse_args()
     asyncio.run(run(Path(args.out), args.only))
