@@ -168,6 +168,30 @@ async def test_the_overlay_capture_shows_native_pod_traffic(lab_dir: Path) -> No
         await backend.close()
 
 
+async def test_the_tui_matches_native_frames_on_both_nodes(lab_dir: Path) -> None:
+    """The app itself in BGP mode: the ping mesh's echoes cross the fabric as plain IP,
+    each node's capture sees them, and the capture worker counts each once and matches
+    its two sightings through the pods' nodes (one-way time, nothing lost)."""
+    from tests._rehearsal_tui import finish_action, lab_app, loaded, wait_for
+
+    app = lab_app(lab_dir)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await wait_for(pilot, lambda: app.state.calico_mode == "bgp", 30, "BGP mode read")
+        await wait_for(pilot, lambda: app.feeds.capture_worker is not None, 10, "captures")
+        await pilot.pause(2.0)  # tcpdump attached on every node (ssh, sudo)
+        await pilot.press("P")
+        await finish_action(app, pilot)
+        await wait_for(
+            pilot, lambda: len(app.state.overlay.transit.pairs) >= 6, 15, "native echoes matched"
+        )
+        counters, transit = app.state.overlay.counters, app.state.overlay.transit
+        assert counters.native > 0 and counters.vxlan == 0, counters
+        assert transit.arrived >= 12 and transit.lost == 0, transit
+        assert all(0 < (p.best_ms or 0) < 5 for p in transit.pairs if p.arrived), transit
+        assert "Pod traffic (native, BGP mode)" in str(app.main.pane(4).border_title)
+
+
 def test_lab_down_leaves_no_bird(lab_dir: Path) -> None:
     """`lab down` with BGP mode on (left by the test above) removes every BIRD and its
     files; the fixture's own `down` afterwards is a no-op, as a second `down` is."""
