@@ -24,6 +24,7 @@ from fabrictui.actions.diagnose import take_snapshot
 from fabrictui.actions.plans import plan_deploy_calico
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.actions.verify import choose_ping_pair, workload_running
+from fabrictui.actions.verify_bgp import echo_type
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.bgp_design import (
     MODES,
@@ -248,11 +249,7 @@ class Migration:
 def _requests(frames: list[VxlanFrame], src_ip: str) -> tuple[list[float], list[float]]:
     """Capture times of echo requests from `src_ip`: (encapsulated, native)."""
     vxlan = [f.time for f in frames if f.is_vxlan and f.inner_src == src_ip and f.icmp_type == 8]
-    native = [
-        f.time
-        for f in frames
-        if not f.is_vxlan and f.outer_src == src_ip and f.note.endswith(" type 8")
-    ]
+    native = [f.time for f in frames if f.outer_src == src_ip and echo_type(f) == 8]
     return vxlan, native
 
 

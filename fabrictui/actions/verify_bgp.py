@@ -23,7 +23,7 @@ from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.labshape import bgp_expected_sessions, node_peerings
-from fabrictui.model import CheckResult, KubePod, PingResult, Role, VxlanFrame
+from fabrictui.model import CheckResult, KubePod, PingResult, Role, VxlanFrame, is_native
 from fabrictui.parsers.routes import Route
 from fabrictui.sessions import analyze_sessions
 
@@ -190,12 +190,10 @@ async def check_blocks(backend: LabBackend, snap: LabSnapshot) -> CheckResult:
 
 
 def echo_type(frame: VxlanFrame) -> int | None:
-    """The ICMP type of a native (not encapsulated) echo, from the decoder's note
-    (`IPv4 ICMP 10.68.86.129 > 10.65.76.193 type 8`)."""
-    if frame.is_vxlan or " ICMP " not in f" {frame.note} " or " type " not in frame.note:
+    """The ICMP type of a native (not encapsulated) echo; None for anything else."""
+    if not is_native(frame) or frame.proto != "ICMP":
         return None
-    word = frame.note.rsplit(" type ", 1)[1].split()[0]
-    return int(word) if word.isdigit() else None
+    return frame.icmp_type
 
 
 async def ping_capturing(
