@@ -91,6 +91,15 @@ def test_overlay_flood_smoke() -> None:
         assert r["worker_cpu_s"] > 0  # the decoding happened in the capture worker
 
 
+def test_overlay_flood_both_sides_smoke() -> None:
+    """The receiving node captured too: each frame counted once, its two sightings matched."""
+    report = run_smoke("overlay_flood.py", timeout=120, extra=("--both-sides", "--rates", "20000"))
+    (run,) = report["runs"]
+    assert run["counters_exact"] is True and run["frames_counted"] == run["frames_offered"]
+    assert run["transit_arrived"] == run["frames_offered"] == run["peer_frames_offered"], run
+    assert run["transit_lost"] == 0 and run["one_way_ms"] == 0.5
+
+
 def test_big_cluster_smoke() -> None:
     report = run_smoke("big_cluster.py")
     assert report["pods"] > 0
