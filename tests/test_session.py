@@ -309,3 +309,21 @@ async def test_a_lab_that_cannot_list_its_hosts_is_said_once_in_its_own_words():
     assert [(e.source, e.error) for e in logged] == [("hosts", "vagrant: no answer")]
     assert state.problems["fabric"] == "cannot list the lab's hosts (see the VM pane)"
     assert not [e for e in events if isinstance(e, FeedCrashed)]
+
+
+def test_a_status_change_keeps_the_pod_indexes() -> None:
+    """The pod-to-node index goes to the capture worker whenever it is rebuilt: a pod
+    that only changes status (most watch events) must not rebuild it."""
+    import dataclasses
+
+    state = new_state()
+    state.set_hosts([Host("n1", Role.WORKER, 1, VmState.RUNNING, "fake", "", address="10.0.0.1")])
+    pod = KubePod("ns", "web-1", 1, 1, "Running", 0, 0.0, "10.64.0.2", "n1")
+    state.apply_pod_events([WatchEvent("RELIST", items=(pod,))])
+    index = state.pod_node_addresses()
+    assert index == {"10.64.0.2": "10.0.0.1"}
+    state.apply_pod_events([WatchEvent("MODIFIED", obj=dataclasses.replace(pod, restarts=1))])
+    assert state.pod_node_addresses() is index
+    moved = dataclasses.replace(pod, ip="10.64.0.9")
+    state.apply_pod_events([WatchEvent("MODIFIED", obj=moved)])
+    assert state.pod_node_addresses() == {"10.64.0.9": "10.0.0.1"}

@@ -14,7 +14,15 @@ from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, 
 from fabrictui.capture.transit import TransitTracker, sightings
 from fabrictui.model import VxlanFrame
 from fabrictui.session.capture_worker.process import Stream, Worker
-from fabrictui.session.capture_worker.protocol import PODS, START, SUMMARY, message, start_payload
+from fabrictui.session.capture_worker.protocol import (
+    END,
+    END_CLEAN,
+    PODS,
+    START,
+    SUMMARY,
+    message,
+    start_payload,
+)
 from tests.test_capture_worker import read_reply
 
 A, B, C = "10.0.101.101", "10.0.102.101", "10.0.101.102"
@@ -261,3 +269,29 @@ def test_a_stream_decodes_the_labs_own_vxlan_port() -> None:
     )  # fmt: skip
     worker.decode(1, pcap_global_header() + pcap_record(1.0, frame))
     assert worker.overlay.snapshot(1.0).vxlan == 1
+
+
+def test_a_capture_that_ends_leaves_its_waiting_sightings_unmatched_not_lost() -> None:
+    """Node b's capture ends: what node a sent to it can no longer be seen arriving."""
+    worker = Worker(buffer_frames=10, display_batch=10, out=1)
+    worker.transit.lost_after = 0.0
+    for stream, (node, address) in enumerate((("node-a", A), ("node-b", B)), start=1):
+        worker.process(START, stream, start_payload(node, address))
+    worker.decode(1, pcap_global_header() + b"".join(wire(1.0 + i, i, A, B) for i in range(4)))
+    worker.process(END, 2, END_CLEAN)
+    for now in range(5):
+        worker.transit.expire(float(now))
+    snap = worker.transit.snapshot()
+    assert (snap.lost, snap.untracked, snap.waiting) == (0, 4, 0)
+
+
+def test_frames_larger_than_the_wire_are_not_matched() -> None:
+    """A sender's tcpdump sees a TCP segment before GSO cuts it: never seen arriving as such."""
+    tracker = TransitTracker(lost_after=1.0)
+    tracker.expire(0.0)
+    big = vx(1.0, 1)._replace(length=9000)
+    feed(tracker, [big, vx(1.1, 2)], [])
+    for now in (1.0, 2.0, 3.0):
+        tracker.expire(now)
+    snap = tracker.snapshot()
+    assert (snap.lost, snap.oversize) == (1, 1)

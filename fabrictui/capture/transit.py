@@ -40,6 +40,10 @@ SAMPLES = 64  # newest one-way times kept per flow and per node pair
 MAX_FLOWS = 512  # flows told apart; beyond, a flow counts under its node pair only
 FLOWS_SHOWN = 5  # busiest flows per node pair in a snapshot
 MAX_WAITING = 100_000  # sightings waiting on each side, at most (~15 MB)
+# Larger frames are not what crossed the wire: a sender's tcpdump sees TCP segments before
+# the NIC (or veth) cuts them (TSO/GSO), a receiver's sees them merged (GRO); the two
+# sides never agree on them, so they are not matched (`oversize` counts them)
+MAX_WIRE_FRAME = 1518  # Ethernet at MTU 1500, one VLAN tag
 
 _F = VxlanFrame._fields
 MATCH_KEY = itemgetter(
@@ -52,6 +56,7 @@ MATCH_KEY = itemgetter(
     )
 )  # fmt: skip
 _TIME = itemgetter(_F.index("time"))
+_LENGTH = itemgetter(_F.index("length"))
 _FLOW_OF = itemgetter(1)  # of a waiting sighting's (time, flow)
 _OUTER_SRC = itemgetter(_F.index("outer_src"))
 _OUTER_DST = itemgetter(_F.index("outer_dst"))
@@ -98,7 +103,8 @@ class PairTransit:
 class TransitSnapshot:
     pairs: tuple[PairTransit, ...] = ()  # by sending, then receiving address
     waiting: int = 0  # sightings waiting for their other half now
-    untracked: int = 0  # sightings not matched at all: too many were waiting
+    untracked: int = 0  # sightings not matched: too many waited, or the other capture ended
+    oversize: int = 0  # sightings larger than a wire frame (segmentation offload): not matched
 
     @property
     def lost(self) -> int:
@@ -150,6 +156,18 @@ class _Waiting:
                 found[i] = older.pop(keys[i], None)
         return found
 
+    def drop(self, address: str, end: int) -> int:
+        """Forget the sightings whose flow has `address` at `end` (0 sender, 1 receiver);
+        how many. A scan, for a rare event: a node's capture ending."""
+        dropped = 0
+        for generation in self.generations:
+            gone = [key for key, (_t, flow) in generation.items() if flow[end] == address]
+            for key in gone:
+                del generation[key]
+            dropped += len(gone)
+        self.untracked += dropped
+        return dropped
+
     def rotate(self, keep: int) -> dict[int, tuple[float, FlowKey]]:
         """Start a new generation; returns what fell out of the oldest kept."""
         self.generations.append({})
@@ -171,6 +189,7 @@ class TransitTracker:
         self._flows: dict[FlowKey, _Stats] = {}
         self._pairs: dict[tuple[str, str], _Stats] = {}
         self._rotated_at: float | None = None
+        self._oversize = 0
 
     # -- sightings ------------------------------------------------------------------
 
@@ -194,6 +213,12 @@ class TransitTracker:
         `sign`: +1 when these are the departures (one-way = other half - this)."""
         if not frames:
             return
+        if max(map(_LENGTH, frames)) > MAX_WIRE_FRAME:
+            fit = [i for i, frame in enumerate(frames) if frame.length <= MAX_WIRE_FRAME]
+            self._oversize += len(frames) - len(fit)
+            frames, flows = _pick(frames, fit), _pick(flows, fit)
+            if not frames:
+                return
         # keys by their hash: a waiting sighting costs an int, not an 11-field tuple
         keys = list(map(hash, map(MATCH_KEY, frames)))
         times = list(map(_TIME, frames))
@@ -246,6 +271,12 @@ class TransitTracker:
         if pair is None:
             pair = self._pairs[key] = _Stats()
         return pair
+
+    def capture_ended(self, address: str) -> None:
+        """The capture of the node at `address` ended (or broke): what waits for its
+        sightings can no longer be matched, and is neither lost nor arrived."""
+        self._sent.drop(address, 1)
+        self._received.drop(address, 0)
 
     # -- time -----------------------------------------------------------------------
 
@@ -308,6 +339,7 @@ class TransitTracker:
             tuple(pairs),
             len(self._sent) + len(self._received),
             self._sent.untracked + self._received.untracked,
+            self._oversize,
         )
 
 

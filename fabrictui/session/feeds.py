@@ -274,9 +274,10 @@ class FeedSupervisor:
         told: dict[str, str] | None = None  # the pods' nodes as the worker knows them
         while True:
             pod_nodes = self.state.pod_node_addresses()
-            if pod_nodes is not told:  # a new index: pods or nodes changed
+            # a new index is built only when a pod moved; send it only when that changed it
+            if pod_nodes is not told and pod_nodes != told:
                 worker.pods(pod_nodes)
-                told = pod_nodes
+            told = pod_nodes
             summary, waited = await asyncio.wait_for(worker.summary(), SUMMARY_TIMEOUT)
             for error in summary.errors:
                 report(error)

@@ -160,10 +160,14 @@ class LabState:
 
     def apply_pod_events(self, events: Iterable[WatchEvent[KubePod]]) -> None:
         self.answered("pods")
+        moved = False  # a pod's name, address or node changed: the indexes are stale
         for event in events:
+            old = self.pods.get(event.obj.key) if event.type == "MODIFIED" and event.obj else None
+            moved = moved or old is None or _placed(old) != _placed(event.obj)
             self._pods.apply(event, _pod_key)
             self._tell("pod", event)
-        self.reindex()
+        if moved:
+            self.reindex()
 
     def apply_overlay(self, summary: OverlaySummary, waited: float = 0.0) -> None:
         """A capture worker's summary (`waited`: seconds captures waited for it)."""
@@ -267,6 +271,11 @@ class LabState:
 def _node_key(node: object) -> str:
     assert isinstance(node, KubeNode)
     return node.name
+
+
+def _placed(pod: KubePod | None) -> tuple[str, str | None, str | None] | None:
+    """What the indexes know of a pod: a status change alone leaves them as they are."""
+    return None if pod is None else (pod.name, pod.ip, pod.node)
 
 
 def _pod_key(pod: object) -> str:

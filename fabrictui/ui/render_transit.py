@@ -9,7 +9,12 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from fabrictui.capture.format import shorten_name
-from fabrictui.capture.transit import PairTransit, TransitSnapshot
+from fabrictui.capture.transit import (
+    LOST_AFTER,
+    MAX_WIRE_FRAME,
+    PairTransit,
+    TransitSnapshot,
+)
 from fabrictui.ui.render import Palette
 
 NO_PAIRS = (
@@ -19,7 +24,7 @@ NO_PAIRS = (
 EXPLAINED = (
     "one-way: the receiving node's capture time minus the sending node's; ⇄: frames "
     "go both ways, so the two nodes' clock offset cancels (NTP's way). lost: seen "
-    "leaving, not seen arriving within 2 s."
+    f"leaving, not seen arriving within {LOST_AFTER:g}-{LOST_AFTER * 1.5:g} s."
 )
 
 
@@ -53,9 +58,17 @@ def transit_lines(
     if snapshot.untracked:
         lines.append(
             Text(
-                f"{snapshot.untracked:,} sightings not matched: too many were waiting (one "
-                "node's capture far behind the other's, or gone)",
+                f"{snapshot.untracked:,} sightings not matched: too many were waiting, or the "
+                "other node's capture ended",
                 style=palette.warn,
+            )
+        )
+    if snapshot.oversize:
+        lines.append(
+            Text(
+                f"{snapshot.oversize:,} frames over {MAX_WIRE_FRAME} bytes not matched: "
+                "segmentation offload cuts them differently on the two nodes",
+                style=palette.muted,
             )
         )
     lines.append(Text(EXPLAINED, style=palette.muted))

@@ -147,6 +147,8 @@ class Worker:
             )
         elif kind == END:
             ended = self.streams.pop(stream, None)
+            if ended is not None and ended.address and ended.address not in self.captured:
+                self.transit.capture_ended(ended.address)
             if ended is not None and self.recording is not None:
                 self.recording.end(stream)
             if ended is not None and stream not in self.broken and payload == END_CLEAN:
@@ -158,8 +160,11 @@ class Worker:
 
     @property
     def captured(self) -> frozenset[str]:
-        """The addresses of the nodes captured now (a few: cheap per batch)."""
-        return frozenset(s.address for s in self.streams.values() if s.address)
+        """The addresses of the nodes captured now, whose streams are whole (a few:
+        cheap per batch)."""
+        return frozenset(
+            s.address for n, s in self.streams.items() if s.address and n not in self.broken
+        )
 
     # -- frames -----
 
@@ -173,6 +178,8 @@ class Worker:
         except CaptureError as err:
             frames = err.frames
             self.broken[stream] = f"{source.node}: {err}"
+            if source.address and source.address not in self.captured:
+                self.transit.capture_ended(source.address)
             located = None  # the records' places are not worth finding any more
         else:
             snaplen = decoder.snaplen or 0
