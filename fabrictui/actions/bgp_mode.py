@@ -39,7 +39,7 @@ from fabrictui.bgp_design import (
 )
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
-from fabrictui.constants import POD_POOL, VXLAN_PORT
+from fabrictui.constants import POD_POOL
 from fabrictui.labshape import LabShape
 from fabrictui.model import KubePod, VxlanFrame
 
@@ -290,10 +290,11 @@ async def migrate(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
 
-    stream = await backend.open_capture(src.node, "eth0", f"icmp or udp port {VXLAN_PORT}")
+    port = backend.info().vxlan_port
+    stream = await backend.open_capture(src.node, "eth0", f"icmp or udp port {port}")
 
     async def capture() -> None:
-        decoder = PcapStreamDecoder(node=src.node or "")
+        decoder = PcapStreamDecoder(node=src.node or "", vxlan_ports=(port,))
         with contextlib.suppress(CaptureError, BackendError):
             async for chunk in stream.chunks():
                 frames.extend(decoder.feed(chunk))

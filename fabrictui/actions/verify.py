@@ -285,7 +285,7 @@ async def _ping_with_capture(
 
     async def read() -> None:
         assert stream is not None
-        decoder = PcapStreamDecoder(node=node)
+        decoder = PcapStreamDecoder(node=node, vxlan_ports=(vxlan_port,))
         try:
             async for chunk in stream.chunks():
                 for frame in decoder.feed(chunk):

@@ -210,7 +210,7 @@ async def ping_capturing(
 
     async def read() -> None:
         assert stream is not None
-        decoder = PcapStreamDecoder(node=node)
+        decoder = PcapStreamDecoder(node=node, vxlan_ports=(port,))
         try:
             async for chunk in stream.chunks():
                 frames.extend(decoder.feed(chunk))

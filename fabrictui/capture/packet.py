@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 import struct
 
+from fabrictui.constants import VXLAN_PORT
 from fabrictui.model import VxlanFrame
 
 LINKTYPE_ETHERNET = 1
@@ -32,7 +33,7 @@ SUPPORTED_LINKTYPES = {
     LINKTYPE_LINUX_SLL2: "LINUX_SLL2",
 }
 
-DEFAULT_VXLAN_PORTS = frozenset({4789})
+DEFAULT_VXLAN_PORTS = frozenset({VXLAN_PORT})  # when the lab's is not known
 
 _ETHERTYPE_NAMES = {
     0x0806: "ARP",

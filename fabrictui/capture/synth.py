@@ -15,6 +15,8 @@ import hashlib
 import ipaddress
 import struct
 
+from fabrictui.constants import VXLAN_PORT
+
 PCAP_MAGIC_US = 0xA1B2C3D4
 PCAP_MAGIC_NS = 0xA1B23C4D
 LINKTYPE_ETHERNET = 1
@@ -26,7 +28,6 @@ LINKTYPE_LINUX_SLL2 = 276
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_ARP = 0x0806
 ETHERTYPE_VLAN = 0x8100
-VXLAN_PORT = 4789
 CALICO_VNI = 4096
 
 _GLOBAL = struct.Struct("<IHHiIII")

@@ -59,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         action="append",
         metavar="PORT",
-        help="UDP port that means VXLAN (repeatable; default 4789)",
+        help="UDP port that means VXLAN (repeatable; default: the lab's with --node, else 4789)",
     )
     parser.add_argument("--local-time", action="store_true", help="print local time instead of UTC")
     parser.add_argument(
@@ -281,6 +281,8 @@ async def _live(
         if not args.json:
             output.use_names(await _names(backend))
         bpf = args.filter if args.filter is not None else backend.capture_filter()
+        if not args.vxlan_port:  # the lab's own port, as its capture filter has it
+            decoder.vxlan_ports = frozenset({backend.info().vxlan_port})
         stream = await backend.open_capture(args.node, args.interface, bpf)
         ended = False
         try:
