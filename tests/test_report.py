@@ -44,6 +44,14 @@ def _with_results(path):
 
     clock.now = T0 + 20
     recorder.result("ping", Mesh())
+    clock.now = T0 + 25
+    from fabrictui.capture.transit import PairTransit, TransitSnapshot
+    from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
+
+    lossy = PairTransit("10.0.101.101", "10.0.102.101", 40, 7, 0, 0.81, None, None)
+    state.apply_overlay(
+        OverlaySummary(EMPTY_COUNTERS, DisplayBatch([], 0), 0, 0, (), TransitSnapshot((lossy,)))
+    )
     clock.now = T0 + 30
     state.set_readings(reading("Idle", T0 + 30))
     recorder.close()
@@ -66,6 +74,10 @@ def test_a_moment_holds_the_latest_results_before_it(tmp_path):
     assert "| space1/web-1 | space1/web-2 | 100% |" in md
     assert "verify: 1 of 2 checks failed" in md
     assert "Ping mesh at " in md and "0/1 pairs answered" in md
+    # the transit table as it was: frames lost between the two nodes
+    transit = md.split("## Fabric transit", 1)[1].split("##", 1)[0]
+    assert "10.0.101.101 → 10.0.102.101" in transit and "0.810 ms" in transit
+    assert transit.split("10.0.102.101", 1)[1].split()[2:4] == ["40", "7"]
     page = html_page(late, "<svg>screen</svg>")
     assert page.startswith("<!DOCTYPE html>") and "<svg>screen</svg>" in page
     assert "http://" not in page and "https://" not in page  # self-contained

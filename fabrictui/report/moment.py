@@ -13,6 +13,8 @@ from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingR
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.record.replay import ReplayDriver, frames_between
 from fabrictui.session.state import LabState
+from fabrictui.ui.render import Palette
+from fabrictui.ui.render_transit import transit_lines
 
 FRAMES_AROUND = 5.0  # seconds either side of the moment
 MAX_FRAMES = 40
@@ -38,6 +40,7 @@ class Moment:
     trace: tuple[float, TraceResult] | None
     actions: list[tuple[float, str, str]]
     frames: list[str]
+    transit: list[str]  # the overlay's transit table at the moment, as lines
     frames_total: int
     version: str = ""
     extra: dict[str, str] = field(default_factory=dict)
@@ -51,7 +54,11 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
     driver.seek(recording.end if at is None else at)
     now = driver.now
     frames = frames_between(
-        recording, now - FRAMES_AROUND, now + FRAMES_AROUND, state.lab.vxlan_port
+        recording,
+        now - FRAMES_AROUND,
+        now + FRAMES_AROUND,
+        state.lab.vxlan_port,
+        state.pod_node_addresses(),
     )
     names = state.names_by_ip()
     shown = frames[-MAX_FRAMES:] if len(frames) > MAX_FRAMES else frames
@@ -73,6 +80,7 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
         trace=driver.results.get("trace"),
         actions=driver.log[-LAST_ACTIONS:],
         frames=[frame_to_line(f, names, local_time=True) for f in shown],
+        transit=[line.plain for line in transit_lines(state.overlay.transit, names, Palette())],
         frames_total=len(frames),
         version=recording.version,
     )

@@ -138,6 +138,8 @@ def sections(m: Moment) -> list[Section]:
             or ("(none recorded)",),
         )
     )
+    transit = "Fabric transit: one-way time and loss per node pair"
+    out.append(Section(transit, code=tuple(m.transit)))
     shown = f"{len(m.frames)} of {m.frames_total}" if m.frames_total > len(m.frames) else "all"
     out.append(
         Section(
