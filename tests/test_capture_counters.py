@@ -111,3 +111,15 @@ def test_frame_ring_keeps_newest_and_counts_drops() -> None:
     assert (ring.dropped, ring.skipped, ring.seen) == (8, 30, 43)
     ring.clear()
     assert len(ring) == 0 and ring.dropped == 13 and ring.seen == 43
+
+
+def test_a_snapshot_carries_the_busiest_pairs_only() -> None:
+    """Native pairs are pods: a summary ten times a second must not grow with the cluster."""
+    from fabrictui.capture.counters import SNAPSHOT_PAIRS
+
+    c = FlowCounters()
+    frames = [frame(1.0 + i / 1000, src=f"10.0.0.{i % 200}") for i in range(1000)]
+    c.add_many(frames)
+    snap = c.snapshot(2.0)
+    assert len(snap.per_pair) == SNAPSHOT_PAIRS and sum(snap.per_pair.values()) < snap.vxlan
+    assert len(c.per_pair) == 200  # the counters themselves stay exact

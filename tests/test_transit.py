@@ -295,3 +295,21 @@ def test_frames_larger_than_the_wire_are_not_matched() -> None:
         tracker.expire(now)
     snap = tracker.snapshot()
     assert (snap.lost, snap.oversize) == (1, 1)
+
+
+def test_idle_flows_make_room_for_new_ones() -> None:
+    """Pods come and go: once flows run short, the silent ones are forgotten (their counts
+    stay in their node pair) and new pods' flows are told apart again."""
+    from fabrictui.capture.transit import IDLE_ROTATIONS
+
+    tracker = TransitTracker(lost_after=1.0, max_flows=4)
+    tracker.expire(0.0)
+    old = [vx(1.0, i)._replace(inner_src=f"10.64.0.{i}", ip_id=i) for i in range(4)]
+    feed(tracker, old, old)
+    for rotation in range(1, IDLE_ROTATIONS + 2):
+        tracker.expire(rotation * 0.5)
+    new = vx(2.0, 9)._replace(inner_src="10.64.9.9")
+    feed(tracker, [new], [new])
+    (pair,) = tracker.snapshot().pairs
+    assert pair.arrived == 5
+    assert [f.inner_src for f in pair.flows] == ["10.64.9.9"]

@@ -44,6 +44,17 @@ class _Flow(NamedTuple):
     proto: str
 
 
+#: Pairs in a snapshot: the busiest. Native pairs are pods, so a cluster's churn would
+#: otherwise grow every summary (ten a second) and every recorded counter event.
+SNAPSHOT_PAIRS = 32
+
+
+def busiest(counts: dict[Any, int], limit: int) -> dict[Any, int]:
+    if len(counts) <= limit:
+        return counts
+    return dict(sorted(counts.items(), key=lambda item: -item[1])[:limit])
+
+
 _F = VxlanFrame._fields
 # one key per flow (the fields of `_Flow`); C-level getters keep counting at millions of
 # frames a second
@@ -179,7 +190,7 @@ class FlowCounters:
             bytes=self.bytes,
             rate=self.rate(now),
             per_vni=self.per_vni,
-            per_pair=self.per_pair,
+            per_pair=busiest(self.per_pair, SNAPSHOT_PAIRS),
             per_proto=self.per_proto,
             native=self.native,
         )

@@ -39,6 +39,7 @@ LOST_AFTER = 2.0  # seconds a sighting waits for its other half
 SAMPLES = 64  # newest one-way times kept per flow and per node pair
 MAX_FLOWS = 512  # flows told apart; beyond, a flow counts under its node pair only
 FLOWS_SHOWN = 5  # busiest flows per node pair in a snapshot
+IDLE_ROTATIONS = 30  # a flow silent this long (~lost_after/2 each) makes room when flows run short
 MAX_WAITING = 100_000  # sightings waiting on each side, at most (~15 MB)
 # Larger frames are not what crossed the wire: a sender's tcpdump sees TCP segments before
 # the NIC (or veth) cuts them (TSO/GSO), a receiver's sees them merged (GRO); the two
@@ -121,6 +122,7 @@ class _Stats:
     lost: int = 0
     unmatched: int = 0
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    touched: int = 0  # the tracker's rotation when it last counted something here
 
     def median_ms(self) -> float | None:
         return statistics.median(self.recent) * 1000.0 if self.recent else None
@@ -189,6 +191,7 @@ class TransitTracker:
         self._flows: dict[FlowKey, _Stats] = {}
         self._pairs: dict[tuple[str, str], _Stats] = {}
         self._rotated_at: float | None = None
+        self._rotations = 0
         self._oversize = 0
 
     # -- sightings ------------------------------------------------------------------
@@ -263,6 +266,7 @@ class TransitTracker:
                 stats = self._flows.get(flow)
             if stats is None:
                 stats = self._flows[flow] = _Stats()
+        stats.touched = self._rotations
         return stats
 
     def _pair(self, flow: FlowKey) -> _Stats:
@@ -289,6 +293,11 @@ class TransitTracker:
         if now - self._rotated_at < self.lost_after / 2:
             return
         self._rotated_at = now
+        self._rotations += 1
+        if len(self._flows) > self.max_flows * 3 // 4:  # room for new pods' flows
+            idle = self._rotations - IDLE_ROTATIONS
+            for flow in [f for f, stats in self._flows.items() if stats.touched < idle]:
+                del self._flows[flow]  # its counts stay in its node pair's
         # three generations, each half the wait: a sighting waits 1 to 1.5 x lost_after
         lost = Counter(map(itemgetter(1), self._sent.rotate(3).values()))
         unmatched = Counter(map(itemgetter(1), self._received.rotate(3).values()))

@@ -43,7 +43,7 @@ def transit_lines(
     for pair in snapshot.pairs:
         lines.append(_pair_line(pair, names, palette))
         for flow in pair.flows:
-            if not flow.inner_src:  # the flows beyond the cap, counted together
+            if not flow.inner_src:  # beyond the cap, or not IP inside: counted together
                 label = "  (other flows)"
             else:
                 src = shorten_name(names.get(flow.inner_src, flow.inner_src))

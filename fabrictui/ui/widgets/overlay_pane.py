@@ -103,11 +103,15 @@ class OverlayPane(Pane):
                 text.append(transit, style=palette.bad if overlay.transit.lost else None)
         if snapshot.per_pair:
             top = sorted(snapshot.per_pair.items(), key=lambda item: -item[1])[:3]
-            # BGP mode's pairs are pods: `nginx-…-z9pl9`, as the frame lines show them
-            label = shorten_name if bgp else str
-            pairs = ", ".join(
-                f"{label(names.get(a, a))}>{label(names.get(b, b))}: {n:,}" for (a, b), n in top
-            )
+            # native pairs are pods (`nginx-…-z9pl9`, as the frame lines show them), VXLAN
+            # pairs nodes: by address, so a migration's mix reads right
+            pods = self.state.pod_node_addresses()
+
+            def label(ip: str) -> str:
+                name = names.get(ip, ip)
+                return shorten_name(name) if ip in pods else name
+
+            pairs = ", ".join(f"{label(a)}>{label(b)}: {n:,}" for (a, b), n in top)
             text.append(f"\n{pairs}", style=palette.muted)
         counters = self.query_one("#overlay-counters", Static)
         if text != self._last_counters:
