@@ -59,7 +59,7 @@ FEEDS = ["bgp", "capture", "fabric", "hosts", "nodes", "pods"]
 SWITCHES = ("spine-sw1", "spine-sw2", "leaf1", "leaf2")
 LEAVES = ("leaf1", "leaf2")
 # (fault, what the user sees, seen within s, recovered in s, note)
-RESULTS: list[tuple[str, str, float, float | None, str]] = []
+RESULTS: list[tuple[str, str, float, float | None, str, str]] = []
 
 
 # -- the lab, Calico and the workload, once for the module -----------------------------
@@ -97,12 +97,13 @@ def _report() -> None:
     if not RESULTS:
         return
     lines = [
-        "| fault | what the user sees | seen within (s) | recovered in (s) | note |",
-        "|---|---|---:|---:|---|",
+        "| fault | what the user sees | what the trace says | seen within (s) | recovered in (s)"
+        " | note |",
+        "|---|---|---|---:|---:|---|",
     ]
-    for fault, sees, seen, recovered, note in RESULTS:
+    for fault, sees, seen, recovered, note, traced in RESULTS:
         back = "—" if recovered is None else f"{recovered:.2f}"
-        lines.append(f"| {fault} | {sees} | {seen:.2f} | {back} | {note} |")
+        lines.append(f"| {fault} | {sees} | {traced} | {seen:.2f} | {back} | {note} |")
     table = "\n".join(lines)
     print(f"\n\nfault matrix (rehearsal lab, refresh every {POLL:.1f} s):\n{table}")
     target = os.environ.get("FABRICTUI_FAULT_TABLE")
@@ -121,7 +122,10 @@ injection to the pane concerned showing it, *recovered in* the time from clearin
 fault (or, for the faults the app clears itself, from the injection) to the pane being
 current and unmarked again, without restarting the app. After every step the test
 checks that no traceback reached the screen, that a key press is handled and that all
-five feed workers still run.
+five feed workers still run. *What the trace says* is a path trace (docs/trace.md) of a
+cross-rack pod pair run while the fault is on, its verdict checked against the fault (a
+dash: not traced, the hung switch would only add its SSH timeout and a 410 is a watch's
+matter).
 
 {table}
 
@@ -167,10 +171,50 @@ def problem_of(subtitle: object, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def record(fault: str, sees: str, seen: float, recovered: float | None, note: str = "") -> None:
-    RESULTS.append((fault, sees, seen, recovered, note))
+def record(
+    fault: str,
+    sees: str,
+    seen: float,
+    recovered: float | None,
+    note: str = "",
+    traced: str = "—",
+) -> None:
+    RESULTS.append((fault, sees, seen, recovered, note, traced))
     back = "-" if recovered is None else f"{recovered:.2f} s"
-    print(f"\n{fault}: seen within {seen:.2f} s, recovered in {back} {note}")
+    print(f"\n{fault}: seen within {seen:.2f} s, recovered in {back} {note}\n  trace: {traced}")
+
+
+async def trace_across(
+    app: FabricApp, src_node: str | None = None, dst_node: str | None = None
+) -> dict:
+    """A path trace from a pod on rack 2 (or on `src_node`) to one on rack 1 (or on
+    `dst_node`), run while the fault is on: its JSON, or {"error": ...} when it cannot
+    start."""
+    from fabrictui.actions.trace import run_trace
+    from fabrictui.backends.base import BackendError
+
+    shape = app.backend.shape()
+    pods = nginx(app)
+    src = next(p for p in pods if (p.node == src_node if src_node else shape.rack_of(p.node) == 2))
+    dst = next(p for p in pods if (p.node == dst_node if dst_node else shape.rack_of(p.node) == 1))
+    try:
+        result = await run_trace(app.backend, lambda _p: None, src.key, dst.key, 2, timeout=5.0)
+    except BackendError as err:
+        return {"error": str(err)}
+    return result.to_json()
+
+
+def trace_text(out: dict) -> str:
+    if "error" in out:
+        return f"cannot start: {out['error']}"
+    if out["delivered"]:
+        unseen = sorted({h["host"] for h in out["hops"] if h["state"] == "unobserved"})
+        return f"delivered via {out['branch']}" + (
+            f"; not observed on {', '.join(unseen)}" if unseen else ""
+        )
+    lost = out["lost_at"]
+    where = f" at {lost['host']} {lost['interface']}" if lost else ""
+    return f"not delivered{where}: {out['cause']}"
 
 
 # -- the app, recording what each pane showed and when ------------------------------------
@@ -326,6 +370,8 @@ async def test_a_spine_bgpd_killed_and_restarted(lab_dir: Path) -> None:
             others = session_states(app)
             assert others[("leaf1", "spine-sw2")] == "Established", others
             assert others[("leaf2", "spine-sw2")] == "Established", others
+            traced = await trace_across(app)  # the routes via spine-sw1 are gone: the other
+            assert traced.get("delivered") and traced["branch"] == "spine-sw2", traced
             await still_fine(app, pilot)
         finally:  # bgpd back in any case: the next faults need a whole fabric
             respawn(lab_dir, record_, frr.daemon_argv(lab_id, "spine-sw1", "bgpd"))
@@ -333,7 +379,8 @@ async def test_a_spine_bgpd_killed_and_restarted(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     assert seen < ONE_REFRESH, seen
     sees = 'both leaves\' sessions to spine-sw1 named as problems; spine-sw1: "bgpd is not running"'
-    record("spine-sw1 bgpd killed (SIGKILL)", sees, seen, recovered, "recovery: bgpd started again")
+    record("spine-sw1 bgpd killed (SIGKILL)", sees, seen, recovered, "recovery: bgpd started again",
+           trace_text(traced))  # fmt: skip
 
 
 # ==========================================================================================
@@ -358,6 +405,8 @@ async def test_b_leaf_uplink_down_and_up(lab_dir: Path) -> None:
             states = session_states(app)
             assert states[("leaf1", "spine-sw2")] == "Established", states
             assert states[("leaf2", "spine-sw1")] == "Established", states
+            traced = await trace_across(app)  # spine-sw1 no longer reaches leaf1
+            assert traced.get("delivered") and traced["branch"] == "spine-sw2", traced
             await still_fine(app, pilot)
         finally:
             ip("-n", ns, "link", "set", "dev", "swp51", "up")
@@ -365,7 +414,8 @@ async def test_b_leaf_uplink_down_and_up(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     assert seen < ONE_REFRESH, seen
     sees = 'fabric pane: "leaf1: session to spine-sw1 (172.16.0.0) is ..." as a problem'
-    record("leaf1 uplink swp51 (to spine-sw1) down", sees, seen, recovered, "recovery: link up")
+    record("leaf1 uplink swp51 (to spine-sw1) down", sees, seen, recovered, "recovery: link up",
+           trace_text(traced))  # fmt: skip
 
 
 # ==========================================================================================
@@ -425,6 +475,10 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
             await until(pilot, lambda: vm_state(app, "leaf2") == "unreachable", 10, "VM pane")
             for other in ("spine-sw1", "spine-sw2", "leaf1"):
                 assert app.state.readings[other].error is None, app.state.readings[other].error
+            # the data plane is whole; only leaf2's own ports cannot be watched
+            traced = await trace_across(app)
+            assert traced.get("delivered"), traced
+            assert "leaf2" in trace_text(traced).partition("not observed on")[2], traced
             await still_fine(app, pilot)
 
             # now the port accepts TCP and never answers
@@ -456,7 +510,8 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
     assert seen_refused < ONE_REFRESH, seen_refused
     assert seen_hung < SSH_TIMEOUT + ONE_REFRESH, seen_hung
     refusing = f'leaf2 error in the fabric pane ("{problem_of(refused_text)}"), VM: unreachable'
-    record("leaf2 sshd killed (port refuses)", refusing, seen_refused, None, "then hung (next row)")
+    record("leaf2 sshd killed (port refuses)", refusing, seen_refused, None, "then hung (next row)",
+           trace_text(traced))  # fmt: skip
     hanging_sees = f'leaf2 error ("{problem_of(hung_text)}"), the other switches on time'
     note = "recovery: sshd restarted; a hang is only known by its timeout"
     record("leaf2 SSH port accepts TCP, never answers", hanging_sees, seen_hung, recovered, note)
@@ -521,6 +576,8 @@ async def test_d_tcpdump_killed_mid_stream(lab_dir: Path) -> None:
         problem = next(s for at, p, s, stale in app.seen if p == "pane-overlay" and
                        at >= injected and CAPTURE_NODE in s)  # fmt: skip
         assert "capture" in problem, problem
+        traced = await trace_across(app, src_node=CAPTURE_NODE)  # its own tcpdumps: unaffected
+        assert traced.get("delivered") and not trace_text(traced).count("not observed"), traced
         await still_fine(app, pilot)
 
         def capturing_again() -> bool:
@@ -536,7 +593,8 @@ async def test_d_tcpdump_killed_mid_stream(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     sees = f'overlay pane: "{problem_of(problem)}"'
     note = "restarts by itself (new tcpdump, frames again)"
-    record(f"{CAPTURE_NODE}: tcpdump killed mid-stream", sees, seen, recovered, note)
+    record(f"{CAPTURE_NODE}: tcpdump killed mid-stream", sees, seen, recovered, note,
+           trace_text(traced))  # fmt: skip
 
 
 async def test_e_capture_host_disappears(lab_dir: Path) -> None:
@@ -558,6 +616,11 @@ async def test_e_capture_host_disappears(lab_dir: Path) -> None:
             problem = next(s for at, p, s, stale in app.seen if p == "pane-overlay" and
                            at >= injected and CAPTURE_NODE in s)  # fmt: skip
             await until(pilot, lambda: vm_state(app, CAPTURE_NODE) == "unreachable", 10, "VM")
+            # its pods still answer (exec goes through the API, not the node's sshd); what
+            # the trace cannot do is watch that node's interfaces
+            traced = await trace_across(app, src_node=CAPTURE_NODE)
+            assert traced.get("delivered"), traced
+            assert CAPTURE_NODE in trace_text(traced).partition("not observed on")[2], traced
             await still_fine(app, pilot)
         finally:
             restart_sshd(lab_dir, old)
@@ -575,7 +638,8 @@ async def test_e_capture_host_disappears(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     record(f"{CAPTURE_NODE}: sshd killed (capture host gone)", f"overlay pane: "
            f"\"{problem_of(problem)}\", host unreachable in the VM pane", seen, recovered,
-           "recovery: sshd restarted; capture retries with backoff")  # fmt: skip
+           "recovery: sshd restarted; capture retries with backoff",
+           trace_text(traced))  # fmt: skip
 
 
 # ==========================================================================================
@@ -662,6 +726,9 @@ async def test_g_calico_node_stopped_on_one_node(lab_dir: Path) -> None:
             assert "lab NOT healthy" in report, report
             causes = [line for line in report.splitlines() if "cause:" in line]
             assert any(node in line and "calico-node" in line for line in causes), report
+            # a crash-looping calico-node leaves the routes it programmed: traffic still flows
+            traced = await trace_across(app, src_node=node)
+            assert traced.get("delivered"), traced
             await still_fine(app, pilot)
         finally:  # a new calico-node in any case: the next faults need a healthy cluster
             kubectl(lab_dir, "-n", "kube-system", "delete", "pod", name)  # the DaemonSet
@@ -676,7 +743,7 @@ async def test_g_calico_node_stopped_on_one_node(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     record(f"calico-node on {node} crash-looping", "CrashLoopBackOff in the Kubernetes pane; "
            f"verify: cause names calico-node on {node}", seen, recovered,
-           "recovery: pod deleted, DaemonSet starts a new one")  # fmt: skip
+           "recovery: pod deleted, DaemonSet starts a new one", trace_text(traced))  # fmt: skip
 
 
 async def test_h_pod_black_holed(lab_dir: Path) -> None:
@@ -705,6 +772,9 @@ async def test_h_pod_black_holed(lab_dir: Path) -> None:
             await pilot.press("escape")
             report = await run_verify(app, pilot)
             assert "lab NOT healthy" in report and victim.ip in report, report
+            traced = await trace_across(app, dst_node=victim.node)
+            assert not traced["delivered"] and traced["lost_at"]["host"] == victim.node, traced
+            assert "black-hol" in traced["cause"] and victim.ip in traced["cause"], traced
             await still_fine(app, pilot)
         finally:
             ip("-n", node_ns, "route", "replace", *original)
@@ -717,7 +787,8 @@ async def test_h_pod_black_holed(lab_dir: Path) -> None:
     record(f"pod {victim.name} ({victim.node}) black-holed", f"ping matrix: {len(failing)} of "
            f"12 pairs fail, all through {victim.ip}; verify's trace names the black-hole route",
            seen, recovered,
-           "both times: one ping mesh (P); recovery: route restored")  # fmt: skip
+           "both times: one ping mesh (P); recovery: route restored",
+           trace_text(traced))  # fmt: skip
     # verify's trace of a failing pair reads the node's route: the cause names the black hole
     assert "black-hol" in report, report
 
@@ -773,6 +844,8 @@ async def test_f1_kube_api_answers_500(lab_dir: Path, tmp_path: Path) -> None:
         )
         problem = problem_of(pane(app, "pane-kube").border_subtitle)
         assert len(app.state.kube_state()[0]) == shown_nodes  # last known data kept, marked
+        traced = await trace_across(app)  # the probe runs through the API: it says so
+        assert "500" in traced.get("error", ""), traced
         await still_fine(app, pilot)
         cleared = proxy.set_mode("pass")
         recovered = await until(pilot, lambda: kube_clean(app), 60, "watches back")
@@ -781,7 +854,8 @@ async def test_f1_kube_api_answers_500(lab_dir: Path, tmp_path: Path) -> None:
         assert served and set(served) == {500}, served
     record("Kubernetes API answers 500 to everything", f"Kubernetes pane marked: "
            f"\"{problem}\"", seen, recovered,
-           "recovery: API answers again; watches retry with backoff")  # fmt: skip
+           "recovery: API answers again; watches retry with backoff",
+           trace_text(traced))  # fmt: skip
 
 
 async def test_f2_kube_watch_410_gone(lab_dir: Path, tmp_path: Path) -> None:
@@ -844,6 +918,8 @@ async def test_f3_kube_api_stopped_and_restarted(lab_dir: Path) -> None:
         await still_fine(app, pilot)
         for other in ("pane-fabric", "pane-vms"):  # the rest of the app carries on
             assert not pane(app, other).has_class("-stale"), pane_text(app, other)
+        traced = await trace_across(app)
+        assert traced.get("error"), traced
 
         respawn(lab_dir, old, [a.decode() for a in argv])
         restarted = time.monotonic()
@@ -854,7 +930,9 @@ async def test_f3_kube_api_stopped_and_restarted(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     sees = f'Kubernetes pane marked: "{problem}"'
     note = "recovery: server restarted (fresh cluster, new token: kubeconfig reloaded)"
-    record("Kubernetes API server stopped (SIGTERM)", sees, seen, recovered, note)
+    record(
+        "Kubernetes API server stopped (SIGTERM)", sees, seen, recovered, note, trace_text(traced)
+    )
 
 
 async def test_z_nothing_left_running_after_the_faults(lab_dir: Path) -> None:
