@@ -120,39 +120,42 @@ def test_flows_beyond_the_cap_count_under_their_pair() -> None:
     assert sum(f.arrived for f in pair.flows) == 5 and len(pair.flows) == 3  # 2 + catch-all
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(st.booleans(), min_size=1, max_size=40),  # which frames arrive
     st.floats(min_value=-1.0, max_value=1.0),  # receiver's clock offset
-    st.integers(min_value=0, max_value=2**32 - 1),  # order of delivery
-    st.booleans(),  # duplicate a sighting
+    st.integers(min_value=0, max_value=2**32 - 1),  # order, batching, expiry points
+    st.lists(st.integers(min_value=0, max_value=79), max_size=3),  # sightings delivered twice
 )
-def test_matching_survives_any_order_offset_and_duplicates(
-    arrives: list[bool], offset: float, seed: int, duplicate: bool
+def test_matching_survives_any_order_batching_offset_and_duplicates(
+    arrives: list[bool], offset: float, seed: int, twice: list[int]
 ) -> None:
-    """However the two nodes' captures interleave, whatever the clock offset: every
-    frame that arrived is matched once, with its own one-way time, and every frame
-    that did not is lost once."""
+    """However the two nodes' captures interleave and batch, whatever the clock offset,
+    with generations turning over meanwhile and some sightings delivered twice: every
+    frame that arrived is matched once, with its own one-way time, and every frame that
+    did not is lost once."""
     rng = random.Random(seed)
     frames = [vx(100.0 + i * 0.01, i, ip_id=i) for i in range(len(arrives))]
     transit = 0.0004
     events = [("sent", f) for f in frames]
-    events += [
-        ("got", f._replace(time=f.time + transit + offset))
-        for f, a in zip(frames, arrives, strict=False)
-        if a
-    ]
-    if duplicate:
-        events.append(events[0])  # a capture that delivered one record twice
+    for f, arrived in zip(frames, arrives, strict=True):
+        if arrived:
+            events.append(("got", f._replace(time=f.time + transit + offset)))
+    events += [events[i % len(events)] for i in twice]
     rng.shuffle(events)
     tracker = TransitTracker(lost_after=1.0)
     tracker.expire(0.0)
-    for kind, frame in events:
-        if kind == "sent":
-            tracker.sent([frame], [flow(frame)])
-        else:
-            tracker.received([frame], [flow(frame)])
-    for now in (1.0, 2.0, 3.0):
+    clock, i = 0.0, 0
+    while i < len(events):  # runs of one kind, cut into batches of random sizes
+        kind, j = events[i][0], i
+        size = rng.randint(1, 5)
+        while j < len(events) and j - i < size and events[j][0] == kind:
+            j += 1
+        batch, i = [f for _k, f in events[i:j]], j
+        (tracker.sent if kind == "sent" else tracker.received)(batch, [flow(f) for f in batch])
+        clock = min(0.9, clock + rng.random() * 0.1)  # generations turn, nothing waits 1 s
+        tracker.expire(clock)
+    for now in (10.0, 20.0, 30.0):
         tracker.expire(now)
     (pair,) = tracker.snapshot().pairs
     assert pair.arrived == sum(arrives)

@@ -145,6 +145,12 @@ class _Waiting:
         if len(current) >= MAX_WAITING // 3:  # the other side's capture is gone or far behind
             self.untracked += len(keys)
             return
+        older = [g for g in self.generations if g and g is not current]
+        if older:  # a copy of a sighting still waiting from before: the first one stands
+            again = set().union(*(filter(g.__contains__, keys) for g in older))
+            if again:
+                fresh = [i for i, key in enumerate(keys) if key not in again]
+                keys, times, flows = _pick(keys, fresh), _pick(times, fresh), _pick(flows, fresh)
         current.update(zip(keys, zip(times, flows, strict=True), strict=True))
 
     def take(self, keys: Sequence[int]) -> list[tuple[float, FlowKey] | None]:
@@ -229,6 +235,9 @@ class TransitTracker:
         if len(names) > 4 * self.max_flows:
             names.clear()
         flows = list(map(names.setdefault, flows, flows))
+        if len(set(keys)) != len(keys):  # one record twice in a batch: the first stands
+            first = sorted({key: i for i, key in reversed(list(enumerate(keys)))}.values())
+            keys, times, flows = _pick(keys, first), _pick(times, first), _pick(flows, first)
         if any(self._matched):  # a capture that delivers a record twice must not count it twice
             batch = set(keys)
             again = set().union(*(batch & done for done in self._matched))
