@@ -316,3 +316,33 @@ async def test_transit_is_recorded_and_replayed_and_frames_show_once(tmp_path):
     shown = replayed.overlay.take_for_display().frames
     assert [(f.node, f.icmp_seq) for f in shown] == [("node1", 3), ("node1", 4)]
     rec.close()
+
+
+async def test_replay_counts_a_frame_where_it_was_seen_when_its_sender_was_not_captured(tmp_path):
+    """Node2's capture started late: before that, what node1 received from node2 is the
+    only sighting there is, and the moment shows it."""
+    from fabrictui.capture.synth import build_vxlan_icmp_frame
+
+    def back(seq: int) -> bytes:  # node2 -> node1
+        return build_vxlan_icmp_frame(
+            outer_src_mac="52:54:00:00:00:02", outer_dst_mac="52:54:00:00:00:01",
+            outer_src="10.0.102.101", outer_dst="10.0.101.101", udp_src=40000, vni=4096,
+            inner_src_mac="ee:ee:ee:ee:ee:ee", inner_dst_mac="66:00:00:00:00:01",
+            inner_src="10.64.2.3", inner_dst="10.64.1.2", icmp_type=0, icmp_id=7, icmp_seq=seq,
+        )  # fmt: skip
+
+    clock = Clock()
+    path = tmp_path / "late.rec.sqlite"
+    recorder = Recorder(path, LAB, clock=clock)
+    recorder.attach(LabState(LAB, clock))
+    clock.now = T0 + 200
+    recorder.close()
+    early = [pcap_global_header()] + [pcap_record(T0 + 1 + s, back(s)) for s in range(3)]
+    worker_records(path, "node1", "10.0.101.101", early)
+    late = [pcap_global_header()] + [pcap_record(T0 + 150 + s, back(10 + s)) for s in range(3)]
+    worker_records(path, "node2", "10.0.102.101", late)
+    rec = Recording(path)
+    driver, state, _told = bound(rec)
+    driver.seek(T0 + 3.5)
+    assert [f.icmp_seq for f in state.overlay.take_for_display().frames] == [1, 2]
+    rec.close()

@@ -243,9 +243,11 @@ def frames_between(
     """The recorded frames captured between t0 and t1, decoded, oldest first, each
     once: where it was sent, as the live pane counts them (`transit.sightings`;
     `pod_nodes` tells the nodes of native frames)."""
-    captured = frozenset(s.address for s in recording.streams.values() if s.address)
+    blocks = list(recording.records(t0, t1))
+    # the nodes captured then: those with records in the window
+    captured = frozenset(stream.address for stream, _ in blocks if stream.address)
     frames: list[VxlanFrame] = []
-    for stream, records in recording.records(t0, t1):
+    for stream, records in blocks:
         decoder = PcapStreamDecoder(vxlan_ports=(vxlan_port,), node=stream.node)
         decoded = decoder.feed(stream.header + records)
         if stream.address:
