@@ -14,6 +14,7 @@ from fabrictui.backends.base import BackendError, CaptureStream, LabBackend
 from fabrictui.capture.pcap import decode_pcap_bytes
 from fabrictui.capture.synth import (
     build_pcap,
+    build_vxlan_icmp_frame,
     ethernet_header,
     pcap_global_header,
     pcap_record,
@@ -338,3 +339,27 @@ def test_capture_cli_benchmark_smoke() -> None:
             except OSError:
                 continue
             assert b"fabrictui benchmark: one busy core" not in cmdline, f"left: {entry.name}"
+
+
+def test_node_capture_decodes_the_labs_own_vxlan_port(
+    fake_lab: list[FakeLab], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lab on Linux's old VXLAN port 8472: the filter and the decoder both take it, so
+    its overlay prints as VXLAN, not as plain UDP between nodes."""
+    frame = build_vxlan_icmp_frame(
+        outer_src_mac="08:00:27:53:73:c7", outer_dst_mac="08:00:27:91:d4:66",
+        outer_src="10.0.102.101", outer_dst="10.0.101.102", udp_src=41553, udp_dst=8472,
+        vni=4096, inner_src_mac="66:92:0a:fb:a9:be", inner_dst_mac="66:81:2e:61:22:8a",
+        inner_src="10.68.86.129", inner_dst="10.65.76.193", icmp_type=8, icmp_id=592,
+        icmp_seq=1,
+    )  # fmt: skip
+
+    class Port8472(FakeLab):
+        def info(self) -> LabInfo:
+            return LabInfo(name="fake", kind="demo", vxlan_port=8472)
+
+    fake_lab.append(Port8472(build_pcap([(1.0, frame)])))
+    assert main(["capture", "--node", "k8s-node-l2-1", "--count", "1"]) == 0
+    assert fake_lab[-1].opened[0][2].startswith("udp port 8472 or ")
+    line = capsys.readouterr().out.strip()
+    assert " vni 4096  nginx-…-z9pl9(10.68.86.129) > 10.65.76.193 ICMP echo request" in line
