@@ -261,6 +261,24 @@ async def test_cancelled_ping_leaves_no_process(lab_dir: Path) -> None:
         await backend.close()
 
 
+async def test_exec_in_calico_node_runs_in_its_container(lab_dir: Path) -> None:
+    """How a real cluster's BIRD is read (`birdcl` in calico-node): the same exec as a
+    ping, into the calico-node pod of the node, its container named."""
+    from fabrictui.backends.kube.calico_bgp import exec_in_calico_node
+
+    backend = open_lab(lab_dir)
+    try:
+        await backend.start()
+        await backend._ensure_kube()
+        argv = ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]
+        out, err, finished = await exec_in_calico_node(backend.kube, "k8s-node-l1-1", argv, 10)
+        assert finished and "inet 10.0.101.101/24" in out, (out, err)
+        out, err, finished = await exec_in_calico_node(backend.kube, "no-such-node", argv, 5)
+        assert (out, err, finished) == ("", "no calico-node pod on no-such-node", False)
+    finally:
+        await backend.close()
+
+
 async def test_closing_the_backend_stops_open_captures(lab_dir: Path) -> None:
     backend = open_lab(lab_dir)
     await backend.start()

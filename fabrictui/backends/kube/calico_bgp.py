@@ -4,13 +4,12 @@ in a node's calico-node pod (BIRD's client)."""
 
 from __future__ import annotations
 
-import contextlib
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fabrictui import audit
 from fabrictui.backends.kube.convert import as_dict, as_list
+from fabrictui.backends.kube.pod_exec import run_in_pod
 
 if TYPE_CHECKING:
     from fabrictui.backends.kube.client import KubeClient
@@ -84,7 +83,6 @@ async def exec_in_calico_node(
 
     def run(api: Any) -> tuple[str, str, bool]:
         from kubernetes import client
-        from kubernetes.stream import stream
 
         core = client.CoreV1Api(api)
         pods = core.list_namespaced_pod(
@@ -94,38 +92,6 @@ async def exec_in_calico_node(
             return "", f"no calico-node pod on {node}", False
         name = pods[0].metadata.name
         audit.record_call(f"exec in kube-system/{name}: {' '.join(command)}")
-        # an exec swaps the client's transport: a client of its own (see KubeClient.ping)
-        exec_client = client.ApiClient(api.configuration)
-        try:
-            ws = stream(
-                client.CoreV1Api(exec_client).connect_get_namespaced_pod_exec,
-                name,
-                "kube-system",
-                container="calico-node",
-                command=command,
-                stderr=True,
-                stdin=False,
-                stdout=True,
-                tty=False,
-                _preload_content=False,
-            )
-            out: list[str] = []
-            err: list[str] = []
-            deadline = time.monotonic() + timeout
-            try:
-                while ws.is_open() and time.monotonic() < deadline:
-                    ws.update(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
-                    if ws.peek_stdout():
-                        out.append(ws.read_stdout())
-                    if ws.peek_stderr():
-                        err.append(ws.read_stderr())
-                finished = not ws.is_open()
-                with contextlib.suppress(Exception):
-                    out.append(ws.read_stdout(timeout=0))
-            finally:
-                ws.close()
-        finally:
-            exec_client.close()
-        return "".join(out), "".join(err), finished
+        return run_in_pod(api, "kube-system", name, command, timeout, container="calico-node")
 
     return await kube._call(f"exec in calico-node on {node}", run)

@@ -24,7 +24,6 @@ import json
 import logging
 import shlex
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +48,7 @@ from fabrictui.backends.kube.convert import (
     pod_from_api,
 )
 from fabrictui.backends.kube.manifests import load_calico_manifest
+from fabrictui.backends.kube.pod_exec import run_in_pod
 from fabrictui.backends.kube.watch import QUEUE_SIZE, stream_watch
 from fabrictui.constants import CALICO_CRD_GROUP, POD_POOL
 from fabrictui.model import KubeNode, KubePod, PingResult, WatchEvent
@@ -410,64 +410,21 @@ class KubeClient:
         audit.record_call(f"exec in {pod.namespace}/{pod.name}: {shlex.join(command)}")
 
         def run(api: Any) -> tuple[str, str, bool]:
-            from kubernetes import client
-
-            # stream() swaps the ApiClient's call_api for a websocket one while it
-            # opens the exec: on the shared client that races with the other
-            # threads (concurrent pings, lists, watches), which then go out as
-            # websockets and fail ("Handshake status 200 OK"). Each exec gets a
-            # client of its own, with the same configuration.
-            exec_client = client.ApiClient(api.configuration)
-            core = client.CoreV1Api(exec_client)
-            try:
-                return exec_ping(core)
-            finally:
-                exec_client.close()
-
-        def exec_ping(core: Any) -> tuple[str, str, bool]:
-            from kubernetes.stream import stream
-
-            ws = stream(
-                core.connect_get_namespaced_pod_exec,
-                pod.name,
-                pod.namespace,
-                command=command,
-                stderr=True,
-                stdin=False,
-                stdout=True,
-                tty=False,
-                _preload_content=False,
-                _request_timeout=self._timeout(),
-            )
-            out: list[str] = []
-            err: list[str] = []
-            deadline = time.monotonic() + timeout
-            try:
-                while ws.is_open() and time.monotonic() < deadline and not cancelled.is_set():
-                    ws.update(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
-                    if ws.peek_stdout():
-                        out.append(ws.read_stdout())
-                    if ws.peek_stderr():
-                        err.append(ws.read_stderr())
-                timed_out = ws.is_open()
-                if not timed_out:
-                    # anything left after the close
-                    with contextlib.suppress(Exception):
-                        out.append(ws.read_stdout(timeout=0))
-                        err.append(ws.read_stderr(timeout=0))
-            finally:
-                ws.close()
-            return "".join(out), "".join(err), timed_out
+            return run_in_pod(
+                api, pod.namespace, pod.name, command, timeout,
+                request_timeout=self._timeout(), cancelled=cancelled,
+            )  # fmt: skip
 
         source = pod.key
         cancelled = threading.Event()  # a cancelled ping closes its exec stream at once
         try:
-            stdout, stderr, timed_out = await self._call(f"exec in {source}", run)
+            stdout, stderr, finished = await self._call(f"exec in {source}", run)
         except asyncio.CancelledError:
             cancelled.set()
             raise
         except BackendError as exc:
             return PingResult.failed(source, target_ip, str(exc))
+        timed_out = not finished
         try:
             stats = parse_ping_output(stdout)
         except ParseError as exc:

@@ -1,0 +1,72 @@
+"""A command in a pod through the API's exec, its output read to the end or a deadline:
+what a ping from a pod and `birdcl` in calico-node both are. Runs in a worker thread
+(blocking websocket reads), with the API client the caller's thread holds."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+
+def run_in_pod(
+    api: Any,
+    namespace: str,
+    pod: str,
+    command: list[str],
+    timeout: float,
+    *,
+    container: str | None = None,
+    request_timeout: float | None = None,
+    cancelled: threading.Event | None = None,
+) -> tuple[str, str, bool]:
+    """Run `command` in `namespace/pod`: (stdout, stderr, finished). Not finished when
+    `timeout` passed first, or `cancelled` was set (the stream is closed at once)."""
+    from kubernetes import client
+    from kubernetes.stream import stream
+
+    # stream() swaps the ApiClient's call_api for a websocket one while it opens the
+    # exec: on the shared client that races with the other threads (concurrent pings,
+    # lists, watches), which then go out as websockets and fail ("Handshake status 200
+    # OK"). Each exec gets a client of its own, with the same configuration.
+    exec_client = client.ApiClient(api.configuration)
+    options: dict[str, Any] = {}
+    if container is not None:
+        options["container"] = container
+    if request_timeout is not None:
+        options["_request_timeout"] = request_timeout
+    try:
+        ws = stream(
+            client.CoreV1Api(exec_client).connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=command,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+            **options,
+        )
+        out: list[str] = []
+        err: list[str] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while ws.is_open() and time.monotonic() < deadline:
+                if cancelled is not None and cancelled.is_set():
+                    break
+                ws.update(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+                if ws.peek_stdout():
+                    out.append(ws.read_stdout())
+                if ws.peek_stderr():
+                    err.append(ws.read_stderr())
+            finished = not ws.is_open()
+            with contextlib.suppress(Exception):  # anything left after the close
+                out.append(ws.read_stdout(timeout=0))
+                err.append(ws.read_stderr(timeout=0))
+        finally:
+            ws.close()
+    finally:
+        exec_client.close()
+    return "".join(out), "".join(err), finished
