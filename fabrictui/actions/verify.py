@@ -15,7 +15,6 @@ Each result carries evidence lines and, when it fails, a one-line cause.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from fabrictui.actions.deploy import calico_node_pods
@@ -26,15 +25,13 @@ from fabrictui.actions.diagnose import (
     leaf_sessions,
     take_snapshot,
 )
+from fabrictui.actions.ping_capture import ping_capturing
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.scale import belongs
 from fabrictui.actions.trace import TraceResult, run_trace
 from fabrictui.actions.verify_bgp import detect_mode, verify_bgp
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
-from fabrictui.capture import CaptureError
-from fabrictui.capture.pcap import PcapStreamDecoder
-from fabrictui.constants import VXLAN_PORT
-from fabrictui.model import CheckResult, KubePod, PingResult, Role, VmState, VxlanFrame
+from fabrictui.model import CheckResult, KubePod, Role, VmState, VxlanFrame
 
 CHECKS = (
     "leaf BGP sessions",
@@ -263,58 +260,6 @@ def _name(obj: object) -> str:
     return str(getattr(obj, "name", ""))
 
 
-async def _ping_with_capture(
-    backend: LabBackend,
-    node: str,
-    src: KubePod,
-    target_ip: str,
-    count: int,
-    timeout: float,
-    vxlan_port: int = VXLAN_PORT,
-) -> tuple[PingResult, list[VxlanFrame], str | None]:
-    """Ping from `src` while capturing the lab's VXLAN port on `node` eth0; returns the ping
-    result, the frames seen (with a short grace for the last reply) and a capture error."""
-    frames: list[VxlanFrame] = []
-    errors: list[str] = []
-    stream = None
-    try:
-        stream = await backend.open_capture(node, "eth0", f"udp port {vxlan_port}")
-    except BackendError as err:
-        errors.append(f"cannot capture on {node}: {err}")
-    seen_reply = asyncio.Event()
-
-    async def read() -> None:
-        assert stream is not None
-        decoder = PcapStreamDecoder(node=node, vxlan_ports=(vxlan_port,))
-        try:
-            async for chunk in stream.chunks():
-                for frame in decoder.feed(chunk):
-                    frames.append(frame)
-                    if frame.inner_dst == src.ip and frame.icmp_type == 0:
-                        seen_reply.set()
-        except (CaptureError, BackendError) as err:
-            errors.append(f"capture on {node} broke: {err}")
-
-    reader = asyncio.create_task(read()) if stream is not None else None
-    try:
-        await asyncio.sleep(0)  # the reader attaches before the first echo
-        try:
-            result = await backend.ping(src, target_ip, count=count, timeout=timeout)
-        except BackendError as err:
-            result = PingResult.failed(src.key, target_ip, str(err))
-        if reader is not None and result.ok:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2.0):
-                    await seen_reply.wait()
-    finally:
-        if stream is not None:
-            await stream.close()
-        if reader is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(reader, timeout=2.0)  # cancels it on timeout
-    return result, frames, (errors[0] if errors else None)
-
-
 async def check_ping_and_wire(
     backend: LabBackend,
     snap: LabSnapshot,
@@ -340,8 +285,9 @@ async def check_ping_and_wire(
             f"capturing on {src.node} eth0"
         )
     )
-    result, frames, capture_error = await _ping_with_capture(
-        backend, src.node, src, dst.ip, count, timeout, snap.info.vxlan_port
+    port = snap.info.vxlan_port
+    result, frames, capture_error = await ping_capturing(
+        backend, src.node, src, dst.ip, count, timeout, f"udp port {port}", port
     )
     who = (
         f"{src.name} ({src.node}, rack {snap.rack_of_node(src.node)}) → {dst.ip} ({dst.name}, "

@@ -15,15 +15,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from fabrictui.actions.diagnose import LabSnapshot, diagnose_ping, take_snapshot
+from fabrictui.actions.ping_capture import ping_capturing
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
-from fabrictui.capture import CaptureError
-from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.labshape import bgp_expected_sessions, node_peerings
-from fabrictui.model import CheckResult, KubePod, PingResult, Role, VxlanFrame, is_native
+from fabrictui.model import CheckResult, KubePod, Role, VxlanFrame, is_native
 from fabrictui.parsers.routes import Route
 from fabrictui.sessions import analyze_sessions
 
@@ -196,44 +194,6 @@ def echo_type(frame: VxlanFrame) -> int | None:
     return frame.icmp_type
 
 
-async def ping_capturing(
-    backend: LabBackend, node: str, src: KubePod, target: str, count: int, timeout: float, port: int
-) -> tuple[PingResult, list[VxlanFrame], str | None]:
-    """Ping from `src` while capturing ICMP and VXLAN on `node` eth0."""
-    frames: list[VxlanFrame] = []
-    errors: list[str] = []
-    stream = None
-    try:
-        stream = await backend.open_capture(node, "eth0", NATIVE_BPF.format(port=port))
-    except BackendError as err:
-        errors.append(f"cannot capture on {node}: {err}")
-
-    async def read() -> None:
-        assert stream is not None
-        decoder = PcapStreamDecoder(node=node, vxlan_ports=(port,))
-        try:
-            async for chunk in stream.chunks():
-                frames.extend(decoder.feed(chunk))
-        except (CaptureError, BackendError) as err:
-            errors.append(f"capture on {node} broke: {err}")
-
-    reader = asyncio.create_task(read()) if stream is not None else None
-    try:
-        await asyncio.sleep(0)
-        try:
-            result = await backend.ping(src, target, count=count, timeout=timeout)
-        except BackendError as err:
-            result = PingResult.failed(src.key, target, str(err))
-        await asyncio.sleep(0.3)  # the last reply's frame
-    finally:
-        if stream is not None:
-            await stream.close()
-        if reader is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(reader, timeout=2.0)
-    return result, frames, (errors[0] if errors else None)
-
-
 def check_native(
     frames: list[VxlanFrame], src: KubePod, dst: KubePod, node: str, port: int
 ) -> CheckResult:
@@ -286,7 +246,7 @@ async def check_ping_native(
     report(Progress(f"pinging {dst.ip} ({dst.name}) from {src.name}, capturing on {src.node}"))
     port = snap.info.vxlan_port
     result, frames, error = await ping_capturing(
-        backend, src.node, src, dst.ip, count, timeout, port
+        backend, src.node, src, dst.ip, count, timeout, NATIVE_BPF.format(port=port), port
     )
     line = f"{src.name} ({src.node}) → {dst.ip} ({dst.name}, {dst.node}): "
     line += f"{result.received}/{result.transmitted} replies"
