@@ -221,9 +221,7 @@ def decode_frame(
         elif proto in (1, 58) and poff + 1 <= n:
             note = f"{family} {proto_name(proto)} {src} > {dst} type {frame[poff]}"
             if poff + 8 <= n and plen >= 8:
-                icmp_type, icmp_id, icmp_seq = _ICMP.unpack_from(frame, poff)
-                if icmp_type not in (_ICMP_ID_SEQ if proto == 1 else _ICMP6_ID_SEQ):
-                    icmp_id = icmp_seq = None
+                icmp_type, icmp_id, icmp_seq = _icmp_header(frame, poff, proto)
                 return _native(
                     t, orig_len, note, node, src_mac, dst_mac, src, dst, 0, 0, ip_id, ip_len,
                     proto_name(proto), icmp_type, icmp_id, icmp_seq, None, None,
@@ -258,6 +256,15 @@ def decode_frame(
         frame, voff + 8, n, payload_len - 8, t, orig_len, node,
         src_mac, dst_mac, src, dst, sport, dport, vni_word >> 8, flags, ip_id,
     )  # fmt: skip
+
+
+def _icmp_header(frame: bytes, off: int, proto: int) -> tuple[int, int | None, int | None]:
+    """(type, id, seq) of the ICMP (proto 1) or ICMPv6 header at `off`, 8 bytes of it
+    there; id and seq only for the types whose header carries them."""
+    icmp_type, icmp_id, icmp_seq = _ICMP.unpack_from(frame, off)
+    if icmp_type not in (_ICMP_ID_SEQ if proto == 1 else _ICMP6_ID_SEQ):
+        return icmp_type, None, None
+    return icmp_type, icmp_id, icmp_seq
 
 
 def _parse_ipv4(frame: bytes, off: int, n: int) -> tuple[str, str, str, int, int, int] | str:
@@ -340,9 +347,7 @@ def _decode_inner(
             proto = proto_name(pnum)
             if pnum in (1, 58):
                 if poff + 8 <= n:
-                    icmp_type, icmp_id, icmp_seq = _ICMP.unpack_from(frame, poff)
-                    if icmp_type not in (_ICMP_ID_SEQ if pnum == 1 else _ICMP6_ID_SEQ):
-                        icmp_id = icmp_seq = None
+                    icmp_type, icmp_id, icmp_seq = _icmp_header(frame, poff, pnum)
                 elif poff + 1 <= n:
                     icmp_type = frame[poff]
                     note = f"truncated inner {proto} header"
