@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import enum
 import json
+import queue
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -112,6 +115,39 @@ def connect(path: str, readonly: bool = False, busy_seconds: float = 60.0) -> sq
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
     return conn
+
+
+COMMIT_SECONDS = 0.5  # kill -9 loses at most this much (the issue asks for a second)
+
+
+def write_queued(
+    conn: sqlite3.Connection,
+    items: queue.SimpleQueue,
+    take: Callable[[Any], bool],
+    before_commit: Callable[[], None] | None = None,
+) -> None:
+    """A writer thread's loop (the app's recorder, the capture worker's frames): `take`
+    each queued item until it returns False for the last one; commit every
+    COMMIT_SECONDS, and after the last (`before_commit` first, for what a writer holds
+    back). sqlite3 and OS errors are the caller's."""
+    last_commit = time.monotonic()
+    while True:
+        wait = max(0.0, COMMIT_SECONDS - (time.monotonic() - last_commit))
+        try:
+            item = items.get(timeout=wait)
+        except queue.Empty:
+            pass
+        else:
+            if not take(item):
+                if before_commit is not None:
+                    before_commit()
+                conn.commit()
+                return
+        if time.monotonic() - last_commit >= COMMIT_SECONDS:
+            if before_commit is not None:
+                before_commit()
+            conn.commit()
+            last_commit = time.monotonic()
 
 
 def encode(obj: Any) -> Any:

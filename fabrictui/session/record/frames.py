@@ -20,12 +20,10 @@ import contextlib
 import queue
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 
-from fabrictui.session.record.format import connect
+from fabrictui.session.record.format import connect, write_queued
 
-COMMIT_SECONDS = 0.5  # kill -9 loses at most this much (the issue asks for a second)
 BUSY_SECONDS = 60.0  # how long a write waits for the app's recorder (decoding never does)
 BLOCK_BYTES = 256 * 1024  # pcap records of one stream gathered into one row
 MAX_BACKLOG = 32 * 1024 * 1024  # bytes queued for the thread; past it, records are dropped
@@ -101,30 +99,24 @@ class FrameWriter:
 
     def _run(self, conn: sqlite3.Connection) -> None:
         streams: dict[int, _Stream] = {}
-        last_commit = time.monotonic()
+
+        def take(item: tuple | None) -> bool:
+            if item is None:
+                return False
+            if len(item) == 2:
+                ended = streams.pop(item[1], None)
+                if ended is not None:
+                    self._flush(conn, ended)
+            else:
+                self._take(conn, streams, *item)
+            return True
+
+        def flush_all() -> None:  # the blocks still gathering reach the file at each commit
+            for stream in streams.values():
+                self._flush(conn, stream)
+
         try:
-            while True:
-                wait = max(0.0, COMMIT_SECONDS - (time.monotonic() - last_commit))
-                try:
-                    item = self._queue.get(timeout=wait)
-                except queue.Empty:
-                    item = ()
-                if item is None:
-                    for stream in streams.values():
-                        self._flush(conn, stream)
-                    conn.commit()
-                    return
-                if len(item) == 2:
-                    ended = streams.pop(item[1], None)
-                    if ended is not None:
-                        self._flush(conn, ended)
-                elif item:
-                    self._take(conn, streams, *item)
-                if time.monotonic() - last_commit >= COMMIT_SECONDS:
-                    for stream in streams.values():
-                        self._flush(conn, stream)
-                    conn.commit()
-                    last_commit = time.monotonic()
+            write_queued(conn, self._queue, take, flush_all)
         except (sqlite3.Error, OSError) as err:
             self.error = f"frames not recorded: {self.path}: {err}"
         finally:

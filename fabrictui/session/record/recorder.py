@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 from fabrictui import __version__
 from fabrictui.actions.trace_model import TraceResult
 from fabrictui.model import CheckResult, LabInfo, PingResult
-from fabrictui.session.record.format import FORMAT_VERSION, connect, dumps
+from fabrictui.session.record.format import FORMAT_VERSION, connect, dumps, write_queued
 from fabrictui.session.record.marks import MARKED, Marker
 from fabrictui.session.state import LabState
 
 if TYPE_CHECKING:
     from fabrictui.session.feeds import FeedSupervisor
 
-COMMIT_SECONDS = 0.5  # kill -9 loses at most this much (the issue asks for a second)
 SNAPSHOT_SECONDS = 60.0  # a whole-state snapshot this often: a seek replays at most this
 SNAPSHOT_EVENTS = 2000  # ... or after this many events (a busy cluster), whichever comes first
 MARK_GAP = 1.0  # marks of one level closer than this are kept as one (a flood of restarts)
@@ -147,24 +146,16 @@ class Recorder:
     # -- the writer thread -----
 
     def _run(self, conn: sqlite3.Connection) -> None:
-        last_commit = time.monotonic()
+        def take(item: tuple[str, Any, Any]) -> bool:
+            what, a, b = item
+            if what == "close":
+                self._meta(conn, "ended", repr(a))
+                return False
+            self._write(conn, what, a, b)
+            return True
+
         try:
-            while True:
-                wait = max(0.0, COMMIT_SECONDS - (time.monotonic() - last_commit))
-                try:
-                    item = self._queue.get(timeout=wait)
-                except queue.Empty:
-                    item = None
-                if item is not None:
-                    what, a, b = item
-                    if what == "close":
-                        self._meta(conn, "ended", repr(a))
-                        conn.commit()
-                        return
-                    self._write(conn, what, a, b)
-                if time.monotonic() - last_commit >= COMMIT_SECONDS:
-                    conn.commit()
-                    last_commit = time.monotonic()
+            write_queued(conn, self._queue, take)
         except (sqlite3.Error, OSError) as err:
             self.error = f"recording stopped: {self.path}: {err}"
             if self.on_error is not None:
