@@ -5,6 +5,17 @@ Every parser is pure (no I/O) and raises exactly one error type,
 show its message; nothing else may escape (the fuzz tests hold them to it).
 """
 
+from typing import Any
+
 
 class ParseError(ValueError):
     """Input could not be parsed; the message says what and where."""
+
+
+def json_bool(obj: dict[str, Any], key: str, what: str) -> bool:
+    """`obj[key]` as a JSON true/false (False when absent); anything else is a ParseError
+    naming `what` and the key."""
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise ParseError(f"{what}: {key} is {type(value).__name__}, not true/false")
+    return value

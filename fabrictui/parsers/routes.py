@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fabrictui.parsers import ParseError
+from fabrictui.parsers import ParseError, json_bool
 
 __all__ = ["NextHop", "Route", "parse_routes"]
 
@@ -214,13 +214,6 @@ def _parse_text(text: str) -> list[Route]:
     return routes
 
 
-def _json_bool(obj: dict[str, Any], key: str, what: str) -> bool:
-    value = obj.get(key, False)
-    if not isinstance(value, bool):
-        raise ParseError(f"{what}: {key} is {type(value).__name__}, not true/false")
-    return value
-
-
 def _json_int(obj: dict[str, Any], key: str, what: str) -> int | None:
     value = obj.get(key)
     if value is None:
@@ -233,7 +226,7 @@ def _json_int(obj: dict[str, Any], key: str, what: str) -> int | None:
 def _json_nexthop(data: Any, what: str) -> NextHop | None:
     if not isinstance(data, dict):
         raise ParseError(f"{what}: a next hop is {type(data).__name__}, not an object")
-    if _json_bool(data, "blackhole", what) or _json_bool(data, "unreachable", what):
+    if json_bool(data, "blackhole", what) or json_bool(data, "unreachable", what):
         return None
     ip = data.get("ip")
     iface = data.get("interfaceName")
@@ -241,15 +234,15 @@ def _json_nexthop(data: Any, what: str) -> NextHop | None:
         raise ParseError(f"{what}: next hop ip is {type(ip).__name__}, not text")
     if iface is not None and not isinstance(iface, str):
         raise ParseError(f"{what}: interfaceName is {type(iface).__name__}, not text")
-    if _json_bool(data, "directlyConnected", what):
+    if json_bool(data, "directlyConnected", what):
         ip = None
     if ip is None and iface is None:
         raise ParseError(f"{what}: a next hop with neither ip nor interface")
     return NextHop(
         _address(ip, what) if ip is not None else None,
         _iface(iface, what) if iface is not None else None,
-        active=_json_bool(data, "active", what),
-        recursive=_json_bool(data, "recursive", what),
+        active=json_bool(data, "active", what),
+        recursive=json_bool(data, "recursive", what),
     )
 
 
@@ -269,8 +262,8 @@ def _json_route(key: str, data: Any, what: str) -> Route:
     return Route(
         prefix=_prefix(key, what),
         protocol=protocol,
-        selected=_json_bool(data, "selected", what),
-        installed=_json_bool(data, "installed", what),
+        selected=json_bool(data, "selected", what),
+        installed=json_bool(data, "installed", what),
         nexthops=hops,
         distance=_json_int(data, "distance", what),
         metric=_json_int(data, "metric", what),

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from fabrictui.model import BgpPeer, BgpSummary
-from fabrictui.parsers import ParseError
+from fabrictui.parsers import ParseError, json_bool
 from fabrictui.parsers.bgp.values import (
     HOST_NAME,
     MAX_AS,
@@ -60,13 +60,6 @@ def _json_as(obj: dict[str, Any], key: str, what: str) -> int | None:
     raise ParseError(f"{what}: {key} is {type(value).__name__}, not an AS number")
 
 
-def _json_bool(obj: dict[str, Any], key: str, what: str) -> bool:
-    value = obj.get(key, False)
-    if not isinstance(value, bool):
-        raise ParseError(f"{what}: {key} is {type(value).__name__}, not true/false")
-    return value
-
-
 def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
     what = f"{what} peer {key[:60]!r}"
     if not isinstance(data, dict):
@@ -100,7 +93,7 @@ def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
         prefixes_received=prefixes,
         msg_rcvd=_json_int(data, "msgRcvd", what),
         msg_sent=_json_int(data, "msgSent", what),
-        dynamic=_json_bool(data, "dynamicPeer", what),
+        dynamic=json_bool(data, "dynamicPeer", what),
         policy_blocked=established and peer_state == "Policy",
     )
 
