@@ -150,7 +150,7 @@ class _Waiting:
             again = set().union(*(filter(g.__contains__, keys) for g in older))
             if again:
                 fresh = [i for i, key in enumerate(keys) if key not in again]
-                keys, times, flows = _pick(keys, fresh), _pick(times, fresh), _pick(flows, fresh)
+                keys, times, flows = _pick(fresh, keys, times, flows)
         current.update(zip(keys, zip(times, flows, strict=True), strict=True))
 
     def take(self, keys: Sequence[int]) -> list[tuple[float, FlowKey] | None]:
@@ -164,17 +164,14 @@ class _Waiting:
                 found[i] = older.pop(keys[i], None)
         return found
 
-    def drop(self, address: str, end: int) -> int:
-        """Forget the sightings whose flow has `address` at `end` (0 sender, 1 receiver);
-        how many. A scan, for a rare event: a node's capture ending."""
-        dropped = 0
+    def drop(self, address: str, end: int) -> None:
+        """Forget (as untracked) the sightings whose flow has `address` at `end` (0 sender,
+        1 receiver). A scan, for a rare event: a node's capture ending."""
         for generation in self.generations:
             gone = [key for key, (_t, flow) in generation.items() if flow[end] == address]
             for key in gone:
                 del generation[key]
-            dropped += len(gone)
-        self.untracked += dropped
-        return dropped
+            self.untracked += len(gone)
 
     def rotate(self, keep: int) -> dict[int, tuple[float, FlowKey]]:
         """Start a new generation; returns what fell out of the oldest kept."""
@@ -225,7 +222,7 @@ class TransitTracker:
         if max(map(_LENGTH, frames)) > MAX_WIRE_FRAME:
             fit = [i for i, frame in enumerate(frames) if frame.length <= MAX_WIRE_FRAME]
             self._oversize += len(frames) - len(fit)
-            frames, flows = _pick(frames, fit), _pick(flows, fit)
+            frames, flows = _pick(fit, frames, flows)
             if not frames:
                 return
         # keys by their hash: a waiting sighting costs an int, not an 11-field tuple
@@ -237,20 +234,20 @@ class TransitTracker:
         flows = list(map(names.setdefault, flows, flows))
         if len(set(keys)) != len(keys):  # one record twice in a batch: the first stands
             first = sorted({key: i for i, key in reversed(list(enumerate(keys)))}.values())
-            keys, times, flows = _pick(keys, first), _pick(times, first), _pick(flows, first)
+            keys, times, flows = _pick(first, keys, times, flows)
         if any(self._matched):  # a capture that delivers a record twice must not count it twice
             batch = set(keys)
             again = set().union(*(batch & done for done in self._matched))
             if again:
                 fresh = [i for i, key in enumerate(keys) if key not in again]
-                keys, times, flows = _pick(keys, fresh), _pick(times, fresh), _pick(flows, fresh)
+                keys, times, flows = _pick(fresh, keys, times, flows)
         if not any(theirs.generations):  # the common order: nothing to match yet
             mine.add(keys, times, flows)
             return
         found = theirs.take(keys)
         waiting = [i for i, half in enumerate(found) if half is None]
         if waiting:
-            mine.add(_pick(keys, waiting), _pick(times, waiting), _pick(flows, waiting))
+            mine.add(*_pick(waiting, keys, times, flows))
         if len(waiting) == len(found):
             return
         # counted in C-level passes; one-way times from the newest matches only (each flow
@@ -361,8 +358,9 @@ class TransitTracker:
         )
 
 
-def _pick(items: Sequence, indices: list[int]) -> list:
-    return [items[i] for i in indices]
+def _pick(indices: list[int], *columns: Sequence) -> list[list]:
+    """The rows at `indices` of columns that go together (keys, times, flows, ...)."""
+    return [[column[i] for i in indices] for column in columns]
 
 
 def _busiest(item: tuple[FlowKey, _Stats]) -> int:
