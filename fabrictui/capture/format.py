@@ -103,6 +103,12 @@ def _endpoint(ip: str, names: Mapping[str, str] | None, limit: int) -> str:
     return ip
 
 
+def native_where(frame: VxlanFrame) -> str:
+    """What stands where a VXLAN line has its outer frame: `native on NODE` (the capture
+    point), or `native` when it is not known."""
+    return f"native on {frame.node}" if frame.node else "native"
+
+
 def _pair(frame: VxlanFrame, names: Mapping[str, str] | None, limit: int) -> str:
     """The inner packet's `source > destination`."""
     src, dst = frame.inner_src, frame.inner_dst
@@ -149,8 +155,8 @@ def _line_body(
 ) -> str:
     if not frame.is_vxlan:
         if is_native(frame):
-            where = f"native on {frame.node}" if frame.node else "native"
-            return f"{where}  {_pair(frame, names, name_limit)} {_describe_inner(frame, id_seq)}"
+            pair = _pair(frame, names, name_limit)
+            return f"{native_where(frame)}  {pair} {_describe_inner(frame, id_seq)}"
         return f"not VXLAN: {frame.note or 'unknown frame'}"
     outer = (
         f"{_endpoint(frame.outer_src, names, name_limit)} > "

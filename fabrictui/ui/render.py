@@ -349,7 +349,7 @@ def frame_two_lines(frame, names: Mapping[str, str]) -> list[str]:
     """tcpdump's layout for narrow panes: outer frame, then the inner one indented. A
     native frame (plain IP pod traffic, BGP mode) has no outer frame: where it was
     captured, then the packet as a VXLAN frame's inner line shows it."""
-    from fabrictui.capture.format import describe_inner, format_time
+    from fabrictui.capture.format import describe_inner, format_time, native_where
 
     stamp = format_time(frame.time)
     native = is_native(frame)
@@ -363,7 +363,7 @@ def frame_two_lines(frame, names: Mapping[str, str]) -> list[str]:
         return f"{short_name(name)}({ip})" if with_ip else name
 
     if native:
-        outer = f"{stamp} native on {frame.node}" if frame.node else f"{stamp} native"
+        outer = f"{stamp} {native_where(frame)}"
     else:
         nodes = f"{who(frame.outer_src, False)} > {who(frame.outer_dst, False)}"
         outer = f"{stamp} {nodes} vni {frame.vni}"
