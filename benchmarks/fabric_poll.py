@@ -4,11 +4,12 @@ Brings up a rehearsal lab (real FRR and one real sshd per host, in network names
 default 4 spines and 32 leaves, no workers, no Kubernetes API), always takes it down again,
 and measures in the same run the median of several rounds of:
 
-- fabrictui: `fabrictui.live.read_all_switches` over the real backend (`RealLabBackend` on
-  the lab's inventory, as `fabrictui --lab DIR` opens it): every switch concurrently, each
-  command sent into the switch's long-lived vtysh session on the already-open asyncssh
-  connection of its host (the app's steady state). The first refresh (connections opened,
-  platform probed, vtysh sessions started) is reported separately as cold;
+- fabrictui: `fabrictui.session.polling.read_all_switches` over the real backend
+  (`RealLabBackend` on the lab's inventory, as `fabrictui --lab DIR` opens it): every switch
+  concurrently, each command sent into the switch's long-lived vtysh session on the
+  already-open asyncssh connection of its host (the app's steady state). The first refresh
+  (connections opened, platform probed, vtysh sessions started) is reported separately as
+  cold;
 - fabrictui one-shot: the same with sessions off, one `vtysh -c` channel per switch and
   refresh (fabrictui's fallback path, and its only path before sessions);
 - `ssh` per switch: one `ssh -F DIR/ssh_config HOST sudo vtysh -c 'show bgp summary json'`
@@ -48,13 +49,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from fabrictui.backends.inventory import load_rehearsal
-from fabrictui.backends.real import RealLabBackend
-from fabrictui.backends.remote import remote_command
-from fabrictui.backends.switches import VTYSH_JSON
-from fabrictui.live import read_all_switches
+from fabrictui.backends.real.backend import RealLabBackend
+from fabrictui.backends.real.inventory import load_rehearsal
+from fabrictui.backends.real.remote import remote_command
+from fabrictui.backends.real.switches import VTYSH_JSON
 from fabrictui.model import BgpSummary, SwitchReading
 from fabrictui.parsers.bgp import parse_bgp_summary
+from fabrictui.session.polling import read_all_switches
 
 TARGET_VS_SSH = 20.0  # fabrictui at least this many times faster than an ssh per switch
 TARGET_VS_MUX = 1.0  # and no slower than ControlMaster

@@ -55,7 +55,6 @@ from fabrictui.model import (
     VmState,
     WatchEvent,
 )
-from fabrictui.overlay import DisplayBatch, OverlaySummary
 from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.capture_worker.process import Worker
 from fabrictui.session.capture_worker.protocol import (
@@ -66,6 +65,7 @@ from fabrictui.session.capture_worker.protocol import (
     START,
     start_payload,
 )
+from fabrictui.session.overlay import DisplayBatch, OverlaySummary
 from fabrictui.session.record import Recorder, Recording
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import ReplayDriver

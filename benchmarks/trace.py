@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fabrictui.actions.progress import ignore
-from fabrictui.actions.trace import run_trace
+from fabrictui.actions.trace.run import run_trace
 from fabrictui.backends.base import DemoWorkload, LabBackend
 
 TOTAL_S = 3.0

@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import Settings
+from fabrictui.render.common import Palette, frame_lines
 from fabrictui.session.capture_worker import WorkerGone
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
 from fabrictui.session.record.replay import ReplayDriver
@@ -32,7 +33,6 @@ from fabrictui.ui import actions_ui
 from fabrictui.ui.commands import FabricCommands
 from fabrictui.ui.guards import draws, within
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
-from fabrictui.ui.render import Palette, frame_lines
 from fabrictui.ui.replay import ReplayControls, write_report
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fabrictui.app import FabricApp, make_app
-from fabrictui.backends.real import RealLabBackend
+from fabrictui.backends.real.backend import RealLabBackend
 from fabrictui.backends.select import open_backend
 from fabrictui.config import Settings
 from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen

@@ -7,23 +7,20 @@ import asyncio
 
 import pytest
 
-from fabrictui.actions import (
-    PingMatrix,
-    Progress,
-    deploy_calico,
-    ping_mesh,
+from fabrictui.actions.change.deploy import deploy_calico
+from fabrictui.actions.change.plans import (
+    current_replicas,
     plan_deploy_calico,
     plan_fault,
     plan_scale,
     plan_scale_on,
-    scale_workload,
-    verify,
 )
-from fabrictui.actions.plans import current_replicas
-from fabrictui.actions.progress import ignore
-from fabrictui.actions.scale import NO_READY_NODE
-from fabrictui.actions.verify import CHECKS
-from fabrictui.calico import manifest_objects
+from fabrictui.actions.change.scale import NO_READY_NODE, scale_workload
+from fabrictui.actions.ping.mesh import PingMatrix, ping_mesh
+from fabrictui.actions.progress import Progress, ignore
+from fabrictui.actions.verify.run import verify
+from fabrictui.actions.verify.vxlan import CHECKS
+from fabrictui.intent.calico_vxlan import manifest_objects
 
 SEED_PODS = {
     "nginx-deployment-55457b9d87-nnzz5": ("k8s-node-l1-2", "10.65.76.193"),

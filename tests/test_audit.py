@@ -115,7 +115,7 @@ def test_calls_outside_an_action_are_not_recorded():
 def test_kubeconfig_secrets_are_masked_in_the_audit_log_too():
     """One scrubber: a token read from a kubeconfig is masked wherever it shows,
     even where it is not shaped like a credential."""
-    from fabrictui.backends.kube.config import Secrets
+    from fabrictui.backends.real.kube.config import Secrets
 
     Secrets.from_config({"users": [{"user": {"token": "kubeconfig-token-0123"}}]})
     audit.start("apply", "lab", "cluster", ["GET /api?x=kubeconfig-token-0123"])

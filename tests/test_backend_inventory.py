@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.inventory import load_inventory_file, load_rehearsal
-from fabrictui.backends.real import RealLabBackend, expected_sessions, ssh_argv_for
+from fabrictui.backends.real.backend import RealLabBackend, expected_sessions, ssh_argv_for
+from fabrictui.backends.real.inventory import load_inventory_file, load_rehearsal
+from fabrictui.backends.real.ssh import SshTarget, parse_jump
 from fabrictui.backends.select import open_backend
-from fabrictui.backends.ssh import SshTarget, parse_jump
 from fabrictui.model import Role
 
 REHEARSAL = {

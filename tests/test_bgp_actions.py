@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from fabrictui import audit, cli
-from fabrictui.actions.bgp_mode import (
+from fabrictui.actions.change.bgp_mode import (
     deploy_mode,
     design_on,
     migrate,
@@ -16,10 +16,10 @@ from fabrictui.actions.bgp_mode import (
     switch_to_bgp,
 )
 from fabrictui.actions.progress import Progress
-from fabrictui.actions.verify import verify
+from fabrictui.actions.verify.run import verify
 from fabrictui.backends import select
 from fabrictui.backends.demo.backend import DemoBackend
-from fabrictui.bgp_design import leaf_lines
+from fabrictui.intent.calico_bgp import leaf_lines
 from tests.demo_helpers import fast_backend
 
 
@@ -54,8 +54,8 @@ async def test_plan_shows_objects_and_switch_config_in_order() -> None:
 
 
 def test_vtysh_leaf_gets_a_policy_and_removal_leaves_nothing() -> None:
-    from fabrictui.bgp_design import design_for
-    from fabrictui.labshape import pattern_shape
+    from fabrictui.intent.calico_bgp import design_for
+    from fabrictui.intent.labshape import pattern_shape
 
     design = design_for(pattern_shape(), "10.64.0.0/12")
     lines = leaf_lines(design, "leaf2", "vtysh")

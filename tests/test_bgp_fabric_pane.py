@@ -4,8 +4,8 @@ grouped under it with the blocks each announces; (Policy) named."""
 from __future__ import annotations
 
 from fabrictui.backends.demo.backend import DemoBackend
-from fabrictui.sessions import analyze_sessions
-from fabrictui.ui.render import Palette, fabric_lines
+from fabrictui.intent.bgp_sessions import analyze_sessions
+from fabrictui.render.common import Palette, fabric_lines
 
 P = Palette()
 

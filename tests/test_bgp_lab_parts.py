@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.lab.bird import BirdPeer, NodeBird, birdcl_shim, render_bird_conf, socket_path
-from fabrictui.lab.kubeapi.bgp import selects
+from fabrictui.lab.kubeapi.controllers.bgp import selects
 from fabrictui.lab.nclu import commit, frr_line, main
 from fabrictui.parsers.bird import peer_address_of
 

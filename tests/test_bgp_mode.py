@@ -9,18 +9,18 @@ from collections.abc import AsyncIterator
 import pytest
 
 from fabrictui.actions.progress import Progress
-from fabrictui.actions.verify import verify
-from fabrictui.actions.verify_bgp import CHECKS_BGP, detect_mode
+from fabrictui.actions.verify.bgp import CHECKS_BGP, detect_mode
+from fabrictui.actions.verify.run import verify
 from fabrictui.backends.demo.backend import DemoBackend
-from fabrictui.bgp_design import bgp_configuration, bgp_peer_object, design_for
-from fabrictui.labshape import (
+from fabrictui.intent.bgp_sessions import analyze_sessions, grouped_by_switch
+from fabrictui.intent.calico_bgp import bgp_configuration, bgp_peer_object, design_for
+from fabrictui.intent.labshape import (
     bgp_expected_sessions,
     node_asn,
     node_peerings,
     pattern_shape,
 )
 from fabrictui.model import BgpPeer, BgpSummary, CheckResult, SwitchReading
-from fabrictui.sessions import analyze_sessions, grouped_by_switch
 
 
 def ignore(_progress: Progress) -> None:

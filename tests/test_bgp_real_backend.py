@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.bgp_real import BgpModeReal, birdc_argv, vtysh_config_argv
-from fabrictui.backends.kube.calico_bgp import mode_of_pools
-from fabrictui.backends.ssh.process import CommandResult
-from fabrictui.backends.switches import Platform
+from fabrictui.backends.real.bgp import BgpModeReal, birdc_argv, vtysh_config_argv
+from fabrictui.backends.real.kube.calico_bgp import mode_of_pools
+from fabrictui.backends.real.ssh.process import CommandResult
+from fabrictui.backends.real.switches import Platform
 
 DATA = Path(__file__).parent / "data"
 

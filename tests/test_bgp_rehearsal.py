@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fabrictui.actions.bgp_mode import deploy_mode, migrate
+from fabrictui.actions.change.bgp_mode import deploy_mode, migrate
+from fabrictui.actions.change.scale import scale_workload
 from fabrictui.actions.progress import Progress
 from fabrictui.actions.routes import read_routes
-from fabrictui.actions.scale import scale_workload
-from fabrictui.actions.verify import verify
+from fabrictui.actions.verify.run import verify
 from fabrictui.lab.bird import bird_dir
 from tests._rehearsal_tui import open_lab, rehearsal_lab
 from tests._require import require
@@ -107,7 +107,7 @@ async def test_the_overlay_capture_shows_native_pod_traffic(lab_dir: Path) -> No
     from fabrictui.capture.format import frame_to_line, shorten_name
     from fabrictui.capture.pcap import PcapStreamDecoder
     from fabrictui.model import VxlanFrame, is_native
-    from fabrictui.ui.render import frame_two_lines
+    from fabrictui.render.common import frame_two_lines
 
     backend = open_lab(lab_dir)
     await backend.start()

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from fabrictui.backends import capture_ssh
 from fabrictui.backends.base import BackendError, Unreachable
-from fabrictui.backends.capture_ssh import CAPTURE_WRAPPER, SshCapture, capture_argv, tcpdump_argv
-from fabrictui.backends.remote import remote_command
-from fabrictui.backends.ssh import SshPool, SshTarget
+from fabrictui.backends.real import capture as capture_ssh
+from fabrictui.backends.real.capture import CAPTURE_WRAPPER, SshCapture, capture_argv, tcpdump_argv
+from fabrictui.backends.real.remote import remote_command
+from fabrictui.backends.real.ssh import SshPool, SshTarget
 from tests._require import require
 from tests._sshd import SSHD, RealSshd, free_port
 

@@ -1,6 +1,6 @@
 """On the rehearsal lab: a node's capture ends by itself when fabrictui goes away
 without cleaning up, because tcpdump runs under a wrapper that stops it when the
-SSH channel closes (fabrictui.backends.capture_ssh).
+SSH channel closes (fabrictui.backends.real.capture).
 
 Both tests capture with a filter no packet matches (`udp port 9`, nothing in the
 lab sends to the discard port), so tcpdump never writes after its start-up and
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fabrictui.backends.capture_ssh import SshCapture
+from fabrictui.backends.real.capture import SshCapture
 from tests._rehearsal_tui import open_lab, processes_in, rehearsal_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

@@ -10,7 +10,7 @@ import pytest
 
 from fabrictui.backends.base import BackendError, DemoWorkload, NotFound
 from fabrictui.backends.demo import DemoBackend
-from fabrictui.calico import manifest_objects
+from fabrictui.intent.calico_vxlan import manifest_objects
 from fabrictui.model import Role, VmState
 from fabrictui.parsers.bgp import parse_bgp_summary
 from tests.demo_helpers import FAST, drain, frozen_backend

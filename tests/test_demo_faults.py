@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fabrictui.actions.progress import ignore
-from fabrictui.actions.verify import verify
+from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.model import VmState
 from tests.demo_helpers import drain, fast_backend

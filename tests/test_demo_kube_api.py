@@ -24,7 +24,7 @@ import pytest
 
 from fabrictui.backends.base import DemoWorkload
 from fabrictui.backends.demo import DemoBackend
-from fabrictui.backends.kube.convert import node_from_api, pod_from_api, timestamp
+from fabrictui.parsers.kube import node_from_api, pod_from_api, timestamp
 from tests.demo_helpers import frozen_backend
 
 GOLDEN = Path(__file__).parent / "data" / "demo_kube_models.json"

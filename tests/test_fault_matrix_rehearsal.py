@@ -29,7 +29,9 @@ import fabrictui.app
 from fabrictui.app import FabricApp
 from fabrictui.backends.base import DemoWorkload
 from fabrictui.config import Settings
-from fabrictui.lab.lab import kube_version_answers, read_state, spawn, write_state
+from fabrictui.lab.build import kube_version_answers
+from fabrictui.lab.lab import read_state, write_state
+from fabrictui.lab.processes import spawn
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from tests._kube_proxy import KubeProxy
 from tests._rehearsal_tui import (
@@ -190,7 +192,7 @@ async def trace_across(
     """A path trace from a pod on rack 2 (or on `src_node`) to one on rack 1 (or on
     `dst_node`), run while the fault is on: its JSON, or {"error": ...} when it cannot
     start."""
-    from fabrictui.actions.trace import run_trace
+    from fabrictui.actions.trace.run import run_trace
     from fabrictui.backends.base import BackendError
 
     shape = app.backend.shape()

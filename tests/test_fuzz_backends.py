@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.inventory import load_inventory_file
-from fabrictui.backends.kube.convert import node_from_api, pod_from_api
-from fabrictui.backends.kube.manifests import load_calico_manifest
-from fabrictui.backends.ssh import parse_jump, targets_from_ssh_config
-from fabrictui.backends.switches import platform_from_probe
+from fabrictui.backends.real.inventory import load_inventory_file
+from fabrictui.backends.real.kube.manifests import load_calico_manifest
+from fabrictui.backends.real.ssh import parse_jump, targets_from_ssh_config
+from fabrictui.backends.real.switches import platform_from_probe
+from fabrictui.parsers.kube import node_from_api, pod_from_api
 from tests._fuzz import fuzz_settings
 
 SETTINGS = fuzz_settings(HealthCheck.function_scoped_fixture)

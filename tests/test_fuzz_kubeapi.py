@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fabrictui.lab.calico_dataplane import allocate_block
+from fabrictui.lab.kubeapi.api.patch import json_patch, merge_patch, strategic_merge
 from fabrictui.lab.kubeapi.errors import ApiError
-from fabrictui.lab.kubeapi.patch import json_patch, merge_patch, strategic_merge
 from fabrictui.lab.kubeapi.selection import field_selector, label_selector
 from fabrictui.lab.kubeapi.store import Store
 from tests._fuzz import fuzz_settings

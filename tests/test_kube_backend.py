@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from fabrictui.backends.base import BackendError, DemoWorkload, NotFound, Unreachable
-from fabrictui.backends.kube.client import KubeClient
-from fabrictui.backends.kube.config import Secrets, resolve_kubeconfig
-from fabrictui.backends.kube.convert import node_from_api, pod_from_api, pod_status_text
-from fabrictui.backends.kube.manifests import load_calico_manifest, workload_objects
+from fabrictui.backends.real.kube.client import KubeClient
+from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.real.kube.manifests import load_calico_manifest, workload_objects
+from fabrictui.parsers.kube import node_from_api, pod_from_api, pod_status_text
 from tests._fakeapi import FakeApi
 from tests._sshd import free_port
 

@@ -23,10 +23,10 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
 from fabrictui.lab.calico_dataplane import allocate_block, calico_vtep_mac, veth_name
+from fabrictui.lab.kubeapi.api.patch import json_patch, merge_patch, strategic_merge
+from fabrictui.lab.kubeapi.api.tables import human_duration, pod_status_text
 from fabrictui.lab.kubeapi.harness import ServerThread
-from fabrictui.lab.kubeapi.patch import json_patch, merge_patch, strategic_merge
 from fabrictui.lab.kubeapi.selection import field_selector, label_selector
-from fabrictui.lab.kubeapi.tables import human_duration, pod_status_text
 from fabrictui.lab.memory_dataplane import MemoryDataplane
 
 MANIFEST = Path(__file__).resolve().parents[1] / "fabrictui" / "manifests" / "calico-vxlan.yaml"

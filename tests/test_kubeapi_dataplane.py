@@ -37,7 +37,7 @@ from fabrictui.lab.calico_dataplane import (
     calico_vtep_mac,
     veth_name,
 )
-from fabrictui.lab.kubeapi.cluster import Timing
+from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.harness import ServerThread
 from fabrictui.lab.kubeapi.objects import condition_true
 from tests._require import require

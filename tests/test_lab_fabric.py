@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from fabrictui.lab import build, processes
 from fabrictui.lab import lab as rlab
 from fabrictui.parsers.bgp import parse_bgp_summary
 from tests._require import require
@@ -78,7 +79,7 @@ def listeners() -> set[str]:
 
 
 def live_pids(state: dict[str, Any]) -> list[int]:
-    return [int(r["pid"]) for r in state["processes"] if rlab.record_alive(r)]
+    return [int(r["pid"]) for r in state["processes"] if processes.record_alive(r)]
 
 
 def assert_gone(lab_dir: Path, state: dict[str, Any]) -> None:
@@ -90,11 +91,13 @@ def assert_gone(lab_dir: Path, state: dict[str, Any]) -> None:
     assert prefix not in namespaces
     assert not [p for p in os.listdir("/var/run/frr") if p.startswith(prefix)]
     for record in state["processes"]:
-        assert rlab.proc_start_time(int(record["pid"])) is None or not rlab.record_alive(record)
+        assert processes.proc_start_time(int(record["pid"])) is None or not processes.record_alive(
+            record
+        )
     # pgrep lists zombies too; count only live processes carrying our markers
     for pattern in (prefix, str(lab_dir / "sshd")):
         found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-        alive = [int(p) for p in found.split() if rlab.proc_start_time(int(p)) is not None]
+        alive = [int(p) for p in found.split() if processes.proc_start_time(int(p)) is not None]
         alive = [p for p in alive if p != os.getpid()]
         assert not alive, f"processes left matching {pattern}: {alive}"
     ports = list((state.get("ports") or {}).get("ssh", {}).values())
@@ -290,7 +293,7 @@ def test_down_after_up_crashed_midway(tmp_path: Path, monkeypatch: pytest.Monkey
     def crash(self: object) -> None:
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(rlab._Builder, "start_sshd", crash)
+    monkeypatch.setattr(build.Builder, "start_sshd", crash)
     try:
         with pytest.raises(RuntimeError, match="simulated crash"):
             rlab.up(lab_dir, kube=False)
@@ -303,7 +306,7 @@ def test_down_after_up_crashed_midway(tmp_path: Path, monkeypatch: pytest.Monkey
         rlab.write_state(lab_dir, state)
         result = rlab.down(lab_dir)
         assert result.namespaces == 9 and result.processes >= 8
-        assert all(rlab.proc_start_time(pid) is None for pid in daemons)
+        assert all(processes.proc_start_time(pid) is None for pid in daemons)
         assert_gone(lab_dir, state)
     finally:
         rlab.down(lab_dir)
@@ -333,8 +336,8 @@ def test_lab_up_starts_the_kube_api_and_down_survives_kill_9(tmp_path: Path) -> 
     _require_lab_tools()
     require("kubectl")
     require(
-        rlab._module_runnable(rlab.KUBE_MODULE),
-        f"python -m {rlab.KUBE_MODULE} has nothing to run yet",
+        build.module_runnable(processes.KUBE_MODULE),
+        f"python -m {processes.KUBE_MODULE} has nothing to run yet",
     )
     lab_dir = tmp_path / "lab"
     manifest = Path(__file__).parent.parent / "fabrictui" / "manifests" / "calico-vxlan.yaml"
@@ -344,10 +347,10 @@ def test_lab_up_starts_the_kube_api_and_down_survives_kill_9(tmp_path: Path) -> 
         state = rlab.read_state(lab_dir)
         assert state is not None
         port = state["ports"]["kube"]
-        assert rlab.kube_version_answers(port)
+        assert build.kube_version_answers(port)
         assert f"127.0.0.1:{port}" in listeners()
         (kube,) = [r for r in state["processes"] if r["role"] == "kubeapi"]
-        assert rlab.record_alive(kube)
+        assert processes.record_alive(kube)
 
         def kubectl(*args: str, stdin: str | None = None) -> str:
             done = subprocess.run(
@@ -375,7 +378,7 @@ def test_lab_up_starts_the_kube_api_and_down_survives_kill_9(tmp_path: Path) -> 
         for pid in live_pids(state):
             os.kill(pid, signal.SIGKILL)
         assert cli("lab", "down", "--dir", str(lab_dir)).returncode == 0
-        assert not rlab.record_alive(kube)
+        assert not processes.record_alive(kube)
         assert f"127.0.0.1:{port}" not in listeners()
         assert_gone(lab_dir, state)
     finally:
@@ -391,7 +394,7 @@ def test_sshd_that_loses_its_port_gets_another(
     thief.bind(("127.0.0.1", 0))
     thief.listen()
     stolen = thief.getsockname()[1]
-    real_free_ports = rlab.free_ports
+    real_free_ports = build.free_ports
     calls: list[int] = []
 
     def free_ports(count: int) -> list[int]:
@@ -399,7 +402,7 @@ def test_sshd_that_loses_its_port_gets_another(
         ports = real_free_ports(count)
         return [stolen, *ports[1:]] if len(calls) == 1 else ports
 
-    monkeypatch.setattr(rlab, "free_ports", free_ports)
+    monkeypatch.setattr(build, "free_ports", free_ports)
     lab_dir = tmp_path / "lab"
     try:
         with rlab.running_lab(lab_dir, kube=False, bgp_wait_s=0):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.lab import lab as rlab
+from fabrictui.lab import processes
 from fabrictui.lab.labstate import ProcessRecord, RunningLab, StateError, load_state
 
 # what `up` wrote when the state was a dict of string keys (after its last step)
@@ -88,8 +89,8 @@ def test_scripts_may_still_edit_the_raw_document(tmp_path: Path) -> None:
     rlab.write_state(tmp_path, raw)
     state = load_state(tmp_path)
     assert state is not None and state.processes_of("sshd")[0].pid == 7
-    assert rlab.record_exited(state.processes_of("sshd")[0])  # never read: gone
-    assert rlab.record_exited(raw["processes"][-1])  # the dict form is still accepted
+    assert processes.record_exited(state.processes_of("sshd")[0])  # never read: gone
+    assert processes.record_exited(raw["processes"][-1])  # the dict form is still accepted
 
 
 @pytest.mark.parametrize(

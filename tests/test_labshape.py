@@ -9,11 +9,11 @@ import sys
 import pytest
 
 from fabrictui import constants
-from fabrictui.actions.pingmesh import PingMatrix
+from fabrictui.actions.ping.mesh import PingMatrix
 from fabrictui.backends.demo import topology as demo_topology
-from fabrictui.backends.inventory import HostMeta
+from fabrictui.backends.real.inventory import HostMeta
+from fabrictui.intent.labshape import LabShape, ShapeError, pattern_shape, same_rack
 from fabrictui.lab.topology import build_topology, reference_topology
-from fabrictui.labshape import LabShape, ShapeError, pattern_shape, same_rack
 from fabrictui.model import KubePod, PingResult, Role, pod_suffix
 
 
@@ -30,7 +30,7 @@ def test_an_unknown_rack_is_never_the_same_rack(a: int | None, b: int | None, sa
 
 
 def test_ping_mesh_and_ping_matrix_agree_on_unknown_racks() -> None:
-    from fabrictui.ui.render import Palette
+    from fabrictui.render.common import Palette
     from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 
     known, other, lost = _pod("a-1", "n1"), _pod("b-2", "n1"), _pod("c-3", "n9")
@@ -138,7 +138,7 @@ def test_constants_import_nothing_from_fabrictui() -> None:
 
 
 def test_defaults_come_from_constants() -> None:
-    from fabrictui.backends.inventory import Inventory
+    from fabrictui.backends.real.inventory import Inventory
     from fabrictui.model import LabInfo
 
     info = LabInfo("x", "demo")

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from fabrictui.backends.capture_ssh import capture_argv
-from fabrictui.backends.inventory import load_inventory_file
-from fabrictui.backends.real import RealLabBackend
-from fabrictui.backends.remote import remote_command
+from fabrictui.backends.real.backend import RealLabBackend
+from fabrictui.backends.real.capture import capture_argv
+from fabrictui.backends.real.inventory import load_inventory_file
+from fabrictui.backends.real.remote import remote_command
 from fabrictui.capture.counters import FlowCounters
 from fabrictui.capture.format import frame_to_json, frame_to_line
 from fabrictui.capture.pcap import PcapStreamDecoder, decode_pcap_bytes
@@ -30,7 +30,7 @@ from fabrictui.capture.synth import (
 )
 from fabrictui.constants import POD_TRAFFIC_BPF, pod_traffic_bpf
 from fabrictui.model import VxlanFrame, is_native
-from fabrictui.ui.render import frame_lines, frame_two_lines
+from fabrictui.render.common import frame_lines, frame_two_lines
 
 A, B = "10.68.86.129", "10.65.76.193"  # the seed's two pods, in two racks
 NAMES = {
@@ -260,7 +260,7 @@ async def test_the_filter_takes_both_modes_from_the_labs_pool(
         opened.append((node, interface, bpf))
         return SimpleNamespace(stopped=True)
 
-    monkeypatch.setattr("fabrictui.backends.real.open_ssh_capture", fake_open)
+    monkeypatch.setattr("fabrictui.backends.real.backend.open_ssh_capture", fake_open)
     await backend.open_capture("k8s-node-l2-1")  # what the capture feed calls
     await backend.open_capture("k8s-node-l2-1", "eth0", "icmp")
     assert opened == [("k8s-node-l2-1", "eth0", want), ("k8s-node-l2-1", "eth0", "icmp")]

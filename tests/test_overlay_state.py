@@ -1,7 +1,7 @@
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.pcap import RawRecord
 from fabrictui.model import VxlanFrame
-from fabrictui.overlay import DisplayBatch, OverlayState, OverlaySummary, OverlayView
+from fabrictui.session.overlay import DisplayBatch, OverlayState, OverlaySummary, OverlayView
 
 
 def frame(i: int) -> VxlanFrame:

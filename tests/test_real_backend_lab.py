@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from fabrictui.backends.base import DemoWorkload
-from fabrictui.backends.real import RealLabBackend
-from fabrictui.backends.remote import remote_command
+from fabrictui.backends.real.backend import RealLabBackend
+from fabrictui.backends.real.remote import remote_command
 from fabrictui.backends.select import open_backend
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.model import Role, VmState
@@ -264,7 +264,7 @@ async def test_cancelled_ping_leaves_no_process(lab_dir: Path) -> None:
 async def test_exec_in_calico_node_runs_in_its_container(lab_dir: Path) -> None:
     """How a real cluster's BIRD is read (`birdcl` in calico-node): the same exec as a
     ping, into the calico-node pod of the node, its container named."""
-    from fabrictui.backends.kube.calico_bgp import exec_in_calico_node
+    from fabrictui.backends.real.kube.calico_bgp import exec_in_calico_node
 
     backend = open_lab(lab_dir)
     try:
@@ -307,7 +307,8 @@ def _kill_sshd(lab_dir: Path, host: str) -> None:
 
 
 def _restart_sshd(lab_dir: Path, host: str) -> None:
-    from fabrictui.lab.lab import read_state, spawn, write_state
+    from fabrictui.lab.lab import read_state, write_state
+    from fabrictui.lab.processes import spawn
     from fabrictui.lab.sshd import sshd_argv
 
     old = _sshd_record(lab_dir, host)
@@ -458,7 +459,8 @@ async def test_stopped_api_server_is_unreachable_then_recovers(lab_dir: Path) ->
     """Last in the module: restarting the lab's API server starts a fresh cluster
     (new token and CA in the kubeconfig, which the backend reloads by itself)."""
     from fabrictui.backends.base import BackendError, Unreachable
-    from fabrictui.lab.lab import read_state, spawn, write_state
+    from fabrictui.lab.lab import read_state, write_state
+    from fabrictui.lab.processes import spawn
 
     state = read_state(lab_dir)
     assert state is not None

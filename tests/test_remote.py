@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.remote import display_command, remote_argv, remote_command
-from fabrictui.backends.ssh import SshPool, SshTarget
+from fabrictui.backends.real.remote import display_command, remote_argv, remote_command
+from fabrictui.backends.real.ssh import SshPool, SshTarget
 from tests._require import require
 from tests._sshd import SSHD, RealSshd, ShellServer
 

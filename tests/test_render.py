@@ -1,5 +1,6 @@
 import time
 
+from fabrictui.intent.bgp_sessions import analyze_sessions
 from fabrictui.model import (
     BgpPeer,
     BgpSummary,
@@ -11,8 +12,7 @@ from fabrictui.model import (
     SwitchReading,
     VmState,
 )  # fmt: skip
-from fabrictui.sessions import analyze_sessions
-from fabrictui.ui.render import (
+from fabrictui.render.common import (
     POD_COLUMNS,
     Palette,
     age,

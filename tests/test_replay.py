@@ -235,8 +235,8 @@ def test_replay_command_says_why_it_cannot_open(tmp_path):
 
 
 def test_the_strip_marks_changes_and_labels_the_moment():
+    from fabrictui.render.common import Palette
     from fabrictui.session.record.marks import Mark
-    from fabrictui.ui.render import Palette
     from fabrictui.ui.widgets.timeline import strip_text
 
     found = [Mark(T0 + 30, "bad", "BGP: 4 of 6 sessions up"), Mark(T0 + 60, "good", "up")]
@@ -282,7 +282,7 @@ async def test_transit_is_recorded_and_replayed_and_frames_show_once(tmp_path):
     frames of the moment show once each, although both nodes' captures are
     recorded (the live pane's rule: counted where sent)."""
     from fabrictui.capture.transit import PairTransit, TransitSnapshot
-    from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
+    from fabrictui.session.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
 
     clock = Clock()
     path = tmp_path / "transit.rec.sqlite"

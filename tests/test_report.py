@@ -46,7 +46,7 @@ def _with_results(path):
     recorder.result("ping", Mesh())
     clock.now = T0 + 25
     from fabrictui.capture.transit import PairTransit, TransitSnapshot
-    from fabrictui.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
+    from fabrictui.session.overlay import EMPTY_COUNTERS, DisplayBatch, OverlaySummary
 
     lossy = PairTransit("10.0.101.101", "10.0.102.101", 40, 7, 0, 0.81, None, None)
     state.apply_overlay(
@@ -176,7 +176,7 @@ async def test_v_and_p_in_a_replay_show_the_results_recorded_before_the_moment(t
 
 
 def _trace_result():
-    from fabrictui.actions.trace_model import (
+    from fabrictui.actions.trace.model import (
         Correlation,
         Hop,
         HopState,

@@ -1,7 +1,7 @@
 import time
 
+from fabrictui.intent.bgp_sessions import analyze_sessions, peer_label
 from fabrictui.model import BgpPeer, BgpSummary, SwitchReading
-from fabrictui.sessions import analyze_sessions, peer_label
 
 EXPECTED = (("leaf1", "spine-sw1"), ("leaf1", "spine-sw2"))
 

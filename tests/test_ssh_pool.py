@@ -16,7 +16,7 @@ import asyncssh
 import pytest
 
 from fabrictui.backends.base import BackendError, Unreachable
-from fabrictui.backends.ssh import (
+from fabrictui.backends.real.ssh import (
     HostKeyError,
     SshPool,
     SshTarget,
@@ -233,7 +233,7 @@ async def test_vagrant_loopback_exception_is_explicit_and_logged_once(
     with pytest.raises(ValueError):
         SshTarget("y", "127.0.0.1", 22, check_host_key=False, source="inventory")
 
-    caplog.set_level(logging.WARNING, logger="fabrictui.backends.ssh")
+    caplog.set_level(logging.WARNING, logger="fabrictui.backends.real.ssh")
     pool = SshPool([target], backoff_initial=0.01)
     try:
         assert (await pool.run("leaf1", ["echo", "hi"])).stdout == "hi\n"

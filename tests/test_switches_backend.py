@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fabrictui.backends.ssh import SshPool, SshTarget
-from fabrictui.backends.switches import (
+from fabrictui.backends.real.ssh import SshPool, SshTarget
+from fabrictui.backends.real.switches import (
     NCLU_JSON,
     VTYSH_JSON,
     SwitchReader,

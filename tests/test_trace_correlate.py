@@ -12,8 +12,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fabrictui.actions.trace_correlate import correlate
-from fabrictui.actions.trace_model import (
+from fabrictui.actions.trace.correlate import correlate
+from fabrictui.actions.trace.model import (
     REPLY,
     REQUEST,
     HopState,
@@ -22,9 +22,9 @@ from fabrictui.actions.trace_model import (
     Probe,
     Sighting,
 )
-from fabrictui.actions.trace_points import observation_points
+from fabrictui.actions.trace.points import observation_points
 from fabrictui.backends.trace_ports import calico_veth, conventional_ports
-from fabrictui.labshape import pattern_shape
+from fabrictui.intent.labshape import pattern_shape
 
 SHAPE = pattern_shape()
 PORTS = conventional_ports(SHAPE)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from fabrictui.actions.progress import ignore
-from fabrictui.actions.trace import TraceInputError, run_trace
-from fabrictui.actions.trace_model import HopState
+from fabrictui.actions.trace.model import HopState
+from fabrictui.actions.trace.run import TraceInputError, run_trace
 from fabrictui.backends.base import NotFound
 from tests.demo_helpers import fast_backend
 

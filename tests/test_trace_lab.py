@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from fabrictui.actions.progress import ignore
-from fabrictui.actions.trace import run_trace
-from fabrictui.actions.verify import verify
+from fabrictui.actions.trace.run import run_trace
+from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import DemoWorkload
-from fabrictui.backends.real import RealLabBackend
+from fabrictui.backends.real.backend import RealLabBackend
 from tests._rehearsal_tui import open_lab, rehearsal_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

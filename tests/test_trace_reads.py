@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fabrictui.actions.trace_causes import PathContext, explain
-from fabrictui.actions.trace_correlate import correlate
-from fabrictui.actions.trace_model import Probe, Sighting
-from fabrictui.actions.trace_points import observation_points
-from fabrictui.actions.trace_reads import (
+from fabrictui.actions.trace.causes import PathContext, explain
+from fabrictui.actions.trace.correlate import correlate
+from fabrictui.actions.trace.model import Probe, Sighting
+from fabrictui.actions.trace.points import observation_points
+from fabrictui.actions.trace.reads import (
     longest_match,
     parse_brief_links,
     parse_fdb,
@@ -24,7 +24,7 @@ from fabrictui.actions.trace_reads import (
 )
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.trace_ports import conventional_ports
-from fabrictui.labshape import pattern_shape
+from fabrictui.intent.labshape import pattern_shape
 from fabrictui.model import KubeNode, KubePod, SwitchReading
 from fabrictui.parsers import ParseError
 

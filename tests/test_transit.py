@@ -97,8 +97,8 @@ def test_an_arrival_whose_departure_was_never_seen_is_unmatched_not_lost() -> No
 
 def test_waiting_is_bounded_and_says_what_it_did_not_track(monkeypatch) -> None:
     from fabrictui.capture import transit
-    from fabrictui.ui.render import Palette
-    from fabrictui.ui.render_transit import transit_lines
+    from fabrictui.render.common import Palette
+    from fabrictui.render.transit import transit_lines
 
     monkeypatch.setattr(transit, "MAX_WAITING", 30)  # 10 per generation
     tracker = TransitTracker()
@@ -236,8 +236,8 @@ def test_the_worker_takes_the_pods_nodes_in_order_with_the_frames() -> None:
 
 
 def test_the_table_and_the_summary_name_nodes_pods_and_losses() -> None:
-    from fabrictui.ui.render import Palette
-    from fabrictui.ui.render_transit import NO_PAIRS, transit_lines, transit_summary
+    from fabrictui.render.common import Palette
+    from fabrictui.render.transit import NO_PAIRS, transit_lines, transit_summary
 
     names = {A: "k8s-node-l1-1", B: "k8s-node-l2-1", POD_A: "nginx-deployment-55457b9d87-z9pl9",
              POD_B: "nginx-deployment-55457b9d87-nnzz5"}  # fmt: skip

@@ -10,7 +10,7 @@ import asyncio
 from fabrictui.app import make_app
 from fabrictui.backends.demo import DemoBackend
 from fabrictui.config import Settings
-from fabrictui.ui.render_transit import transit_summary
+from fabrictui.render.transit import transit_summary
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
 
 RACK1, RACK2 = "10.0.101.101", "10.0.102.101"  # k8s-node-l1-1, k8s-node-l2-1

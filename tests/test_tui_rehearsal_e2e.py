@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fabrictui.ui.render import short_name
+from fabrictui.render.common import short_name
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from tests._rehearsal_tui import (
     NODES,

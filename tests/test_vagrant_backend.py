@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.inventory import rack_from_name, role_from_name
-from fabrictui.backends.vagrant import Machine, VagrantLab, _iterate_in_thread, vm_state
+from fabrictui.backends.real.inventory import rack_from_name, role_from_name
+from fabrictui.backends.real.vagrant import Machine, VagrantLab, _iterate_in_thread, vm_state
 from fabrictui.model import Role, VmState
 from tests._require import require
 
@@ -175,7 +175,7 @@ async def test_vagrant_forward_reached_without_host_key_check(
     way Vagrant does (StrictHostKeyChecking no, known hosts /dev/null)."""
     import logging
 
-    from fabrictui.backends.real import RealLabBackend
+    from fabrictui.backends.real.backend import RealLabBackend
     from tests._sshd import SSHD, RealSshd
 
     require(SSHD, "OpenSSH server (/usr/sbin/sshd) is not installed")
@@ -196,7 +196,7 @@ async def test_vagrant_forward_reached_without_host_key_check(
         project = tmp_path / "project"
         project.mkdir()
         (project / "Vagrantfile").write_text("")
-        caplog.set_level(logging.WARNING, logger="fabrictui.backends.ssh")
+        caplog.set_level(logging.WARNING, logger="fabrictui.backends.real.ssh")
 
         backend = RealLabBackend.for_vagrant(project)
         try:

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.inventory import load_rehearsal
-from fabrictui.backends.real import RealLabBackend
-from fabrictui.backends.vtysh_session import SessionFailed, VtyshSession
+from fabrictui.backends.real.backend import RealLabBackend
+from fabrictui.backends.real.inventory import load_rehearsal
+from fabrictui.backends.real.vtysh import SessionFailed, VtyshSession
 from fabrictui.parsers.bgp import parse_bgp_summary
 from tests._require import require
 

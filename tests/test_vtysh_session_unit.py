@@ -18,9 +18,9 @@ import asyncssh
 import pytest
 
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.ssh import SshPool, SshTarget
-from fabrictui.backends.switches import DETECT_SCRIPT, SwitchReader
-from fabrictui.backends.vtysh_session import (
+from fabrictui.backends.real.ssh import SshPool, SshTarget
+from fabrictui.backends.real.switches import DETECT_SCRIPT, SwitchReader
+from fabrictui.backends.real.vtysh import (
     CommandRefused,
     SessionFailed,
     VtyshSession,

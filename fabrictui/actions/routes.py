@@ -10,10 +10,10 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass
 
-from fabrictui.actions.diagnose import take_snapshot
-from fabrictui.actions.verify_bgp import detect_mode
+from fabrictui.actions.verify.bgp import detect_mode
+from fabrictui.actions.verify.diagnose import take_snapshot
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.labshape import LabShape
+from fabrictui.intent.labshape import LabShape
 from fabrictui.parsers.routes import Route
 
 

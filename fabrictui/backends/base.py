@@ -172,7 +172,7 @@ class LabBackend(abc.ABC):
         info = self.info()
         return pod_traffic_bpf(info.pod_pool, info.vxlan_port)
 
-    # -- path trace (fabrictui/actions/trace.py, docs/trace.md) -------------------------
+    # -- path trace (fabrictui/actions/trace/run.py, docs/trace.md) -------------------------
 
     def trace_ports(self) -> dict[tuple[str, str], str]:
         """(host, neighbour) -> the host's interface facing it, for every cable of the lab.

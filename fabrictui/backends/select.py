@@ -41,8 +41,8 @@ def _demo(scenario: str, seed: int, hint: str) -> LabBackend:
 def _real_lab(path: Path, args: argparse.Namespace) -> LabBackend:
     """A Vagrant project (Vagrantfile), a rehearsal lab (inventory.json), or a
     hand-written inventory (the file itself, or DIR/inventory.toml)."""
-    from fabrictui.backends.inventory import load_inventory_file, load_rehearsal
-    from fabrictui.backends.real import RealLabBackend
+    from fabrictui.backends.real.backend import RealLabBackend
+    from fabrictui.backends.real.inventory import load_inventory_file, load_rehearsal
 
     kubeconfig = getattr(args, "kubeconfig", None)
     context = getattr(args, "context", None)

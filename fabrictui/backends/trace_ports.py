@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 
 from fabrictui.constants import VXLAN_DEVICE
-from fabrictui.labshape import LabShape
+from fabrictui.intent.labshape import LabShape
 
 Ports = Mapping[tuple[str, str], str]  # (host, neighbour) -> the host's interface facing it
 DEFAULT_NODE_UPLINK = "eth0"

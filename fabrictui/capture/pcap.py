@@ -34,7 +34,7 @@ import socket
 import struct
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from fabrictui.capture import CaptureError
 from fabrictui.capture.packet import (
@@ -60,9 +60,6 @@ from fabrictui.capture.packet import (
     proto_name,
 )
 from fabrictui.model import VxlanFrame
-
-if TYPE_CHECKING:
-    from fabrictui.capture.printer import RecordPrinter
 
 _T = TypeVar("_T")
 
@@ -108,6 +105,15 @@ class RawRecord(NamedTuple):
     ts_frac: int
     orig_len: int
     data: bytes
+
+
+class RecordPrinting(Protocol):
+    """What `PcapStreamDecoder.feed_printed` asks of a printer (`capture.printer.RecordPrinter`
+    is the one): described here so the decoder does not import the printer, which imports it."""
+
+    def print_records(
+        self, decoder: PcapStreamDecoder, data: bytes, off: int
+    ) -> tuple[list[bytes], int]: ...
 
 
 class PcapStreamDecoder:
@@ -160,7 +166,7 @@ class PcapStreamDecoder:
         return self._feed(chunk, self._decode_records)
 
     def feed_printed(
-        self, chunk: bytes | bytearray | memoryview, printer: RecordPrinter
+        self, chunk: bytes | bytearray | memoryview, printer: RecordPrinting
     ) -> list[bytes]:
         """Like `feed`, but every complete record goes straight to `printer`, which returns
         one output line (bytes) per record; the common shape builds no `VxlanFrame` on

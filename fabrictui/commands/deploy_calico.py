@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
-from fabrictui.actions.bgp_mode import deploy_mode, plan_deploy_mode
+from fabrictui.actions.change.bgp_mode import deploy_mode, plan_deploy_mode
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import add_yes, emit, error, print_progress, run_on_lab

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from fabrictui.actions.pingmesh import PingMatrix, default_pods, ping_mesh
+from fabrictui.actions.ping.mesh import PingMatrix, default_pods, ping_mesh
 from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.cli import add_lab_selection

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.md:
         text = markdown(moment)
     else:
-        from fabrictui.report.screen import screen_svg
+        from fabrictui.commands.report_screen import screen_svg
 
         svg = asyncio.run(screen_svg(recording.path, moment.at))
         text = html_page(moment, svg)

@@ -10,8 +10,8 @@ import argparse
 import json
 
 from fabrictui.actions.progress import Progress
-from fabrictui.actions.trace import run_trace
-from fabrictui.actions.trace_model import HopState, TraceResult
+from fabrictui.actions.trace.model import HopState, TraceResult
+from fabrictui.actions.trace.run import run_trace
 from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, error, print_progress, run_on_lab

@@ -1,7 +1,7 @@
 """`fabrictui verify`: the checks of a healthy lab as a table or JSON.
 
 The mode is read from the cluster (Calico's IPPool): VXLAN mode runs the six checks
-of LAB.md, BGP mode the eight of `actions/verify_bgp.py`. The JSON is an object:
+of LAB.md, BGP mode the eight of `actions/verify/bgp.py`. The JSON is an object:
 `{"mode": "vxlan"|"bgp", "checks": [{name, passed, evidence, cause}, ...]}`.
 
 Exit 0 when every check passes, 1 when any fails, 2 for bad input or a lab
@@ -16,8 +16,8 @@ import argparse
 import json
 
 from fabrictui.actions.progress import Progress
-from fabrictui.actions.verify import verify
-from fabrictui.actions.verify_bgp import detect_mode
+from fabrictui.actions.verify.bgp import detect_mode
+from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, print_progress, run_on_lab

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fabrictui.constants import INVENTORY_FORMAT, POD_POOL, VXLAN_PORT, VXLAN_VNI
-from fabrictui.labshape import (
+from fabrictui.intent.labshape import (
     LabShape,
     ShapeError,
     ShapeHost,

@@ -7,14 +7,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from fabrictui.actions.trace_model import TraceResult
+from fabrictui.actions.trace.model import TraceResult
 from fabrictui.capture.format import frame_to_line
 from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
+from fabrictui.render.common import Palette
+from fabrictui.render.transit import transit_lines
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.record.replay import ReplayDriver, frames_between
 from fabrictui.session.state import LabState
-from fabrictui.ui.render import Palette
-from fabrictui.ui.render_transit import transit_lines
 
 FRAMES_AROUND = 5.0  # seconds either side of the moment
 MAX_FRAMES = 40

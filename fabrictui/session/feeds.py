@@ -6,7 +6,7 @@ what changed, so a screen can redraw; the listener is a plain callable, so the
 supervisor runs the same with a screen, in a headless command or in a test.
 
 A feed that crashes (a bug, not a failing source: sources fail inside the
-feeds, with their own backoff in `fabrictui.live`) is restarted with a capped
+feeds, with their own backoff in `fabrictui.session.polling`) is restarted with a capped
 backoff and reported once per distinct error, not at every restart.
 """
 
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.live import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.model import Host
 from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
 from fabrictui.session.capture_worker import CaptureWorker
+from fabrictui.session.polling import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.session.state import LabState
 
 FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp")

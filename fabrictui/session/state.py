@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from fabrictui.labshape import LabShape, bgp_expected_sessions
+from fabrictui.intent.bgp_sessions import SessionAnalysis, analyze_sessions
+from fabrictui.intent.labshape import LabShape, bgp_expected_sessions
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, SwitchReading, WatchEvent
-from fabrictui.overlay import OverlaySummary, OverlayView
 from fabrictui.parsers.calico import CalicoPeer
-from fabrictui.sessions import SessionAnalysis, analyze_sessions
+from fabrictui.session.overlay import OverlaySummary, OverlayView
 
 # Watches and captures only speak on change: their silence is not staleness.
 SPEAK_ON_CHANGE = frozenset({"nodes", "pods", "capture"})

@@ -16,18 +16,20 @@ from typing import Any, Protocol
 from rich.text import Text
 from textual.screen import Screen
 
-from fabrictui import actions
-from fabrictui.actions.bgp_mode import deploy_mode, plan_deploy_mode
+from fabrictui.actions.change.bgp_mode import deploy_mode, plan_deploy_mode
+from fabrictui.actions.change.plans import plan_fault, plan_scale_on
+from fabrictui.actions.change.scale import belongs, scale_workload
+from fabrictui.actions.ping.mesh import ping_mesh as run_ping_mesh
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.actions.routes import RoutesReport, read_routes
-from fabrictui.actions.scale import belongs
-from fabrictui.actions.trace import TraceResult, run_trace
+from fabrictui.actions.trace.run import TraceResult, run_trace
+from fabrictui.actions.verify.run import verify as run_verify
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.config import Settings
+from fabrictui.render.common import Palette, check_lines
 from fabrictui.session.audited import ActionSpec
 from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
-from fabrictui.ui.render import Palette, check_lines
 from fabrictui.ui.screens.confirm import AskScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen
@@ -157,11 +159,11 @@ def scale(host: ActionHost) -> None:
                 changes_lab=True,
                 question=f"Scale {target}?",
             ),
-            lambda report: actions.scale_workload(
+            lambda report: scale_workload(
                 host.backend, report, replicas=replicas, workload=workload
             ),
             lambda result: _log_result(host, "scale", result),
-            read_plan=lambda: actions.plan_scale_on(host.backend, replicas, workload),
+            read_plan=lambda: plan_scale_on(host.backend, replicas, workload),
         )
 
     host.push_screen(AskScreen(f"Replicas for {target}:", "4", _replicas_problem), asked)
@@ -226,7 +228,7 @@ def ping_mesh(host: ActionHost) -> None:
     )
     host.runner.start(
         spec,
-        lambda report: actions.ping_mesh(
+        lambda report: run_ping_mesh(
             host.backend,
             report,
             pods=mesh_pods,
@@ -259,7 +261,7 @@ def verify(host: ActionHost) -> None:
 
     host.runner.start(
         ActionSpec("verify", "Verify", target="lab"),
-        lambda report: actions.verify(host.backend, report),
+        lambda report: run_verify(host.backend, report),
         finished,
     )
 
@@ -354,7 +356,7 @@ def toggle_fault(host: ActionHost, fault_id: str, active: bool, title: str) -> N
         "fault",
         f"{verb} fault",
         target=f"{verb.lower()} {fault_id}",
-        plan=tuple(actions.plan_fault(fault_id, active, title)),
+        plan=tuple(plan_fault(fault_id, active, title)),
         changes_lab=True,
         question=f"{verb} fault: {title}?",
     )

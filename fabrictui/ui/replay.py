@@ -12,9 +12,9 @@ from typing import Any
 
 from rich.text import Text
 
+from fabrictui.render.common import check_lines
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import ReplayDriver, parse_moment
-from fabrictui.ui.render import check_lines
 from fabrictui.ui.screens.confirm import AskScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen

@@ -44,10 +44,9 @@ from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
-from fabrictui.backends.kube.convert import node_from_api, object_name, pod_from_api
-from fabrictui.calico import manifest_objects
 from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
-from fabrictui.labshape import bgp_expected_sessions
+from fabrictui.intent.calico_vxlan import manifest_objects
+from fabrictui.intent.labshape import bgp_expected_sessions
 from fabrictui.model import (
     Fault,
     Host,
@@ -63,6 +62,7 @@ from fabrictui.model import (
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary
 from fabrictui.parsers.bird import BirdProtocol, parse_protocols
+from fabrictui.parsers.kube import node_from_api, object_name, pod_from_api
 from fabrictui.parsers.ping import parse_ping_output
 from fabrictui.parsers.routes import Route, parse_routes
 
@@ -279,7 +279,7 @@ class DemoBackend(LabBackend):
     # -- Kubernetes ------------------------------------------------------------------------------
 
     # Nodes and pods leave the simulated cluster as API objects and become model
-    # objects through the real client's conversion (backends/kube/convert.py).
+    # objects through the real client's conversion (parsers/kube.py).
 
     async def list_nodes(self) -> list[KubeNode]:
         self._now()

@@ -28,9 +28,9 @@ from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import EndView, format_uptime
 from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.sim import Simulation
-from fabrictui.bgp_design import design_for, leaf_lines, spine_lines, to_bgp_objects
 from fabrictui.capture.synth import ethernet_header, icmp_echo, ipv4_header, ping_payload
-from fabrictui.labshape import node_asn
+from fabrictui.intent.calico_bgp import design_for, leaf_lines, spine_lines, to_bgp_objects
+from fabrictui.intent.labshape import node_asn
 
 ESTABLISH = 1.5  # BIRD's connect, OPEN and first UPDATE, about as quick as FRR's
 REPROGRAM = (0.1, 0.5)  # seconds a node takes to move its routes to the new data plane

@@ -3,10 +3,27 @@ kubelet shows it: Error, CrashLoopBackOff with a doubling back-off, brief restar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.objects import NodeRec, PodRec
+from fabrictui.backends.demo.sim import Simulation
+
+
+class KubeSim(Protocol):
+    """What calico-node's faults touch of the demo cluster (`kube.KubeSim` is it): named
+    here so that kube.py, which calls these functions, is not imported back."""
+
+    calico_faulted: set[str]
+    nodes: dict[str, NodeRec]
+    sim: Simulation
+
+    def node_changed(self, node: NodeRec) -> None: ...
+
+    def pod_changed(self, pod: PodRec, kind: str = ...) -> None: ...
+
+    def calico_node_pod(self, node: str) -> PodRec | None: ...
+
+    def calico_up(self, node: NodeRec, t: float) -> None: ...
 
 
 def crash(kube: KubeSim, node_name: str, t: float) -> None:

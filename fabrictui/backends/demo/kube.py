@@ -28,8 +28,8 @@ from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.objects import MAX_PODS, Deployment, NodeRec, PodRec
 from fabrictui.backends.demo.sim import Simulation
-from fabrictui.calico import manifest_objects
 from fabrictui.constants import POD_POOL
+from fabrictui.intent.calico_vxlan import manifest_objects
 from fabrictui.model import Role
 
 # (kind "node"/"pod", event type, the object as the API server would send it)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fabrictui.constants import KUBE_VERSION, POD_POOL, SERVICE_RANGE, VXLAN_PORT
 from fabrictui.constants import VXLAN_VNI as VNI
-from fabrictui.labshape import LabShape, pattern_shape
+from fabrictui.intent.labshape import LabShape, pattern_shape
 from fabrictui.model import Role
 
 __all__ = ["KUBE_VERSION", "POD_POOL", "SERVICE_RANGE", "VNI", "VXLAN_PORT"]  # re-exported

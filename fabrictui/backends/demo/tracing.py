@@ -17,10 +17,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from fabrictui.backends.base import BackendError, NotFound, Unreachable
 from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.fabric import Fabric
+from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.objects import PodRec
+from fabrictui.backends.demo.wire import DemoCapture, vxlan_echo
 from fabrictui.backends.trace_ports import calico_veth, conventional_ports
 from fabrictui.capture.synth import (
     calico_vtep_mac,
@@ -31,10 +35,6 @@ from fabrictui.capture.synth import (
 )
 from fabrictui.constants import VXLAN_DEVICE
 from fabrictui.model import Role
-
-if TYPE_CHECKING:
-    from fabrictui.backends.demo.kube import PodRec
-    from fabrictui.backends.demo.traffic import DemoCapture, Traffic
 
 PORTS = conventional_ports(topo.SHAPE)
 HOP_DELAY = 0.00002  # seconds between two interfaces of a path
@@ -51,6 +51,15 @@ def clock_skew(host: str) -> float:
 Hop = tuple[str, str, bool]  # host, interface, encapsulated there
 
 
+class Traffic(Protocol):
+    """What a trace reads of the demo's traffic (`traffic.Traffic` is it), named here so
+    that traffic.py, which owns the tracer, is not imported back."""
+
+    fabric: Fabric
+    kube: KubeSim
+    blackholed: set[str]
+
+
 class Tracer:
     def __init__(self, traffic: Traffic) -> None:
         self.traffic = traffic
@@ -59,8 +68,6 @@ class Tracer:
     # -- captures ---------------------------------------------------------------------------
 
     def open(self, host: str, interface: str) -> DemoCapture:
-        from fabrictui.backends.demo.traffic import DemoCapture
-
         if host not in topo.SWITCH_BY_NAME and host not in topo.NODE_BY_NAME:
             raise NotFound(f"{host}: no such host in the demo lab")
         if host in topo.SPINES and not self.traffic.fabric.spine_running[host]:
@@ -135,8 +142,6 @@ class Tracer:
         """Write the echo to every trace capture on its way."""
         if not self.captures:
             return
-        from fabrictui.backends.demo.traffic import vxlan_echo
-
         assert src.node is not None and src.ip is not None
         hops = self.walk(src, dst_ip, at, flow)
         watched = {(c.node, c.interface) for c in self.captures}

@@ -4,7 +4,8 @@
 127.0.0.1; see docs/rehearsal-lab-kubeapi.md for what it implements.
 """
 
-from fabrictui.lab.kubeapi.cluster import Cluster, Timing
+from fabrictui.lab.kubeapi.cluster import Cluster
+from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import LabInventory, load_inventory, parse_inventory
 
 __all__ = ["Cluster", "LabInventory", "Timing", "load_inventory", "parse_inventory"]

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from fabrictui.lab.calico_dataplane import Dataplane, LinuxDataplane, remove_netns, run
-from fabrictui.lab.kubeapi.cluster import Timing
+from fabrictui.lab.kubeapi.api.serve import start_server
+from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import InventoryError, LabInventory, load_inventory
-from fabrictui.lab.kubeapi.serve import start_server
 from fabrictui.lab.memory_dataplane import MemoryDataplane
 
 log = logging.getLogger("fabrictui.lab.kubeapi")

@@ -9,40 +9,27 @@ import ipaddress
 import logging
 import os
 import signal
-from dataclasses import dataclass
 from typing import Any
 
 from fabrictui.constants import SERVICE_RANGE
 from fabrictui.lab.calico_dataplane import Dataplane
-from fabrictui.lab.kubeapi import workloads
-from fabrictui.lab.kubeapi.bgp import BgpMode
-from fabrictui.lab.kubeapi.calico import CalicoAgent
+from fabrictui.lab.kubeapi.controllers import workloads
+from fabrictui.lab.kubeapi.controllers.bgp import BgpMode
+from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
+from fabrictui.lab.kubeapi.controllers.events import Recorder
+from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
+from fabrictui.lab.kubeapi.controllers.parts import Timing
+from fabrictui.lab.kubeapi.controllers.system import bootstrap
 from fabrictui.lab.kubeapi.errors import ApiError
-from fabrictui.lab.kubeapi.events import Recorder
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
-from fabrictui.lab.kubeapi.kubelet import Kubelet
 from fabrictui.lab.kubeapi.resources import Registry, ResourceType
 from fabrictui.lab.kubeapi.store import Event, Store, now_rfc3339
-from fabrictui.lab.kubeapi.system import bootstrap
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 SERVICE_CIDR = SERVICE_RANGE
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """Delays that make state changes visible as they are on a real cluster."""
-
-    pod_start: float = 1.0  # host-network pod: Pending -> Running
-    container_create: float = 0.5  # pod network ready -> Running
-    retry: float = 2.0  # after a failed start
-
-    @classmethod
-    def fast(cls) -> Timing:
-        return cls(pod_start=0.02, container_create=0.01, retry=0.2)
 
 
 class Cluster:

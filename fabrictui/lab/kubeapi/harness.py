@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fabrictui.lab.calico_dataplane import Dataplane
-from fabrictui.lab.kubeapi.cluster import Cluster, Timing
+from fabrictui.lab.kubeapi.api.serve import RunningServer, start_server
+from fabrictui.lab.kubeapi.cluster import Cluster
+from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import parse_inventory, reference_inventory
-from fabrictui.lab.kubeapi.serve import RunningServer, start_server
 from fabrictui.lab.memory_dataplane import MemoryDataplane
 
 T = TypeVar("T")

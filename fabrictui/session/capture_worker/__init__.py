@@ -6,7 +6,7 @@ they come, into the worker's stdin (`CaptureWorker.sink(...).feed`); the
 worker (`process`) decodes them, keeps each VXLAN frame once (on the node that
 sent it), counts, keeps the newest raw frames for `w`, and answers a summary
 request (ten a second) with the counters and at most a screenful of the
-newest frames (`fabrictui.overlay.OverlaySummary`). Nothing in the app grows
+newest frames (`fabrictui.session.overlay.OverlaySummary`). Nothing in the app grows
 with the capture rate.
 
 Bounds and what happens at each (the load-shedding policy):

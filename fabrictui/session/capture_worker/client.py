@@ -17,7 +17,6 @@ from pathlib import Path
 import fabrictui
 from fabrictui.capture import CaptureError
 from fabrictui.constants import VXLAN_PORT
-from fabrictui.overlay import OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
     DATA,
     END,
@@ -33,6 +32,7 @@ from fabrictui.session.capture_worker.protocol import (
     message,
     start_payload,
 )
+from fabrictui.session.overlay import OverlaySummary
 
 WRITE_HIGH = 1 << 18  # bytes the app buffers for the worker before a capture read waits
 NICE = 5  # the worker's priority below the app's: keys win a contended core

@@ -24,7 +24,6 @@ from fabrictui.capture.pcap_writer import write_pcap
 from fabrictui.capture.transit import TransitTracker, sightings
 from fabrictui.constants import VXLAN_PORT
 from fabrictui.model import VxlanFrame
-from fabrictui.overlay import OverlayState, OverlaySummary
 from fabrictui.session.capture_worker.protocol import (
     DATA,
     END,
@@ -38,6 +37,7 @@ from fabrictui.session.capture_worker.protocol import (
     reply,
 )
 from fabrictui.session.capture_worker.raw import Located, RawChunks, RecordLocator
+from fabrictui.session.overlay import OverlayState, OverlaySummary
 
 if TYPE_CHECKING:
     from fabrictui.session.record.frames import FrameWriter

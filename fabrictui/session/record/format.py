@@ -39,7 +39,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from fabrictui import model
-from fabrictui.actions import trace_model
+from fabrictui.actions.trace import model as trace_model
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fabrictui import __version__
-from fabrictui.actions.trace_model import TraceResult
+from fabrictui.actions.trace.model import TraceResult
 from fabrictui.model import CheckResult, LabInfo, PingResult
 from fabrictui.session.record.format import FORMAT_VERSION, connect, dumps, write_queued
 from fabrictui.session.record.marks import MARKED, Marker

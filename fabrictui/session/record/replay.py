@@ -26,8 +26,8 @@ from fabrictui.backends.base import BackendError, CaptureStream, DemoWorkload, L
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.capture.transit import sightings
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, PingResult, VxlanFrame, WatchEvent
-from fabrictui.overlay import EMPTY_COUNTERS, NO_TRANSIT, DisplayBatch, OverlaySummary
 from fabrictui.session.feeds import FEEDS, Changed, Event
+from fabrictui.session.overlay import EMPTY_COUNTERS, NO_TRANSIT, DisplayBatch, OverlaySummary
 from fabrictui.session.record.format import RecordingError
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.state import LabState

@@ -17,8 +17,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from fabrictui.model import LabInfo
+from fabrictui.render.common import Palette, freshness
 from fabrictui.session.state import LabState
-from fabrictui.ui.render import Palette, freshness
 from fabrictui.ui.widgets.action_log import ActionLog, StatusLine
 from fabrictui.ui.widgets.fabric_pane import FabricPane
 from fabrictui.ui.widgets.footer import KeyFooter

@@ -13,9 +13,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from fabrictui.labshape import same_rack
+from fabrictui.intent.labshape import same_rack
 from fabrictui.model import KubePod, PingResult
-from fabrictui.ui.render import Palette, ping_cell
+from fabrictui.render.common import Palette, ping_cell
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from fabrictui.actions.routes import RoutesReport
-from fabrictui.ui.render import Palette
+from fabrictui.render.common import Palette
 from fabrictui.ui.screens.report import TextReportScreen
 
 ROUTES_ID = "routes-report"

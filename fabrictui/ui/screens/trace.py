@@ -11,8 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
-from fabrictui.actions.trace_model import Hop, HopState, TraceResult
-from fabrictui.ui.render import Palette
+from fabrictui.actions.trace.model import Hop, HopState, TraceResult
+from fabrictui.render.common import Palette
 
 WIDE = 120  # from this width on, what was seen sits on the point's own line
 

@@ -6,7 +6,7 @@ from collections import deque
 from rich.text import Text
 from textual.widgets import RichLog, Static
 
-from fabrictui.ui.render import Palette
+from fabrictui.render.common import Palette
 
 
 class ActionLog(RichLog):

@@ -9,8 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from fabrictui.model import KubeNode, KubePod
-from fabrictui.session.state import LabState
-from fabrictui.ui.render import (
+from fabrictui.render.common import (
     NODE_COLUMNS,
     POD_COLUMNS,
     POD_NAME_WIDTH,
@@ -19,6 +18,7 @@ from fabrictui.ui.render import (
     node_row,
     pod_row,
 )
+from fabrictui.session.state import LabState
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable
 

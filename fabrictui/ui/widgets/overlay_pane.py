@@ -8,10 +8,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
 
 from fabrictui.capture.format import shorten_name
-from fabrictui.overlay import DisplayBatch
+from fabrictui.render.common import frame_lines
+from fabrictui.render.transit import transit_lines, transit_summary
+from fabrictui.session.overlay import DisplayBatch
 from fabrictui.session.state import LabState
-from fabrictui.ui.render import frame_lines
-from fabrictui.ui.render_transit import transit_lines, transit_summary
 from fabrictui.ui.widgets.pane import Pane
 
 

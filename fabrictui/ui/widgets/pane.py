@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.containers import Vertical
 
+from fabrictui.render.common import WAITING, Palette
 from fabrictui.session.state import LabState
-from fabrictui.ui.render import WAITING, Palette
 
 
 class Pane(Vertical):

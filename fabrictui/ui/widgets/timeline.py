@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from fabrictui.render.common import Palette
 from fabrictui.session.record.marks import Mark
-from fabrictui.ui.render import Palette
 
 LEVEL_RANK = {"change": 1, "good": 2, "bad": 3}
 

@@ -1,0 +1,178 @@
+"""Path trace: one probe's whole path, where it stopped, and why (docs/trace.md).
+
+`run_trace(backend, report, source, target)`: read the lab (hosts, nodes, pods), derive the
+observation points for the pair (`trace_points`), start a capture at every point at once
+(`trace_capture`), ping from the source pod, stop every capture, correlate the sightings
+(`trace_correlate`) and, where the probe went dark, read the state that decides that hop and
+name the cause (`trace_causes`). Backend-agnostic: the demo lab, the rehearsal lab and
+Vagrant/inventory labs answer the same `LabBackend` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import time
+from collections.abc import Sequence
+
+from fabrictui.actions.progress import Progress, Report
+from fabrictui.actions.trace.capture import PointCaptures
+from fabrictui.actions.trace.causes import PathContext, explain
+from fabrictui.actions.trace.correlate import correlate
+from fabrictui.actions.trace.model import Probe, TraceResult
+from fabrictui.actions.trace.points import observation_points
+from fabrictui.backends.base import DEFAULT_PING_SIZE, BackendError, LabBackend, NotFound
+from fabrictui.intent.labshape import LabShape
+from fabrictui.model import KubeNode, KubePod, PingResult
+
+__all__ = ["TraceInputError", "TraceResult", "find_pod", "resolve_target", "run_trace"]
+
+
+class TraceInputError(BackendError):
+    """The pods or address asked for do not name something the trace can start from."""
+
+
+def find_pod(pods: Sequence[KubePod], ref: str) -> KubePod:
+    """`NS/NAME`, or `NAME` (or its random suffix) when one pod in the lab has it."""
+    namespace, _, name = ref.rpartition("/")
+    if not name:
+        raise TraceInputError(f"{ref!r} names no pod")
+    candidates = [p for p in pods if (not namespace or p.namespace == namespace)]
+    exact = [p for p in candidates if p.name == name]
+    if not exact:
+        exact = [p for p in candidates if p.short_name == name]
+    if not exact:
+        where = f" in namespace {namespace}" if namespace else ""
+        raise NotFound(f"no pod {name!r}{where}")
+    if len(exact) > 1:
+        names = ", ".join(sorted(p.key for p in exact)[:4])
+        raise TraceInputError(f"{ref!r} matches several pods ({names}); give NAMESPACE/NAME")
+    return exact[0]
+
+
+def resolve_target(
+    pods: Sequence[KubePod], nodes: Sequence[KubeNode], target: str
+) -> tuple[KubePod | None, str, str | None]:
+    """(pod, address, node whose block holds it) for a pod reference or an address."""
+    try:
+        address = str(ipaddress.IPv4Address(target))
+    except ValueError:
+        pod = find_pod(pods, target)
+        if not pod.ip:
+            raise TraceInputError(f"{pod.key} has no IP address ({pod.status})") from None
+        return pod, pod.ip, pod.node
+    pod = next((p for p in pods if p.ip == address and p.node), None)
+    if pod is not None:
+        return pod, address, pod.node
+    addr = ipaddress.IPv4Address(address)
+    for node in nodes:
+        if any(addr in ipaddress.IPv4Network(b) for b in node.calico_blocks):
+            return None, address, node.name
+    return None, address, None
+
+
+def ping_summary(result: PingResult) -> str:
+    line = f"{result.received}/{result.transmitted} replies"
+    if result.rtt_avg_ms is not None:
+        line += f", rtt avg {result.rtt_avg_ms:.3f} ms"
+    if result.error:
+        line += f" ({result.error})"
+    return line
+
+
+async def run_trace(
+    backend: LabBackend,
+    report: Report,
+    source: str,
+    target: str,
+    count: int = 3,
+    size: int = DEFAULT_PING_SIZE,
+    timeout: float = 10.0,
+) -> TraceResult:
+    phases: list[tuple[str, float]] = []
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        phases.append((name, now - mark))
+        mark = now
+
+    report(Progress("reading the lab", 0.0))
+    hosts, nodes, pods = await asyncio.gather(
+        backend.list_hosts(), backend.list_nodes(), backend.list_pods()
+    )
+    src = find_pod(pods, source)
+    if not src.ip or not src.node or not src.running:
+        raise TraceInputError(
+            f"source pod {src.key} is {src.status} ({src.ready_text}): nothing to send from"
+        )
+    dst, dst_ip, dst_node = resolve_target(pods, nodes, target)
+    if dst_ip == src.ip:
+        raise TraceInputError(f"{src.key} and {target} are the same address ({dst_ip})")
+    shape = LabShape.of(hosts)
+    ports = backend.trace_ports()
+    dst_iface = backend.pod_interface(dst) if dst is not None and dst.node else None
+    points = observation_points(
+        shape, ports, src.node, backend.pod_interface(src), dst_node, dst_iface
+    )
+    probe = Probe(src.ip, dst_ip, count=count)
+    phase("read the lab")
+    report(Progress(f"capturing at {len({p.key for p in points})} points", 0.2))
+    captures = PointCaptures(backend, probe, backend.info().vxlan_port)
+    try:
+        await captures.open(points)
+        phase("start captures")
+        who = dst.key if dst is not None else dst_ip
+        report(Progress(f"pinging {who} ({dst_ip}) from {src.key}", 0.4))
+        try:
+            ping = await backend.probe(src, dst_ip, count, size, timeout)
+        except BackendError as err:
+            ping = PingResult.failed(src.key, dst_ip, str(err))
+        phase("probe")
+        await captures.settle(end=(points[0].key, count) if points else None)
+        phase("settle")
+    finally:
+        await captures.close()
+    phase("stop captures")
+    report(Progress("correlating", 0.8))
+    corr = correlate(points, captures.sightings, probe, unobserved=captures.failed.keys())
+    notes = [f"{h} {i}: no capture: {why}" for (h, i), why in sorted(captures.failed.items())]
+    if ping.ok and not (corr.delivered and corr.replied):
+        notes.append("the ping got its replies; the captures missed part of the path")
+        corr = dataclasses.replace(corr, lost_at=None)
+    context = PathContext(
+        backend,
+        shape,
+        ports,
+        {h.name: h for h in hosts},
+        {n.name: n for n in nodes},
+        pods,
+        src,
+        dst,
+        src.ip,
+        dst_ip,
+        src.node,
+        dst_node,
+    )
+    if dst_node is None:
+        context.say(f"no pod and no node's Calico block holds {dst_ip}")
+    cause = await explain(context, corr, ping)
+    phase("read state")
+    return TraceResult(
+        source=src.key,
+        target=dst.key if dst is not None else dst_ip,
+        src_ip=src.ip,
+        dst_ip=dst_ip,
+        src_node=src.node,
+        dst_node=dst_node,
+        correlation=corr,
+        cause=cause,
+        evidence=tuple(context.evidence),
+        ping_text=ping_summary(ping),
+        ping_ok=ping.ok,
+        phases=tuple(phases),
+        capture_spread_s=captures.spread,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,1 @@
+"""The checks of a healthy lab in each Calico mode, and the diagnosis of a failed ping."""

@@ -1,0 +1,50 @@
+"""verify: the checks of a healthy lab in the lab's Calico mode (read from the cluster
+unless given): VXLAN mode's six (vxlan.py) or BGP mode's eight (bgp.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fabrictui.actions.progress import Progress, Report
+from fabrictui.actions.verify.bgp import detect_mode, verify_bgp
+from fabrictui.actions.verify.checks import (
+    check_calico,
+    check_nodes,
+    check_replicas,
+    reporting,
+)
+from fabrictui.actions.verify.diagnose import take_snapshot
+from fabrictui.actions.verify.vxlan import CHECKS, check_ping_and_wire, check_sessions
+from fabrictui.backends.base import DemoWorkload, LabBackend
+from fabrictui.model import CheckResult
+
+
+async def verify(
+    backend: LabBackend,
+    report: Report,
+    workload: DemoWorkload | None = None,
+    replicas: int = 4,
+    ping_count: int = 3,
+    ping_timeout: float = 10.0,
+    mode: str | None = None,
+) -> list[CheckResult]:
+    """The checks of `mode` ("vxlan" or "bgp"; read from the cluster when None)."""
+    if (mode or await detect_mode(backend)) == "bgp":
+        return await verify_bgp(backend, report, workload, replicas, ping_count, ping_timeout)
+    wl = workload or DemoWorkload()
+    report(Progress("reading the lab", 0.0))
+    snap = await take_snapshot(backend)
+    results: list[CheckResult] = []
+    add = reporting(results, report, len(CHECKS))
+
+    add(check_sessions(snap))
+    add(check_nodes(snap))
+    add(check_calico(snap))
+    add(check_replicas(snap, wl, replicas))
+    async with asyncio.timeout(ping_timeout + 30.0):
+        ping_check, wire = await check_ping_and_wire(
+            backend, snap, wl, report, ping_count, ping_timeout
+        )
+    add(ping_check)
+    add(wire)
+    return results
