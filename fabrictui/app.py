@@ -22,7 +22,8 @@ from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import Settings
-from fabrictui.render.common import Palette, frame_lines
+from fabrictui.render.common import Palette
+from fabrictui.render.frames import frame_lines
 from fabrictui.session.capture_worker import WorkerGone
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
 from fabrictui.session.record.replay import ReplayDriver

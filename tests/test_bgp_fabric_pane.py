@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fabrictui.backends.demo.backend import DemoBackend
 from fabrictui.intent.bgp_sessions import analyze_sessions
-from fabrictui.render.common import Palette, fabric_lines
+from fabrictui.render.common import Palette
+from fabrictui.render.fabric import fabric_lines
 
 P = Palette()
 

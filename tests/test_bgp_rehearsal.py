@@ -107,7 +107,7 @@ async def test_the_overlay_capture_shows_native_pod_traffic(lab_dir: Path) -> No
     from fabrictui.capture.format import frame_to_line, shorten_name
     from fabrictui.capture.pcap import PcapStreamDecoder
     from fabrictui.model import VxlanFrame, is_native
-    from fabrictui.render.common import frame_two_lines
+    from fabrictui.render.frames import frame_two_lines
 
     backend = open_lab(lab_dir)
     await backend.start()

@@ -30,7 +30,7 @@ from fabrictui.capture.synth import (
 )
 from fabrictui.constants import POD_TRAFFIC_BPF, pod_traffic_bpf
 from fabrictui.model import VxlanFrame, is_native
-from fabrictui.render.common import frame_lines, frame_two_lines
+from fabrictui.render.frames import frame_lines, frame_two_lines
 
 A, B = "10.68.86.129", "10.65.76.193"  # the seed's two pods, in two racks
 NAMES = {

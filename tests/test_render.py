@@ -12,18 +12,11 @@ from fabrictui.model import (
     SwitchReading,
     VmState,
 )  # fmt: skip
-from fabrictui.render.common import (
-    POD_COLUMNS,
-    Palette,
-    age,
-    check_lines,
-    fabric_lines,
-    freshness,
-    host_row,
-    middle_ellipsis,
-    ping_cell,
-    pod_row,
-)  # fmt: skip
+from fabrictui.render.checks import check_lines, ping_cell
+from fabrictui.render.common import Palette, age, freshness, middle_ellipsis
+from fabrictui.render.fabric import fabric_lines
+from fabrictui.render.hosts import host_row
+from fabrictui.render.kube import POD_COLUMNS, pod_row
 
 P = Palette()
 

@@ -26,7 +26,8 @@ from fabrictui.actions.trace.run import TraceResult, run_trace
 from fabrictui.actions.verify.run import verify as run_verify
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.config import Settings
-from fabrictui.render.common import Palette, check_lines
+from fabrictui.render.checks import check_lines
+from fabrictui.render.common import Palette
 from fabrictui.session.audited import ActionSpec
 from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
-from fabrictui.render.common import check_lines
+from fabrictui.render.checks import check_lines
 from fabrictui.session.record.marks import marks
 from fabrictui.session.record.replay import ReplayDriver, parse_moment
 from fabrictui.ui.screens.confirm import AskScreen

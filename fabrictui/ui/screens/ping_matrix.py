@@ -15,7 +15,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from fabrictui.intent.labshape import same_rack
 from fabrictui.model import KubePod, PingResult
-from fabrictui.render.common import Palette, ping_cell
+from fabrictui.render.checks import ping_cell
+from fabrictui.render.common import Palette
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 
 

@@ -5,7 +5,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from fabrictui.render.common import fabric_lines
+from fabrictui.render.fabric import fabric_lines
 from fabrictui.session.state import LabState
 from fabrictui.ui.widgets.pane import Pane
 

@@ -9,15 +9,9 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from fabrictui.model import KubeNode, KubePod
-from fabrictui.render.common import (
-    NODE_COLUMNS,
-    POD_COLUMNS,
-    POD_NAME_WIDTH,
-    age,
-    node_bgp_lines,
-    node_row,
-    pod_row,
-)
+from fabrictui.render.common import age
+from fabrictui.render.fabric import node_bgp_lines
+from fabrictui.render.kube import NODE_COLUMNS, POD_COLUMNS, POD_NAME_WIDTH, node_row, pod_row
 from fabrictui.session.state import LabState
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
 
 from fabrictui.capture.format import shorten_name
-from fabrictui.render.common import frame_lines
+from fabrictui.render.frames import frame_lines
 from fabrictui.render.transit import transit_lines, transit_summary
 from fabrictui.session.overlay import DisplayBatch
 from fabrictui.session.state import LabState

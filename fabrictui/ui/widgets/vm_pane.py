@@ -5,7 +5,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from fabrictui.model import Host
-from fabrictui.render.common import VM_COLUMNS, host_row
+from fabrictui.render.hosts import VM_COLUMNS, host_row
 from fabrictui.session.state import LabState
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable
