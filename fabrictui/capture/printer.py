@@ -190,7 +190,7 @@ class RecordPrinter:
                 # writes: such a record is printed the generic way, as the decoder reads it)
                 # the same shape test as the decoder's fast path (pcap.py), inlined on
                 # purpose: a function call per frame is what this loop exists to avoid;
-                # tests/test_capture_printer.py holds both to the same lines
+                # tests/unit/test_capture_printer.py holds both to the same lines
                 if fast and incl >= fast_len and frac < 1_000_000:
                     if cooked:
                         if sll2:

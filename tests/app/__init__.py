@@ -1,0 +1,1 @@
+"""The Textual app in-process (pilot and snapshot tests) on the demo lab and fakes."""

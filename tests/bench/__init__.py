@@ -1,0 +1,1 @@
+"""The benchmarks' smoke runs: each script runs, small, and its JSON keeps its shape."""

@@ -1,0 +1,1 @@
+"""The rehearsal lab (root, network namespaces, real FRR, BIRD, sshd, kernel VXLAN)."""

@@ -1,0 +1,1 @@
+"""Tests that need a real tool installed (OpenSSH, tcpdump, ping, vagrant, kubectl), no lab."""

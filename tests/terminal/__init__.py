@@ -1,0 +1,1 @@
+"""The real command in a real terminal (tmux): how it ends, and what it leaves."""

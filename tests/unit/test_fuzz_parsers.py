@@ -1,0 +1,552 @@
+"""Fuzzing the text/JSON parsers: whatever the input, only ParseError escapes,
+and whatever parses successfully has sane types and values.
+
+Inputs: random text, random bytes decoded the two ways a backend may decode
+them (errors="replace" / "surrogateescape"), and mutations of the real and
+hand-made fixtures (truncation, deleted/duplicated/swapped lines, swapped
+columns, odd characters, huge numbers, JSON with fields removed, retyped or
+nulled).
+
+Profiles: "ci" (300 examples a test, the default) and "long" (10,000):
+FABRICTUI_FUZZ=long pytest tests/unit/test_fuzz_parsers.py
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+
+from fabrictui.model import BgpPeer, BgpSummary
+from fabrictui.parsers import ParseError
+from fabrictui.parsers.bgp import parse_bgp_summary, parse_bgp_uptime_seconds
+from fabrictui.parsers.ping import PingStats, parse_ping_output
+from fabrictui.parsers.vagrant import (
+    MachineStatus,
+    SshHostConfig,
+    machine_readable_error,
+    parse_machine_readable_status,
+    parse_ssh_config,
+)
+from tests._fuzz import fuzz_settings
+from tests._paths import TEST_DATA
+
+FUZZ = fuzz_settings(HealthCheck.data_too_large)
+
+DATA = TEST_DATA
+
+
+def _fixtures(folder: str, *suffixes: str) -> list[str]:
+    paths = sorted(p for p in (DATA / folder).iterdir() if p.suffix in suffixes)
+    return [p.read_text() for p in paths]
+
+
+BGP_TEXT = _fixtures("bgp", ".txt")
+BGP_JSON = _fixtures("bgp", ".json")
+PING = _fixtures("ping", ".txt")
+VAGRANT = _fixtures("vagrant", ".txt")
+STATUS = [t for t in VAGRANT if ",metadata," in t or ",error-exit," in t]
+SSH_CONFIG = [t for t in VAGRANT if t.startswith("Host ")]
+
+# --- sanity of successful results --------------------------------------------------
+
+
+def check_bgp(summary: BgpSummary) -> None:
+    assert isinstance(summary, BgpSummary)
+    assert isinstance(summary.router_id, str)
+    if summary.router_id:
+        ipaddress.IPv4Address(summary.router_id)
+    assert summary.local_as is None or (
+        type(summary.local_as) is int and 0 <= summary.local_as < 2**32
+    )
+    assert isinstance(summary.peers, tuple)
+    neighbors = [peer.neighbor for peer in summary.peers]
+    assert len(set(neighbors)) == len(neighbors)
+    for peer in summary.peers:
+        assert isinstance(peer, BgpPeer)
+        assert isinstance(peer.neighbor, str) and peer.neighbor
+        assert not any(ch.isspace() for ch in peer.neighbor)
+        assert peer.hostname is None or (isinstance(peer.hostname, str) and peer.hostname)
+        assert peer.remote_as is None or (type(peer.remote_as) is int and peer.remote_as >= 0)
+        assert peer.remote_as is None or peer.remote_as < 2**32
+        assert isinstance(peer.state, str) and peer.state[:1].isupper()
+        assert isinstance(peer.uptime, str)
+        for count in (peer.prefixes_received, peer.msg_rcvd, peer.msg_sent):
+            assert count is None or (type(count) is int and count >= 0)
+        if not peer.established:
+            assert peer.prefixes_received is None
+        assert type(peer.dynamic) is bool and type(peer.policy_blocked) is bool
+        assert peer.established or not peer.policy_blocked
+        seconds = parse_bgp_uptime_seconds(peer.uptime)
+        assert seconds is None or (type(seconds) is int and seconds >= 0)
+
+
+def check_ping(stats: PingStats) -> None:
+    assert isinstance(stats, PingStats)
+    assert type(stats.transmitted) is int and stats.transmitted >= 0
+    assert type(stats.received) is int and 0 <= stats.received <= stats.transmitted
+    rtts = (stats.rtt_min_ms, stats.rtt_avg_ms, stats.rtt_max_ms)
+    assert all(v is None for v in rtts) or all(
+        isinstance(v, float) and math.isfinite(v) for v in rtts
+    )
+    if stats.rtt_min_ms is not None:
+        assert stats.rtt_min_ms <= stats.rtt_avg_ms <= stats.rtt_max_ms  # type: ignore[operator]
+    assert stats.ttl is None or (type(stats.ttl) is int and stats.ttl >= 0)
+    assert 0.0 <= stats.loss_pct <= 100.0
+    assert stats.errors >= 0 and stats.duplicates >= 0
+    assert stats.error is None or isinstance(stats.error, str)
+    result = stats.as_result("ns/pod")
+    assert result.transmitted == stats.transmitted
+
+
+def check_status(machines: list[MachineStatus]) -> None:
+    assert isinstance(machines, list) and machines
+    names = [m.name for m in machines]
+    assert len(set(names)) == len(names)
+    for machine in machines:
+        assert isinstance(machine, MachineStatus)
+        assert all(isinstance(v, str) for v in machine)
+        assert machine.name and machine.state
+        machine.vm_state  # noqa: B018 - must not raise
+
+
+def check_ssh_config(hosts: dict[str, SshHostConfig]) -> None:
+    assert isinstance(hosts, dict) and hosts
+    for name, config in hosts.items():
+        assert isinstance(config, SshHostConfig) and config.host == name
+        assert config.port is None or 0 < config.port < 65536
+        assert all(isinstance(f, str) for f in config.identity_files)
+        assert config.identities_only in (None, True, False)
+
+
+PARSERS: list[tuple[Callable[[str], Any], Callable[[Any], None]]] = [
+    (parse_bgp_summary, check_bgp),
+    (parse_ping_output, check_ping),
+    (parse_machine_readable_status, check_status),
+    (parse_ssh_config, check_ssh_config),
+]
+
+
+def run(parser: Callable[[str], Any], check: Callable[[Any], None], text: str) -> None:
+    """Parse; a ParseError is fine (with a message), anything else fails the test."""
+    try:
+        result = parser(text)
+    except ParseError as err:
+        assert str(err), "ParseError without a message"
+        return
+    check(result)
+
+
+# --- mutation strategies ---------------------------------------------------------------
+
+ODD_CHARS = [
+    "\ufffd",  # what errors="replace" leaves
+    "\udcff",  # what errors="surrogateescape" leaves
+    "\x00",
+    "\t",
+    "\r",
+    "\x0b",
+    "\x85",  # NEL: str.splitlines() breaks lines on it
+    "\u2028",
+    "\u00a0",
+    "٣",  # an Arabic-Indic digit: isdigit() but not ASCII
+    "²",
+    "(",
+    ")",
+    "%",
+    "*",
+    "{",
+    '"',
+    ",",
+    "%!(VAGRANT_COMMA)",
+    "\\n",
+]
+HUGE = ["9" * 25, "9" * 5000, "4294967296", "18446744073709551616", "-1", "1e309", "nan"]
+TRICKY_TOKENS = [
+    *HUGE,
+    "²",
+    "٣٣",
+    "1²",
+    "١٢",
+    "\U0001d7d7",  # MATHEMATICAL BOLD DIGIT NINE
+    "0",
+    "65535.65535",
+    "65536.1",
+    "1.10",
+    "never",
+    "99:99:99",
+    "1d",
+    "(Policy)",
+    "(Admin)",
+    "NoNeg",
+    "Idle",
+    "established",
+    "*",
+    "a(b)",
+    "x(1.2.3.4)",
+    "fe80::1%swp1",
+    "=",
+    '""',
+    "Host",
+    "",
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, corpus: list[str]) -> str:
+    text = draw(st.sampled_from(corpus))
+    for _ in range(draw(st.integers(1, 3))):
+        lines = text.splitlines(keepends=True) or [""]
+        op = draw(
+            st.sampled_from(
+                [
+                    "truncate",
+                    "delete",
+                    "duplicate",
+                    "swap_lines",
+                    "swap_tokens",
+                    "insert",
+                    "huge",
+                    "retoken",
+                    "retoken",
+                    "retoken",
+                ]
+            )
+        )
+        if op == "truncate":
+            text = text[: draw(st.integers(0, len(text)))]
+        elif op == "delete":
+            del lines[draw(st.integers(0, len(lines) - 1))]
+            text = "".join(lines)
+        elif op == "duplicate":
+            i = draw(st.integers(0, len(lines) - 1))
+            lines.insert(i, lines[i])
+            text = "".join(lines)
+        elif op == "swap_lines":
+            i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+            text = "".join(lines)
+        elif op == "swap_tokens":
+            i = draw(st.integers(0, len(lines) - 1))
+            tokens = lines[i].split()
+            if len(tokens) >= 2:
+                a, b = draw(st.integers(0, len(tokens) - 1)), draw(st.integers(0, len(tokens) - 1))
+                tokens[a], tokens[b] = tokens[b], tokens[a]
+                lines[i] = " ".join(tokens) + "\n"
+            text = "".join(lines)
+        elif op == "retoken":
+            # One cell replaced, or an odd character slipped into it; mostly in
+            # table rows (lines of many cells), where the parsing is.
+            rows = [n for n, line in enumerate(lines) if len(line.split()) >= 5]
+            if rows and draw(st.integers(0, 4)):
+                i = draw(st.sampled_from(rows))
+            else:
+                i = draw(st.integers(0, len(lines) - 1))
+            tokens = lines[i].split()
+            if tokens:
+                a = draw(st.integers(0, len(tokens) - 1))
+                if draw(st.booleans()):
+                    tokens[a] = draw(st.sampled_from(TRICKY_TOKENS))
+                else:
+                    at = draw(st.integers(0, len(tokens[a])))
+                    odd = draw(st.sampled_from(ODD_CHARS))
+                    tokens[a] = tokens[a][:at] + odd + tokens[a][at:]
+                lines[i] = " ".join(tokens) + "\n"
+            text = "".join(lines)
+        elif op == "insert":
+            at = draw(st.integers(0, len(text)))
+            extra = draw(st.sampled_from(ODD_CHARS) | st.text(max_size=5))
+            text = text[:at] + extra + text[at:]
+        else:  # replace a run of digits with a huge or odd number
+            digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+            if digits:
+                at = draw(st.sampled_from(digits))
+                end = at
+                while end < len(text) and text[end].isdigit():
+                    end += 1
+                text = text[:at] + draw(st.sampled_from(HUGE)) + text[end:]
+    return text
+
+
+JSON_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.sampled_from(["1.10", "65536.1", "never", "Idle (Admin)", "(Policy)", "", "1d01h44m"]),
+    st.lists(st.none(), max_size=2),
+    st.dictionaries(st.sampled_from(["peers", "state", "routerId"]), st.none(), max_size=2),
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+@st.composite
+def mutated_json(draw: st.DrawFn) -> str:
+    doc = json.loads(draw(st.sampled_from(BGP_JSON)))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(doc)))
+        if not path:
+            continue
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        key = path[-1]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[key]
+        else:
+            parent[key] = draw(JSON_JUNK)
+        if not isinstance(doc, dict):
+            break
+    return json.dumps(doc)
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+@FUZZ
+@given(st.text())
+def test_random_text(text: str) -> None:
+    for parser, check in PARSERS:
+        run(parser, check, text)
+
+
+@FUZZ
+@given(st.binary(), st.sampled_from(["replace", "surrogateescape"]))
+def test_random_bytes(data: bytes, errors: str) -> None:
+    text = data.decode("utf-8", errors=errors)
+    for parser, check in PARSERS:
+        run(parser, check, text)
+
+
+@FUZZ
+@given(mutated(BGP_TEXT + BGP_JSON))
+def test_bgp_mutated_fixtures(text: str) -> None:
+    run(parse_bgp_summary, check_bgp, text)
+
+
+@FUZZ
+@given(mutated_json())
+def test_bgp_mutated_json(text: str) -> None:
+    run(parse_bgp_summary, check_bgp, text)
+
+
+@FUZZ
+@given(mutated(PING))
+def test_ping_mutated_fixtures(text: str) -> None:
+    run(parse_ping_output, check_ping, text)
+
+
+@FUZZ
+@given(mutated(STATUS))
+def test_vagrant_status_mutated_fixtures(text: str) -> None:
+    run(parse_machine_readable_status, check_status, text)
+
+
+@FUZZ
+@given(mutated(SSH_CONFIG))
+def test_ssh_config_mutated_fixtures(text: str) -> None:
+    run(parse_ssh_config, check_ssh_config, text)
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(STATUS)))
+def test_machine_readable_error_never_raises(text: str) -> None:
+    """Reading why vagrant failed must itself never fail: words on one line, or None."""
+    words = machine_readable_error(text)
+    assert words is None or (isinstance(words, str) and words.strip() == words != "")
+    assert words is None or not any(ch in words for ch in "\n\r\t")
+
+
+def test_corpora_are_not_empty() -> None:
+    # A fuzz test over an empty corpus would pass vacuously.
+    assert len(BGP_TEXT) >= 8 and len(BGP_JSON) >= 6
+    assert len(PING) >= 8 and STATUS and SSH_CONFIG
+    for text in BGP_TEXT + BGP_JSON:
+        check_bgp(parse_bgp_summary(text))
+    for text in PING:
+        check_ping(parse_ping_output(text))
+
+
+# --- round trip: any summary, rendered the way FRR/NCLU print it, parses back ----------
+
+STATES_DOWN = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Idle (Admin)"]
+STATES_DOWN += ["Idle (PfxCt)", "Clearing", "Deleted"]
+
+
+@st.composite
+def uptimes(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["never", "clock", "dhm", "wdh", "ywd"]))
+    n = st.integers(0, 99)
+    if kind == "never":
+        return "never"
+    if kind == "clock":
+        return f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}:{draw(n) % 60:02d}"
+    a, b, c = draw(n), draw(n), draw(n)
+    return f"{a}{kind[0]}{b:02d}{kind[1]}{c:02d}{kind[2]}"  # 1d01h44m, 02w3d04h, ...
+
+
+@st.composite
+def bgp_peers(draw: st.DrawFn, neighbor: str) -> tuple[BgpPeer, str]:
+    """A peer and how its State/PfxRcd cell reads (number, state, (Policy), NoNeg)."""
+    hostname = draw(
+        st.none() | st.from_regex(r"[a-z][a-z0-9-]{0,12}(\.[a-z]{2,6}){0,2}", fullmatch=True)
+    )
+    kind = draw(st.sampled_from(["count", "down", "(Policy)", "NoNeg"]))
+    if kind == "count":
+        state, prefixes = "Established", draw(st.integers(0, 2**32))
+        cell = str(prefixes)
+    elif kind == "down":
+        state, prefixes = draw(st.sampled_from(STATES_DOWN)), None
+        cell = state
+    else:
+        state, prefixes, cell = "Established", None, kind
+    peer = BgpPeer(
+        neighbor=neighbor,
+        hostname=hostname,
+        remote_as=draw(st.integers(0, 2**32 - 1)),
+        state=state,
+        uptime=draw(uptimes()),
+        prefixes_received=prefixes,
+        msg_rcvd=draw(st.integers(0, 2**40)),
+        msg_sent=draw(st.integers(0, 2**40)),
+        policy_blocked=kind == "(Policy)",
+    )
+    return peer, cell
+
+
+NEIGHBORS = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(str),
+    st.from_regex(r"swp[1-9][0-9]{0,2}(s[0-3])?|peerlink\.4094|eth[0-9]", fullmatch=True),
+)
+
+
+@st.composite
+def summaries(draw: st.DrawFn) -> tuple[BgpSummary, list[str], list[bool]]:
+    neighbors = draw(st.lists(NEIGHBORS, max_size=8, unique=True))
+    drawn = [draw(bgp_peers(n)) for n in neighbors]
+    dynamic = [draw(st.booleans()) for _ in drawn]
+    summary = BgpSummary(
+        router_id=str(draw(st.ip_addresses(v=4))),
+        local_as=draw(st.integers(1, 2**32 - 1)),
+        peers=tuple(
+            replace(peer, dynamic=dyn) for (peer, _), dyn in zip(drawn, dynamic, strict=True)
+        ),
+    )
+    return summary, [cell for _, cell in drawn], dynamic
+
+
+def render_text(
+    summary: BgpSummary, cells: list[str], dynamic: list[bool], release: str, collapse: bool
+) -> str:
+    names = [
+        ("*" if dyn else "") + (f"{p.hostname}({p.neighbor})" if p.hostname else p.neighbor)
+        for p, dyn in zip(summary.peers, dynamic, strict=True)
+    ]
+    head = "Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down "
+    head += "State/PfxRcd"
+    if release in ("7.5", "8.0"):
+        head += "   PfxSnt"
+    if release == "8.0":
+        head += " Desc"
+    lines = [
+        "",
+        "IPv4 Unicast Summary:",
+        f"BGP router identifier {summary.router_id}, local AS number {summary.local_as} vrf-id 0",
+        "BGP table version 7",
+        f"Peers {len(names)}, using 40 KiB of memory",
+        "",
+    ]
+    width = max([15, *(len(n) for n in names)]) if release != "7.0" else 15
+    lines.append(head)
+    for peer, cell, name in zip(summary.peers, cells, names, strict=True):
+        row = (
+            f" 4 {peer.remote_as:>10} {peer.msg_rcvd:>9} {peer.msg_sent:>9}"
+            f"        0    0    0 {peer.uptime:>8} {cell:>12}"
+        )
+        if release in ("7.5", "8.0"):
+            row += " (Policy)" if cell == "(Policy)" else "        3"
+        if release == "8.0":
+            row += " to the spine" if peer.hostname else " N/A"
+        if len(name) > width:  # FRR before 7.5: the cells move to the next line
+            lines += [name, " " * 16 + row.lstrip()]
+        else:
+            lines.append(f"{name:<{width}}{row}")
+    lines += ["", f"Total number of neighbors {len(names)}"]
+    if any(dynamic):
+        lines += ["* - dynamic neighbor", f"{sum(dynamic)} dynamic neighbor(s), limit 100"]
+    if collapse:
+        lines = [" ".join(line.split()) for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(summary: BgpSummary, cells: list[str], style: str, asdot: bool) -> str:
+    def as_value(number: int) -> int | str:
+        if asdot and number >= 65536:
+            return f"{number >> 16}.{number & 0xFFFF}"
+        return number
+
+    peers: dict[str, Any] = {}
+    for peer, cell in zip(summary.peers, cells, strict=True):
+        data: dict[str, Any] = {
+            "remoteAs": as_value(peer.remote_as or 0),
+            "msgRcvd": peer.msg_rcvd,
+            "msgSent": peer.msg_sent,
+            "peerUptime": peer.uptime,
+            "state": peer.state,
+            "idType": "interface" if peer.neighbor[0].isalpha() else "ipv4",
+        }
+        if peer.hostname:
+            data["hostname"] = peer.hostname
+        if peer.dynamic:
+            data["dynamicPeer"] = True
+        count = peer.prefixes_received or 0
+        data["prefixReceivedCount" if style == "nclu" else "pfxRcd"] = count
+        if cell in ("(Policy)", "NoNeg"):
+            data["peerState"] = "Policy" if cell == "(Policy)" else "NoNeg"
+        peers[peer.neighbor] = data
+    family = {"routerId": summary.router_id, "as": as_value(summary.local_as or 0), "peers": peers}
+    if style == "unwrapped":
+        return json.dumps(family, indent=2)
+    if style == "nclu":
+        return json.dumps({"ipv4 unicast": family, "ipv6 unicast": None, "l2vpn evpn": None})
+    return json.dumps({"ipv4Unicast": family})
+
+
+@FUZZ
+@given(
+    summaries(),
+    st.sampled_from(["7.0", "7.5", "8.0"]),
+    st.booleans(),
+)
+def test_text_round_trip(
+    drawn: tuple[BgpSummary, list[str], list[bool]], release: str, collapse: bool
+) -> None:
+    summary, cells, dynamic = drawn
+    assert parse_bgp_summary(render_text(summary, cells, dynamic, release, collapse)) == summary
+
+
+@FUZZ
+@given(summaries(), st.sampled_from(["wrapped", "unwrapped", "nclu"]), st.booleans())
+def test_json_round_trip(
+    drawn: tuple[BgpSummary, list[str], list[bool]], style: str, asdot: bool
+) -> None:
+    summary, cells, _ = drawn
+    assert parse_bgp_summary(render_json(summary, cells, style, asdot)) == summary
