@@ -121,7 +121,7 @@ class FabricApp(App[None]):
         self.feeds = FeedSupervisor(
             backend,
             self.state,
-            self._feed_event,
+            self.feed_event,
             self.settings.host_poll_seconds,
             self.settings.fabric_poll_seconds,
             self.settings.overlay_buffer_frames,
@@ -214,7 +214,7 @@ class FabricApp(App[None]):
         if not self._stopping:
             self.feeds.start()
 
-    def _feed_event(self, event: Event) -> None:
+    def feed_event(self, event: Event) -> None:
         """From the supervisor (on this loop): tell the screen, through the queue."""
         if isinstance(event, Changed):
             if event.part == "hosts":

@@ -210,9 +210,10 @@ class LabBackend(abc.ABC):
         no pool yet. Labs that cannot tell say "vxlan", the scenario they were built for."""
         return "vxlan"
 
-    def switch_dialect(self, switch: str) -> str:
+    async def switch_dialect(self, switch: str) -> str:
         """The language the switch is configured in: "nclu" (Cumulus `net add ...`) or
-        "vtysh" (FRR)."""
+        "vtysh" (FRR). Asked of the switch itself where the lab must (a real switch's
+        platform is read once, over SSH), so a plan made before any poll is right."""
         return "vtysh"
 
     async def configure_switch(self, switch: str, lines: list[str]) -> list[str]:

@@ -31,7 +31,7 @@ from fabrictui.render.common import Palette
 from fabrictui.session.audited import ActionSpec
 from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
-from fabrictui.ui.screens.confirm import AskScreen
+from fabrictui.ui.screens.confirm import AskScreen, ChoiceScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen
 from fabrictui.ui.screens.routes import RoutesScreen
@@ -61,10 +61,7 @@ def _log_result(host: ActionHost, name: str, result: ActionResult) -> None:
 
 
 MODES = {"vxlan": "VXLAN overlay", "bgp": "BGP peering with the leaves, no encapsulation"}
-
-
-def _mode_problem(value: str) -> str | None:
-    return None if value in MODES else "mode: vxlan or bgp"
+MODE_KEYS = {"vxlan": "v", "bgp": "b"}  # the chooser's key for each mode; VXLAN first
 
 
 def deploy_calico(host: ActionHost, mode: str | None = None) -> None:
@@ -98,11 +95,8 @@ def deploy_calico(host: ActionHost, mode: str | None = None) -> None:
     if mode is not None:
         asked(mode)
         return
-    host.push_screen(
-        AskScreen("Calico mode: vxlan (overlay) or bgp (peering with the leaves)", "vxlan",
-                  _mode_problem),
-        asked,
-    )  # fmt: skip
+    options = [(MODE_KEYS[name], name, label) for name, label in MODES.items()]
+    host.push_screen(ChoiceScreen("Calico mode", options), asked)
 
 
 # -- routes -----

@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.text import Text
+from textual.screen import Screen
 
+from fabrictui.model import LabInfo
 from fabrictui.render.checks import check_lines
+from fabrictui.render.common import Palette
+from fabrictui.session.feeds import Event
 from fabrictui.session.record.marks import marks
+from fabrictui.session.record.recorder import Recorder
 from fabrictui.session.record.replay import ReplayDriver, parse_moment
+from fabrictui.session.state import LabState
 from fabrictui.ui.screens.confirm import AskScreen
+from fabrictui.ui.screens.main import MainScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.screens.report import TextReportScreen
 from fabrictui.ui.screens.trace import TraceScreen
@@ -23,8 +31,31 @@ from fabrictui.ui.widgets.action_log import ActionLog
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 from fabrictui.ui.widgets.timeline import TimelineStrip
 
-# the FabricApp (ui may not import the app module: the layers run one way)
-FabricApp = Any
+
+class ReplayHost(Protocol):
+    """What the replay asks of the app (`app.FabricApp` is the one). Named here, not
+    imported: ui/ is below the app, and the layer contract refuses an import of it."""
+
+    state: LabState
+    lab: LabInfo
+    main: MainScreen
+    palette: Palette
+    replay: ReplayControls | None
+    recorder: Recorder | None
+
+    @property
+    def drawing(self) -> bool: ...
+
+    def feed_event(self, event: Event) -> None: ...
+
+    def log_action(self, message: str, level: str = "info") -> None: ...
+
+    def push_screen(self, screen: Screen, callback: Callable[[Any], Any] | None = None) -> Any: ...
+
+    def notify(self, message: str, **kwargs: Any) -> None: ...
+
+    def export_screenshot(self, *, title: str | None = None) -> str: ...
+
 
 LOG_LINES = 60  # recorded action-log lines shown at a moment
 REPLAY_STATUS = (
@@ -34,7 +65,7 @@ PCAP_AROUND = 30.0  # `w` writes the frames this many seconds either side of the
 
 
 class ReplayControls:
-    def __init__(self, app: FabricApp, driver: ReplayDriver) -> None:
+    def __init__(self, app: ReplayHost, driver: ReplayDriver) -> None:
         self.app = app
         self.driver = driver
         self.timeline: TimelineStrip | None = None
@@ -43,7 +74,7 @@ class ReplayControls:
         """Mount the strip, show the end of the recording, say what was damaged."""
         app, driver = self.app, self.driver
         recording = driver.recording
-        driver.bind(app.state, app._feed_event)
+        driver.bind(app.state, app.feed_event)
         driver.moved = self.moved
         self.timeline = TimelineStrip(driver.start, driver.end, marks(recording), id="timeline")
         app.main.mount(self.timeline, before=app.main.query_one(ActionLog))
@@ -183,7 +214,7 @@ class ReplayControls:
         self.app.log_action(f"wrote {count} frames ({around}) to {path}", "ok")
 
 
-async def write_report(app: FabricApp) -> None:
+async def write_report(app: ReplayHost) -> None:
     """The palette's "report: write the report of now": the moment shown (a
     replay's, or the live session's from its recording) as HTML, with this
     screen's picture, and as Markdown, in the current directory."""

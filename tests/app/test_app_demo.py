@@ -11,7 +11,7 @@ import pytest
 from fabrictui.app import make_app
 from fabrictui.backends.demo import DemoBackend
 from fabrictui.config import Settings
-from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
+from fabrictui.ui.screens.confirm import AskScreen, ChoiceScreen, ConfirmScreen
 
 
 def demo_app(scenario: str = "fresh", **settings):
@@ -59,8 +59,8 @@ async def test_seed_story_through_the_keys():
         await loaded(app, pilot)
         assert not any(n.ready for n in app.state.kube_state()[0])
         await pilot.press("D")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))  # the mode
-        assert app.screen.query_one("#ask-input").value == "vxlan"
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))  # the mode
+        assert app.screen.focused.id == "choice-vxlan"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
@@ -191,9 +191,8 @@ async def test_cancel_key_stops_a_running_deploy():
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
         await pilot.press("D")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))  # the mode
-        assert app.screen.query_one("#ask-input").value == "vxlan"
-        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))  # the mode
+        await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(

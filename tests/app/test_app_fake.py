@@ -8,12 +8,13 @@ import io
 
 import pytest
 from rich.console import Console
+from textual.widgets import Input
 
 from fabrictui.app import make_app
 from fabrictui.capture.synth import build_vxlan_icmp_frame, pcap_global_header, pcap_record
 from fabrictui.config import Settings
 from fabrictui.model import KubePod, WatchEvent
-from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
+from fabrictui.ui.screens.confirm import ChoiceScreen, ConfirmScreen
 from tests.fake_backend import FakeBackend
 
 
@@ -172,12 +173,37 @@ async def test_read_only_refuses_mutations_without_asking():
         assert any("Scale nginx refused" in line for line in history)
 
 
+async def test_d_then_y_chooses_the_focused_mode_and_types_nothing():
+    """`D` asks the mode as a choice, VXLAN focused: the `y` that every confirmation teaches
+    takes it (it once typed "vxlany" into a text box and was refused)."""
+    app = make_app(FakeBackend(), fast_settings(), live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        assert app.screen.focused.id == "choice-vxlan"
+        assert not app.screen.query(Input)  # nothing to type into
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "VXLAN overlay" in app.screen.title_text
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("D")
+        await pilot.pause()
+        await pilot.press("b")  # the other mode's own key
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "BGP peering" in app.screen.title_text
+        await pilot.press("escape")
+
+
 async def test_confirmation_focuses_the_safe_button_and_n_cancels():
     app = make_app(FakeBackend(), fast_settings(), live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("D")
         await pilot.pause()
-        assert isinstance(app.screen, AskScreen)  # which mode: VXLAN by default
+        assert isinstance(app.screen, ChoiceScreen)  # which mode: VXLAN has the focus
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)

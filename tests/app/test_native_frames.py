@@ -304,7 +304,7 @@ async def test_the_overlay_pane_follows_a_migration_to_bgp_mode() -> None:
     """Deploy BGP mode from the TUI (D, bgp, y) on the demo lab: the captures keep
     running, the pane's title says BGP mode, and the pings' plain IP frames show pod to
     pod with both pods' names, counted as native (no "not VXLAN" warning)."""
-    from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
+    from fabrictui.ui.screens.confirm import ChoiceScreen, ConfirmScreen
     from fabrictui.ui.widgets.overlay_pane import OverlayPane
     from tests.app.test_app_demo import finish_action, loaded, wait_for
     from tests.app.test_bgp_tui import demo_app
@@ -316,8 +316,8 @@ async def test_the_overlay_pane_follows_a_migration_to_bgp_mode() -> None:
         assert pane.border_title == "4 Overlay (VXLAN)"
         await wait_for(pilot, lambda: any(f.is_vxlan for f in app.state.overlay.buffer))
         await pilot.press("D")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
-        await pilot.press("ctrl+a", "ctrl+k", *"bgp", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await finish_action(app, pilot, timeout=90)

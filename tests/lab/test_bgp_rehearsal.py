@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,33 @@ def leaf_config(lab_dir: Path, leaf: str) -> str:
         ["ssh", "-F", str(lab_dir / "ssh_config"), leaf, "vtysh", "-c", "'show running-config'"],
         capture_output=True, text=True, timeout=20, check=True,
     ).stdout  # fmt: skip
+
+
+def fabrictui(lab_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """The command a user types, from a directory that is not the lab's."""
+    return subprocess.run(
+        [sys.executable, "-m", "fabrictui.cli", *args, "--lab", str(lab_dir)],
+        capture_output=True, text=True, timeout=240, cwd=lab_dir.parent, check=False,
+    )  # fmt: skip
+
+
+def test_bgp_mode_deploys_from_the_command_line_on_a_fresh_lab(lab_dir: Path) -> None:
+    """`fabrictui deploy-calico --mode bgp --yes` on a lab nothing has polled yet: the plan
+    is made in each switch's own language (it once sent FRR's words to the lab's NCLU
+    switches, which failed at `configure`), and the way back to VXLAN runs the same way."""
+    import json
+
+    lab_id = json.loads((lab_dir / "inventory.json").read_text())["lab_id"]
+    there = fabrictui(lab_dir, "deploy-calico", "--mode", "bgp", "--yes")
+    assert there.returncode == 0, there.stdout[-1500:] + there.stderr[-1500:]
+    assert "5 nodes peer with 2 leaves" in there.stdout
+    assert len(birds(lab_id)) == 5
+    assert "bgp listen range 10.0.101.0/24 peer-group calico" in leaf_config(lab_dir, "leaf1")
+
+    back = fabrictui(lab_dir, "deploy-calico", "--mode", "vxlan", "--yes")
+    assert back.returncode == 0, back.stdout[-1500:] + back.stderr[-1500:]
+    assert birds(lab_id) == []
+    assert "listen range" not in leaf_config(lab_dir, "leaf1")
 
 
 async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.audit import read_audit
-from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
+from fabrictui.ui.screens.confirm import ChoiceScreen, ConfirmScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from tests._rehearsal_tui import (
     assert_no_traceback,
@@ -88,7 +88,7 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
 
         # a deploy, cancelled while it waits for calico-node and the nodes
         await pilot.press("D")
-        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), 10, "mode asked")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), 10, "mode asked")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "confirm")
         await pilot.press("y")

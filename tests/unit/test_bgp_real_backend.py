@@ -64,7 +64,7 @@ async def test_nclu_lines_run_one_by_one_then_commit() -> None:
         ["net", "commit"],
     ]
     assert said[-1] == "leaf1: net commit: ok"
-    assert lab.switch_dialect("leaf1") == "nclu"
+    assert await lab.switch_dialect("leaf1") == "nclu"
 
 
 async def test_vtysh_lines_in_one_session_and_its_complaints_fail() -> None:

@@ -1,7 +1,11 @@
 """The core never imports Textual, and the quick paths import nothing heavy."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests._paths import ROOT
 
@@ -14,17 +18,44 @@ def _loaded_after(code: str) -> set[str]:
     return set(out.stdout.split())
 
 
-def test_layer_contracts_hold():
-    """The contracts in pyproject.toml ([tool.importlinter]): ui -> session ->
-    actions -> backends -> capture -> parsers -> model, Textual only in the app
-    and ui, the rehearsal lab apart."""
-    root = ROOT
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     code = "from importlinter.cli import lint_imports_command as c; c(['--no-cache'])"
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
-    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+    )  # fmt: skip
+
+
+def test_layer_contracts_hold():
+    """The contracts in pyproject.toml ([tool.importlinter]): the rooms' layers, the ground
+    apart, the real and the demo lab apart, Textual only in the app and ui, the rehearsal
+    lab apart, the commands reached by the command line alone."""
+    done = _lint_imports(ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        # a type-only import of the app under ui/ (ui/replay.py once had one)
+        ("ui/replay.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+         "    from fabrictui.app import FabricApp\n"),
+        ("render/kube.py", "def later():\n    from fabrictui.ui.widgets import pane\n"),
+        ("backends/demo/wire.py", "from fabrictui.backends.real import remote\n"),
+    ],
+)  # fmt: skip
+def test_the_contracts_catch_an_import_against_the_layers(tmp_path, module, line):
+    """A copy of the package with one import that runs the wrong way is refused, however
+    the import is written (under TYPE_CHECKING, inside a function)."""
+    shutil.copytree(ROOT / "fabrictui", tmp_path / "fabrictui",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "fabrictui" / module
+    target.write_text(target.read_text() + "\n" + line)
+    done = _lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert "1 broken" in done.stdout, done.stdout[-3000:]
 
 
 def test_version_and_help_do_not_import_clients_or_textual():

@@ -56,7 +56,9 @@ class LabDesign:
 async def design_on(backend: LabBackend, pool: str = POD_POOL) -> LabDesign:
     hosts = await backend.list_hosts()
     design = design_for(LabShape.of(hosts), pool)
-    dialects = {h.name: backend.switch_dialect(h.name) for h in hosts if h.role.is_switch}
+    switches = [h.name for h in hosts if h.role.is_switch]
+    said = await asyncio.gather(*(backend.switch_dialect(name) for name in switches))
+    dialects = dict(zip(switches, said, strict=True))
     return LabDesign(design, dialects)
 
 

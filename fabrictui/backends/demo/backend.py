@@ -435,7 +435,7 @@ class DemoBackend(LabBackend):
     async def calico_mode(self) -> str | None:
         return self.bgp.pool_mode if self.kube.calico_applied else None
 
-    def switch_dialect(self, switch: str) -> str:
+    async def switch_dialect(self, switch: str) -> str:
         return self.bgp.dialect.get(switch, "vtysh")
 
     async def configure_switch(self, switch: str, lines: list[str]) -> list[str]:

@@ -70,9 +70,11 @@ class BgpModeReal:
 
     # -- switches ---------------------------------------------------------------------
 
-    def switch_dialect(self, switch: str) -> str:
-        platform = self.switches.platform(switch)
-        return "nclu" if platform is not None and platform.name == "nclu" else "vtysh"
+    async def switch_dialect(self, switch: str) -> str:
+        # detected here, not read from what a poll left: a command-line deploy plans before
+        # any poll ran, and a plan in FRR's words sent to an NCLU switch fails at its first line
+        platform = await self.switches.detect(switch)
+        return "nclu" if platform.name == "nclu" else "vtysh"
 
     async def switch_routes(self, switch: str) -> list[Route]:
         if switch not in self.pool.targets:
@@ -89,7 +91,7 @@ class BgpModeReal:
     async def configure_switch(self, switch: str, lines: list[str]) -> list[str]:
         platform = await self.switches.detect(switch)
         said: list[str] = []
-        if self.switch_dialect(switch) == "nclu":
+        if await self.switch_dialect(switch) == "nclu":
             for line in lines:
                 result = await self.pool.run(switch, line.split(), 60.0, sudo=platform.sudo)
                 if not result.ok:

@@ -1,5 +1,6 @@
 """Asking before anything changes the lab: `y` confirms, `n`/`esc` cancels,
-and the safe button has the focus first."""
+and the safe button has the focus first. A choice between a few options is a key per
+option (`ChoiceScreen`), never a text field: a `y` pressed out of habit types nothing."""
 
 from __future__ import annotations
 
@@ -87,6 +88,60 @@ class AskScreen(ModalScreen[str | None]):
                 self.query_one("#ask-error", Static).update(problem)
                 return
         self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """One of a few options, a key each (`v`, `b`, ...); `enter` or `y` takes the focused
+    one (the first, the usual answer), the arrows move between them, `esc` cancels."""
+
+    DEFAULT_CSS = """
+    ChoiceScreen { align: center middle; }
+    ChoiceScreen > Vertical {
+        width: 76; max-width: 100%; height: auto; border: thick $primary;
+        background: $surface; padding: 0 1;
+    }
+    ChoiceScreen #choice-title { text-style: bold; }
+    ChoiceScreen Button { width: 100%; margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="choice.cancel"),
+        Binding("y", "take_focused", "The focused one", id="choice.focused", show=False),
+        Binding("up,left", "app.focus_previous", "Previous", show=False),
+        Binding("down,right", "app.focus_next", "Next", show=False),
+    ]
+
+    def __init__(self, title: str, options: list[tuple[str, str, str]]) -> None:
+        """`options`: (key, value, label) each; the first one has the focus."""
+        super().__init__()
+        self.title_text = title
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, id="choice-title")
+            for key, value, label in self.options:
+                yield Button(f"{label} ({key})", id=f"choice-{value}", name=value)
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_key(self, event) -> None:
+        for key, value, _label in self.options:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.name)
+
+    def action_take_focused(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Button):
+            self.dismiss(focused.name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
