@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests._bench import documented_keys
 from tests._paths import ROOT
 from tests._require import require
 
@@ -35,9 +36,18 @@ def run_smoke(script: str, timeout: float = 90.0, extra: tuple[str, ...] = ()) -
     )
     assert proc.returncode == 0, f"{script} exit {proc.returncode}: {proc.stderr[-2000:]}"
     try:
-        return json.loads(proc.stdout)
+        report = json.loads(proc.stdout)
     except json.JSONDecodeError:
         pytest.fail(f"{script} --json printed no JSON: {proc.stdout[-1000:]!r}")
+    assert sorted(report) == documented_keys()[script], (
+        f"{script} --json changed shape: say so in benchmarks/README.md"
+    )
+    return report
+
+
+def test_the_readme_documents_every_script() -> None:
+    scripts = {p.name for p in BENCH.glob("*.py") if p.name != "machine.py"}
+    assert set(documented_keys()) == scripts
 
 
 def load_script(name: str) -> ModuleType:

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+from tests._bench import documented_keys
 from tests._paths import ROOT
 
 
@@ -21,6 +22,7 @@ def test_replay_benchmark_smoke():
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert sorted(report) == documented_keys()["replay.py"], "say so in benchmarks/README.md"
     assert report["correct"] is True
     flood = report["record_20k"]["with"]
     assert flood["stored"] == flood["frames"] > 10_000

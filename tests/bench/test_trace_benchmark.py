@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+from tests._bench import documented_keys
 from tests._paths import ROOT
 
 
@@ -20,6 +21,7 @@ def test_trace_benchmark_smoke() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
+    assert sorted(report) == documented_keys()["trace.py"], "say so in benchmarks/README.md"
     assert report["delivered"] == report["runs"] == 2
     assert report["points"] == 16  # both spines' ports, both ways
     assert set(report["phases_s_median"]) == {

@@ -22,6 +22,7 @@ from fabrictui.capture.synth import (
 )
 from fabrictui.cli import main
 from fabrictui.model import KubeNode, KubePod, LabInfo
+from tests._bench import documented_keys
 from tests._paths import ROOT
 
 SEED = build_pcap(seed_ping_exchange(count=2))
@@ -327,6 +328,7 @@ def test_capture_cli_benchmark_smoke() -> None:
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-2000:]
         report = json.loads(proc.stdout)
+        assert sorted(report) == documented_keys()["capture_cli.py"], "see benchmarks/README.md"
         assert report["frames"] == 2000 and report["busy_core"] == bool(extra)
         assert report["decoder_alone_frames_per_s"] > 0
         for name in ("fabrictui text", "fabrictui --json"):
