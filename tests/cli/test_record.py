@@ -43,6 +43,7 @@ from fabrictui.session.record import Recorder, Recording, RecordingError
 from fabrictui.session.record.files import prune, recordings
 from fabrictui.session.record.format import dumps, loads
 from fabrictui.session.state import LabState
+from tests._cli import run_fabrictui
 
 LAB = LabInfo("test-lab", "demo", expected_sessions=(("leaf1", "spine1"),))
 
@@ -306,22 +307,8 @@ def test_the_size_cap_prunes_the_oldest_first_and_says_so(tmp_path):
 
 def test_headless_record_command_on_the_demo_lab(tmp_path):
     out = tmp_path / "demo.rec.sqlite"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fabrictui.cli",
-            "record",
-            "--demo",
-            "ready",
-            "--duration",
-            "3s",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_fabrictui(
+        ["record", "--demo", "ready", "--duration", "3s", "-o", str(out)], timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
