@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from fabrictui.capture import CaptureError
 from fabrictui.capture.format import format_time, frame_to_json, frame_to_line, line_template
@@ -74,18 +74,6 @@ _JSON_VARYING = {
 }
 
 
-# The varying fields in the order `format.frame_to_json` writes them (checked per template).
-_JSON_ORDER = ("time", "udp_src", "icmp_id", "icmp_seq", "length", "inner_length", "ip_id")
-
-
-class JsonTemplate(NamedTuple):
-    exact: bytes  # the format with the time as %d.%06d
-    float_time: bytes  # the format with the time as %a
-    before_udp_src: bytes
-    before_icmp_id: bytes
-    before_ip_id: bytes
-
-
 class RecordPrinter:
     """Output lines for pcap records: text (`names` maps IP -> node or pod name,
     `local_time` prints local time) or, with `as_json`, one JSON object per line.
@@ -104,7 +92,7 @@ class RecordPrinter:
         self.names = dict(names) if names else None
         self.local_time = local_time
         self._text: dict[tuple[object, ...], bytes] = {}
-        self._json: dict[tuple[object, ...], JsonTemplate] = {}
+        self._json: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
         self._stamp_sec = -1
         self._stamp = b""
 
@@ -131,37 +119,20 @@ class RecordPrinter:
         self._text[key] = template
         return template
 
-    def _json_templates(self, key: tuple[object, ...], frame: VxlanFrame) -> JsonTemplate:
-        """The flow's JSON line as two formats (the time as `%d.%06d`, seconds and
-        microseconds, or as `%a`, the float's repr) and its three long constant pieces.
-
-        The pieces that hold the flow's addresses and names (before `udp_src`, before
-        `icmp_id`, before `ip_id`) go in as `%s` arguments rather than format text: `%`
-        reads its format a character at a time on every frame, and those pieces are most
-        of a 550-byte line, so a short format runs the JSON path at about the speed of
-        the text one (benchmarks/capture_cli.py)."""
+    def _json_templates(self, key: tuple[object, ...], frame: VxlanFrame) -> tuple[bytes, bytes]:
+        """The flow's JSON line with `%d` for the numbers that change, twice: with the
+        time as `%d.%06d` (seconds, microseconds) and as `%a` (the float's repr)."""
         if len(self._json) >= TEMPLATE_LIMIT:
             self._json.clear()
-        text = json_line(frame_to_json(frame) | _JSON_VARYING) + "\n"
-        pieces: list[str] = []
-        for field in _JSON_ORDER:
-            piece, mark, text = text.partition(json_line(_JSON_VARYING[field]))
-            assert mark, f"{field} is not where the fast JSON path expects it"
-            pieces.append(piece)
-        pieces.append(text)
-        # pieces: {"time": | ..udp_src": | ..icmp_id": | , "icmp_seq": | , "length": |
-        #         , "inner_length": | ..ip_id": | }\n
-        lit = [piece.replace("%", "%%") for piece in pieces]
-        numbers = f"%s%d%s%d{lit[3]}%d{lit[4]}%d{lit[5]}%d%s%d{lit[7]}"
-        template = JsonTemplate(
-            (lit[0] + "%d.%06d" + numbers).encode(),
-            (lit[0] + "%a" + numbers).encode(),
-            pieces[1].encode(),
-            pieces[2].encode(),
-            pieces[6].encode(),
-        )
-        self._json[key] = template
-        return template
+        text = json_line(frame_to_json(frame) | _JSON_VARYING).replace("%", "%%") + "\n"
+        for field, mark in _JSON_VARYING.items():
+            if field != "time":
+                text = text.replace(json_line(mark), "%d")
+        head, time_mark, tail = text.partition(json_line(_JSON_VARYING["time"]))
+        assert time_mark, text
+        pair = ((head + "%d.%06d" + tail).encode(), (head + "%a" + tail).encode())
+        self._json[key] = pair
+        return pair
 
     def _stamp_prefix(self, sec: int) -> bytes:
         """`HH:MM:SS.` of a whole second, as `format_time` prints it."""
@@ -251,22 +222,17 @@ class RecordPrinter:
                     ):
                         if as_json:
                             key = (macs, ips, dport, vni, flags, imacs, iips, itype)
-                            tpl = json_templates.get(key)
-                            if tpl is None:
+                            pair = json_templates.get(key)
+                            if pair is None:
                                 t = sec + frac * scale
-                                tpl = make_json(key, generic(data[start:end], t, orig))
-                            _, _, at_sport, at_iid, at_ipid = tpl
+                                pair = make_json(key, generic(data[start:end], t, orig))
                             if frac % 10 and sec >= exact_from:
                                 append(
-                                    tpl[0] % (sec, frac, at_sport, sport, at_iid, iid, iseq,
-                                              orig, ulen - 16, at_ipid, ipid)
-                                )  # fmt: skip
+                                    pair[0] % (sec, frac, sport, iid, iseq, orig, ulen - 16, ipid)
+                                )
                             else:
                                 t = sec + frac * scale
-                                append(
-                                    tpl[1] % (t, at_sport, sport, at_iid, iid, iseq, orig,
-                                              ulen - 16, at_ipid, ipid)
-                                )  # fmt: skip
+                                append(pair[1] % (t, sport, iid, iseq, orig, ulen - 16, ipid))
                         else:
                             key = (ips, iips, vni, flags, itype)
                             line = text_templates.get(key)
