@@ -10,8 +10,6 @@ and stops everything it started when it ends, however it ends.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +23,7 @@ from fabrictui.config import Settings
 from fabrictui.render.common import Palette
 from fabrictui.render.frames import frame_lines
 from fabrictui.session.capture_worker import WorkerGone
+from fabrictui.session.ending import ExitDeadline
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
 from fabrictui.session.record.replay import ReplayDriver
 from fabrictui.session.record.session import record_session
@@ -32,20 +31,23 @@ from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
 from fabrictui.ui import actions_ui
 from fabrictui.ui.commands import FabricCommands
-from fabrictui.ui.guards import draws, within
+from fabrictui.ui.ending import AppEnding
+from fabrictui.ui.guards import draws
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
 from fabrictui.ui.replay import ReplayControls, write_report
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
+from fabrictui.ui.terminal import TerminalDriver
 from fabrictui.ui.themes import DEFAULT_THEME, load_themes
 from fabrictui.ui.widgets.kube_pane import KubePane
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
 from fabrictui.ui.widgets.vm_pane import VmPane
 
 RECORDER_CLOSE_WAIT = 3.0  # seconds the session recording gets to finish at exit
-STOP_STEP_SECONDS = 5.0  # each step of stopping (actions, feeds, the lab), at most
-STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
+# each step of stopping (actions, feeds, the lab), at most: short, so that a hung one
+# leaves the next its turn within the process's exit deadline (session.ending)
+STOP_STEP_SECONDS = 1.5
 
 
 class FabricApp(App[None]):
@@ -101,8 +103,9 @@ class FabricApp(App[None]):
         clock: Callable[[], float] = time.time,
         live: bool = True,
         replay: ReplayDriver | None = None,
+        deadline: ExitDeadline | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=TerminalDriver)
         self.backend = backend
         self.settings = settings or Settings()
         self.live = live  # False: no feeds (snapshot tests fill the state themselves)
@@ -136,7 +139,7 @@ class FabricApp(App[None]):
         # a replay fills the state from a recording (its driver uses `clock`), else feeds
         self.replay = ReplayControls(self, replay) if replay is not None else None
         self.recorder = None  # the session's Recorder while a live session is recorded
-        self._stopping = False
+        self.ending = AppEnding(self._end, deadline)
         self._register_themes()
 
     def get_default_screen(self) -> Screen:
@@ -165,9 +168,7 @@ class FabricApp(App[None]):
         # next paint; four batches a second stay live without repainting per event
         self.main.set_interval(0.25, self._apply_kube_changes)
         self.main.set_interval(1.0, self._tick)
-        loop = asyncio.get_running_loop()
-        for number in STOP_SIGNALS:
-            loop.add_signal_handler(number, self._stop_on_signal, number)
+        self.ending.install()
         if self.replay is not None:
             self.replay.begin()
         elif self.live:
@@ -211,7 +212,7 @@ class FabricApp(App[None]):
             self.log_action(f"lab did not start: {err}", "error")
             # the hosts feed will meet the same error: it is said once
             self.state.failed("hosts", str(err))
-        if not self._stopping:
+        if not self.ending.stopping:
             self.feeds.start()
 
     def feed_event(self, event: Event) -> None:
@@ -255,7 +256,7 @@ class FabricApp(App[None]):
     @property
     def drawing(self) -> bool:
         """The main screen is there to draw on (not before start-up, not at exit)."""
-        return self.main.is_attached and not self._stopping
+        return self.main.is_attached and not self.ending.stopping
 
     @draws
     def _tick(self) -> None:
@@ -441,18 +442,18 @@ class FabricApp(App[None]):
 
     # -- the end, however it comes -----
 
-    def _stop_on_signal(self, number: int) -> None:
-        """SIGHUP (the terminal or the ssh session to the jump host went away) or
-        SIGTERM: stop what we started on the lab's hosts, then exit. A second
-        signal while stopping ends the process at once: the one asking has waited
-        enough (remote captures still end, their SSH channels close with us)."""
-        if self._stopping:
-            os._exit(128 + number)
-        self.log_action(f"{signal.Signals(number).name}: stopping", "warn")
-        self.exit(return_code=128 + number)
+    # (ui/ending.py: signals, a lost terminal, the exit deadline)
+
+    def terminal_lost(self, why: str) -> None:
+        """From the terminal driver's threads: output fails or input hung up."""
+        self.ending.lost(why)
+
+    def _end(self, why: str, code: int) -> None:
+        self.log_action(f"{why}: stopping", "warn")
+        self.exit(return_code=code)
 
     def exit(self, *args, **kwargs) -> None:
-        self._stopping = True  # nothing draws from here on: the screens are going
+        self.ending.exiting(kwargs.get("return_code", 0))
         super().exit(*args, **kwargs)
 
     async def on_unmount(self) -> None:
@@ -460,15 +461,16 @@ class FabricApp(App[None]):
 
     async def stop_everything(self) -> None:
         """Actions, feeds (their remote captures), then the lab's connections."""
-        self._stopping = True
         # each step bounded: a lab that stopped answering must not keep the app alive
-        await within(STOP_STEP_SECONDS, self.runner.close())
-        await within(STOP_STEP_SECONDS, self.feeds.stop())
-        await within(STOP_STEP_SECONDS, self.backend.close())
+        step, seconds = self.ending.step, STOP_STEP_SECONDS
+        await step("cancelling the running action", self.runner.close(), seconds)
+        await step("stopping the feeds and their remote captures", self.feeds.stop(), seconds)
+        await step("closing the lab's connections", self.backend.close(), seconds)
         if self.replay is not None:
-            await within(STOP_STEP_SECONDS, self.replay.driver.stop())
+            await step("stopping the replay", self.replay.driver.stop(), seconds)
         if self.recorder is not None:  # its writer commits every 0.5 s: a short wait is enough
-            await asyncio.to_thread(self.recorder.close, RECORDER_CLOSE_WAIT)
+            closing = asyncio.to_thread(self.recorder.close, RECORDER_CLOSE_WAIT)
+            await step("closing the recording", closing, RECORDER_CLOSE_WAIT + 1)
 
 
 def make_app(
@@ -477,6 +479,10 @@ def make_app(
     clock: Callable[[], float] = time.time,
     live: bool = True,
     replay: ReplayDriver | None = None,
+    deadline: ExitDeadline | None = None,
 ) -> FabricApp:
-    """The one way to build the app: used by the CLI, the tests and the screenshot script."""
-    return FabricApp(backend, settings=settings, clock=clock, live=live, replay=replay)
+    """The one way to build the app: used by the CLI, the tests and the screenshot script.
+    `deadline`: the process's exit deadline, for the real command only."""
+    return FabricApp(
+        backend, settings=settings, clock=clock, live=live, replay=replay, deadline=deadline
+    )

@@ -132,6 +132,25 @@ def start(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
     return entry
 
 
+def record_cut_off(lab: str, why: str, seconds: float, unfinished: list[str]) -> None:
+    """The process ended itself at its exit deadline (`session.ending`): one
+    action `exit`, result `cut off`, naming what had not finished. Written here
+    and now, not through the writer thread, which may be what hangs."""
+    entry, record = _start_record("exit", lab, why, [])
+    _append(record)
+    summary = f"not finished within {seconds:g} s: " + "; ".join(unfinished)
+    _append(
+        {
+            "id": entry.id,
+            "event": "end",
+            "time": time.time(),
+            "action": "exit",
+            "result": "cut off",
+            "summary": scrub(summary),
+        }
+    )
+
+
 async def start_async(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
     """`start` for code on an event loop: the fsync runs on the writer thread,
     and the entry is current in the caller's context when this returns."""

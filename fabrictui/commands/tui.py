@@ -22,7 +22,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "no_record", False):
         settings.record = False
     from fabrictui.app import make_app
+    from fabrictui.session.ending import ExitDeadline
 
-    app = make_app(backend, settings)
+    # from the moment the app starts ending, the process is gone within the deadline
+    app = make_app(backend, settings, deadline=ExitDeadline(backend.info().name))
     app.run()
     return app.return_code or 0
