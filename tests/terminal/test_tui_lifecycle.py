@@ -1,12 +1,15 @@
 """The real `fabrictui` in a real terminal (tmux) on the rehearsal lab: however
-it ends (q, its terminal closed, SIGTERM, kill -9), nothing it started keeps
-running on the lab's hosts. Checked with `ip netns pids` in every namespace of
-the lab: the overlay's captures are one tcpdump per node while the app runs.
-Nor on the jump host: its capture worker process ends with it."""
+it ends (q, its terminal closed, SIGTERM, kill -9, the terminal killed while the
+app was stopped), nothing it started keeps running on the lab's hosts. Checked
+with `ip netns pids` in every namespace of the lab: the overlay's captures are
+one tcpdump per node while the app runs, a ping mesh runs pings in the pods.
+Nor on the jump host: its capture worker process ends with it, and so do its
+SSH connections. The headless capture piped into `head -1` likewise."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +23,14 @@ import pytest
 from fabrictui.session.capture_worker.protocol import MODULE as CAPTURE_WORKER
 from tests._rehearsal_tui import lab_namespaces, processes_in, rehearsal_lab
 from tests._require import require
+from tests._sshd import descendants
+from tests._tui_exit import (
+    GONE_WITHIN,
+    Terminal,
+    app_processes,
+    stopped_while_terminal_dies,
+    terminal,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -31,6 +42,13 @@ SESSION = f"fabrictui-lifecycle-{os.getpid()}"
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(shutil.which("tmux"), "tmux is not installed")
     with rehearsal_lab(tmp_path_factory.mktemp("life") / "lab") as directory:
+        # Calico and nginx at 4 replicas, as a user has them: the ping mesh needs pods
+        for name, *rest in (("deploy-calico", "--yes"), ("scale", "--replicas", "4", "--yes")):
+            done = subprocess.run(
+                [sys.executable, "-m", "fabrictui.cli", name, "--lab", str(directory), *rest],
+                capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
         yield directory
 
 
@@ -147,3 +165,112 @@ def test_kill_9_leaves_no_capture_behind(lab_dir: Path, running: int) -> None:
     closes (the kernel closes the app's sockets)."""
     os.kill(running, signal.SIGKILL)
     assert_nothing_left(lab_dir, running, "kill -9")
+
+
+# -- the harsh routes of issue 27 ------------------------------------------------------------
+
+
+def lab_processes(lab_dir: Path) -> list[tuple[int, str]]:
+    """Every tcpdump and ping in any of the lab's namespaces."""
+    return [p for ns in lab_namespaces(lab_dir) for p in processes_in(ns, ("tcpdump", "ping"))]
+
+
+def ssh_connections(lab_dir: Path) -> list[str]:
+    """Established TCP connections to the lab's sshd ports (only our app uses them here)."""
+    ports = set(re.findall(r"^\s*Port\s+(\d+)", (lab_dir / "ssh_config").read_text(), re.M))
+    out = subprocess.run(
+        ["ss", "-Htn", "state", "established"], capture_output=True, text=True, check=False
+    ).stdout
+    return [
+        line for line in out.splitlines() if any(f"127.0.0.1:{p} " in line + " " for p in ports)
+    ]
+
+
+def nothing_left(lab_dir: Path, pid: int, how: str, since: float) -> float:
+    """Seconds from `since` until the app, its capture worker, every tcpdump and
+    ping on the lab and every SSH connection of ours are gone; at most GONE_WITHIN."""
+
+    def left() -> list[object]:
+        return [*app_processes(pid), *lab_processes(lab_dir), *ssh_connections(lab_dir)]
+
+    while left():
+        assert time.monotonic() - since < GONE_WITHIN, f"still there after {how}: {left()}"
+        time.sleep(0.05)
+    return time.monotonic() - since
+
+
+def test_terminal_killed_while_stopped_with_captures_and_a_ping_mesh(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    """SIGSTOP the app, kill its terminal (its own tmux server), SIGCONT: three
+    times, each with the overlay's five captures and a ping mesh running."""
+    require(shutil.which("ss"), "ss (iproute2) is not installed")
+    assert not ssh_connections(lab_dir)
+    times = []
+    for run in range(3):
+        with terminal(tmp_path, f"lab-{run}") as term:
+            pid = term.start([sys.executable, "-m", "fabrictui.cli", "--lab", str(lab_dir)])
+            wait(lambda: len(tcpdumps(lab_dir)) == NODES, 60, "one tcpdump per node")
+            ping_mesh_running(term, lab_dir)
+            killed = stopped_while_terminal_dies(term)
+            times.append(nothing_left(lab_dir, pid, f"run {run}: stopped, terminal killed", killed))
+    print(f"\nrehearsal lab, terminal killed while stopped: worst {max(times):.2f} s")
+
+
+def ping_mesh_running(term: Terminal, lab_dir: Path) -> None:
+    """`P` until the mesh pings (it needs the nginx pods listed first)."""
+    started = time.monotonic()
+    while not any(name == "ping" for _, name in lab_processes(lab_dir)):
+        assert time.monotonic() - started < 60, "no ping mesh within 60 s"
+        term.keys("P")
+        for _ in range(10):
+            if any(name == "ping" for _, name in lab_processes(lab_dir)):
+                return
+            time.sleep(0.2)
+
+
+def test_headless_capture_into_head_leaves_no_tcpdump(lab_dir: Path, tmp_path: Path) -> None:
+    """`fabrictui capture --node N | head -1`: head exits after one frame, the
+    capture ends at its next write and closes its tcpdump."""
+    fabrictui = f"{sys.executable} -m fabrictui.cli"
+    # traffic to capture: a ping mesh from the command line, alongside
+    pinging = subprocess.Popen(
+        [*fabrictui.split(), "ping", "--lab", str(lab_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    pipeline = subprocess.Popen(
+        ["sh", "-c", f"{fabrictui} capture --node k8s-node-l2-1 --lab {lab_dir} | head -1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        capture = wait_for_capture(pipeline.pid)
+        line = pipeline.stdout.readline()  # head's one line: it has exited, or is exiting
+        assert "k8s-node-l2-1" in line or "vni" in line, line
+        took = wait(
+            lambda: not tcpdumps(lab_dir) and not alive(capture),
+            GONE_WITHIN,
+            "the capture and its tcpdump gone after head -1",
+        )
+        assert pipeline.wait(5) == 0
+    finally:
+        for process in (pipeline, pinging):
+            if process.poll() is None:
+                for p in [*descendants(process.pid), process.pid]:
+                    os.kill(p, signal.SIGKILL)
+            process.wait()
+    wait(lambda: not lab_processes(lab_dir), 15, "the ping mesh's pings ended")
+    print(f"\ncapture | head -1: capture and tcpdump gone {took:.2f} s after the line")
+
+
+def wait_for_capture(shell: int) -> int:
+    """The `fabrictui capture` process of the pipeline, once it runs."""
+    found: list[int] = []
+
+    def started() -> bool:
+        found[:] = [
+            p for p in descendants(shell) if b"capture" in Path(f"/proc/{p}/cmdline").read_bytes()
+        ]
+        return bool(found)
+
+    wait(started, 10, "the capture started")
+    return found[0]
