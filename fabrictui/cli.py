@@ -35,6 +35,13 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# the commands that talk to a lab: a signal or a lost terminal ends them cleanly, in
+# bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
+ENDS_WITH_ITS_TERMINAL = (
+    "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record",
+)  # fmt: skip
+
+
 def add_lab_selection(parser: argparse.ArgumentParser) -> None:
     """The options that choose a lab, shared by the TUI and the headless commands."""
     group = parser.add_argument_group("lab selection")
@@ -88,10 +95,22 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         parser, module = build_subcommand_parser(argv[0])
         args = parser.parse_args(argv[1:])
-        try:
-            return int(module.run(args))
-        except KeyboardInterrupt:
-            return 130
+        if argv[0] not in ENDS_WITH_ITS_TERMINAL:
+            try:
+                return int(module.run(args))
+            except KeyboardInterrupt:
+                return 130
+        from fabrictui.session.ending import end_headless
+
+        with end_headless(f"fabrictui {argv[0]}") as deadline:
+            try:
+                return int(module.run(args))
+            except KeyboardInterrupt:
+                return deadline.code or 130
+            except BaseException as err:  # asyncio's CancelledError, without importing asyncio
+                if deadline.code is None or type(err).__name__ != "CancelledError":
+                    raise
+                return deadline.code  # SIGHUP / SIGTERM / a lost terminal (end_headless)
     args = build_parser().parse_args(argv)
     from fabrictui.commands import tui  # deferred: pulls in Textual
 

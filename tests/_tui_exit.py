@@ -5,11 +5,17 @@ else's), the app's processes, and waiting on them with the time it took."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import pty
+import select
 import shlex
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -138,3 +144,34 @@ def gone(pid: int, how: str, since: float) -> float:
     left = GONE_WITHIN - (time.monotonic() - since)
     wait(lambda: not app_processes(pid), left, f"fabrictui gone after {how}")
     return time.monotonic() - since
+
+
+def open_pty(columns: int = 160, rows: int = 48) -> tuple[int, int]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    return master, slave
+
+
+class Drain:
+    """Reads what the app writes (a terminal that is not read stops the writer),
+    keeping the text seen so far."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.seen = b""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                try:
+                    self.seen = (self.seen + os.read(self.fd, 65536))[-200_000:]
+                except OSError:
+                    return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -15,55 +15,26 @@ removed (Textual 8.2.8): the process never ends.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import pty
-import select
 import signal
-import struct
 import subprocess
-import termios
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests._tui_exit import GONE_WITHIN, alive, app_processes, fabrictui, wait
+from tests._tui_exit import (
+    GONE_WITHIN,
+    Drain,
+    alive,
+    app_processes,
+    fabrictui,
+    open_pty,
+    wait,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def open_pty(columns: int = 160, rows: int = 48) -> tuple[int, int]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    return master, slave
-
-
-class Drain:
-    """Reads what the app writes (a terminal that is not read stops the writer),
-    keeping the text seen so far."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.seen = b""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.fd], [], [], 0.05)
-            if ready:
-                try:
-                    self.seen = (self.seen + os.read(self.fd, 65536))[-200_000:]
-                except OSError:
-                    return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,7 +25,8 @@ Plan = Sequence[str] | Callable[[LabBackend], Awaitable[Sequence[str]]]
 
 
 def error(prog: str, message: str) -> int:
-    print(f"{prog}: {message}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # a terminal that went away hears nothing
+        print(f"{prog}: {message}", file=sys.stderr)
     return 2
 
 
@@ -108,10 +111,13 @@ def confirm(args: argparse.Namespace, prog: str, plan: list[str]) -> int | None:
 
 
 def emit(text: str) -> None:
-    """Print the command's result; a reader that went away (`| head`) is not an error."""
+    """Print the command's result; a reader that went away (`| head`, EPIPE) or a
+    terminal that did (EIO) is not an error: the command has done its work."""
     try:
         print(text, flush=True)
-    except BrokenPipeError:
+    except OSError as err:
+        if err.errno not in (errno.EPIPE, errno.EIO):
+            raise
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import error, load_settings_or_stop
+from fabrictui.commands._headless import emit, error, load_settings_or_stop
 
 PROG = "fabrictui record"
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
 async def _record(args: argparse.Namespace, settings, duration: float | None) -> int:
     from fabrictui.backends import select
     from fabrictui.backends.base import BackendError
+    from fabrictui.session.ending import arm_headless
     from fabrictui.session.feeds import Failed, FeedCrashed, FeedSupervisor
     from fabrictui.session.record import Recorder
     from fabrictui.session.record.files import new_path, prune
@@ -102,8 +103,14 @@ async def _record(args: argparse.Namespace, settings, duration: float | None) ->
     recorder.record_frames(feeds)
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop(number: int) -> None:
+        if number != signal.SIGINT:  # ctrl-c: someone is there to press it again
+            arm_headless(signal.Signals(number).name, 128 + number)
+        done.set()
+
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(number, done.set)
+        loop.add_signal_handler(number, stop, number)
     print(f"{PROG}: recording {lab.name} to {path}", file=sys.stderr, flush=True)
     try:
         try:
@@ -120,5 +127,5 @@ async def _record(args: argparse.Namespace, settings, duration: float | None) ->
         await asyncio.to_thread(recorder.close)
     if recorder.error:
         return error(PROG, recorder.error)
-    print(path)
+    emit(str(path))
     return 0

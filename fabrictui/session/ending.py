@@ -14,13 +14,18 @@ pings when their exec stream closes, which the kernel does for a dead process.
 
 `watch_hangup` is the other half: terminals that never send SIGHUP still make
 their file descriptors report a hang-up, which a thread can see without reading.
+
+The TUI wires both in `ui/ending.py`; the headless commands through
+`end_headless` (called by `cli.main`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import select
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +37,7 @@ from fabrictui import audit
 EXIT_DEADLINE_SECONDS = 4.0
 # poll(2) reports these on a descriptor whose other side went away, asked or not
 GONE_EVENTS = select.POLLHUP | select.POLLERR | select.POLLNVAL
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
 
 class ExitDeadline:
@@ -54,6 +60,11 @@ class ExitDeadline:
     @property
     def armed(self) -> bool:
         return self._armed is not None
+
+    @property
+    def code(self) -> int | None:
+        """The exit code of what armed it (128 + the signal), None while not armed."""
+        return None if self._armed is None else self._armed[1]
 
     def arm(self, why: str, code: int) -> None:
         """Start the countdown (from any thread, a signal handler included); the
@@ -120,3 +131,49 @@ def watch_hangup(fds: tuple[int, ...], gone: Callable[[str], object]) -> threadi
     thread = threading.Thread(target=watch, name="fabrictui-hangup-watch", daemon=True)
     thread.start()
     return thread
+
+
+# the running headless command's deadline (one command per process), see end_headless
+_headless: ExitDeadline | None = None
+
+
+@contextlib.contextmanager
+def end_headless(command: str) -> Iterator[ExitDeadline]:
+    """For a headless command, before it runs: SIGHUP, SIGTERM and a terminal
+    that hangs up without a signal end it as a cancelled run (every task of the
+    running event loop is cancelled, so the command's `finally` closes captures
+    and connections and the audit says cancelled; outside a loop, KeyboardInterrupt),
+    and arm the deadline in case that hangs. Not through SIGINT: a command started
+    in the background of a script inherits SIGINT ignored. A closed pipe on stdout
+    is met at the next write (BrokenPipeError), as each command already handles: a
+    result printed in full is not cut short by a reader that left after one line."""
+    global _headless
+    deadline = _headless = ExitDeadline(command)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def on_signal(number: int, frame: object) -> None:
+        deadline.arm(signal.Signals(number).name, 128 + number)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+
+    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
+    terminals = tuple(fd for fd in (0, 1, 2) if os.isatty(fd))
+    if terminals:
+        # as if SIGHUP came: its handler runs on the main thread, where the command is
+        watch_hangup(terminals, lambda why: signal.pthread_kill(main, signal.SIGHUP))
+    try:
+        yield deadline
+    finally:  # the command is done: a caller in the same process keeps its own handlers
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def arm_headless(why: str, code: int) -> None:
+    """For a command that handles the signals itself (`record`): start the deadline."""
+    if _headless is not None:
+        _headless.arm(why, code)

@@ -16,10 +16,9 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 
-from fabrictui.session.ending import ExitDeadline
+from fabrictui.session.ending import STOP_SIGNALS, ExitDeadline
 from fabrictui.ui.guards import within
 
-STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 LOST_TERMINAL_CODE = 128 + signal.SIGHUP  # the terminal is gone without a SIGHUP: as if one came
 
 
