@@ -471,6 +471,7 @@ class FabricApp(App[None]):
         if self.recorder is not None:  # its writer commits every 0.5 s: a short wait is enough
             closing = asyncio.to_thread(self.recorder.close, RECORDER_CLOSE_WAIT)
             await step("closing the recording", closing, RECORDER_CLOSE_WAIT + 1)
+        await self.ending.audit_given_up()
 
 
 def make_app(

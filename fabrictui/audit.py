@@ -132,13 +132,16 @@ def start(action: str, lab: str, target: str, calls: list[str]) -> AuditEntry:
     return entry
 
 
-def record_cut_off(lab: str, why: str, seconds: float, unfinished: list[str]) -> None:
-    """The process ended itself at its exit deadline (`session.ending`): one
-    action `exit`, result `cut off`, naming what had not finished. Written here
-    and now, not through the writer thread, which may be what hangs."""
+def record_cut_off(lab: str, why: str, seconds: float | None, unfinished: list[str]) -> None:
+    """Stopping did not finish everything: the process ended itself at its exit
+    deadline of `seconds` (`session.ending`), or (None) steps were given up on
+    their own timeouts. One action `exit`, result `cut off`, naming what had not
+    finished. Written here and now, not through the writer thread, which may be
+    what hangs."""
     entry, record = _start_record("exit", lab, why, [])
     _append(record)
-    summary = f"not finished within {seconds:g} s: " + "; ".join(unfinished)
+    within = f" within {seconds:g} s" if seconds is not None else ""
+    summary = f"not finished{within}: " + "; ".join(unfinished)
     _append(
         {
             "id": entry.id,

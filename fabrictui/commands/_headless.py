@@ -20,6 +20,7 @@ from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import ConfigError, Settings, settings_for
 from fabrictui.parsers import ParseError
 from fabrictui.session.audited import ActionSpec, Refused, read_only_refusal, run_audited
+from fabrictui.session.ending import run_command
 
 Plan = Sequence[str] | Callable[[LabBackend], Awaitable[Sequence[str]]]
 
@@ -79,7 +80,7 @@ def run_on_lab(
             await backend.close()
 
     try:
-        return asyncio.run(main())
+        return run_command(main())
     except (BackendError, ParseError) as err:
         return error(prog, str(err))
     except TimeoutError:

@@ -198,9 +198,9 @@ def run(args: argparse.Namespace) -> int:
         if args.read is not None:
             code = _read_file(args.read, decoder, output, out_file)
         else:
-            import asyncio
+            from fabrictui.session.ending import run_command
 
-            code = asyncio.run(_live(args, decoder, output, out_file))
+            code = run_command(_live(args, decoder, output, out_file))
         output.flush()
         if args.summary:
             output.summary()

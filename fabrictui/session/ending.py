@@ -28,7 +28,8 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from fabrictui import audit
 
@@ -36,6 +37,7 @@ from fabrictui import audit
 # terminal going away, and the kernel then needs a moment to close our sockets
 EXIT_DEADLINE_SECONDS = 4.0
 # poll(2) reports these on a descriptor whose other side went away, asked or not
+T = TypeVar("T")
 GONE_EVENTS = select.POLLHUP | select.POLLERR | select.POLLNVAL
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
@@ -60,6 +62,11 @@ class ExitDeadline:
     @property
     def armed(self) -> bool:
         return self._armed is not None
+
+    @property
+    def why(self) -> str | None:
+        """What started the ending, None while not armed."""
+        return None if self._armed is None else self._armed[0]
 
     @property
     def code(self) -> int | None:
@@ -133,16 +140,34 @@ def watch_hangup(fds: tuple[int, ...], gone: Callable[[str], object]) -> threadi
     return thread
 
 
-# the running headless command's deadline (one command per process), see end_headless
+# the running headless command's deadline (one command per process), see end_headless,
+# and its main task (run_command): what a signal cancels
 _headless: ExitDeadline | None = None
+_main_task: asyncio.Task | None = None
+
+
+def run_command(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)` for a headless command, its task known to the signal
+    handler of `end_headless`: only that task is cancelled, so the command's
+    `finally` runs with the libraries' own tasks (an SSH connection's) still there."""
+
+    async def command() -> T:
+        global _main_task
+        _main_task = asyncio.current_task()
+        try:
+            return await main
+        finally:
+            _main_task = None
+
+    return asyncio.run(command())
 
 
 @contextlib.contextmanager
 def end_headless(command: str) -> Iterator[ExitDeadline]:
     """For a headless command, before it runs: SIGHUP, SIGTERM and a terminal
-    that hangs up without a signal end it as a cancelled run (every task of the
-    running event loop is cancelled, so the command's `finally` closes captures
-    and connections and the audit says cancelled; outside a loop, KeyboardInterrupt),
+    that hangs up without a signal end it as a cancelled run (the task of
+    `run_command` is cancelled, so the command's `finally` closes captures and
+    connections and the audit says cancelled; outside it, KeyboardInterrupt),
     and arm the deadline in case that hangs. Not through SIGINT: a command started
     in the background of a script inherits SIGINT ignored. A closed pipe on stdout
     is met at the next write (BrokenPipeError), as each command already handles: a
@@ -154,12 +179,11 @@ def end_headless(command: str) -> Iterator[ExitDeadline]:
 
     def on_signal(number: int, frame: object) -> None:
         deadline.arm(signal.Signals(number).name, 128 + number)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            raise KeyboardInterrupt from None
-        for task in asyncio.all_tasks(loop):
-            task.cancel()
+        task = _main_task
+        if task is None or task.done():  # not in run_command: as ctrl-c would
+            raise KeyboardInterrupt
+        task.cancel()
+        task.get_loop().call_soon_threadsafe(lambda: None)  # wake the loop to see it
 
     previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
     terminals = tuple(fd for fd in (0, 1, 2) if os.isatty(fd))

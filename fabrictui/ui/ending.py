@@ -16,6 +16,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 
+from fabrictui import audit
 from fabrictui.session.ending import STOP_SIGNALS, ExitDeadline
 from fabrictui.ui.guards import within
 
@@ -30,6 +31,7 @@ class AppEnding:
         # only the real command has one: a test's app shares its process with pytest
         self.deadline = deadline
         self.stopping = False  # nothing draws from here on: the screens are going
+        self.given_up: list[str] = []  # steps of stopping cut off by their own timeout
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def install(self) -> None:
@@ -78,4 +80,13 @@ class AppEnding:
         self.stopping = True
         marked = self.deadline.step(name) if self.deadline else contextlib.nullcontext()
         with marked:
-            await within(seconds, step)
+            if not await within(seconds, step):
+                self.given_up.append(f"{name} (gave up after {seconds:g} s)")
+
+    async def audit_given_up(self) -> None:
+        """The steps that did not finish in their time, in the audit log (the real
+        command's: a test's app has no deadline), before the process goes."""
+        if self.given_up and self.deadline is not None:
+            why = self.deadline.why or "quit"
+            record = audit.record_cut_off
+            await asyncio.to_thread(record, self.deadline.lab, why, None, self.given_up)

@@ -4,7 +4,6 @@ on, and stopping steps that cannot hang."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from collections.abc import Awaitable
 
@@ -29,7 +28,13 @@ def draws(method):
     return guarded
 
 
-async def within(seconds: float, step: Awaitable[object]) -> None:
-    """Await one step of stopping, giving up after `seconds` (it is then cancelled)."""
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+async def within(seconds: float, step: Awaitable[object]) -> bool:
+    """Await one step of stopping, giving up after `seconds` (it is then cancelled);
+    whether it finished in time."""
+    try:
         await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        return False
+    except asyncio.CancelledError:
+        pass
+    return True

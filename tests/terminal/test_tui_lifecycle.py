@@ -8,6 +8,7 @@ SSH connections. The headless capture piped into `head -1` likewise."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from fabrictui.audit import read_audit
 from fabrictui.session.capture_worker.protocol import MODULE as CAPTURE_WORKER
 from tests._rehearsal_tui import lab_namespaces, processes_in, rehearsal_lab
 from tests._require import require
@@ -137,11 +139,9 @@ def running(lab_dir: Path, tmp_path: Path) -> Iterator[int]:
             os.kill(worker, signal.SIGKILL)
 
 
-def assert_nothing_left(lab_dir: Path, pid: int, how: str, timeout: float = 15.0) -> None:
-    took = wait(lambda: not tcpdumps(lab_dir), timeout, f"tcpdump gone after {how}")
-    wait(lambda: not alive(pid), 10, f"fabrictui gone after {how}")
-    wait(lambda: not capture_workers(pid), 10, f"its capture worker gone after {how}")
-    print(f"\n{how}: every tcpdump gone within {took:.2f} s")
+def assert_nothing_left(lab_dir: Path, pid: int, how: str) -> None:
+    took = nothing_left(lab_dir, pid, how, time.monotonic())
+    print(f"\n{how}: app, tcpdumps and SSH connections gone within {took:.2f} s")
 
 
 def test_quit_with_q_stops_every_capture(lab_dir: Path, running: int) -> None:
@@ -274,3 +274,79 @@ def wait_for_capture(shell: int) -> int:
 
     wait(started, 10, "the capture started")
     return found[0]
+
+
+def test_kill_9_during_a_ping_mesh_leaves_nothing(lab_dir: Path, tmp_path: Path) -> None:
+    """No handler runs: the captures end with their SSH channels, the pings with
+    their exec streams, both closed by the kernel with the process."""
+    with terminal(tmp_path, "kill-9") as term:
+        pid = term.start([sys.executable, "-m", "fabrictui.cli", "--lab", str(lab_dir)])
+        wait(lambda: len(tcpdumps(lab_dir)) == NODES, 60, "one tcpdump per node")
+        ping_mesh_running(term, lab_dir)
+        killed = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        took = nothing_left(lab_dir, pid, "kill -9 during a ping mesh", killed)
+    print(f"\nkill -9 during a ping mesh: nothing left within {took:.2f} s")
+
+
+def lab_servers(lab_dir: Path) -> list[int]:
+    """The lab's sshd and API server processes, with every session they forked."""
+    from fabrictui.lab.lab import read_state
+
+    state = read_state(lab_dir)
+    assert state is not None
+    roots = [p["pid"] for p in state["processes"] if p["role"] in ("sshd", "kubeapi")]
+    return [pid for root in roots for pid in (root, *descendants(root))]
+
+
+def test_a_lab_that_stopped_answering_does_not_keep_the_app(lab_dir: Path, tmp_path: Path) -> None:
+    """Every sshd and the API server of the lab stopped (SIGSTOP): SIGTERM still
+    ends the app within 5 s, and the audit log names the step it gave up on.
+    Once the lab answers again, its captures end (their channels are closed)."""
+    with terminal(tmp_path, "frozen") as term:
+        pid = term.start([sys.executable, "-m", "fabrictui.cli", "--lab", str(lab_dir)])
+        wait(lambda: len(tcpdumps(lab_dir)) == NODES, 60, "one tcpdump per node")
+        frozen = lab_servers(lab_dir)
+        try:
+            for server in frozen:
+                os.kill(server, signal.SIGSTOP)
+            os.kill(pid, signal.SIGTERM)
+            took = wait(lambda: not app_processes(pid), GONE_WITHIN, "app gone, lab frozen")
+        finally:
+            for server in frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(server, signal.SIGCONT)
+        thawed = time.monotonic()
+        nothing_left(lab_dir, pid, "the lab answering again", thawed)
+    exits = [row for row in read_audit() if row.action == "exit"]
+    assert exits and exits[-1].result == "cut off", exits
+    assert exits[-1].target == "SIGTERM"
+    print(f"\nlab frozen, SIGTERM: app gone in {took:.2f} s ({exits[-1].summary})")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ping", "--count", "5"),
+        ("capture", "--node", "k8s-node-l2-1"),
+        ("record",),
+    ],
+    ids=lambda command: command[0],
+)
+def test_headless_command_whose_terminal_dies_while_stopped(
+    lab_dir: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """The headless commands by the same harsh route: nothing left within 5 s."""
+    name, *rest = command
+    with terminal(tmp_path, name) as term:
+        argv = [sys.executable, "-m", "fabrictui.cli", name, "--lab", str(lab_dir), *rest]
+        pid = term.start(argv)
+        busy = {"ping": lambda: any(n == "ping" for _, n in lab_processes(lab_dir))}.get(
+            name, lambda: tcpdumps(lab_dir)
+        )
+        wait(busy, 30, f"{name} at work on the lab")
+        killed = stopped_while_terminal_dies(term)
+        took = nothing_left(lab_dir, pid, f"{name}: stopped, terminal killed", killed)
+    if name == "ping":
+        assert [r for r in read_audit() if r.action == "ping"][-1].result == "cancelled"
+    print(f"\nheadless {name}, terminal killed while stopped: nothing left within {took:.2f} s")
