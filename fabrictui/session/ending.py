@@ -35,7 +35,9 @@ from fabrictui import audit
 
 # from "we are ending" to the process gone; the bound is 5 s from the
 # terminal going away, and the kernel then needs a moment to close our sockets
-EXIT_DEADLINE_SECONDS = 4.0
+EXIT_DEADLINE_SECONDS = 3.5
+# the deadline's audit record gets this long (an fsync on a busy disk), then we go anyway
+CUT_OFF_RECORD_SECONDS = 0.5
 # poll(2) reports these on a descriptor whose other side went away, asked or not
 T = TypeVar("T")
 GONE_EVENTS = select.POLLHUP | select.POLLERR | select.POLLNVAL
@@ -113,9 +115,14 @@ class ExitDeadline:
         assert self._armed is not None
         why, code, _ = self._armed
         unfinished = self.unfinished()
-        # the record is best effort: a full disk must not keep us alive either
-        with contextlib.suppress(Exception):
-            audit.record_cut_off(self.lab, why, self.seconds, unfinished)
+
+        def record() -> None:  # best effort: a full or slow disk must not keep us alive
+            with contextlib.suppress(Exception):
+                audit.record_cut_off(self.lab, why, self.seconds, unfinished)
+
+        writer = threading.Thread(target=record, name="fabrictui-cut-off-record", daemon=True)
+        writer.start()
+        writer.join(CUT_OFF_RECORD_SECONDS)
         self._exit(code)
 
 
