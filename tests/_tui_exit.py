@@ -52,6 +52,7 @@ class Terminal:
         self.socket = f"fabrictui-exit-{os.getpid()}-{name}"
         self.pid_file = tmp_path / f"{name}.pid"
         self.pid = 0
+        self.socket_path = ""
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -72,6 +73,7 @@ class Terminal:
         self.pid_file.unlink(missing_ok=True)
         done = self.tmux("new-session", "-d", "-s", "app", "-x", "160", "-y", "48", command)
         assert done.returncode == 0, done.stderr
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").stdout.strip()
         wait(lambda: self.pid_file.exists() and self.pid_file.read_text().strip(), 10, "started")
         self.pid = int(self.pid_file.read_text())
         return self.pid
@@ -98,6 +100,8 @@ def terminal(tmp_path: Path, name: str) -> Iterator[Terminal]:
         yield term
     finally:
         term.kill()
+        if term.socket_path:  # a killed server leaves its socket file behind
+            Path(term.socket_path).unlink(missing_ok=True)
         if term.pid:
             for pid in [*descendants(term.pid), *capture_workers(term.pid), term.pid]:
                 with contextlib.suppress(ProcessLookupError):
