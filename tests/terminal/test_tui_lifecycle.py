@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -175,9 +174,14 @@ def lab_processes(lab_dir: Path) -> list[tuple[int, str]]:
     return [p for ns in lab_namespaces(lab_dir) for p in processes_in(ns, ("tcpdump", "ping"))]
 
 
-def ssh_connections(lab_dir: Path) -> list[str]:
-    """Established TCP connections to the lab's sshd ports (only our app uses them here)."""
-    ports = set(re.findall(r"^\s*Port\s+(\d+)", (lab_dir / "ssh_config").read_text(), re.M))
+def lab_connections(lab_dir: Path) -> list[str]:
+    """Established TCP connections to the lab's sshd and API server ports (only the
+    command under test uses them here)."""
+    from fabrictui.lab.lab import read_state
+
+    state = read_state(lab_dir)
+    assert state is not None
+    ports = {*state["ports"]["ssh"].values(), state["ports"]["kube"]}
     out = subprocess.run(
         ["ss", "-Htn", "state", "established"], capture_output=True, text=True, check=False
     ).stdout
@@ -191,7 +195,7 @@ def nothing_left(lab_dir: Path, pid: int, how: str, since: float) -> float:
     ping on the lab and every SSH connection of ours are gone; at most GONE_WITHIN."""
 
     def left() -> list[object]:
-        return [*app_processes(pid), *lab_processes(lab_dir), *ssh_connections(lab_dir)]
+        return [*app_processes(pid), *lab_processes(lab_dir), *lab_connections(lab_dir)]
 
     while left():
         assert time.monotonic() - since < GONE_WITHIN, f"still there after {how}: {left()}"
@@ -205,7 +209,7 @@ def test_terminal_killed_while_stopped_with_captures_and_a_ping_mesh(
     """SIGSTOP the app, kill its terminal (its own tmux server), SIGCONT: three
     times, each with the overlay's five captures and a ping mesh running."""
     require(shutil.which("ss"), "ss (iproute2) is not installed")
-    assert not ssh_connections(lab_dir)
+    assert not lab_connections(lab_dir)
     times = []
     for run in range(3):
         with terminal(tmp_path, f"lab-{run}") as term:
@@ -324,29 +328,41 @@ def test_a_lab_that_stopped_answering_does_not_keep_the_app(lab_dir: Path, tmp_p
     print(f"\nlab frozen, SIGTERM: app gone in {took:.2f} s ({exits[-1].summary})")
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ("ping", "--count", "5"),
-        ("capture", "--node", "k8s-node-l2-1"),
-        ("record",),
-    ],
-    ids=lambda command: command[0],
-)
+@pytest.mark.parametrize("name", ["ping", "capture", "record", "verify", "trace"])
 def test_headless_command_whose_terminal_dies_while_stopped(
-    lab_dir: Path, tmp_path: Path, command: tuple[str, ...]
+    lab_dir: Path, tmp_path: Path, name: str
 ) -> None:
-    """The headless commands by the same harsh route: nothing left within 5 s."""
-    name, *rest = command
+    """The headless commands by the same harsh route, each while it is at work on
+    the lab (pinging, capturing): nothing left within 5 s."""
+    pods = nginx_pods(lab_dir)
+    rest = {
+        "ping": ["--count", "5"],
+        "capture": ["--node", "k8s-node-l2-1"],
+        "trace": ["--from", f"space1/{pods[0][0]}", "--to", pods[-1][1]],
+    }.get(name, [])
+    pinging = lambda: any(n == "ping" for _, n in lab_processes(lab_dir))  # noqa: E731
+    busy = {"ping": pinging, "verify": pinging, "trace": lambda: lab_processes(lab_dir)}.get(
+        name, lambda: tcpdumps(lab_dir)
+    )
     with terminal(tmp_path, name) as term:
-        argv = [sys.executable, "-m", "fabrictui.cli", name, "--lab", str(lab_dir), *rest]
-        pid = term.start(argv)
-        busy = {"ping": lambda: any(n == "ping" for _, n in lab_processes(lab_dir))}.get(
-            name, lambda: tcpdumps(lab_dir)
+        pid = term.start(
+            [sys.executable, "-m", "fabrictui.cli", name, "--lab", str(lab_dir), *rest]
         )
         wait(busy, 30, f"{name} at work on the lab")
         killed = stopped_while_terminal_dies(term)
         took = nothing_left(lab_dir, pid, f"{name}: stopped, terminal killed", killed)
-    if name == "ping":
-        assert [r for r in read_audit() if r.action == "ping"][-1].result == "cancelled"
+    if name in ("ping", "verify", "trace"):
+        assert [r for r in read_audit() if r.action == name][-1].result == "cancelled"
     print(f"\nheadless {name}, terminal killed while stopped: nothing left within {took:.2f} s")
+
+
+def nginx_pods(lab_dir: Path) -> list[tuple[str, str]]:
+    """(name, IP) of the running nginx pods, from the lab's API server."""
+    out = subprocess.run(
+        ["kubectl", "--kubeconfig", str(lab_dir / "kubeconfig"), "get", "pods", "-n", "space1",
+         "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.podIP}{\"\\n\"}{end}"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    pods = [tuple(line.split()) for line in out.splitlines() if len(line.split()) == 2]
+    assert len(pods) >= 2, out
+    return pods  # type: ignore[return-value]
