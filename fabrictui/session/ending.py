@@ -38,8 +38,8 @@ from fabrictui import audit
 EXIT_DEADLINE_SECONDS = 3.5
 # the deadline's audit record gets this long (an fsync on a busy disk), then we go anyway
 CUT_OFF_RECORD_SECONDS = 0.5
-# poll(2) reports these on a descriptor whose other side went away, asked or not
 T = TypeVar("T")
+# poll(2) reports these on a descriptor whose other side went away, asked or not
 GONE_EVENTS = select.POLLHUP | select.POLLERR | select.POLLNVAL
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)  # the terminal went away, or we were told to end
 
@@ -62,10 +62,6 @@ class ExitDeadline:
         self._armed: tuple[str, int, float] | None = None  # why, exit code, when
 
     @property
-    def armed(self) -> bool:
-        return self._armed is not None
-
-    @property
     def why(self) -> str | None:
         """What started the ending, None while not armed."""
         return None if self._armed is None else self._armed[0]
@@ -77,7 +73,7 @@ class ExitDeadline:
 
     def arm(self, why: str, code: int) -> None:
         """Start the countdown (from any thread, a signal handler included); the
-        first call wins, later ones only add nothing."""
+        first call wins, later ones change nothing."""
         with self._lock:
             if self._armed is not None:
                 return

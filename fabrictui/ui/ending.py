@@ -24,7 +24,8 @@ LOST_TERMINAL_CODE = 128 + signal.SIGHUP  # the terminal is gone without a SIGHU
 
 
 class AppEnding:
-    """`exit(why, code)` is the app's way out: it logs and calls `App.exit`."""
+    """The app's end. `exit_app(why, code)` is the app's way out, called on the
+    loop: it logs why and calls `App.exit`."""
 
     def __init__(self, exit_app: Callable[[str, int], object], deadline: ExitDeadline | None):
         self._exit_app = exit_app
