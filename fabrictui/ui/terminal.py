@@ -23,7 +23,7 @@ Remove the matching part once Textual fixes it upstream: `_GuardedOutput` when
 the writer thread survives a failed write and `stop()` cannot block; the
 `suspend`/`resume` pair when SIGCONT no longer restarts a running driver; the
 input watch when the input thread reports end of file. Each is pinned by a test
-in `tests/test_terminal_driver.py`, which fails when the workaround is removed
+in `tests/terminal/test_terminal_driver.py`, which fails when the workaround is removed
 while the defect is still there.
 """
 

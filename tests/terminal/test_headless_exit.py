@@ -2,7 +2,7 @@
 they end promptly as a cancelled run (their captures and connections closed by
 their own `finally`, the audit saying cancelled, exit code 128 + the signal),
 also when the terminal goes without sending SIGHUP. The demo lab here; the
-rehearsal lab's in tests/test_tui_lifecycle.py."""
+rehearsal lab's in tests/terminal/test_tui_lifecycle.py."""
 
 from __future__ import annotations
 
