@@ -31,7 +31,10 @@ def remember(values: Iterable[str]) -> None:
 
 
 def scrub(text: str) -> str:
+    # credential shapes first: a remembered value can be a word of one ("Bearer", split off a
+    # kubeconfig's "Bearer xyz"), and masking it first would hide the shape and so its secret
+    text = _CREDENTIAL.sub(lambda m: m.group(1) + MASK, text)
     for value in _known:
         if value in text:
             text = text.replace(value, MASK)
-    return _CREDENTIAL.sub(lambda m: m.group(1) + MASK, text)
+    return text
