@@ -160,7 +160,8 @@ class FabricApp(App[None]):
         self.log_action(f"lab: {self.lab.name}{kind}", "info")
         if self.lab.hint:
             self.log_action(self.lab.hint, "warn")
-            self.notify(self.lab.hint, title="DEMO lab", timeout=12)
+            title = f"{self.lab.badge} lab" if self.lab.badge else self.lab.name
+            self.notify(self.lab.hint, title=title, timeout=12)
         # the screen's own timers: they end with the screen, never drawing into
         # widgets already gone while the app shuts down
         self.main.set_interval(0.1, self._draw_overlay)

@@ -269,6 +269,15 @@ class CheckResult:
     passed: bool
     evidence: tuple[str, ...] = ()
     cause: str | None = None  # one line naming what broke, when it failed
+    # False when the lab gave nothing to look at (no switch inventory): not a failure, so
+    # `passed` stays True, but no verdict either; the evidence says why and how to add it
+    observed: bool = True
+
+    @property
+    def verdict(self) -> str:
+        if not self.observed:
+            return "NOT OBSERVED"
+        return "PASS" if self.passed else "FAIL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +294,13 @@ class LabInfo:
     """What the header shows about the lab in use."""
 
     name: str
-    kind: str  # "demo", "rehearsal", "vagrant", "inventory"
+    kind: str  # "demo", "rehearsal", "vagrant", "inventory", "kubeconfig"
     badge: str = ""  # "DEMO" for the built-in lab: shown prominently
     hint: str = ""  # e.g. how to point fabrictui at a real lab
+    source: str = ""  # where the lab came from: a directory, a file, "--demo ready"
+    # why the fabric (switches, SSH to the nodes) is not observed and how to add it;
+    # empty when the lab lists its switches
+    not_observed: str = ""
     pod_pool: str = POD_POOL
     vni: int = VXLAN_VNI
     vxlan_port: int = VXLAN_PORT
@@ -295,3 +308,11 @@ class LabInfo:
     # (neighbor address as a switch sees it, host that owns it): names peers whose
     # summary shows no hostname, and the far end of a session in check messages
     peer_addresses: tuple[tuple[str, str], ...] = field(default=())
+
+    def to_json(self) -> dict[str, str]:
+        """The `"lab"` object of every JSON output: which lab it describes."""
+        return {"kind": self.kind, "name": self.name, "source": self.source}
+
+    def describe(self) -> str:
+        """The first line of every text output: which lab it describes."""
+        return f"lab: {self.name} [{self.kind}]" + (f" from {self.source}" if self.source else "")

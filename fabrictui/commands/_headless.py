@@ -52,17 +52,24 @@ def run_on_lab(
     plan: Plan = (),
     changes_lab: bool = False,
 ) -> int:
-    """Open the lab the options name and run `body` on it as one audited action:
+    """Open the lab the options name (never the demo lab unless `--demo` says so) and
+    run `body` on it as one audited action:
     refused in read-only mode (from --read-only or any config file), confirmed
     first when it changes the lab (`plan` may be read from the lab), closed
     after. Exit code of body, or 2."""
+    # the lab first: a kubeconfig or lab the user named that is wrong, or no lab at all,
+    # stops here with one line, before any setting is read or anything is started
+    try:
+        backend = select.open_backend(args)
+    except (BackendError, ParseError) as err:
+        return error(prog, str(err))
     settings = load_settings_or_stop(args, prog, changes_lab)
     if isinstance(settings, int):
+        asyncio.run(backend.close())  # built, never started: nothing to wait for
         return settings
     action = prog.removeprefix("fabrictui ")
 
     async def main() -> int:
-        backend = select.open_backend(args)
         lab = backend.info().name
         try:
             if changes_lab and settings.read_only:

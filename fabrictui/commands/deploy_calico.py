@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def body(backend: LabBackend) -> int:
         result = await deploy_mode(backend, print_progress, args.mode, args.pool, args.timeout)
-        emit(result.summary)
+        emit(f"{backend.info().describe()}\n{result.summary}")
         return 0 if result.ok else 1
 
     target = f"cluster, pool {args.pool}, {args.mode} mode"

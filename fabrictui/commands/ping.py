@@ -15,6 +15,7 @@ from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, error, print_progress, run_on_lab
+from fabrictui.model import LabInfo
 
 PROG = "fabrictui ping"
 
@@ -33,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_lab_selection(parser)
 
 
-def to_json(matrix: PingMatrix) -> str:
+def to_json(lab: LabInfo, matrix: PingMatrix) -> str:
     results = []
     for src, dst in matrix.pairs:
         r = matrix.results.get((src, dst))
@@ -58,14 +59,16 @@ def to_json(matrix: PingMatrix) -> str:
         {"pod": p.key, "ip": p.ip, "node": p.node, "rack": matrix.racks.get(p.key)}
         for p in matrix.pods
     ]
-    return json.dumps({"all_ok": matrix.all_ok, "pods": pods, "results": results}, indent=2)
+    doc = {"lab": lab.to_json(), "all_ok": matrix.all_ok, "pods": pods, "results": results}
+    return json.dumps(doc, indent=2)
 
 
-def to_table(matrix: PingMatrix) -> str:
+def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
     pods = matrix.pods
     labels = [f"{p.short_name} r{matrix.racks.get(p.key) or '?'}" for p in pods]
     width = max(10, *(len(label) for label in labels))
-    lines = [" " * (width + 2) + "".join(f"{label:>{width + 2}}" for label in labels)]
+    lines = [lab.describe()]
+    lines.append(" " * (width + 2) + "".join(f"{label:>{width + 2}}" for label in labels))
     for src, label in zip(pods, labels, strict=True):
         cells = []
         for dst in pods:
@@ -110,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
         if len(pods) < 2:
             return error(
                 PROG,
-                f"need at least two Running pods of {workload.namespace}/{workload.deployment} "
-                f"(found {len(pods)}); try `fabrictui scale --replicas 4`",
+                f"{backend.info().describe()}: need at least two Running pods of "
+                f"{workload.namespace}/{workload.deployment} (found {len(pods)}); "
+                "try `fabrictui scale --replicas 4`",
             )
         matrix = await ping_mesh(backend, report, pods, count=args.count, timeout=args.timeout)
-        emit(to_json(matrix) if args.json else to_table(matrix))
+        lab = backend.info()
+        emit(to_json(lab, matrix) if args.json else to_table(lab, matrix))
         return 0 if matrix.all_ok else 1
 
     return run_on_lab(args, PROG, body)

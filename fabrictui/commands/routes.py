@@ -15,6 +15,7 @@ from fabrictui.actions.routes import RoutesReport, read_routes
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, run_on_lab
+from fabrictui.model import LabInfo
 
 PROG = "fabrictui routes"
 
@@ -25,9 +26,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_lab_selection(parser)
 
 
-def to_json(report: RoutesReport) -> str:
+def to_json(lab: LabInfo, report: RoutesReport) -> str:
     return json.dumps(
         {
+            "lab": lab.to_json(),
+            "observed": not lab.not_observed,
             "mode": report.mode,
             "routes": [row.to_json() for row in report.rows],
             "missing": len(report.missing),
@@ -37,8 +40,8 @@ def to_json(report: RoutesReport) -> str:
     )
 
 
-def to_table(report: RoutesReport) -> str:
-    lines = [f"mode: {report.mode}"]
+def to_table(lab: LabInfo, report: RoutesReport) -> str:
+    lines = [lab.describe(), f"mode: {report.mode}"]
     header = ("SWITCH", "PREFIX", "KIND", "OF", "PROTO", "ECMP", "NEXT HOPS")
     rows = [
         (
@@ -57,6 +60,8 @@ def to_table(report: RoutesReport) -> str:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     lines += [f"error: {e}" for e in report.errors]
+    if lab.not_observed:
+        lines.append(f"not observed: {lab.not_observed}")
     lines.append(f"{len(report.missing)} expected routes missing")
     return "\n".join(lines)
 
@@ -64,7 +69,8 @@ def to_table(report: RoutesReport) -> str:
 def run(args: argparse.Namespace) -> int:
     async def body(backend: LabBackend) -> int:
         report = await read_routes(backend, args.switch)
-        emit(to_json(report) if args.json else to_table(report))
+        lab = backend.info()
+        emit(to_json(lab, report) if args.json else to_table(lab, report))
         return 1 if report.missing or report.errors else 0
 
     return run_on_lab(args, PROG, body)

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         result = await scale_workload(
             backend, print_progress, args.replicas, workload, args.timeout, args.wait_for_nodes
         )
-        emit("\n".join([result.summary, *(f"  {line}" for line in result.details)]))
+        lines = [backend.info().describe(), result.summary]
+        emit("\n".join([*lines, *(f"  {line}" for line in result.details)]))
         return 0 if result.ok else 1
 
     target = f"{workload.namespace}/{workload.deployment} replicas={args.replicas}"

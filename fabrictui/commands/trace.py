@@ -15,6 +15,7 @@ from fabrictui.actions.trace.run import run_trace
 from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, error, print_progress, run_on_lab
+from fabrictui.model import LabInfo
 
 PROG = "fabrictui trace"
 
@@ -49,12 +50,13 @@ MARK = {
 }
 
 
-def to_text(result: TraceResult) -> str:
+def to_text(lab: LabInfo, result: TraceResult) -> str:
     c = result.correlation
     lines = [
+        lab.describe(),
         f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {result.target} "
         f"({result.dst_ip}, {result.dst_node or 'no node'}), ICMP id {c.icmp_id or '-'}: "
-        f"{result.ping_text}"
+        f"{result.ping_text}",
     ]
     direction = ""
     lost = c.lost_at
@@ -103,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
         result = await run_trace(
             backend, report, args.source, args.target, args.count, args.size, args.timeout
         )
-        emit(json.dumps(result.to_json(), indent=2) if args.json else to_text(result))
+        lab = backend.info()
+        doc = {"lab": lab.to_json(), **result.to_json()}
+        emit(json.dumps(doc, indent=2) if args.json else to_text(lab, result))
         return 0 if result.delivered else 1
 
     return run_on_lab(args, PROG, body, target=f"{args.source} -> {args.target}")

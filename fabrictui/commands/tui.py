@@ -13,7 +13,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_for(args.config, args.read_only)
-        backend = open_backend(args)
+        # the demo lab only when no option names a lab (it says so: DEMO badge, a hint)
+        backend = open_backend(args, demo_by_default=True)
     except (ConfigError, BackendError) as err:
         print(f"fabrictui: {err}", file=sys.stderr)
         return 2

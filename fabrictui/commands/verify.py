@@ -7,7 +7,11 @@ of LAB.md, BGP mode the eight of `actions/verify/bgp.py`. The JSON is an object:
 Exit 0 when every check passes, 1 when any fails, 2 for bad input or a lab
 that cannot be reached. With `--demo` the checks run on a fresh in-process
 demo lab: `--demo ready` (and `ready-bgp`) passes them all, `--demo fresh`
-(before Calico) fails checks 2 to 6.
+(before Calico) fails checks 2 to 6. Without `--demo`, a lab must be named (`--lab DIR`,
+a Vagrant project, `--kubeconfig FILE`): never the demo lab by surprise. The table's first
+line and the JSON's `"lab"` object say which lab the checks describe. A check the lab gives
+nothing to look at (the fabric of a cluster known only from its kubeconfig) is "not
+observed": `observed: false` in the JSON, not a failure.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, print_progress, run_on_lab
-from fabrictui.model import CheckResult
+from fabrictui.model import CheckResult, LabInfo
 
 PROG = "fabrictui verify"
 
@@ -32,29 +36,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_lab_selection(parser)
 
 
-def to_json(results: list[CheckResult], mode: str = "vxlan") -> str:
+def to_json(lab: LabInfo, results: list[CheckResult], mode: str = "vxlan") -> str:
     checks = [
         {
             "name": r.name,
             "passed": r.passed,
+            "observed": r.observed,
             "evidence": list(r.evidence),
             "cause": r.cause,
         }
         for r in results
     ]
-    return json.dumps({"mode": mode, "checks": checks}, indent=2)
+    return json.dumps({"lab": lab.to_json(), "mode": mode, "checks": checks}, indent=2)
 
 
-def to_table(results: list[CheckResult], mode: str = "vxlan") -> str:
+def to_table(lab: LabInfo, results: list[CheckResult], mode: str = "vxlan") -> str:
     width = max(len(r.name) for r in results)
-    lines: list[str] = [f"mode: {mode}"]
+    lines: list[str] = [lab.describe(), f"mode: {mode}"]
     for number, r in enumerate(results, start=1):
-        lines.append(f"{number}. {r.name:<{width}}  {'PASS' if r.passed else 'FAIL'}")
+        lines.append(f"{number}. {r.name:<{width}}  {r.verdict}")
         if r.cause:
             lines.append(f"     cause: {r.cause}")
         lines.extend(f"     {e}" for e in r.evidence)
-    passed = sum(r.passed for r in results)
-    lines.append(f"{passed}/{len(results)} checks passed")
+    passed = sum(r.passed and r.observed for r in results)
+    unseen = sum(not r.observed for r in results)
+    lines.append(
+        f"{passed}/{len(results)} checks passed" + (f", {unseen} not observed" if unseen else "")
+    )
     return "\n".join(lines)
 
 
@@ -66,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     async def body(backend: LabBackend) -> int:
         mode = await detect_mode(backend)
         results = await verify(backend, report, mode=mode)
-        emit(to_json(results, mode) if args.json else to_table(results, mode))
+        lab = backend.info()
+        emit(to_json(lab, results, mode) if args.json else to_table(lab, results, mode))
         return 0 if all(r.passed for r in results) else 1
 
     return run_on_lab(args, PROG, body)

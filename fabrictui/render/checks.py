@@ -29,9 +29,8 @@ def check_lines(checks: Iterable[CheckResult], palette: Palette) -> list[Text]:
     lines: list[Text] = []
     for index, check in enumerate(checks, start=1):
         line = Text(f"{index}. ")
-        line.append(
-            "PASS" if check.passed else "FAIL", style=palette.good if check.passed else palette.bad
-        )
+        style = palette.good if check.passed else palette.bad
+        line.append(check.verdict, style=style if check.observed else palette.muted)
         line.append(f"  {check.name}", style="bold")
         lines.append(line)
         if check.cause and not check.passed:

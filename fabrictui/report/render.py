@@ -28,6 +28,7 @@ def sections(m: Moment) -> list[Section]:
         Section(
             "Recording",
             lines=(
+                m.lab.describe(),
                 f"file: {m.recording}" + (f" (fabrictui {m.version})" if m.version else ""),
                 f"recorded from {stamp(m.started)} to {stamp(m.end)}",
                 f"this report: the lab as known at {stamp(m.at)}",
@@ -93,14 +94,14 @@ def sections(m: Moment) -> list[Section]:
         at, checks = m.verify
         lines = []
         for i, c in enumerate(checks, 1):
-            lines.append(f"{i}. {'PASS' if c.passed else 'FAIL'} {c.name}")
+            lines.append(f"{i}. {c.verdict} {c.name}")
             if c.cause and not c.passed:
                 lines.append(f"   cause: {c.cause}")
             lines.extend(f"   {e}" for e in c.evidence)
-        passed = sum(c.passed for c in checks)
-        out.append(
-            Section(f"Verify at {_clock(at)}: {passed}/{len(checks)} passed", code=tuple(lines))
-        )
+        passed = sum(c.passed and c.observed for c in checks)
+        unseen = sum(not c.observed for c in checks)
+        verdict = f"{passed}/{len(checks)} passed" + (f", {unseen} not observed" if unseen else "")
+        out.append(Section(f"Verify at {_clock(at)}: {verdict}", code=tuple(lines)))
     if m.ping is None:
         out.append(Section("Ping mesh", lines=("no ping mesh before this moment",)))
     else:

@@ -26,6 +26,7 @@ from fabrictui.actions.verify.checks import (
     check_nodes,
     check_replicas,
     choose_ping_pair,
+    not_observed,
     reporting,
     workload_running,
 )
@@ -267,6 +268,8 @@ async def check_ping_native(
     else:
         cause = diagnose_ping(snap, src, dst.ip, result) or result.error or "no replies"
         ping = CheckResult(CHECKS_BGP[6], False, (line,), cause)
+    if error and snap.info.not_observed:
+        return ping, not_observed(CHECKS_BGP[7], snap.info, f"no capture on {src.node} eth0: ")
     if error:
         return ping, CheckResult(CHECKS_BGP[7], False, (), error)
     if not result.ok:
@@ -289,12 +292,18 @@ async def verify_bgp(
     results: list[CheckResult] = []
     add = reporting(results, report, len(CHECKS_BGP))
 
-    add(check_leaf_sessions(snap))
+    # no switch inventory: no leaves to hold sessions or blocks, no leaf a node peers with
+    blind = bool(snap.info.not_observed)
+    add(not_observed(CHECKS_BGP[0], snap.info) if blind else check_leaf_sessions(snap))
     add(check_nodes(snap))
     add(check_calico(snap))
     add(check_replicas(snap, wl, replicas))
-    add(await check_node_sessions(backend, snap))
-    add(await check_blocks(backend, snap))
+    add(
+        not_observed(CHECKS_BGP[4], snap.info)
+        if blind
+        else await check_node_sessions(backend, snap)
+    )
+    add(not_observed(CHECKS_BGP[5], snap.info) if blind else await check_blocks(backend, snap))
     pods = workload_running(snap, wl)
     async with asyncio.timeout(ping_timeout + 30.0):
         ping, wire = await check_ping_native(

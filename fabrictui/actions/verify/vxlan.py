@@ -9,7 +9,9 @@
    4789, flags 0x08, VNI 4096, 148 bytes; inner pod IPs, ICMP echo, 98 bytes),
    decoded from a capture taken while pinging.
 
-Each result carries evidence lines and, when it fails, a one-line cause.
+Each result carries evidence lines and, when it fails, a one-line cause. A lab that
+gives nothing to look at for a check (a cluster known only from its kubeconfig has no
+switches, no SSH to its nodes) makes it "not observed", saying why: not a failure.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fabrictui.actions.verify.checks import (
     NODES_READY,
     REPLICAS,
     choose_ping_pair,
+    not_observed,
     workload_running,
 )
 from fabrictui.actions.verify.diagnose import (
@@ -51,6 +54,8 @@ def check_sessions(snap: LabSnapshot) -> CheckResult:
     expected = expected_sessions(snap.info, snap.hosts)
     evidence: list[str] = []
     problems: list[str] = []
+    if not expected and snap.info.not_observed:
+        return not_observed(CHECKS[0], snap.info)
     if not expected:
         return CheckResult(CHECKS[0], False, (), "no leaves or spines in this lab")
     for leaf, spines in sorted(expected.items()):
@@ -231,7 +236,9 @@ async def check_ping_and_wire(
             cause = traced.cause
         cause = cause or result.error or "no replies"
         ping_check = CheckResult(CHECKS[4], False, (line, *_trace_evidence(traced)), cause)
-    if capture_error:
+    if capture_error and snap.info.not_observed:
+        wire = not_observed(CHECKS[5], snap.info, f"no capture on {src.node} eth0: ")
+    elif capture_error:
         wire = CheckResult(CHECKS[5], False, (), capture_error)
     elif not result.ok:
         seen = sum(1 for f in frames if f.inner_src == src.ip and f.inner_dst == dst.ip)

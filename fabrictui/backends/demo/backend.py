@@ -90,6 +90,7 @@ class DemoBackend(LabBackend):
         self.scenario = scenario
         self.seed = seed
         self.hint = hint
+        self.source = f"--demo {scenario}"  # the options that chose it (backends/select.py)
         self.sim = Simulation(clock, speed)
         self.names = NameSource(seed)
         self.hub = Hub()
@@ -133,6 +134,7 @@ class DemoBackend(LabBackend):
             kind="demo",
             badge="DEMO",
             hint=self.hint,
+            source=self.source,
             pod_pool=POD_POOL,
             vni=VXLAN_VNI,
             vxlan_port=VXLAN_PORT,

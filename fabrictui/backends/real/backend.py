@@ -86,6 +86,8 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
 
 
 class RealLabBackend(BgpModeReal, LabBackend):
+    source = ""  # the directory or file the lab came from (set by backends/select.py)
+
     def __init__(
         self,
         *,
@@ -178,6 +180,7 @@ class RealLabBackend(BgpModeReal, LabBackend):
         return LabInfo(
             name=self.name,
             kind=self.kind,
+            source=self.source,
             pod_pool=inv.pod_pool if inv else POD_POOL,
             vni=inv.vni if inv else VXLAN_VNI,
             vxlan_port=inv.vxlan_port if inv else VXLAN_PORT,

@@ -37,6 +37,8 @@ class FabricPane(Pane):
             body = Text("\n").join(lines)
         elif self.text_filter:
             body = Text(f"no switch matches the filter {self.text_filter!r}")
+        elif self.state.lab.not_observed:
+            body = Text(f"not observed: {self.state.lab.not_observed}", style=self.palette.muted)
         else:
             body = Text("this lab has no switches to read", style=self.palette.muted)
         if problems:

@@ -1,0 +1,95 @@
+"""A cluster named by its kubeconfig alone (`--kubeconfig FILE`, `--context`, KUBECONFIG).
+
+fabrictui runs on what it can reach: the Kubernetes API (nodes, pods, Calico, probes
+from pods). No inventory was given, so there are no switches to read and no SSH to
+the nodes: the fabric panes and checks say so ("not observed") and how to add one,
+rather than failing or guessing. The nodes stand in for the host list, racks read
+from their names as for Vagrant machines (`-l1-`), so rack-aware checks still run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fabrictui.backends.base import BackendError, CaptureStream
+from fabrictui.backends.inventory import HostMeta, Inventory, rack_from_name, role_from_name
+from fabrictui.backends.kube.client import KubeClient
+from fabrictui.backends.kube.precheck import KubeTarget
+from fabrictui.backends.real import RealLabBackend
+from fabrictui.backends.ssh import SshPool
+from fabrictui.model import Host, KubeNode, LabInfo, Role, VmState
+
+NO_INVENTORY = (
+    "no switch inventory was given, so the fabric is not observed; to add one, pass "
+    "--lab DIR (a Vagrant project or rehearsal lab) or --lab FILE.toml (an inventory, "
+    "docs/real-labs.md) with this --kubeconfig"
+)
+
+
+def _role(node: KubeNode) -> Role:
+    if {"control-plane", "master"} & set(node.roles):
+        return Role.MASTER
+    named = role_from_name(node.name)
+    return named if named is Role.MASTER else Role.WORKER
+
+
+class KubeconfigLabBackend(RealLabBackend):
+    """A real lab with a cluster and nothing else known about it."""
+
+    @classmethod
+    def for_kubeconfig(cls, target: KubeTarget, jump: str | None = None) -> KubeconfigLabBackend:
+        root = target.path.parent
+        inventory = Inventory(
+            name=target.context,
+            kind="kubeconfig",
+            root=root,
+            hosts=(),
+            targets={},
+            kubeconfig=target.path,
+            jump=jump,
+        )
+        backend = cls(
+            kind="kubeconfig",
+            name=target.context,
+            root=root,
+            pool=SshPool({}, jump=jump),
+            kube=KubeClient(target.path, target.context),
+            inventory=inventory,
+            jump=jump,
+        )
+        backend.source = str(target.path)
+        return backend
+
+    def info(self) -> LabInfo:
+        return dataclasses.replace(
+            super().info(), source=self.source, not_observed=NO_INVENTORY, hint=NO_INVENTORY
+        )
+
+    async def list_hosts(self) -> list[Host]:
+        """The cluster's nodes: the only hosts this lab knows of."""
+        nodes = sorted(await self.list_nodes(), key=lambda n: n.name)
+        self._metas = [
+            HostMeta(n.name, _role(n), rack_from_name(n.name), n.internal_ip or None) for n in nodes
+        ]
+        return [
+            Host(
+                name=meta.name,
+                role=meta.role,
+                rack=meta.rack,
+                # a node the API lists as Ready has a kubelet answering: the machine runs;
+                # a NotReady one may be down or only lack its network plugin
+                state=VmState.RUNNING if node.ready else VmState.UNKNOWN,
+                provider="kubernetes",
+                ssh_endpoint="",
+                address=meta.address,
+            )
+            for meta, node in zip(self._metas, nodes, strict=True)
+        ]
+
+    async def open_capture(
+        self, node: str, interface: str = "eth0", bpf: str | None = None
+    ) -> CaptureStream:
+        raise BackendError(f"cannot capture on {node} {interface}: {NO_INVENTORY}")
+
+    async def open_trace_capture(self, host: str, interface: str, bpf: str) -> CaptureStream:
+        raise BackendError(f"cannot capture on {host} {interface}: {NO_INVENTORY}")
