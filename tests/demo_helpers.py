@@ -34,6 +34,22 @@ def fast_backend(scenario: str = "ready", seed: int = 1, speed: float = FAST) ->
     return DemoBackend(scenario=scenario, seed=seed, clock=FakeClock(), speed=speed)
 
 
+def fast_demo_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`--demo` labs run sped up (a command takes milliseconds); every other choice goes
+    through the real selection, so a command without `--demo` meets the real rule (no lab
+    named: exit 2), as it does for a user."""
+    from fabrictui.backends import select
+
+    real = select.open_backend
+
+    def open_backend(args, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(args, "demo", None) is not None:
+            return fast_backend(args.demo, seed=args.seed)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(select, "open_backend", open_backend)
+
+
 def frozen_backend(scenario: str = "ready", seed: int = 1) -> tuple[DemoBackend, FakeClock]:
     clock = FakeClock(frozen=True)
     return DemoBackend(scenario=scenario, seed=seed, clock=clock, speed=FAST), clock

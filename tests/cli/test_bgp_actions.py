@@ -17,10 +17,9 @@ from fabrictui.actions.change.bgp_mode import (
 )
 from fabrictui.actions.progress import Progress
 from fabrictui.actions.verify.run import verify
-from fabrictui.backends import select
 from fabrictui.backends.demo.backend import DemoBackend
 from fabrictui.intent.calico_bgp import leaf_lines
-from tests.demo_helpers import fast_backend
+from tests.demo_helpers import fast_backend, fast_demo_only
 
 
 def ignore(_progress: Progress) -> None:
@@ -29,9 +28,7 @@ def ignore(_progress: Progress) -> None:
 
 @pytest.fixture
 def fast_demo(monkeypatch):
-    monkeypatch.setattr(
-        select, "open_backend", lambda args: fast_backend(args.demo or "fresh", seed=args.seed)
-    )
+    fast_demo_only(monkeypatch)
 
 
 async def test_plan_shows_objects_and_switch_config_in_order() -> None:
@@ -80,7 +77,7 @@ async def test_plan_on_a_running_cluster_is_a_measured_migration() -> None:
 def test_headless_bgp_deploy_is_audited(fast_demo, capsys) -> None:
     assert cli.main(["deploy-calico", "--demo", "fresh", "--mode", "bgp", "--yes"]) == 0
     out = capsys.readouterr()
-    assert out.out.strip() == "Calico in BGP mode: 5 nodes peer with 2 leaves"
+    assert out.out.splitlines()[1:] == ["Calico in BGP mode: 5 nodes peer with 2 leaves"]
     audit.flush()
     (row,) = [r for r in audit.read_audit() if r.action == "deploy-calico"]
     assert row.result == "ok" and "bgp mode" in row.target

@@ -9,16 +9,13 @@ import pytest
 
 from fabrictui import cli
 from fabrictui.actions.routes import read_routes
-from fabrictui.backends import select
 from fabrictui.backends.demo.backend import DemoBackend
-from tests.demo_helpers import fast_backend
+from tests.demo_helpers import fast_demo_only
 
 
 @pytest.fixture(autouse=True)
 def fast_demo(monkeypatch):
-    monkeypatch.setattr(
-        select, "open_backend", lambda args: fast_backend(args.demo or "fresh", seed=args.seed)
-    )
+    fast_demo_only(monkeypatch)
 
 
 async def test_bgp_mode_every_block_everywhere() -> None:
@@ -57,11 +54,13 @@ async def test_a_node_without_its_session_leaves_its_blocks_missing() -> None:
 def test_command_table_json_and_exit_codes(capsys) -> None:
     assert cli.main(["routes", "--demo", "ready-bgp", "--switch", "leaf1"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "mode: bgp"
+    lab = "lab: demo (ready-bgp, seed 1) [demo] from --demo ready-bgp"
+    assert out.splitlines()[:2] == [lab, "mode: bgp"]
     assert "10.68.86.128/26   pod block    k8s-node-l2-1" in out
     assert out.rstrip().endswith("0 expected routes missing")
     assert cli.main(["routes", "--demo", "ready-bgp", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
+    assert doc["lab"]["kind"] == "demo" and doc["observed"] is True
     assert doc["mode"] == "bgp" and doc["missing"] == 0 and len(doc["routes"]) == 4 * 7
     assert cli.main(["routes", "--demo", "ready", "--switch", "nope"]) == 2
     assert "nope: no such switch" in capsys.readouterr().err

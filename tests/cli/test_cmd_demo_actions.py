@@ -11,15 +11,12 @@ import time
 import pytest
 
 from fabrictui import audit, cli
-from fabrictui.backends import select
-from tests.demo_helpers import fast_backend
+from tests.demo_helpers import fast_demo_only
 
 
 @pytest.fixture(autouse=True)
 def fast_demo(monkeypatch):
-    monkeypatch.setattr(
-        select, "open_backend", lambda args: fast_backend(args.demo or "fresh", seed=args.seed)
-    )
+    fast_demo_only(monkeypatch)
 
 
 def test_mutating_commands_refuse_without_yes_when_not_a_tty(capsys):
@@ -53,7 +50,10 @@ def test_terminal_asks(monkeypatch, capsys, answer, code):
 def test_deploy_calico_yes(capsys):
     assert cli.main(["deploy-calico", "--demo", "--yes"]) == 0
     out = capsys.readouterr()
-    assert out.out.strip() == "Calico running on 5 nodes, all Ready"
+    assert out.out.splitlines() == [
+        "lab: demo (fresh, seed 1) [demo] from --demo fresh",
+        "Calico running on 5 nodes, all Ready",
+    ]
     assert "k8s-node-l2-1: calico-node Running, Ready" in out.err
 
 
@@ -65,8 +65,9 @@ def test_deploy_calico_bad_pool(capsys):
 def test_scale(capsys):
     assert cli.main(["scale", "--demo", "ready", "--replicas", "2", "--yes"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "space1/nginx-deployment: 2 replicas Running on 2 distinct nodes"
-    assert len(lines) == 3
+    assert lines[0] == "lab: demo (ready, seed 1) [demo] from --demo ready"
+    assert lines[1] == "space1/nginx-deployment: 2 replicas Running on 2 distinct nodes"
+    assert len(lines) == 4
     assert cli.main(["scale", "--demo", "fresh", "--replicas", "-1", "--yes"]) == 2
 
 
@@ -133,7 +134,8 @@ def test_cli_scale_timeout_holds_and_says_why_pods_stay_pending():
     done, took = fabrictui(*argv)
     assert done.returncode == 1, done.stderr
     assert took < 15, took
-    summary = done.stdout.splitlines()[0]
+    assert done.stdout.splitlines()[0].startswith("lab: demo (ready, seed 1) [demo]")
+    summary = done.stdout.splitlines()[1]
     assert summary.startswith("space1/nginx-deployment: ")
     assert "of 100000 pods Running after 3 s" in summary
     assert summary.endswith(
@@ -158,6 +160,7 @@ def test_cli_scale_plan_reads_the_lab():
 def test_ping_json(capsys):
     assert cli.main(["ping", "--demo", "ready", "--json", "--count", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
+    assert data["lab"]["kind"] == "demo" and data["lab"]["source"] == "--demo ready"
     assert data["all_ok"] is True and len(data["pods"]) == 4 and len(data["results"]) == 12
     same = [r for r in data["results"] if r["same_rack"]]
     assert len(same) == 4 and all(r["ok"] and r["diagnosis"] is None for r in data["results"])

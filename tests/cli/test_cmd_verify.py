@@ -9,30 +9,25 @@ import pytest
 from fabrictui import cli
 from fabrictui.backends import select
 from fabrictui.backends.base import BackendError
-from tests.demo_helpers import fast_backend
+from tests.demo_helpers import fast_demo_only
 
 
 @pytest.fixture(autouse=True)
 def fast_demo(monkeypatch):
     """--demo labs run sped up so a command takes milliseconds."""
-    real = select.open_backend
-
-    def open_backend(args):
-        if getattr(args, "demo", None) is not None:
-            return fast_backend(args.demo, seed=args.seed)
-        return real(args)
-
-    monkeypatch.setattr(select, "open_backend", open_backend)
+    fast_demo_only(monkeypatch)
 
 
 def test_ready_passes_all_json(capsys):
     assert cli.main(["verify", "--demo", "ready", "--json"]) == 0
     out = capsys.readouterr()
     doc = json.loads(out.out)
+    assert doc["lab"] == {"kind": "demo", "name": "demo (ready, seed 1)", "source": "--demo ready"}
     assert doc["mode"] == "vxlan"
     checks = doc["checks"]
     assert len(checks) == 6
-    assert all(set(c) == {"name", "passed", "evidence", "cause"} for c in checks)
+    assert all(set(c) == {"name", "passed", "observed", "evidence", "cause"} for c in checks)
+    assert all(c["observed"] for c in checks)
     assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)
     assert out.err == ""  # --json keeps stderr quiet
 
@@ -41,6 +36,7 @@ def test_fresh_fails_checks_2_to_6_table(capsys):
     assert cli.main(["verify", "--demo", "fresh"]) == 1
     out = capsys.readouterr()
     lines = out.out.splitlines()
+    assert lines[0] == "lab: demo (fresh, seed 1) [demo] from --demo fresh"
     verdicts = [line.split()[-1] for line in lines if line[:2] in {f"{i}." for i in range(1, 7)}]
     assert verdicts == ["PASS", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]
     assert "cause: NotReady: k8s-master-l1-1" in out.out

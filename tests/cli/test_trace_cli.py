@@ -7,17 +7,14 @@ import json
 import pytest
 
 from fabrictui import cli
-from fabrictui.backends import select
-from tests.demo_helpers import fast_backend
+from tests.demo_helpers import fast_demo_only
 
 SRC, DST = "z9pl9", "space1/nginx-deployment-55457b9d87-nnzz5"  # the seed's ping
 
 
 @pytest.fixture(autouse=True)
 def fast_demo(monkeypatch):
-    monkeypatch.setattr(
-        select, "open_backend", lambda args: fast_backend(args.demo or "fresh", seed=args.seed)
-    )
+    fast_demo_only(monkeypatch)
 
 
 def test_delivered_json(capsys) -> None:

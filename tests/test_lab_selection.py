@@ -1,0 +1,187 @@
+"""Issue 30: never the demo lab by surprise. The real command lines, run from an empty
+directory with no KUBECONFIG and a HOME of their own: an option that names a lab is
+never ignored, a broken kubeconfig stops with one line naming it, and a headless
+command with no lab named says how to name one instead of judging the demo lab.
+
+Every server here is on 127.0.0.1: a port nobody listens on (refused) and a socket
+that is listening but never answers (silent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fabrictui.backends.kube.precheck import ANSWER_SECONDS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kubeconfig(path: Path, server: str, context: str = "lab") -> Path:
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: c\n  cluster: {{server: '{server}'}}\n"
+        f"contexts:\n- name: {context}\n  context: {{cluster: c, user: u}}\n"
+        f"current-context: {context}\n"
+        "users:\n- name: u\n  user: {token: not-a-real-token}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Path:
+    """An empty working directory (no Vagrantfile, no lab) and a HOME with no kubeconfig."""
+    work = tmp_path / "empty"
+    (tmp_path / "home").mkdir()
+    work.mkdir()
+    return work
+
+
+def fabrictui(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    base.update(HOME=str(cwd.parent / "home"), PYTHONPATH=str(ROOT), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "fabrictui.cli", *argv],
+        cwd=cwd,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a command that stopped with exit 2, nothing on stdout."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on: connecting is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A listening 127.0.0.1 socket that never accepts or answers: the kernel completes
+    the TCP handshake, then nothing more ever comes back."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+# -- no lab named --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv", [["verify"], ["verify", "--json"], ["ping"], ["routes"], ["record", "--duration", "1"]]
+)
+def test_no_lab_named_exits_2_saying_how_to_name_one(empty: Path, argv: list[str]) -> None:
+    line = one_line(fabrictui(empty, *argv))
+    assert line.startswith(f"fabrictui {argv[0]}: no lab named and none found here")
+    for way in ("--lab DIR", "Vagrant project", "--kubeconfig FILE", "KUBECONFIG", "--demo"):
+        assert way in line
+
+
+def test_jump_alone_names_no_lab(empty: Path) -> None:
+    line = one_line(fabrictui(empty, "verify", "--jump", "ops@127.0.0.1:2222"))
+    assert line.startswith("fabrictui verify: --jump ops@127.0.0.1:2222: no lab to reach")
+
+
+def test_demo_says_so_in_json_and_text(empty: Path) -> None:
+    done = fabrictui(empty, "verify", "--demo", "ready", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["lab"] == {"kind": "demo", "name": "demo (ready, seed 1)", "source": "--demo ready"}
+    text = fabrictui(empty, "ping", "--demo", "ready", "-q", "-c", "1")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[0] == "lab: demo (ready, seed 1) [demo] from --demo ready"
+
+
+def test_demo_with_a_real_lab_option_is_refused(empty: Path) -> None:
+    line = one_line(fabrictui(empty, "verify", "--demo", "--kubeconfig", "k"))
+    assert (
+        line == "fabrictui verify: --demo is the built-in lab: it cannot be used with --kubeconfig"
+    )
+
+
+# -- a kubeconfig that cannot be used --------------------------------------------------------
+
+
+def test_broken_kubeconfig(empty: Path) -> None:
+    broken = empty.parent / "broken-kubeconfig"
+    broken.write_text("this: is: not [yaml\n", encoding="utf-8")
+    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(broken)))
+    assert (
+        line
+        == f"fabrictui verify: --kubeconfig {broken}: not a kubeconfig: not valid YAML (line 1)"
+    )
+    plain = empty.parent / "list.yaml"
+    plain.write_text("- just\n- a list\n", encoding="utf-8")
+    line = one_line(fabrictui(empty, "verify", "--json", "--kubeconfig", str(plain)))
+    assert line == f"fabrictui verify: --kubeconfig {plain}: not a kubeconfig (no clusters list)"
+
+
+def test_missing_kubeconfig(empty: Path) -> None:
+    line = one_line(fabrictui(empty, "ping", "--kubeconfig", "/nonexistent"))
+    assert line == "fabrictui ping: --kubeconfig /nonexistent: no such file"
+
+
+def test_missing_context(empty: Path, closed_port: int) -> None:
+    path = kubeconfig(empty.parent / "kc", f"https://127.0.0.1:{closed_port}", context="mine")
+    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(path), "--context", "other"))
+    assert line == f"fabrictui verify: --kubeconfig {path}: no context 'other' (has: mine)"
+
+
+def test_server_that_refuses(empty: Path, closed_port: int) -> None:
+    server = f"https://127.0.0.1:{closed_port}"
+    path = kubeconfig(empty.parent / "kc", server)
+    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(path)))
+    assert line == (
+        f"fabrictui verify: --kubeconfig {path}: context 'lab': server {server} "
+        "refused the connection"
+    )
+
+
+def test_server_that_does_not_answer(empty: Path, silent_port: int) -> None:
+    server = f"https://127.0.0.1:{silent_port}"
+    path = kubeconfig(empty.parent / "kc", server)
+    started = time.monotonic()
+    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(path)))
+    took = time.monotonic() - started
+    assert line == (
+        f"fabrictui verify: --kubeconfig {path}: context 'lab': server {server} "
+        f"did not answer within {ANSWER_SECONDS:g} s"
+    )
+    assert took < ANSWER_SECONDS + 5, took
+
+
+def test_kubeconfig_from_the_environment_counts(empty: Path, closed_port: int) -> None:
+    server = f"http://127.0.0.1:{closed_port}"
+    path = kubeconfig(empty.parent / "kc", server)
+    line = one_line(fabrictui(empty, "verify", KUBECONFIG=str(path)))
+    assert line.startswith(f"fabrictui verify: KUBECONFIG={path}: context 'lab': server {server}")
+    line = one_line(fabrictui(empty, "verify", KUBECONFIG="/nonexistent"))
+    assert line == "fabrictui verify: KUBECONFIG=/nonexistent: no such file"
+
+
+def test_the_tui_stops_on_a_broken_kubeconfig_too(empty: Path) -> None:
+    """The TUI keeps its demo default only when nothing names a lab: before any screen."""
+    line = one_line(fabrictui(empty, "--kubeconfig", "/nonexistent"))
+    assert line == "fabrictui: --kubeconfig /nonexistent: no such file"
