@@ -185,3 +185,47 @@ def test_the_tui_stops_on_a_broken_kubeconfig_too(empty: Path) -> None:
     """The TUI keeps its demo default only when nothing names a lab: before any screen."""
     line = one_line(fabrictui(empty, "--kubeconfig", "/nonexistent"))
     assert line == "fabrictui: --kubeconfig /nonexistent: no such file"
+
+
+# -- a real cluster named by its kubeconfig alone: the rehearsal lab -------------------------
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
+    """`--kubeconfig LAB/kubeconfig` and nothing else: the Kubernetes checks run on that
+    cluster and pass; the fabric is not observed (no inventory), said as such, not failed."""
+    from tests._rehearsal_tui import rehearsal_lab
+
+    with rehearsal_lab(empty.parent / "lab") as lab_dir:
+        kc = str(lab_dir / "kubeconfig")
+        for argv in (
+            ["deploy-calico", "--yes", "--timeout", "120"],
+            ["scale", "--replicas", "4", "--yes", "--timeout", "120"],
+        ):
+            done = fabrictui(empty, *argv, "--kubeconfig", kc)
+            assert done.returncode == 0, (argv, done.stdout, done.stderr)
+            assert done.stdout.splitlines()[0].endswith(f"[kubeconfig] from {kc}")
+        done = fabrictui(empty, "verify", "--json", "--kubeconfig", kc)
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        doc = json.loads(done.stdout)
+        assert doc["lab"]["kind"] == "kubeconfig" and doc["lab"]["source"] == kc
+        checks = {c["name"]: c for c in doc["checks"]}
+        for name in ("nodes Ready", "Calico running", "nginx replicas", "cross-rack ping"):
+            assert checks[name]["passed"] and checks[name]["observed"], checks[name]
+        for name in ("leaf BGP sessions", "VXLAN on the wire"):
+            check = checks[name]
+            assert check["passed"] and not check["observed"] and check["cause"] is None
+            assert "no switch inventory was given" in check["evidence"][0]
+            assert "--lab" in check["evidence"][0]
+        # KUBECONFIG in the environment names the same lab; the table says which lab
+        done = fabrictui(empty, "verify", "-q", KUBECONFIG=kc)
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("lab: ") and lines[0].endswith(f"[kubeconfig] from {kc}")
+        assert lines[1] == "mode: vxlan"
+        assert lines[2].startswith("1. leaf BGP sessions") and lines[2].endswith("NOT OBSERVED")
+        assert lines[-1] == "4/6 checks passed, 2 not observed"
+        routes = fabrictui(empty, "routes", "--kubeconfig", kc)
+        assert routes.returncode == 0, routes.stderr
+        assert "not observed: no switch inventory was given" in routes.stdout
