@@ -9,6 +9,8 @@ that is listening but never answers (silent).
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
 import socket
@@ -229,3 +231,23 @@ def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
         routes = fabrictui(empty, "routes", "--kubeconfig", kc)
         assert routes.returncode == 0, routes.stderr
         assert "not observed: no switch inventory was given" in routes.stdout
+        asyncio.run(tui_on_kubeconfig_alone(kc))
+
+
+async def tui_on_kubeconfig_alone(kc: str) -> None:
+    """`fabrictui --kubeconfig FILE`: that cluster, not the demo lab; its nodes in the VM
+    pane, and the fabric pane says no switch inventory was given and how to add one."""
+    from fabrictui.app import make_app
+    from fabrictui.backends.select import open_backend
+    from fabrictui.config import Settings
+    from tests._rehearsal_tui import pane_text, wait_for
+
+    args = argparse.Namespace(demo=None, seed=1, lab=None, kubeconfig=kc, context=None, jump=None)
+    settings = Settings(fabric_poll_seconds=0.5, host_poll_seconds=1.0, record=False)
+    app = make_app(open_backend(args, demo_by_default=True), settings)
+    assert app.lab.kind == "kubeconfig" and not app.lab.badge
+    async with app.run_test(size=(160, 48)) as pilot:
+        fabric = "not observed: no switch inventory was given"
+        await wait_for(pilot, lambda: fabric in pane_text(app, "pane-fabric"), 20, "fabric pane")
+        assert "--lab" in pane_text(app, "pane-fabric")
+        await wait_for(pilot, lambda: "k8s-node-l2-1" in pane_text(app, "pane-vms"), 20, "nodes")
