@@ -278,6 +278,8 @@ async def _live(
         return _error(str(err))
     try:
         await backend.start()
+        # stdout is the frames (a tcpdump-like stream); which lab they come from goes beside it
+        print(f"{PROG}: {backend.info().describe()}", file=sys.stderr, flush=True)
         if not args.json:
             output.use_names(await _names(backend))
         bpf = args.filter if args.filter is not None else backend.capture_filter()

@@ -284,7 +284,10 @@ def test_node_capture_errors_exit_2(
     fake_lab.append(FakeLab(SEED, fail="k8s-node-l2-1: tcpdump not installed"))
     assert main(["capture", "--node", "k8s-node-l2-1"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "fabrictui capture: k8s-node-l2-1: tcpdump not installed"
+    assert err.splitlines() == [
+        "fabrictui capture: lab: fake [demo]",  # which lab, beside the frames
+        "fabrictui capture: k8s-node-l2-1: tcpdump not installed",
+    ]
     assert fake_lab[-1].closed
     fake_lab.append(FakeLab(SEED[:-5]))  # the source stops mid-record on its own
     assert main(["capture", "--node", "k8s-node-l2-1"]) == 2

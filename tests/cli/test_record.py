@@ -317,7 +317,18 @@ def test_headless_record_command_on_the_demo_lab(tmp_path):
     assert {"snapshot", "hosts", "fabric", "node", "pod"} <= kinds
     assert rec.ended is not None and rec.damage is None
     assert rec.lab.name.startswith("demo")
+    # which lab it was, as every output says it (issue 30): kept, and the report prints it
+    assert rec.lab.to_json() == {"kind": "demo", "name": rec.lab.name, "source": "--demo ready"}
     rec.close()
+    md = tmp_path / "report.md"
+    report = subprocess.run(
+        [sys.executable, "-m", "fabrictui.cli", "report", str(out), "--md", "-o", str(md)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert report.returncode == 0, report.stderr
+    assert f"- lab: {rec.lab.name} [demo] from --demo ready" in md.read_text()
 
 
 def test_record_command_refuses_a_bad_duration():
