@@ -27,7 +27,7 @@ import pytest
 
 import fabrictui.app
 from fabrictui.app import FabricApp
-from fabrictui.backends.base import DemoWorkload
+from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.config import Settings
 from fabrictui.lab.build import kube_version_answers
 from fabrictui.lab.lab import read_state, write_state
@@ -251,9 +251,11 @@ class RecordingApp(FabricApp):
         )
 
 
-def fault_app(lab_dir: Path, kubeconfig: str | None = None) -> RecordingApp:
+def fault_app(
+    lab_dir: Path, kubeconfig: str | None = None, backend: LabBackend | None = None
+) -> RecordingApp:
     settings = Settings(fabric_poll_seconds=POLL, host_poll_seconds=POLL, ping_count=2)
-    return RecordingApp(open_lab(lab_dir, kubeconfig), settings=settings)
+    return RecordingApp(backend or open_lab(lab_dir, kubeconfig), settings=settings)
 
 
 async def until(pilot, condition: Callable[[], object], timeout: float, what: str) -> float:
@@ -816,7 +818,10 @@ async def proxied_app(lab_dir: Path, tmp_path: Path):
     await proxy.start()
     try:
         kubeconfig = proxy.write_kubeconfig(tmp_path / "proxy-kubeconfig")
-        yield proxy, fault_app(lab_dir, str(kubeconfig))
+        # opening the lab asks the kubeconfig's server (the proxy, on this very loop) whether
+        # it answers, with a blocking request: from a thread, so the proxy can answer it
+        backend = await asyncio.to_thread(open_lab, lab_dir, str(kubeconfig))
+        yield proxy, fault_app(lab_dir, backend=backend)
     finally:
         await proxy.close()
 
