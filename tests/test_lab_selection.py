@@ -183,6 +183,23 @@ def test_kubeconfig_from_the_environment_counts(empty: Path, closed_port: int) -
     assert line == "fabrictui verify: KUBECONFIG=/nonexistent: no such file"
 
 
+def test_context_alone_reads_the_default_kubeconfig(empty: Path, closed_port: int) -> None:
+    """`--context` names a lab too: in ~/.kube/config, as kubectl reads it; never ignored."""
+    line = one_line(fabrictui(empty, "verify", "--context", "lab"))
+    assert line == (
+        "fabrictui verify: --context lab: no kubeconfig to find it in (no --kubeconfig FILE, "
+        "no KUBECONFIG, no ~/.kube/config)"
+    )
+    (empty.parent / "home" / ".kube").mkdir()
+    server = f"https://127.0.0.1:{closed_port}"
+    kubeconfig(empty.parent / "home" / ".kube" / "config", server, context="lab")
+    line = one_line(fabrictui(empty, "verify", "--context", "lab"))
+    refused = f"context 'lab': server {server} refused the connection"
+    assert line == f"fabrictui verify: ~/.kube/config: {refused}"
+    # ~/.kube/config alone names no lab: the headless rule still holds
+    assert "no lab named" in one_line(fabrictui(empty, "verify"))
+
+
 def test_the_tui_stops_on_a_broken_kubeconfig_too(empty: Path) -> None:
     """The TUI keeps its demo default only when nothing names a lab: before any screen."""
     line = one_line(fabrictui(empty, "--kubeconfig", "/nonexistent"))
