@@ -13,6 +13,8 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.backends.kube.precheck import ANSWER_SECONDS
+from tests._require import require
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,6 +201,33 @@ def test_context_alone_reads_the_default_kubeconfig(empty: Path, closed_port: in
     assert line == f"fabrictui verify: ~/.kube/config: {refused}"
     # ~/.kube/config alone names no lab: the headless rule still holds
     assert "no lab named" in one_line(fabrictui(empty, "verify"))
+
+
+def test_the_tui_alone_keeps_its_demo_default(empty: Path) -> None:
+    """`fabrictui` with nothing naming a lab, in a real terminal: the demo lab, marked DEMO,
+    with the hint on how to name a real one (the headless commands exit 2 instead)."""
+    require(shutil.which("tmux"), "tmux is not installed")
+    session = f"ftui-i30-{os.getpid()}"
+    env = {k: v for k, v in os.environ.items() if k.startswith("FABRICTUI_")}
+    env.update(HOME=str(empty.parent / "home"), PYTHONPATH=str(ROOT))
+    assigned = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+    argv = ["env", "-u", "KUBECONFIG", *assigned, sys.executable, "-m", "fabrictui.cli"]
+    command = " ".join([*argv, "--no-record"])
+    tmux = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", "-c", str(empty)]
+    subprocess.run([*tmux, command], check=True, timeout=10)
+    try:
+        deadline = time.monotonic() + 60  # a first start on a busy machine is slow
+        text = ""
+        while time.monotonic() < deadline:
+            capture = ["tmux", "capture-pane", "-p", "-t", session]
+            text = subprocess.run(capture, capture_output=True, text=True).stdout
+            if " DEMO " in text and "No lab named" in text:
+                break
+            time.sleep(0.2)
+        assert " DEMO " in text and "No lab named" in text, text
+        assert "--kubeconfig FILE" in text, text
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 def test_the_tui_stops_on_a_broken_kubeconfig_too(empty: Path) -> None:
