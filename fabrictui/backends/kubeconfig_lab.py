@@ -37,7 +37,7 @@ class KubeconfigLabBackend(RealLabBackend):
     """A real lab with a cluster and nothing else known about it."""
 
     @classmethod
-    def for_kubeconfig(cls, target: KubeTarget, jump: str | None = None) -> KubeconfigLabBackend:
+    def for_kubeconfig(cls, target: KubeTarget) -> KubeconfigLabBackend:
         root = target.path.parent
         inventory = Inventory(
             name=target.context,
@@ -46,16 +46,14 @@ class KubeconfigLabBackend(RealLabBackend):
             hosts=(),
             targets={},
             kubeconfig=target.path,
-            jump=jump,
         )
         backend = cls(
             kind="kubeconfig",
             name=target.context,
             root=root,
-            pool=SshPool({}, jump=jump),
+            pool=SshPool({}),
             kube=KubeClient(target.path, target.context),
             inventory=inventory,
-            jump=jump,
         )
         backend.source = str(target.path)
         return backend

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.backends.kube.precheck import KubeTarget, check_kubeconfig
+from fabrictui.backends.kube.precheck import check_kubeconfig
 
 NO_LAB_HINT = (
     "No lab named and none found here: this is the built-in DEMO lab. For a real one, run "
@@ -53,11 +53,22 @@ def open_backend(args: argparse.Namespace, *, demo_by_default: bool = False) -> 
         return _real_lab(path, args)
     if Path("Vagrantfile").is_file():
         return _real_lab(Path("."), args)
-    target = _kubeconfig_alone(args)
-    if target is not None:
+    alone = _kubeconfig_alone(args)
+    if alone is not None:
+        if getattr(args, "jump", None):
+            # refused rather than ignored: the API is dialled as the kubeconfig says, and
+            # a cluster alone has no SSH hosts to reach through the jump host
+            raise BackendError(
+                f"--jump {args.jump}: a cluster named by its kubeconfig alone has no SSH "
+                "hosts to reach through it; give its inventory with --lab, or forward its "
+                "API yourself (ssh -L) and name that in the kubeconfig"
+            )
+        path, origin = alone
+        target = check_kubeconfig(path, origin, getattr(args, "context", None))
+        # imported once the kubeconfig is known good: it pulls in the SSH and Kubernetes clients
         from fabrictui.backends.kubeconfig_lab import KubeconfigLabBackend
 
-        return KubeconfigLabBackend.for_kubeconfig(target, getattr(args, "jump", None))
+        return KubeconfigLabBackend.for_kubeconfig(target)
     if getattr(args, "jump", None):
         raise BackendError(
             f"--jump {args.jump}: no lab to reach through it; name one with --lab DIR or "
@@ -96,8 +107,8 @@ def _named_kubeconfig(args: argparse.Namespace) -> tuple[Path, str] | None:
     return _env_kubeconfig()
 
 
-def _kubeconfig_alone(args: argparse.Namespace) -> KubeTarget | None:
-    """The checked kubeconfig when it is all the options name (None: none named)."""
+def _kubeconfig_alone(args: argparse.Namespace) -> tuple[Path, str] | None:
+    """The kubeconfig (and how it was named) when it is all that names a lab; None: none."""
     context = getattr(args, "context", None)
     named = _named_kubeconfig(args)
     if named is None and context:
@@ -108,10 +119,7 @@ def _kubeconfig_alone(args: argparse.Namespace) -> KubeTarget | None:
                 "no KUBECONFIG, no ~/.kube/config)"
             )
         named = default, "~/.kube/config"
-    if named is None:
-        return None
-    path, origin = named
-    return check_kubeconfig(path, origin, context)
+    return named
 
 
 def _lab_kubeconfig(args: argparse.Namespace) -> Path | None:
