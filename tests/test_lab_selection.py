@@ -306,3 +306,59 @@ async def tui_on_kubeconfig_alone(kc: str) -> None:
         await wait_for(pilot, lambda: fabric in pane_text(app, "pane-fabric"), 20, "fabric pane")
         assert "--lab" in pane_text(app, "pane-fabric")
         await wait_for(pilot, lambda: "k8s-node-l2-1" in pane_text(app, "pane-vms"), 20, "nodes")
+
+
+# -- the server check's other answers -------------------------------------------------------
+
+
+@pytest.fixture
+def answering() -> Iterator[tuple[int, list[bytes]]]:
+    """A 127.0.0.1 server that accepts, sends the bytes queued in the list (nothing: just
+    closes) and hangs up, once per connection."""
+    import threading
+
+    replies: list[bytes] = []
+    stop = threading.Event()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.1)  # closing a socket does not wake a blocked accept(): poll `stop`
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(2.0)
+            with conn:
+                conn.recv(4096)
+                if replies:
+                    conn.sendall(replies.pop(0))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], replies
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
+def test_server_check_tells_what_answered(answering: tuple[int, list[bytes]]) -> None:
+    from fabrictui.backends.kube.precheck import server_silence
+
+    port, replies = answering
+    assert server_silence("http", "127.0.0.1", port, 2.0) == (
+        "closed the connection without answering"
+    )
+    replies.append(b"SSH-2.0-OpenSSH_9.2\r\n")
+    assert server_silence("http", "127.0.0.1", port, 2.0) == "answered, but not as an HTTP server"
+    replies.append(b"HTTP/1.1 401 Unauthorized\r\n\r\n")
+    assert server_silence("http", "127.0.0.1", port, 2.0) is None  # any HTTP answer will do
+    replies.append(b"HTTP/1.1 200 OK\r\n\r\n")
+    why = server_silence("https", "127.0.0.1", port, 2.0)  # plain HTTP where TLS is expected
+    assert why is not None and why.startswith("did not complete a TLS handshake"), why
