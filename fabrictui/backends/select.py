@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.backends.kube.precheck import check_kubeconfig
+from fabrictui.backends.real.kube.precheck import check_kubeconfig
 
 NO_LAB_HINT = (
     "No lab named and none found here: this is the built-in DEMO lab. For a real one, run "
@@ -66,7 +66,7 @@ def open_backend(args: argparse.Namespace, *, demo_by_default: bool = False) -> 
         path, origin = alone
         target = check_kubeconfig(path, origin, getattr(args, "context", None))
         # imported once the kubeconfig is known good: it pulls in the SSH and Kubernetes clients
-        from fabrictui.backends.kubeconfig_lab import KubeconfigLabBackend
+        from fabrictui.backends.real.kubeconfig import KubeconfigLabBackend
 
         return KubeconfigLabBackend.for_kubeconfig(target)
     if getattr(args, "jump", None):

@@ -9,8 +9,6 @@ that is listening but never answers (silent).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import os
 import shlex
@@ -24,22 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from fabrictui.backends.kube.precheck import ANSWER_SECONDS
+from fabrictui.backends.real.kube.precheck import ANSWER_SECONDS
+from tests._cli import fabrictui_in, kubeconfig, one_line
+from tests._paths import ROOT
 from tests._require import require
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def kubeconfig(path: Path, server: str, context: str = "lab") -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: c\n  cluster: {{server: '{server}'}}\n"
-        f"contexts:\n- name: {context}\n  context: {{cluster: c, user: u}}\n"
-        f"current-context: {context}\n"
-        "users:\n- name: u\n  user: {token: not-a-real-token}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture
@@ -49,28 +35,6 @@ def empty(tmp_path: Path) -> Path:
     (tmp_path / "home").mkdir()
     work.mkdir()
     return work
-
-
-def fabrictui(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    base.update(HOME=str(cwd.parent / "home"), PYTHONPATH=str(ROOT), **env)
-    return subprocess.run(
-        [sys.executable, "-m", "fabrictui.cli", *argv],
-        cwd=cwd,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
-    """The single stderr line of a command that stopped with exit 2, nothing on stdout."""
-    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
-    assert done.stdout == ""
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -98,37 +62,37 @@ def silent_port() -> Iterator[int]:
     "argv", [["verify"], ["verify", "--json"], ["ping"], ["routes"], ["record", "--duration", "1"]]
 )
 def test_no_lab_named_exits_2_saying_how_to_name_one(empty: Path, argv: list[str]) -> None:
-    line = one_line(fabrictui(empty, *argv))
+    line = one_line(fabrictui_in(empty, *argv))
     assert line.startswith(f"fabrictui {argv[0]}: no lab named and none found here")
     for way in ("--lab DIR", "Vagrant project", "--kubeconfig FILE", "KUBECONFIG", "--demo"):
         assert way in line
 
 
 def test_jump_alone_names_no_lab(empty: Path) -> None:
-    line = one_line(fabrictui(empty, "verify", "--jump", "ops@127.0.0.1:2222"))
+    line = one_line(fabrictui_in(empty, "verify", "--jump", "ops@127.0.0.1:2222"))
     assert line.startswith("fabrictui verify: --jump ops@127.0.0.1:2222: no lab to reach")
 
 
 def test_jump_with_a_kubeconfig_alone_is_refused_not_ignored(empty: Path) -> None:
     """Nothing to jump to: no SSH host in a cluster named by its kubeconfig alone."""
     path = kubeconfig(empty.parent / "kc", "https://127.0.0.1:1")
-    done = fabrictui(empty, "verify", "--kubeconfig", str(path), "--jump", "ops@127.0.0.1:2222")
+    done = fabrictui_in(empty, "verify", "--kubeconfig", str(path), "--jump", "ops@127.0.0.1:2222")
     line = one_line(done)
     assert line.startswith("fabrictui verify: --jump ops@127.0.0.1:2222: a cluster named by")
 
 
 def test_demo_says_so_in_json_and_text(empty: Path) -> None:
-    done = fabrictui(empty, "verify", "--demo", "ready", "--json")
+    done = fabrictui_in(empty, "verify", "--demo", "ready", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["lab"] == {"kind": "demo", "name": "demo (ready, seed 1)", "source": "--demo ready"}
-    text = fabrictui(empty, "ping", "--demo", "ready", "-q", "-c", "1")
+    text = fabrictui_in(empty, "ping", "--demo", "ready", "-q", "-c", "1")
     assert text.returncode == 0, text.stderr
     assert text.stdout.splitlines()[0] == "lab: demo (ready, seed 1) [demo] from --demo ready"
 
 
 def test_demo_with_a_real_lab_option_is_refused(empty: Path) -> None:
-    line = one_line(fabrictui(empty, "verify", "--demo", "--kubeconfig", "k"))
+    line = one_line(fabrictui_in(empty, "verify", "--demo", "--kubeconfig", "k"))
     assert (
         line == "fabrictui verify: --demo is the built-in lab: it cannot be used with --kubeconfig"
     )
@@ -140,32 +104,32 @@ def test_demo_with_a_real_lab_option_is_refused(empty: Path) -> None:
 def test_broken_kubeconfig(empty: Path) -> None:
     broken = empty.parent / "broken-kubeconfig"
     broken.write_text("this: is: not [yaml\n", encoding="utf-8")
-    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(broken)))
+    line = one_line(fabrictui_in(empty, "verify", "--kubeconfig", str(broken)))
     assert (
         line
         == f"fabrictui verify: --kubeconfig {broken}: not a kubeconfig: not valid YAML (line 1)"
     )
     plain = empty.parent / "list.yaml"
     plain.write_text("- just\n- a list\n", encoding="utf-8")
-    line = one_line(fabrictui(empty, "verify", "--json", "--kubeconfig", str(plain)))
+    line = one_line(fabrictui_in(empty, "verify", "--json", "--kubeconfig", str(plain)))
     assert line == f"fabrictui verify: --kubeconfig {plain}: not a kubeconfig (no clusters list)"
 
 
 def test_missing_kubeconfig(empty: Path) -> None:
-    line = one_line(fabrictui(empty, "ping", "--kubeconfig", "/nonexistent"))
+    line = one_line(fabrictui_in(empty, "ping", "--kubeconfig", "/nonexistent"))
     assert line == "fabrictui ping: --kubeconfig /nonexistent: no such file"
 
 
 def test_missing_context(empty: Path, closed_port: int) -> None:
     path = kubeconfig(empty.parent / "kc", f"https://127.0.0.1:{closed_port}", context="mine")
-    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(path), "--context", "other"))
+    line = one_line(fabrictui_in(empty, "verify", "--kubeconfig", str(path), "--context", "other"))
     assert line == f"fabrictui verify: --kubeconfig {path}: no context 'other' (has: mine)"
 
 
 def test_server_that_refuses(empty: Path, closed_port: int) -> None:
     server = f"https://127.0.0.1:{closed_port}"
     path = kubeconfig(empty.parent / "kc", server)
-    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(path)))
+    line = one_line(fabrictui_in(empty, "verify", "--kubeconfig", str(path)))
     assert line == (
         f"fabrictui verify: --kubeconfig {path}: context 'lab': server {server} "
         "refused the connection"
@@ -176,7 +140,7 @@ def test_server_that_does_not_answer(empty: Path, silent_port: int) -> None:
     server = f"https://127.0.0.1:{silent_port}"
     path = kubeconfig(empty.parent / "kc", server)
     started = time.monotonic()
-    line = one_line(fabrictui(empty, "verify", "--kubeconfig", str(path)))
+    line = one_line(fabrictui_in(empty, "verify", "--kubeconfig", str(path)))
     took = time.monotonic() - started
     assert line == (
         f"fabrictui verify: --kubeconfig {path}: context 'lab': server {server} "
@@ -188,15 +152,15 @@ def test_server_that_does_not_answer(empty: Path, silent_port: int) -> None:
 def test_kubeconfig_from_the_environment_counts(empty: Path, closed_port: int) -> None:
     server = f"http://127.0.0.1:{closed_port}"
     path = kubeconfig(empty.parent / "kc", server)
-    line = one_line(fabrictui(empty, "verify", KUBECONFIG=str(path)))
+    line = one_line(fabrictui_in(empty, "verify", KUBECONFIG=str(path)))
     assert line.startswith(f"fabrictui verify: KUBECONFIG={path}: context 'lab': server {server}")
-    line = one_line(fabrictui(empty, "verify", KUBECONFIG="/nonexistent"))
+    line = one_line(fabrictui_in(empty, "verify", KUBECONFIG="/nonexistent"))
     assert line == "fabrictui verify: KUBECONFIG=/nonexistent: no such file"
 
 
 def test_context_alone_reads_the_default_kubeconfig(empty: Path, closed_port: int) -> None:
     """`--context` names a lab too: in ~/.kube/config, as kubectl reads it; never ignored."""
-    line = one_line(fabrictui(empty, "verify", "--context", "lab"))
+    line = one_line(fabrictui_in(empty, "verify", "--context", "lab"))
     assert line == (
         "fabrictui verify: --context lab: no kubeconfig to find it in (no --kubeconfig FILE, "
         "no KUBECONFIG, no ~/.kube/config)"
@@ -204,11 +168,11 @@ def test_context_alone_reads_the_default_kubeconfig(empty: Path, closed_port: in
     (empty.parent / "home" / ".kube").mkdir()
     server = f"https://127.0.0.1:{closed_port}"
     kubeconfig(empty.parent / "home" / ".kube" / "config", server, context="lab")
-    line = one_line(fabrictui(empty, "verify", "--context", "lab"))
+    line = one_line(fabrictui_in(empty, "verify", "--context", "lab"))
     refused = f"context 'lab': server {server} refused the connection"
     assert line == f"fabrictui verify: ~/.kube/config: {refused}"
     # ~/.kube/config alone names no lab: the headless rule still holds
-    assert "no lab named" in one_line(fabrictui(empty, "verify"))
+    assert "no lab named" in one_line(fabrictui_in(empty, "verify"))
 
 
 def test_the_tui_alone_keeps_its_demo_default(empty: Path) -> None:
@@ -240,72 +204,11 @@ def test_the_tui_alone_keeps_its_demo_default(empty: Path) -> None:
 
 def test_the_tui_stops_on_a_broken_kubeconfig_too(empty: Path) -> None:
     """The TUI keeps its demo default only when nothing names a lab: before any screen."""
-    line = one_line(fabrictui(empty, "--kubeconfig", "/nonexistent"))
+    line = one_line(fabrictui_in(empty, "--kubeconfig", "/nonexistent"))
     assert line == "fabrictui: --kubeconfig /nonexistent: no such file"
 
 
 # -- a real cluster named by its kubeconfig alone: the rehearsal lab -------------------------
-
-
-@pytest.mark.lab
-@pytest.mark.slow
-def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
-    """`--kubeconfig LAB/kubeconfig` and nothing else: the Kubernetes checks run on that
-    cluster and pass; the fabric is not observed (no inventory), said as such, not failed."""
-    from tests._rehearsal_tui import rehearsal_lab
-
-    with rehearsal_lab(empty.parent / "lab") as lab_dir:
-        kc = str(lab_dir / "kubeconfig")
-        for argv in (
-            ["deploy-calico", "--yes", "--timeout", "120"],
-            ["scale", "--replicas", "4", "--yes", "--timeout", "120"],
-        ):
-            done = fabrictui(empty, *argv, "--kubeconfig", kc)
-            assert done.returncode == 0, (argv, done.stdout, done.stderr)
-            assert done.stdout.splitlines()[0].endswith(f"[kubeconfig] from {kc}")
-        done = fabrictui(empty, "verify", "--json", "--kubeconfig", kc)
-        assert done.returncode == 0, (done.stdout, done.stderr)
-        doc = json.loads(done.stdout)
-        assert doc["lab"]["kind"] == "kubeconfig" and doc["lab"]["source"] == kc
-        checks = {c["name"]: c for c in doc["checks"]}
-        for name in ("nodes Ready", "Calico running", "nginx replicas", "cross-rack ping"):
-            assert checks[name]["passed"] and checks[name]["observed"], checks[name]
-        for name in ("leaf BGP sessions", "VXLAN on the wire"):
-            check = checks[name]
-            assert check["passed"] and not check["observed"] and check["cause"] is None
-            assert "no switch inventory was given" in check["evidence"][0]
-            assert "--lab" in check["evidence"][0]
-        # KUBECONFIG in the environment names the same lab; the table says which lab
-        done = fabrictui(empty, "verify", "-q", KUBECONFIG=kc)
-        assert done.returncode == 0, (done.stdout, done.stderr)
-        lines = done.stdout.splitlines()
-        assert lines[0].startswith("lab: ") and lines[0].endswith(f"[kubeconfig] from {kc}")
-        assert lines[1] == "mode: vxlan"
-        assert lines[2].startswith("1. leaf BGP sessions") and lines[2].endswith("NOT OBSERVED")
-        assert lines[-1] == "4/6 checks passed, 2 not observed"
-        routes = fabrictui(empty, "routes", "--kubeconfig", kc)
-        assert routes.returncode == 0, routes.stderr
-        assert "not observed: no switch inventory was given" in routes.stdout
-        asyncio.run(tui_on_kubeconfig_alone(kc))
-
-
-async def tui_on_kubeconfig_alone(kc: str) -> None:
-    """`fabrictui --kubeconfig FILE`: that cluster, not the demo lab; its nodes in the VM
-    pane, and the fabric pane says no switch inventory was given and how to add one."""
-    from fabrictui.app import make_app
-    from fabrictui.backends.select import open_backend
-    from fabrictui.config import Settings
-    from tests._rehearsal_tui import pane_text, wait_for
-
-    args = argparse.Namespace(demo=None, seed=1, lab=None, kubeconfig=kc, context=None, jump=None)
-    settings = Settings(fabric_poll_seconds=0.5, host_poll_seconds=1.0, record=False)
-    app = make_app(open_backend(args, demo_by_default=True), settings)
-    assert app.lab.kind == "kubeconfig" and not app.lab.badge
-    async with app.run_test(size=(160, 48)) as pilot:
-        fabric = "not observed: no switch inventory was given"
-        await wait_for(pilot, lambda: fabric in pane_text(app, "pane-fabric"), 20, "fabric pane")
-        assert "--lab" in pane_text(app, "pane-fabric")
-        await wait_for(pilot, lambda: "k8s-node-l2-1" in pane_text(app, "pane-vms"), 20, "nodes")
 
 
 # -- the server check's other answers -------------------------------------------------------
@@ -349,7 +252,7 @@ def answering() -> Iterator[tuple[int, list[bytes]]]:
 
 
 def test_server_check_tells_what_answered(answering: tuple[int, list[bytes]]) -> None:
-    from fabrictui.backends.kube.precheck import server_silence
+    from fabrictui.backends.real.kube.precheck import server_silence
 
     port, replies = answering
     assert server_silence("http", "127.0.0.1", port, 2.0) == (

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 
 from fabrictui.backends.base import BackendError, CaptureStream
-from fabrictui.backends.inventory import HostMeta, Inventory, rack_from_name, role_from_name
-from fabrictui.backends.kube.client import KubeClient
-from fabrictui.backends.kube.precheck import KubeTarget
-from fabrictui.backends.real import RealLabBackend
-from fabrictui.backends.ssh import SshPool
+from fabrictui.backends.real.backend import RealLabBackend
+from fabrictui.backends.real.inventory import HostMeta, Inventory, rack_from_name, role_from_name
+from fabrictui.backends.real.kube.client import KubeClient
+from fabrictui.backends.real.kube.precheck import KubeTarget
+from fabrictui.backends.real.ssh import SshPool
 from fabrictui.model import Host, KubeNode, LabInfo, Role, VmState
 
 NO_INVENTORY = (
