@@ -7,6 +7,7 @@ backend can hand the same object to several consumers without copies.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, Literal, NamedTuple, TypeVar
 
@@ -53,6 +54,9 @@ class Host:
     ssh_endpoint: str  # "user@127.0.0.1:2222" or "" when unknown
     address: str | None = None  # eth0 for nodes, router-id / loopback for switches
     asn: int | None = None
+    # why its management SSH did not answer (state UNREACHABLE): refused, or no answer within
+    # the timeout; the machine itself may still run and forward (issue 28)
+    ssh_error: str | None = None
 
 
 # --- BGP --------------------------------------------------------------------
@@ -263,21 +267,55 @@ class PingResult:
         return self.error is None and self.transmitted > 0 and self.received == self.transmitted
 
 
+class Verdict(enum.StrEnum):
+    """A check's three verdicts: what was seen is right, what was seen is wrong, or what the
+    check needs could not be read (a host without an answer, an API that timed out, a capture
+    that could not run). Not observed is never a failure: nothing was seen to be wrong."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_OBSERVED = "not_observed"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     name: str
     passed: bool
     evidence: tuple[str, ...] = ()
-    cause: str | None = None  # one line naming what broke, when it failed
-    # False when the lab gave nothing to look at (no switch inventory): not a failure, so
-    # `passed` stays True, but no verdict either; the evidence says why and how to add it
+    cause: str | None = None  # one line naming what broke (or could not be read), when not passed
+    # False when the check could not decide for want of evidence (then `passed` is False and
+    # `cause` says what could not be read and what the rest of the evidence says)
     observed: bool = True
+    # what a check that decided could not see, in words ("spine-sw1: management SSH ...")
+    unseen: tuple[str, ...] = ()
 
     @property
-    def verdict(self) -> str:
-        if not self.observed:
-            return "NOT OBSERVED"
-        return "PASS" if self.passed else "FAIL"
+    def state(self) -> Verdict:
+        if self.passed:
+            return Verdict.PASS
+        return Verdict.FAIL if self.observed else Verdict.NOT_OBSERVED
+
+    @classmethod
+    def not_observed(cls, name: str, cause: str, evidence: tuple[str, ...] = ()) -> CheckResult:
+        return cls(name, False, evidence, cause, observed=False)
+
+
+def checks_verdict(results: Iterable[CheckResult]) -> Verdict:
+    """The verdict of a verification: a pass that could not see everything counts as not
+    observed, so a script learns that something was not seen."""
+    listed = list(results)
+    return overall((r.state for r in listed), partial=any(r.unseen for r in listed))
+
+
+def overall(states: Iterable[Verdict], partial: bool = False) -> Verdict:
+    """The verdict of several: any failure fails; else anything not observed (or a pass that
+    could not see everything, `partial`) is not observed; else pass."""
+    seen = set(states)
+    if Verdict.FAIL in seen:
+        return Verdict.FAIL
+    if Verdict.NOT_OBSERVED in seen or partial:
+        return Verdict.NOT_OBSERVED
+    return Verdict.PASS
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,17 +18,36 @@ from fabrictui.actions.progress import Progress
 from fabrictui.backends import select
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.config import ConfigError, Settings, settings_for
+from fabrictui.model import Verdict
 from fabrictui.parsers import ParseError
 from fabrictui.session.audited import ActionSpec, Refused, read_only_refusal, run_audited
 from fabrictui.session.ending import run_command
 
 Plan = Sequence[str] | Callable[[LabBackend], Awaitable[Sequence[str]]]
 
+# The exit codes of the commands that judge the lab (verify, ping, trace), in one place:
+# 0 everything passed, 1 something was seen to be wrong, 2 bad input or no part of the lab
+# answered, 3 nothing was seen wrong but something could not be observed (issue 28).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+EXIT_NOT_OBSERVED = 3
+_EXIT_CODES = {
+    Verdict.PASS: EXIT_OK,
+    Verdict.FAIL: EXIT_FAILED,
+    Verdict.NOT_OBSERVED: EXIT_NOT_OBSERVED,
+}
+
+
+def exit_code(verdict: Verdict) -> int:
+    """The exit code of a command whose result has this verdict."""
+    return _EXIT_CODES[verdict]
+
 
 def error(prog: str, message: str) -> int:
     with contextlib.suppress(OSError):  # a terminal that went away hears nothing
         print(f"{prog}: {message}", file=sys.stderr)
-    return 2
+    return EXIT_ERROR
 
 
 def load_settings_or_stop(args: argparse.Namespace, prog: str, changes_lab: bool) -> Settings | int:

@@ -2,16 +2,20 @@
 
 The mode is read from the cluster (Calico's IPPool): VXLAN mode runs the six checks
 of LAB.md, BGP mode the eight of `actions/verify/bgp.py`. The JSON is an object:
-`{"mode": "vxlan"|"bgp", "checks": [{name, passed, evidence, cause}, ...]}`.
+`{"mode": "vxlan"|"bgp", "checks": [{name, state, passed, evidence, cause, unseen}, ...]}`
+where `state` is "pass", "fail" or "not_observed" (what the check needs could not be read;
+then `passed` is false) and `unseen` what a check that decided could not see.
 
-Exit 0 when every check passes, 1 when any fails, 2 for bad input or a lab
-that cannot be reached. With `--demo` the checks run on a fresh in-process
-demo lab: `--demo ready` (and `ready-bgp`) passes them all, `--demo fresh`
-(before Calico) fails checks 2 to 6. Without `--demo`, a lab must be named (`--lab DIR`,
-a Vagrant project, `--kubeconfig FILE`): never the demo lab by surprise. The table's first
-line and the JSON's `"lab"` object say which lab the checks describe. A check the lab gives
-nothing to look at (the fabric of a cluster known only from its kubeconfig) is "not
-observed": `observed: false` in the JSON, not a failure.
+Exit codes (`commands/_headless.exit_code`): 0 when every check passes, 1 when any fails, 2
+for bad input or a lab that cannot be reached, 3 when nothing failed but something was not
+observed (a check not observed, or one that passed without seeing everything).
+
+With `--demo` the checks run on a fresh in-process demo lab: `--demo ready` (and
+`ready-bgp`) passes them all, `--demo fresh` (before Calico) fails checks 2 to 6. Without
+`--demo`, a lab must be named (`--lab DIR`, a Vagrant project, `--kubeconfig FILE`): never
+the demo lab by surprise. The table's first line and the JSON's `"lab"` object say which lab
+the checks describe. A check the lab gives nothing to look at (the fabric of a cluster known
+only from its kubeconfig) is not observed, saying why.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from fabrictui.actions.verify.bgp import detect_mode
 from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import LabBackend
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import emit, print_progress, run_on_lab
-from fabrictui.model import CheckResult, LabInfo
+from fabrictui.commands._headless import emit, exit_code, print_progress, run_on_lab
+from fabrictui.model import CheckResult, LabInfo, checks_verdict
+from fabrictui.render.checks import VERDICT_WORDS, checks_summary
 
 PROG = "fabrictui verify"
 
@@ -40,10 +45,12 @@ def to_json(lab: LabInfo, results: list[CheckResult], mode: str = "vxlan") -> st
     checks = [
         {
             "name": r.name,
+            "state": r.state.value,
             "passed": r.passed,
             "observed": r.observed,
             "evidence": list(r.evidence),
             "cause": r.cause,
+            "unseen": list(r.unseen),
         }
         for r in results
     ]
@@ -54,15 +61,12 @@ def to_table(lab: LabInfo, results: list[CheckResult], mode: str = "vxlan") -> s
     width = max(len(r.name) for r in results)
     lines: list[str] = [lab.describe(), f"mode: {mode}"]
     for number, r in enumerate(results, start=1):
-        lines.append(f"{number}. {r.name:<{width}}  {r.verdict}")
+        lines.append(f"{number}. {r.name:<{width}}  {VERDICT_WORDS[r.state]}")
         if r.cause:
-            lines.append(f"     cause: {r.cause}")
+            lines.append(f"     {'cause' if r.observed else 'why'}: {r.cause}")
+        lines.extend(f"     not seen: {u}" for u in r.unseen)
         lines.extend(f"     {e}" for e in r.evidence)
-    passed = sum(r.passed and r.observed for r in results)
-    unseen = sum(not r.observed for r in results)
-    lines.append(
-        f"{passed}/{len(results)} checks passed" + (f", {unseen} not observed" if unseen else "")
-    )
+    lines.append(checks_summary(results, "passed"))
     return "\n".join(lines)
 
 
@@ -76,6 +80,6 @@ def run(args: argparse.Namespace) -> int:
         results = await verify(backend, report, mode=mode)
         lab = backend.info()
         emit(to_json(lab, results, mode) if args.json else to_table(lab, results, mode))
-        return 0 if all(r.passed for r in results) else 1
+        return exit_code(checks_verdict(results))
 
     return run_on_lab(args, PROG, body)

@@ -9,6 +9,7 @@ from rich.text import Text
 from fabrictui.model import (
     CheckResult,
     PingResult,
+    Verdict,
 )
 from fabrictui.render.common import Palette
 
@@ -25,16 +26,34 @@ def ping_cell(result: PingResult | None, cross_rack: bool, palette: Palette) -> 
     return Text(f"{marker} {result.loss_pct:.0f}% loss", style=palette.bad)
 
 
+VERDICT_WORDS = {Verdict.PASS: "PASS", Verdict.FAIL: "FAIL", Verdict.NOT_OBSERVED: "NOT OBSERVED"}
+
+
+def verdict_style(state: Verdict, palette: Palette) -> str:
+    """Not observed has a colour of its own, never the colour of failure."""
+    return {Verdict.PASS: palette.good, Verdict.FAIL: palette.bad}.get(state, palette.unseen)
+
+
+def checks_summary(checks: Iterable[CheckResult], verb: str = "pass") -> str:
+    """`4/6 checks pass, 1 not observed`."""
+    listed = list(checks)
+    passed = sum(c.passed for c in listed)
+    unseen = sum(c.state is Verdict.NOT_OBSERVED for c in listed)
+    return f"{passed}/{len(listed)} checks {verb}" + (f", {unseen} not observed" if unseen else "")
+
+
 def check_lines(checks: Iterable[CheckResult], palette: Palette) -> list[Text]:
     lines: list[Text] = []
     for index, check in enumerate(checks, start=1):
         line = Text(f"{index}. ")
-        style = palette.good if check.passed else palette.bad
-        line.append(check.verdict, style=style if check.observed else palette.muted)
+        line.append(VERDICT_WORDS[check.state], style=verdict_style(check.state, palette))
         line.append(f"  {check.name}", style="bold")
         lines.append(line)
         if check.cause and not check.passed:
-            lines.append(Text(f"     cause: {check.cause}", style=palette.bad))
+            label = "cause" if check.observed else "not observed"
+            style = verdict_style(check.state, palette)
+            lines.append(Text(f"     {label}: {check.cause}", style=style))
+        lines.extend(Text(f"     not seen: {u}", style=palette.unseen) for u in check.unseen)
         lines.extend(Text(f"     {item}", style=palette.muted) for item in check.evidence)
     return lines
 

@@ -20,6 +20,7 @@ class Palette:
     muted: str = "bright_black"
     badge: str = "bold black on yellow"
     cross_rack: str = "magenta"
+    unseen: str = "cyan"  # not observed: neither good nor the colour of failure
 
     @classmethod
     def from_variables(cls, variables: Mapping[str, str]) -> Palette:
@@ -36,6 +37,7 @@ class Palette:
             muted=colour("state-muted", "bright_black"),
             badge=f"bold black on {colour('badge-demo', 'yellow')}",
             cross_rack=colour("cross-rack", "magenta"),
+            unseen=colour("state-not-observed", "cyan"),
         )
 
 

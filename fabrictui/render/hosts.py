@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from fabrictui.intent.liveness import HostView
 from fabrictui.model import (
     Host,
     VmState,
 )
-from fabrictui.render.common import Palette
+from fabrictui.render.common import Palette, age
 
 VM_COLUMNS = ("Name", "Role", "Rack", "State", "Provider", "SSH")
 
@@ -23,14 +24,33 @@ def vm_state_style(state: VmState, palette: Palette) -> str:
     return palette.bad
 
 
-def host_row(host: Host, palette: Palette) -> tuple[Text, ...]:
+def state_cell(host: Host, view: HostView | None, palette: Palette) -> Text:
+    """The state as its provider says it; for a host whose SSH does not answer, what the
+    rest of the evidence says: `running, no SSH 30s` when its peers see its sessions up or
+    the API sees it Ready (the machine works, only its management path is cut), else
+    `no SSH 30s` (nothing else says it runs)."""
+    if view is None:
+        return Text(host.state.value, style=vm_state_style(host.state, palette))
+    how_long = age(view.seconds)
+    if view.alive:
+        return Text(f"running, no SSH {how_long}", style=palette.unseen)
+    return Text(f"no SSH {how_long}", style=palette.bad)
+
+
+def ssh_cell(host: Host, view: HostView | None, palette: Palette) -> Text:
+    if view is None:
+        return Text(host.ssh_endpoint or "-", style=palette.muted)
+    return Text(f"{view.cut}; {view.says}", style=palette.unseen if view.alive else palette.bad)
+
+
+def host_row(host: Host, palette: Palette, view: HostView | None = None) -> tuple[Text, ...]:
     return (
         Text(host.name),
         Text(host.role.value),
         Text("-" if host.rack is None else str(host.rack)),
-        Text(host.state.value, style=vm_state_style(host.state, palette)),
+        state_cell(host, view, palette),
         Text(host.provider, style=palette.muted),
-        Text(host.ssh_endpoint or "-", style=palette.muted),
+        ssh_cell(host, view, palette),
     )
 
 

@@ -7,6 +7,7 @@ import html
 import time
 from dataclasses import dataclass
 
+from fabrictui.render.checks import VERDICT_WORDS, checks_summary
 from fabrictui.report.moment import FRAMES_AROUND, Moment, stamp
 
 
@@ -94,14 +95,16 @@ def sections(m: Moment) -> list[Section]:
         at, checks = m.verify
         lines = []
         for i, c in enumerate(checks, 1):
-            lines.append(f"{i}. {c.verdict} {c.name}")
+            lines.append(f"{i}. {VERDICT_WORDS[c.state]} {c.name}")
             if c.cause and not c.passed:
-                lines.append(f"   cause: {c.cause}")
+                lines.append(f"   {'cause' if c.observed else 'not observed'}: {c.cause}")
+            lines.extend(f"   not seen: {u}" for u in c.unseen)
             lines.extend(f"   {e}" for e in c.evidence)
-        passed = sum(c.passed and c.observed for c in checks)
-        unseen = sum(not c.observed for c in checks)
-        verdict = f"{passed}/{len(checks)} passed" + (f", {unseen} not observed" if unseen else "")
-        out.append(Section(f"Verify at {_clock(at)}: {verdict}", code=tuple(lines)))
+        out.append(
+            Section(
+                f"Verify at {_clock(at)}: {checks_summary(checks, 'passed')}", code=tuple(lines)
+            )
+        )
     if m.ping is None:
         out.append(Section("Ping mesh", lines=("no ping mesh before this moment",)))
     else:

@@ -53,7 +53,9 @@ def outcome(result: Any) -> tuple[bool, str]:
         return result == 0, f"exit code {result}"
     if isinstance(result, list):  # verify: a list of checks
         passed = sum(1 for check in result if check.passed)
-        return passed == len(result), f"{passed}/{len(result)} checks pass"
+        unseen = sum(1 for check in result if not check.passed and not check.observed)
+        tail = f", {unseen} not observed" if unseen else ""
+        return passed == len(result), f"{passed}/{len(result)} checks pass{tail}"
     ok = getattr(result, "ok", getattr(result, "all_ok", True))
     return bool(ok), str(getattr(result, "summary", ""))
 

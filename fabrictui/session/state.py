@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from fabrictui.intent.bgp_sessions import SessionAnalysis, analyze_sessions
 from fabrictui.intent.labshape import LabShape, bgp_expected_sessions
+from fabrictui.intent.liveness import HostView, host_liveness, management_cut
 from fabrictui.model import Host, KubeNode, KubePod, LabInfo, SwitchReading, WatchEvent
 from fabrictui.parsers.calico import CalicoPeer
 from fabrictui.session.overlay import OverlaySummary, OverlayView
@@ -104,6 +105,7 @@ class LabState:
         self.overlay = OverlayView(min(overlay_buffer_frames, OVERLAY_RECENT_FRAMES))
         self.last_answer: dict[str, float] = {}
         self.problems: dict[str, str] = {}
+        self.ssh_cut_since: dict[str, float] = {}  # host -> when its SSH first failed
         self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
         self._poll_seconds = dict(poll_seconds or {})
         self._stale_after_polls = stale_after_polls
@@ -134,6 +136,10 @@ class LabState:
 
     def set_hosts(self, hosts: list[Host]) -> None:
         self.answered("hosts")
+        now = self.clock()
+        cut = {h.name for h in hosts if management_cut(h) is not None}
+        # since when each host's management SSH has not answered (kept across polls)
+        self.ssh_cut_since = {name: self.ssh_cut_since.get(name, now) for name in cut}
         self.hosts = list(hosts)
         self.reindex()
         self._tell("hosts", self.hosts)
@@ -217,6 +223,22 @@ class LabState:
 
     def shape(self) -> LabShape:
         return LabShape.of(self.hosts)
+
+    def management_view(self, host: Host) -> HostView | None:
+        """For a host whose management SSH does not answer: for how long, and what the
+        fabric and the API say of it (`intent.liveness`); None for the others."""
+        cut = management_cut(host)
+        if cut is None:
+            return None
+        alive, says = host_liveness(
+            host,
+            self.readings,
+            self.nodes.values(),
+            self.lab.expected_sessions or self.shape().expected_sessions(),
+            dict(self.lab.peer_addresses),
+        )
+        since = self.ssh_cut_since.get(host.name, self.clock())
+        return HostView(cut, max(0.0, self.clock() - since), alive, says)
 
     def reindex(self) -> None:
         """Hosts, nodes or pods changed: the indexes built from them are rebuilt

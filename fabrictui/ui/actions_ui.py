@@ -26,7 +26,8 @@ from fabrictui.actions.trace.run import TraceResult, run_trace
 from fabrictui.actions.verify.run import verify as run_verify
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.config import Settings
-from fabrictui.render.checks import check_lines
+from fabrictui.model import Verdict, checks_verdict
+from fabrictui.render.checks import check_lines, checks_summary
 from fabrictui.render.common import Palette
 from fabrictui.session.audited import ActionSpec
 from fabrictui.session.runner import ActionRunner
@@ -244,13 +245,21 @@ def verify(host: ActionHost) -> None:
     host.push_screen(screen)
 
     def finished(checks) -> None:
-        passed = sum(1 for c in checks if c.passed)
-        ok = passed == len(checks)
-        title = f"Verify: {passed}/{len(checks)} checks pass" + ("" if ok else " — lab NOT healthy")
-        host.log_action(title.removeprefix("Verify: "), "ok" if ok else "error")
+        state = checks_verdict(checks)
+        tail = {
+            Verdict.PASS: "",
+            Verdict.FAIL: " — lab NOT healthy",
+            Verdict.NOT_OBSERVED: " — nothing failed, something NOT OBSERVED",
+        }[state]
+        title = f"Verify: {checks_summary(checks)}{tail}"
+        level = {Verdict.PASS: "ok", Verdict.FAIL: "error"}.get(state, "warn")
+        host.log_action(title.removeprefix("Verify: "), level)
         for check in checks:
             if not check.passed:
-                host.log_action(f"  {check.name}: {check.cause or 'failed'}", "warn")
+                word = "" if check.observed else "not observed: "
+                host.log_action(f"  {check.name}: {word}{check.cause or 'failed'}", "warn")
+            for unseen in check.unseen:
+                host.log_action(f"  {check.name}: not seen: {unseen}", "warn")
         if screen.is_attached:
             screen.update_body(title, Text("\n").join(check_lines(checks, host.palette)))
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.screen import Screen
 
 from fabrictui.model import LabInfo
-from fabrictui.render.checks import check_lines
+from fabrictui.render.checks import check_lines, checks_summary
 from fabrictui.render.common import Palette
 from fabrictui.session.feeds import Event
 from fabrictui.session.record.marks import marks
@@ -154,9 +154,8 @@ class ReplayControls:
         if found is None:
             return
         at, checks = found
-        passed = sum(1 for c in checks if c.passed)
         when = time.strftime("%H:%M:%S", time.localtime(at))
-        title = f"Verify at {when} (recorded): {passed}/{len(checks)} checks pass"
+        title = f"Verify at {when} (recorded): {checks_summary(checks)}"
         body = Text("\n").join(check_lines(checks, self.app.palette))
         self.app.push_screen(TextReportScreen(title, body, "verify-report"))
 

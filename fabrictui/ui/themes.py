@@ -23,6 +23,9 @@ STATE_VARIABLES = (
     "badge-demo",
     "cross-rack",
 )
+# Shipped themes define these too; a user's theme written before them still loads (the
+# renderers fall back to a default colour: `render.common.Palette.from_variables`).
+OPTIONAL_VARIABLES = ("state-not-observed",)
 _THEME_FIELDS = (
     "primary", "secondary", "warning", "error", "success", "accent",
     "foreground", "background", "surface", "panel", "boost",

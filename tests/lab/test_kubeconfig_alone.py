@@ -39,20 +39,21 @@ def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
             assert done.returncode == 0, (argv, done.stdout, done.stderr)
             assert done.stdout.splitlines()[0].endswith(f"[kubeconfig] from {kc}")
         done = fabrictui_in(empty, "verify", "--json", "--kubeconfig", kc)
-        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert done.returncode == 3, (done.stdout, done.stderr)  # nothing failed, not all seen
         doc = json.loads(done.stdout)
         assert doc["lab"]["kind"] == "kubeconfig" and doc["lab"]["source"] == kc
         checks = {c["name"]: c for c in doc["checks"]}
         for name in ("nodes Ready", "Calico running", "nginx replicas", "cross-rack ping"):
-            assert checks[name]["passed"] and checks[name]["observed"], checks[name]
+            assert checks[name]["state"] == "pass", checks[name]
         for name in ("leaf BGP sessions", "VXLAN on the wire"):
             check = checks[name]
-            assert check["passed"] and not check["observed"] and check["cause"] is None
+            assert check["state"] == "not_observed" and not check["passed"], check
+            assert "no switch inventory was given" in check["cause"]
             assert "no switch inventory was given" in check["evidence"][0]
             assert "--lab" in check["evidence"][0]
         # KUBECONFIG in the environment names the same lab; the table says which lab
         done = fabrictui_in(empty, "verify", "-q", KUBECONFIG=kc)
-        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert done.returncode == 3, (done.stdout, done.stderr)
         lines = done.stdout.splitlines()
         assert lines[0].startswith("lab: ") and lines[0].endswith(f"[kubeconfig] from {kc}")
         assert lines[1] == "mode: vxlan"

@@ -1,7 +1,8 @@
 import pytest
 
 from fabrictui.config import ConfigError, load_settings
-from fabrictui.ui.themes import STATE_VARIABLES, load_themes, theme_from_toml
+from fabrictui.render.common import Palette
+from fabrictui.ui.themes import OPTIONAL_VARIABLES, STATE_VARIABLES, load_themes, theme_from_toml
 
 
 def test_defaults_without_a_config_file():
@@ -38,6 +39,14 @@ def test_shipped_themes_load_with_state_variables():
     assert loaded.problems == []
     for theme in loaded.themes:
         assert set(STATE_VARIABLES) <= set(theme.variables)
+
+
+def test_every_shipped_theme_colours_not_observed_apart_from_failure():
+    """Issue 28: a check that could not see has a colour of its own in every theme."""
+    for theme in load_themes(None).themes:
+        assert set(OPTIONAL_VARIABLES) <= set(theme.variables), theme.name
+        palette = Palette.from_variables(theme.variables)
+        assert palette.unseen not in (palette.bad, palette.good, palette.bad.removeprefix("bold "))
 
 
 def test_bad_user_theme_is_reported_not_fatal(tmp_path):

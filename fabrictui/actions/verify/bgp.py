@@ -31,6 +31,12 @@ from fabrictui.actions.verify.checks import (
     workload_running,
 )
 from fabrictui.actions.verify.diagnose import LabSnapshot, diagnose_ping, take_snapshot
+from fabrictui.actions.verify.observed import (
+    capture_not_observed,
+    judge_unread,
+    verdict,
+    why_unread,
+)
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.intent.bgp_sessions import analyze_sessions
 from fabrictui.intent.labshape import bgp_expected_sessions, node_peerings
@@ -60,12 +66,16 @@ async def detect_mode(backend: LabBackend) -> str:
     return "bgp" if mode == "bgp" else "vxlan"
 
 
-def check_leaf_sessions(snap: LabSnapshot) -> CheckResult:
+def check_leaf_sessions(snap: LabSnapshot, crossing: bool = False) -> CheckResult:
+    """Each leaf's sessions as it reports them; a leaf that cannot be read is judged by
+    what its spines see (`observed.judge_unread`); `crossing`: the cross-rack ping answered."""
     name = CHECKS_BGP[0]
     expected = bgp_expected_sessions(snap.shape)
     if not expected:
         return CheckResult(name, False, (), "no leaves or spines in this lab")
-    leaves = [h.name for h in snap.hosts if h.role is Role.LEAF]
+    all_leaves = [h.name for h in snap.hosts if h.role is Role.LEAF]
+    unread = [leaf for leaf in all_leaves if why_unread(snap, leaf)]
+    leaves = [leaf for leaf in all_leaves if leaf not in unread]
     readings = {leaf: r for leaf, r in snap.readings.items() if leaf in leaves}
     analysis = analyze_sessions(
         readings, [p for p in expected if p[0] in leaves], dict(snap.info.peer_addresses)
@@ -86,7 +96,9 @@ def check_leaf_sessions(snap: LabSnapshot) -> CheckResult:
             problems.append(f"{leaf}: not read")
     if problems:
         return CheckResult(name, False, tuple(evidence), "; ".join(problems))
-    return CheckResult(name, True, tuple(evidence))
+    # a leaf's sessions with its nodes are seen from the nodes' BIRD (check 5); those with
+    # the spines from the spines' summaries
+    return verdict(name, evidence, [], judge_unread(snap, unread, crossing))
 
 
 async def check_node_sessions(backend: LabBackend, snap: LabSnapshot) -> CheckResult:
@@ -271,7 +283,7 @@ async def check_ping_native(
     if error and snap.info.not_observed:
         return ping, not_observed(CHECKS_BGP[7], snap.info, f"no capture on {src.node} eth0: ")
     if error:
-        return ping, CheckResult(CHECKS_BGP[7], False, (), error)
+        return ping, capture_not_observed(CHECKS_BGP[7], snap, src.node, error, line, result.ok)
     if not result.ok:
         why = "cannot run: the ping of check 7 got no replies"
         return ping, CheckResult(CHECKS_BGP[7], False, (), why)
@@ -311,4 +323,7 @@ async def verify_bgp(
         )
     add(ping)
     add(wire)
+    if results[0].unseen and ping.passed:
+        # the ping crossed the fabric: a switch seen up by its peers forwards too
+        results[0] = check_leaf_sessions(snap, crossing=True)
     return results

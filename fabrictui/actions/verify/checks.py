@@ -11,7 +11,7 @@ from fabrictui.actions.change.scale import belongs
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
 from fabrictui.backends.base import DemoWorkload
-from fabrictui.model import CheckResult, KubePod, LabInfo
+from fabrictui.model import CheckResult, KubePod, LabInfo, Verdict
 
 # the names of the checks both modes make (2-4 in either mode's list)
 NODES_READY = "nodes Ready"
@@ -21,8 +21,9 @@ REPLICAS = "nginx replicas"
 
 def not_observed(name: str, info: LabInfo, what: str = "") -> CheckResult:
     """A check this lab gives nothing to look at (a cluster known only from its kubeconfig
-    has no switches, no SSH to its nodes): passes nothing, fails nothing, says why."""
-    return CheckResult(name, True, (f"not observed: {what}{info.not_observed}",), observed=False)
+    has no switches, no SSH to its nodes): not observed, saying why and how to add it."""
+    why = f"{what}{info.not_observed}"
+    return CheckResult.not_observed(name, why, (f"not observed: {why}",))
 
 
 def by_name(obj: object) -> str:
@@ -130,10 +131,19 @@ def reporting(
 
     def add(result: CheckResult) -> None:
         results.append(result)
-        verdict = "passed" if result.passed else f"FAILED: {result.cause}"
-        level = "ok" if result.passed else "error"
-        if not result.observed:
-            verdict, level = f"not observed ({result.evidence[0]})", "warning"
+        verdict, level = verdict_words(result)
         report(Progress(f"{len(results)}. {result.name}: {verdict}", len(results) / total, level))
 
     return add
+
+
+def verdict_words(result: CheckResult) -> tuple[str, str]:
+    """(`passed`, `FAILED: cause`, `NOT OBSERVED: why`, or `passed; not seen: ...`; the
+    progress level): a check that could not see is a warning, never an error."""
+    if result.state is Verdict.FAIL:
+        return f"FAILED: {result.cause}", "error"
+    if result.state is Verdict.NOT_OBSERVED:
+        return f"NOT OBSERVED: {result.cause}", "warning"
+    if result.unseen:
+        return "passed; not seen: " + "; ".join(result.unseen), "warning"
+    return "passed", "ok"

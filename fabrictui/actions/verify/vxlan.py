@@ -34,8 +34,15 @@ from fabrictui.actions.verify.diagnose import (
     leaf_sessions,
     take_snapshot,
 )
+from fabrictui.actions.verify.observed import (
+    capture_not_observed,
+    judge_unread,
+    powered_off,
+    verdict,
+    why_unread,
+)
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
-from fabrictui.model import CheckResult, KubePod, Role, VmState, VxlanFrame
+from fabrictui.model import CheckResult, KubePod, Role, VxlanFrame
 
 CHECKS = (
     "leaf BGP sessions",
@@ -50,7 +57,10 @@ INNER_LENGTH = 98
 VXLAN_FLAGS = 0x08
 
 
-def check_sessions(snap: LabSnapshot) -> CheckResult:
+def check_sessions(snap: LabSnapshot, crossing: bool = False) -> CheckResult:
+    """Each leaf's sessions as it reports them; a switch that cannot be read is judged by
+    its peers' view of the same sessions (`observed.judge_unread`); `crossing`: the
+    cross-rack ping got its replies (so the fabric forwards)."""
     expected = expected_sessions(snap.info, snap.hosts)
     evidence: list[str] = []
     problems: list[str] = []
@@ -58,16 +68,17 @@ def check_sessions(snap: LabSnapshot) -> CheckResult:
         return not_observed(CHECKS[0], snap.info)
     if not expected:
         return CheckResult(CHECKS[0], False, (), "no leaves or spines in this lab")
-    for leaf, spines in sorted(expected.items()):
-        view = leaf_sessions(leaf, snap.readings.get(leaf), spines, snap.info)
+    spines = [h.name for h in snap.hosts if h.role is Role.SPINE]
+    unread_leaves = [leaf for leaf in sorted(expected) if why_unread(snap, leaf)]
+    for leaf, leaf_spines in sorted(expected.items()):
+        if leaf in unread_leaves:
+            continue  # judged by what its spines see, below
+        view = leaf_sessions(leaf, snap.readings.get(leaf), leaf_spines, snap.info)
         evidence += view.evidence
         problems += view.problems
-    for host in snap.hosts:
-        if host.role is Role.SPINE and host.state is not VmState.RUNNING:
-            problems.append(f"{host.name} VM is {host.state}")
-    if problems:
-        return CheckResult(CHECKS[0], False, tuple(evidence + problems), "; ".join(problems))
-    return CheckResult(CHECKS[0], True, tuple(evidence))
+    problems += powered_off(snap, spines)
+    unread = judge_unread(snap, [*unread_leaves, *spines], crossing)
+    return verdict(CHECKS[0], evidence, problems, unread)
 
 
 def describe_frame(f: VxlanFrame) -> str:
@@ -239,7 +250,7 @@ async def check_ping_and_wire(
     if capture_error and snap.info.not_observed:
         wire = not_observed(CHECKS[5], snap.info, f"no capture on {src.node} eth0: ")
     elif capture_error:
-        wire = CheckResult(CHECKS[5], False, (), capture_error)
+        wire = capture_not_observed(CHECKS[5], snap, src.node, capture_error, line, result.ok)
     elif not result.ok:
         seen = sum(1 for f in frames if f.inner_src == src.ip and f.inner_dst == dst.ip)
         why = "cannot run: the ping of check 5 got no replies"

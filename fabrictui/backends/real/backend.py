@@ -225,6 +225,7 @@ class RealLabBackend(BgpModeReal, LabBackend):
 
         async def probe(meta: HostMeta) -> Host:
             target = self.inventory.targets.get(meta.name) if self.inventory else None
+            ssh_error: str | None = None
             if target is None:
                 state, endpoint = VmState.UNKNOWN, ""
             else:
@@ -234,8 +235,10 @@ class RealLabBackend(BgpModeReal, LabBackend):
                     state = VmState.RUNNING
                 except HostKeyError:
                     state = VmState.UNKNOWN
-                except Unreachable:
-                    state = VmState.UNREACHABLE
+                except Unreachable as err:
+                    # only the management path is known to be cut: the checks and the VMs
+                    # pane weigh it against what the fabric and the API say of the machine
+                    state, ssh_error = VmState.UNREACHABLE, str(err)
                 except BackendError:
                     state = VmState.UNKNOWN
             return Host(
@@ -247,6 +250,7 @@ class RealLabBackend(BgpModeReal, LabBackend):
                 ssh_endpoint=endpoint,
                 address=meta.address,
                 asn=meta.asn,
+                ssh_error=ssh_error,
             )
 
         return list(await asyncio.gather(*(probe(m) for m in metas)))

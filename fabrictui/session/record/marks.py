@@ -66,7 +66,10 @@ class Marker:
         elif kind == "log" and data[0] == "error":
             return Mark(t, "bad", data[1])
         elif kind == "verify" and not all(c.passed for c in data):
-            failed = sum(1 for c in data if not c.passed)
+            failed = sum(1 for c in data if not c.passed and c.observed)
+            if not failed:  # nothing seen wrong: what could not be seen is not "bad"
+                unseen = sum(1 for c in data if not c.passed)
+                return Mark(t, "change", f"verify: {unseen} of {len(data)} checks not observed")
             return Mark(t, "bad", f"verify: {failed} of {len(data)} checks failed")
         elif kind == "trace" and not data.delivered:
             why = f": {data.cause}" if data.cause else ""

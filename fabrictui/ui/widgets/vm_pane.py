@@ -25,11 +25,14 @@ class VmPane(Pane):
         super().__init__(state, "VMs", 1, id="pane-vms", **kwargs)
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable(VM_COLUMNS, widths=(15, 6, 4, 11, 8, 22), id="vm-table")
+        # State fits "running, no SSH 59s"
+        yield KeyedTable(VM_COLUMNS, widths=(15, 6, 4, 19, 8, 22), id="vm-table")
 
     def redraw(self) -> None:
         self.query_one(KeyedTable).sync(
-            (h.name, host_row(h, self.palette)) for h in self.state.hosts if self._wanted(h)
+            (h.name, host_row(h, self.palette, self.state.management_view(h)))
+            for h in self.state.hosts
+            if self._wanted(h)
         )
 
     def _wanted(self, host: Host) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import time
@@ -260,6 +261,10 @@ class SshPool:
                     f"{exc.strerror or 'error'}"
                 ) from None
             reason = exc.strerror or one_line(exc) or type(exc).__name__
+            if exc.errno == errno.ECONNREFUSED:
+                # asyncio words every failed connect alike; a refusal is a different fault
+                # from a silent path (something answers: nothing listens)
+                reason = f"connection refused ({reason})"
             raise Unreachable(f"{target.name}: cannot connect to {where}: {reason}") from None
         except asyncssh.Error as exc:
             raise Unreachable(

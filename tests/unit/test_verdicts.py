@@ -1,0 +1,167 @@
+"""The third verdict (issue 28): a check that could not see is not a failure.
+
+Snapshots come from the demo lab (the real conversions), then one machine's management SSH
+is cut in them as the real backend reports it (state unreachable, the SSH error kept, its
+BGP summary not read), or its BGP is really down as its peers see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+from fabrictui.actions.verify.bgp import check_leaf_sessions
+from fabrictui.actions.verify.diagnose import LabSnapshot, take_snapshot
+from fabrictui.actions.verify.observed import capture_not_observed
+from fabrictui.actions.verify.vxlan import CHECKS, check_sessions
+from fabrictui.commands._headless import EXIT_NOT_OBSERVED, exit_code
+from fabrictui.commands.verify import to_json, to_table
+from fabrictui.intent.liveness import management_cut
+from fabrictui.model import (
+    BgpSummary,
+    CheckResult,
+    SwitchReading,
+    Verdict,
+    VmState,
+    checks_verdict,
+)
+from tests.demo_helpers import fast_backend
+
+HUNG = "spine-sw1: no SSH answer from root@127.0.0.1:2201 within 5s"
+REFUSED = (
+    "k8s-node-l2-1: cannot connect to root@127.0.0.1:2205: connection refused (Connect call failed)"
+)
+
+
+def snapshot(scenario: str = "ready") -> LabSnapshot:
+    async def take() -> LabSnapshot:
+        backend = fast_backend(scenario)
+        try:
+            return await take_snapshot(backend)
+        finally:
+            await backend.close()
+
+    return asyncio.run(take())
+
+
+def cut(snap: LabSnapshot, host: str, error: str) -> LabSnapshot:
+    hosts = tuple(
+        dataclasses.replace(h, state=VmState.UNREACHABLE, ssh_error=error) if h.name == host else h
+        for h in snap.hosts
+    )
+    readings = dict(snap.readings)
+    if host in readings:
+        readings[host] = SwitchReading(host, None, error, 0.0)
+    return dataclasses.replace(snap, hosts=hosts, readings=readings)
+
+
+def sessions_down_at_peers(snap: LabSnapshot, spine: str) -> LabSnapshot:
+    """`spine`'s sessions as its peers see them when its BGP is really down."""
+    readings = dict(snap.readings)
+    for name, reading in snap.readings.items():
+        if reading.summary is None or name == spine:
+            continue
+        peers = tuple(
+            dataclasses.replace(p, state="Active", uptime="never", prefixes_received=None)
+            if p.short_hostname == spine
+            else p
+            for p in reading.summary.peers
+        )
+        summary = BgpSummary(reading.summary.router_id, reading.summary.local_as, peers)
+        readings[name] = dataclasses.replace(reading, summary=summary)
+    return dataclasses.replace(snap, readings=readings)
+
+
+def test_a_spine_without_ssh_whose_peers_see_it_up_passes_saying_what_was_not_seen() -> None:
+    snap = cut(snapshot(), "spine-sw1", HUNG)
+    result = check_sessions(snap)
+    assert result.state is Verdict.PASS, result
+    (line,) = result.unseen
+    assert line.startswith("spine-sw1: management SSH not answering (no SSH answer from")
+    assert "its sessions to leaf1 and leaf2 are Established as they see them" in line
+    assert "only its management path is cut" in line
+    assert "unreachable" not in line
+    crossing = check_sessions(snap, crossing=True)
+    assert "pod traffic crosses the fabric: the switch forwards" in crossing.unseen[0]
+    assert checks_verdict([result]) is Verdict.NOT_OBSERVED
+    assert exit_code(checks_verdict([result])) == EXIT_NOT_OBSERVED == 3
+
+
+def test_a_spine_without_ssh_whose_bgp_is_down_fails_as_before() -> None:
+    snap = sessions_down_at_peers(cut(snapshot(), "spine-sw1", HUNG), "spine-sw1")
+    result = check_sessions(snap)
+    assert result.state is Verdict.FAIL
+    assert "leaf1: session to spine-sw1" in (result.cause or "")
+    assert "leaf1 sees its session to spine-sw1 Active" in (result.cause or "")
+    assert exit_code(checks_verdict([result])) == 1
+
+
+def test_a_leaf_without_ssh_is_judged_by_its_spines() -> None:
+    snap = cut(snapshot(), "leaf2", "leaf2: no SSH answer from root@127.0.0.1:2204 within 5s")
+    result = check_sessions(snap)
+    assert result.state is Verdict.PASS, result
+    assert any(
+        u.startswith("leaf2:") and "spine-sw1 and spine-sw2 are Established" in u
+        for u in result.unseen
+    ), result.unseen
+
+
+def test_nothing_left_to_decide_is_not_observed_not_failed() -> None:
+    snap = snapshot()
+    for switch in ("spine-sw1", "spine-sw2", "leaf1", "leaf2"):
+        snap = cut(snap, switch, f"{switch}: no SSH answer from x within 5s")
+    result = check_sessions(snap)
+    assert result.state is Verdict.NOT_OBSERVED, result
+    assert result.passed is False
+    assert "no peer that answered has a session with it" in (result.cause or "")
+    assert exit_code(checks_verdict([result])) == 3
+
+
+def test_bgp_mode_judges_an_unread_leaf_by_its_spines() -> None:
+    snap = cut(snapshot("ready-bgp"), "leaf1", "leaf1: no SSH answer from x within 5s")
+    result = check_leaf_sessions(snap)
+    assert result.state is Verdict.PASS, result
+    assert result.unseen and result.unseen[0].startswith("leaf1: management SSH not answering")
+
+
+def test_a_capture_cut_by_refused_ssh_is_not_observed_and_says_the_node_works() -> None:
+    snap = cut(snapshot(), "k8s-node-l2-1", REFUSED)
+    error = f"cannot capture on k8s-node-l2-1: {REFUSED}"
+    line = "pod a (k8s-node-l2-1) → 10.65.76.193: 3/3 replies, ttl 62"
+    result = capture_not_observed(CHECKS[5], snap, "k8s-node-l2-1", error, line, True)
+    assert result.state is Verdict.NOT_OBSERVED
+    cause = result.cause or ""
+    assert cause.startswith("k8s-node-l2-1: management SSH refused (cannot connect to")
+    assert "3/3 replies" in cause and "the API says it is Ready" in cause
+    assert cause.endswith("the node works, only its management path is cut")
+
+
+def test_management_cut_words() -> None:
+    host = cut(snapshot(), "spine-sw1", HUNG).host("spine-sw1")
+    assert host is not None
+    assert management_cut(host) == (
+        "management SSH not answering (no SSH answer from root@127.0.0.1:2201 within 5s)"
+    )
+    running = dataclasses.replace(host, state=VmState.RUNNING, ssh_error=None)
+    assert management_cut(running) is None
+
+
+def test_json_and_table_carry_the_three_verdicts() -> None:
+    results = [
+        CheckResult("a", True),
+        CheckResult("b", True, unseen=("spine-sw1: management SSH not answering",)),
+        CheckResult.not_observed("c", "cannot capture"),
+        CheckResult("d", False, (), "broken"),
+    ]
+    checks = json.loads(to_json(results))["checks"]
+    assert [c["state"] for c in checks] == ["pass", "pass", "not_observed", "fail"]
+    assert [c["passed"] for c in checks] == [True, True, False, False]
+    assert checks[1]["unseen"] == ["spine-sw1: management SSH not answering"]
+    table = to_table(results)
+    assert "3. c  NOT OBSERVED" in table and "     why: cannot capture" in table
+    assert "not seen: spine-sw1: management SSH not answering" in table
+    assert table.endswith("2/4 checks passed, 1 not observed")
+    assert exit_code(checks_verdict(results)) == 1
+    assert exit_code(checks_verdict(results[:3])) == 3
+    assert exit_code(checks_verdict(results[:1])) == 0
