@@ -27,20 +27,27 @@ import pytest
 
 import fabrictui.app
 from fabrictui.app import FabricApp
-from fabrictui.backends.base import DemoWorkload, LabBackend
+from fabrictui.backends.base import LabBackend
 from fabrictui.config import Settings
 from fabrictui.lab.build import kube_version_answers
-from fabrictui.lab.lab import read_state, write_state
-from fabrictui.lab.processes import spawn
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from tests._kube_proxy import KubeProxy
+from tests._lab_faults import (
+    kill_sshd,
+    lab_state,
+    namespace,
+    prepare_workload,
+    process_record,
+    respawn,
+    restart_sshd,
+    ssh_port,
+)
 from tests._rehearsal_tui import (
     NODES,
     assert_no_traceback,
     assert_responsive,
     feeds_alive,
     finish_action,
-    kill_tree,
     lab_namespaces,
     loaded,
     open_lab,
@@ -67,30 +74,10 @@ RESULTS: list[tuple[str, str, float, float | None, str, str]] = []
 # -- the lab, Calico and the workload, once for the module -----------------------------
 
 
-async def _prepare(lab_dir: Path) -> None:
-    backend = open_lab(lab_dir)
-    try:
-        await backend.apply_calico("10.64.0.0/12")
-        async with asyncio.timeout(60):  # Ready first, so that the pods spread over 4 workers
-            while not all(n.ready for n in await backend.list_nodes()):
-                await asyncio.sleep(0.3)
-        await backend.ensure_workload(DemoWorkload())
-        await backend.scale_deployment("space1", "nginx-deployment", 4)
-        async with asyncio.timeout(60):
-            while True:
-                pods = [p for p in await backend.list_pods("space1") if p.running]
-                if len(pods) == 4:
-                    break
-                await asyncio.sleep(0.3)
-        assert len({p.node for p in pods}) == 4, pods
-    finally:
-        await backend.close()
-
-
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with rehearsal_lab(tmp_path_factory.mktemp("faults") / "lab") as directory:
-        asyncio.run(_prepare(directory))
+        asyncio.run(prepare_workload(directory))
         yield directory
     _report()
 
@@ -298,49 +285,6 @@ def fabric_healthy(app: FabricApp) -> bool:
 
 
 # -- lab processes ---------------------------------------------------------------------------
-
-
-def lab_state(lab_dir: Path) -> dict:
-    state = read_state(lab_dir)
-    assert state is not None
-    return state
-
-
-def namespace(lab_dir: Path, host: str) -> str:
-    return f"ftl-{lab_state(lab_dir)['lab_id']}-{host}"
-
-
-def process_record(lab_dir: Path, role: str, host: str | None) -> dict:
-    records = [
-        r for r in lab_state(lab_dir)["processes"] if r["role"] == role and r["host"] == host
-    ]
-    return records[-1]
-
-
-def respawn(lab_dir: Path, old: dict, argv: list[str]) -> dict:
-    new = spawn(argv, Path(old["log"]), old["role"], old["host"], old["marker"])
-    state = lab_state(lab_dir)
-    state["processes"].append(new)  # so `lab down` stops it too
-    write_state(lab_dir, state)
-    return new
-
-
-def ssh_port(lab_dir: Path, host: str) -> int:
-    inventory = json.loads((lab_dir / "inventory.json").read_text())
-    return next(h["ssh"]["port"] for h in inventory["hosts"] if h["name"] == host)
-
-
-def kill_sshd(lab_dir: Path, host: str) -> dict:
-    record = process_record(lab_dir, "sshd", host)
-    kill_tree(record["pid"])
-    wait_gone(record["pid"])
-    return record
-
-
-def restart_sshd(lab_dir: Path, old: dict) -> None:
-    from fabrictui.lab.sshd import sshd_argv
-
-    respawn(lab_dir, old, sshd_argv(Path(old["marker"])))
 
 
 def ip(*argv: str) -> None:
