@@ -266,6 +266,18 @@ class PingResult:
     def ok(self) -> bool:
         return self.error is None and self.transmitted > 0 and self.received == self.transmitted
 
+    @property
+    def probed(self) -> bool:
+        """Echoes went out: the pair was observed. A ping that never ran (the exec or the API
+        failed, its output could not be read) says nothing about the path."""
+        return self.transmitted > 0
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.ok:
+            return Verdict.PASS
+        return Verdict.FAIL if self.probed else Verdict.NOT_OBSERVED
+
 
 class Verdict(enum.StrEnum):
     """A check's three verdicts: what was seen is right, what was seen is wrong, or what the

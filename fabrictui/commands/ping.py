@@ -1,8 +1,11 @@
 """`fabrictui ping`: full-mesh ping between the demo workload's pods.
 
 Prints a matrix (rows ping, columns answer; `=` marks same-rack pairs) and,
-for every failed pair, the cause the lab's state points at. Exit 1 when any
-pair fails, 2 when the lab cannot be reached or there is nothing to ping.
+for every failed pair, the cause the lab's state points at. A pair whose ping could not
+run (no echo went out: the exec or the API failed) is not observed ("no probe"), not
+failed. Exit codes as verify's (`commands/_headless.exit_code`): 0 every pair answers, 1
+any pair fails, 2 when the lab cannot be reached or there is nothing to ping, 3 when none
+fails but some pair could not be probed.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from fabrictui.actions.ping.mesh import PingMatrix, default_pods, ping_mesh
 from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import emit, error, print_progress, run_on_lab
-from fabrictui.model import LabInfo
+from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
+from fabrictui.model import LabInfo, Verdict
 
 PROG = "fabrictui ping"
 
@@ -45,6 +48,7 @@ def to_json(lab: LabInfo, matrix: PingMatrix) -> str:
                 "target": dst,
                 "target_ip": target.ip if target else None,
                 "same_rack": matrix.same_rack(src, dst),
+                "state": matrix.state((src, dst)).value,
                 "ok": bool(r and r.ok),
                 "transmitted": r.transmitted if r else 0,
                 "received": r.received if r else 0,
@@ -59,7 +63,13 @@ def to_json(lab: LabInfo, matrix: PingMatrix) -> str:
         {"pod": p.key, "ip": p.ip, "node": p.node, "rack": matrix.racks.get(p.key)}
         for p in matrix.pods
     ]
-    doc = {"lab": lab.to_json(), "all_ok": matrix.all_ok, "pods": pods, "results": results}
+    doc = {
+        "lab": lab.to_json(),
+        "all_ok": matrix.all_ok,
+        "state": matrix.verdict.value,
+        "pods": pods,
+        "results": results,
+    }
     return json.dumps(doc, indent=2)
 
 
@@ -78,6 +88,8 @@ def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
             r = matrix.results.get((src.key, dst.key))
             if r is None:
                 cell = "not run"
+            elif not r.probed:
+                cell = "no probe"
             elif r.ok and r.rtt_avg_ms is not None:
                 cell = f"{r.rtt_avg_ms:.2f}ms"
             else:
@@ -91,9 +103,13 @@ def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
     for pair in failed:
         src, dst = matrix.pod(pair[0]), matrix.pod(pair[1])
         name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
-        lines.append(f"FAIL {name}: {matrix.diagnose(pair)}")
+        word = "FAIL" if matrix.state(pair) is Verdict.FAIL else "NOT OBSERVED"
+        lines.append(f"{word} {name}: {matrix.diagnose(pair)}")
     total = len(matrix.pairs)
-    lines.append(f"{total - len(failed)}/{total} pairs ok" + ("" if failed else " (= same rack)"))
+    unseen = sum(matrix.state(p) is Verdict.NOT_OBSERVED for p in failed)
+    summary = f"{total - len(failed)}/{total} pairs ok"
+    summary += f", {unseen} not probed" if unseen else ""
+    lines.append(summary + ("" if failed else " (= same rack)"))
     return "\n".join(lines)
 
 
@@ -120,6 +136,6 @@ def run(args: argparse.Namespace) -> int:
         matrix = await ping_mesh(backend, report, pods, count=args.count, timeout=args.timeout)
         lab = backend.info()
         emit(to_json(lab, matrix) if args.json else to_table(lab, matrix))
-        return 0 if matrix.all_ok else 1
+        return exit_code(matrix.verdict)
 
     return run_on_lab(args, PROG, body)

@@ -1,7 +1,9 @@
 """`fabrictui trace`: one probe's path between two pods, where it stopped, and why.
 
-Exit 0 when the probe was delivered and its reply came back, 1 when not, 2 on bad input or
-a lab that cannot be reached (docs/trace.md).
+Exit codes as verify's (`commands/_headless.exit_code`): 0 when the probe was delivered, its
+reply came back and every point was watched, 1 when it was lost, 2 on bad input or a lab
+that cannot be reached, 3 when nothing was lost but some point could not be watched (or no
+probe went out at all) (docs/trace.md).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from fabrictui.actions.trace.model import HopState, TraceResult
 from fabrictui.actions.trace.run import run_trace
 from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import emit, error, print_progress, run_on_lab
-from fabrictui.model import LabInfo
+from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
+from fabrictui.model import LabInfo, Verdict
 
 PROG = "fabrictui trace"
 
@@ -84,6 +86,9 @@ def to_text(lab: LabInfo, result: TraceResult) -> str:
     lines.append(("DELIVERED" if result.delivered else "NOT DELIVERED") + (
         f": {result.cause}" if result.cause else ""
     ))  # fmt: skip
+    if result.verdict is Verdict.NOT_OBSERVED:
+        unseen = ", ".join(result.unobserved) or "no probe went out"
+        lines.append(f"NOT OBSERVED: {unseen}")
     lines += [f"  {e}" for e in result.evidence]
     lines += [f"  note: {n}" for n in result.notes]
     return "\n".join(lines)
@@ -108,6 +113,6 @@ def run(args: argparse.Namespace) -> int:
         lab = backend.info()
         doc = {"lab": lab.to_json(), **result.to_json()}
         emit(json.dumps(doc, indent=2) if args.json else to_text(lab, result))
-        return 0 if result.delivered else 1
+        return exit_code(result.verdict)
 
     return run_on_lab(args, PROG, body, target=f"{args.source} -> {args.target}")

@@ -47,7 +47,6 @@ def to_json(lab: LabInfo, results: list[CheckResult], mode: str = "vxlan") -> st
             "name": r.name,
             "state": r.state.value,
             "passed": r.passed,
-            "observed": r.observed,
             "evidence": list(r.evidence),
             "cause": r.cause,
             "unseen": list(r.unseen),

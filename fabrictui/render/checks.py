@@ -18,6 +18,8 @@ def ping_cell(result: PingResult | None, cross_rack: bool, palette: Palette) -> 
     if result is None:
         return Text("…", style=palette.muted)
     marker = "x" if cross_rack else "="
+    if not result.probed:  # no echo went out: nothing is known of the path
+        return Text(f"{marker} no probe", style=palette.unseen)
     if result.error:
         return Text(f"{marker} error", style=palette.bad)
     if result.ok:

@@ -7,6 +7,7 @@ import html
 import time
 from dataclasses import dataclass
 
+from fabrictui.model import Verdict
 from fabrictui.render.checks import VERDICT_WORDS, checks_summary
 from fabrictui.report.moment import FRAMES_AROUND, Moment, stamp
 
@@ -110,14 +111,17 @@ def sections(m: Moment) -> list[Section]:
     else:
         at, results = m.ping
         rows = tuple(
-            (src, dst, f"{r.loss_pct:.0f}%",
+            (src, dst, "not probed" if not r.probed else f"{r.loss_pct:.0f}%",
              "" if r.rtt_avg_ms is None else f"{r.rtt_avg_ms:.2f}", r.error or "")
             for (src, dst), r in sorted(results.items())
         )  # fmt: skip
         failed = sum(1 for r in results.values() if not r.ok)
+        unprobed = sum(1 for r in results.values() if not r.probed)
+        answered = f"{len(results) - failed}/{len(results)} pairs answered"
+        answered += f", {unprobed} not probed" if unprobed else ""
         out.append(
             Section(
-                f"Ping mesh at {_clock(at)}: {len(results) - failed}/{len(results)} pairs answered",
+                f"Ping mesh at {_clock(at)}: {answered}",
                 ("from", "to", "loss", "rtt avg ms", "error"),
                 rows,
             )
@@ -125,6 +129,8 @@ def sections(m: Moment) -> list[Section]:
     if m.trace is not None:
         at, trace = m.trace
         verdict = "delivered" if trace.delivered else "NOT delivered"
+        if trace.verdict is Verdict.NOT_OBSERVED:
+            verdict += f"; NOT OBSERVED: {', '.join(trace.unobserved) or 'no probe went out'}"
         lost = trace.lost_at
         lines = [f"{trace.source} -> {trace.target}: {verdict}"]
         if lost is not None:

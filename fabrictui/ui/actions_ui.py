@@ -204,17 +204,15 @@ def ping_mesh(host: ActionHost) -> None:
             f"{src} -> {dst}: {matrix.diagnose((src, dst)) or 'no cause found'}"
             for src, dst in failed
         ]
-        total = len(matrix.results)
-        summary = (
-            f"all {total} pairs answer" if not failed else f"{len(failed)} of {total} pairs fail"
-        )
-        host.log_action(f"ping: {summary}", "ok" if not failed else "error")
+        summary = matrix.counts()
+        level = {Verdict.PASS: "ok", Verdict.FAIL: "error"}.get(matrix.verdict, "warn")
+        host.log_action(f"ping: {summary}", level)
         for line in diagnoses:
             host.log_action(f"  {line}", "warn")
         if screen.is_attached:
             for (src_key, dst_key), result in matrix.results.items():
                 screen.set_result(by_key[src_key], by_key[dst_key], result)
-            screen.finish(summary, not failed, diagnoses)
+            screen.finish(summary, matrix.verdict, diagnoses)
 
     spec = ActionSpec(
         "ping",

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from rich.text import Text
 from textual.screen import Screen
 
-from fabrictui.model import LabInfo
+from fabrictui.model import LabInfo, overall
 from fabrictui.render.checks import check_lines, checks_summary
 from fabrictui.render.common import Palette
 from fabrictui.session.feeds import Event
@@ -179,7 +179,8 @@ class ReplayControls:
         def fill() -> None:
             for (src, dst), result in results.items():
                 screen.set_result(by_key[src], by_key[dst], result)
-            screen.finish(f"{summary} (recorded)", not failed, [f"{s} -> {d}" for s, d in failed])
+            verdict = overall(r.verdict for r in results.values())
+            screen.finish(f"{summary} (recorded)", verdict, [f"{s} -> {d}" for s, d in failed])
 
         self.app.push_screen(screen)
         screen.call_after_refresh(fill)

@@ -26,9 +26,10 @@ def test_ready_passes_all_json(capsys):
     assert doc["mode"] == "vxlan"
     checks = doc["checks"]
     assert len(checks) == 6
-    assert all(set(c) == {"name", "passed", "observed", "evidence", "cause"} for c in checks)
-    assert all(c["observed"] for c in checks)
+    keys = {"name", "state", "passed", "evidence", "cause", "unseen"}
+    assert all(set(c) == keys for c in checks)
     assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)
+    assert all(c["state"] == "pass" and c["unseen"] == [] for c in checks)
     assert out.err == ""  # --json keeps stderr quiet
 
 

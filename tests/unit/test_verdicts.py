@@ -11,21 +11,34 @@ import asyncio
 import dataclasses
 import json
 
+from fabrictui.actions.ping.mesh import PingMatrix
+from fabrictui.actions.progress import ignore
+from fabrictui.actions.trace.model import HopState
+from fabrictui.actions.trace.run import run_trace
 from fabrictui.actions.verify.bgp import check_leaf_sessions
 from fabrictui.actions.verify.diagnose import LabSnapshot, take_snapshot
 from fabrictui.actions.verify.observed import capture_not_observed
+from fabrictui.actions.verify.run import verify
 from fabrictui.actions.verify.vxlan import CHECKS, check_sessions
+from fabrictui.backends.base import BackendError
 from fabrictui.commands._headless import EXIT_NOT_OBSERVED, exit_code
+from fabrictui.commands.ping import to_json as ping_json
+from fabrictui.commands.ping import to_table as ping_table
+from fabrictui.commands.trace import to_text as trace_text
 from fabrictui.commands.verify import to_json, to_table
 from fabrictui.intent.liveness import management_cut
 from fabrictui.model import (
     BgpSummary,
     CheckResult,
+    KubePod,
+    PingResult,
     SwitchReading,
     Verdict,
     VmState,
     checks_verdict,
 )
+from fabrictui.render.checks import ping_cell
+from fabrictui.render.common import Palette
 from tests.demo_helpers import fast_backend
 
 HUNG = "spine-sw1: no SSH answer from root@127.0.0.1:2201 within 5s"
@@ -165,3 +178,101 @@ def test_json_and_table_carry_the_three_verdicts() -> None:
     assert exit_code(checks_verdict(results)) == 1
     assert exit_code(checks_verdict(results[:3])) == 3
     assert exit_code(checks_verdict(results[:1])) == 0
+
+
+# -- the ping matrix and the trace: a pair or a point that could not be probed -------------
+
+
+def pod(name: str, ip: str, node: str) -> KubePod:
+    return KubePod("space1", name, 1, 1, "Running", 0, 0.0, ip, node, "nginx-deployment")
+
+
+def matrix_with(second: PingResult) -> PingMatrix:
+    a, b = pod("a", "10.64.0.1", "k8s-node-l1-1"), pod("b", "10.64.1.1", "k8s-node-l2-1")
+    ok = PingResult(a.key, "10.64.1.1", 3, 3, 1.0, 1.0, 1.0, 62)
+    return PingMatrix((a, b), {(a.key, b.key): ok, (b.key, a.key): second})
+
+
+def test_a_pair_that_could_not_be_probed_is_not_observed() -> None:
+    never = PingResult.failed("space1/b", "10.64.0.1", "exec in space1/b: API timed out")
+    matrix = matrix_with(never)
+    assert never.verdict is Verdict.NOT_OBSERVED and not never.probed
+    assert matrix.verdict is Verdict.NOT_OBSERVED
+    assert exit_code(matrix.verdict) == 3
+    assert matrix.counts() == "1 of 2 pairs not probed"
+    out = json.loads(ping_json(matrix))
+    assert out["state"] == "not_observed" and out["all_ok"] is False
+    assert [r["state"] for r in out["results"]] == ["pass", "not_observed"]
+    table = ping_table(matrix)
+    assert "no probe" in table and "NOT OBSERVED b -> a" in table
+    assert table.endswith("1/2 pairs ok, 1 not probed")
+    palette = Palette()
+    cell = ping_cell(never, True, palette)
+    assert cell.plain == "x no probe" and cell.style == palette.unseen != palette.bad
+
+
+def test_a_pair_whose_echoes_were_lost_still_fails() -> None:
+    lost = PingResult("space1/b", "10.64.0.1", 3, 0, None, None, None)
+    matrix = matrix_with(lost)
+    assert matrix.verdict is Verdict.FAIL and exit_code(matrix.verdict) == 1
+    assert "FAIL b -> a" in ping_table(matrix)
+
+
+async def test_a_trace_delivered_past_a_point_it_could_not_watch_is_not_observed() -> None:
+    backend = fast_backend("ready", speed=200.0)
+    await backend.start()
+    try:
+        pods = await backend.list_pods("space1")
+        src = next(p for p in pods if p.node == "k8s-node-l2-1")
+        dst = next(p for p in pods if p.node == "k8s-node-l1-2")
+        result = await run_trace(backend, ignore, src.key, dst.key)
+    finally:
+        await backend.close()
+    assert result.verdict is Verdict.PASS and exit_code(result.verdict) == 0
+    hops = list(result.hops)
+    at = next(i for i, h in enumerate(hops) if h.point.host == "leaf2")
+    hops[at] = dataclasses.replace(hops[at], state=HopState.UNOBSERVED, sighting=None)
+    blind = dataclasses.replace(
+        result, correlation=dataclasses.replace(result.correlation, hops=tuple(hops))
+    )
+    assert blind.delivered and blind.verdict is Verdict.NOT_OBSERVED
+    assert exit_code(blind.verdict) == 3
+    assert blind.to_json()["state"] == "not_observed"
+    assert f"NOT OBSERVED: leaf2 {hops[at].point.interface}" in trace_text(blind)
+    never = dataclasses.replace(
+        result,
+        correlation=dataclasses.replace(
+            result.correlation,
+            hops=tuple(dataclasses.replace(h, state=HopState.UNOBSERVED) for h in hops),
+            delivered=False,
+            replied=False,
+            lost_at=None,
+        ),
+        ping_ok=False,
+        probed=False,
+    )
+    assert never.verdict is Verdict.NOT_OBSERVED
+    lost = dataclasses.replace(never, probed=True)
+    assert lost.verdict is Verdict.FAIL
+
+
+async def test_a_cross_rack_ping_that_could_not_run_is_not_observed() -> None:
+    """The API would not run the exec: nothing is known of the path, nothing failed."""
+    backend = fast_backend("ready", speed=200.0)
+    await backend.start()
+
+    async def no_exec(*_args, **_kwargs) -> PingResult:
+        raise BackendError("exec in space1/x: the API server is not answering")
+
+    backend.ping = no_exec  # type: ignore[method-assign]
+    backend.probe = no_exec  # type: ignore[method-assign]
+    try:
+        results = await verify(backend, ignore, ping_timeout=2.0)
+    finally:
+        await backend.close()
+    ping, wire = results[4], results[5]
+    assert ping.state is Verdict.NOT_OBSERVED, ping
+    assert (ping.cause or "").startswith("the ping could not run: exec in space1/x")
+    assert wire.state is Verdict.NOT_OBSERVED, wire
+    assert [r.state for r in results[:4]] == [Verdict.PASS] * 4
+    assert exit_code(checks_verdict(results)) == 3

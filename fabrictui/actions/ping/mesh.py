@@ -11,7 +11,7 @@ from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot, diagnose_ping, take_snapshot
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.intent.labshape import same_rack
-from fabrictui.model import KubePod, PingResult
+from fabrictui.model import KubePod, PingResult, Verdict, overall
 
 Pair = tuple[str, str]  # (source pod key, target pod key)
 
@@ -37,7 +37,28 @@ class PingMatrix:
         return bool(pairs) and all((r := self.results.get(p)) is not None and r.ok for p in pairs)
 
     def failures(self) -> list[Pair]:
+        """Pairs that did not answer, or could not be probed (`state` tells them apart)."""
         return [p for p in self.pairs if not ((r := self.results.get(p)) and r.ok)]
+
+    def state(self, pair: Pair) -> Verdict:
+        """Pass, fail (echoes went out, replies missing) or not observed (no probe ran)."""
+        result = self.results.get(pair)
+        return Verdict.NOT_OBSERVED if result is None else result.verdict
+
+    @property
+    def verdict(self) -> Verdict:
+        return overall(self.state(p) for p in self.pairs)
+
+    def counts(self) -> str:
+        """`10 of 12 pairs fail, 2 not probed` / `all 12 pairs answer`."""
+        states = [self.state(p) for p in self.pairs]
+        failed, unseen = states.count(Verdict.FAIL), states.count(Verdict.NOT_OBSERVED)
+        if not failed and not unseen:
+            return f"all {len(states)} pairs answer"
+        parts = [f"{failed} of {len(states)} pairs fail"] if failed else []
+        if unseen:
+            parts.append(f"{unseen} of {len(states)} pairs not probed")
+        return ", ".join(parts)
 
     def pod(self, key: str) -> KubePod | None:
         return next((p for p in self.pods if p.key == key), None)
@@ -110,6 +131,8 @@ async def ping_mesh(
         done += 1
         rtt = f" {result.rtt_avg_ms:.2f} ms" if result.rtt_avg_ms is not None else ""
         verdict = "ok" if result.ok else (result.error or f"{result.loss_pct:g}% loss")
+        if not result.probed:
+            verdict = f"not probed: {verdict}"
         report(
             Progress(
                 f"{src.name} → {dst.name} ({dst.ip}): {verdict}{rtt}",
@@ -131,7 +154,8 @@ async def ping_mesh(
             matrix.snapshot = await take_snapshot(backend)
         except (BackendError, TimeoutError) as err:
             report(Progress(f"could not read the lab to diagnose: {err}", None, "warning"))
-        report(Progress(f"ping mesh: {len(failed)} of {len(pairs)} pairs failed", 1.0, "error"))
+        level = "error" if matrix.verdict is Verdict.FAIL else "warning"
+        report(Progress(f"ping mesh: {matrix.counts()}", 1.0, level))
     else:
         report(Progress(f"ping mesh: all {len(pairs)} pairs ok", 1.0, "ok"))
     return matrix

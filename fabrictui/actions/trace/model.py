@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from fabrictui.model import Verdict
+
 REQUEST = "request"
 REPLY = "reply"
 ECHO_REQUEST = 8
@@ -204,6 +206,27 @@ class TraceResult:
     phases: tuple[tuple[str, float], ...] = ()  # (phase, seconds)
     capture_spread_s: float | None = None  # first to last capture start
     notes: tuple[str, ...] = ()  # points that could not be captured, and why
+    probed: bool = True  # echoes went out (a ping that never ran says nothing of the path)
+
+    @property
+    def unobserved(self) -> tuple[str, ...]:
+        """`host interface` of each point on the path no capture could watch."""
+        return tuple(
+            f"{h.point.host} {h.point.interface}"
+            for h in self.hops
+            if h.state is HopState.UNOBSERVED
+        )
+
+    @property
+    def verdict(self) -> Verdict:
+        """Pass: delivered and watched all the way; fail: the probe went out and was lost;
+        not observed: delivered with points no capture could watch (it passed on what it
+        saw and says what it could not see), or no probe went out at all."""
+        if self.delivered:
+            return Verdict.NOT_OBSERVED if self.unobserved else Verdict.PASS
+        if not self.probed and self.lost_at is None and not any(h.seen for h in self.hops):
+            return Verdict.NOT_OBSERVED
+        return Verdict.FAIL
 
     @property
     def delivered(self) -> bool:
@@ -231,6 +254,8 @@ class TraceResult:
             "dst_node": self.dst_node,
             "icmp_id": c.icmp_id,
             "delivered": self.delivered,
+            "state": self.verdict.value,
+            "unobserved": list(self.unobserved),
             "request_delivered": c.delivered,
             "reply_returned": c.replied,
             "branch": c.branch,

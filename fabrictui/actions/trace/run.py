@@ -175,4 +175,5 @@ async def run_trace(
         phases=tuple(phases),
         capture_spread_s=captures.spread,
         notes=tuple(notes),
+        probed=ping.probed,
     )

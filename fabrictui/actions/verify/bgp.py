@@ -34,6 +34,7 @@ from fabrictui.actions.verify.diagnose import LabSnapshot, diagnose_ping, take_s
 from fabrictui.actions.verify.observed import (
     capture_not_observed,
     judge_unread,
+    unprobed,
     verdict,
     why_unread,
 )
@@ -280,10 +281,16 @@ async def check_ping_native(
     else:
         cause = diagnose_ping(snap, src, dst.ip, result) or result.error or "no replies"
         ping = CheckResult(CHECKS_BGP[6], False, (line,), cause)
+        if unprobed(result, cause):
+            why = f"the ping could not run: {cause}"
+            ping = CheckResult.not_observed(CHECKS_BGP[6], why, (line,))
     if error and snap.info.not_observed:
         return ping, not_observed(CHECKS_BGP[7], snap.info, f"no capture on {src.node} eth0: ")
     if error:
         return ping, capture_not_observed(CHECKS_BGP[7], snap, src.node, error, line, result.ok)
+    if not ping.observed:
+        why = "cannot run: the ping of check 7 could not run"
+        return ping, CheckResult.not_observed(CHECKS_BGP[7], why)
     if not result.ok:
         why = "cannot run: the ping of check 7 got no replies"
         return ping, CheckResult(CHECKS_BGP[7], False, (), why)

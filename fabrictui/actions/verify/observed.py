@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fabrictui.actions.verify.diagnose import LabSnapshot
 from fabrictui.intent import labshape
 from fabrictui.intent.liveness import management_cut, node_says, switch_as_peers_see_it, switch_says
-from fabrictui.model import CheckResult, VmState
+from fabrictui.model import CheckResult, PingResult, VmState
 
 CROSSES = "pod traffic crosses the fabric"
 
@@ -105,3 +105,9 @@ def capture_not_observed(
         if alive and cut:
             says += ": the node works, only its management path is cut"
     return CheckResult.not_observed(name, f"{what}; {says}", (capture_error,))
+
+
+def unprobed(result: PingResult, cause: str) -> bool:
+    """The ping never sent an echo and nothing more specific than its own error explains
+    it (a pod not Running, a session down would): the path was not observed."""
+    return not result.probed and cause == (result.error or cause)

@@ -38,6 +38,7 @@ from fabrictui.actions.verify.observed import (
     capture_not_observed,
     judge_unread,
     powered_off,
+    unprobed,
     verdict,
     why_unread,
 )
@@ -247,10 +248,16 @@ async def check_ping_and_wire(
             cause = traced.cause
         cause = cause or result.error or "no replies"
         ping_check = CheckResult(CHECKS[4], False, (line, *_trace_evidence(traced)), cause)
+        if unprobed(result, cause):
+            ping_check = CheckResult.not_observed(
+                CHECKS[4], f"the ping could not run: {cause}", ping_check.evidence
+            )
     if capture_error and snap.info.not_observed:
         wire = not_observed(CHECKS[5], snap.info, f"no capture on {src.node} eth0: ")
     elif capture_error:
         wire = capture_not_observed(CHECKS[5], snap, src.node, capture_error, line, result.ok)
+    elif not ping_check.observed:
+        wire = CheckResult.not_observed(CHECKS[5], "cannot run: the ping of check 5 could not run")
     elif not result.ok:
         seen = sum(1 for f in frames if f.inner_src == src.ip and f.inner_dst == dst.ip)
         why = "cannot run: the ping of check 5 got no replies"

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from fabrictui.intent.labshape import same_rack
-from fabrictui.model import KubePod, PingResult
-from fabrictui.render.checks import ping_cell
+from fabrictui.model import KubePod, PingResult, Verdict
+from fabrictui.render.checks import ping_cell, verdict_style
 from fabrictui.render.common import Palette
 from fabrictui.ui.widgets.overlay_pane import FrameLog
 
@@ -93,13 +93,12 @@ class PingMatrixScreen(Screen[None]):
         cell = ping_cell(result, self.cross_rack(src, dst), self.palette)
         self.query_one(DataTable).update_cell(src.key, dst.key, cell)
 
-    def finish(self, summary: str, ok: bool, diagnoses: list[str]) -> None:
+    def finish(self, summary: str, verdict: Verdict, diagnoses: list[str]) -> None:
+        style = verdict_style(verdict, self.palette)
         title = self.query_one("#matrix-title", Static)
-        title.update(
-            Text(f"Ping mesh: {summary}", style=self.palette.good if ok else self.palette.bad)
-        )
+        title.update(Text(f"Ping mesh: {summary}", style=style))
         self.query_one("#matrix-diagnosis", Static).update(
-            Text("\n".join(diagnoses), style=self.palette.bad) if diagnoses else ""
+            Text("\n".join(diagnoses), style=style) if diagnoses else ""
         )
 
     def add_frame_lines(self, lines: list[str]) -> None:

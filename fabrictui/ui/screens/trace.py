@@ -12,6 +12,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from fabrictui.actions.trace.model import Hop, HopState, TraceResult
+from fabrictui.model import Verdict
+from fabrictui.render.checks import verdict_style
 from fabrictui.render.common import Palette
 
 WIDE = 120  # from this width on, what was seen sits on the point's own line
@@ -94,7 +96,10 @@ def trace_title(result: TraceResult) -> str:
     who = f"{result.source.split('/')[-1]} → {result.target.split('/')[-1]}"
     if result.delivered:
         via = f" through {c.branch}" if c.branch else ""
-        return f"Trace {who}: delivered{via}, reply back ({result.ping_text})"
+        unseen = f"; NOT OBSERVED at {', '.join(result.unobserved)}" if result.unobserved else ""
+        return f"Trace {who}: delivered{via}, reply back ({result.ping_text}){unseen}"
+    if result.verdict is Verdict.NOT_OBSERVED:
+        return f"Trace {who}: NOT OBSERVED: no probe went out ({result.ping_text})"
     lost = c.lost_at
     where = f": lost at {lost.host} {lost.interface} ({lost.direction})" if lost else ""
     return f"Trace {who}: NOT delivered{where}"
@@ -168,9 +173,7 @@ class TraceScreen(Screen[None]):
 
     def show(self, result: TraceResult) -> None:
         self.result = result
-        title = Text(
-            trace_title(result), style=self.palette.good if result.delivered else self.palette.bad
-        )
+        title = Text(trace_title(result), style=verdict_style(result.verdict, self.palette))
         self.query_one("#trace-title", Static).update(title)
         if result.cause:
             self.query_one("#trace-cause", Static).update(
