@@ -35,6 +35,7 @@ from tests._kube_proxy import KubeProxy
 from tests._lab_faults import (
     kill_sshd,
     lab_state,
+    management_ssh_cut,
     namespace,
     prepare_workload,
     process_record,
@@ -127,6 +128,11 @@ How each fault is made and cleared:
   then a listener on the same 127.0.0.1 port that accepts TCP and never answers; cleared
   by closing it and starting `sshd` again. A hang can only be known by its timeout: the
   app's per-switch read timeout is 5 s.
+- **management path cut**: SIGSTOP of the switch's `sshd` and every session below it (its
+  port takes TCP and never answers, no reset: a firewall dropping the packets), with the
+  fabric untouched; cleared by SIGCONT. The VM pane must say `running, no SSH` (its peers
+  see its sessions Established), never `unreachable` alone, and verify exits 3 with no check
+  failed (`tests/lab/test_unobserved_rehearsal.py`, docs/checks.md).
 - **tcpdump killed mid-stream**: SIGKILL of the tcpdump in the node's namespace while
   pings cross the node; the app restarts the capture by itself.
 - **capture host gone**: the node's `sshd` killed with its sessions, then started again.
@@ -397,6 +403,12 @@ def vm_state(app: FabricApp, host: str) -> str:
     return next((str(h.state) for h in app.state.hosts if h.name == host), "")
 
 
+def vm_row(app: FabricApp, host: str) -> str:
+    """The host's row in the VMs pane, as drawn."""
+    rows = pane_text(app, "pane-vms").splitlines()
+    return next((row for row in rows if row.startswith(f"{host} ")), "")
+
+
 async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
     app = fault_app(lab_dir)
     port = ssh_port(lab_dir, "leaf2")
@@ -421,6 +433,8 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
             refused_text = app.state.readings["leaf2"].error
             assert "\n" not in refused_text and "Traceback" not in refused_text
             await until(pilot, lambda: vm_state(app, "leaf2") == "unreachable", 10, "VM pane")
+            # the spines still see its sessions: the pane says it runs, only SSH is cut
+            await until(pilot, lambda: "running, no SSH" in vm_row(app, "leaf2"), 10, "VM pane")
             for other in ("spine-sw1", "spine-sw2", "leaf1"):
                 assert app.state.readings[other].error is None, app.state.readings[other].error
             # the data plane is whole; only leaf2's own ports cannot be watched
@@ -457,12 +471,57 @@ async def test_c_switch_ssh_refusing_then_hanging(lab_dir: Path) -> None:
         await still_fine(app, pilot)
     assert seen_refused < ONE_REFRESH, seen_refused
     assert seen_hung < SSH_TIMEOUT + ONE_REFRESH, seen_hung
-    refusing = f'leaf2 error in the fabric pane ("{problem_of(refused_text)}"), VM: unreachable'
+    refusing = (
+        f'leaf2 error in the fabric pane ("{problem_of(refused_text)}"), VM pane: "running, no'
+        ' SSH" (the spines see its sessions Established)'
+    )
     record("leaf2 sshd killed (port refuses)", refusing, seen_refused, None, "then hung (next row)",
            trace_text(traced))  # fmt: skip
     hanging_sees = f'leaf2 error ("{problem_of(hung_text)}"), the other switches on time'
     note = "recovery: sshd restarted; a hang is only known by its timeout"
     record("leaf2 SSH port accepts TCP, never answers", hanging_sees, seen_hung, recovered, note)
+
+
+async def test_c2_switch_management_path_cut(lab_dir: Path) -> None:
+    """spine-sw1's management SSH black-holed (its sshd and sessions stopped: the port takes
+    TCP, nothing answers, no reset) while the fabric stays whole: the app must say the
+    switch runs and only its management path is cut, never that a spine is down."""
+    app = fault_app(lab_dir)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await until(pilot, lambda: fabric_healthy(app), 30, "healthy fabric")
+        with management_ssh_cut(lab_dir, "spine-sw1"):
+            # a silent path is known only by timeouts: the open session's keepalives, then
+            # a new connection's 5 s, then the next VM poll
+            seen = await until(
+                pilot, lambda: "running, no SSH" in vm_row(app, "spine-sw1"), 60, "VM pane"
+            )
+            row = vm_row(app, "spine-sw1")
+            assert "unreachable" not in row, row
+            host = next(h for h in app.state.hosts if h.name == "spine-sw1")
+            view = app.state.management_view(host)
+            assert view is not None and view.alive, view
+            assert "its sessions to leaf1 and leaf2 are Established" in view.says, view
+            states = session_states(app)
+            assert all(states[(leaf, "spine-sw1")] == "Established" for leaf in LEAVES), states
+            traced = await trace_across(app)  # the data plane is whole
+            assert traced.get("delivered"), traced
+            await still_fine(app, pilot)
+        recovered = await until(
+            pilot,
+            lambda: vm_state(app, "spine-sw1") == "running" and fabric_healthy(app),
+            60,
+            "spine-sw1 answering again",
+        )
+        await still_fine(app, pilot)
+    sees = (
+        'VM pane: spine-sw1 "running, no SSH" (its SSH column: management SSH not answering;'
+        " its sessions to leaf1 and leaf2 are Established as they see them); fabric pane:"
+        " its own reading times out, the leaves' sessions to it Established"
+    )
+    note = "recovery: sshd resumed (SIGCONT); seen = keepalives + a 5 s connect + a VM poll"
+    record("spine-sw1 management path cut (sshd stopped: no answer, no reset)", sees, seen,
+           recovered, note, trace_text(traced))  # fmt: skip
 
 
 # ==========================================================================================
@@ -564,6 +623,11 @@ async def test_e_capture_host_disappears(lab_dir: Path) -> None:
             problem = next(s for at, p, s, stale in app.seen if p == "pane-overlay" and
                            at >= injected and CAPTURE_NODE in s)  # fmt: skip
             await until(pilot, lambda: vm_state(app, CAPTURE_NODE) == "unreachable", 10, "VM")
+            # its kubelet still reports Ready: the VM pane says the node runs, SSH is cut
+            await until(
+                pilot, lambda: "running, no SSH" in vm_row(app, CAPTURE_NODE), 15, "VM pane"
+            )
+            vm_seen = time.monotonic() - injected
             # its pods still answer (exec goes through the API, not the node's sshd); what
             # the trace cannot do is watch that node's interfaces
             traced = await trace_across(app, src_node=CAPTURE_NODE)
@@ -585,7 +649,8 @@ async def test_e_capture_host_disappears(lab_dir: Path) -> None:
         await until(pilot, lambda: vm_state(app, CAPTURE_NODE) == "running", 10, "VM running")
         await still_fine(app, pilot)
     record(f"{CAPTURE_NODE}: sshd killed (capture host gone)", f"overlay pane: "
-           f"\"{problem_of(problem)}\", host unreachable in the VM pane", seen, recovered,
+           f"\"{problem_of(problem)}\"; VM pane: \"running, no SSH\" (seen within "
+           f"{vm_seen:.2f} s: the API says it is Ready)", seen, recovered,
            "recovery: sshd restarted; capture retries with backoff",
            trace_text(traced))  # fmt: skip
 
