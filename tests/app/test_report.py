@@ -229,3 +229,41 @@ async def test_a_trace_is_recorded_replayed_on_t_and_reported(tmp_path):
         await pilot.pause(0.3)
         assert isinstance(app.screen, TraceScreen) and app.screen.result == traced
     rec.close()
+
+
+def test_a_report_keeps_what_could_not_be_observed_apart_from_failures(tmp_path):
+    """Issue 28: the recording keeps the third verdict, and the report says it in words."""
+    path = tmp_path / "r.rec.sqlite"
+    clock = Clock()
+    recorder = Recorder(path, LAB, clock=clock)
+    state = LabState(LAB, clock)
+    recorder.attach(state)
+    state.set_hosts([host("leaf1")])
+    clock.now = T0 + 10
+    unseen = "spine-sw1: management SSH not answering; leaf1 sees its session Established"
+    checks = [
+        CheckResult("leaf BGP sessions", True, ("leaf1: spine-sw1 Established",), unseen=(unseen,)),
+        CheckResult.not_observed("VXLAN on the wire", "k8s-node-l2-1: management SSH refused"),
+    ]
+    recorder.result("verify", checks)
+
+    class Mesh:
+        results = {
+            ("space1/web-1", "space1/web-2"): PingResult.failed(
+                "space1/web-1", "10.64.2.3", "exec in space1/web-1: the API is not answering"
+            )
+        }
+
+    clock.now = T0 + 20
+    recorder.result("ping", Mesh())
+    recorder.close()
+    late = moment_at(Recording(path))
+    assert late.verify is not None
+    assert [c.state.value for c in late.verify[1]] == ["pass", "not_observed"]
+    md = markdown(late)
+    assert "1. PASS leaf BGP sessions" in md and f"not seen: {unseen}" in md
+    assert "2. NOT OBSERVED VXLAN on the wire" in md
+    assert "not observed: k8s-node-l2-1: management SSH refused" in md
+    assert "1/2 checks passed, 1 not observed" in md and "FAIL" not in md
+    assert "| space1/web-1 | space1/web-2 | not probed |" in md
+    assert "0/1 pairs answered, 1 not probed" in md

@@ -35,10 +35,13 @@ from fabrictui.model import (
     SwitchReading,
     Verdict,
     VmState,
+    WatchEvent,
     checks_verdict,
 )
 from fabrictui.render.checks import ping_cell
 from fabrictui.render.common import Palette
+from fabrictui.render.hosts import host_row
+from fabrictui.session.state import LabState
 from tests.demo_helpers import fast_backend
 
 HUNG = "spine-sw1: no SSH answer from root@127.0.0.1:2201 within 5s"
@@ -276,3 +279,32 @@ async def test_a_cross_rack_ping_that_could_not_run_is_not_observed() -> None:
     assert wire.state is Verdict.NOT_OBSERVED, wire
     assert [r.state for r in results[:4]] == [Verdict.PASS] * 4
     assert exit_code(checks_verdict(results)) == 3
+
+
+# -- the VMs pane: "running, no SSH", for how long, and why -------------------------------
+
+
+def test_the_vm_pane_says_running_no_ssh_when_the_fabric_and_the_api_say_so() -> None:
+    snap = cut(cut(snapshot(), "spine-sw1", HUNG), "k8s-node-l2-1", REFUSED)
+    now = [1000.0]
+    state = LabState(snap.info, lambda: now[0])
+    state.set_readings(snap.readings)
+    state.apply_node_event(WatchEvent("RELIST", items=snap.nodes))
+    state.set_hosts(list(snap.hosts))
+    now[0] += 30.0
+    state.set_hosts(list(snap.hosts))  # a later poll: still cut, since the first
+    palette = Palette()
+    rows = {h.name: host_row(h, palette, state.management_view(h)) for h in state.hosts}
+    spine, node = rows["spine-sw1"], rows["k8s-node-l2-1"]
+    assert spine[3].plain == "running, no SSH 30s" and spine[3].style == palette.unseen
+    assert spine[5].plain.startswith("management SSH not answering (no SSH answer from")
+    assert "its sessions to leaf1 and leaf2 are Established" in spine[5].plain
+    assert node[3].plain == "running, no SSH 30s"
+    assert "the API says it is Ready" in node[5].plain
+    assert rows["spine-sw2"][3].plain == "running"
+    # nothing else says it runs: "no SSH", in the colour of failure
+    down = sessions_down_at_peers(snap, "spine-sw1")
+    state.set_readings(down.readings)
+    cell = host_row(state.hosts[0], palette, state.management_view(state.hosts[0]))[3]
+    assert state.hosts[0].name == "spine-sw1"
+    assert cell.plain == "no SSH 30s" and cell.style == palette.bad
