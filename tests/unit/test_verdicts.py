@@ -16,11 +16,12 @@ from fabrictui.actions.progress import ignore
 from fabrictui.actions.trace.model import HopState
 from fabrictui.actions.trace.run import run_trace
 from fabrictui.actions.verify.bgp import check_leaf_sessions
+from fabrictui.actions.verify.checks import check_calico, check_nodes, check_replicas
 from fabrictui.actions.verify.diagnose import LabSnapshot, take_snapshot
-from fabrictui.actions.verify.observed import capture_not_observed
+from fabrictui.actions.verify.observed import capture_not_observed, nothing_answered
 from fabrictui.actions.verify.run import verify
 from fabrictui.actions.verify.vxlan import CHECKS, check_sessions
-from fabrictui.backends.base import BackendError
+from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.commands._headless import EXIT_NOT_OBSERVED, exit_code
 from fabrictui.commands.ping import to_json as ping_json
 from fabrictui.commands.ping import to_table as ping_table
@@ -308,3 +309,18 @@ def test_the_vm_pane_says_running_no_ssh_when_the_fabric_and_the_api_say_so() ->
     cell = host_row(state.hosts[0], palette, state.management_view(state.hosts[0]))[3]
     assert state.hosts[0].name == "spine-sw1"
     assert cell.plain == "no SSH 30s" and cell.style == palette.bad
+
+
+def test_checks_that_need_an_api_that_did_not_answer_are_not_observed() -> None:
+    error = "list nodes: https://127.0.0.1:6443 is not answering"
+    snap = dataclasses.replace(snapshot(), nodes=(), pods=(), errors=(error,))
+    wl = DemoWorkload()
+    for result in (check_nodes(snap), check_calico(snap), check_replicas(snap, wl, 4)):
+        assert result.state is Verdict.NOT_OBSERVED, result
+        assert result.cause == f"the Kubernetes API could not be read: {error}"
+    assert nothing_answered(snap) is None  # the switches answered
+    for switch in ("spine-sw1", "spine-sw2", "leaf1", "leaf2"):
+        snap = cut(snap, switch, f"{switch}: no SSH answer from x within 5s")
+    hosts = tuple(dataclasses.replace(h, state=VmState.UNREACHABLE) for h in snap.hosts)
+    silent = dataclasses.replace(snap, hosts=hosts)
+    assert (nothing_answered(silent) or "").startswith("no part of the lab answered")

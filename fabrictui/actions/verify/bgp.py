@@ -34,6 +34,7 @@ from fabrictui.actions.verify.diagnose import LabSnapshot, diagnose_ping, take_s
 from fabrictui.actions.verify.observed import (
     capture_not_observed,
     judge_unread,
+    nothing_answered,
     unprobed,
     verdict,
     why_unread,
@@ -308,6 +309,9 @@ async def verify_bgp(
     wl = workload or DemoWorkload()
     report(Progress("reading the lab (BGP mode)", 0.0))
     snap = await take_snapshot(backend)
+    silent = nothing_answered(snap)
+    if silent is not None:
+        raise BackendError(silent)
     results: list[CheckResult] = []
     add = reporting(results, report, len(CHECKS_BGP))
 

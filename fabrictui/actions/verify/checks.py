@@ -30,10 +30,18 @@ def by_name(obj: object) -> str:
     return str(getattr(obj, "name", ""))
 
 
+def api_unread(name: str, snap: LabSnapshot) -> CheckResult | None:
+    """Not observed when the Kubernetes API could not be read: its error, not a verdict."""
+    if not snap.errors:
+        return None
+    return CheckResult.not_observed(name, f"the Kubernetes API could not be read: {snap.errors[0]}")
+
+
 def check_nodes(snap: LabSnapshot) -> CheckResult:
     if not snap.nodes:
-        cause = snap.errors[0] if snap.errors else "no Kubernetes nodes"
-        return CheckResult(NODES_READY, False, (), cause)
+        return api_unread(NODES_READY, snap) or CheckResult(
+            NODES_READY, False, (), "no Kubernetes nodes"
+        )
     evidence = tuple(
         f"{n.name}: {n.status} {n.version} {n.internal_ip}" for n in sorted(snap.nodes, key=by_name)
     )
@@ -46,6 +54,9 @@ def check_nodes(snap: LabSnapshot) -> CheckResult:
 
 
 def check_calico(snap: LabSnapshot) -> CheckResult:
+    unread = api_unread(CALICO_RUNNING, snap)
+    if unread is not None:
+        return unread
     pods = {p.key: p for p in snap.pods}
     per_node = calico_node_pods(pods)
     evidence: list[str] = []
@@ -90,6 +101,9 @@ def workload_running(snap: LabSnapshot, wl: DemoWorkload) -> list[KubePod]:
 
 def check_replicas(snap: LabSnapshot, wl: DemoWorkload, replicas: int) -> CheckResult:
     name = REPLICAS
+    unread = api_unread(name, snap)
+    if unread is not None:
+        return unread
     pods = [p for p in snap.pods if belongs(p, wl.namespace, wl.deployment)]
     evidence = tuple(
         f"{p.name}: {p.status} {p.ready_text} {p.ip or '-'} on {p.node or '-'}" for p in pods

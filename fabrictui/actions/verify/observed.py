@@ -111,3 +111,13 @@ def unprobed(result: PingResult, cause: str) -> bool:
     """The ping never sent an echo and nothing more specific than its own error explains
     it (a pod not Running, a session down would): the path was not observed."""
     return not result.probed and cause == (result.error or cause)
+
+
+def nothing_answered(snap: LabSnapshot) -> str | None:
+    """Why no part of the lab answered (no switch's summary read, no host's SSH, the API
+    not read); None when something did. Verify then ends with exit 2, not a verdict."""
+    if any(r.summary is not None for r in snap.readings.values()) or not snap.errors:
+        return None
+    if any(h.state is VmState.RUNNING for h in snap.hosts):
+        return None
+    return f"no part of the lab answered (no switch, no host's SSH; {snap.errors[0]})"

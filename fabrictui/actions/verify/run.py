@@ -14,8 +14,9 @@ from fabrictui.actions.verify.checks import (
     reporting,
 )
 from fabrictui.actions.verify.diagnose import take_snapshot
+from fabrictui.actions.verify.observed import nothing_answered
 from fabrictui.actions.verify.vxlan import CHECKS, check_ping_and_wire, check_sessions
-from fabrictui.backends.base import DemoWorkload, LabBackend
+from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.model import CheckResult
 
 
@@ -34,6 +35,9 @@ async def verify(
     wl = workload or DemoWorkload()
     report(Progress("reading the lab", 0.0))
     snap = await take_snapshot(backend)
+    silent = nothing_answered(snap)
+    if silent is not None:
+        raise BackendError(silent)
     results: list[CheckResult] = []
     add = reporting(results, report, len(CHECKS))
 
