@@ -41,11 +41,11 @@ class HostView:
 
 def management_cut(host: Host) -> str | None:
     """`management SSH not answering (...)` / `management SSH refused (...)`, from why the
-    host's SSH failed; None when SSH answered or the host is not running for its provider."""
-    if host.state is not VmState.UNREACHABLE:
+    host's SSH failed; None when SSH answered, or the host is unreachable for another reason
+    than its SSH (Vagrant's "inaccessible": then its state says it)."""
+    if host.state is not VmState.UNREACHABLE or host.ssh_error is None:
         return None
-    why = host.ssh_error or "no answer"
-    why = why.removeprefix(f"{host.name}: ")
+    why = host.ssh_error.removeprefix(f"{host.name}: ")
     lowered = why.lower()
     if "refused" in lowered:
         kind = "refused"

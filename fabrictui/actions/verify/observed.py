@@ -46,7 +46,8 @@ def why_unread(snap: LabSnapshot, switch: str) -> str | None:
 def judge_unread(snap: LabSnapshot, switches: Iterable[str], crossing: bool = False) -> Unread:
     """Each of `switches` that could not be read, judged by its peers' summaries; `crossing`:
     a pod ping crossed the fabric (the switches forward)."""
-    pairs = labshape.expected_sessions(snap.hosts)
+    # the lab's own list of sessions when it gives one (an inventory), else the pattern's
+    pairs = snap.info.expected_sessions or labshape.expected_sessions(snap.hosts)
     addresses = dict(snap.info.peer_addresses)
     out = Unread()
     for switch in switches:
