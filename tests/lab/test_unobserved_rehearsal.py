@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -142,10 +143,15 @@ def test_cli_a_node_whose_ssh_is_refused(lab_dir: Path) -> None:
 # -- the same two cases in a real terminal -------------------------------------------------
 
 
+# one tmux server per terminal: another test's server (the default socket) keeps its own
+# sizes and its sessions are not ours to see, and a server of ours still exiting after the
+# last test would refuse the next session ("server exited unexpectedly")
+SOCKETS = itertools.count()
+socket = [f"{SESSION}-0"]
+
+
 def tmux(*args: str) -> subprocess.CompletedProcess:
-    # a server of our own: another test's tmux server (the default socket) keeps its own
-    # sizes, and its sessions are not ours to see
-    argv = ["tmux", "-L", SESSION, *args]
+    argv = ["tmux", "-L", socket[0], *args]
     return subprocess.run(argv, capture_output=True, text=True, check=False)
 
 
@@ -178,6 +184,7 @@ def terminal(lab_dir: Path, tmp_path: Path) -> Iterator[None]:
         if key in os.environ
     )
     pid_file = tmp_path / "pid"
+    socket[0] = f"{SESSION}-{next(SOCKETS)}"
     # the terminal's size is the terminal's: COLUMNS/LINES from the test's environment
     # (Textual reads them first) would pin the app to 80x24
     command = (
@@ -191,6 +198,8 @@ def terminal(lab_dir: Path, tmp_path: Path) -> Iterator[None]:
         yield
     finally:
         tmux("kill-server")
+        tmp = os.environ.get("TMUX_TMPDIR", "/tmp")
+        Path(tmp, f"tmux-{os.getuid()}", socket[0]).unlink(missing_ok=True)
         if pid_file.exists():
             pid = int(pid_file.read_text())
             with contextlib.suppress(ProcessLookupError):
