@@ -29,6 +29,7 @@ from fabrictui.backends.base import (
 )
 from fabrictui.backends.real.bgp import BgpModeReal
 from fabrictui.backends.real.capture import SshCapture, open_ssh_capture
+from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
@@ -41,7 +42,6 @@ from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.intent import labshape
 from fabrictui.intent.labshape import LabShape
 from fabrictui.model import (
-    Fault,
     Host,
     KubeNode,
     KubePod,
@@ -85,7 +85,7 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(BgpModeReal, LabBackend):
+class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
     def __init__(
@@ -417,71 +417,6 @@ class RealLabBackend(BgpModeReal, LabBackend):
         meta = next((m for m in self._metas if m.name == host), None)
         is_switch = meta is not None and meta.role.is_switch
         return await self.tracer.read(host, read, arg, is_switch)
-
-    # -- faults (rehearsal labs only: a real lab is not broken on purpose) -----------------------
-
-    def _fault_specs(self) -> dict[str, tuple[str, Fault]]:
-        """fault id -> (host the fault runs on, Fault)."""
-        inv = self.inventory
-        if inv is None or self.kind != "rehearsal":
-            return {}
-        specs: dict[str, tuple[str, Fault]] = {}
-        for meta in inv.hosts:
-            if meta.role is Role.SPINE:
-                fid = f"stop-bgp:{meta.name}"
-                title = f"Shut down BGP on {meta.name} (bgp shutdown)"
-                specs[fid] = (meta.name, Fault(fid, title))
-        roles = {m.name: m.role for m in inv.hosts}
-        for link in inv.links:
-            ends = [(link.get("a"), link.get("a_port")), (link.get("b"), link.get("b_port"))]
-            leaf = next((e for e in ends if roles.get(str(e[0])) is Role.LEAF), None)
-            spine = next((e for e in ends if roles.get(str(e[0])) is Role.SPINE), None)
-            if leaf is None or spine is None or not leaf[1]:
-                continue
-            fid = f"cut-uplink:{leaf[0]}:{spine[0]}"
-            title = f"Cut uplink {leaf[0]} - {spine[0]} ({leaf[0]} {leaf[1]} down)"
-            specs[fid] = (str(leaf[0]), Fault(fid, title))
-        return specs
-
-    def faults(self) -> list[Fault]:
-        return [
-            Fault(f.id, f.title, active=f.id in self._active_faults)
-            for _, f in self._fault_specs().values()
-        ]
-
-    async def set_fault(self, fault_id: str, active: bool) -> None:
-        specs = self._fault_specs()
-        if fault_id not in specs:
-            raise BackendError(f"{self.kind} lab has no fault {fault_id!r}")
-        host, _ = specs[fault_id]
-        kind = fault_id.split(":", 1)[0]
-        if kind == "stop-bgp":
-            asn = self.inventory.host(host).asn if self.inventory else None
-            if asn is None:
-                raise BackendError(f"{host}: AS number unknown, cannot shut BGP down")
-            command = "bgp shutdown" if active else "no bgp shutdown"
-            argv = ["vtysh", "-c", "configure terminal", "-c", f"router bgp {asn}", "-c", command]
-        else:
-            leaf, spine = fault_id.split(":")[1:3]
-            port = self._uplink_port(leaf, spine)
-            argv = ["ip", "link", "set", "dev", port, "down" if active else "up"]
-        result = await self.pool.run(host, argv, sudo=True)
-        if not result.ok:
-            why = (result.stderr or result.stdout).strip().splitlines()
-            raise BackendError(f"{host}: {fault_id}: {why[0] if why else 'failed'}")
-        if active:
-            self._active_faults.add(fault_id)
-        else:
-            self._active_faults.discard(fault_id)
-
-    def _uplink_port(self, leaf: str, spine: str) -> str:
-        assert self.inventory is not None
-        for link in self.inventory.links:
-            if link.get("a") == leaf and link.get("b") == spine:
-                return str(link["a_port"])
-            if link.get("b") == leaf and link.get("a") == spine:
-                return str(link["b_port"])
-        raise BackendError(f"no link between {leaf} and {spine}")
 
 
 def _api_endpoint(config: dict[str, Any], context: str | None) -> tuple[str, str, int]:

@@ -1,0 +1,80 @@
+"""The faults a rehearsal lab can be given from the command palette (BGP shut down on a
+spine, a leaf uplink cut): a real lab is never broken on purpose, so only a lab whose kind
+is "rehearsal" has any. Mixed into `RealLabBackend`, whose pool and inventory it uses."""
+
+from __future__ import annotations
+
+from fabrictui.backends.base import BackendError
+from fabrictui.backends.real.inventory import Inventory
+from fabrictui.backends.real.ssh import SshPool
+from fabrictui.model import Fault, Role
+
+
+class RehearsalFaults:
+    kind: str
+    pool: SshPool
+    inventory: Inventory | None
+    _active_faults: set[str]
+
+    def _fault_specs(self) -> dict[str, tuple[str, Fault]]:
+        """fault id -> (host the fault runs on, Fault)."""
+        inv = self.inventory
+        if inv is None or self.kind != "rehearsal":
+            return {}
+        specs: dict[str, tuple[str, Fault]] = {}
+        for meta in inv.hosts:
+            if meta.role is Role.SPINE:
+                fid = f"stop-bgp:{meta.name}"
+                title = f"Shut down BGP on {meta.name} (bgp shutdown)"
+                specs[fid] = (meta.name, Fault(fid, title))
+        roles = {m.name: m.role for m in inv.hosts}
+        for link in inv.links:
+            ends = [(link.get("a"), link.get("a_port")), (link.get("b"), link.get("b_port"))]
+            leaf = next((e for e in ends if roles.get(str(e[0])) is Role.LEAF), None)
+            spine = next((e for e in ends if roles.get(str(e[0])) is Role.SPINE), None)
+            if leaf is None or spine is None or not leaf[1]:
+                continue
+            fid = f"cut-uplink:{leaf[0]}:{spine[0]}"
+            title = f"Cut uplink {leaf[0]} - {spine[0]} ({leaf[0]} {leaf[1]} down)"
+            specs[fid] = (str(leaf[0]), Fault(fid, title))
+        return specs
+
+    def faults(self) -> list[Fault]:
+        return [
+            Fault(f.id, f.title, active=f.id in self._active_faults)
+            for _, f in self._fault_specs().values()
+        ]
+
+    async def set_fault(self, fault_id: str, active: bool) -> None:
+        specs = self._fault_specs()
+        if fault_id not in specs:
+            raise BackendError(f"{self.kind} lab has no fault {fault_id!r}")
+        host, _ = specs[fault_id]
+        kind = fault_id.split(":", 1)[0]
+        if kind == "stop-bgp":
+            asn = self.inventory.host(host).asn if self.inventory else None
+            if asn is None:
+                raise BackendError(f"{host}: AS number unknown, cannot shut BGP down")
+            command = "bgp shutdown" if active else "no bgp shutdown"
+            argv = ["vtysh", "-c", "configure terminal", "-c", f"router bgp {asn}", "-c", command]
+        else:
+            leaf, spine = fault_id.split(":")[1:3]
+            port = self._uplink_port(leaf, spine)
+            argv = ["ip", "link", "set", "dev", port, "down" if active else "up"]
+        result = await self.pool.run(host, argv, sudo=True)
+        if not result.ok:
+            why = (result.stderr or result.stdout).strip().splitlines()
+            raise BackendError(f"{host}: {fault_id}: {why[0] if why else 'failed'}")
+        if active:
+            self._active_faults.add(fault_id)
+        else:
+            self._active_faults.discard(fault_id)
+
+    def _uplink_port(self, leaf: str, spine: str) -> str:
+        assert self.inventory is not None
+        for link in self.inventory.links:
+            if link.get("a") == leaf and link.get("b") == spine:
+                return str(link["a_port"])
+            if link.get("b") == leaf and link.get("a") == spine:
+                return str(link["b_port"])
+        raise BackendError(f"no link between {leaf} and {spine}")
