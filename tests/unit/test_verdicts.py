@@ -32,6 +32,7 @@ from fabrictui.model import (
     BgpSummary,
     CheckResult,
     KubePod,
+    LabInfo,
     PingResult,
     SwitchReading,
     Verdict,
@@ -44,6 +45,8 @@ from fabrictui.render.common import Palette
 from fabrictui.render.hosts import host_row
 from fabrictui.session.state import LabState
 from tests.demo_helpers import fast_backend
+
+LAB = LabInfo("demo", "demo", source="--demo ready")  # which lab the outputs name
 
 HUNG = "spine-sw1: no SSH answer from root@127.0.0.1:2201 within 5s"
 REFUSED = (
@@ -171,11 +174,11 @@ def test_json_and_table_carry_the_three_verdicts() -> None:
         CheckResult.not_observed("c", "cannot capture"),
         CheckResult("d", False, (), "broken"),
     ]
-    checks = json.loads(to_json(results))["checks"]
+    checks = json.loads(to_json(LAB, results))["checks"]
     assert [c["state"] for c in checks] == ["pass", "pass", "not_observed", "fail"]
     assert [c["passed"] for c in checks] == [True, True, False, False]
     assert checks[1]["unseen"] == ["spine-sw1: management SSH not answering"]
-    table = to_table(results)
+    table = to_table(LAB, results)
     assert "3. c  NOT OBSERVED" in table and "     why: cannot capture" in table
     assert "not seen: spine-sw1: management SSH not answering" in table
     assert table.endswith("2/4 checks passed, 1 not observed")
@@ -204,10 +207,10 @@ def test_a_pair_that_could_not_be_probed_is_not_observed() -> None:
     assert matrix.verdict is Verdict.NOT_OBSERVED
     assert exit_code(matrix.verdict) == 3
     assert matrix.counts() == "1 of 2 pairs not probed"
-    out = json.loads(ping_json(matrix))
+    out = json.loads(ping_json(LAB, matrix))
     assert out["state"] == "not_observed" and out["all_ok"] is False
     assert [r["state"] for r in out["results"]] == ["pass", "not_observed"]
-    table = ping_table(matrix)
+    table = ping_table(LAB, matrix)
     assert "no probe" in table and "NOT OBSERVED b -> a" in table
     assert table.endswith("1/2 pairs ok, 1 not probed")
     palette = Palette()
@@ -219,7 +222,7 @@ def test_a_pair_whose_echoes_were_lost_still_fails() -> None:
     lost = PingResult("space1/b", "10.64.0.1", 3, 0, None, None, None)
     matrix = matrix_with(lost)
     assert matrix.verdict is Verdict.FAIL and exit_code(matrix.verdict) == 1
-    assert "FAIL b -> a" in ping_table(matrix)
+    assert "FAIL b -> a" in ping_table(LAB, matrix)
 
 
 async def test_a_trace_delivered_past_a_point_it_could_not_watch_is_not_observed() -> None:
@@ -242,7 +245,7 @@ async def test_a_trace_delivered_past_a_point_it_could_not_watch_is_not_observed
     assert blind.delivered and blind.verdict is Verdict.NOT_OBSERVED
     assert exit_code(blind.verdict) == 3
     assert blind.to_json()["state"] == "not_observed"
-    assert f"NOT OBSERVED: leaf2 {hops[at].point.interface}" in trace_text(blind)
+    assert f"NOT OBSERVED: leaf2 {hops[at].point.interface}" in trace_text(LAB, blind)
     never = dataclasses.replace(
         result,
         correlation=dataclasses.replace(
