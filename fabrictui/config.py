@@ -13,6 +13,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fabrictui import deadlines as deadlines_mod
+from fabrictui.deadlines import Deadlines
+
 APP_NAME = "fabrictui"
 
 
@@ -53,6 +56,8 @@ class Settings:
     themes_dir: Path | None = None  # user themes, in addition to the shipped ones
     record: bool = True  # every TUI session is recorded (docs/replay.md)
     record_cap_mb: int = 1024  # all recordings together; the oldest go first
+    # how long each call to a lab part may take, whole (docs/deadlines.md)
+    deadlines: Deadlines = field(default_factory=Deadlines)
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -82,6 +87,11 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: [record] is a table (enabled, max_total_mb)")
     _set(settings, "record", record.get("enabled"), bool, file)
     _set(settings, "record_cap_mb", record.get("max_total_mb"), int, file)
+    if "deadlines" in data:
+        try:
+            settings.deadlines = deadlines_mod.from_table(data["deadlines"], str(file))
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
@@ -106,6 +116,8 @@ def settings_for(config: str | None, read_only_flag: bool) -> Settings:
     default one), then `--read-only` on top. Raises ConfigError (file and key
     named) when the file cannot be used: callers that would change a lab stop."""
     settings = load_settings(Path(config).expanduser() if config else None)
+    # before any backend exists: every client takes its deadlines from here
+    deadlines_mod.use(settings.deadlines)
     if read_only_flag:
         settings.read_only = True
         settings.read_only_source = "--read-only"

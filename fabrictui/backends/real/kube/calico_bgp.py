@@ -39,7 +39,9 @@ async def calico_mode(kube: KubeClient) -> str | None:
 
         custom = client.CustomObjectsApi(api)
         try:
-            data = custom.list_cluster_custom_object(CALICO_GROUP, "v1", "ippools")
+            data = custom.list_cluster_custom_object(
+                CALICO_GROUP, "v1", "ippools", _request_timeout=kube._timeout()
+            )
         except ApiException as exc:
             if exc.status == 404:  # no Calico CRDs: not deployed
                 return []
@@ -73,7 +75,8 @@ async def delete_objects(kube: KubeClient, docs: Sequence[Mapping[str, Any]]) ->
                 lines.append(f'{label} "{name}" not found')
         return lines
 
-    return await kube._call("delete", delete)
+    # each document: the resource's discovery (cached after the first) and the delete
+    return await kube._call("delete", delete, requests=2 * len(docs) + 2)
 
 
 async def exec_in_calico_node(
@@ -86,12 +89,24 @@ async def exec_in_calico_node(
 
         core = client.CoreV1Api(api)
         pods = core.list_namespaced_pod(
-            "kube-system", label_selector=CALICO_NODE_LABEL, field_selector=f"spec.nodeName={node}"
+            "kube-system",
+            label_selector=CALICO_NODE_LABEL,
+            field_selector=f"spec.nodeName={node}",
+            _request_timeout=kube._timeout(),
         ).items
         if not pods:
             return "", f"no calico-node pod on {node}", False
         name = pods[0].metadata.name
         audit.record_call(f"exec in kube-system/{name}: {' '.join(command)}")
-        return run_in_pod(api, "kube-system", name, command, timeout, container="calico-node")
+        return run_in_pod(
+            api,
+            "kube-system",
+            name,
+            command,
+            timeout,
+            container="calico-node",
+            request_timeout=kube._timeout(),
+        )
 
-    return await kube._call(f"exec in calico-node on {node}", run)
+    # a list, the exec's opening, then the command's own run time
+    return await kube._call(f"exec in calico-node on {node}", run, requests=2, extra=timeout)

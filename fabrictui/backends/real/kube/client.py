@@ -8,6 +8,12 @@ Credentials come only from the kubeconfig and never reach a log line or an
 error message: every message built here goes through `Secrets.scrub`, and API
 error bodies are reduced to their `message`.
 
+Every call has one deadline for the whole of it (`deadlines.Deadlines.kube_api`: connect,
+TLS handshake, request, reading the answer, the retry): each request carries a socket
+timeout (the client's `_request_timeout`, given by `TimedApiClient` to the calls that do not
+set one), and the call runs in a daemon thread the caller stops waiting for at the deadline
+(`deadlines.in_thread`), so a hung API server never holds up a command, nor its exit.
+
 A cluster whose API the jump host cannot reach directly can be used through an
 SSH tunnel: `server_override` points the client at a local forward
 (`https://127.0.0.1:PORT`) while TLS still verifies the name in the
@@ -30,7 +36,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from fabrictui import audit
+from fabrictui import audit, deadlines
 from fabrictui.backends.base import (
     MAX_PING_SIZE,
     BackendError,
@@ -39,7 +45,7 @@ from fabrictui.backends.base import (
     Unreachable,
 )
 from fabrictui.backends.real.kube.changes import apply_documents, ensure_objects
-from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at
+from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at, timed_api_client
 from fabrictui.backends.real.kube.manifests import load_calico_manifest
 from fabrictui.backends.real.kube.pod_exec import run_in_pod
 from fabrictui.backends.real.kube.watch import QUEUE_SIZE, stream_watch
@@ -67,14 +73,17 @@ class KubeClient:
         context: str | None = None,
         *,
         config_dict: dict[str, Any] | None = None,
-        request_timeout: float = 10.0,
+        request_timeout: float | None = None,
         watch_timeout: int = 60,
         server_override: str | None = None,
         watch_queue: int = QUEUE_SIZE,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
-        self.request_timeout = request_timeout
+        # one call, whole; the config file's [deadlines] kube_api unless given
+        self.request_timeout = (
+            deadlines.current().kube_api if request_timeout is None else request_timeout
+        )
         self.watch_timeout = watch_timeout
         self.watch_queue = watch_queue  # events a watch holds for the loop (see watch.py)
         self.server_override = server_override
@@ -85,7 +94,7 @@ class KubeClient:
             else Secrets.from_kubeconfig(kubeconfig)
         )
         self._api: Any = None
-        self._server = "the Kubernetes API"
+        self._server = ""  # the API's URL, once the kubeconfig is read
         self._lock = threading.Lock()
         self._affinities: dict[str, tuple[str, ...]] = {}
         self._stamp: tuple[int, int] | None = None
@@ -135,14 +144,14 @@ class KubeClient:
                         data = yaml.safe_load(self.kubeconfig.read_text(encoding="utf-8"))
                     data = pointed_at(data, self.context, self.server_override)
                 if data is not None:
-                    api = config.new_client_from_config_dict(
+                    config.load_kube_config_from_dict(
                         data,
                         context=self.context,
                         persist_config=False,
                         client_configuration=configuration,
                     )
                 else:
-                    api = config.new_client_from_config(
+                    config.load_kube_config(
                         config_file=str(self.kubeconfig),
                         context=self.context,
                         persist_config=False,
@@ -152,14 +161,16 @@ class KubeClient:
                 raise BackendError(
                     f"kubeconfig {self.kubeconfig}: {self.secrets.scrub(one_line(exc))}"
                 ) from None
-            conf = api.configuration
+            conf = configuration
+            # one retry: a pooled connection the server closed meanwhile is not a failure
+            conf.retries = 1
+            api = timed_api_client(conf, self._timeout())
             for value in (conf.api_key or {}).values():
                 self.secrets.add(str(value))
                 for part in str(value).split():
                     self.secrets.add(part)
             if conf.password:
                 self.secrets.add(str(conf.password))
-            conf.retries = 1
             self._server = conf.host
             self._api = api
             return api
@@ -177,7 +188,7 @@ class KubeClient:
                 body = json.loads(exc.body) if exc.body else {}
                 message = str(body.get("message", "")) if isinstance(body, dict) else ""
             if status == 0:
-                text = f"{what}: {self._server} is not answering ({one_line(exc.reason, 80)})"
+                text = f"{what}: {self.part} is not answering ({one_line(exc.reason, 80)})"
                 return Unreachable(self.secrets.scrub(text))
             detail = f"{status} {exc.reason or ''}".strip()
             if message:
@@ -194,19 +205,36 @@ class KubeClient:
         inner = getattr(exc, "reason", None)
         if inner is not None:
             reason = one_line(inner, 120)
-        text = f"{what}: {self._server} is not answering ({reason})"
+        text = f"{what}: {self.part} is not answering ({reason})"
         return Unreachable(self.secrets.scrub(one_line(text)))
 
-    async def _call(self, what: str, fn: Callable[[Any], Any]) -> Any:
+    @property
+    def part(self) -> str:
+        """The lab part, as messages name it."""
+        return f"the Kubernetes API at {self._server}" if self._server else "the Kubernetes API"
+
+    async def _call(
+        self, what: str, fn: Callable[[Any], Any], *, requests: int = 1, extra: float = 0.0
+    ) -> Any:
+        """`fn(api)` in a thread, within the whole-call deadline: `kube_api` per request
+        it makes (`requests`), plus `extra` seconds it spends on purpose (an exec's own
+        run time). Past it: Unreachable naming the API and what was asked."""
+
         def run() -> Any:
             try:
                 return fn(self._client())
             except Exception as exc:
                 raise self._error(exc, what) from None
 
-        return await asyncio.to_thread(run)
+        seconds = self.request_timeout * max(1, requests) + extra
+        try:
+            return await deadlines.in_thread(run, seconds, what)
+        except deadlines.DeadlineExceeded:
+            text = f"{what}: {self.part} did not answer within {seconds:g} s"
+            raise Unreachable(self.secrets.scrub(text)) from None
 
     def _timeout(self) -> tuple[float, float]:
+        """One request's socket timeouts (connect and TLS handshake, each read)."""
         return (min(5.0, self.request_timeout), self.request_timeout)
 
     def _get_json(self, api: Any, list_name: str, **kw: Any) -> dict[str, Any]:
@@ -327,7 +355,10 @@ class KubeClient:
     async def apply_objects(self, docs: Sequence[Mapping[str, Any]]) -> list[str]:
         """Server-side apply (field manager fabrictui, conflicts forced), in order."""
 
-        return await self._call("apply", lambda api: apply_documents(api, docs))
+        # each document is a read and an apply, and the first may fill the client's cache
+        return await self._call(
+            "apply", lambda api: apply_documents(api, docs), requests=2 * len(docs) + 2
+        )
 
     async def apply_calico(self, pool_cidr: str = POD_POOL) -> list[str]:
         return await self.apply_objects(load_calico_manifest(pool_cidr))
@@ -338,7 +369,7 @@ class KubeClient:
         def ensure(api: Any) -> list[str]:
             return ensure_objects(api, workload, self._timeout())
 
-        return await self._call("ensure workload", ensure)
+        return await self._call("ensure workload", ensure, requests=6)
 
     async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
         if replicas < 0:
@@ -418,7 +449,7 @@ class KubeClient:
         source = pod.key
         cancelled = threading.Event()  # a cancelled ping closes its exec stream at once
         try:
-            stdout, stderr, finished = await self._call(f"exec in {source}", run)
+            stdout, stderr, finished = await self._call(f"exec in {source}", run, extra=timeout)
         except asyncio.CancelledError:
             cancelled.set()
             raise
@@ -449,5 +480,7 @@ class KubeClient:
     async def close(self) -> None:
         api, self._api = self._api, None
         if api is not None:
+            # closing the pool joins nothing, but a thread still inside a hung call holds it:
+            # never wait for it longer than a call may last
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(api.close)
+                await deadlines.in_thread(api.close, self.request_timeout, "close the API client")

@@ -118,3 +118,16 @@ def pointed_at(config: Any, context: str | None, server: str) -> dict[str, Any]:
             if original and "tls-server-name" not in cluster:
                 cluster["tls-server-name"] = original
     return data
+
+
+def timed_api_client(configuration: Any, timeout: tuple[float, float]) -> Any:
+    """An ApiClient whose requests carry `timeout` (connect, read) unless they set one:
+    the client's own default is none at all, which is how an API that accepts the
+    connection and never answers the TLS handshake held a call forever."""
+    from kubernetes import client
+
+    class TimedApiClient(client.ApiClient):  # type: ignore[misc]
+        def call_api(self, *args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+            return super().call_api(*args, _request_timeout=_request_timeout or timeout, **kwargs)
+
+    return TimedApiClient(configuration=configuration)

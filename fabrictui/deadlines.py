@@ -1,0 +1,118 @@
+"""Every deadline a call to the lab has, in one place (docs/deadlines.md lists them).
+
+A lab part that stops answering without refusing (an API server stopped in a
+debugger, a switch whose management port drops packets) must never become a
+hang: each deadline covers the whole call (connect, TLS or SSH handshake, the
+request, reading the answer, retries), and a command that meets one names the
+part and what it waited for.
+
+The defaults are here; the config file's `[deadlines]` table changes them
+(`config.load_settings`), and `use` makes them the process's, before any
+backend is built: every client reads `current()` when it is made.
+
+`in_thread` runs a blocking client call (the kubernetes client, python-vagrant)
+so that giving up on it never waits for it: the call runs in a daemon thread of
+its own, never on the event loop's default executor, whose shutdown at the end
+of `asyncio.run` (or at Ctrl-C / SIGTERM) joins every thread it ever started.
+A hung call left behind ends with its own socket timeout or with the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """Seconds; each names the part and the call it bounds."""
+
+    kube_api: float = 10.0  # one Kubernetes API call: connect, TLS, request, answer, retry
+    ssh_connect: float = 5.0  # TCP connect, SSH handshake and login to one host
+    ssh_command: float = 10.0  # one remote command on an open SSH connection
+    vtysh: float = 5.0  # a switch's vtysh session: its prompt, then each command
+    vagrant: float = 120.0  # one `vagrant status` or `vagrant ssh-config`
+    capture_worker: float = 10.0  # the local capture worker's answer to one request
+
+    def describe(self) -> list[tuple[str, float]]:
+        return [(f.name, getattr(self, f.name)) for f in fields(self)]
+
+
+DEFAULTS = Deadlines()
+_current = DEFAULTS
+
+
+def current() -> Deadlines:
+    """The deadlines in force: the defaults, or what the config file set."""
+    return _current
+
+
+def use(deadlines: Deadlines) -> None:
+    """Make `deadlines` the process's (called with the settings, before any client exists)."""
+    global _current
+    _current = deadlines
+
+
+def from_table(table: object, where: str) -> Deadlines:
+    """Deadlines from the config file's `[deadlines]` table; ValueError naming the key."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: [deadlines] is a table of seconds ({_names()})")
+    values: dict[str, float] = {}
+    known = {f.name for f in fields(Deadlines)}
+    for key, value in table.items():
+        if key not in known:
+            raise ValueError(f"{where}: deadlines.{key} is not a deadline ({_names()})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"{where}: deadlines.{key} must be a number of seconds above 0")
+        values[key] = float(value)
+    return Deadlines(**values)
+
+
+def _names() -> str:
+    return ", ".join(f.name for f in fields(Deadlines))
+
+
+class DeadlineExceeded(TimeoutError):
+    """`in_thread` gave up waiting; the message says for what."""
+
+
+async def in_thread(fn: Callable[[], T], seconds: float, what: str) -> T:
+    """`fn()` in a daemon thread, its result or exception; DeadlineExceeded(what)
+    after `seconds`. Cancelling the caller stops the wait at once (the thread
+    is left to end on its own: it is never joined)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return  # the caller gave up already
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # handed to the waiting coroutine, raised there
+            outcome: tuple[T | None, BaseException | None] = (None, exc)
+        else:
+            outcome = (result, None)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name=f"fabrictui-call: {what}"[:60], daemon=True).start()
+    limit = asyncio.timeout(seconds)
+    try:
+        async with limit:
+            return await future
+    except TimeoutError:
+        if limit.expired():  # not a TimeoutError the call itself raised
+            raise DeadlineExceeded(what) from None
+        raise

@@ -1,0 +1,220 @@
+"""Deadlines (issue 29): every client call ends within its deadline when the part it
+talks to accepts the connection and then never answers, the deadlines come from one
+place that the config file may change, and giving up on a hung call never waits for
+it, not even at the process's exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fabrictui import deadlines
+from fabrictui.backends.base import Unreachable
+from fabrictui.backends.real.kube.calico_bgp import calico_mode, exec_in_calico_node
+from fabrictui.backends.real.kube.client import KubeClient
+from fabrictui.config import ConfigError, load_settings, settings_for
+from fabrictui.model import KubePod
+
+DEADLINE = 1.0
+SLACK = 1.5  # thread start, the event loop, a loaded CI machine
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never says a word:
+    a TLS client waits in its handshake, an SSH client for the server's banner (what a
+    SIGSTOPped API server or a black-holed port looks like from the client)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = self.sock.accept()
+                self.accepted.append(conn)  # held open, never read nor written
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def kubeconfig(path: Path, port: int) -> Path:
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: lab
+              cluster: {{server: "https://127.0.0.1:{port}", insecure-skip-tls-verify: true}}
+            users:
+            - name: admin
+              user: {{token: "fabrictui-test-token-deadlines-0001"}}
+            contexts:
+            - name: lab
+              context: {{cluster: lab, user: admin}}
+            current-context: lab
+            """
+        )
+    )
+    return path
+
+
+POD = KubePod("space1", "nginx-1", 1, 1, "Running", 0, 0.0, "10.64.0.2", "k8s-node-l1-1")
+
+KUBE_CALLS = {
+    "list nodes": lambda kube: kube.list_nodes(),
+    "list pods": lambda kube: kube.list_pods("space1"),
+    "list ippools": calico_mode,  # hung in SSLSocket.do_handshake before (no timeout at all)
+    "read deployment": lambda kube: kube.deployment_replicas("space1", "nginx-deployment"),
+    "scale deployment": lambda kube: kube.scale_deployment("space1", "nginx-deployment", 4),
+    "exec in calico-node": lambda kube: exec_in_calico_node(kube, "k8s-node-l1-1", ["true"], 0.1),
+}
+
+
+@pytest.mark.parametrize("what", sorted(KUBE_CALLS))
+async def test_kube_call_ends_at_its_deadline_when_tls_never_answers(
+    what: str, silent: SilentServer, tmp_path: Path
+) -> None:
+    kube = KubeClient(kubeconfig(tmp_path / "kubeconfig", silent.port), request_timeout=DEADLINE)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unreachable) as caught:
+            await asyncio.wait_for(KUBE_CALLS[what](kube), 30)  # a hang fails, never waits
+    finally:
+        await kube.close()
+    took = time.monotonic() - started
+    # the whole call: two requests (a list, then the exec) for calico-node
+    bound = DEADLINE * (2 if what == "exec in calico-node" else 1) + 0.1 + SLACK
+    assert took < bound, f"{what} took {took:.1f} s"
+    message = str(caught.value)
+    assert what in message and f"the Kubernetes API at https://127.0.0.1:{silent.port}" in message
+    assert "Error" not in message.split(":")[0]  # says what was done, not a class name
+
+
+async def test_kube_ping_deadline_counts_the_ping_itself(
+    silent: SilentServer, tmp_path: Path
+) -> None:
+    """A ping runs for its own timeout on purpose; the deadline adds it to the request's."""
+    kube = KubeClient(kubeconfig(tmp_path / "kubeconfig", silent.port), request_timeout=DEADLINE)
+    started = time.monotonic()
+    try:
+        result = await asyncio.wait_for(kube.ping(POD, "10.64.0.3", count=1, timeout=1.0), 30)
+    finally:
+        await kube.close()
+    assert time.monotonic() - started < DEADLINE + 1.0 + SLACK
+    assert not result.ok and "Kubernetes API" in (result.error or "")
+
+
+def test_kube_client_takes_the_configured_deadline(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[deadlines]\nkube_api = 2.5\nssh_connect = 1\n")
+    try:
+        settings = settings_for(str(config), False)
+        assert settings.deadlines.kube_api == 2.5 and settings.deadlines.ssh_connect == 1.0
+        assert deadlines.current() is settings.deadlines
+        assert KubeClient(None).request_timeout == 2.5
+    finally:
+        deadlines.use(deadlines.DEFAULTS)
+    assert KubeClient(None).request_timeout == deadlines.DEFAULTS.kube_api
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[deadlines]\nkube_ap = 3\n", "deadlines.kube_ap is not a deadline"),
+        ("[deadlines]\nkube_api = 0\n", "deadlines.kube_api must be a number of seconds"),
+        ("[deadlines]\nvtysh = 'soon'\n", "deadlines.vtysh must be a number of seconds"),
+        ("deadlines = 3\n", "[deadlines] is a table"),
+    ],
+)
+def test_a_bad_deadline_in_the_config_names_the_key(tmp_path: Path, text: str, named: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(config)
+
+
+async def test_in_thread_gives_up_at_the_deadline_and_passes_results_on() -> None:
+    assert await deadlines.in_thread(lambda: 42, 1.0, "answer") == 42
+    with pytest.raises(KeyError):
+        await deadlines.in_thread(lambda: {}["x"], 1.0, "raise")
+    never = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(deadlines.DeadlineExceeded, match="wait forever"):
+        await deadlines.in_thread(never.wait, 0.3, "wait forever")
+    assert time.monotonic() - started < 0.3 + SLACK
+    never.set()
+
+
+EXIT_SCRIPT = """
+import asyncio, signal, threading, time
+from fabrictui.backends.real.kube.client import KubeClient
+from fabrictui.backends.real.kube.calico_bgp import calico_mode
+
+async def main():
+    kube = KubeClient(__import__("pathlib").Path({kubeconfig!r}), request_timeout=60)
+    print("calling", flush=True)
+    await calico_mode(kube)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_a_process_whose_kube_call_hangs(
+    sig: int, silent: SilentServer, tmp_path: Path
+) -> None:
+    """Ctrl-C (or SIGTERM, where a handler turns it into an orderly end) in the middle of
+    a hung API call: the process ends within 5 s, not when the call would (60 s here).
+    asyncio.run's shutdown joins the default executor's threads: the call must not be one."""
+    script = EXIT_SCRIPT.format(kubeconfig=str(kubeconfig(tmp_path / "kc", silent.port)))
+    if sig == signal.SIGTERM:  # as `fabrictui record` does: SIGTERM ends the loop
+        script = script.replace(
+            "asyncio.run(main())",
+            "signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))\n"
+            "asyncio.run(main())",
+        )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "calling"
+        time.sleep(1.0)  # inside the TLS handshake by now
+        proc.send_signal(sig)
+        started = time.monotonic()
+        proc.wait(timeout=5)
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
