@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
@@ -76,6 +77,39 @@ def from_table(table: object, where: str) -> Deadlines:
 
 def _names() -> str:
     return ", ".join(f.name for f in fields(Deadlines))
+
+
+_unanswered: list[str] = []
+# set inside a task whose failures are its answer (a host's reachability probe)
+_probing: contextvars.ContextVar[bool] = contextvars.ContextVar("probing", default=False)
+
+
+def note_unanswered(message: str) -> None:
+    """A lab part did not answer (a deadline passed, or it could not be reached):
+    `message` names it and what was asked. A headless command that saw one ends with
+    exit code 2 and says it, even when it could show what the other parts said."""
+    if not _probing.get() and message not in _unanswered:
+        _unanswered.append(message)
+
+
+@contextlib.contextmanager
+def probing() -> Iterator[None]:
+    """Within it (in this task), a part that does not answer is a reading ("the host is
+    unreachable"), not a gap in what the command was asked: nothing is noted."""
+    token = _probing.set(True)
+    try:
+        yield
+    finally:
+        _probing.reset(token)
+
+
+def unanswered() -> list[str]:
+    """What went unanswered so far in this process, in order, each once."""
+    return list(_unanswered)
+
+
+def forget_unanswered() -> None:
+    _unanswered.clear()
 
 
 class DeadlineExceeded(TimeoutError):

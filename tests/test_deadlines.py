@@ -60,6 +60,12 @@ class SilentServer:
         self.sock.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_unanswered() -> Iterator[None]:
+    yield
+    deadlines.forget_unanswered()
+
+
 @pytest.fixture
 def silent() -> Iterator[SilentServer]:
     server = SilentServer()

@@ -1,7 +1,11 @@
 """Shared plumbing of the headless commands (verify, deploy-calico, scale, ping):
 read the settings as the TUI does, open the chosen lab, run one action on it
 through the same guard and audit path as the TUI, turn lab failures into one
-line on stderr and exit code 2, and ask before changing the lab."""
+line on stderr and exit code 2, and ask before changing the lab.
+
+A lab part that did not answer (a deadline passed: `fabrictui.deadlines`) ends the
+command with exit code 2 and one line per part on stderr saying what was asked of which
+part, even when the command could show what the other parts said."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from fabrictui import audit
+from fabrictui import audit, deadlines
 from fabrictui.actions.progress import Progress
 from fabrictui.backends import select
 from fabrictui.backends.base import BackendError, LabBackend
@@ -89,6 +93,7 @@ def run_on_lab(
     action = prog.removeprefix("fabrictui ")
 
     async def main() -> int:
+        deadlines.forget_unanswered()  # this command's own (tests run several in a process)
         lab = backend.info().name
         try:
             if changes_lab and settings.read_only:
@@ -106,7 +111,7 @@ def run_on_lab(
             await backend.close()
 
     try:
-        return run_command(main())
+        return not_answered(prog, run_command(main()))
     except (BackendError, ParseError) as err:
         return error(prog, str(err))
     except TimeoutError:
@@ -117,6 +122,17 @@ def run_on_lab(
         return error(prog, f"cannot write the audit log: {err}")
     finally:
         audit.flush()
+
+
+def not_answered(prog: str, code: int) -> int:
+    """`code`, or 2 after saying, once each, which parts did not answer and what they
+    were asked (the result above them is then incomplete)."""
+    missed = deadlines.unanswered()
+    if not missed:
+        return code
+    for line in missed:
+        print(f"{prog}: not answering: {line}", file=sys.stderr, flush=True)
+    return 2
 
 
 def confirm(args: argparse.Namespace, prog: str, plan: list[str]) -> int | None:

@@ -198,9 +198,14 @@ def run(args: argparse.Namespace) -> int:
         if args.read is not None:
             code = _read_file(args.read, decoder, output, out_file)
         else:
+            from fabrictui.commands._headless import load_settings_or_stop, not_answered
             from fabrictui.session.ending import run_command
 
-            code = run_command(_live(args, decoder, output, out_file))
+            # the settings only for their deadlines: a capture changes nothing
+            settings = load_settings_or_stop(args, PROG, changes_lab=False)
+            if isinstance(settings, int):
+                return settings
+            code = not_answered(PROG, run_command(_live(args, decoder, output, out_file)))
         output.flush()
         if args.summary:
             output.summary()
@@ -269,9 +274,11 @@ async def _live(
     output: _Output,
     out_file: BinaryIO | None,
 ) -> int:
+    from fabrictui import deadlines
     from fabrictui.backends.base import BackendError
     from fabrictui.backends.select import open_backend
 
+    deadlines.forget_unanswered()  # this command's own (tests run several in a process)
     try:
         backend = open_backend(args)
     except BackendError as err:

@@ -137,7 +137,7 @@ def _status(lab_dir: Path) -> int:
                 h.role,
                 "yes" if h.netns_present else "MISSING",
                 f"127.0.0.1:{h.ssh_port}" if h.ssh_port else "-",
-                "up" if h.sshd_alive else "DOWN",
+                _sshd(h),
                 "-" if h.frr_alive is None else ("up" if h.frr_alive else "DOWN"),
                 bgp,
             )
@@ -152,6 +152,23 @@ def _status(lab_dir: Path) -> int:
     else:
         kube = "DOWN" if not st.kube_alive else f"running but not answering on :{st.kube_port}"
     print(f"kube API: {kube}")
+    # a part that runs but does not answer (stopped, black-holed) is what `lab status`
+    # exists to tell: said on stderr, exit 2 (docs/deadlines.md)
+    hung = [
+        f"{h.name}: sshd runs but sends no SSH banner on 127.0.0.1:{h.ssh_port} "
+        f"within {rlab.STATUS_PROBE_S:g} s"
+        for h in st.hosts
+        if h.sshd_alive and not h.ssh_answers
+    ]
+    if st.kube_alive and not st.kube_answers:
+        hung.append(
+            f"kube API: runs but does not answer /version on 127.0.0.1:{st.kube_port} "
+            f"within {rlab.STATUS_PROBE_S:g} s"
+        )
+    for line in hung:
+        print(f"fabrictui lab status: not answering: {line}", file=sys.stderr)
+    if hung:
+        return 2
     healthy = all(
         h.netns_present
         and h.sshd_alive
@@ -160,6 +177,12 @@ def _status(lab_dir: Path) -> int:
         for h in st.hosts
     )
     return 0 if healthy else 1
+
+
+def _sshd(host: rlab.HostStatus) -> str:
+    if not host.sshd_alive:
+        return "DOWN"
+    return "up" if host.ssh_answers else "NOT ANSWERING"
 
 
 def _one_line(exc: BaseException) -> str:

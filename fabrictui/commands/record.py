@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from fabrictui.cli import add_lab_selection
-from fabrictui.commands._headless import emit, error, load_settings_or_stop
+from fabrictui.commands._headless import emit, error, load_settings_or_stop, not_answered
 
 PROG = "fabrictui record"
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _record(args: argparse.Namespace, settings, duration: float | None) -> int:
+    from fabrictui import deadlines
     from fabrictui.backends import select
     from fabrictui.backends.base import BackendError
     from fabrictui.session.ending import arm_headless
@@ -71,6 +72,7 @@ async def _record(args: argparse.Namespace, settings, duration: float | None) ->
     from fabrictui.session.record.files import new_path, prune
     from fabrictui.session.state import LabState
 
+    deadlines.forget_unanswered()  # this command's own (tests run several in a process)
     backend = select.open_backend(args)
     lab = backend.info()
     path = Path(args.output) if args.output else new_path(lab.name)
@@ -128,4 +130,5 @@ async def _record(args: argparse.Namespace, settings, duration: float | None) ->
     if recorder.error:
         return error(PROG, recorder.error)
     emit(str(path))
-    return 0
+    # recorded; a part that never answered is said again at the end, and exit code 2
+    return not_answered(PROG, 0)

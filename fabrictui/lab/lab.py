@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -261,6 +262,19 @@ def down(lab_dir: Path, log: Log = silent) -> DownResult:
     )
 
 
+STATUS_PROBE_S = 1.0  # how long `lab status` waits for a part that runs to answer
+
+
+def ssh_banner_answers(port: int, timeout: float = STATUS_PROBE_S) -> bool:
+    """Whether the sshd on 127.0.0.1:`port` sends its banner within `timeout`: a running
+    sshd that is stopped (SIGSTOP) or behind a black hole accepts and never does."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            return sock.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
 # --- status -------------------------------------------------------------------------------
 
 
@@ -275,6 +289,7 @@ class HostStatus:
     frr_alive: bool | None  # None for nodes
     bgp_established: int | None = None
     bgp_configured: int | None = None
+    ssh_answers: bool = False  # its sshd sent its banner within STATUS_PROBE_S
 
 
 @dataclass
@@ -326,9 +341,17 @@ def status(lab_dir: Path) -> LabStatus | None:
             return
         entry.bgp_established, entry.bgp_configured = frr.established_counts(summary)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:  # vtysh calls wait mostly on bgpd
-        list(pool.map(read_bgp, [h for h in hosts if h.frr_alive]))
+    def probe_ssh(entry: HostStatus) -> None:
+        entry.ssh_answers = bool(entry.ssh_port) and ssh_banner_answers(int(entry.ssh_port))
+
+    # vtysh calls and probes wait mostly on the parts: all at once, the bound is the longest
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        jobs = [pool.submit(read_bgp, h) for h in hosts if h.frr_alive]
+        jobs += [pool.submit(probe_ssh, h) for h in hosts if h.sshd_alive]
+        for job in jobs:
+            job.result()
     kube_port = state.kube_port
     kube_alive = alive.get((None, "kubeapi"))
-    kube_answers = bool(kube_alive and kube_port and kube_version_answers(int(kube_port)))
+    answers = kube_port and kube_version_answers(int(kube_port), STATUS_PROBE_S)
+    kube_answers = bool(kube_alive and answers)
     return LabStatus(lab_dir, lab_id, state.status, hosts, kube_port, kube_alive, kube_answers)

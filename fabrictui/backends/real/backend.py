@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from fabrictui import audit
+from fabrictui import audit, deadlines
 from fabrictui.backends.base import (
     DEFAULT_PING_SIZE,
     BackendError,
@@ -231,7 +231,8 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
             else:
                 endpoint = target.endpoint
                 try:
-                    await self.pool.connect(meta.name)
+                    with deadlines.probing():  # unreachable is this probe's answer
+                        await self.pool.connect(meta.name)
                     state = VmState.RUNNING
                 except HostKeyError:
                     state = VmState.UNKNOWN

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fabrictui import deadlines
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.real.kube import calico_bgp
 from fabrictui.parsers import ParseError
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 BIRD_SOCKET = "/var/run/calico/bird.ctl"  # calico-node's BIRD control socket
 ROUTES_JSON = ("vtysh", "-c", "show ip route json")
-TIMEOUT = 10.0
 
 
 def birdc_argv() -> list[str]:
@@ -80,7 +80,9 @@ class BgpModeReal:
         if switch not in self.pool.targets:
             raise BackendError(f"{switch}: no SSH endpoint")
         platform = await self.switches.detect(switch)
-        result = await self.pool.run(switch, list(ROUTES_JSON), TIMEOUT, sudo=platform.sudo)
+        result = await self.pool.run(
+            switch, list(ROUTES_JSON), deadlines.current().ssh_command, sudo=platform.sudo
+        )
         if not result.ok:
             raise BackendError(self._first_line(switch, result.stdout, result.stderr))
         try:
@@ -113,12 +115,14 @@ class BgpModeReal:
 
     async def node_bgp_status(self, node: str) -> list[BirdProtocol]:
         if self._bird_over_ssh(node):
-            result = await self.pool.run(node, birdc_argv(), TIMEOUT, sudo=True)
+            result = await self.pool.run(
+                node, birdc_argv(), deadlines.current().ssh_command, sudo=True
+            )
             text, ok, err = result.stdout, result.ok, result.stderr
         else:
             await self._ensure_kube()
             text, err, ok = await calico_bgp.exec_in_calico_node(
-                self.kube, node, birdc_argv(), TIMEOUT
+                self.kube, node, birdc_argv(), deadlines.current().ssh_command
             )
         if not ok and not text.strip():
             raise BackendError(self._first_line(node, text, err))

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from fabrictui import deadlines
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.real.ssh import SshPool
 from fabrictui.backends.real.vtysh import SessionFailed, VtyshSessions
@@ -84,16 +85,17 @@ class SwitchReader:
     def __init__(
         self,
         pool: SshPool,
-        timeout: float = 5.0,
+        timeout: float | None = None,
         platform_hints: Mapping[str, str | None] | None = None,
         *,
         sessions: bool = True,
     ) -> None:
         self.pool = pool
-        self.timeout = timeout
+        # one read: the vtysh deadline in force unless given (docs/deadlines.md)
+        self.timeout = deadlines.current().vtysh if timeout is None else timeout
         # one long-lived vtysh per switch for `vtysh -c` commands (False: one-shot only)
         self.use_sessions = sessions
-        self.sessions = VtyshSessions(pool, open_timeout=timeout)
+        self.sessions = VtyshSessions(pool, open_timeout=self.timeout)
         self.session_reads = 0  # commands answered by a session
         self.oneshot_reads = 0  # commands run one-shot
         self._hints = dict(platform_hints or {})

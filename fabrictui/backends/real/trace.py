@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, CaptureStream
 from fabrictui.backends.real.capture import CAPTURE_WRAPPER, SshCapture, tcpdump_argv
 from fabrictui.backends.real.ssh import SshPool
 from fabrictui.backends.real.switches import SwitchReader
 from fabrictui.backends.trace_ports import read_argv
 
-READ_TIMEOUT = 5.0
 LISTEN_WAIT = 2.0  # longest wait for tcpdump's "listening on" before the probe goes
 
 
@@ -83,7 +83,7 @@ class RemoteTrace:
         sudo = False
         if is_switch and argv[0] == "vtysh":
             sudo = (await self.switches.detect(host)).sudo
-        result = await self.pool.run(host, argv, READ_TIMEOUT, sudo=sudo)
+        result = await self.pool.run(host, argv, deadlines.current().vtysh, sudo=sudo)
         text = result.stdout
         if result.stderr.strip() and not result.ok:
             text = (text + "\n" + result.stderr).strip() + "\n"

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fabrictui.backends.base import BackendError
+from fabrictui import deadlines
+from fabrictui.backends.base import BackendError, Unreachable
 from fabrictui.backends.real.inventory import (
     HostMeta,
     apply_overrides,
@@ -207,15 +208,28 @@ class VagrantLab:
                 return self._machines
             self._last_started = time.monotonic()
             try:
-                machines = await asyncio.to_thread(self._status)
+                machines = await self._in_thread("status", self._status)
             finally:
                 self._last_duration = time.monotonic() - self._last_started
             key = tuple((m.name, m.state) for m in machines)
             if key != self._targets_for:
-                targets, notes = await asyncio.to_thread(self._ssh_config, machines)
+                targets, notes = await self._in_thread(
+                    "ssh-config", lambda: self._ssh_config(machines)
+                )
                 self._targets, self._targets_for, self.notes = targets, key, notes
             self._machines = machines
             return machines
+
+    async def _in_thread(self, what: str, fn: Callable[[], Any]) -> Any:
+        """A vagrant read within the `vagrant` deadline; a vagrant that hangs (a provider
+        stuck on a lock) is left to end on its own, never waited for."""
+        seconds = deadlines.current().vagrant
+        try:
+            return await deadlines.in_thread(fn, seconds, f"vagrant {what}")
+        except deadlines.DeadlineExceeded:
+            message = f"vagrant {what} in {self.root} did not answer within {seconds:g} s"
+            deadlines.note_unanswered(message)
+            raise Unreachable(message) from None
 
     @property
     def last_duration(self) -> float:

@@ -231,7 +231,11 @@ class KubeClient:
             return await deadlines.in_thread(run, seconds, what)
         except deadlines.DeadlineExceeded:
             text = f"{what}: {self.part} did not answer within {seconds:g} s"
+            deadlines.note_unanswered(self.secrets.scrub(text))
             raise Unreachable(self.secrets.scrub(text)) from None
+        except Unreachable as exc:
+            deadlines.note_unanswered(str(exc))
+            raise
 
     def _timeout(self) -> tuple[float, float]:
         """One request's socket timeouts (connect and TLS handshake, each read)."""
@@ -480,7 +484,7 @@ class KubeClient:
     async def close(self) -> None:
         api, self._api = self._api, None
         if api is not None:
-            # closing the pool joins nothing, but a thread still inside a hung call holds it:
-            # never wait for it longer than a call may last
+            # a thread still inside a hung call may hold the connection pool: closing it
+            # is never waited for long (an ending command has 5 s in all)
             with contextlib.suppress(Exception):
-                await deadlines.in_thread(api.close, self.request_timeout, "close the API client")
+                await deadlines.in_thread(api.close, 1.0, "close the API client")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import asyncssh
 
+from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, Unreachable
 from fabrictui.backends.real.remote import display_command, remote_command
 from fabrictui.backends.real.ssh.hostkeys import HostKeyError, accept_hint, host_key_is_known
@@ -55,8 +56,8 @@ class SshPool:
         targets: Mapping[str, SshTarget] | Iterable[SshTarget],
         *,
         jump: SshTarget | str | None = None,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 10.0,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
         keepalive_interval: float = 5.0,
         keepalive_count_max: int = 3,
         max_sessions: int = 8,
@@ -69,8 +70,10 @@ class SshPool:
         items = targets.values() if isinstance(targets, Mapping) else targets
         self._targets: dict[str, SshTarget] = {t.name: t for t in items}
         self._jump = parse_jump(jump, name="jump") if isinstance(jump, str) else jump
-        self.connect_timeout = connect_timeout
-        self.command_timeout = command_timeout
+        # unless given: the deadlines in force (the config file's [deadlines])
+        limits = deadlines.current()
+        self.connect_timeout = limits.ssh_connect if connect_timeout is None else connect_timeout
+        self.command_timeout = limits.ssh_command if command_timeout is None else command_timeout
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
         self.max_sessions = max_sessions
@@ -179,10 +182,14 @@ class SshPool:
             if conn is not None:
                 return conn
             if state.last_error is not None and time.monotonic() < state.retry_at:
+                if isinstance(state.last_error, Unreachable):
+                    deadlines.note_unanswered(str(state.last_error))
                 raise type(state.last_error)(str(state.last_error))
             try:
                 conn = await self._connect(state, depth)
             except BackendError as exc:
+                if isinstance(exc, Unreachable):
+                    deadlines.note_unanswered(str(exc))
                 state.failures += 1
                 delay = min(self.backoff_max, self.backoff_initial * 2 ** (state.failures - 1))
                 state.retry_at = time.monotonic() + delay
@@ -360,10 +367,12 @@ class SshPool:
                 if process is not None:
                     abandon(process)
                 self._probe_after_timeout(host, state)
-                raise BackendError(
+                message = (
                     f"{host}: `{one_line(display_command(argv, sudo), 80)}` timed out "
                     f"after {limit:g}s"
-                ) from None
+                )
+                deadlines.note_unanswered(message)
+                raise BackendError(message) from None
             except (asyncssh.Error, OSError) as exc:
                 if state.conn is not None:
                     self._drop(host, state.conn)
