@@ -1,0 +1,238 @@
+"""The hang matrix (issue 29) on the rehearsal lab, by the command lines a user types.
+
+Each lab part is made to hang the way a real one does, accepting connections and never
+answering: the Kubernetes API server SIGSTOPped, a switch's and a node's sshd
+SIGSTOPped (the kernel still completes TCP handshakes into its backlog, nothing sends
+the SSH banner). Only the lab's own processes are stopped, all on 127.0.0.1. For each
+part and each headless command:
+
+- the command ends within its documented bound (docs/deadlines.md): its time on the
+  healthy lab plus twice the hung part's deadline plus 1 s;
+- when it needed the part: exit code 2, the part named on stderr ("not answering: ...");
+  otherwise exit 0 (it did not wait on it);
+- SIGTERM in the middle of it ends it within 5 s.
+
+Short deadlines come from a config file (`[deadlines]`), one lab serves the whole
+matrix. The measured table is printed (pytest -s) and, with FABRICTUI_HANG_TABLE=FILE,
+written to FILE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fabrictui.lab.lab import read_state
+from tests._rehearsal_tui import rehearsal_lab
+from tests.test_fault_matrix_rehearsal import _prepare
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+DEADLINES = {"kube_api": 2.0, "ssh_connect": 2.0, "ssh_command": 3.0, "vtysh": 2.0}
+# how long a part that hangs may hold a command at one wait: the API's deadline; for
+# SSH the connection's (asyncssh's own timeout, and 1 s more for the pool's wait on it)
+WAIT = {"kube": DEADLINES["kube_api"], "switch": DEADLINES["ssh_connect"] + 1.0}
+WAIT["node"] = WAIT["switch"]
+SWITCH, NODE = "leaf1", "k8s-node-l2-1"  # NODE holds the trace's source pod
+LOAD_SLACK = 1.5  # a shared 2-core CI machine: start-up jitter
+RECORD_SECONDS = 4
+SIGTERM_AFTER = 1.5  # into the command: inside its wait on the hung part
+SIGTERM_BOUND = 5.0
+
+PARTS = ("kube", "switch", "node")
+COMMANDS = ("verify", "routes", "ping", "trace", "scale", "record", "capture", "lab status")
+# the commands that need each part: they exit 2 naming it; the others must not wait on it
+NEEDS = {
+    "kube": set(COMMANDS),
+    "switch": {"verify", "routes", "trace", "record", "lab status"},
+    "node": {"verify", "trace", "record", "capture", "lab status"},
+}
+NAMED = {
+    "kube": ("the Kubernetes API at https://127.0.0.1:", "kube API: runs but does not answer"),
+    "switch": (f"{SWITCH}: no SSH answer", f"{SWITCH}: sshd runs but sends no SSH banner"),
+    "node": (f"{NODE}: no SSH answer", f"{NODE}: sshd runs but sends no SSH banner"),
+}
+MEASURED: dict[tuple[str, str], tuple[float, float, int, float]] = {}
+
+
+class Lab:
+    def __init__(self, directory: Path, config: Path) -> None:
+        self.dir = directory
+        self.config = config
+        state = read_state(directory)
+        assert state is not None
+        self.lab_id = str(state["lab_id"])
+        self.pids = {(p["role"], p.get("host")): int(p["pid"]) for p in state["processes"]}
+        pods = json.loads(
+            subprocess.run(
+                ["kubectl", "--kubeconfig", str(directory / "kubeconfig"), "get", "pods",
+                 "-n", "space1", "-o", "json"],
+                capture_output=True, text=True, check=True, timeout=30,
+            ).stdout
+        )["items"]  # fmt: skip
+        on = {p["spec"]["nodeName"]: p for p in pods}
+        self.src = on[NODE]["metadata"]["name"]
+        self.src_ip = on[NODE]["status"]["podIP"]
+        self.dst_ip = next(p["status"]["podIP"] for n, p in on.items() if "-l1-" in n)
+        self.baseline: dict[str, float] = {}
+
+    def pid_of(self, part: str) -> int:
+        if part == "kube":
+            return self.pids[("kubeapi", None)]
+        return self.pids[("sshd", SWITCH if part == "switch" else NODE)]
+
+    def argv(self, command: str, output: Path) -> list[str]:
+        lab, cfg = ["--lab", str(self.dir)], ["--config", str(self.config)]
+        args = {
+            "verify": ["verify", "-q", *lab, *cfg],
+            "routes": ["routes", *lab, *cfg],
+            "ping": ["ping", "-q", "-c", "1", *lab, *cfg],
+            "trace": ["trace", "-q", "--from", f"space1/{self.src}", "--to", self.dst_ip,
+                      *lab, *cfg],
+            "scale": ["scale", "--replicas", "4", "--yes", "--timeout", "10", *lab, *cfg],
+            "record": ["record", "--duration", f"{RECORD_SECONDS}s", "-o", str(output),
+                       *lab, *cfg],
+            "capture": ["capture", "--node", NODE, "--count", "2", *lab, *cfg],
+            "lab status": ["lab", "status", "--dir", str(self.dir)],
+        }[command]  # fmt: skip
+        return [sys.executable, "-m", "fabrictui.cli", *args]
+
+    def traffic(self) -> list[subprocess.Popen]:
+        """Pings to NODE's pod from every pod (inside the lab's own namespaces): frames
+        for `capture --node` to catch."""
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        prefix = f"ftl-{self.lab_id}-pod-"
+        spaces = [line.split()[0] for line in listed.splitlines() if line.startswith(prefix)]
+        return [
+            subprocess.Popen(
+                ["ip", "netns", "exec", ns, "ping", "-q", "-i", "0.2", "-w", "60", self.src_ip],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for ns in spaces
+        ]
+
+
+def start(argv: list[str]) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env=env,
+    )  # fmt: skip
+
+
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+
+
+def run(lab: Lab, command: str, tmp: Path, timeout: float) -> tuple[float, int, str, str]:
+    traffic = lab.traffic() if command == "capture" else []
+    started = time.monotonic()
+    try:
+        proc = start(lab.argv(command, tmp / f"{command}.sqlite"))
+        out, err = finish(proc, timeout)
+    finally:
+        for ping in traffic:
+            ping.terminate()
+            ping.wait()
+    return time.monotonic() - started, proc.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    base = tmp_path_factory.mktemp("hangs")
+    config = base / "config.toml"
+    config.write_text("[deadlines]\n" + "".join(f"{k} = {v}\n" for k, v in DEADLINES.items()))
+    with rehearsal_lab(base / "lab") as directory:
+        asyncio.run(_prepare(directory))
+        the_lab = Lab(directory, config)
+        for command in COMMANDS:  # each command's time on the healthy lab
+            took, code, out, err = run(the_lab, command, base, 60)
+            assert code == 0, f"{command} on the healthy lab: {code}\n{out[-800:]}\n{err[-800:]}"
+            the_lab.baseline[command] = took
+        yield the_lab
+    _report()
+
+
+def _report() -> None:
+    if not MEASURED:
+        return
+    lines = [
+        "| part hung | command | healthy (s) | hung (s) | bound (s) | exit | SIGTERM to end (s) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for (part, command), (healthy, took, code, term) in MEASURED.items():
+        bound = healthy + 2 * WAIT[part] + 1.0
+        lines.append(
+            f"| {part} | {command} | {healthy:.1f} | {took:.1f} | {bound:.1f} | {code} "
+            f"| {term:.2f} |"
+        )
+    table = "\n".join(lines)
+    print(f"\n\nhang matrix (deadlines {DEADLINES}):\n{table}")
+    target = os.environ.get("FABRICTUI_HANG_TABLE")
+    if target:
+        Path(target).write_text(table + "\n")
+
+
+class Hung:
+    """The part stopped for the block, and always resumed after it."""
+
+    def __init__(self, lab: Lab, part: str) -> None:
+        self.pid = lab.pid_of(part)
+
+    def __enter__(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def __exit__(self, *exc: object) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("part", PARTS)
+def test_a_hung_part_never_hangs_a_command(
+    lab: Lab, part: str, command: str, tmp_path: Path
+) -> None:
+    healthy = lab.baseline[command]
+    bound = healthy + 2 * WAIT[part] + 1.0
+    with Hung(lab, part):
+        took, code, out, err = run(lab, command, tmp_path, bound + 30)
+    with Hung(lab, part):  # SIGTERM in the middle: ends within 5 s whatever is stuck
+        traffic = lab.traffic() if command == "capture" else []
+        try:
+            proc = start(lab.argv(command, tmp_path / "term.sqlite"))
+            time.sleep(SIGTERM_AFTER)
+            proc.send_signal(signal.SIGTERM)
+            sent = time.monotonic()
+            finish(proc, SIGTERM_BOUND + 10)
+            term = time.monotonic() - sent
+        finally:
+            for ping in traffic:
+                ping.terminate()
+                ping.wait()
+    MEASURED[(part, command)] = (healthy, took, code, term)
+    said = f"exit {code} after {took:.1f} s\nstdout: {out[-600:]}\nstderr: {err[-1200:]}"
+    assert "Traceback" not in err, said
+    assert took <= bound + LOAD_SLACK, f"over its bound of {bound:.1f} s: {said}"
+    assert term <= SIGTERM_BOUND, f"SIGTERM took {term:.1f} s to end {command}"
+    if command in NEEDS[part]:
+        assert code == 2, said
+        wanted = NAMED[part][1] if command == "lab status" else NAMED[part][0]
+        assert wanted in err, f"the part is not named ({wanted!r}): {said}"
+    else:
+        assert code == 0, said
+    if command == "record":  # what still answered was recorded
+        assert (tmp_path / "record.sqlite").stat().st_size > 0, said
