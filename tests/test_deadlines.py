@@ -224,3 +224,36 @@ def test_a_signal_ends_a_process_whose_kube_call_hangs(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_a_poll_that_times_out_says_so_not_its_class_name() -> None:
+    """The TUI's first action-log line with the API stopped was `bgp: TimeoutError`."""
+    from fabrictui.live import poll_forever
+
+    errors: list[str] = []
+
+    async def hang() -> None:
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(poll_forever(hang, lambda _: None, errors.append, 5.0, 0.2))
+    while not errors:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    assert errors[0] == "no answer within 0.2 s"
+
+
+def test_a_pane_says_which_part_fails_since_when_and_what_it_shows() -> None:
+    from fabrictui.model import LabInfo
+    from fabrictui.session.state import LabState
+
+    now = [time.mktime((2026, 12, 7, 6, 43, 5, 0, 0, -1))]
+    state = LabState(LabInfo(name="t", kind="test"), lambda: now[0], poll_seconds={"bgp": 3})
+    state.answered("bgp")
+    now[0] += 3
+    error = "the Kubernetes API at https://127.0.0.1:1 did not answer within 10 s (list ippools)"
+    state.failed("bgp", error)
+    now[0] += 12
+    problem = state.freshness(("bgp",)).problem
+    assert problem == f"bgp: {error}; failing for 12 s, showing what it said at 06:43:05"
+    state.answered("bgp")  # it answers again: nothing left to say
+    assert state.freshness(("bgp",)).problem is None

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.model import Host
 from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
@@ -213,7 +214,13 @@ class FeedSupervisor:
             self.state.set_node_bgp(*result)
             self._changed("bgp")
 
-        await poll_forever(read, got, self._failed("bgp"), self.fabric_poll_seconds)
+        # longer than the reads' own deadlines, so that what fails names the part it waited
+        # for (the mode from the API, then each node's BIRD over SSH or an exec)
+        limits = deadlines.current()
+        limit = 3 * limits.kube_api + limits.ssh_connect + limits.ssh_command + 2.0
+        await poll_forever(
+            read, got, self._failed("bgp"), self.fabric_poll_seconds, max(limit, 10.0)
+        )
 
     async def _nodes(self) -> None:
         def got(event) -> None:

@@ -33,14 +33,15 @@ async def poll_forever(
     """Call `fetch` again `interval` seconds after each answer, forever."""
     failures = 0
     while True:
+        limit = timeout or max(10.0, interval * 3)
         try:
-            result = await asyncio.wait_for(fetch(), timeout or max(10.0, interval * 3))
+            result = await asyncio.wait_for(fetch(), limit)
+        except TimeoutError:  # before OSError, of which it is one: its text is empty
+            failures += 1
+            on_error(f"no answer within {limit:g} s")
         except (BackendError, ParseError, OSError) as err:
             failures += 1
-            on_error(str(err) or type(err).__name__)
-        except TimeoutError:
-            failures += 1
-            on_error("no answer (timed out)")
+            on_error(str(err) or f"failed without a message ({type(err).__name__})")
         else:
             failures = 0
             on_result(result)

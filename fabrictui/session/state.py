@@ -12,6 +12,7 @@ of redrawing everything.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -106,6 +107,7 @@ class LabState:
         self.last_answer: dict[str, float] = {}
         self.problems: dict[str, str] = {}
         self.ssh_cut_since: dict[str, float] = {}  # host -> when its SSH first failed
+        self.failing_since: dict[str, float] = {}  # source -> when it began to fail
         self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
         self._poll_seconds = dict(poll_seconds or {})
         self._stale_after_polls = stale_after_polls
@@ -125,11 +127,13 @@ class LabState:
     def answered(self, source: str) -> None:
         self.last_answer[source] = self.clock()
         self.problems.pop(source, None)
+        self.failing_since.pop(source, None)
 
     def failed(self, source: str, error: str) -> bool:
         """Record that `source` fails; True when this is news (not the same error again)."""
         news = self.problems.get(source) != error
         self.problems[source] = error
+        self.failing_since.setdefault(source, self.clock())
         if news:
             self._tell("failed", [source, error])
         return news
@@ -279,9 +283,21 @@ class LabState:
         answers = [self.last_answer.get(name) for name in sources]
         known = [a for a in answers if a is not None]
         fetched = min(known) if len(known) == len(answers) else None
-        problems = [f"{n}: {self.problems[n]}" for n in sources if n in self.problems]
+        problems = [self._problem(n) for n in sources if n in self.problems]
         limits = [self._stale_after(name) for name in sources]
         return Freshness(fetched, max(limits), "; ".join(problems) if problems else None)
+
+    def _problem(self, source: str) -> str:
+        """What fails and, once it had answered, for how long and what is shown instead
+        (issue 29: a pane names the part that stopped answering, not only its age)."""
+        text = f"{source}: {self.problems[source]}"
+        said = self.last_answer.get(source)
+        since = self.failing_since.get(source)
+        if said is None or since is None:
+            return text
+        failing = max(0, round(self.clock() - since))
+        shown = time.strftime("%H:%M:%S", time.localtime(said))
+        return f"{text}; failing for {failing} s, showing what it said at {shown}"
 
     def _stale_after(self, source: str) -> float:
         if source in SPEAK_ON_CHANGE:

@@ -32,7 +32,9 @@ PANE_IDS = ("pane-vms", "pane-fabric", "pane-kube", "pane-overlay")
 PANE_SOURCES = {
     "pane-vms": ("hosts",),
     "pane-fabric": ("fabric",),
-    "pane-kube": ("nodes", "pods"),
+    # bgp: Calico's mode, read from the API every fabric refresh: the watches are silent
+    # between changes, so this poll is what tells a pane that the API stopped answering
+    "pane-kube": ("nodes", "pods", "bgp"),
     "pane-overlay": ("capture",),
 }
 # below this size one pane at a time is shown, with tabs to switch

@@ -230,7 +230,8 @@ class KubeClient:
         try:
             return await deadlines.in_thread(run, seconds, what)
         except deadlines.DeadlineExceeded:
-            text = f"{what}: {self.part} did not answer within {seconds:g} s"
+            # the part first: a pane's subtitle may show only the start of it
+            text = f"{self.part} did not answer within {seconds:g} s ({what})"
             deadlines.note_unanswered(self.secrets.scrub(text))
             raise Unreachable(self.secrets.scrub(text)) from None
         except Unreachable as exc:
