@@ -20,8 +20,11 @@ written to FILE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +36,7 @@ import pytest
 
 from fabrictui.lab.lab import read_state
 from tests._rehearsal_tui import rehearsal_lab
+from tests._require import require
 from tests.test_fault_matrix_rehearsal import _prepare
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -236,3 +240,87 @@ def test_a_hung_part_never_hangs_a_command(
         assert code == 0, said
     if command == "record":  # what still answered was recorded
         assert (tmp_path / "record.sqlite").stat().st_size > 0, said
+
+
+# -- the TUI in a real terminal (tmux): the API stopped, then resumed -----------------
+
+TMUX = f"fabrictui-hangs-{os.getpid()}"
+FABRIC_POLL = 1.0
+# one refresh deadline of the Kubernetes pane: the next bgp poll, its read's deadline,
+# and the screen's once-a-second tick
+REFRESH = FABRIC_POLL + DEADLINES["kube_api"] + 1.0
+
+
+def tmux(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
+
+
+def on_screen() -> str:
+    return tmux("capture-pane", "-p", "-t", TMUX).stdout
+
+
+def wait_screen(condition, timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not condition(on_screen()):
+        assert time.monotonic() - started < timeout, f"not within {timeout:.0f} s: {what}\n" + (
+            on_screen()
+        )
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def zoom_kube() -> None:
+    for key in ("3", "z"):  # one at a time: focus first, then zoom what has it
+        tmux("send-keys", "-t", TMUX, key)
+        time.sleep(0.5)
+
+
+def test_the_tui_names_the_hung_api_in_its_pane_and_recovers(lab: Lab, tmp_path: Path) -> None:
+    require(shutil.which("tmux"), "tmux is not installed")
+    config = tmp_path / "tui.toml"
+    config.write_text(lab.config.read_text() + f"[poll]\nfabric = {FABRIC_POLL}\nhosts = 2\n")
+    pid_file = tmp_path / "pid"
+    command = (
+        # the terminal's size set before the app reads it (a new tmux pane may start 80x24)
+        f"stty cols 160 rows 48; echo $$ > {pid_file}; "
+        f"exec env FABRICTUI_STATE_DIR={tmp_path / 'state'} PYTHONWARNINGS=ignore "
+        f"{sys.executable} -m fabrictui.cli --lab {lab.dir} --config {config} --no-record"
+    )
+    tmux("kill-session", "-t", TMUX)
+    assert tmux("new-session", "-d", "-s", TMUX, "-x", "160", "-y", "48", command).returncode == 0
+    hung = Hung(lab, "kube")
+    try:
+        wait_screen(lambda s: "calico-node" in s, 60, "the pods on screen")
+        zoom_kube()  # the Kubernetes pane, zoomed: all of its border shows
+        wait_screen(lambda s: "╭─ 3 Kubernetes" in s and "╭─ 2 Fabric" not in s, 10, "zoomed")
+        with hung:
+            seen = wait_screen(
+                lambda s: "Kubernetes API at https://127.0.0.1" in s and "failing for" in s,
+                REFRESH + 3.0,
+                "the Kubernetes pane names the API",
+            )
+            screen = on_screen()
+            assert "showing what it said at" in screen, screen
+            tmux("send-keys", "-t", TMUX, "z")  # every pane: the others stay live
+            wait_screen(
+                lambda s: re.search(r"updated [0-2]s ago", s) is not None,
+                FABRIC_POLL + 2.0,
+                "the fabric and VM panes still refresh",
+            )
+            screen = on_screen()
+            assert "TimeoutError" not in screen and "Traceback" not in screen, screen
+            zoom_kube()
+        recovered = wait_screen(
+            lambda s: "failing for" not in s,
+            REFRESH + 3.0,
+            "the pane recovers once the API answers",
+        )
+        print(
+            f"\nTUI: the API named in its pane {seen:.1f} s after SIGSTOP, live again "
+            f"{recovered:.1f} s after SIGCONT (one refresh: {REFRESH:.0f} s)"
+        )
+    finally:
+        tmux("kill-session", "-t", TMUX)
+        if pid_file.exists():  # however the app takes its terminal's end, it goes
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
