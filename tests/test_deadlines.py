@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -257,3 +258,56 @@ def test_a_pane_says_which_part_fails_since_when_and_what_it_shows() -> None:
     assert problem == f"bgp: {error}; failing for 12 s, showing what it said at 06:43:05"
     state.answered("bgp")  # it answers again: nothing left to say
     assert state.freshness(("bgp",)).problem is None
+
+
+# -- SSH, vtysh, vagrant: the same deadlines, from the same place -----------------------
+
+
+async def test_ssh_and_vtysh_reads_end_at_the_configured_deadlines(silent: SilentServer) -> None:
+    """A switch whose SSH port accepts and never answers: a BGP read (a vtysh session,
+    then the one-shot command) ends within the configured deadlines and names the switch."""
+    from fabrictui.backends.ssh import SshPool, SshTarget
+    from fabrictui.backends.switches import SwitchReader
+
+    deadlines.use(deadlines.Deadlines(ssh_connect=0.5, vtysh=1.0))
+    try:
+        target = SshTarget("leaf9", "127.0.0.1", silent.port, user="x", known_hosts=("/none",))
+        pool = SshPool([target])
+        reader = SwitchReader(pool)
+        assert (pool.connect_timeout, reader.timeout) == (0.5, 1.0)
+        started = time.monotonic()
+        reading = await asyncio.wait_for(reader.read("leaf9"), 30)
+        took = time.monotonic() - started
+    finally:
+        deadlines.use(deadlines.DEFAULTS)
+        await pool.close()
+    # connecting once: asyncssh's own timeout and the pool's 1 s more waiting for it
+    assert took < 0.5 + 1.0 + SLACK, f"{took:.1f} s"
+    assert reading.summary is None and "leaf9: no SSH answer" in (reading.error or "")
+    assert any(line.startswith("leaf9: no SSH answer") for line in deadlines.unanswered())
+
+
+async def test_a_hung_vagrant_is_not_waited_for_past_its_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vagrant status` that never returns (a provider stuck on a lock)."""
+    from fabrictui.backends.vagrant import VagrantLab
+
+    bin_dir, pid_file = tmp_path / "bin", tmp_path / "vagrant.pid"
+    bin_dir.mkdir()
+    fake = bin_dir / "vagrant"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 600\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    (tmp_path / "Vagrantfile").write_text("")
+    deadlines.use(deadlines.Deadlines(vagrant=1.0))
+    try:
+        started = time.monotonic()
+        with pytest.raises(Unreachable, match=r"vagrant status in .* did not answer within 1 s"):
+            await asyncio.wait_for(VagrantLab(tmp_path).refresh(), 30)
+        assert time.monotonic() - started < 1.0 + SLACK
+    finally:
+        deadlines.use(deadlines.DEFAULTS)
+        if pid_file.exists():  # the stuck vagrant ends with the test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
