@@ -39,7 +39,6 @@ class Deadlines:
     ssh_command: float = 10.0  # one remote command on an open SSH connection
     vtysh: float = 5.0  # a switch's vtysh session: its prompt, then each command
     vagrant: float = 120.0  # one `vagrant status` or `vagrant ssh-config`
-    capture_worker: float = 10.0  # the local capture worker's answer to one request
 
     def describe(self) -> list[tuple[str, float]]:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]

@@ -3,8 +3,9 @@
 The same feeds as the TUI fill the same state, and the same recorder writes
 it with the captured frames to one file (docs/replay.md). Ends after
 `--duration`, or at Ctrl-C / SIGTERM, with everything read so far committed.
-Exit 0 when recorded, 2 for bad input, a lab that cannot be opened or a file
-that cannot be written.
+Exit 0 when recorded, 2 for bad input, a lab that cannot be opened, a file that
+cannot be written, or a lab part that did not answer (recorded all the same: what
+answered is in the file; the part is named on stderr).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 subnets and (in BGP mode) the nodes' pod blocks, with protocol, next hops, ECMP count, and
 what is expected but missing.
 
-Exit 0 when nothing expected is missing, 1 when something is (or a switch did not
-answer), 2 on bad input or a lab that cannot be reached.
+Exit 0 when nothing expected is missing, 1 when something is, 2 on bad input, a lab that
+cannot be reached, or a part that did not answer (a switch, the API: named on stderr).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`fabrictui trace`: one probe's path between two pods, where it stopped, and why.
 
 Exit codes as verify's (`commands/_headless.exit_code`): 0 when the probe was delivered, its
-reply came back and every point was watched, 1 when it was lost, 2 on bad input or a lab
-that cannot be reached, 3 when nothing was lost but some point could not be watched (or no
-probe went out at all) (docs/trace.md).
+reply came back and every point was watched, 1 when it was lost, 2 on bad input, a lab that
+cannot be reached or a point the trace read that did not answer (docs/deadlines.md), 3 when
+nothing was lost but some point could not be watched (or no probe went out at all)
+(docs/trace.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ where `state` is "pass", "fail" or "not_observed" (what the check needs could no
 then `passed` is false) and `unseen` what a check that decided could not see.
 
 Exit codes (`commands/_headless.exit_code`): 0 when every check passes, 1 when any fails, 2
-for bad input or a lab that cannot be reached, 3 when nothing failed but something was not
+for bad input, a lab that cannot be reached or a part that did not answer (named on stderr),
+3 when nothing failed but something was not
 observed (a check not observed, or one that passed without seeing everything).
 
 With `--demo` the checks run on a fresh in-process demo lab: `--demo ready` (and
