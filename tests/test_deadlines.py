@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -311,3 +312,31 @@ async def test_a_hung_vagrant_is_not_waited_for_past_its_deadline(
         if pid_file.exists():  # the stuck vagrant ends with the test
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+async def test_a_part_that_answers_again_is_read_at_the_next_refresh() -> None:
+    """A part that did not answer is asked again at the usual pace, not after a doubling
+    backoff: a pane is live again one refresh after the part answers."""
+    from fabrictui.live import poll_forever
+
+    calls: list[float] = []
+    results: list[str] = []
+
+    async def fetch() -> str:
+        calls.append(time.monotonic())
+        if len(calls) <= 5:
+            raise Unreachable("the Kubernetes API at https://127.0.0.1:1 did not answer")
+        return "answer"
+
+    task = asyncio.create_task(poll_forever(fetch, results.append, lambda _: None, 0.1, 1.0))
+    try:
+        await asyncio.wait_for(_until(lambda: bool(results)), 5)
+    finally:
+        task.cancel()
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert max(gaps) < 0.1 + 0.15, gaps  # doubling would have waited 0.2, 0.4, ... 3.2 s
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.02)

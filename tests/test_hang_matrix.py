@@ -301,6 +301,7 @@ def test_the_tui_names_the_hung_api_in_its_pane_and_recovers(lab: Lab, tmp_path:
             )
             screen = on_screen()
             assert "showing what it said at" in screen, screen
+            time.sleep(4 * FABRIC_POLL)  # several refreshes fail: no backoff may follow them
             tmux("send-keys", "-t", TMUX, "z")  # every pane: the others stay live
             wait_screen(
                 lambda s: re.search(r"updated [0-2]s ago", s) is not None,

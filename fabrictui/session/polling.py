@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.backends.base import BackendError, LabBackend, Unreachable
 from fabrictui.model import SwitchReading
 from fabrictui.parsers import ParseError
 
@@ -34,18 +34,23 @@ async def poll_forever(
     failures = 0
     while True:
         limit = timeout or max(10.0, interval * 3)
+        unanswered = False
         try:
             result = await asyncio.wait_for(fetch(), limit)
         except TimeoutError:  # before OSError, of which it is one: its text is empty
-            failures += 1
+            failures, unanswered = failures + 1, True
             on_error(f"no answer within {limit:g} s")
         except (BackendError, ParseError, OSError) as err:
-            failures += 1
+            failures, unanswered = failures + 1, isinstance(err, Unreachable)
             on_error(str(err) or f"failed without a message ({type(err).__name__})")
         else:
             failures = 0
             on_result(result)
-        delay = interval if failures == 0 else min(MAX_BACKOFF, interval * 2 ** min(failures, 5))
+        # a part that did not answer is asked again at the usual pace (each try already
+        # waited for its deadline), so it shows as live one refresh after it answers;
+        # other failures back off
+        backoff = failures and not unanswered
+        delay = min(MAX_BACKOFF, interval * 2 ** min(failures, 5)) if backoff else interval
         await asyncio.sleep(delay)
 
 
