@@ -111,6 +111,18 @@ def forget_unanswered() -> None:
     _unanswered.clear()
 
 
+def describe(err: BaseException, doing: str) -> str:
+    """A message for `err` that says what happened, never a bare class name: its own
+    words, else (a TimeoutError has none) what was being done and that it ran out of
+    time, else what was being done and the kind of failure."""
+    text = " ".join(str(err).split())
+    if text:
+        return text
+    if isinstance(err, TimeoutError):
+        return f"{doing}: no answer in time"
+    return f"{doing} failed ({type(err).__name__}, without a message)"
+
+
 class DeadlineExceeded(TimeoutError):
     """`in_thread` gave up waiting; the message says for what."""
 

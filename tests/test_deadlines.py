@@ -340,3 +340,11 @@ async def test_a_part_that_answers_again_is_read_at_the_next_refresh() -> None:
 async def _until(condition) -> None:
     while not condition():
         await asyncio.sleep(0.02)
+
+
+def test_no_message_is_a_bare_exception_class() -> None:
+    assert deadlines.describe(TimeoutError(), "verify") == "verify: no answer in time"
+    assert deadlines.describe(OSError(), "watching") == (
+        "watching failed (OSError, without a message)"
+    )
+    assert deadlines.describe(Unreachable("leaf1: no SSH answer"), "x") == "leaf1: no SSH answer"

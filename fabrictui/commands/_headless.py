@@ -115,7 +115,8 @@ def run_on_lab(
     except (BackendError, ParseError) as err:
         return error(prog, str(err))
     except TimeoutError:
-        return error(prog, "the lab did not answer in time")
+        # which parts did not answer, when the deadlines named them before the whole ran out
+        return not_answered(prog, error(prog, "the lab did not answer in time"))
     except Refused as err:
         return error(prog, str(err))
     except OSError as err:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fabrictui import audit
+from fabrictui import audit, deadlines
 
 T = TypeVar("T")
 
@@ -73,7 +73,8 @@ async def run_audited(spec: ActionSpec, lab: str, work: Callable[[], Awaitable[T
         result = await work()
     except BaseException as err:
         cancelled = isinstance(err, asyncio.CancelledError | KeyboardInterrupt)
-        entry.finish("cancelled" if cancelled else "failed", str(err) or type(err).__name__)
+        why = type(err).__name__ if cancelled else deadlines.describe(err, spec.title)
+        entry.finish("cancelled" if cancelled else "failed", str(err) or why)
         raise
     ok, summary = outcome(result)
     entry.finish("ok" if ok else "failed", summary)

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, LabBackend, Unreachable
 from fabrictui.model import SwitchReading
 from fabrictui.parsers import ParseError
@@ -42,7 +43,7 @@ async def poll_forever(
             on_error(f"no answer within {limit:g} s")
         except (BackendError, ParseError, OSError) as err:
             failures, unanswered = failures + 1, isinstance(err, Unreachable)
-            on_error(str(err) or f"failed without a message ({type(err).__name__})")
+            on_error(deadlines.describe(err, "reading"))
         else:
             failures = 0
             on_result(result)
@@ -86,7 +87,7 @@ async def follow_watch(
                 on_event(event)
             on_error("watch ended; reconnecting")
         except (BackendError, ParseError, OSError) as err:
-            on_error(str(err) or type(err).__name__)
+            on_error(deadlines.describe(err, "watching"))
         failures += 1
         await asyncio.sleep(min(MAX_BACKOFF, retry_delay * 2 ** min(failures - 1, 5)))
 

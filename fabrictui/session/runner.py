@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from fabrictui import deadlines
 from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import BackendError
 from fabrictui.parsers import ParseError
@@ -164,7 +165,7 @@ class ActionRunner:
         try:
             result = await run_audited(spec, self.lab, lambda: work(report))
         except (BackendError, ParseError, OSError, Refused) as err:
-            self.port.log_action(f"{log_name}: {err}", "error")
+            self.port.log_action(f"{log_name}: {deadlines.describe(err, spec.title)}", "error")
             return
         except asyncio.CancelledError:
             raise
