@@ -127,10 +127,11 @@ class DeadlineExceeded(TimeoutError):
     """`in_thread` gave up waiting; the message says for what."""
 
 
-async def in_thread(fn: Callable[[], T], seconds: float, what: str) -> T:
+async def in_thread(fn: Callable[[], T], seconds: float | None, what: str) -> T:
     """`fn()` in a daemon thread, its result or exception; DeadlineExceeded(what)
-    after `seconds`. Cancelling the caller stops the wait at once (the thread
-    is left to end on its own: it is never joined)."""
+    after `seconds` (None: a person's answer, waited for as long as they take).
+    Cancelling the caller stops the wait at once (the thread is left to end on its own:
+    it is never joined)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 

@@ -348,3 +348,42 @@ def test_no_message_is_a_bare_exception_class() -> None:
         "watching failed (OSError, without a message)"
     )
     assert deadlines.describe(Unreachable("leaf1: no SSH answer"), "x") == "leaf1: no SSH answer"
+
+
+def test_ctrl_c_at_a_confirmation_prompt_ends_the_command(tmp_path: Path) -> None:
+    """The prompt is read in a thread: Ctrl-C must not then wait for the answer (the loop's
+    default executor joined that thread at the end of asyncio.run)."""
+    import shutil
+
+    from tests._require import require
+
+    require(shutil.which("tmux"), "tmux is not installed")
+    session, pid_file = f"fabrictui-confirm-{os.getpid()}", tmp_path / "pid"
+    command = (
+        f"echo $$ > {pid_file}; exec env FABRICTUI_STATE_DIR={tmp_path / 'state'} "
+        f"FABRICTUI_CONFIG_DIR={tmp_path / 'config'} PYTHONWARNINGS=ignore "
+        f"{sys.executable} -m fabrictui.cli scale --demo ready --replicas 3"
+    )
+    tmux = ["tmux"]
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, command], check=True)
+    try:
+        started = time.monotonic()
+        while (
+            "Proceed?"
+            not in subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            ).stdout
+        ):
+            assert time.monotonic() - started < 30, "no prompt"
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        subprocess.run([*tmux, "send-keys", "-t", session, "C-c"], check=True)
+        asked = time.monotonic()
+        while Path(f"/proc/{pid}").exists() and time.monotonic() - asked < 5:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists(), "still waiting for an answer after Ctrl-C"
+    finally:
+        subprocess.run([*tmux, "kill-session", "-t", session], capture_output=True)
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)

@@ -102,7 +102,10 @@ def run_on_lab(
             await backend.start()
             steps = tuple(plan if isinstance(plan, Sequence) else await plan(backend))
             if changes_lab:
-                stop = await asyncio.to_thread(confirm, args, prog, list(steps))
+                # a daemon thread: Ctrl-C at the prompt must not wait for the answer
+                stop = await deadlines.in_thread(
+                    lambda: confirm(args, prog, list(steps)), None, "confirmation"
+                )
                 if stop is not None:
                     return stop
             spec = ActionSpec(action, action, target, steps, changes_lab)

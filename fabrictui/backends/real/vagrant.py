@@ -275,8 +275,9 @@ class VagrantLab:
         try:
             yield f"$ vagrant {action} {host}"
             if action == "halt":
-                # python-vagrant's halt() does not stream: report start and end.
-                await asyncio.to_thread(lambda: self._client(err).halt(vm_name=host))
+                # python-vagrant's halt() does not stream: report start and end. A halt
+                # that outlasts the vagrant deadline is said, and left to finish by itself
+                await self._in_thread(f"halt {host}", lambda: self._client(err).halt(vm_name=host))
                 yield f"{host} halted"
             else:
 
@@ -355,7 +356,9 @@ async def _iterate_in_thread(
         except BaseException as exc:  # handed to the consumer, re-raised there
             put(("error", exc))
 
-    worker = asyncio.ensure_future(asyncio.to_thread(work))
+    # a daemon thread of its own, not the loop's default executor, whose shutdown joins it:
+    # a vagrant that never ends must not keep fabrictui from ending (docs/deadlines.md)
+    threading.Thread(target=work, name="fabrictui-vagrant-lines", daemon=True).start()
     try:
         while True:
             kind, value = await queue.get()
@@ -368,5 +371,3 @@ async def _iterate_in_thread(
                 break
     finally:
         stop.set()
-        if worker.done():
-            worker.result()
