@@ -12,7 +12,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrictui.lab import frr, netns
+from fabrictui.lab import frr, netns, sshd
 from fabrictui.lab.build import BGP_WAIT_S, Builder, Log, UpResult, kube_version_answers, silent
 from fabrictui.lab.labstate import (
     STATE_FILE,
@@ -265,16 +264,6 @@ def down(lab_dir: Path, log: Log = silent) -> DownResult:
 STATUS_PROBE_S = 1.0  # how long `lab status` waits for a part that runs to answer
 
 
-def ssh_banner_answers(port: int, timeout: float = STATUS_PROBE_S) -> bool:
-    """Whether the sshd on 127.0.0.1:`port` sends its banner within `timeout`: a running
-    sshd that is stopped (SIGSTOP) or behind a black hole accepts and never does."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            return sock.recv(4).startswith(b"SSH-")
-    except OSError:
-        return False
-
-
 # --- status -------------------------------------------------------------------------------
 
 
@@ -342,7 +331,9 @@ def status(lab_dir: Path) -> LabStatus | None:
         entry.bgp_established, entry.bgp_configured = frr.established_counts(summary)
 
     def probe_ssh(entry: HostStatus) -> None:
-        entry.ssh_answers = bool(entry.ssh_port) and ssh_banner_answers(int(entry.ssh_port))
+        entry.ssh_answers = bool(entry.ssh_port) and sshd.banner_answers(
+            int(entry.ssh_port), STATUS_PROBE_S
+        )
 
     # vtysh calls and probes wait mostly on the parts: all at once, the bound is the longest
     with ThreadPoolExecutor(max_workers=16) as pool:

@@ -11,6 +11,7 @@ port, what runs is inside the machine.
 from __future__ import annotations
 
 import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -225,3 +226,13 @@ def install_shims(
         f"{q(host)} {q(str(directory / 'bashrc'))}\n",
     )
     return session
+
+
+def banner_answers(port: int, timeout: float) -> bool:
+    """Whether the sshd on 127.0.0.1:`port` sends its banner within `timeout`: a running
+    sshd that is stopped (SIGSTOP) or behind a black hole accepts and never does."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            return sock.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
