@@ -117,5 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     return tui.run(args)
 
 
+def run() -> None:
+    """The `fabrictui` command: `main`, then the end of the process (tests call `main`)."""
+    from fabrictui.deadlines import end_process
+
+    end_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -109,6 +111,29 @@ def unanswered() -> list[str]:
 
 def forget_unanswered() -> None:
     _unanswered.clear()
+
+
+# the daemon threads that may sit in a call to a hung part (see `end_process`)
+CALL_THREADS = ("fabrictui-call", "fabrictui-watch", "fabrictui-vagrant")
+
+
+def end_process(code: int) -> None:
+    """End the command's process with `code`. While a daemon thread still sits in a call
+    to a part that hung, skip the interpreter's finalization: such a thread, coming back
+    from its socket timeout while the interpreter is torn down, can abort the process
+    (SIGABRT, exit -6) instead of the exit code the command chose. Everything the command
+    writes is closed or flushed by then; only the standard streams are flushed here."""
+    stuck = [
+        t
+        for t in threading.enumerate()
+        if t.daemon and t.is_alive() and t.name.startswith(CALL_THREADS)
+    ]
+    if stuck:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def describe(err: BaseException, doing: str) -> str:
