@@ -387,3 +387,20 @@ def test_ctrl_c_at_a_confirmation_prompt_ends_the_command(tmp_path: Path) -> Non
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_the_process_ends_with_its_code_while_a_call_still_hangs() -> None:
+    script = (
+        "import threading, time\n"
+        "from fabrictui import deadlines\n"
+        "threading.Thread(target=time.sleep, args=(60,), name='fabrictui-call: x',"
+        " daemon=True).start()\n"
+        "print('result', flush=True)\n"
+        "deadlines.end_process(2)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert (done.returncode, done.stdout) == (2, "result\n")
+    assert time.monotonic() - started < 5
