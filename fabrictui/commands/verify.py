@@ -8,8 +8,8 @@ then `passed` is false) and `unseen` what a check that decided could not see.
 
 Exit codes (`commands/_headless.exit_code`): 0 when every check passes, 1 when any fails, 2
 for bad input, a lab that cannot be reached or a part that did not answer (named on stderr),
-3 when nothing failed but something was not
-observed (a check not observed, or one that passed without seeing everything).
+3 when nothing failed but something was not observed (a check not observed, or one that
+passed without seeing everything).
 
 With `--demo` the checks run on a fresh in-process demo lab: `--demo ready` (and
 `ready-bgp`) passes them all, `--demo fresh` (before Calico) fails checks 2 to 6. Without

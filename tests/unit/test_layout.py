@@ -12,7 +12,7 @@ from tests._paths import ROOT
 
 PACKAGE = ROOT / "fabrictui"
 GROUND_AND_ENTRY_POINTS = {
-    "__init__", "app", "audit", "cli", "config", "constants", "model", "scrub",
+    "__init__", "app", "audit", "cli", "config", "constants", "deadlines", "model", "scrub",
 }  # fmt: skip
 MAX_MODULES_PER_FOLDER = 16
 MAX_LINES = 500

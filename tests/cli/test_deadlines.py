@@ -230,7 +230,7 @@ def test_a_signal_ends_a_process_whose_kube_call_hangs(
 
 async def test_a_poll_that_times_out_says_so_not_its_class_name() -> None:
     """The TUI's first action-log line with the API stopped was `bgp: TimeoutError`."""
-    from fabrictui.live import poll_forever
+    from fabrictui.session.polling import poll_forever
 
     errors: list[str] = []
 
@@ -267,8 +267,8 @@ def test_a_pane_says_which_part_fails_since_when_and_what_it_shows() -> None:
 async def test_ssh_and_vtysh_reads_end_at_the_configured_deadlines(silent: SilentServer) -> None:
     """A switch whose SSH port accepts and never answers: a BGP read (a vtysh session,
     then the one-shot command) ends within the configured deadlines and names the switch."""
-    from fabrictui.backends.ssh import SshPool, SshTarget
-    from fabrictui.backends.switches import SwitchReader
+    from fabrictui.backends.real.ssh import SshPool, SshTarget
+    from fabrictui.backends.real.switches import SwitchReader
 
     deadlines.use(deadlines.Deadlines(ssh_connect=0.5, vtysh=1.0))
     try:
@@ -292,7 +292,7 @@ async def test_a_hung_vagrant_is_not_waited_for_past_its_deadline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`vagrant status` that never returns (a provider stuck on a lock)."""
-    from fabrictui.backends.vagrant import VagrantLab
+    from fabrictui.backends.real.vagrant import VagrantLab
 
     bin_dir, pid_file = tmp_path / "bin", tmp_path / "vagrant.pid"
     bin_dir.mkdir()
@@ -317,7 +317,7 @@ async def test_a_hung_vagrant_is_not_waited_for_past_its_deadline(
 async def test_a_part_that_answers_again_is_read_at_the_next_refresh() -> None:
     """A part that did not answer is asked again at the usual pace, not after a doubling
     backoff: a pane is live again one refresh after the part answers."""
-    from fabrictui.live import poll_forever
+    from fabrictui.session.polling import poll_forever
 
     calls: list[float] = []
     results: list[str] = []
