@@ -37,7 +37,7 @@ import pytest
 from fabrictui.lab.lab import read_state
 from tests._rehearsal_tui import rehearsal_lab
 from tests._require import require
-from tests.test_fault_matrix_rehearsal import _prepare
+from tests.lab.test_fault_matrix_rehearsal import _prepare
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
