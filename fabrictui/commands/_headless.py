@@ -10,7 +10,6 @@ part, even when the command could show what the other parts said."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import os
@@ -80,16 +79,16 @@ def run_on_lab(
     refused in read-only mode (from --read-only or any config file), confirmed
     first when it changes the lab (`plan` may be read from the lab), closed
     after. Exit code of body, or 2."""
-    # the lab first: a kubeconfig or lab the user named that is wrong, or no lab at all,
-    # stops here with one line, before any setting is read or anything is started
+    # the settings first: they set every client's deadlines (config.settings_for), which a
+    # client reads when the lab opens it; then the lab, where a kubeconfig or lab the user
+    # named that is wrong, or no lab at all, stops with one line before anything is started
+    settings = load_settings_or_stop(args, prog, changes_lab)
+    if isinstance(settings, int):
+        return settings
     try:
         backend = select.open_backend(args)
     except (BackendError, ParseError) as err:
         return error(prog, str(err))
-    settings = load_settings_or_stop(args, prog, changes_lab)
-    if isinstance(settings, int):
-        asyncio.run(backend.close())  # built, never started: nothing to wait for
-        return settings
     action = prog.removeprefix("fabrictui ")
 
     async def main() -> int:
