@@ -35,9 +35,9 @@ from pathlib import Path
 import pytest
 
 from fabrictui.lab.lab import read_state
+from tests._lab_faults import prepare_workload
 from tests._rehearsal_tui import rehearsal_lab
 from tests._require import require
-from tests.lab.test_fault_matrix_rehearsal import _prepare
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -162,7 +162,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     config = base / "config.toml"
     config.write_text("[deadlines]\n" + "".join(f"{k} = {v}\n" for k, v in DEADLINES.items()))
     with rehearsal_lab(base / "lab") as directory:
-        asyncio.run(_prepare(directory))
+        asyncio.run(prepare_workload(directory))
         the_lab = Lab(directory, config)
         for command in COMMANDS:  # each command's time on the healthy lab
             took, code, out, err = run(the_lab, command, base, 60)
