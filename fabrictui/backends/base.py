@@ -13,12 +13,13 @@ subclass) with a message that reads well on its own in a pane or a log line.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fabrictui.backends.trace_ports import calico_veth
 from fabrictui.constants import POD_POOL, pod_traffic_bpf
+from fabrictui.intent.releases import ServerFacts
 from fabrictui.model import (
     Fault,
     Host,
@@ -222,9 +223,20 @@ class LabBackend(abc.ABC):
         raise BackendError(f"{self.info().kind} labs cannot configure {switch}")
 
     async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
-        """Server-side apply of Kubernetes objects, in order (Calico's IPPool, BGPPeer,
+        """Apply Kubernetes objects, in order, by the method the server has (server-side
+        apply, or create-or-replace on a server without it) (Calico's IPPool, BGPPeer,
         BGPConfiguration, node annotations); one line per object, as kubectl prints it."""
         raise BackendError(f"{self.info().kind} labs cannot apply Kubernetes objects")
+
+    async def server_facts(self, group_versions: Sequence[str] = ()) -> ServerFacts:
+        """What the lab's API server says about itself: its version, the group versions
+        its discovery lists, and the kinds served in `group_versions` (those it serves)."""
+        raise BackendError(f"{self.info().kind} labs cannot read the API server's discovery")
+
+    async def preview_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        """For a plan: `label: new`, `label: exists, unchanged` or `label: exists, would
+        change` for each object, read from the cluster, nothing written."""
+        raise BackendError(f"{self.info().kind} labs cannot read Kubernetes objects")
 
     async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:
         """Delete Kubernetes objects (BGP mode's BGPPeers on the way back to VXLAN); one

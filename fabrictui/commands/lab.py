@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from fabrictui.lab import lab as rlab
+from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION, PROFILES
+from fabrictui.lab.kubeapi.versions import profile as kube_profile
 from fabrictui.lab.topology import TopologyError, build_topology
 
 
@@ -25,6 +27,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="workers per rack (default 2; rack 1 also holds the master)",
     )
     up.add_argument("--no-kube", action="store_true", help="do not start the lab's kube API")
+    up.add_argument(
+        "--kube-version",
+        default=DEFAULT_VERSION,
+        metavar="X.Y.Z",
+        help="the Kubernetes the lab's API claims and serves as that version does: "
+        f"{' or '.join(sorted(PROFILES))} (default {DEFAULT_VERSION}, the seed's)",
+    )
     up.add_argument(
         "--bgp-wait",
         type=float,
@@ -69,6 +78,11 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
     except TopologyError as exc:
         print(f"fabrictui lab: {exc}", file=sys.stderr)
         return 2
+    try:
+        kube_profile(args.kube_version)
+    except ValueError as exc:
+        print(f"fabrictui lab: --kube-version: {exc}", file=sys.stderr)
+        return 2
     rlab.check_platform()
     existing = rlab.read_state(lab_dir.resolve())
     if existing is not None:
@@ -82,7 +96,12 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
     )
     try:
         result = rlab.up(
-            lab_dir, topology, kube=not args.no_kube, log=print, bgp_wait_s=args.bgp_wait
+            lab_dir,
+            topology,
+            kube=not args.no_kube,
+            log=print,
+            bgp_wait_s=args.bgp_wait,
+            kube_version=args.kube_version,
         )
     except (rlab.LabAlreadyUp, rlab.LabUnsupported):
         raise
@@ -95,6 +114,7 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
         f"{result.bgp_established}/{result.bgp_configured} leaf sessions Established "
         "with all routes; "
         f"kube API {result.kube}"
+        + ("" if args.no_kube else f" (Kubernetes v{args.kube_version.lstrip('v')})")
     )
     resolved = lab_dir.resolve()
     print(f"  ssh -F {resolved}/ssh_config leaf1 sudo net show bgp summary")

@@ -1,9 +1,9 @@
 """What applying Calico (VXLAN backend) creates, as kubectl names the objects.
 
-`manifest_objects()` reads the bundled manifests (`fabrictui/manifests/*.yaml`)
-when the package ships them, else falls back to the seed's list (calicoctl and
-calico.yaml of the seed's `vagrant.calico-vxlan-overlay.sh`), so the
-confirmation dialog and the demo lab agree on what an apply does.
+`manifest_objects(name)` reads a bundled manifest (`fabrictui/manifests/*.yaml`, the
+release `intent/releases.py` chose) when the package ships them, else falls back to the
+seed's list (calicoctl and calico.yaml of the seed's `vagrant.calico-vxlan-overlay.sh`),
+so the confirmation dialog and the demo lab agree on what an apply does.
 """
 
 from __future__ import annotations
@@ -65,28 +65,24 @@ _RESOURCE = {
 }
 
 
+BUNDLED_MANIFEST = "calico-vxlan.yaml"  # the current Calico; intent/releases.py chooses
+
+
 @functools.cache
-def manifest_objects() -> tuple[str, ...]:
-    """`resource/name` of every object in the bundled Calico manifests (or the seed's)."""
+def manifest_objects(name: str = BUNDLED_MANIFEST) -> tuple[str, ...]:
+    """`resource/name` of every object in the bundled Calico manifest `name` (or the
+    seed's list when the package ships no manifests)."""
     try:
-        folder = resources.files("fabrictui").joinpath("manifests")
-        files = sorted(
-            (f for f in folder.iterdir() if f.name.endswith((".yaml", ".yml"))),
-            key=lambda f: f.name,
-        )
+        text = resources.files("fabrictui").joinpath("manifests").joinpath(name).read_text()
     except (FileNotFoundError, NotADirectoryError, ModuleNotFoundError):
-        files = []
-    calico = [f for f in files if "calico" in f.name]
-    if not calico:
         return SEED_CALICO_OBJECTS
     import yaml  # only needed when manifests ship
 
     objects: list[str] = []
-    for f in calico:
-        for doc in yaml.safe_load_all(f.read_text()):
-            if not isinstance(doc, dict) or "kind" not in doc:
-                continue
-            kind = str(doc["kind"])
-            name = str((doc.get("metadata") or {}).get("name", "?"))
-            objects.append(f"{_RESOURCE.get(kind, kind.lower())}/{name}")
+    for doc in yaml.safe_load_all(text):
+        if not isinstance(doc, dict) or "kind" not in doc:
+            continue
+        kind = str(doc["kind"])
+        name = str((doc.get("metadata") or {}).get("name", "?"))
+        objects.append(f"{_RESOURCE.get(kind, kind.lower())}/{name}")
     return tuple(objects) or SEED_CALICO_OBJECTS

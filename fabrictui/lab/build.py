@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fabrictui.lab import frr, netns, sshd
+from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION
 from fabrictui.lab.labstate import (
     LabError,
     RunningLab,
@@ -66,7 +67,9 @@ class Builder:
         state: RunningLab,
         result: UpResult,
         log: Log,
+        kube_version: str = DEFAULT_VERSION,
     ) -> None:
+        self.kube_version = kube_version  # what the lab's API server claims and serves
         self.dir = lab_dir
         self.topo = topology
         self.lab_id = lab_id
@@ -338,7 +341,8 @@ class Builder:
             )
             self.log(f"  kube API: {self.result.kube}; the fabric is up without it")
             return
-        argv = [sys.executable, "-m", KUBE_MODULE, "--lab-dir", str(self.dir)]
+        argv = [sys.executable, "-m", KUBE_MODULE, "--lab-dir", str(self.dir),
+                "--kube-version", self.kube_version]  # fmt: skip
         self._spawn_all([(argv, "kubeapi", None, str(self.dir))])
         record = self.state.processes[-1]
         port = self.state.kube_port

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fabrictui.lab import frr, netns, sshd
 from fabrictui.lab.build import BGP_WAIT_S, Builder, Log, UpResult, kube_version_answers, silent
+from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION
 from fabrictui.lab.labstate import (
     STATE_FILE,
     STATE_FORMAT,
@@ -120,6 +121,7 @@ def up(
     log: Log = silent,
     bgp_wait_s: float = BGP_WAIT_S,
     lab_id: str | None = None,
+    kube_version: str = DEFAULT_VERSION,
 ) -> UpResult:
     """Build the lab in `lab_dir`. Raises LabAlreadyUp, LabUnsupported or LabError; on any
     failure after the first step, what was built stays recorded for `down`."""
@@ -153,7 +155,7 @@ def up(
     )
     write_state(lab_dir, state)
     result = UpResult(lab_id=lab_id, seconds=0.0)
-    builder = Builder(lab_dir, topology, lab_id, state, result, log)
+    builder = Builder(lab_dir, topology, lab_id, state, result, log, kube_version)
     builder.run(kube, bgp_wait_s)
     result.seconds = time.monotonic() - t0
     state.status = "up"
@@ -170,10 +172,13 @@ def running_lab(
     kube: bool = True,
     bgp_wait_s: float = BGP_WAIT_S,
     log: Log = silent,
+    kube_version: str = DEFAULT_VERSION,
 ) -> Iterator[UpResult]:
     """`up`, then always `down` (also when `up` fails half-way): for tests and scripts."""
     try:
-        result = up(lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s)
+        result = up(
+            lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s, kube_version=kube_version
+        )
     except (LabAlreadyUp, LabUnsupported):
         raise  # nothing of ours to take down (and never someone else's lab)
     except BaseException:

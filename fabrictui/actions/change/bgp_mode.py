@@ -18,9 +18,11 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from fabrictui.actions.change.deploy import deploy_calico
-from fabrictui.actions.change.plans import plan_deploy_calico
+from fabrictui.actions.change.manifest import plan_manifest
+from fabrictui.actions.change.plans import plan_deploy_calico_on
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.actions.verify.bgp import echo_type
 from fabrictui.actions.verify.checks import choose_ping_pair, workload_running
@@ -172,11 +174,19 @@ async def switch_to_vxlan(
 
 
 async def deploy_mode(
-    backend: LabBackend, report: Report, mode: str, pool: str = POD_POOL, timeout: float = 180.0
+    backend: LabBackend,
+    report: Report,
+    mode: str,
+    pool: str = POD_POOL,
+    timeout: float = 180.0,
+    manifest: Path | None = None,
 ) -> ActionResult:
     """`D` and `deploy-calico --mode`: Calico as today when it is not there yet, then the
     mode asked for. A change of mode on a running cluster is a migration, measured by a
-    continuous ping when there are pods on two racks to ping between."""
+    continuous ping when there are pods on two racks to ping between. With the lab's own
+    `manifest`, that manifest as it is (its mode is what it says)."""
+    if manifest is not None:
+        return await deploy_calico(backend, report, pool, timeout, manifest)
     if mode not in MODES:
         raise BackendError(f"unknown mode {mode!r} (vxlan or bgp)")
     current = await backend.calico_mode()
@@ -194,16 +204,20 @@ async def deploy_mode(
     return result
 
 
-async def plan_deploy_mode(backend: LabBackend, mode: str, pool: str = POD_POOL) -> list[str]:
+async def plan_deploy_mode(
+    backend: LabBackend, mode: str, pool: str = POD_POOL, manifest: Path | None = None
+) -> list[str]:
     """The confirmation of `deploy_mode` as the lab stands."""
+    if manifest is not None:
+        return await plan_manifest(backend, manifest)
     current = await backend.calico_mode()
     lines: list[str] = []
     if current is None:
-        lines += plan_deploy_calico(pool)
+        lines += await plan_deploy_calico_on(backend, pool)
         if mode == "vxlan":
             return lines
     elif current == mode == "vxlan":
-        return plan_deploy_calico(pool)
+        return await plan_deploy_calico_on(backend, pool)
     elif current != mode:
         lines.append(
             f"migration from {current.upper()} to {mode.upper()} mode: a pod on one rack pings"

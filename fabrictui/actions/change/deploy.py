@@ -1,7 +1,11 @@
-"""Deploy Calico (VXLAN backend) and wait until it runs on every node."""
+"""Deploy Calico (VXLAN backend, or the lab's own manifest) and wait until it runs on
+every node."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fabrictui.actions.change.manifest import bundled_choice, checked_manifest
 from fabrictui.actions.cluster import ClusterView
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.backends.base import LabBackend
@@ -44,8 +48,20 @@ async def deploy_calico(
     report: Report,
     pool_cidr: str = POD_POOL,
     timeout: float = 180.0,
+    manifest: Path | None = None,
 ) -> ActionResult:
+    """The bundled Calico that fits the server, or the lab's own `manifest`; checked (and
+    refused, nothing applied) before the first object is written."""
     details: list[str] = []
+    if manifest is not None:
+        docs, method = await checked_manifest(backend, manifest)
+        what = f"applying {manifest} ({len(docs)} objects) by {method.name}"
+    else:
+        choice, method = await bundled_choice(backend)
+        what = (
+            f"applying Calico {choice.release.version} (VXLAN, pool {pool_cidr}) by "
+            f"{method.name}: {choice.why}"
+        )
     async with ClusterView(backend) as view:
         seen: dict[str, str] = {}
 
@@ -68,8 +84,11 @@ async def deploy_calico(
                     seen[name] = state
                     report(Progress(f"{name}: {state}", 0.05 + 0.95 * done / total))
 
-        report(Progress(f"applying Calico (VXLAN, pool {pool_cidr})", 0.0))
-        lines = await backend.apply_calico(pool_cidr)
+        report(Progress(what, 0.0))
+        if manifest is not None:
+            lines = await backend.apply_objects(docs)
+        else:
+            lines = await backend.apply_calico(pool_cidr)
         created = sum(1 for line in lines if line.endswith(" created"))
         report(Progress(f"applied {len(lines)} objects ({created} created)", 0.05))
         details += lines

@@ -25,6 +25,20 @@ def plan_deploy_calico(
     ]
 
 
+async def plan_deploy_calico_on(backend: LabBackend, pool_cidr: str = POD_POOL) -> list[str]:
+    """The deploy plan for the lab's server: which Calico release and apply method, and
+    why (both read from its version and discovery); BackendError when none fits."""
+    from fabrictui.actions.change.manifest import bundled_choice
+
+    choice, method = await bundled_choice(backend)
+    objects = manifest_objects(choice.release.manifest)
+    return [
+        f"Calico {choice.release.version}: {choice.why}",
+        f"by {method.name}: {method.why}",
+        *plan_deploy_calico(pool_cidr, objects),
+    ]
+
+
 def plan_scale(
     current: int | None, replicas: int, workload: DemoWorkload | None = None
 ) -> list[str]:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import ipaddress
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from fabrictui import audit
@@ -33,9 +33,9 @@ from fabrictui.backends.base import (
     NotFound,
     Unreachable,
 )
+from fabrictui.backends.demo import apiserver, tracing
 from fabrictui.backends.demo import routes as demo_routes
 from fabrictui.backends.demo import topology as topo
-from fabrictui.backends.demo import tracing
 from fabrictui.backends.demo.bgp import DemoBgp
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.faults import FaultBoard
@@ -339,9 +339,10 @@ class DemoBackend(LabBackend):
         if pool.prefixlen > 26:
             raise BackendError(f"pool {pool_cidr} is smaller than one /26 block")
         self._ensure_driver()
-        manifest_objects()  # read (and cache) the manifest before the clock starts
-        audit.record_call(f"demo: apply calico-vxlan.yaml (pool {pool})")
-        return self.kube.apply_calico(self._now(), str(pool))
+        release = apiserver.demo_release(self.kube.calico_applied)  # as for any server: 1.15 here
+        objects = manifest_objects(release.manifest)  # read before the clock starts
+        audit.record_call(f"demo: apply {release.manifest} (pool {pool})")
+        return self.kube.apply_calico(self._now(), str(pool), objects)
 
     async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
         self._ensure_driver()
@@ -448,12 +449,19 @@ class DemoBackend(LabBackend):
             audit.record_call(f"demo: {switch}: {line}")
         return self.bgp.configure(switch, lines, self._now())
 
+    async def server_facts(self, group_versions: Sequence[str] = ()) -> apiserver.ServerFacts:
+        return apiserver.demo_facts(self.kube.calico_applied, group_versions)
+
+    async def preview_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        return apiserver.preview(docs, self.kube.calico_applied)
+
     async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
         self._ensure_driver()
+        method = apiserver.demo_method(self.kube.calico_applied)
         out = []
         for doc in docs:
             audit.record_call(f"demo: apply {doc.get('kind')} {doc['metadata'].get('name')}")
-            out.append(self.bgp.apply(doc, self._now()))
+            out.append(apiserver.applied_line(self.bgp.apply(doc, self._now()), method))
         return out
 
     async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:

@@ -158,9 +158,10 @@ class KubeSim:
 
     # -- Calico ------------------------------------------------------------------------
 
-    def apply_calico(self, t: float, pool: str) -> list[str]:
+    def apply_calico(self, t: float, pool: str, objects: tuple[str, ...] = ()) -> list[str]:
+        objects = objects or manifest_objects()
         if self.calico_applied:
-            return [f"{obj} unchanged" for obj in manifest_objects()]
+            return [f"{obj} unchanged" for obj in objects]
         ipaddress.IPv4Network(pool)  # validated by the caller; raises ValueError if not
         self.calico_applied = True
         self.pool = pool
@@ -194,7 +195,7 @@ class KubeSim:
             labels=(("k8s-app", "calico-kube-controllers"),),
             tolerates_master=True,
         )
-        return [f"{obj} created" for obj in manifest_objects()]
+        return [f"{obj} created" for obj in objects]
 
     def _start_calico_node(self, pod: PodRec, t: float, index: int) -> None:
         gen = pod.generation

@@ -15,11 +15,13 @@ the audit log like every other one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fabrictui import deadlines
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.real.kube import calico_bgp
+from fabrictui.intent.releases import ServerFacts
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bird import BirdProtocol, parse_protocols
 from fabrictui.parsers.routes import Route, parse_routes
@@ -140,6 +142,14 @@ class BgpModeReal:
     async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
         await self._ensure_kube()
         return await self.kube.apply_objects(docs)
+
+    async def server_facts(self, group_versions: Sequence[str] = ()) -> ServerFacts:
+        await self._ensure_kube()
+        return await self.kube.server_facts(group_versions)
+
+    async def preview_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        await self._ensure_kube()
+        return await self.kube.preview_objects(docs)
 
     async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:
         await self._ensure_kube()

@@ -14,6 +14,7 @@ from fabrictui.lab.calico_dataplane import Dataplane, LinuxDataplane, remove_net
 from fabrictui.lab.kubeapi.api.serve import start_server
 from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import InventoryError, LabInventory, load_inventory
+from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION, PROFILES, profile
 from fabrictui.lab.memory_dataplane import MemoryDataplane
 
 log = logging.getLogger("fabrictui.lab.kubeapi")
@@ -44,10 +45,17 @@ async def serve(args: argparse.Namespace) -> int:
         stale = await sweep_pod_namespaces(inventory)
         if stale:
             log.info("removed %d stale pod namespaces", len(stale))
+    try:
+        kube = profile(args.kube_version)
+    except ValueError as exc:
+        print(f"fabrictui kubeapi: {exc}", file=sys.stderr)
+        return 2
     port = args.port if args.port is not None else (inventory.kube_api_port or 0)
     timing = Timing.fast() if args.fast else Timing()
     try:
-        server = await start_server(lab_dir, inventory, dataplane, port=port, timing=timing)
+        server = await start_server(
+            lab_dir, inventory, dataplane, port=port, timing=timing, profile=kube
+        )
     except OSError as exc:
         print(f"fabrictui kubeapi: cannot listen on 127.0.0.1:{port}: {exc}", file=sys.stderr)
         return 2
@@ -78,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         help="linux: build namespaces, veths and VXLAN (root); memory: record only (tests)",
     )
     parser.add_argument("--fast", action="store_true", help="near-instant pod start-up (tests)")
+    parser.add_argument(
+        "--kube-version",
+        default=DEFAULT_VERSION,
+        metavar="X.Y.Z",
+        help=f"the Kubernetes it claims and serves like ({' or '.join(sorted(PROFILES))}; "
+        f"default {DEFAULT_VERSION})",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(

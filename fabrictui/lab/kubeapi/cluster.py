@@ -13,6 +13,7 @@ from typing import Any
 
 from fabrictui.constants import SERVICE_RANGE
 from fabrictui.lab.calico_dataplane import Dataplane
+from fabrictui.lab.kubeapi import versions
 from fabrictui.lab.kubeapi.controllers import workloads
 from fabrictui.lab.kubeapi.controllers.bgp import BgpMode
 from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
@@ -24,6 +25,7 @@ from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.resources import Registry, ResourceType
 from fabrictui.lab.kubeapi.store import Event, Store, now_rfc3339
+from fabrictui.lab.kubeapi.versions import KubeProfile
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -39,12 +41,14 @@ class Cluster:
         dataplane: Dataplane,
         timing: Timing | None = None,
         history: int = 10000,
+        profile: KubeProfile | None = None,
     ) -> None:
+        self.profile = profile or versions.profile(versions.DEFAULT_VERSION)
         self.inventory = inventory
         self.dataplane = dataplane
         self.timing = timing or Timing()
         self.store = Store(history=history)
-        self.registry = Registry.builtin()
+        self.registry = Registry.builtin(self.profile)
         self.hosts: dict[str, KubeHost] = {h.name: h for h in inventory.hosts}
         self.events = Recorder(self.store)
         self.kubelet = Kubelet(self)
@@ -61,7 +65,7 @@ class Cluster:
 
     async def start(self) -> None:
         self._wake = asyncio.Event()
-        bootstrap(self.store, self.inventory)
+        bootstrap(self.store, self.inventory, self.profile.version)
         for svc in self.store.list("services"):
             self._service_ips.add(svc.get("spec", {}).get("clusterIP", ""))
         self._loop_task = asyncio.get_running_loop().create_task(self._loop())
@@ -229,7 +233,8 @@ class Cluster:
         now = now_rfc3339()
         obj["status"] = {
             "acceptedNames": names,
-            "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
+            "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")]
+            or ([spec["version"]] if spec.get("version") else []),  # v1beta1's one version
             "conditions": [
                 {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
                  "message": "no conflicts found", "lastTransitionTime": now},

@@ -17,6 +17,7 @@ from fabrictui.lab.kubeapi.api.serve import RunningServer, start_server
 from fabrictui.lab.kubeapi.cluster import Cluster
 from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import parse_inventory, reference_inventory
+from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION, profile
 from fabrictui.lab.memory_dataplane import MemoryDataplane
 
 T = TypeVar("T")
@@ -26,7 +27,8 @@ class ServerThread:
     """`with ServerThread(tmp_path) as srv:` serves the lab API until the block ends.
 
     Without `inventory` the reference lab's five Kubernetes hosts are used and
-    written to `lab_dir/inventory.json`; without `dataplane` a MemoryDataplane.
+    written to `lab_dir/inventory.json`; without `dataplane` a MemoryDataplane. The
+    server claims `kube_version` and serves what that version serves.
     """
 
     def __init__(
@@ -37,7 +39,9 @@ class ServerThread:
         timing: Timing | None = None,
         history: int = 10000,
         port: int = 0,
+        kube_version: str = DEFAULT_VERSION,
     ) -> None:
+        self.profile = profile(kube_version)
         self.lab_dir = lab_dir
         self.inventory_doc = inventory or reference_inventory()
         self.dataplane: Dataplane = dataplane if dataplane is not None else MemoryDataplane()
@@ -61,6 +65,7 @@ class ServerThread:
                 port=self.port,
                 timing=self.timing,
                 history=self.history,
+                profile=self.profile,
             ),
             self.loop,
         )

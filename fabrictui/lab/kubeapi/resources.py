@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fabrictui.lab.kubeapi.versions import KubeProfile
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -193,9 +196,16 @@ class Registry:
     types: dict[str, ResourceType] = field(default_factory=dict)
 
     @classmethod
-    def builtin(cls) -> Registry:
+    def builtin(cls, profile: KubeProfile | None = None) -> Registry:
+        """The built-in types, in the group versions `profile`'s Kubernetes serves."""
+        served = {
+            "customresourcedefinitions.apiextensions.k8s.io": profile.crd_versions,
+            "poddisruptionbudgets.policy": profile.pdb_versions,
+        } if profile is not None else {}  # fmt: skip
         reg = cls()
         for rt in BUILTIN:
+            if rt.key in served:
+                rt = replace(rt, versions=served[rt.key])
             reg.types[rt.key] = rt
         return reg
 
@@ -237,13 +247,15 @@ class Registry:
         if not group or not plural or not kind:
             return None
         versions = [v for v in spec.get("versions") or [] if v.get("served", True)]
+        if not versions and spec.get("version"):  # v1beta1's one version for all
+            versions = [{"name": spec["version"], "served": True, "storage": True}]
         versions.sort(key=lambda v: not v.get("storage", False))
         served = tuple(v["name"] for v in versions if v.get("name"))
         if not served:
             return None
         subs: list[Subresource] = []
         for v in versions:
-            sr = v.get("subresources") or {}
+            sr = v.get("subresources") or spec.get("subresources") or {}
             if "status" in sr and not any(s.name == "status" for s in subs):
                 subs.append(_status(kind))
             if "scale" in sr and not any(s.name == "scale" for s in subs):

@@ -44,12 +44,23 @@ from fabrictui.backends.base import (
     NotFound,
     Unreachable,
 )
-from fabrictui.backends.real.kube.changes import apply_documents, ensure_objects
+from fabrictui.backends.real.kube.changes import (
+    apply_documents,
+    ensure_objects,
+    preview_documents,
+)
 from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at, timed_api_client
+from fabrictui.backends.real.kube.discovery import read_server_facts
 from fabrictui.backends.real.kube.manifests import load_calico_manifest
 from fabrictui.backends.real.kube.pod_exec import run_in_pod
 from fabrictui.backends.real.kube.watch import QUEUE_SIZE, stream_watch
 from fabrictui.constants import CALICO_CRD_GROUP, POD_POOL
+from fabrictui.intent.releases import (
+    NoFittingRelease,
+    ServerFacts,
+    choose_apply_method,
+    choose_release,
+)
 from fabrictui.model import KubeNode, KubePod, PingResult, WatchEvent
 from fabrictui.parsers.kube import (
     as_dict,
@@ -357,16 +368,37 @@ class KubeClient:
             queue_size=self.watch_queue,
         )
 
-    async def apply_objects(self, docs: Sequence[Mapping[str, Any]]) -> list[str]:
-        """Server-side apply (field manager fabrictui, conflicts forced), in order."""
+    async def server_facts(self, group_versions: Sequence[str] = ()) -> ServerFacts:
+        """The server's version and discovery (and the kinds of `group_versions`)."""
+        t = self._timeout()
+        return await self._call(
+            "read the API server's version and discovery",
+            lambda api: read_server_facts(api, t, group_versions),
+        )
 
+    async def preview_objects(self, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+        # each document is one read, and the first may fill the client's cache
+        return await self._call(
+            "read the objects to apply",
+            lambda a: preview_documents(a, docs),
+            requests=len(docs) + 2,
+        )
+
+    async def apply_objects(self, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+        """In order, by the method the server has (intent/releases.choose_apply_method)."""
+        method = choose_apply_method(await self.server_facts()).name
         # each document is a read and an apply, and the first may fill the client's cache
         return await self._call(
-            "apply", lambda api: apply_documents(api, docs), requests=2 * len(docs) + 2
+            "apply", lambda api: apply_documents(api, docs, method), requests=2 * len(docs) + 2
         )
 
     async def apply_calico(self, pool_cidr: str = POD_POOL) -> list[str]:
-        return await self.apply_objects(load_calico_manifest(pool_cidr))
+        """The bundled Calico that fits the server; refused, nothing applied, if none does."""
+        try:
+            release = choose_release(await self.server_facts()).release
+        except NoFittingRelease as exc:
+            raise BackendError(str(exc)) from None
+        return await self.apply_objects(load_calico_manifest(pool_cidr, name=release.manifest))
 
     async def ensure_workload(self, workload: DemoWorkload) -> list[str]:
         """Create the seed's namespace, deployment and service when missing."""

@@ -19,8 +19,11 @@ from fabrictui.parsers.kube import as_dict, as_list
 CALICO_MANIFEST = "calico-vxlan.yaml"
 
 
-def load_calico_manifest(pool_cidr: str, path: Path | None = None) -> list[dict[str, Any]]:
-    """The bundled Calico manifest with CALICO_IPV4POOL_CIDR set to `pool_cidr`."""
+def load_calico_manifest(
+    pool_cidr: str, path: Path | None = None, name: str = CALICO_MANIFEST
+) -> list[dict[str, Any]]:
+    """The bundled Calico manifest `name` (the release `intent/releases.py` chose) with
+    CALICO_IPV4POOL_CIDR set to `pool_cidr`."""
     try:
         network = ipaddress.ip_network(pool_cidr, strict=True)
     except ValueError:
@@ -29,7 +32,7 @@ def load_calico_manifest(pool_cidr: str, path: Path | None = None) -> list[dict[
         ) from None
     try:
         if path is None:
-            text = resources.files("fabrictui.manifests").joinpath(CALICO_MANIFEST).read_text()
+            text = resources.files("fabrictui.manifests").joinpath(name).read_text()
         else:
             text = path.read_text(encoding="utf-8")
         docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabrictui.lab.kubeapi.controllers.system import KUBE_VERSION
 from fabrictui.lab.kubeapi.resources import Registry, ResourceType
+from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION, KubeProfile
+from fabrictui.lab.kubeapi.versions import profile as claimed
 
 Obj = dict[str, Any]
 
 
-def version_info() -> Obj:
-    major, minor, _ = KUBE_VERSION.lstrip("v").split(".")
+def version_info(profile: KubeProfile | None = None) -> Obj:
+    """`/version` of the Kubernetes the lab claims (`fabrictui lab up --kube-version`)."""
+    profile = profile or claimed(DEFAULT_VERSION)
+    major, minor, _ = profile.version.lstrip("v").split(".")
     return {
         "major": major,
         "minor": minor,
-        "gitVersion": f"{KUBE_VERSION}+fabrictui-lab",
+        "gitVersion": f"{profile.version}+fabrictui-lab",
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
-        "buildDate": "2019-08-05T09:15:22Z",
+        "buildDate": profile.build_date,
         "goVersion": "n/a (fabrictui rehearsal lab, Python)",
         "compiler": "cpython",
         "platform": "linux/amd64",

@@ -19,6 +19,7 @@ from fabrictui.lab.kubeapi.api.server import make_app
 from fabrictui.lab.kubeapi.cluster import Cluster
 from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import LabInventory, set_kube_api, write_json_atomic
+from fabrictui.lab.kubeapi.versions import KubeProfile
 
 HOST = "127.0.0.1"
 CONTEXT = "fabrictui-lab"
@@ -74,12 +75,13 @@ async def start_server(
     timing: Timing | None = None,
     history: int = 10000,
     update_inventory: bool = True,
+    profile: KubeProfile | None = None,
 ) -> RunningServer:
     """Serve the lab API on 127.0.0.1:port (0: any free port) and write the
     kubeconfig, `kubeapi/endpoint.json` and inventory's `kube_api`."""
     state_dir = lab_dir / "kubeapi"
     creds = make_credentials(state_dir)
-    cluster = Cluster(inventory, dataplane, timing=timing, history=history)
+    cluster = Cluster(inventory, dataplane, timing=timing, history=history, profile=profile)
     await cluster.start()
     ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ssl_ctx.load_cert_chain(creds.cert_file, creds.key_file)
@@ -106,6 +108,6 @@ async def start_server(
     write_json_atomic(
         state_dir / "endpoint.json",
         {"host": HOST, "port": bound, "pid": os.getpid(), "kubeconfig": "kubeconfig",
-         "started": time.time()},
+         "started": time.time(), "kube_version": cluster.profile.version},
     )  # fmt: skip
     return RunningServer(cluster, runner, bound, creds.token, kubeconfig, lab_dir)

@@ -110,7 +110,7 @@ class Api:
     # -- discovery ---------------------------------------------------------------
 
     async def version(self, request: web.Request) -> web.Response:
-        return _json(discovery.version_info())
+        return _json(discovery.version_info(self.cluster.profile))
 
     async def health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -292,6 +292,15 @@ class Api:
         sub: str | None,
     ) -> web.Response:  # fmt: skip
         ctype = request.content_type
+        if ctype == "application/apply-patch+yaml" and not self.cluster.profile.server_side_apply:
+            # what a server without server-side apply (before 1.16, gate off) answers
+            raise ApiError(
+                415,
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json-patch+json, application/merge-patch+json, "
+                "application/strategic-merge-patch+json",
+                reason="UnsupportedMediaType",
+            )
         patch = await _body(request)
         old = self.store.get(rt.key, ns, name)
         if ctype == "application/apply-patch+yaml":

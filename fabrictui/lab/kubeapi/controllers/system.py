@@ -22,7 +22,7 @@ NOT_READY_MESSAGE = (
 SERVICE_NETWORK_FIRST = SERVICE_FIRST_IP
 
 
-def node_object(host: KubeHost) -> Obj:
+def node_object(host: KubeHost, version: str = KUBE_VERSION) -> Obj:
     now = now_rfc3339()
     labels = {
         "beta.kubernetes.io/arch": "amd64",
@@ -70,8 +70,8 @@ def node_object(host: KubeHost) -> Obj:
                 "bootID": str(uuid.uuid4()),
                 "containerRuntimeVersion": "netns://fabrictui-lab",
                 "kernelVersion": os.uname().release,
-                "kubeProxyVersion": KUBE_VERSION,
-                "kubeletVersion": KUBE_VERSION,
+                "kubeProxyVersion": version,
+                "kubeletVersion": version,
                 "machineID": uuid.uuid4().hex,
                 "operatingSystem": "linux",
                 "osImage": "fabrictui rehearsal lab (network namespace)",
@@ -111,7 +111,7 @@ def static_pod(component: str, image: str, master: Obj) -> Obj:
     }
 
 
-def kube_proxy_daemonset() -> Obj:
+def kube_proxy_daemonset(version: str = KUBE_VERSION) -> Obj:
     labels = {"k8s-app": "kube-proxy"}
     return {
         "apiVersion": "apps/v1",
@@ -130,7 +130,7 @@ def kube_proxy_daemonset() -> Obj:
                     "containers": [
                         _container(
                             "kube-proxy",
-                            f"k8s.gcr.io/kube-proxy:{KUBE_VERSION}",
+                            f"k8s.gcr.io/kube-proxy:{version}",
                             ["/usr/local/bin/kube-proxy"],
                         )
                     ],
@@ -177,7 +177,7 @@ def coredns_deployment() -> Obj:
     }
 
 
-def bootstrap(store: Store, inventory: LabInventory) -> None:
+def bootstrap(store: Store, inventory: LabInventory, version: str = KUBE_VERSION) -> None:
     """Create the cluster as `kubeadm init` + `kubeadm join` leave it."""
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         namespace = {
@@ -190,7 +190,7 @@ def bootstrap(store: Store, inventory: LabInventory) -> None:
         store.create("namespaces", namespace)
     master: Obj | None = None
     for host in inventory.hosts:
-        node = store.create("nodes", node_object(host))
+        node = store.create("nodes", node_object(host, version))
         if host.role == "master" and master is None:
             master = node
     store.create(
@@ -218,10 +218,10 @@ def bootstrap(store: Store, inventory: LabInventory) -> None:
     if master is not None:
         for component, image in (
             ("etcd", "k8s.gcr.io/etcd:3.3.10"),
-            ("kube-apiserver", f"k8s.gcr.io/kube-apiserver:{KUBE_VERSION}"),
-            ("kube-controller-manager", f"k8s.gcr.io/kube-controller-manager:{KUBE_VERSION}"),
-            ("kube-scheduler", f"k8s.gcr.io/kube-scheduler:{KUBE_VERSION}"),
+            ("kube-apiserver", f"k8s.gcr.io/kube-apiserver:{version}"),
+            ("kube-controller-manager", f"k8s.gcr.io/kube-controller-manager:{version}"),
+            ("kube-scheduler", f"k8s.gcr.io/kube-scheduler:{version}"),
         ):
             store.create("pods", static_pod(component, image, master))
-    store.create("daemonsets.apps", kube_proxy_daemonset())
+    store.create("daemonsets.apps", kube_proxy_daemonset(version))
     store.create("deployments.apps", coredns_deployment())
