@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from fabrictui.backends.base import (
     BackendError,
@@ -14,6 +14,7 @@ from fabrictui.backends.base import (
     LabBackend,
     Unreachable,
 )
+from fabrictui.intent.releases import ServerFacts
 from fabrictui.model import (
     BgpPeer,
     BgpSummary,
@@ -103,6 +104,11 @@ class FakeBackend(LabBackend):
         yield WatchEvent("RELIST", items=tuple(self.pods))
         while True:
             yield await self.pod_events.get()
+
+    async def server_facts(self, group_versions: Sequence[str] = ()) -> ServerFacts:
+        """A 1.15 server, as the nodes say (what the deploy plan reads first)."""
+        served = {"v1", "apps/v1", "rbac.authorization.k8s.io/v1", "apiextensions.k8s.io/v1beta1"}
+        return ServerFacts((1, 15, 2), "v1.15.2", frozenset(served))
 
     async def apply_calico(self, pool_cidr: str = "10.64.0.0/12") -> list[str]:
         raise BackendError("not in the fake lab")

@@ -103,8 +103,8 @@ async def test_switch_to_bgp_waits_for_sessions_before_the_mesh_goes() -> None:
         result = await switch_to_bgp(lab, ignore)
         assert result.ok, result.summary
         calls = list(result.details)
-        assert calls.index("bgppeer.crd.projectcalico.org/rack-leaf2 serverside-applied") < (
-            calls.index("bgpconfiguration.crd.projectcalico.org/default serverside-applied")
+        assert calls.index("bgppeer.crd.projectcalico.org/rack-leaf2 configured") < (
+            calls.index("bgpconfiguration.crd.projectcalico.org/default configured")
         )
         assert await lab.calico_mode() == "bgp"
     finally:

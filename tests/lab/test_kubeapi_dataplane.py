@@ -203,7 +203,11 @@ def test_server_realizes_pods_and_exec_reaches_them(fabric: Fabric, tmp_path: Pa
     pod_prefix = f"{fabric.prefix}pod-"
     timing = Timing(pod_start=0.05, container_create=0.05, retry=0.5)
     with ServerThread(
-        tmp_path / "lab", inventory=fabric.inventory(), dataplane=LinuxDataplane(), timing=timing
+        tmp_path / "lab",
+        inventory=fabric.inventory(),
+        dataplane=LinuxDataplane(),
+        timing=timing,
+        kube_version="1.29.0",  # server-side apply of v1 CRDs below
     ) as lab:
         api = config.new_client_from_config(config_file=str(lab.kubeconfig))
         try:

@@ -23,12 +23,12 @@ import yaml
 from fabrictui.capture.pcap import decode_pcap_bytes
 from fabrictui.lab import lab as rlab
 from fabrictui.lab.calico_dataplane import calico_vtep_mac
-from tests._paths import CALICO_MANIFEST
+from tests._paths import CALICO_MANIFEST_1_15
 from tests._require import require
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-MANIFEST = CALICO_MANIFEST
+MANIFEST = CALICO_MANIFEST_1_15  # the lab claims the seed's 1.15: v1beta1 CRDs
 WORKERS = {"k8s-node-l1-1", "k8s-node-l1-2", "k8s-node-l2-1", "k8s-node-l2-2"}
 ADDRESS = {"k8s-node-l1-2": "10.0.101.102", "k8s-node-l2-1": "10.0.102.101"}
 

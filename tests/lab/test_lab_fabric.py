@@ -23,7 +23,7 @@ import pytest
 from fabrictui.lab import build, processes
 from fabrictui.lab import lab as rlab
 from fabrictui.parsers.bgp import parse_bgp_summary
-from tests._paths import CALICO_MANIFEST
+from tests._paths import CALICO_MANIFEST_1_15
 from tests._require import require
 
 pytestmark = pytest.mark.lab
@@ -341,7 +341,7 @@ def test_lab_up_starts_the_kube_api_and_down_survives_kill_9(tmp_path: Path) -> 
         f"python -m {processes.KUBE_MODULE} has nothing to run yet",
     )
     lab_dir = tmp_path / "lab"
-    manifest = CALICO_MANIFEST
+    manifest = CALICO_MANIFEST_1_15  # the lab claims the seed's 1.15
     try:
         up = cli("lab", "up", "--dir", str(lab_dir), "--bgp-wait", "0")
         assert "kube API up" in up.stdout, up.stdout + up.stderr

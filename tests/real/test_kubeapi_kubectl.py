@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from fabrictui.lab.kubeapi.harness import ServerThread
-from tests._paths import CALICO_MANIFEST
+from tests._paths import CALICO_MANIFEST_1_15
 from tests._require import require
 
-MANIFEST = CALICO_MANIFEST
+MANIFEST = CALICO_MANIFEST_1_15  # the lab claims the seed's 1.15: v1beta1 CRDs
 WORKERS = {"k8s-node-l1-1", "k8s-node-l1-2", "k8s-node-l2-1", "k8s-node-l2-2"}
 MASTER = "k8s-master-l1-1"
 

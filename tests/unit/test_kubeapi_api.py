@@ -37,7 +37,7 @@ MASTER = "k8s-master-l1-1"
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[ServerThread]:
-    with ServerThread(tmp_path / "lab") as server:
+    with ServerThread(tmp_path / "lab", kube_version="1.29.0") as server:
         yield server
 
 
@@ -131,7 +131,7 @@ def test_kubeconfig_points_at_loopback_with_ca_and_token(lab: ServerThread) -> N
 def test_token_required_except_version(lab: ServerThread) -> None:
     context = ssl.create_default_context(cafile=str(lab.lab_dir / "kubeapi" / "ca.crt"))
     with urllib.request.urlopen(f"{lab.url}/version", context=context, timeout=5) as answer:
-        assert json.load(answer)["gitVersion"].startswith("v1.15.2")
+        assert json.load(answer)["gitVersion"].startswith("v1.29.0")
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         request = urllib.request.Request(f"{lab.url}/api/v1/nodes", headers=headers)
         with pytest.raises(urllib.error.HTTPError) as err:
@@ -153,7 +153,7 @@ def test_nodes_start_not_ready_like_a_fresh_kubeadm_cluster(api: client.ApiClien
     nodes = {n.metadata.name: n for n in v1.list_node().items}
     assert set(nodes) == WORKERS | {MASTER}
     for name, node in nodes.items():
-        assert node.status.node_info.kubelet_version == "v1.15.2"
+        assert node.status.node_info.kubelet_version == "v1.29.0"
         cond = next(c for c in node.status.conditions if c.type == "Ready")
         assert (cond.status, cond.reason) == ("False", "NetworkPluginNotReady")
         roles = {k for k in node.metadata.labels if k.startswith("node-role.kubernetes.io/")}
@@ -410,7 +410,7 @@ def test_watch_ends_with_a_bookmark_when_allowed(api: client.ApiClient) -> None:
 
 
 def test_watch_from_compacted_resource_version_gets_410(tmp_path: Path) -> None:
-    with ServerThread(tmp_path / "lab", history=20) as lab:
+    with ServerThread(tmp_path / "lab", history=20, kube_version="1.29.0") as lab:
         api = config.new_client_from_config(config_file=str(lab.kubeconfig))
         # let the start-up settle (kube-proxy pods turn Running) so that the only
         # changes from here on are the test's own

@@ -32,11 +32,8 @@ async def plan_deploy_calico_on(backend: LabBackend, pool_cidr: str = POD_POOL) 
 
     choice, method = await bundled_choice(backend)
     objects = manifest_objects(choice.release.manifest)
-    return [
-        f"Calico {choice.release.version}: {choice.why}",
-        f"by {method.name}: {method.why}",
-        *plan_deploy_calico(pool_cidr, objects),
-    ]
+    first, *rest = plan_deploy_calico(pool_cidr, objects)
+    return [first, choice.why, f"by {method.name}: {method.why}", *rest]
 
 
 def plan_scale(
