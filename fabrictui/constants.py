@@ -47,6 +47,9 @@ CALICO_TUNNEL_MAC_ANNOTATION = "projectcalico.org/VXLANTunnelMACAddr"
 CALICO_NODE_ADDR_ANNOTATION = "projectcalico.org/IPv4Address"
 # API group of Calico's CRDs (ippools, ipamblocks, blockaffinities ...).
 CALICO_CRD_GROUP = "crd.projectcalico.org"
+# Where calico-node runs: kube-system with a calico.yaml (the seed's way), calico-system
+# when the Tigera operator installed it (an `Installation` resource; most clusters today).
+CALICO_NAMESPACES = ("kube-system", "calico-system")
 
 # Kubernetes version the seed's cluster runs (LAB.md).
 KUBE_VERSION = "v1.15.2"

@@ -26,7 +26,7 @@ class ManifestError(Exception):
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        super().__init__(f"{source}: nothing applied: " + "; ".join(self.problems))
+        super().__init__(f"{source}: nothing applied:\n  " + "\n  ".join(self.problems))
 
 
 def read_manifest(text: str, source: str) -> list[dict[str, Any]]:

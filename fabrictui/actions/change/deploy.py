@@ -9,17 +9,18 @@ from fabrictui.actions.change.manifest import bundled_choice, checked_manifest
 from fabrictui.actions.cluster import ClusterView
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.backends.base import LabBackend
-from fabrictui.constants import POD_POOL
+from fabrictui.constants import CALICO_NAMESPACES, POD_POOL
 from fabrictui.model import KubeNode, KubePod
 
 CALICO_NODE = "calico-node"
 
 
 def calico_node_pods(pods: dict[str, KubePod]) -> dict[str, KubePod]:
-    """node name -> its calico-node pod (kube-system, owner or name calico-node)."""
+    """node name -> its calico-node pod (owner or name calico-node; in kube-system, or in
+    calico-system where the Tigera operator installed Calico)."""
     found: dict[str, KubePod] = {}
     for pod in pods.values():
-        if pod.namespace != "kube-system" or pod.node is None:
+        if pod.namespace not in CALICO_NAMESPACES or pod.node is None:
             continue
         if pod.owner == CALICO_NODE or (
             pod.owner is None and pod.name.startswith(CALICO_NODE + "-")

@@ -37,7 +37,7 @@ from fabrictui.actions.trace.reads import (
 )
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.backends.trace_ports import Ports, read_argv
-from fabrictui.constants import VXLAN_DEVICE
+from fabrictui.constants import CALICO_NAMESPACES, VXLAN_DEVICE
 from fabrictui.intent.labshape import LabShape
 from fabrictui.model import Host, KubeNode, KubePod, PingResult, VmState
 from fabrictui.parsers import ParseError
@@ -136,7 +136,7 @@ class PathContext:
         if node is None:
             return None
         for pod in self.pods:
-            if pod.namespace == "kube-system" and pod.node == node and (
+            if pod.namespace in CALICO_NAMESPACES and pod.node == node and (
                 pod.owner == "calico-node" or pod.name.startswith("calico-node-")
             ):  # fmt: skip
                 if pod.running:

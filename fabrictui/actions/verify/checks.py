@@ -11,6 +11,7 @@ from fabrictui.actions.change.scale import belongs
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
 from fabrictui.backends.base import DemoWorkload
+from fabrictui.constants import CALICO_NAMESPACES
 from fabrictui.model import CheckResult, KubePod, LabInfo, Verdict
 
 # the names of the checks both modes make (2-4 in either mode's list)
@@ -75,7 +76,7 @@ def check_calico(snap: LabSnapshot) -> CheckResult:
     controllers = [
         p
         for p in snap.pods
-        if p.namespace == "kube-system" and p.name.startswith("calico-kube-controllers")
+        if p.namespace in CALICO_NAMESPACES and p.name.startswith("calico-kube-controllers")
     ]
     if not controllers:
         problems.append("no calico-kube-controllers pod")

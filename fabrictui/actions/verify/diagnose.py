@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.constants import CALICO_NAMESPACES
 from fabrictui.intent import labshape
 from fabrictui.intent.bgp_sessions import analyze_sessions
 from fabrictui.intent.labshape import LabShape
@@ -121,7 +122,7 @@ def calico_problem(snapshot: LabSnapshot, node: str | None) -> str | None:
         return None
     for pod in snapshot.pods:
         if (
-            pod.namespace == "kube-system"
+            pod.namespace in CALICO_NAMESPACES
             and pod.node == node
             and (pod.owner == "calico-node" or pod.name.startswith("calico-node-"))
         ):

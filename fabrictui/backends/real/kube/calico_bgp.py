@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fabrictui import audit
 from fabrictui.backends.real.kube.pod_exec import run_in_pod
+from fabrictui.constants import CALICO_NAMESPACES
 from fabrictui.parsers.kube import as_dict, as_list
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 CALICO_GROUP = "crd.projectcalico.org"
 CALICO_NODE_LABEL = "k8s-app=calico-node"
+OPERATOR_GROUP = "operator.tigera.io"  # the Tigera operator's Installation
 
 
 def mode_of_pools(pools: Sequence[Mapping[str, Any]]) -> str | None:
@@ -32,23 +34,54 @@ def mode_of_pools(pools: Sequence[Mapping[str, Any]]) -> str | None:
     return "bgp"
 
 
+def mode_of_installations(installations: Sequence[Mapping[str, Any]]) -> str | None:
+    """The mode the Tigera operator's `Installation` asks for, from its pools'
+    encapsulation: "vxlan" (VXLAN, VXLANCrossSubnet), "ipip" (IPIP, IPIPCrossSubnet, the
+    API's default, also of the pool the operator makes when none is listed), "bgp" (None);
+    None without an Installation."""
+    for inst in installations:
+        network = as_dict(as_dict(inst.get("spec")).get("calicoNetwork"))
+        pools = [as_dict(p) for p in as_list(network.get("ipPools"))] or [{}]
+        kinds = [str(p.get("encapsulation", "IPIP")) for p in pools]
+        if any(k.startswith("VXLAN") for k in kinds):
+            return "vxlan"
+        if any(k.startswith("IPIP") for k in kinds):
+            return "ipip"
+        return "bgp"
+    return None
+
+
+def _items(
+    custom: Any, group: str, version: str, plural: str, timeout: tuple[float, float]
+) -> list[dict[str, Any]]:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        data = custom.list_cluster_custom_object(group, version, plural, _request_timeout=timeout)
+    except ApiException as exc:
+        if exc.status == 404:  # no such CRD: not installed that way
+            return []
+        raise
+    return [p for p in as_list(as_dict(data).get("items")) if isinstance(p, dict)]
+
+
 async def calico_mode(kube: KubeClient) -> str | None:
-    def read(api: Any) -> list[dict[str, Any]]:
+    """From the IPPools; where there are none yet but the Tigera operator's Installation
+    is there (it creates the pools a moment later), from what the Installation asks."""
+
+    def read(api: Any) -> str | None:
         from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
 
         custom = client.CustomObjectsApi(api)
-        try:
-            data = custom.list_cluster_custom_object(
-                CALICO_GROUP, "v1", "ippools", _request_timeout=kube._timeout()
-            )
-        except ApiException as exc:
-            if exc.status == 404:  # no Calico CRDs: not deployed
-                return []
-            raise
-        return [p for p in as_list(as_dict(data).get("items")) if isinstance(p, dict)]
+        timeout = kube._timeout()
+        mode = mode_of_pools(_items(custom, CALICO_GROUP, "v1", "ippools", timeout))
+        if mode is None:
+            installations = _items(custom, OPERATOR_GROUP, "v1", "installations", timeout)
+            mode = mode_of_installations(installations)
+        return mode
 
-    return mode_of_pools(await kube._call("list ippools", read))
+    # the pools, then (where there are none) the operator's Installations
+    return await kube._call("list ippools", read, requests=2)
 
 
 async def delete_objects(kube: KubeClient, docs: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -88,25 +121,26 @@ async def exec_in_calico_node(
         from kubernetes import client
 
         core = client.CoreV1Api(api)
-        pods = core.list_namespaced_pod(
-            "kube-system",
-            label_selector=CALICO_NODE_LABEL,
-            field_selector=f"spec.nodeName={node}",
-            _request_timeout=kube._timeout(),
-        ).items
-        if not pods:
-            return "", f"no calico-node pod on {node}", False
-        name = pods[0].metadata.name
-        audit.record_call(f"exec in kube-system/{name}: {' '.join(command)}")
-        return run_in_pod(
-            api,
-            "kube-system",
-            name,
-            command,
-            timeout,
-            container="calico-node",
-            request_timeout=kube._timeout(),
-        )
+        for namespace in CALICO_NAMESPACES:  # calico.yaml's, then the operator's
+            pods = core.list_namespaced_pod(
+                namespace,
+                label_selector=CALICO_NODE_LABEL,
+                field_selector=f"spec.nodeName={node}",
+                _request_timeout=kube._timeout(),
+            ).items
+            if pods:
+                name = pods[0].metadata.name
+                audit.record_call(f"exec in {namespace}/{name}: {' '.join(command)}")
+                return run_in_pod(
+                    api,
+                    namespace,
+                    name,
+                    command,
+                    timeout,
+                    container="calico-node",
+                    request_timeout=kube._timeout(),
+                )
+        return "", f"no calico-node pod on {node}", False
 
     # a list, the exec's opening, then the command's own run time
     return await kube._call(f"exec in calico-node on {node}", run, requests=2, extra=timeout)
