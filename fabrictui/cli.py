@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-record", action="store_true", help="do not record this session (docs/replay.md)"
     )
+    parser.add_argument(
+        "--calico-manifest",
+        metavar="FILE",
+        help="D applies this manifest (the lab's own calico.yaml) instead of the bundled Calico",
+    )
     return parser
 
 

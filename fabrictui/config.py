@@ -58,6 +58,9 @@ class Settings:
     record_cap_mb: int = 1024  # all recordings together; the oldest go first
     # how long each call to a lab part may take, whole (docs/deadlines.md)
     deadlines: Deadlines = field(default_factory=Deadlines)
+    # the lab's own Calico manifest for `D` ([deploy] manifest, or `--calico-manifest`);
+    # None: the bundled Calico that fits the server
+    calico_manifest: Path | None = None
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -92,6 +95,14 @@ def load_settings(path: Path | None = None) -> Settings:
             settings.deadlines = deadlines_mod.from_table(data["deadlines"], str(file))
         except ValueError as err:
             raise ConfigError(str(err)) from None
+    deploy = data.get("deploy", {})
+    if not isinstance(deploy, dict):
+        raise ConfigError(f"{file}: [deploy] is a table (manifest)")
+    manifest = deploy.get("manifest")
+    if manifest is not None:
+        if not isinstance(manifest, str) or not manifest:
+            raise ConfigError(f"{file}: manifest has the wrong type ({type(manifest).__name__})")
+        settings.calico_manifest = Path(manifest).expanduser()
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
         settings.theme = args.theme
     if getattr(args, "no_record", False):
         settings.record = False
+    if getattr(args, "calico_manifest", None):
+        settings.calico_manifest = Path(args.calico_manifest).expanduser()
     from fabrictui.app import make_app
     from fabrictui.session.ending import ExitDeadline
 

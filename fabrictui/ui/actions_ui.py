@@ -69,6 +69,7 @@ def deploy_calico(host: ActionHost, mode: str | None = None) -> None:
     """D: asks which mode (VXLAN overlay, or BGP peering), then shows that mode's plan. On a
     cluster in the other mode it is the migration, measured by a continuous ping."""
     pool = host.state.lab.pod_pool
+    manifest = host.settings.calico_manifest  # the lab's own: applied as it is, mode and all
     title = "Deploy Calico"
     if not host.runner.free() or host.runner.refuse(
         ActionSpec("deploy-calico", title, f"cluster, pool {pool}", (), True)
@@ -83,18 +84,20 @@ def deploy_calico(host: ActionHost, mode: str | None = None) -> None:
         host.runner.start(
             ActionSpec(
                 "deploy-calico",
-                title if chosen == "vxlan" else f"{title} in BGP mode",
-                target=f"cluster, pool {pool}, {chosen} mode",
+                title if chosen == "vxlan" or manifest else f"{title} in BGP mode",
+                target=f"cluster, manifest {manifest}"
+                if manifest
+                else f"cluster, pool {pool}, {chosen} mode",
                 changes_lab=True,
-                question=f"Deploy Calico ({MODES[chosen]})?",
+                question=f"Apply {manifest}?" if manifest else f"Deploy Calico ({MODES[chosen]})?",
             ),
-            lambda report: deploy_mode(host.backend, report, chosen, pool),
+            lambda report: deploy_mode(host.backend, report, chosen, pool, manifest=manifest),
             lambda result: _log_result(host, "deploy", result),
-            read_plan=lambda: plan_deploy_mode(host.backend, chosen, pool),
+            read_plan=lambda: plan_deploy_mode(host.backend, chosen, pool, manifest),
         )
 
-    if mode is not None:
-        asked(mode)
+    if mode is not None or manifest is not None:  # the lab's own manifest says its mode
+        asked(mode or "vxlan")
         return
     options = [(MODE_KEYS[name], name, label) for name, label in MODES.items()]
     host.push_screen(ChoiceScreen("Calico mode", options), asked)

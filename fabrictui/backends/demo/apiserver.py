@@ -8,7 +8,7 @@ bundled Calico is v3.10 and objects are created or replaced, never server-side a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from fabrictui.constants import KUBE_VERSION
@@ -81,9 +81,12 @@ def demo_method(calico_applied: bool) -> str:
     return choose_apply_method(demo_facts(calico_applied)).name
 
 
-def preview(docs: Sequence[Mapping[str, Any]], calico_applied: bool) -> list[str]:
-    """The demo's plan lines: what the demo holds exists (Calico once applied, the
-    nodes), the rest is new. It keeps no object fields, so existing ones are unchanged."""
+def preview(
+    docs: Sequence[Mapping[str, Any]], calico_applied: bool, peers: Collection[str] = ()
+) -> list[str]:
+    """The demo's plan lines: what the demo holds exists (Calico's objects once applied,
+    its BGPPeers by name, the nodes), the rest is new. It keeps no object fields, so
+    existing ones are unchanged."""
     defined = crd_kinds(docs)
     lines = []
     for doc in docs:
@@ -91,9 +94,12 @@ def preview(docs: Sequence[Mapping[str, Any]], calico_applied: bool) -> list[str
         group = api_version.split("/")[0] if "/" in api_version else ""
         name = (doc.get("metadata") or {}).get("name", "")
         label = f"{str(doc.get('kind', '')).lower()}{'.' + group if group else ''}/{name}"
-        exists = doc.get("kind") == "Node" or (
-            calico_applied and (group == "crd.projectcalico.org" or api_version in defined)
-        )
+        if doc.get("kind") == "BGPPeer":
+            exists = name in peers
+        else:
+            exists = doc.get("kind") == "Node" or (
+                calico_applied and (group == "crd.projectcalico.org" or api_version in defined)
+            )
         lines.append(f"{label}: {'exists, unchanged' if exists else 'new'}")
     return lines
 

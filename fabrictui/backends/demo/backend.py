@@ -453,7 +453,7 @@ class DemoBackend(LabBackend):
         return apiserver.demo_facts(self.kube.calico_applied, group_versions)
 
     async def preview_objects(self, docs: list[dict[str, Any]]) -> list[str]:
-        return apiserver.preview(docs, self.kube.calico_applied)
+        return apiserver.preview(docs, self.kube.calico_applied, set(self.bgp.peers))
 
     async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
         self._ensure_driver()
