@@ -186,5 +186,6 @@ def choose_apply_method(facts: ServerFacts) -> ApplyMethod:
     return ApplyMethod(
         CREATE_OR_REPLACE,
         f"{server} has no server-side apply (off by default before 1.16): fabrictui "
-        "creates what is missing and replaces what differs; no field ownership is recorded",
+        "creates what is missing and replaces the fields that differ (merge patch); no field "
+        "ownership is recorded",
     )

@@ -342,3 +342,32 @@ async def test_the_demo_lab_claims_1_15_and_plans_as_a_real_one() -> None:
         BackendError, match=r"apiextensions\.k8s\.io/v1 is not served by Kubernetes"
     ):
         await checked_manifest(demo, CALICO_MANIFEST)
+
+
+def test_without_server_side_apply_a_partial_object_changes_only_its_fields(
+    tmp_path: Path,
+) -> None:
+    """BGP mode applies a Node with one annotation: on 1.15 that must not wipe the node's
+    labels and taints (a PUT of the document would)."""
+    node = "k8s-node-l1-1"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": node, "annotations": {"projectcalico.org/ASNumber": "65101"}},
+    }
+    with ServerThread(tmp_path / "lab") as srv:
+
+        async def run() -> list[str]:
+            kube = KubeClient(srv.kubeconfig)
+            try:
+                return await kube.apply_objects([doc]) + await kube.apply_objects([doc])
+            finally:
+                await kube.close()
+
+        lines = asyncio.run(run())
+        stored = srv.cluster.store.get("nodes", "", node)
+    assert lines == [f"node/{node} configured", f"node/{node} unchanged"]
+    assert stored is not None
+    assert stored["metadata"]["annotations"]["projectcalico.org/ASNumber"] == "65101"
+    assert stored["metadata"]["labels"]["kubernetes.io/hostname"] == node
+    assert stored["spec"]["taints"]

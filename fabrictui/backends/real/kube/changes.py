@@ -107,7 +107,8 @@ def apply_documents(
     api: Any, docs: Sequence[Mapping[str, Any]], method: str = SERVER_SIDE_APPLY
 ) -> list[str]:
     """Apply in order: server-side apply (field manager fabrictui, conflicts forced) or,
-    on a server without it, create what is missing and replace what differs."""
+    on a server without it, create what is missing and replace the fields that differ
+    (a merge patch, guarded by the resourceVersion just read)."""
     from kubernetes import dynamic
 
     dyn = dynamic.DynamicClient(api)
@@ -143,13 +144,21 @@ def apply_documents(
         elif covers(dict(doc), before.to_dict()):
             verb = "unchanged"  # the same idempotence as an apply: no write at all
         else:
+            # A merge patch of the fields the document sets, not a PUT of the whole object:
+            # a PUT would drop what the document leaves out (a Node annotation document
+            # would wipe the node's labels), a merge patch replaces only what differs.
             body = copy.deepcopy(dict(doc))
             body.setdefault("metadata", {})["resourceVersion"] = before.metadata.resourceVersion
             audit.record_call(
-                f"PUT (replace; no server-side apply: fabrictui's manifest overwrites the "
-                f"whole object, field ownership not recorded) {where}"
+                f"PATCH (merge patch of the manifest's fields; no server-side apply: field "
+                f"ownership not recorded) {where}"
             )
-            resource.replace(body=body, name=name, namespace=namespace)
+            resource.patch(
+                body=body,
+                name=name,
+                namespace=namespace,
+                content_type="application/merge-patch+json",
+            )
             verb = "configured"
         lines.append(f"{object_label(doc)} {verb}")
     return lines
