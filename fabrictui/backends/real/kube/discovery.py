@@ -6,45 +6,47 @@ thread); the choices made from them are pure (`intent/releases.py`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fabrictui.backends.base import BackendError
 from fabrictui.intent.releases import ServerFacts, facts_from_documents
 
 
-def get_json(api: Any, path: str, timeout: tuple[float, float]) -> dict[str, Any] | None:
-    """GET `path` as JSON; None on 404 (what a server that lacks it answers)."""
+def get_json(
+    what: str, call: Callable[..., Any], timeout: tuple[float, float], *args: str
+) -> dict[str, Any] | None:
+    """A discovery document through the client's typed call (raw JSON, auth as for every
+    call); None on 404 (what a server answers for a group version it lacks)."""
     from kubernetes.client.exceptions import ApiException
 
-    method, url, headers, _body, _post = api.param_serialize(
-        "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
-    )
     try:
-        resp = api.call_api(method, url, header_params=headers, _request_timeout=timeout)
-        resp.read()
+        resp = call(*args, _preload_content=False, _request_timeout=timeout)
     except ApiException as exc:
         if exc.status == 404:
             return None
         raise
-    if resp.status == 404:
-        return None
-    if not 200 <= resp.status < 300:
-        raise ApiException(status=resp.status, reason=resp.reason)
-    raw = resp.data
     try:
-        data = json.loads(raw)
+        data = json.loads(resp.data)
     except (ValueError, TypeError):
-        raise BackendError(f"GET {path}: the API answered something that is not JSON") from None
+        raise BackendError(f"GET {what}: the API answered something that is not JSON") from None
     return data if isinstance(data, dict) else {}
 
 
 def resource_kinds(api: Any, group_version: str, timeout: tuple[float, float]) -> frozenset[str]:
-    path = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
-    doc = get_json(api, path, timeout) or {}
+    from kubernetes import client
+
+    if "/" in group_version:
+        group, version = group_version.split("/", 1)
+        call = client.CustomObjectsApi(api).get_api_resources
+        doc = get_json(f"/apis/{group_version}", call, timeout, group, version)
+    elif group_version == "v1":
+        doc = get_json("/api/v1", client.CoreV1Api(api).get_api_resources, timeout)
+    else:
+        doc = None
     return frozenset(
         str(r["kind"])
-        for r in doc.get("resources") or ()
+        for r in (doc or {}).get("resources") or ()
         if isinstance(r, dict) and r.get("kind") and "/" not in str(r.get("name", ""))
     )
 
@@ -54,11 +56,13 @@ def read_server_facts(
 ) -> ServerFacts:
     """The server's version and served group versions, with the kinds of `group_versions`
     (those it serves) for checking a manifest."""
-    version = get_json(api, "/version", timeout)
+    from kubernetes import client
+
+    version = get_json("/version", client.VersionApi(api).get_code, timeout)
     if version is None:
         raise BackendError("the API server answers no /version: is this Kubernetes?")
-    core = get_json(api, "/api", timeout) or {}
-    groups = get_json(api, "/apis", timeout) or {}
+    core = get_json("/api", client.CoreApi(api).get_api_versions, timeout) or {}
+    groups = get_json("/apis", client.ApisApi(api).get_api_versions, timeout) or {}
     try:
         facts = facts_from_documents(version, core, groups)
     except ValueError as exc:

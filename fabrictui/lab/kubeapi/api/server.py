@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-ANONYMOUS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
+ANONYMOUS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
 CLUSTER_KEY: web.AppKey[Cluster] = web.AppKey("cluster", Cluster)
 TOKEN_KEY: web.AppKey[str] = web.AppKey("token", str)
 
@@ -428,8 +428,9 @@ def make_app(cluster: Cluster, token: str, server_address: str) -> web.Applicati
     app[CLUSTER_KEY] = cluster
     app[TOKEN_KEY] = token
     api = Api(cluster, server_address)
-    app.router.add_get("/version", api.version)
-    for path in ANONYMOUS - {"/version"}:
+    for path in ("/version", "/version/"):  # the Python client's VersionApi asks the latter
+        app.router.add_get(path, api.version)
+    for path in ANONYMOUS - {"/version", "/version/"}:
         app.router.add_get(path, api.health)
     app.router.add_get("/openapi/v2", api.openapi_v2)
     app.router.add_get("/openapi/v3", api.openapi_v3)
