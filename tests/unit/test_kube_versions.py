@@ -25,6 +25,7 @@ from fabrictui.actions.change.plans import plan_deploy_calico_on
 from fabrictui.actions.verify.checks import check_calico
 from fabrictui.backends.base import BackendError
 from fabrictui.backends.demo.backend import DemoBackend
+from fabrictui.backends.demo.objects import CALICO_IMAGE_TAG
 from fabrictui.backends.real.kube.calico_bgp import mode_of_installations
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.intent.manifest_check import ManifestError, check_documents, read_manifest
@@ -338,6 +339,7 @@ async def test_the_demo_lab_claims_1_15_and_plans_as_a_real_one() -> None:
     )
     assert plan[1] == "Kubernetes v1.15.2: Calico v3.10.1 is documented for Kubernetes 1.14-1.16"
     assert plan[2].startswith("by create-or-replace:")
+    assert CALICO_IMAGE_TAG == choose_release(server).release.version  # its pods' images
     with pytest.raises(
         BackendError, match=r"apiextensions\.k8s\.io/v1 is not served by Kubernetes"
     ):

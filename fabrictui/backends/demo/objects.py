@@ -28,7 +28,7 @@ from fabrictui.constants import (
 from fabrictui.model import Role
 
 MAX_PODS = 110  # the kubelet's default --max-pods, the node's "pods" capacity
-CALICO_IMAGE_TAG = "v3.26.4"  # the bundled manifest's
+CALICO_IMAGE_TAG = "v3.10.1"  # what the demo's claimed 1.15 gets (intent/releases.py)
 NOT_READY_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 MASTER_TAINT = {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}
 NETWORK_NOT_READY = (
