@@ -122,19 +122,21 @@ def apply_documents(
         where = f"{api_version} {kind} {namespace + '/' if namespace else ''}{name}"
         if method == SERVER_SIDE_APPLY:
             audit.record_call(f"PATCH (server-side apply, fieldManager={FIELD_MANAGER}) {where}")
-            after = resource.server_side_apply(
+            resource.server_side_apply(
                 body=dict(doc),
                 name=name,
                 namespace=namespace,
                 field_manager=FIELD_MANAGER,
                 force_conflicts=True,
             )
+            # by content, not by resourceVersion: a controller writing the object's status
+            # meanwhile (a DaemonSet's) must not make an unchanged apply look "configured"
             if before is None:
                 verb = "created"
-            elif before.metadata.resourceVersion != after.metadata.resourceVersion:
-                verb = "configured"
-            else:
+            elif covers(dict(doc), before.to_dict()):
                 verb = "unchanged"
+            else:
+                verb = "configured"
         elif before is None:
             audit.record_call(
                 f"POST (create; no server-side apply: field ownership not recorded) {where}"
