@@ -280,8 +280,10 @@ def test_sigterm_removes_pod_namespaces(fabric: Fabric, tmp_path: Path) -> None:
     lab_dir = tmp_path / "lab"
     lab_dir.mkdir()
     (lab_dir / "inventory.json").write_text(json.dumps(fabric.inventory()))
+    # a 1.29 server: the test server-side applies v1 CRDs below
+    argv = [sys.executable, "-m", "fabrictui.lab.kubeapi", "--lab-dir", str(lab_dir), "--fast"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "fabrictui.lab.kubeapi", "--lab-dir", str(lab_dir), "--fast"],
+        [*argv, "--kube-version", "1.29.0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
