@@ -339,7 +339,7 @@ async def test_the_demo_lab_claims_1_15_and_plans_as_a_real_one() -> None:
     )
     assert plan[1] == "Kubernetes v1.15.2: Calico v3.10.1 is documented for Kubernetes 1.14-1.16"
     assert plan[2].startswith("by create-or-replace:")
-    assert CALICO_IMAGE_TAG == choose_release(server).release.version  # its pods' images
+    assert choose_release(server).release.version == CALICO_IMAGE_TAG  # its pods' images
     with pytest.raises(
         BackendError, match=r"apiextensions\.k8s\.io/v1 is not served by Kubernetes"
     ):
