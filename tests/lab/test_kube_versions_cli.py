@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests._paths import CALICO_MANIFEST, CALICO_MANIFEST_1_15
+from tests._paths import CALICO_MANIFEST, CALICO_MANIFEST_1_15, ROOT
 from tests._require import require
 
 pytestmark = pytest.mark.lab
@@ -43,9 +43,16 @@ OWN = [  # what a lab's own manifest adds to Calico: its pool and BGP settings
 
 
 def fabrictui(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    """`fabrictui ...` as a user types it (the entry point on PATH)."""
+    """`fabrictui ...` as a user types it, in a child process: the installed `fabrictui`
+    script is `fabrictui.cli:main`, run here from this checkout (`python -m fabrictui.cli`)
+    so the script of whichever checkout pip installed last does not matter."""
     return subprocess.run(
-        ["fabrictui", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        [sys.executable, "-m", "fabrictui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
 
 
@@ -60,7 +67,7 @@ def lab(
 ) -> Iterator[dict[str, Any]]:
     require(sys.platform.startswith("linux"), "the rehearsal lab needs Linux")
     require(os.geteuid() == 0, "the rehearsal lab needs root")
-    for tool in ("fabrictui", "ip", "/usr/lib/frr/bgpd", "/usr/sbin/sshd", "tcpdump", "kubectl"):
+    for tool in ("ip", "/usr/lib/frr/bgpd", "/usr/sbin/sshd", "tcpdump", "kubectl"):
         require(tool)
     version = request.param
     base = tmp_path_factory.mktemp(f"kube-{version}")
@@ -70,6 +77,7 @@ def lab(
         "XDG_STATE_HOME": str(base / "state"),  # this lab's own audit log
         "XDG_CONFIG_HOME": str(base / "config"),
         "PYTHONWARNINGS": "ignore",
+        "PYTHONPATH": str(ROOT),
     }
     lab_id = ""
     try:
