@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from fabrictui import audit
+from fabrictui.backends.demo.bgp import DemoBgp
+from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.constants import KUBE_VERSION
 from fabrictui.intent.manifest_check import crd_kinds
 from fabrictui.intent.releases import (
@@ -109,3 +112,38 @@ def applied_line(line: str, method: str) -> str:
     if method == CREATE_OR_REPLACE:
         return line.replace(" serverside-applied", " configured")
     return line
+
+
+class AppliesObjects:
+    """Mixed into `DemoBackend`: objects applied to, previewed in and deleted from the demo
+    cluster, through what its API server claims to serve."""
+
+    kube: KubeSim
+    bgp: DemoBgp
+
+    def _ensure_driver(self) -> None:  # provided by DemoBackend
+        raise NotImplementedError
+
+    def _now(self) -> float:  # provided by DemoBackend
+        raise NotImplementedError
+
+    async def server_facts(self, group_versions: Sequence[str] = ()) -> ServerFacts:
+        return demo_facts(self.kube.calico_applied, group_versions)
+
+    async def preview_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        return preview(docs, self.kube.calico_applied, set(self.bgp.peers))
+
+    async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        self._ensure_driver()
+        method = demo_method(self.kube.calico_applied)
+        out = []
+        for doc in docs:
+            audit.record_call(f"demo: apply {doc.get('kind')} {doc['metadata'].get('name')}")
+            out.append(applied_line(self.bgp.apply(doc, self._now()), method))
+        return out
+
+    async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:
+        self._ensure_driver()
+        for doc in docs:
+            audit.record_call(f"demo: delete {doc.get('kind')} {doc['metadata'].get('name')}")
+        return [self.bgp.delete(doc, self._now()) for doc in docs]

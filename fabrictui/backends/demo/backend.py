@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fabrictui import audit
@@ -74,7 +74,7 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(LabBackend):
+class DemoBackend(apiserver.AppliesObjects, LabBackend):
     def __init__(
         self,
         scenario: str = "fresh",
@@ -448,27 +448,6 @@ class DemoBackend(LabBackend):
         for line in lines:
             audit.record_call(f"demo: {switch}: {line}")
         return self.bgp.configure(switch, lines, self._now())
-
-    async def server_facts(self, group_versions: Sequence[str] = ()) -> apiserver.ServerFacts:
-        return apiserver.demo_facts(self.kube.calico_applied, group_versions)
-
-    async def preview_objects(self, docs: list[dict[str, Any]]) -> list[str]:
-        return apiserver.preview(docs, self.kube.calico_applied, set(self.bgp.peers))
-
-    async def apply_objects(self, docs: list[dict[str, Any]]) -> list[str]:
-        self._ensure_driver()
-        method = apiserver.demo_method(self.kube.calico_applied)
-        out = []
-        for doc in docs:
-            audit.record_call(f"demo: apply {doc.get('kind')} {doc['metadata'].get('name')}")
-            out.append(apiserver.applied_line(self.bgp.apply(doc, self._now()), method))
-        return out
-
-    async def delete_objects(self, docs: list[dict[str, Any]]) -> list[str]:
-        self._ensure_driver()
-        for doc in docs:
-            audit.record_call(f"demo: delete {doc.get('kind')} {doc['metadata'].get('name')}")
-        return [self.bgp.delete(doc, self._now()) for doc in docs]
 
     async def switch_routes(self, switch: str) -> list[Route]:
         reading = await self.bgp_summary(switch)  # the same reachability as the summary

@@ -41,7 +41,6 @@ from fabrictui.backends.base import (
     MAX_PING_SIZE,
     BackendError,
     DemoWorkload,
-    NotFound,
     Unreachable,
 )
 from fabrictui.backends.real.kube.changes import (
@@ -51,6 +50,7 @@ from fabrictui.backends.real.kube.changes import (
 )
 from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at, timed_api_client
 from fabrictui.backends.real.kube.discovery import read_server_facts
+from fabrictui.backends.real.kube.errors import call_error
 from fabrictui.backends.real.kube.manifests import load_calico_manifest
 from fabrictui.backends.real.kube.pod_exec import run_in_pod
 from fabrictui.backends.real.kube.watch import QUEUE_SIZE, stream_watch
@@ -188,36 +188,7 @@ class KubeClient:
 
     def _error(self, exc: BaseException, what: str) -> BackendError:
         """A one-line, secret-free BackendError for any failure of a client call."""
-        from kubernetes.client.exceptions import ApiException
-
-        if isinstance(exc, BackendError):
-            return exc
-        if isinstance(exc, ApiException):
-            status = exc.status or 0
-            message = ""
-            with contextlib.suppress(Exception):
-                body = json.loads(exc.body) if exc.body else {}
-                message = str(body.get("message", "")) if isinstance(body, dict) else ""
-            if status == 0:
-                text = f"{what}: {self.part} is not answering ({one_line(exc.reason, 80)})"
-                return Unreachable(self.secrets.scrub(text))
-            detail = f"{status} {exc.reason or ''}".strip()
-            if message:
-                detail += f": {message}"
-            text = self.secrets.scrub(one_line(f"{what}: {detail}"))
-            if status == 404:
-                return NotFound(text)
-            if status in (401, 403):
-                return BackendError(f"{text} (check the kubeconfig's credentials)")
-            if status >= 500 or status == 429:
-                return Unreachable(text)
-            return BackendError(text)
-        reason = type(exc).__name__
-        inner = getattr(exc, "reason", None)
-        if inner is not None:
-            reason = one_line(inner, 120)
-        text = f"{what}: {self.part} is not answering ({reason})"
-        return Unreachable(self.secrets.scrub(one_line(text)))
+        return call_error(exc, what, self.part, self.secrets.scrub)
 
     @property
     def part(self) -> str:
