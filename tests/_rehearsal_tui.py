@@ -22,7 +22,7 @@ from fabrictui.app import FabricApp, make_app
 from fabrictui.backends.real.backend import RealLabBackend
 from fabrictui.backends.select import open_backend
 from fabrictui.config import Settings
-from fabrictui.ui.screens.confirm import AskScreen, ConfirmScreen
+from fabrictui.ui.screens.confirm import AskScreen, ChoiceScreen, ConfirmScreen
 from fabrictui.ui.widgets.pane import Pane
 from tests._require import require
 from tests._sshd import descendants
@@ -102,10 +102,10 @@ def nginx_running(app: FabricApp) -> list:
 
 
 async def deploy_and_scale(app: FabricApp, pilot, replicas: int = 4) -> None:
-    """D, y → every node Ready; S, enter, y → `replicas` nginx pods running."""
+    """D, y, y → every node Ready; S, enter, y → `replicas` nginx pods running."""
     await pilot.press("D")
-    await wait_for(pilot, lambda: isinstance(app.screen, AskScreen), 10, "deploy mode asked")
-    await pilot.press("enter")  # vxlan, the default
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), 10, "deploy mode asked")
+    await pilot.press("y")  # the focused mode, VXLAN, as a user used to `y` would
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "deploy confirm")
     await pilot.press("y")
     await finish_action(app, pilot)
