@@ -14,6 +14,7 @@ import importlib
 import sys
 
 from fabrictui import __version__
+from fabrictui.commands.options import add_lab_selection
 
 # subcommand -> (module under fabrictui.commands, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -40,28 +41,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 ENDS_WITH_ITS_TERMINAL = (
     "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record",
 )  # fmt: skip
-
-
-def add_lab_selection(parser: argparse.ArgumentParser) -> None:
-    """The options that choose a lab, shared by the TUI and the headless commands."""
-    group = parser.add_argument_group("lab selection")
-    group.add_argument(
-        "--demo",
-        nargs="?",
-        const="fresh",
-        choices=["fresh", "ready", "ready-bgp"],
-        help="use the built-in demo lab (fresh: before Calico; ready: after the seed's steps;"
-        " ready-bgp: then switched to Calico BGP peering with the leaves)",
-    )
-    group.add_argument("--seed", type=int, default=1, help="demo lab random seed (default 1)")
-    group.add_argument("--lab", metavar="DIR", help="a Vagrant project or rehearsal lab directory")
-    group.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for the cluster")
-    group.add_argument("--context", help="kubeconfig context")
-    group.add_argument("--jump", metavar="USER@HOST[:PORT]", help="ssh jump host")
-    group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
-    group.add_argument(
-        "--read-only", action="store_true", help="refuse every action that changes the lab"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:

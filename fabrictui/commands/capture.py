@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import DEFAULT_VXLAN_PORTS, PcapStreamDecoder, RawRecord
 from fabrictui.capture.printer import RecordPrinter
-from fabrictui.cli import add_lab_selection
+from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import VxlanFrame
 
 if TYPE_CHECKING:

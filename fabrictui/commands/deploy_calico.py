@@ -12,8 +12,8 @@ from pathlib import Path
 
 from fabrictui.actions.change.bgp_mode import deploy_mode, plan_deploy_mode
 from fabrictui.backends.base import LabBackend
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import add_yes, emit, error, print_progress, run_on_lab
+from fabrictui.commands.options import add_lab_selection
 from fabrictui.constants import POD_POOL
 
 PROG = "fabrictui deploy-calico"

@@ -16,8 +16,8 @@ import json
 from fabrictui.actions.ping.mesh import PingMatrix, default_pods, ping_mesh
 from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import DemoWorkload, LabBackend
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
+from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import LabInfo, Verdict
 
 PROG = "fabrictui ping"

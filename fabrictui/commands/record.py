@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, error, load_settings_or_stop, not_answered
+from fabrictui.commands.options import add_lab_selection
 
 PROG = "fabrictui record"
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}

@@ -13,8 +13,8 @@ import json
 
 from fabrictui.actions.routes import RoutesReport, read_routes
 from fabrictui.backends.base import LabBackend
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, run_on_lab
+from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import LabInfo
 
 PROG = "fabrictui routes"

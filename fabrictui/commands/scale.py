@@ -7,8 +7,8 @@ import argparse
 from fabrictui.actions.change.plans import plan_scale_on
 from fabrictui.actions.change.scale import scale_workload
 from fabrictui.backends.base import DemoWorkload, LabBackend
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import add_yes, emit, error, print_progress, run_on_lab
+from fabrictui.commands.options import add_lab_selection
 
 PROG = "fabrictui scale"
 

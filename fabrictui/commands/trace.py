@@ -16,8 +16,8 @@ from fabrictui.actions.progress import Progress
 from fabrictui.actions.trace.model import HopState, TraceResult
 from fabrictui.actions.trace.run import run_trace
 from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
+from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import LabInfo, Verdict
 
 PROG = "fabrictui trace"

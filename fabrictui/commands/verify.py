@@ -28,8 +28,8 @@ from fabrictui.actions.progress import Progress
 from fabrictui.actions.verify.bgp import detect_mode
 from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import LabBackend
-from fabrictui.cli import add_lab_selection
 from fabrictui.commands._headless import emit, exit_code, print_progress, run_on_lab
+from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import CheckResult, LabInfo, checks_verdict
 from fabrictui.render.checks import VERDICT_WORDS, checks_summary
 
