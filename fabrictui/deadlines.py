@@ -168,9 +168,13 @@ async def in_thread(fn: Callable[[], T], seconds: float | None, what: str) -> T:
         else:
             future.set_result(result)  # type: ignore[arg-type]
 
+    # the caller's context goes along, as asyncio.to_thread takes it: the audited action a
+    # call belongs to (audit.record_call) is a context variable
+    context = contextvars.copy_context()
+
     def work() -> None:
         try:
-            result = fn()
+            result = context.run(fn)
         except BaseException as exc:  # handed to the waiting coroutine, raised there
             outcome: tuple[T | None, BaseException | None] = (None, exc)
         else:

@@ -128,14 +128,15 @@ def run_on_lab(
 
 
 def not_answered(prog: str, code: int) -> int:
-    """`code`, or 2 after saying, once each, which parts did not answer and what they
-    were asked (the result above them is then incomplete)."""
+    """`code`, after saying, once each, which parts did not answer and what they were asked.
+    The result above is then incomplete: where it found nothing wrong (0) the exit code says
+    that something was not observed (3); a failure (1) or an error (2) stays what it is."""
     missed = deadlines.unanswered()
     if not missed:
         return code
     for line in missed:
         print(f"{prog}: not answering: {line}", file=sys.stderr, flush=True)
-    return 2
+    return EXIT_NOT_OBSERVED if code == EXIT_OK else code
 
 
 def confirm(args: argparse.Namespace, prog: str, plan: list[str]) -> int | None:

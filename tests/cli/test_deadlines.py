@@ -404,3 +404,15 @@ def test_the_process_ends_with_its_code_while_a_call_still_hangs() -> None:
     )
     assert (done.returncode, done.stdout) == (2, "result\n")
     assert time.monotonic() - started < 5
+
+
+async def test_a_call_in_its_thread_keeps_the_callers_context():
+    """A Kubernetes call runs in a thread of its own: the audited action it belongs to (a
+    context variable) must go along, or its API calls vanish from the audit log."""
+    import contextvars
+
+    from fabrictui import deadlines
+
+    action = contextvars.ContextVar("action", default=None)
+    action.set("deploy-calico")
+    assert await deadlines.in_thread(action.get, 5.0, "read the action") == "deploy-calico"

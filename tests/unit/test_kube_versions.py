@@ -182,7 +182,7 @@ def test_calico_installed_by_the_operator_is_recognised() -> None:
         KubePod("calico-system", "calico-kube-controllers-7d-x1", 1, 1, "Running", 0, 0.0,
                 "10.64.0.2", "a", owner="calico-kube-controllers"),
     )  # fmt: skip
-    snap = SimpleNamespace(nodes=nodes, pods=pods)
+    snap = SimpleNamespace(nodes=nodes, pods=pods, errors=())
     result = check_calico(snap)  # type: ignore[arg-type]
     assert result.passed, result.cause
     vxlan = {"spec": {"calicoNetwork": {"ipPools": [{"encapsulation": "VXLANCrossSubnet"}]}}}
