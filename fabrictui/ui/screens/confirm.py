@@ -104,6 +104,7 @@ class ChoiceScreen(ModalScreen[str | None]):
         background: $surface; padding: 0 1;
     }
     ChoiceScreen #choice-title { text-style: bold; }
+    ChoiceScreen #choice-hint { color: $text-muted; }
     ChoiceScreen Button { width: 100%; margin-top: 1; }
     """
     BINDINGS = [
@@ -122,6 +123,8 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, id="choice-title")
+            keys = " / ".join(key for key, _, _ in self.options)
+            yield Static(f"{keys}, or enter (y) for the focused one; esc cancels", id="choice-hint")
             for key, value, label in self.options:
                 yield Button(f"{label} ({key})", id=f"choice-{value}", name=value)
 
