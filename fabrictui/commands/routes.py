@@ -2,8 +2,9 @@
 subnets and (in BGP mode) the nodes' pod blocks, with protocol, next hops, ECMP count, and
 what is expected but missing.
 
-Exit 0 when nothing expected is missing, 1 when something is, 2 on bad input, a lab that
-cannot be reached, or a part that did not answer (a switch, the API: named on stderr).
+Exit 0 when nothing expected is missing, 1 when something is, 2 on bad input or a lab that
+cannot be reached, 3 when nothing seen is missing but a switch could not be read (refused,
+or not answering: named on stderr); the exit codes of verify (`docs/checks.md`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import json
 
 from fabrictui.actions.routes import RoutesReport, read_routes
 from fabrictui.backends.base import LabBackend
-from fabrictui.commands._headless import emit, run_on_lab
+from fabrictui.commands._headless import (
+    EXIT_FAILED,
+    EXIT_NOT_OBSERVED,
+    EXIT_OK,
+    emit,
+    run_on_lab,
+)
 from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import LabInfo
 
@@ -71,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         report = await read_routes(backend, args.switch)
         lab = backend.info()
         emit(to_json(lab, report) if args.json else to_table(lab, report))
-        return 1 if report.missing or report.errors else 0
+        if report.missing:
+            return EXIT_FAILED
+        return EXIT_NOT_OBSERVED if report.errors else EXIT_OK
 
     return run_on_lab(args, PROG, body)

@@ -22,6 +22,7 @@ from fabrictui.actions.verify.checks import (
     CALICO_RUNNING,
     NODES_READY,
     REPLICAS,
+    api_unread,
     check_calico,
     check_nodes,
     check_replicas,
@@ -262,6 +263,10 @@ async def check_ping_native(
     timeout: float,
 ) -> tuple[CheckResult, CheckResult]:
     if pair is None:
+        if snap.errors:  # the pods could not be read: nothing to ping with, nothing seen wrong
+            unread = api_unread(CHECKS_BGP[6], snap)
+            assert unread is not None
+            return unread, CheckResult.not_observed(CHECKS_BGP[7], "cannot run: no cross-rack ping")
         why = "cannot run: needs Running nginx pods on two racks (check 4)"
         return (
             CheckResult(CHECKS_BGP[6], False, (), why),

@@ -23,6 +23,7 @@ from fabrictui.actions.verify.checks import (
     CALICO_RUNNING,
     NODES_READY,
     REPLICAS,
+    api_unread,
     choose_ping_pair,
     not_observed,
     workload_running,
@@ -194,6 +195,10 @@ async def check_ping_and_wire(
     pods = workload_running(snap, wl)
     pair = choose_ping_pair(snap, pods)
     if pair is None:
+        if snap.errors:  # the pods could not be read: nothing to ping with, nothing seen wrong
+            unread = api_unread(CHECKS[4], snap)
+            assert unread is not None
+            return unread, CheckResult.not_observed(CHECKS[5], "cannot run: no cross-rack ping")
         why = f"cannot run: needs Running {wl.deployment} pods on two racks (check 4)"
         return (
             CheckResult(CHECKS[4], False, (), why),
