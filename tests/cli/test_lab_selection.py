@@ -10,11 +10,9 @@ that is listening but never answers (silent).
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -24,8 +22,8 @@ import pytest
 
 from fabrictui.backends.real.kube.precheck import ANSWER_SECONDS
 from tests._cli import fabrictui_in, kubeconfig, one_line
-from tests._paths import ROOT
 from tests._require import require
+from tests._tui_exit import gone, terminal
 
 
 @pytest.fixture
@@ -175,31 +173,27 @@ def test_context_alone_reads_the_default_kubeconfig(empty: Path, closed_port: in
     assert "no lab named" in one_line(fabrictui_in(empty, "verify"))
 
 
-def test_the_tui_alone_keeps_its_demo_default(empty: Path) -> None:
+def test_the_tui_alone_keeps_its_demo_default(empty: Path, tmp_path: Path) -> None:
     """`fabrictui` with nothing naming a lab, in a real terminal: the demo lab, marked DEMO,
-    with the hint on how to name a real one (the headless commands exit 2 instead)."""
+    with the hint on how to name a real one (the headless commands exit 2 instead); its
+    terminal closed, it is gone (in a tmux server of its own: nothing of it outlives the test)."""
     require(shutil.which("tmux"), "tmux is not installed")
-    session = f"ftui-i30-{os.getpid()}"
-    env = {k: v for k, v in os.environ.items() if k.startswith("FABRICTUI_")}
-    env.update(HOME=str(empty.parent / "home"), PYTHONPATH=str(ROOT))
-    assigned = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-    argv = ["env", "-u", "KUBECONFIG", *assigned, sys.executable, "-m", "fabrictui.cli"]
-    command = " ".join([*argv, "--no-record"])
-    tmux = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", "-c", str(empty)]
-    subprocess.run([*tmux, command], check=True, timeout=10)
-    try:
-        deadline = time.monotonic() + 60  # a first start on a busy machine is slow
+    home = shlex.quote(str(empty.parent / "home"))
+    app = shlex.join([sys.executable, "-m", "fabrictui.cli", "--no-record"])
+    inner = f"cd {shlex.quote(str(empty))} && exec env -u KUBECONFIG HOME={home} {app}"
+    with terminal(tmp_path, "demo-default") as term:
+        pid = term.start(["sh", "-c", inner])
         text = ""
+        deadline = time.monotonic() + 60  # a first start on a busy machine is slow
         while time.monotonic() < deadline:
-            capture = ["tmux", "capture-pane", "-p", "-t", session]
-            text = subprocess.run(capture, capture_output=True, text=True).stdout
+            text = term.screen()
             if " DEMO " in text and "No lab named" in text:
                 break
             time.sleep(0.2)
         assert " DEMO " in text and "No lab named" in text, text
         assert "--kubeconfig FILE" in text, text
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        term.kill()
+        gone(pid, "its terminal closed", time.monotonic())
 
 
 def test_the_tui_stops_on_a_broken_kubeconfig_too(empty: Path) -> None:
