@@ -19,7 +19,6 @@ A hung call left behind ends with its own socket timeout or with the process.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import os
@@ -157,6 +156,8 @@ async def in_thread(fn: Callable[[], T], seconds: float | None, what: str) -> T:
     after `seconds` (None: a person's answer, waited for as long as they take).
     Cancelling the caller stops the wait at once (the thread is left to end on its own:
     it is never joined)."""
+    import asyncio  # here: the command line's quick paths start without asyncio
+
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 

@@ -21,7 +21,6 @@ The TUI wires both in `ui/ending.py`; the headless commands through
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import select
@@ -29,9 +28,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fabrictui import audit
+if TYPE_CHECKING:  # asyncio only when a command runs: `capture --read` starts without it
+    import asyncio
 
 # from "we are ending" to the process gone; the issue's bound is 5 s from the
 # terminal going away, and the kernel then needs a moment to close our sockets
@@ -114,6 +114,10 @@ class ExitDeadline:
 
         def record() -> None:  # best effort: a full or slow disk must not keep us alive
             with contextlib.suppress(Exception):
+                # imported here, not at the top: the quick paths (`capture --read`) start
+                # without the audit log's config and writer
+                from fabrictui import audit
+
                 audit.record_cut_off(self.lab, why, self.seconds, unfinished)
 
         writer = threading.Thread(target=record, name="fabrictui-cut-off-record", daemon=True)
@@ -153,6 +157,7 @@ def run_command(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)` for a headless command, its task known to the signal
     handler of `end_headless`: only that task is cancelled, so the command's
     `finally` runs with the libraries' own tasks (an SSH connection's) still there."""
+    import asyncio
 
     async def command() -> T:
         global _main_task

@@ -67,3 +67,19 @@ def test_version_and_help_do_not_import_clients_or_textual():
         modules = _loaded_after(code)
         for heavy in ("kubernetes", "asyncssh", "textual", "vagrant"):
             assert heavy not in modules, f"{argv} imported {heavy}"
+
+
+def test_reading_a_capture_file_starts_without_asyncio_or_the_audit_log(tmp_path):
+    """`fabrictui capture --read FILE` is timed against tcpdump whole (benchmarks/
+    capture_cli.py): its start-up imports no event loop, no audit writer, no client."""
+    import struct
+
+    pcap = tmp_path / "empty.pcap"
+    pcap.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    code = (
+        "import sys\nfrom fabrictui import cli\n"
+        f"cli.main(['capture', '--read', {str(pcap)!r}, '--json'])"
+    )
+    modules = _loaded_after(code)
+    for heavy in ("asyncio", "fabrictui.audit", "kubernetes", "asyncssh", "textual"):
+        assert heavy not in modules, f"capture --read imported {heavy}"
