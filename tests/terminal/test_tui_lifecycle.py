@@ -21,14 +21,15 @@ from pathlib import Path
 import pytest
 
 from fabrictui.audit import read_audit
-from fabrictui.session.capture_worker.protocol import MODULE as CAPTURE_WORKER
 from tests._rehearsal_tui import lab_namespaces, processes_in, rehearsal_lab
 from tests._require import require
 from tests._sshd import descendants
 from tests._tui_exit import (
     GONE_WITHIN,
     Terminal,
+    alive,
     app_processes,
+    capture_workers,
     stopped_while_terminal_dies,
     terminal,
 )
@@ -61,42 +62,12 @@ def tcpdumps(lab_dir: Path) -> list[tuple[int, str]]:
     return [p for ns in lab_namespaces(lab_dir) for p in processes_in(ns, ("tcpdump",))]
 
 
-def capture_workers(pid: int) -> list[int]:
-    """The app's capture worker processes (their command line names the app's pid)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if CAPTURE_WORKER.encode() in argv and str(pid).encode() in argv and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
 def wait(condition, timeout: float, what: str) -> float:
     started = time.monotonic()
     while not condition():
         assert time.monotonic() - started < timeout, f"not within {timeout:.0f} s: {what}"
         time.sleep(0.2)
     return time.monotonic() - started
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "zombie" not in _status(pid)
-
-
-def _status(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().lower()
-    except OSError:
-        return "zombie"
 
 
 def start_in_tmux(lab_dir: Path, tmp_path: Path) -> int:
