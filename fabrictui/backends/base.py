@@ -48,6 +48,16 @@ class NotFound(BackendError):
     """The object asked for does not exist (a pod, a host, a deployment)."""
 
 
+class ToolMissing(BackendError):
+    """A program a probe or capture needs is not installed on the host or in the image:
+    nothing was observed, and nothing is said of the network ("k8s-node-l2-1: no tcpdump")."""
+
+    def __init__(self, host: str, program: str, detail: str = "") -> None:
+        super().__init__(f"{host}: no {program}" + (f" ({detail})" if detail else ""))
+        self.host = host
+        self.program = program
+
+
 class ReadOnlyError(BackendError):
     """A mutating operation was refused because the app runs read-only."""
 

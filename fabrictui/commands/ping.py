@@ -1,8 +1,11 @@
 """`fabrictui ping`: full-mesh ping between the demo workload's pods.
 
 Prints a matrix (rows ping, columns answer; `=` marks same-rack pairs) and,
-for every failed pair, the cause the lab's state points at. Exit 1 when any
-pair fails, 2 when the lab cannot be reached or there is nothing to ping.
+for every failed pair, the cause the lab's state points at. A pair no method
+could probe (no ping in the image, none on the node) is "not probed", with why:
+a missing program is not a network fault. Exit 1 when any pair fails, 3 when
+none failed but some could not be probed, 2 when the lab cannot be reached or
+there is nothing to ping.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ def to_json(matrix: PingMatrix) -> str:
                 "rtt_avg_ms": r.rtt_avg_ms if r else None,
                 "ttl": r.ttl if r else None,
                 "error": r.error if r else "not run",
+                "via": r.via if r else None,
+                "probed": bool(r and r.probed),
+                "not_probed": r.not_probed if r else None,
                 "diagnosis": matrix.diagnose((src, dst)),
             }
         )
@@ -58,7 +64,8 @@ def to_json(matrix: PingMatrix) -> str:
         {"pod": p.key, "ip": p.ip, "node": p.node, "rack": matrix.racks.get(p.key)}
         for p in matrix.pods
     ]
-    return json.dumps({"all_ok": matrix.all_ok, "pods": pods, "results": results}, indent=2)
+    summary = {"all_ok": matrix.all_ok, "not_probed": len(matrix.unprobed())}
+    return json.dumps(summary | {"pods": pods, "results": results}, indent=2)
 
 
 def to_table(matrix: PingMatrix) -> str:
@@ -75,8 +82,10 @@ def to_table(matrix: PingMatrix) -> str:
             r = matrix.results.get((src.key, dst.key))
             if r is None:
                 cell = "not run"
+            elif not r.probed:
+                cell = "not probed"
             elif r.ok and r.rtt_avg_ms is not None:
-                cell = f"{r.rtt_avg_ms:.2f}ms"
+                cell = f"{r.rtt_avg_ms:.2f}ms" + ("" if r.via == "pod" else f" {r.via}")
             else:
                 cell = "FAIL" if r.error else f"{r.loss_pct:.0f}% loss"
             mark = "=" if matrix.same_rack(src.key, dst.key) else " "
@@ -89,8 +98,18 @@ def to_table(matrix: PingMatrix) -> str:
         src, dst = matrix.pod(pair[0]), matrix.pod(pair[1])
         name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
         lines.append(f"FAIL {name}: {matrix.diagnose(pair)}")
+    unprobed = matrix.unprobed()
+    for pair in unprobed:
+        src, dst = matrix.pod(pair[0]), matrix.pod(pair[1])
+        name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
+        lines.append(f"NOT PROBED {name}: {matrix.results[pair].not_probed}")
+    vias = sorted({r.via for r in matrix.results.values() if r.probed})
     total = len(matrix.pairs)
-    lines.append(f"{total - len(failed)}/{total} pairs ok" + ("" if failed else " (= same rack)"))
+    ok = total - len(failed) - len(unprobed)
+    line = f"{ok}/{total} pairs ok"
+    line += f", {len(unprobed)} not probed" if unprobed else ""
+    line += f", via {', '.join(vias)}" if vias else ""
+    lines.append(line + ("" if failed else " (= same rack)"))
     return "\n".join(lines)
 
 
@@ -115,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
             )
         matrix = await ping_mesh(backend, report, pods, count=args.count, timeout=args.timeout)
         emit(to_json(matrix) if args.json else to_table(matrix))
-        return 0 if matrix.all_ok else 1
+        if matrix.failures():
+            return 1
+        return 3 if matrix.unprobed() else 0
 
     return run_on_lab(args, PROG, body)

@@ -37,6 +37,7 @@ def to_json(results: list[CheckResult], mode: str = "vxlan") -> str:
         {
             "name": r.name,
             "passed": r.passed,
+            "not_observed": r.not_observed,
             "evidence": list(r.evidence),
             "cause": r.cause,
         }
@@ -49,7 +50,8 @@ def to_table(results: list[CheckResult], mode: str = "vxlan") -> str:
     width = max(len(r.name) for r in results)
     lines: list[str] = [f"mode: {mode}"]
     for number, r in enumerate(results, start=1):
-        lines.append(f"{number}. {r.name:<{width}}  {'PASS' if r.passed else 'FAIL'}")
+        word = "PASS" if r.passed else "NOT PROBED" if r.not_observed else "FAIL"
+        lines.append(f"{number}. {r.name:<{width}}  {word}")
         if r.cause:
             lines.append(f"     cause: {r.cause}")
         lines.extend(f"     {e}" for e in r.evidence)
@@ -67,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         mode = await detect_mode(backend)
         results = await verify(backend, report, mode=mode)
         emit(to_json(results, mode) if args.json else to_table(results, mode))
-        return 0 if all(r.passed for r in results) else 1
+        if all(r.passed for r in results):
+            return 0
+        # 3: nothing failed, but a check could not run its probe (issue 28's exit code
+        # for "not observed")
+        return 3 if all(r.passed or r.not_observed for r in results) else 1
 
     return run_on_lab(args, PROG, body)

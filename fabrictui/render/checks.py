@@ -17,11 +17,14 @@ def ping_cell(result: PingResult | None, cross_rack: bool, palette: Palette) -> 
     if result is None:
         return Text("…", style=palette.muted)
     marker = "x" if cross_rack else "="
+    if not result.probed:  # a missing program, not a network fault
+        return Text(f"{marker} not probed", style=palette.muted)
     if result.error:
         return Text(f"{marker} error", style=palette.bad)
     if result.ok:
         rtt = f"{result.rtt_avg_ms:.2f}ms" if result.rtt_avg_ms is not None else "ok"
-        return Text(f"{marker} {rtt}", style=palette.good)
+        via = "" if result.via == "pod" else f" {result.via}"  # how it ran, when not the pod
+        return Text(f"{marker} {rtt}{via}", style=palette.good)
     return Text(f"{marker} {result.loss_pct:.0f}% loss", style=palette.bad)
 
 
@@ -29,9 +32,8 @@ def check_lines(checks: Iterable[CheckResult], palette: Palette) -> list[Text]:
     lines: list[Text] = []
     for index, check in enumerate(checks, start=1):
         line = Text(f"{index}. ")
-        line.append(
-            "PASS" if check.passed else "FAIL", style=palette.good if check.passed else palette.bad
-        )
+        word = "PASS" if check.passed else "NOT PROBED" if check.not_observed else "FAIL"
+        line.append(word, style=palette.good if check.passed else palette.bad)
         line.append(f"  {check.name}", style="bold")
         lines.append(line)
         if check.cause and not check.passed:

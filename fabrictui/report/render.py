@@ -93,7 +93,8 @@ def sections(m: Moment) -> list[Section]:
         at, checks = m.verify
         lines = []
         for i, c in enumerate(checks, 1):
-            lines.append(f"{i}. {'PASS' if c.passed else 'FAIL'} {c.name}")
+            word = "PASS" if c.passed else "NOT PROBED" if c.not_observed else "FAIL"
+            lines.append(f"{i}. {word} {c.name}")
             if c.cause and not c.passed:
                 lines.append(f"   cause: {c.cause}")
             lines.extend(f"   {e}" for e in c.evidence)
@@ -107,10 +108,11 @@ def sections(m: Moment) -> list[Section]:
         at, results = m.ping
         rows = tuple(
             (src, dst, f"{r.loss_pct:.0f}%",
-             "" if r.rtt_avg_ms is None else f"{r.rtt_avg_ms:.2f}", r.error or "")
+             "" if r.rtt_avg_ms is None else f"{r.rtt_avg_ms:.2f}",
+             r.error or (f"not probed: {r.not_probed}" if r.not_probed else ""))
             for (src, dst), r in sorted(results.items())
         )  # fmt: skip
-        failed = sum(1 for r in results.values() if not r.ok)
+        failed = sum(1 for r in results.values() if not r.ok and r.probed)
         out.append(
             Section(
                 f"Ping mesh at {_clock(at)}: {len(results) - failed}/{len(results)} pairs answered",

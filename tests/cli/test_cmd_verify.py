@@ -32,7 +32,7 @@ def test_ready_passes_all_json(capsys):
     assert doc["mode"] == "vxlan"
     checks = doc["checks"]
     assert len(checks) == 6
-    assert all(set(c) == {"name", "passed", "evidence", "cause"} for c in checks)
+    assert all(set(c) == {"name", "passed", "not_observed", "evidence", "cause"} for c in checks)
     assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)
     assert out.err == ""  # --json keeps stderr quiet
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
-from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.backends.base import BackendError, LabBackend, ToolMissing
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.model import KubePod, PingResult, VxlanFrame
 
 REPLY_GRACE = 2.0  # seconds the capture may take to show the last reply after the ping
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureProblem:
+    """Why the capture beside the ping saw nothing, and whether that says anything of the
+    network: a node without tcpdump observed nothing (`not_observed`), it is not quiet."""
+
+    text: str
+    not_observed: bool = False
 
 
 async def ping_capturing(
@@ -23,17 +33,19 @@ async def ping_capturing(
     timeout: float,
     bpf: str,
     vxlan_port: int,
-) -> tuple[PingResult, list[VxlanFrame], str | None]:
+) -> tuple[PingResult, list[VxlanFrame], CaptureProblem | None]:
     """Ping from `src` while capturing `bpf` on `node` eth0; returns the ping result, the
     frames seen (waiting up to REPLY_GRACE for the last reply's, encapsulated or native)
     and a capture error."""
     frames: list[VxlanFrame] = []
-    errors: list[str] = []
+    errors: list[CaptureProblem] = []
     stream = None
     try:
         stream = await backend.open_capture(node, "eth0", bpf)
+    except ToolMissing as err:
+        errors.append(CaptureProblem(f"not observed: {err}", True))
     except BackendError as err:
-        errors.append(f"cannot capture on {node}: {err}")
+        errors.append(CaptureProblem(f"cannot capture on {node}: {err}"))
     seen_reply = asyncio.Event()
 
     async def read() -> None:
@@ -45,8 +57,10 @@ async def ping_capturing(
                     frames.append(frame)
                     if frame.inner_dst == src.ip and frame.icmp_type == 0:
                         seen_reply.set()
+        except ToolMissing as err:
+            errors.append(CaptureProblem(f"not observed: {err}", True))
         except (CaptureError, BackendError) as err:
-            errors.append(f"capture on {node} broke: {err}")
+            errors.append(CaptureProblem(f"capture on {node} broke: {err}"))
 
     reader = asyncio.create_task(read()) if stream is not None else None
     try:

@@ -37,7 +37,14 @@ class PingMatrix:
         return bool(pairs) and all((r := self.results.get(p)) is not None and r.ok for p in pairs)
 
     def failures(self) -> list[Pair]:
-        return [p for p in self.pairs if not ((r := self.results.get(p)) and r.ok)]
+        """Pairs probed and not answered (a pair no method could probe is not a failure)."""
+        return [
+            p for p in self.pairs if not ((r := self.results.get(p)) and (r.ok or not r.probed))
+        ]
+
+    def unprobed(self) -> list[Pair]:
+        """Pairs no method could probe (a missing program), with why in their result."""
+        return [p for p in self.pairs if (r := self.results.get(p)) and not r.probed]
 
     def pod(self, key: str) -> KubePod | None:
         return next((p for p in self.pods if p.key == key), None)
@@ -45,7 +52,7 @@ class PingMatrix:
     def diagnose(self, pair: Pair) -> str | None:
         """Why this pair failed, from the lab's state (None when it did not fail)."""
         result = self.results.get(pair)
-        if result is not None and result.ok:
+        if result is not None and (result.ok or not result.probed):
             return None
         src, dst = self.pod(pair[0]), self.pod(pair[1])
         if src is None or dst is None:
@@ -110,9 +117,11 @@ async def ping_mesh(
         done += 1
         rtt = f" {result.rtt_avg_ms:.2f} ms" if result.rtt_avg_ms is not None else ""
         verdict = "ok" if result.ok else (result.error or f"{result.loss_pct:g}% loss")
+        if not result.probed:
+            verdict = f"not probed: {result.not_probed}"
         report(
             Progress(
-                f"{src.name} → {dst.name} ({dst.ip}): {verdict}{rtt}",
+                f"{src.name} → {dst.name} ({dst.ip}): {verdict}{rtt} (via {result.via})",
                 done / len(pairs),
                 "info" if result.ok else "warning",
             )
@@ -126,12 +135,18 @@ async def ping_mesh(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     failed = matrix.failures()
+    unprobed = matrix.unprobed()
+    if unprobed:
+        report(Progress(f"ping mesh: {len(unprobed)} of {len(pairs)} pairs not probed", None))
     if failed:
         try:
             matrix.snapshot = await take_snapshot(backend)
         except (BackendError, TimeoutError) as err:
             report(Progress(f"could not read the lab to diagnose: {err}", None, "warning"))
         report(Progress(f"ping mesh: {len(failed)} of {len(pairs)} pairs failed", 1.0, "error"))
+    elif unprobed:
+        ok = len(pairs) - len(unprobed)
+        report(Progress(f"ping mesh: {ok} of {len(pairs)} pairs ok, none failed", 1.0, "warning"))
     else:
         report(Progress(f"ping mesh: all {len(pairs)} pairs ok", 1.0, "ok"))
     return matrix

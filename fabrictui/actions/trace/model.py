@@ -204,6 +204,8 @@ class TraceResult:
     phases: tuple[tuple[str, float], ...] = ()  # (phase, seconds)
     capture_spread_s: float | None = None  # first to last capture start
     notes: tuple[str, ...] = ()  # points that could not be captured, and why
+    ping_via: str = "pod"  # how the probe ran: pod, node, ephemeral
+    probed: bool = True  # False: no method could send the probe (not a network fault)
 
     @property
     def delivered(self) -> bool:
@@ -242,6 +244,8 @@ class TraceResult:
             "cause": self.cause,
             "evidence": list(self.evidence),
             "ping": self.ping_text,
+            "via": self.ping_via,
+            "probed": self.probed,
             "clock_offsets_ms": {h: round(v * 1000, 3) for h, v in sorted(c.clock_offsets.items())},
             "phases_s": {name: round(secs, 3) for name, secs in self.phases},
             "capture_spread_s": None

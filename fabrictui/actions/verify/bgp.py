@@ -262,13 +262,21 @@ async def check_ping_native(
     line = f"{src.name} ({src.node}) → {dst.ip} ({dst.name}, {dst.node}): "
     line += f"{result.received}/{result.transmitted} replies"
     line += f", ttl {result.ttl}" if result.ttl is not None else ""
+    line += f" (via {result.via})"
+    if not result.probed:
+        why = f"not probed: {result.not_probed}"
+        return (
+            CheckResult(CHECKS_BGP[6], False, (line,), why, not_observed=True),
+            CheckResult(CHECKS_BGP[7], False, (), f"{why} (no ping to watch)", not_observed=True),
+        )
     if result.ok:
         ping = CheckResult(CHECKS_BGP[6], True, (line,))
     else:
         cause = diagnose_ping(snap, src, dst.ip, result) or result.error or "no replies"
         ping = CheckResult(CHECKS_BGP[6], False, (line,), cause)
     if error:
-        return ping, CheckResult(CHECKS_BGP[7], False, (), error)
+        wire = CheckResult(CHECKS_BGP[7], False, (), error.text, not_observed=error.not_observed)
+        return ping, wire
     if not result.ok:
         why = "cannot run: the ping of check 7 got no replies"
         return ping, CheckResult(CHECKS_BGP[7], False, (), why)

@@ -125,6 +125,8 @@ def reporting(
     def add(result: CheckResult) -> None:
         results.append(result)
         verdict = "passed" if result.passed else f"FAILED: {result.cause}"
+        if result.not_observed:
+            verdict = f"not probed: {result.cause}"
         level = "ok" if result.passed else "error"
         report(Progress(f"{len(results)}. {result.name}: {verdict}", len(results) / total, level))
 

@@ -212,7 +212,15 @@ async def check_ping_and_wire(
         + (f", ttl {result.ttl}" if result.ttl is not None else "")
         + rtt
     )
+    line += f" (via {result.via})"
     traced: TraceResult | None = None
+    if not result.probed:
+        # no program to ping with: the check saw nothing, the network is not blamed
+        why = f"not probed: {result.not_probed}"
+        return (
+            CheckResult(CHECKS[4], False, (line,), why, not_observed=True),
+            CheckResult(CHECKS[5], False, (), f"{why} (no ping to watch)", not_observed=True),
+        )
     if result.ok:
         ping_check = CheckResult(CHECKS[4], True, (line,))
     else:
@@ -232,7 +240,9 @@ async def check_ping_and_wire(
         cause = cause or result.error or "no replies"
         ping_check = CheckResult(CHECKS[4], False, (line, *_trace_evidence(traced)), cause)
     if capture_error:
-        wire = CheckResult(CHECKS[5], False, (), capture_error)
+        wire = CheckResult(
+            CHECKS[5], False, (), capture_error.text, not_observed=capture_error.not_observed
+        )
     elif not result.ok:
         seen = sum(1 for f in frames if f.inner_src == src.ip and f.inner_dst == dst.ip)
         why = "cannot run: the ping of check 5 got no replies"

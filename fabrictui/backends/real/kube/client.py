@@ -41,7 +41,7 @@ from fabrictui.backends.base import (
 from fabrictui.backends.real.kube.changes import apply_documents, ensure_objects
 from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at
 from fabrictui.backends.real.kube.manifests import load_calico_manifest
-from fabrictui.backends.real.kube.pod_exec import run_in_pod
+from fabrictui.backends.real.kube.pod_exec import ExecOutput, exec_in_pod
 from fabrictui.backends.real.kube.watch import QUEUE_SIZE, stream_watch
 from fabrictui.constants import CALICO_CRD_GROUP, POD_POOL
 from fabrictui.model import KubeNode, KubePod, PingResult, WatchEvent
@@ -52,6 +52,7 @@ from fabrictui.parsers.kube import (
     object_name,
     pod_from_api,
 )
+from fabrictui.parsers.missing import missing_program
 
 log = logging.getLogger(__name__)
 
@@ -409,8 +410,8 @@ class KubeClient:
         command = ["ping", "-c", str(int(count)), "-W", "1", *sized, target_ip]
         audit.record_call(f"exec in {pod.namespace}/{pod.name}: {shlex.join(command)}")
 
-        def run(api: Any) -> tuple[str, str, bool]:
-            return run_in_pod(
+        def run(api: Any) -> ExecOutput:
+            return exec_in_pod(
                 api, pod.namespace, pod.name, command, timeout,
                 request_timeout=self._timeout(), cancelled=cancelled,
             )  # fmt: skip
@@ -418,16 +419,22 @@ class KubeClient:
         source = pod.key
         cancelled = threading.Event()  # a cancelled ping closes its exec stream at once
         try:
-            stdout, stderr, finished = await self._call(f"exec in {source}", run)
+            output = await self._call(f"exec in {source}", run)
         except asyncio.CancelledError:
             cancelled.set()
             raise
         except BackendError as exc:
+            missing = missing_program(str(exc))
+            if missing is not None:  # containerd refuses the exec itself
+                return PingResult.unprobed(source, target_ip, no_program(missing, pod))
             return PingResult.failed(source, target_ip, str(exc))
-        timed_out = not finished
+        stdout, stderr, timed_out = output.stdout, output.stderr, not output.finished
         try:
             stats = parse_ping_output(stdout)
         except ParseError as exc:
+            missing = missing_program(stdout, stderr, output.status)
+            if missing is not None:  # the image has no ping: not a network fault
+                return PingResult.unprobed(source, target_ip, no_program(missing, pod))
             why = one_line(stderr, 120) or one_line(exc, 120)
             if timed_out:
                 why = f"timed out after {timeout:g}s"
@@ -451,3 +458,8 @@ class KubeClient:
         if api is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(api.close)
+
+
+def no_program(program: str, pod: KubePod) -> str:
+    """ "no ping in image nginx:1.17": why the pod's own tool could not run."""
+    return f"no {program.rsplit('/', 1)[-1]} in image {pod.image or 'of ' + pod.key}"
