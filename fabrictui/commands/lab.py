@@ -26,6 +26,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--no-kube", action="store_true", help="do not start the lab's kube API")
     up.add_argument(
+        "--bare-nodes",
+        action="store_true",
+        help="nodes as bare as the seed's fresh CentOS 7 boxes: no tcpdump",
+    )
+    up.add_argument(
         "--bgp-wait",
         type=float,
         default=rlab.BGP_WAIT_S,
@@ -82,7 +87,12 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
     )
     try:
         result = rlab.up(
-            lab_dir, topology, kube=not args.no_kube, log=print, bgp_wait_s=args.bgp_wait
+            lab_dir,
+            topology,
+            kube=not args.no_kube,
+            log=print,
+            bgp_wait_s=args.bgp_wait,
+            bare_nodes=args.bare_nodes,
         )
     except (rlab.LabAlreadyUp, rlab.LabUnsupported):
         raise

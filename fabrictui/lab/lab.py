@@ -120,6 +120,7 @@ def up(
     log: Log = silent,
     bgp_wait_s: float = BGP_WAIT_S,
     lab_id: str | None = None,
+    bare_nodes: bool = False,
 ) -> UpResult:
     """Build the lab in `lab_dir`. Raises LabAlreadyUp, LabUnsupported or LabError; on any
     failure after the first step, what was built stays recorded for `down`."""
@@ -153,7 +154,9 @@ def up(
     )
     write_state(lab_dir, state)
     result = UpResult(lab_id=lab_id, seconds=0.0)
-    builder = Builder(lab_dir, topology, lab_id, state, result, log)
+    if bare_nodes:
+        state.extra["bare_nodes"] = True
+    builder = Builder(lab_dir, topology, lab_id, state, result, log, bare_nodes=bare_nodes)
     builder.run(kube, bgp_wait_s)
     result.seconds = time.monotonic() - t0
     state.status = "up"
@@ -170,10 +173,13 @@ def running_lab(
     kube: bool = True,
     bgp_wait_s: float = BGP_WAIT_S,
     log: Log = silent,
+    bare_nodes: bool = False,
 ) -> Iterator[UpResult]:
     """`up`, then always `down` (also when `up` fails half-way): for tests and scripts."""
     try:
-        result = up(lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s)
+        result = up(
+            lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s, bare_nodes=bare_nodes
+        )
     except (LabAlreadyUp, LabUnsupported):
         raise  # nothing of ours to take down (and never someone else's lab)
     except BaseException:
