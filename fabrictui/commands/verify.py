@@ -50,7 +50,7 @@ def to_table(results: list[CheckResult], mode: str = "vxlan") -> str:
     width = max(len(r.name) for r in results)
     lines: list[str] = [f"mode: {mode}"]
     for number, r in enumerate(results, start=1):
-        word = "PASS" if r.passed else "NOT PROBED" if r.not_observed else "FAIL"
+        word = "PASS" if r.passed else "NOT OBSERVED" if r.not_observed else "FAIL"
         lines.append(f"{number}. {r.name:<{width}}  {word}")
         if r.cause:
             lines.append(f"     cause: {r.cause}")

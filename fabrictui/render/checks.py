@@ -32,7 +32,7 @@ def check_lines(checks: Iterable[CheckResult], palette: Palette) -> list[Text]:
     lines: list[Text] = []
     for index, check in enumerate(checks, start=1):
         line = Text(f"{index}. ")
-        word = "PASS" if check.passed else "NOT PROBED" if check.not_observed else "FAIL"
+        word = "PASS" if check.passed else "NOT OBSERVED" if check.not_observed else "FAIL"
         line.append(word, style=palette.good if check.passed else palette.bad)
         line.append(f"  {check.name}", style="bold")
         lines.append(line)

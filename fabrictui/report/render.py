@@ -93,7 +93,7 @@ def sections(m: Moment) -> list[Section]:
         at, checks = m.verify
         lines = []
         for i, c in enumerate(checks, 1):
-            word = "PASS" if c.passed else "NOT PROBED" if c.not_observed else "FAIL"
+            word = "PASS" if c.passed else "NOT OBSERVED" if c.not_observed else "FAIL"
             lines.append(f"{i}. {word} {c.name}")
             if c.cause and not c.passed:
                 lines.append(f"   cause: {c.cause}")

@@ -32,6 +32,7 @@ from fabrictui.backends.real.capture import SshCapture, open_ssh_capture
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.real.nodeprobe import probe_by_any_method
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
 from fabrictui.backends.real.trace import RemoteTrace
@@ -369,16 +370,19 @@ class RealLabBackend(BgpModeReal, LabBackend):
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
     ) -> PingResult:
-        await self._ensure_kube()
-        return await self.kube.ping(pod, target_ip, count, timeout)
+        return await self.probe(pod, target_ip, count, DEFAULT_PING_SIZE, timeout)
 
     async def probe(
         self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
     ) -> PingResult:
-        """The trace's probe: the pod's own ping with `-s SIZE` (none at the default)."""
+        """The pod's own ping with `-s SIZE` (none at the default); where the image has
+        none, the node's ping in the pod's namespace (backends/real/nodeprobe.py)."""
         await self._ensure_kube()
         sized = None if size == DEFAULT_PING_SIZE else size
-        return await self.kube.ping(pod, target_ip, count, timeout, size=sized)
+        first = await self.kube.ping(pod, target_ip, count, timeout, size=sized)
+        return await probe_by_any_method(
+            first, self.pool, pod, target_ip, count, timeout, sized, self.capture_sudo
+        )
 
     # -- overlay ------------------------------------------------------------------------------
 
