@@ -83,6 +83,10 @@ class CaptureStream(abc.ABC):
 
     node: str
     interface: str
+    # Where the frames were captured: "node" (its own tcpdump) or "switch" (the leaf port
+    # facing it, for a node without tcpdump), and that point for people to read.
+    via: str = "node"
+    point: str = ""
 
     @abc.abstractmethod
     def chunks(self) -> AsyncIterator[bytes]: ...

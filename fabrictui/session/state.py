@@ -105,6 +105,8 @@ class LabState:
         self.last_answer: dict[str, float] = {}
         self.problems: dict[str, str] = {}
         self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
+        # node -> the switch port its frames are captured at (the node has no tcpdump)
+        self.capture_points: dict[str, str] = {}
         self._poll_seconds = dict(poll_seconds or {})
         self._stale_after_polls = stale_after_polls
         # indexes rebuilt on demand after hosts, nodes or pods change (`reindex`)

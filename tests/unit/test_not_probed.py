@@ -216,7 +216,7 @@ async def test_a_node_without_tcpdump_is_named_not_quiet(tmp_path: Path) -> None
             async def ping(self, pod: KubePod, target: str, **kwargs: Any) -> PingResult:
                 return PingResult(pod.key, target, 1, 1, 1.0, 1.0, 1.0, 62)
 
-        result, frames, problem = await ping_capturing(
+        result, frames, problem, _ = await ping_capturing(
             OneNode(),
             "k8s-node-l2-1",
             NGINX,
@@ -232,3 +232,16 @@ async def test_a_node_without_tcpdump_is_named_not_quiet(tmp_path: Path) -> None
     finally:
         await pool.close()
         await server.stop()
+
+
+def test_the_transit_table_says_which_times_are_a_leaf_ports() -> None:
+    from fabrictui.capture.transit import TransitSnapshot
+    from fabrictui.render.common import Palette
+    from fabrictui.render.transit import transit_lines
+
+    points = {"k8s-node-l2-1": "leaf2 swp1 facing k8s-node-l2-1"}
+    palette = Palette.from_variables({})
+    lines = [t.plain for t in transit_lines(TransitSnapshot(), {}, palette, points)]
+    assert (
+        "k8s-node-l2-1: times measured at leaf2 swp1 facing k8s-node-l2-1 (no tcpdump on the node)"
+    ) in lines

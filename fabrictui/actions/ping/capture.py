@@ -33,10 +33,11 @@ async def ping_capturing(
     timeout: float,
     bpf: str,
     vxlan_port: int,
-) -> tuple[PingResult, list[VxlanFrame], CaptureProblem | None]:
+) -> tuple[PingResult, list[VxlanFrame], CaptureProblem | None, str]:
     """Ping from `src` while capturing `bpf` on `node` eth0; returns the ping result, the
-    frames seen (waiting up to REPLY_GRACE for the last reply's, encapsulated or native)
-    and a capture error."""
+    frames seen (waiting up to REPLY_GRACE for the last reply's, encapsulated or native),
+    a capture error, and where the frames were captured ("k8s-node-l2-1 eth0", or for a
+    node without tcpdump "leaf2 swp1 facing k8s-node-l2-1")."""
     frames: list[VxlanFrame] = []
     errors: list[CaptureProblem] = []
     stream = None
@@ -79,4 +80,5 @@ async def ping_capturing(
         if reader is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(reader, timeout=2.0)  # cancels it on timeout
-    return result, frames, (errors[0] if errors else None)
+    where = stream.point if stream is not None and stream.via == "switch" else f"{node} eth0"
+    return result, frames, (errors[0] if errors else None), where

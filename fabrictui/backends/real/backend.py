@@ -29,6 +29,7 @@ from fabrictui.backends.base import (
 )
 from fabrictui.backends.real.bgp import BgpModeReal
 from fabrictui.backends.real.capture import SshCapture, open_ssh_capture
+from fabrictui.backends.real.capture_point import CapturePoints
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
@@ -120,6 +121,7 @@ class RealLabBackend(BgpModeReal, LabBackend):
         )
         self._metas: list[HostMeta] = list(inventory.hosts) if inventory else []
         self.tracer = RemoteTrace(pool, self.switches, capture_sudo)
+        self.taps = CapturePoints(pool, capture_sudo, lambda: (self.trace_ports(), self._metas))
         self._active_faults: set[str] = set()
         self._captures: list[SshCapture] = []
         self.master_kubeconfigs = master_kubeconfigs
@@ -375,14 +377,10 @@ class RealLabBackend(BgpModeReal, LabBackend):
     async def probe(
         self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
     ) -> PingResult:
-        """The pod's own ping with `-s SIZE` (none at the default); where the image has
-        none, the node's ping in the pod's namespace (backends/real/nodeprobe.py)."""
+        """The pod's own ping, else the node's in the pod's namespace (nodeprobe.py)."""
         await self._ensure_kube()
-        sized = None if size == DEFAULT_PING_SIZE else size
-        first = await self.kube.ping(pod, target_ip, count, timeout, size=sized)
-        return await probe_by_any_method(
-            first, self.pool, pod, target_ip, count, timeout, sized, self.capture_sudo
-        )
+        kube, pool, sudo = self.kube, self.pool, self.capture_sudo
+        return await probe_by_any_method(kube, pool, pod, target_ip, count, timeout, size, sudo)
 
     # -- overlay ------------------------------------------------------------------------------
 
@@ -393,7 +391,10 @@ class RealLabBackend(BgpModeReal, LabBackend):
             raise BackendError(f"{node}: no SSH endpoint to capture from")
         if bpf is None:
             bpf = self.capture_filter()
-        capture = await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
+        if interface == "eth0" and not await self.taps.has_tcpdump(node):
+            capture = await self.taps.open_at_leaf(node, bpf)
+        else:
+            capture = await open_ssh_capture(self.pool, node, interface, bpf, self.capture_sudo)
         self._captures = [c for c in self._captures if not c.stopped]
         self._captures.append(capture)
         return capture

@@ -26,8 +26,9 @@ import dataclasses
 import re
 
 from fabrictui import audit
-from fabrictui.backends.base import BackendError, ToolMissing, Unreachable
+from fabrictui.backends.base import DEFAULT_PING_SIZE, BackendError, ToolMissing, Unreachable
 from fabrictui.backends.real.capture import CAPTURE_WRAPPER
+from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.ssh import SshPool
 from fabrictui.backends.real.ssh.process import decode_text
 from fabrictui.model import KubePod, PingResult
@@ -167,21 +168,23 @@ EPHEMERAL_WHY = "ephemeral containers: not allowed by settings"
 
 
 async def probe_by_any_method(
-    pod_probe: PingResult,
+    kube: KubeClient,
     pool: SshPool,
     pod: KubePod,
     target_ip: str,
     count: int,
     timeout: float,
-    size: int | None,
+    size: int,
     sudo: bool,
 ) -> PingResult:
-    """`pod_probe` (the pod's own tool) when it ran; else the same probe from the node;
-    else "not probed", naming each method and why it could not run."""
+    """The pod's own ping (`-s SIZE` but at ping's default) when its image has one; else
+    the same probe from the node; else "not probed", naming each method and why."""
+    sized = None if size == DEFAULT_PING_SIZE else size
+    pod_probe = await kube.ping(pod, target_ip, count, timeout, size=sized)
     if pod_probe.probed:
         return pod_probe
     try:
-        return await ping_from_node(pool, pod, target_ip, count, timeout, size, sudo)
+        return await ping_from_node(pool, pod, target_ip, count, timeout, sized, sudo)
     except BackendError as err:
         node_why = str(err)
     why = f"{pod_probe.not_probed}; {node_why}; {EPHEMERAL_WHY}"
