@@ -159,8 +159,10 @@ CRICTL_BOOT = (
     "import sys; sys.path.insert(0, {root!r}); "
     "from fabrictui.lab.crictl import main; sys.exit(main(sys.argv[1:]))"
 )
-# What a bare node (the seed's fresh CentOS 7 box) lacks of the build machine's programs.
-BARE_NODE_LACKS = frozenset({"tcpdump"})
+# What a bare node (the seed's fresh CentOS 7 box) lacks of the build machine's programs;
+# and its package managers: a lab node shares the build machine's files, so installing
+# "on the node" would install on the build machine.
+BARE_NODE_LACKS = frozenset({"tcpdump", "apt", "apt-get", "dpkg", "yum", "dnf", "rpm", "zypper"})
 NCLU_BOOT = (
     "import sys; sys.path.insert(0, {root!r}); "
     "from fabrictui.lab.nclu import main; sys.exit(main(sys.argv[1:]))"

@@ -53,3 +53,43 @@ class CapturePoints:
         stream.via = "switch"
         stream.point = f"{leaf} {port} facing {node}"
         return stream
+
+
+def os_release_ids(text: str) -> list[str]:
+    """ID and ID_LIKE of an /etc/os-release, lower case ("centos", "rhel", "fedora")."""
+    ids: list[str] = []
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("ID", "ID_LIKE"):
+            ids.extend(value.strip().strip("\"'").lower().split())
+    return ids
+
+
+def install_argv(os_release: str, program: str) -> list[str]:
+    """The package manager's install command for the node's distribution (the seed's own
+    fix, `yum install -y tcpdump` on its CentOS 7 nodes)."""
+    ids = os_release_ids(os_release)
+    if any(i in ("rhel", "centos", "fedora", "rocky", "almalinux", "amzn") for i in ids):
+        return ["yum", "install", "-y", program]
+    if any(i in ("debian", "ubuntu") for i in ids):
+        return ["apt-get", "install", "-y", program]
+    if any(i in ("suse", "sles", "opensuse") for i in ids):
+        return ["zypper", "--non-interactive", "install", program]
+    raise BackendError(f"no known package manager for {' '.join(ids) or 'this system'}")
+
+
+async def install_plan(pool: SshPool, node: str, program: str) -> list[str]:
+    """The command that would install `program` on `node`, from its /etc/os-release."""
+    result = await pool.run(node, ["cat", "/etc/os-release"], 10.0)
+    if not result.ok:
+        raise BackendError(f"{node}: cannot read /etc/os-release: {result.stderr.strip()}")
+    return install_argv(result.stdout, program)
+
+
+async def install_program(pool: SshPool, node: str, argv: list[str]) -> str:
+    """Run the install (with sudo: it changes the node); its last line of output."""
+    result = await pool.run(node, argv, 600.0, sudo=True)
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    if not result.ok:
+        raise BackendError(f"{node}: {' '.join(argv)}: {lines[-1] if lines else 'failed'}")
+    return lines[-1] if lines else "done"
