@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,62 @@ def test_a_pod_has_only_what_its_image_has(lab: Path) -> None:
     # a bare node has no tcpdump; the switches have theirs
     assert "tcpdump: not found" in ssh(lab, "k8s-node-l2-1", "tcpdump --version").stderr
     assert ssh(lab, "leaf2", "tcpdump --version").returncode == 0
+
+
+def test_the_tui_keys_in_a_real_terminal(lab: Path) -> None:
+    """P, V, T and the overlay pane in tmux, as a user sees them on the bare lab."""
+    require("tmux")
+    session = f"ftk-i25-{os.getpid()}"
+    command = (
+        # COLUMNS/LINES from the test's environment would pin Textual to 80x24
+        f"cd {lab.parent} && exec env -u COLUMNS -u LINES "
+        f"PYTHONPATH={Path(__file__).resolve().parents[2]} "
+        f"{sys.executable} -m fabrictui.cli --lab {lab} --no-record"
+    )
+    tmux = ["tmux", "-L", session]  # a server of its own, killed at the end
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "200", "-y", "50",
+                    command], check=True)  # fmt: skip
+
+    def screen() -> str:
+        done = subprocess.run([*tmux, "capture-pane", "-t", session, "-p"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        return done.stdout
+
+    def until(*words: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = screen()
+            if all(word in text for word in words):
+                return text
+            time.sleep(0.3)
+        pytest.fail(f"{words} not on the screen after {timeout:g} s:\n{screen()}")
+
+    def keys(*names: str) -> None:
+        subprocess.run([*tmux, "send-keys", "-t", session, *names], check=True)
+        # a key right after Escape would arrive as one Alt sequence: let Escape stand alone
+        time.sleep(0.6)
+
+    try:
+        # the overlay is captured at the leaf ports facing the nodes (no tcpdump on them)
+        until("Overlay (VXLAN) · at leaf ports:", "k8s-node-l2-1 (leaf2 swp")
+        keys("P")
+        matrix = until("Ping mesh: all 12 pairs answer")
+        assert matrix.count("ms node") == 12  # every cell says how it ran
+        keys("Escape")
+        keys("V")
+        until("Verify: 6/6 checks pass", "(via node)", " facing k8s-node-l2-1: ")
+        keys("Escape")
+        keys("T")
+        until("Trace from pod")
+        keys("Enter")
+        until("replies via node", "no capture: k8s-node-l2-1: no tcpdump")
+        keys("Escape")
+        keys("q")
+        deadline = time.monotonic() + 20
+        while "fabrictui" in screen() and time.monotonic() < deadline:
+            time.sleep(0.3)
+    finally:
+        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
 
 
 def test_ssh_refused_to_one_node(lab: Path) -> None:
