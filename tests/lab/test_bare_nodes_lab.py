@@ -4,6 +4,7 @@ by the command lines a user types, and then again with SSH to one node refused."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -221,6 +222,45 @@ def test_the_tui_keys_in_a_real_terminal(lab: Path) -> None:
             time.sleep(0.3)
     finally:
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
+
+
+def test_a_cancelled_mesh_leaves_no_ping_on_the_nodes(lab: Path) -> None:
+    """Node-side pings run under the capture's wrapper: closing the channel ends them."""
+    import argparse
+    import asyncio
+
+    from fabrictui.actions.ping.mesh import ping_mesh
+    from fabrictui.backends.select import open_backend
+    from tests._rehearsal_tui import processes_in
+
+    lab_id = json.loads((lab / "state.json").read_text())["lab_id"]
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    pod_namespaces = [n.split()[0] for n in listed.splitlines() if f"ftl-{lab_id}-pod-" in n]
+
+    def pings() -> int:
+        return sum(len(processes_in(ns, ("ping",))) for ns in pod_namespaces)
+
+    async def cancel_a_mesh() -> tuple[int, int]:
+        args = argparse.Namespace(demo=None, lab=str(lab), kubeconfig=None, context=None,
+                                  jump=None)  # fmt: skip
+        backend = open_backend(args)
+        await backend.start()
+        try:
+            task = asyncio.create_task(ping_mesh(backend, lambda _: None, count=30, timeout=40))
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if (before := pings()) >= 2:
+                    break
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(1.0)
+            return before, pings()
+        finally:
+            await backend.close()
+
+    before, after = asyncio.run(cancel_a_mesh())
+    assert before >= 2 and after == 0, (before, after)
 
 
 def test_ssh_refused_to_one_node(lab: Path) -> None:
