@@ -111,7 +111,7 @@ class ImageShelf:
                 self._root = Path(tempfile.mkdtemp(prefix="ftl-images-"))
             folder = self._root / re.sub(r"[^A-Za-z0-9_.-]", "_", image)
             folder.mkdir(exist_ok=True)
-            busybox = image_programs(image) is not None and "busybox" in programs
+            busybox = "busybox" in programs  # every applet is the one busybox binary
             for program in sorted(programs):
                 target = BUSYBOX if busybox else shutil.which(program)
                 link = folder / program
