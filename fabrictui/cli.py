@@ -28,6 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ping": ("ping", "pod-to-pod ping mesh"),
     "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
     "routes": ("routes", "switch routes to node subnets and pod blocks, and what is missing"),
+    "install-tcpdump": (
+        "install_tcpdump",
+        "install tcpdump on a node with its package manager (asks first)",
+    ),
     "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
     "audit": ("audit", "show the audit log of actions"),
     "record": ("record", "record a lab without a screen, for replay and reports"),

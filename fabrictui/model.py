@@ -143,6 +143,7 @@ class KubePod:
     uid: str = ""
     # Why no node takes the pod (the scheduler's PodScheduled=False message), else "".
     unschedulable: str = ""
+    image: str = ""  # the first container's image (what a probe in the pod can run)
 
     @property
     def key(self) -> str:
@@ -250,11 +251,23 @@ class PingResult:
     rtt_max_ms: float | None
     ttl: int | None = None
     error: str | None = None  # exec failed, timeout, ... (loss is not an error)
+    # How the probe ran (the stable "via" of the JSON outputs): "pod" (the pod's own
+    # tool, through the API's exec), "node" (the pod's network namespace entered from
+    # its node), "ephemeral" (a debug container).
+    via: str = "pod"
+    # Why no method could run the probe (a missing program is not a network fault):
+    # such a pair is "not probed", never a failure or a loss.
+    not_probed: str | None = None
 
     @classmethod
     def failed(cls, source: str, target: str, error: str) -> PingResult:
         """A ping that never ran or whose output could not be read: nothing sent."""
         return cls(source, target, 0, 0, None, None, None, error=error)
+
+    @classmethod
+    def unprobed(cls, source: str, target: str, why: str, via: str = "pod") -> PingResult:
+        """No probe could run (its program is missing everywhere it was tried)."""
+        return cls(source, target, 0, 0, None, None, None, via=via, not_probed=why)
 
     @property
     def loss_pct(self) -> float:

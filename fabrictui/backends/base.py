@@ -49,6 +49,16 @@ class NotFound(BackendError):
     """The object asked for does not exist (a pod, a host, a deployment)."""
 
 
+class ToolMissing(BackendError):
+    """A program a probe or capture needs is not installed on the host or in the image:
+    nothing was observed, and nothing is said of the network ("k8s-node-l2-1: no tcpdump")."""
+
+    def __init__(self, host: str, program: str, detail: str = "") -> None:
+        super().__init__(f"{host}: no {program}" + (f" ({detail})" if detail else ""))
+        self.host = host
+        self.program = program
+
+
 class ReadOnlyError(BackendError):
     """A mutating operation was refused because the app runs read-only."""
 
@@ -74,6 +84,10 @@ class CaptureStream(abc.ABC):
 
     node: str
     interface: str
+    # Where the frames were captured: "node" (its own tcpdump) or "switch" (the leaf port
+    # facing it, for a node without tcpdump), and that point for people to read.
+    via: str = "node"
+    point: str = ""
 
     @abc.abstractmethod
     def chunks(self) -> AsyncIterator[bytes]: ...

@@ -12,6 +12,7 @@ exits 2; so does a missing file or an unreachable lab.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -96,12 +97,24 @@ class _Output:
         self.printed = args.write is None and not args.summary
         self.printer = RecordPrinter(as_json=args.json, local_time=args.local_time)
         self.emitted = 0
+        self.point = b""  # JSON keys saying where a live capture ran ("via", "point")
         self.stdout = sys.stdout
         self.out: BinaryIO | None = getattr(sys.stdout, "buffer", None)
 
     def use_names(self, names: Mapping[str, str]) -> None:
         """IP -> node or pod name for the text lines (before the first chunk)."""
         self.printer = RecordPrinter(as_json=self.json, names=names, local_time=self.local_time)
+
+    def captured_at(self, via: str, point: str) -> None:
+        """A live capture: every JSON line says where (node, or the switch port facing it)."""
+        if self.json:
+            keys = json.dumps({"via": via} | ({"point": point} if point else {}))
+            self.point = keys[:-1].encode() + b", "
+
+    def _placed(self, lines: list[bytes]) -> list[bytes]:
+        if not self.point:
+            return lines
+        return [self.point + line[1:] for line in lines]
 
     @property
     def done(self) -> bool:
@@ -129,7 +142,7 @@ class _Output:
             lines = lines[: max(0, self.limit - self.emitted)]
         if not lines:
             return
-        self._write(b"".join(lines))
+        self._write(b"".join(self._placed(lines)))
         self.emitted += len(lines)
 
     def emit(self, frames: list[VxlanFrame], raws: Iterable[RawRecord] = ()) -> None:
@@ -137,7 +150,7 @@ class _Output:
             frames = frames[: max(0, self.limit - self.emitted)]
         if not frames:
             return
-        self._write(b"".join(self.printer.frame_lines(frames)))
+        self._write(b"".join(self._placed(self.printer.frame_lines(frames))))
         if self.writer is not None:
             for _, raw in zip(frames, raws, strict=False):
                 self.writer.write(raw)
@@ -293,6 +306,9 @@ async def _live(
         if not args.vxlan_port:  # the lab's own port, as its capture filter has it
             decoder.vxlan_ports = frozenset({backend.info().vxlan_port})
         stream = await backend.open_capture(args.node, args.interface, bpf)
+        output.captured_at(stream.via, stream.point)
+        if stream.via == "switch":  # the node has no tcpdump: one line says where instead
+            print(f"{PROG}: {args.node}: no tcpdump; capturing at {stream.point}", file=sys.stderr)
         ended = False
         try:
             chunks = stream.chunks()

@@ -35,6 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         f"{' or '.join(sorted(PROFILES))} (default {DEFAULT_VERSION}, the seed's)",
     )
     up.add_argument(
+        "--bare-nodes",
+        action="store_true",
+        help="nodes as bare as the seed's fresh CentOS 7 boxes: no tcpdump",
+    )
+    up.add_argument(
         "--bgp-wait",
         type=float,
         default=rlab.BGP_WAIT_S,
@@ -102,6 +107,7 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
             log=print,
             bgp_wait_s=args.bgp_wait,
             kube_version=args.kube_version,
+            bare_nodes=args.bare_nodes,
         )
     except (rlab.LabAlreadyUp, rlab.LabUnsupported):
         raise

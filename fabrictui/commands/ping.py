@@ -2,10 +2,11 @@
 
 Prints a matrix (rows ping, columns answer; `=` marks same-rack pairs) and,
 for every failed pair, the cause the lab's state points at. A pair whose ping could not
-run (no echo went out: the exec or the API failed) is not observed ("no probe"), not
-failed. Exit codes as verify's (`commands/_headless.exit_code`): 0 every pair answers, 1
-any pair fails, 2 when the lab cannot be reached or there is nothing to ping, 3 when none
-fails but some pair could not be probed.
+run (no echo went out: no method had a ping program, or the exec or the API failed) is not
+observed ("not probed" / "no probe", with why), not failed: a missing program is not a
+network fault. Exit codes as verify's (`commands/_headless.exit_code`): 0 every pair
+answers, 1 any pair fails, 2 when the lab cannot be reached or there is nothing to ping, 3
+when none fails but some pair could not be probed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import DemoWorkload, LabBackend
 from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
 from fabrictui.commands.options import add_lab_selection
-from fabrictui.model import LabInfo, Verdict
+from fabrictui.model import LabInfo
 
 PROG = "fabrictui ping"
 
@@ -56,6 +57,9 @@ def to_json(lab: LabInfo, matrix: PingMatrix) -> str:
                 "rtt_avg_ms": r.rtt_avg_ms if r else None,
                 "ttl": r.ttl if r else None,
                 "error": r.error if r else "not run",
+                "via": r.via if r else None,
+                "probed": bool(r and r.probed),
+                "not_probed": r.not_probed if r else None,
                 "diagnosis": matrix.diagnose((src, dst)),
             }
         )
@@ -67,6 +71,7 @@ def to_json(lab: LabInfo, matrix: PingMatrix) -> str:
         "lab": lab.to_json(),
         "all_ok": matrix.all_ok,
         "state": matrix.verdict.value,
+        "not_probed": len(matrix.unprobed()),
         "pods": pods,
         "results": results,
     }
@@ -89,9 +94,9 @@ def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
             if r is None:
                 cell = "not run"
             elif not r.probed:
-                cell = "no probe"
+                cell = "not probed" if r.not_probed else "no probe"
             elif r.ok and r.rtt_avg_ms is not None:
-                cell = f"{r.rtt_avg_ms:.2f}ms"
+                cell = f"{r.rtt_avg_ms:.2f}ms" + ("" if r.via == "pod" else f" {r.via}")
             else:
                 cell = "FAIL" if r.error else f"{r.loss_pct:.0f}% loss"
             mark = "=" if matrix.same_rack(src.key, dst.key) else " "
@@ -103,12 +108,18 @@ def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
     for pair in failed:
         src, dst = matrix.pod(pair[0]), matrix.pod(pair[1])
         name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
-        word = "FAIL" if matrix.state(pair) is Verdict.FAIL else "NOT OBSERVED"
-        lines.append(f"{word} {name}: {matrix.diagnose(pair)}")
+        lines.append(f"FAIL {name}: {matrix.diagnose(pair)}")
+    unprobed = matrix.unprobed()
+    for pair in unprobed:
+        src, dst = matrix.pod(pair[0]), matrix.pod(pair[1])
+        name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
+        why = matrix.results[pair].not_probed or matrix.diagnose(pair)
+        lines.append(f"NOT OBSERVED {name}: {why}")
+    vias = sorted({r.via for r in matrix.results.values() if r.probed})
     total = len(matrix.pairs)
-    unseen = sum(matrix.state(p) is Verdict.NOT_OBSERVED for p in failed)
-    summary = f"{total - len(failed)}/{total} pairs ok"
-    summary += f", {unseen} not probed" if unseen else ""
+    summary = f"{total - len(failed) - len(unprobed)}/{total} pairs ok"
+    summary += f", {len(unprobed)} not probed" if unprobed else ""
+    summary += f", via {', '.join(vias)}" if vias else ""
     lines.append(summary + ("" if failed else " (= same rack)"))
     return "\n".join(lines)
 

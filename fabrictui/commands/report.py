@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 PROG = "fabrictui report"
+SCREEN_SIZE = (160, 48)  # the HTML report's picture, as the screenshots are made
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
     if args.md:
         text = markdown(moment)
     else:
-        from fabrictui.commands.report_screen import screen_svg
-
         svg = asyncio.run(screen_svg(recording.path, moment.at))
         text = html_page(moment, svg)
     try:
@@ -66,3 +65,24 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(args.output)
     return 0
+
+
+async def screen_svg(path: Path, at: float, size: tuple[int, int] = SCREEN_SIZE) -> str:
+    """The TUI's picture of a recorded moment: a headless app replaying the recording at
+    that moment, exported as SVG."""
+    from fabrictui.app import make_app  # Textual: only when a picture is asked for
+    from fabrictui.config import Settings
+    from fabrictui.session.record.reader import Recording
+    from fabrictui.session.record.replay import RecordedLab, ReplayDriver
+
+    recording = Recording(path)
+    try:
+        driver = ReplayDriver(recording)
+        driver.now = at
+        settings = Settings(read_only=True, read_only_source="a replay", record=False)
+        app = make_app(RecordedLab(recording), settings, clock=driver.clock, replay=driver)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.5)  # drawn: panes, the strip, a tick
+            return app.export_screenshot(title=f"fabrictui replay of {path.name}")
+    finally:
+        recording.close()

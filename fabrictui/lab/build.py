@@ -68,9 +68,11 @@ class Builder:
         result: UpResult,
         log: Log,
         kube_version: str = DEFAULT_VERSION,
+        bare_nodes: bool = False,
     ) -> None:
         self.kube_version = kube_version  # what the lab's API server claims and serves
         self.dir = lab_dir
+        self.bare_nodes = bare_nodes  # nodes as bare as the seed's fresh boxes (no tcpdump)
         self.topo = topology
         self.lab_id = lab_id
         self.state = state
@@ -261,6 +263,8 @@ class Builder:
                 h.name,
                 self.ns(h.name),
                 frr.pathspace(self.lab_id, h.name) if h.is_switch else None,
+                sandboxes=self.dir / "kubeapi" / "sandboxes.json",
+                bare=self.bare_nodes and not h.is_switch,
             )
             for h in hosts
         }

@@ -94,10 +94,12 @@ class Dataplane(Protocol):
         argv: Sequence[str],
         stdin: bool = False,
         tty_fd: int | None = None,
+        path: str | None = None,
     ) -> asyncio.subprocess.Process:
         """Start argv inside netns with pipes for stdout/stderr (and stdin when asked),
         or with the pseudo-terminal `tty_fd` as stdin, stdout, stderr and controlling
-        terminal; the process leads its own session so that it can be killed whole."""
+        terminal; the process leads its own session so that it can be killed whole.
+        `path`: the PATH it runs with (the image's programs), else the host's."""
         ...
 
     async def close(self) -> None: ...
@@ -245,10 +247,15 @@ class LinuxDataplane:
         argv: Sequence[str],
         stdin: bool = False,
         tty_fd: int | None = None,
+        path: str | None = None,
     ) -> asyncio.subprocess.Process:
         if not netns:
             raise DataplaneError("refusing to run a command outside a lab namespace")
-        return await spawn_process([self.ip, "netns", "exec", netns, *argv], stdin, tty_fd)
+        # env(1) sets PATH and then looks argv[0] up in it, as a runtime does in the image
+        limited = ["env", f"PATH={path}"] if path is not None else []
+        return await spawn_process(
+            [self.ip, "netns", "exec", netns, *limited, *argv], stdin, tty_fd
+        )
 
     async def close(self) -> None:
         return None

@@ -122,6 +122,7 @@ def up(
     bgp_wait_s: float = BGP_WAIT_S,
     lab_id: str | None = None,
     kube_version: str = DEFAULT_VERSION,
+    bare_nodes: bool = False,
 ) -> UpResult:
     """Build the lab in `lab_dir`. Raises LabAlreadyUp, LabUnsupported or LabError; on any
     failure after the first step, what was built stays recorded for `down`."""
@@ -155,7 +156,11 @@ def up(
     )
     write_state(lab_dir, state)
     result = UpResult(lab_id=lab_id, seconds=0.0)
-    builder = Builder(lab_dir, topology, lab_id, state, result, log, kube_version)
+    if bare_nodes:
+        state.extra["bare_nodes"] = True
+    builder = Builder(
+        lab_dir, topology, lab_id, state, result, log, kube_version, bare_nodes=bare_nodes
+    )
     builder.run(kube, bgp_wait_s)
     result.seconds = time.monotonic() - t0
     state.status = "up"
@@ -173,11 +178,18 @@ def running_lab(
     bgp_wait_s: float = BGP_WAIT_S,
     log: Log = silent,
     kube_version: str = DEFAULT_VERSION,
+    bare_nodes: bool = False,
 ) -> Iterator[UpResult]:
     """`up`, then always `down` (also when `up` fails half-way): for tests and scripts."""
     try:
         result = up(
-            lab_dir, topology, kube=kube, log=log, bgp_wait_s=bgp_wait_s, kube_version=kube_version
+            lab_dir,
+            topology,
+            kube=kube,
+            log=log,
+            bgp_wait_s=bgp_wait_s,
+            kube_version=kube_version,
+            bare_nodes=bare_nodes,
         )
     except (LabAlreadyUp, LabUnsupported):
         raise  # nothing of ours to take down (and never someone else's lab)

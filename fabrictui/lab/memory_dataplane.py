@@ -94,6 +94,7 @@ class MemoryDataplane:
         argv: Sequence[str],
         stdin: bool = False,
         tty_fd: int | None = None,
+        path: str | None = None,  # the image's PATH: nothing here runs from it
     ) -> asyncio.subprocess.Process:
         self.calls.append(("spawn", " ".join(argv)))
         program = argv[0] if argv else ""

@@ -156,6 +156,14 @@ exec "$@"
 """
 
 
+CRICTL_BOOT = (
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from fabrictui.lab.crictl import main; sys.exit(main(sys.argv[1:]))"
+)
+# What a bare node (the seed's fresh CentOS 7 box) lacks of the build machine's programs;
+# and its package managers: a lab node shares the build machine's files, so installing
+# "on the node" would install on the build machine.
+BARE_NODE_LACKS = frozenset({"tcpdump", "apt", "apt-get", "dpkg", "yum", "dnf", "rpm", "zypper"})
 NCLU_BOOT = (
     "import sys; sys.path.insert(0, {root!r}); "
     "from fabrictui.lab.nclu import main; sys.exit(main(sys.argv[1:]))"
@@ -180,8 +188,12 @@ def install_shims(
     frr_pathspace: str | None,
     frr_config_dir: str = "/var/run/frr",
     python: str = sys.executable,
+    sandboxes: Path | None = None,
+    bare: bool = False,
 ) -> Path:
-    """Write DIR/bin/<host>/{sudo,vtysh,net,bashrc,session}; returns the session wrapper."""
+    """Write DIR/bin/<host>/{sudo,vtysh,net,bashrc,session}; returns the session wrapper.
+    A node gets `birdcl`, and `crictl` over the kubelet's `sandboxes` file; a `bare` one
+    runs with a PATH that lacks BARE_NODE_LACKS."""
     directory = bin_dir / host
     directory.mkdir(parents=True, exist_ok=True)
     _script(directory / "sudo", SUDO_SHIM)
@@ -202,7 +214,15 @@ def install_shims(
         )
     else:  # a node: calico-node's BIRD client, on the node's BIRD (BGP mode)
         _script(directory / "birdcl", birdcl_shim(netns))
-    path_value = f"{directory}:{SYSTEM_PATH}"
+        if sandboxes is not None:
+            _script(
+                directory / "crictl",
+                "#!/bin/sh\n# fabrictui rehearsal lab: crictl over the lab kubelet's sandboxes\n"
+                f"exec {q(python)} -S -E -c {q(CRICTL_BOOT.format(root=_package_root()))} "
+                f'--state {q(str(sandboxes))} "$@"\n',
+            )
+    system_path = bare_path(bin_dir) if bare else SYSTEM_PATH
+    path_value = f"{directory}:{system_path}"
     prompt = "root@" + host + r":\w# "
     (directory / "bashrc").write_text(
         f"export PATH={q(path_value)}\nexport FTL_LAB_HOST={q(host)}\nPS1={q(prompt)}\n"
@@ -236,3 +256,21 @@ def banner_answers(port: int, timeout: float) -> bool:
             return sock.recv(4).startswith(b"SSH-")
     except OSError:
         return False
+
+
+def bare_path(bin_dir: Path) -> str:
+    """One folder of links to every program of the system PATH but BARE_NODE_LACKS (made
+    once per lab): a bare node's `tcpdump` is then not found, in its shell's own words."""
+    folder = bin_dir / "_bare"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for directory in SYSTEM_PATH.split(":"):
+            root = Path(directory)
+            if not root.is_dir():
+                continue
+            for program in sorted(root.iterdir()):
+                link = folder / program.name
+                if program.name in BARE_NODE_LACKS or link.exists() or link.is_symlink():
+                    continue
+                link.symlink_to(program)
+    return str(folder)

@@ -204,7 +204,14 @@ def pod_from_api(pod: Mapping[str, Any]) -> KubePod:
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
         uid=str(meta.get("uid", "")),
         unschedulable=unschedulable_reason(pod),
+        image=first_image(spec),
     )
+
+
+def first_image(spec: Mapping[str, Any]) -> str:
+    """The first container's image: the one an exec without a container runs in."""
+    containers = as_list(spec.get("containers"))
+    return str(as_dict(containers[0]).get("image") or "") if containers else ""
 
 
 def unschedulable_reason(pod: Mapping[str, Any]) -> str:

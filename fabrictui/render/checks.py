@@ -19,12 +19,14 @@ def ping_cell(result: PingResult | None, cross_rack: bool, palette: Palette) -> 
         return Text("…", style=palette.muted)
     marker = "x" if cross_rack else "="
     if not result.probed:  # no echo went out: nothing is known of the path
-        return Text(f"{marker} no probe", style=palette.unseen)
+        word = "not probed" if result.not_probed else "no probe"
+        return Text(f"{marker} {word}", style=palette.unseen)
     if result.error:
         return Text(f"{marker} error", style=palette.bad)
     if result.ok:
         rtt = f"{result.rtt_avg_ms:.2f}ms" if result.rtt_avg_ms is not None else "ok"
-        return Text(f"{marker} {rtt}", style=palette.good)
+        via = "" if result.via == "pod" else f" {result.via}"  # how it ran, when not the pod
+        return Text(f"{marker} {rtt}{via}", style=palette.good)
     return Text(f"{marker} {result.loss_pct:.0f}% loss", style=palette.bad)
 
 

@@ -35,8 +35,13 @@ def ms(value: float | None) -> str:
 
 
 def transit_lines(
-    snapshot: TransitSnapshot, names: Mapping[str, str], palette: Palette
+    snapshot: TransitSnapshot,
+    names: Mapping[str, str],
+    palette: Palette,
+    points: Mapping[str, str] | None = None,
 ) -> list[Text]:
+    """`points`: node -> the switch port its frames were captured at (no tcpdump on it):
+    those nodes' times are the leaf's, and the table says so."""
     lines = [Text(f"{'from → to':<34}{'one-way':>13}{'arrived':>10}{'lost':>8}", style="bold")]
     if not snapshot.pairs:
         lines.append(Text(NO_PAIRS, style=palette.muted))
@@ -71,6 +76,8 @@ def transit_lines(
                 style=palette.muted,
             )
         )
+    for node, point in sorted((points or {}).items()):
+        lines.append(Text(f"{node}: times measured at {point} (no tcpdump on the node)"))
     lines.append(Text(EXPLAINED, style=palette.muted))
     return lines
 

@@ -112,7 +112,7 @@ def sections(m: Moment) -> list[Section]:
         at, results = m.ping
         rows = tuple(
             (src, dst, "not probed" if not r.probed else f"{r.loss_pct:.0f}%",
-             "" if r.rtt_avg_ms is None else f"{r.rtt_avg_ms:.2f}", r.error or "")
+             "" if r.rtt_avg_ms is None else f"{r.rtt_avg_ms:.2f}", r.error or r.not_probed or "")
             for (src, dst), r in sorted(results.items())
         )  # fmt: skip
         failed = sum(1 for r in results.values() if not r.ok)

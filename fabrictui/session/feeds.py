@@ -263,6 +263,7 @@ class FeedSupervisor:
                         node.name,
                         worker.sink(node.name, node.address),
                         self._failed("capture"),
+                        on_state=self._capture_point(node.name),
                     )
                     for node in nodes
                 ),
@@ -271,6 +272,18 @@ class FeedSupervisor:
             self.state.capture_nodes = ()
             self.capture_worker = None
             await worker.close()
+
+    def _capture_point(self, node: str) -> Callable[[str], None]:
+        def placed(state: str) -> None:
+            point = state.removeprefix("capturing at ") if state.startswith("capturing at") else ""
+            if self.state.capture_points.get(node, "") != point:
+                if point:
+                    self.state.capture_points[node] = point
+                else:
+                    self.state.capture_points.pop(node, None)
+                self._changed("capture")
+
+        return placed
 
     async def _summaries(self, worker: CaptureWorker) -> None:
         """What the worker counted and the newest frames to draw, at the

@@ -120,8 +120,8 @@ async def capture_node(
         stream = None
         try:
             stream = await backend.open_capture(node)
-            if on_state:
-                on_state("capturing")
+            if on_state:  # where: on the node, or at the leaf port facing a node without tcpdump
+                on_state(f"capturing at {stream.point}" if stream.via == "switch" else "capturing")
             sink.start()
             fed = 0
             async for chunk in stream.chunks():

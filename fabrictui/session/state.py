@@ -109,6 +109,8 @@ class LabState:
         self.ssh_cut_since: dict[str, float] = {}  # host -> when its SSH first failed
         self.failing_since: dict[str, float] = {}  # source -> when it began to fail
         self.capture_nodes: tuple[str, ...] = ()  # nodes a capture runs on now
+        # node -> the switch port its frames are captured at (the node has no tcpdump)
+        self.capture_points: dict[str, str] = {}
         self._poll_seconds = dict(poll_seconds or {})
         self._stale_after_polls = stale_after_polls
         # indexes rebuilt on demand after hosts, nodes or pods change (`reindex`)

@@ -200,7 +200,8 @@ def ping_mesh(host: ActionHost) -> None:
             screen.set_result(src, dst, result)
 
     def finished(matrix) -> None:
-        failed = [pair for pair, result in matrix.results.items() if not result.ok]
+        failed = matrix.failures()
+        unprobed = matrix.unprobed()
         if failed:
             host.trace_pair = failed[0]
         diagnoses = [
@@ -212,6 +213,9 @@ def ping_mesh(host: ActionHost) -> None:
         host.log_action(f"ping: {summary}", level)
         for line in diagnoses:
             host.log_action(f"  {line}", "warn")
+        for src, dst in unprobed:  # why, once per pair: a missing program, not the network
+            why = matrix.results[(src, dst)].not_probed or matrix.diagnose((src, dst))
+            host.log_action(f"  {src} -> {dst}: not probed: {why}")
         if screen.is_attached:
             for (src_key, dst_key), result in matrix.results.items():
                 screen.set_result(by_key[src_key], by_key[dst_key], result)

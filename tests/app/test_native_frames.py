@@ -260,7 +260,11 @@ async def test_the_filter_takes_both_modes_from_the_labs_pool(
         opened.append((node, interface, bpf))
         return SimpleNamespace(stopped=True)
 
+    async def has_tcpdump(node: str) -> bool:  # never ask 192.0.2.21 (no traffic leaves)
+        return True
+
     monkeypatch.setattr("fabrictui.backends.real.backend.open_ssh_capture", fake_open)
+    monkeypatch.setattr(backend.taps, "has_tcpdump", has_tcpdump)
     await backend.open_capture("k8s-node-l2-1")  # what the capture feed calls
     await backend.open_capture("k8s-node-l2-1", "eth0", "icmp")
     assert opened == [("k8s-node-l2-1", "eth0", want), ("k8s-node-l2-1", "eth0", "icmp")]

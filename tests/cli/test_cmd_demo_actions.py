@@ -170,7 +170,7 @@ def test_ping_json(capsys):
 def test_ping_table(capsys):
     assert cli.main(["ping", "--demo", "ready", "-q", "--count", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[-1] == "12/12 pairs ok (= same rack)"
+    assert out.splitlines()[-1] == "12/12 pairs ok, via node (= same rack)"
     assert "z9pl9 r2" in out
 
 

@@ -532,14 +532,16 @@ CAPTURE_NODE = "k8s-node-l2-1"
 
 @contextlib.asynccontextmanager
 async def traffic_from(lab_dir: Path, node: str):
-    """Pings from the nginx pod on `node` to one on another rack, in the background:
-    VXLAN frames on `node`'s eth0 for the overlay to show."""
+    """Pings between the nginx pod on `node` and one on another rack, in the background:
+    VXLAN frames on `node`'s eth0 for the overlay to show. The ping goes from the other
+    pod: nginx:1.17 has no ping, so it runs from the pod's node over SSH, and the tests
+    that stop `node`'s sshd must not stop their traffic with it."""
     backend = open_lab(lab_dir)
     pods = [p for p in await backend.list_pods("space1") if p.running]
-    sources = [p for p in pods if p.node == node]
-    assert sources, [(p.name, p.node, p.status) for p in pods]
-    source = sources[0]
-    target = next(p for p in pods if p.node and p.node[:11] != node[:11] and p.ip)
+    targets = [p for p in pods if p.node == node]
+    assert targets, [(p.name, p.node, p.status) for p in pods]
+    target = targets[0]
+    source = next(p for p in pods if p.node and p.node[:11] != node[:11] and p.ip)
     assert target.ip
     task = asyncio.create_task(backend.ping(source, target.ip, count=600, timeout=600))
     try:
@@ -628,9 +630,14 @@ async def test_e_capture_host_disappears(lab_dir: Path) -> None:
                 pilot, lambda: "running, no SSH" in vm_row(app, CAPTURE_NODE), 15, "VM pane"
             )
             vm_seen = time.monotonic() - injected
-            # its pods still answer (exec goes through the API, not the node's sshd); what
-            # the trace cannot do is watch that node's interfaces
-            traced = await trace_across(app, src_node=CAPTURE_NODE)
+            # its pods still answer, but a probe from them needs the node: nginx:1.17 has
+            # no ping, and the node-side probe goes over the sshd that is gone (issue 25)
+            unprobed = await trace_across(app, src_node=CAPTURE_NODE)
+            assert unprobed.get("probed") is False and unprobed.get("cause") is None, unprobed
+            assert f"{CAPTURE_NODE}: ssh refused" in unprobed["ping"], unprobed
+            # towards it the probe goes (from a node that answers); what the trace cannot
+            # do is watch that node's interfaces
+            traced = await trace_across(app, src_node="k8s-node-l1-2", dst_node=CAPTURE_NODE)
             assert traced.get("delivered"), traced
             assert CAPTURE_NODE in trace_text(traced).partition("not observed on")[2], traced
             await still_fine(app, pilot)

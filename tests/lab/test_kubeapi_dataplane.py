@@ -229,8 +229,9 @@ def test_server_realizes_pods_and_exec_reaches_them(fabric: Fabric, tmp_path: Pa
                 "metadata": {"name": "nginx-deployment"},
                 "spec": {"replicas": 2, "selector": {"matchLabels": labels},
                          "template": {"metadata": {"labels": labels},
+                                      # an image with ping: nginx:1.17 has none
                                       "spec": {"containers": [{"name": "nginx",
-                                                               "image": "nginx:1.17"}]}}},
+                                               "image": "nicolaka/netshoot:v0.13"}]}}},
             })  # fmt: skip
             lab.wait_for(
                 lambda c: (
@@ -269,7 +270,9 @@ def test_server_realizes_pods_and_exec_reaches_them(fabric: Fabric, tmp_path: Pa
                 time.sleep(0.05)
             minimal = {"metadata": {"uid": sender.metadata.uid}, "spec": {}}
             sender_ns = lab.call(lambda: lab.cluster.kubelet.netns_of(minimal))
-            assert sender_ns and not sh("ip", "netns", "pids", sender_ns).split()
+            # what is left is the pod's sandbox (the pause container's part), as on a node
+            sandbox = lab.call(lambda: lab.cluster.sandboxes.pid_of(sender.metadata.uid))
+            assert sender_ns and sh("ip", "netns", "pids", sender_ns).split() == [str(sandbox)]
         finally:
             api.close()
     assert not [ns for ns in namespaces() if ns.startswith(pod_prefix)]

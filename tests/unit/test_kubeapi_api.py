@@ -476,7 +476,9 @@ def test_exec_streams_output_and_exit_codes(lab: ServerThread, api: client.ApiCl
         tty=False,
     )
     assert out == "hello pod\n"
-    for argv, code in ((["true"], 0), (["false"], 1), (["nc", "-l"], 127)):
+    # ls is in nginx:1.17 but not run by the memory data plane (127); nc is not in the
+    # image: refused as the seed's Docker refused it (126, lab/kubeapi/images.py)
+    for argv, code in ((["true"], 0), (["false"], 1), (["ls"], 127), (["nc", "-l"], 126)):
         resp = stream(
             v1.connect_get_namespaced_pod_exec,
             pod,
@@ -492,12 +494,24 @@ def test_exec_streams_output_and_exit_codes(lab: ServerThread, api: client.ApiCl
         assert resp.returncode == code, argv
         if code == 127:
             assert "not run outside a lab namespace" in resp.read_stderr()
+        if code == 126:
+            assert 'exec: \\"nc\\": executable file not found in $PATH' in resp.read_stdout()
         resp.close()
-    # the memory data plane answers ping from the recorded pods
+    # the memory data plane answers ping from the recorded pods, in an image with ping
     other = next(p for p in v1.list_namespaced_pod("space1").items if p.metadata.name != pod)
+    debug = demo_deployment(1)
+    debug["metadata"]["name"] = "netshoot"
+    debug["spec"]["template"]["spec"]["containers"][0]["image"] = "nicolaka/netshoot:v0.13"
+    client.AppsV1Api(api).create_namespaced_deployment("space1", debug)
+    lab.wait_for(lambda c: running_space1(lab, 3))
+    pinger = next(
+        p.metadata.name
+        for p in v1.list_namespaced_pod("space1").items
+        if p.spec.containers[0].image.startswith("nicolaka/")
+    )
     out = stream(
         v1.connect_get_namespaced_pod_exec,
-        pod,
+        pinger,
         "space1",
         command=["ping", "-c", "2", other.status.pod_ip],
         stdout=True,

@@ -212,7 +212,7 @@ def test_a_pair_that_could_not_be_probed_is_not_observed() -> None:
     assert [r["state"] for r in out["results"]] == ["pass", "not_observed"]
     table = ping_table(LAB, matrix)
     assert "no probe" in table and "NOT OBSERVED b -> a" in table
-    assert table.endswith("1/2 pairs ok, 1 not probed")
+    assert "\n1/2 pairs ok, 1 not probed, via pod" in table
     palette = Palette()
     cell = ping_cell(never, True, palette)
     assert cell.plain == "x no probe" and cell.style == palette.unseen != palette.bad

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.backends.base import BackendError, LabBackend, ToolMissing
 from fabrictui.capture import CaptureError
 from fabrictui.capture.pcap import PcapStreamDecoder
 from fabrictui.model import KubePod, PingResult, VxlanFrame
@@ -23,15 +23,19 @@ async def ping_capturing(
     timeout: float,
     bpf: str,
     vxlan_port: int,
-) -> tuple[PingResult, list[VxlanFrame], str | None]:
+) -> tuple[PingResult, list[VxlanFrame], str | None, str]:
     """Ping from `src` while capturing `bpf` on `node` eth0; returns the ping result, the
-    frames seen (waiting up to REPLY_GRACE for the last reply's, encapsulated or native)
-    and a capture error."""
+    frames seen (waiting up to REPLY_GRACE for the last reply's, encapsulated or native),
+    why the capture saw nothing when it could not run (its wire check is then not observed:
+    a node without tcpdump is not a quiet node), and where the frames were captured
+    ("k8s-node-l2-1 eth0", or for a node without tcpdump "leaf2 swp1 facing k8s-node-l2-1")."""
     frames: list[VxlanFrame] = []
     errors: list[str] = []
     stream = None
     try:
         stream = await backend.open_capture(node, "eth0", bpf)
+    except ToolMissing as err:
+        errors.append(str(err))  # "k8s-node-l2-1: no tcpdump"
     except BackendError as err:
         errors.append(f"cannot capture on {node}: {err}")
     seen_reply = asyncio.Event()
@@ -45,6 +49,8 @@ async def ping_capturing(
                     frames.append(frame)
                     if frame.inner_dst == src.ip and frame.icmp_type == 0:
                         seen_reply.set()
+        except ToolMissing as err:
+            errors.append(str(err))  # "k8s-node-l2-1: no tcpdump"
         except (CaptureError, BackendError) as err:
             errors.append(f"capture on {node} broke: {err}")
 
@@ -65,4 +71,5 @@ async def ping_capturing(
         if reader is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(reader, timeout=2.0)  # cancels it on timeout
-    return result, frames, (errors[0] if errors else None)
+    where = stream.point if stream is not None and stream.via == "switch" else f"{node} eth0"
+    return result, frames, (errors[0] if errors else None), where

@@ -37,8 +37,14 @@ class PingMatrix:
         return bool(pairs) and all((r := self.results.get(p)) is not None and r.ok for p in pairs)
 
     def failures(self) -> list[Pair]:
-        """Pairs that did not answer, or could not be probed (`state` tells them apart)."""
-        return [p for p in self.pairs if not ((r := self.results.get(p)) and r.ok)]
+        """Pairs probed and not answered (a pair no method could probe is not a failure)."""
+        return [
+            p for p in self.pairs if not ((r := self.results.get(p)) and (r.ok or not r.probed))
+        ]
+
+    def unprobed(self) -> list[Pair]:
+        """Pairs no method could probe (a missing program), with why in their result."""
+        return [p for p in self.pairs if (r := self.results.get(p)) and not r.probed]
 
     def state(self, pair: Pair) -> Verdict:
         """Pass, fail (echoes went out, replies missing) or not observed (no probe ran)."""
@@ -66,8 +72,8 @@ class PingMatrix:
     def diagnose(self, pair: Pair) -> str | None:
         """Why this pair failed, from the lab's state (None when it did not fail)."""
         result = self.results.get(pair)
-        if result is not None and result.ok:
-            return None
+        if result is not None and (result.ok or result.not_probed is not None):
+            return None  # answered, or no program to probe with: nothing of the lab to explain
         src, dst = self.pod(pair[0]), self.pod(pair[1])
         if src is None or dst is None:
             return "pod not part of this matrix"
@@ -132,10 +138,10 @@ async def ping_mesh(
         rtt = f" {result.rtt_avg_ms:.2f} ms" if result.rtt_avg_ms is not None else ""
         verdict = "ok" if result.ok else (result.error or f"{result.loss_pct:g}% loss")
         if not result.probed:
-            verdict = f"not probed: {verdict}"
+            verdict = f"not probed: {result.not_probed or verdict}"
         report(
             Progress(
-                f"{src.name} → {dst.name} ({dst.ip}): {verdict}{rtt}",
+                f"{src.name} → {dst.name} ({dst.ip}): {verdict}{rtt} (via {result.via})",
                 done / len(pairs),
                 "info" if result.ok else "warning",
             )
@@ -148,12 +154,14 @@ async def ping_mesh(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    failed = matrix.failures()
-    if failed:
+    # a pair that failed, or whose exec failed, is explained from the lab's state (a pod not
+    # Running, a session down); a missing program is explained by its own words
+    if any(not r.ok and r.not_probed is None for r in matrix.results.values()):
         try:
             matrix.snapshot = await take_snapshot(backend)
         except (BackendError, TimeoutError) as err:
             report(Progress(f"could not read the lab to diagnose: {err}", None, "warning"))
+    if matrix.verdict is not Verdict.PASS:
         level = "error" if matrix.verdict is Verdict.FAIL else "warning"
         report(Progress(f"ping mesh: {matrix.counts()}", 1.0, level))
     else:

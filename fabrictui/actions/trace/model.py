@@ -207,6 +207,7 @@ class TraceResult:
     capture_spread_s: float | None = None  # first to last capture start
     notes: tuple[str, ...] = ()  # points that could not be captured, and why
     probed: bool = True  # echoes went out (a ping that never ran says nothing of the path)
+    ping_via: str = "pod"  # how the probe ran: pod, node, ephemeral
 
     @property
     def unobserved(self) -> tuple[str, ...]:
@@ -267,6 +268,8 @@ class TraceResult:
             "cause": self.cause,
             "evidence": list(self.evidence),
             "ping": self.ping_text,
+            "via": self.ping_via,
+            "probed": self.probed,
             "clock_offsets_ms": {h: round(v * 1000, 3) for h, v in sorted(c.clock_offsets.items())},
             "phases_s": {name: round(secs, 3) for name, secs in self.phases},
             "capture_spread_s": None

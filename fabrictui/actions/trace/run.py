@@ -73,7 +73,9 @@ def resolve_target(
 
 
 def ping_summary(result: PingResult) -> str:
-    line = f"{result.received}/{result.transmitted} replies"
+    if result.not_probed is not None:
+        return f"not probed: {result.not_probed}"
+    line = f"{result.received}/{result.transmitted} replies via {result.via}"
     if result.rtt_avg_ms is not None:
         line += f", rtt avg {result.rtt_avg_ms:.3f} ms"
     if result.error:
@@ -139,6 +141,9 @@ async def run_trace(
     report(Progress("correlating", 0.8))
     corr = correlate(points, captures.sightings, probe, unobserved=captures.failed.keys())
     notes = [f"{h} {i}: no capture: {why}" for (h, i), why in sorted(captures.failed.items())]
+    if ping.not_probed is not None:
+        # nothing was sent: the empty captures say nothing about the path
+        notes.append(f"probe not sent: {ping.not_probed}")
     if ping.ok and not (corr.delivered and corr.replied):
         notes.append("the ping got its replies; the captures missed part of the path")
         corr = dataclasses.replace(corr, lost_at=None)
@@ -158,7 +163,8 @@ async def run_trace(
     )
     if dst_node is None:
         context.say(f"no pod and no node's Calico block holds {dst_ip}")
-    cause = await explain(context, corr, ping)
+    # a missing program explains itself; an exec that failed may be explained by the lab
+    cause = await explain(context, corr, ping) if ping.not_probed is None else None
     phase("read state")
     return TraceResult(
         source=src.key,
@@ -172,6 +178,7 @@ async def run_trace(
         evidence=tuple(context.evidence),
         ping_text=ping_summary(ping),
         ping_ok=ping.ok,
+        ping_via=ping.via,
         phases=tuple(phases),
         capture_spread_s=captures.spread,
         notes=tuple(notes),

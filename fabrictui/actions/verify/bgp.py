@@ -36,6 +36,7 @@ from fabrictui.actions.verify.observed import (
     capture_not_observed,
     judge_unread,
     nothing_answered,
+    program_missing,
     unprobed,
     verdict,
     why_unread,
@@ -222,9 +223,11 @@ def echo_type(frame: VxlanFrame) -> int | None:
 
 
 def check_native(
-    frames: list[VxlanFrame], src: KubePod, dst: KubePod, node: str, port: int
+    frames: list[VxlanFrame], src: KubePod, dst: KubePod, node: str, port: int, where: str = ""
 ) -> CheckResult:
+    """`where`: the capture point when not the node's eth0 (a leaf port facing it)."""
     name = CHECKS_BGP[7]
+    at = where or f"{node} eth0"
     requests = [
         f for f in frames if f.outer_src == src.ip and f.outer_dst == dst.ip and echo_type(f) == 8
     ]
@@ -233,7 +236,7 @@ def check_native(
     ]
     vxlan = [f for f in frames if f.is_vxlan or port in (f.udp_src, f.udp_dst)]
     evidence = [
-        f"{len(frames)} frames on {node} eth0: {len(requests)} native echo requests, "
+        f"{len(frames)} frames on {at}: {len(requests)} native echo requests, "
         f"{len(replies)} replies between {src.ip} and {dst.ip}, {len(vxlan)} VXLAN frames"
     ]
     evidence += [
@@ -241,13 +244,11 @@ def check_native(
     ]
     problems = []
     if vxlan:
-        problems.append(
-            f"{len(vxlan)} VXLAN frames (UDP {port}) on {node} eth0: still encapsulating"
-        )
+        problems.append(f"{len(vxlan)} VXLAN frames (UDP {port}) on {at}: still encapsulating")
     if not requests:
-        problems.append(f"no native echo request {src.ip} > {dst.ip} seen on {node} eth0")
+        problems.append(f"no native echo request {src.ip} > {dst.ip} seen on {at}")
     elif not replies:
-        problems.append(f"no native echo reply {dst.ip} > {src.ip} seen on {node} eth0")
+        problems.append(f"no native echo reply {dst.ip} > {src.ip} seen on {at}")
     if problems:
         return CheckResult(name, False, tuple(evidence), "; ".join(problems))
     return CheckResult(name, True, tuple(evidence))
@@ -276,12 +277,15 @@ async def check_ping_native(
     assert src.node is not None and dst.ip is not None
     report(Progress(f"pinging {dst.ip} ({dst.name}) from {src.name}, capturing on {src.node}"))
     port = snap.info.vxlan_port
-    result, frames, error = await ping_capturing(
+    result, frames, error, where = await ping_capturing(
         backend, src.node, src, dst.ip, count, timeout, NATIVE_BPF.format(port=port), port
     )
     line = f"{src.name} ({src.node}) → {dst.ip} ({dst.name}, {dst.node}): "
     line += f"{result.received}/{result.transmitted} replies"
     line += f", ttl {result.ttl}" if result.ttl is not None else ""
+    line += f" (via {result.via})"
+    if result.not_probed is not None:
+        return program_missing(CHECKS_BGP[6], CHECKS_BGP[7], result.not_probed, line)
     if result.ok:
         ping = CheckResult(CHECKS_BGP[6], True, (line,))
     else:
@@ -300,7 +304,7 @@ async def check_ping_native(
     if not result.ok:
         why = "cannot run: the ping of check 7 got no replies"
         return ping, CheckResult(CHECKS_BGP[7], False, (), why)
-    return ping, check_native(frames, src, dst, src.node, port)
+    return ping, check_native(frames, src, dst, src.node, port, where)
 
 
 async def verify_bgp(

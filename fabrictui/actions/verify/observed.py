@@ -108,6 +108,17 @@ def capture_not_observed(
     return CheckResult.not_observed(name, f"{what}; {says}", (capture_error,))
 
 
+def program_missing(
+    ping_check: str, wire_check: str, why: str, ping_line: str
+) -> tuple[CheckResult, CheckResult]:
+    """The ping check and its wire check when no method had a program to ping with: both
+    saw nothing, and the network is not blamed."""
+    return (
+        CheckResult.not_observed(ping_check, f"not probed: {why}", (ping_line,)),
+        CheckResult.not_observed(wire_check, f"not probed: {why} (no ping to watch)"),
+    )
+
+
 def unprobed(result: PingResult, cause: str) -> bool:
     """The ping never sent an echo and nothing more specific than its own error explains
     it (a pod not Running, a session down would): the path was not observed."""

@@ -39,6 +39,7 @@ from fabrictui.actions.verify.observed import (
     capture_not_observed,
     judge_unread,
     powered_off,
+    program_missing,
     unprobed,
     verdict,
     why_unread,
@@ -103,8 +104,11 @@ def check_frames(
     vni: int,
     port: int,
     node: str,
+    where: str = "",
 ) -> CheckResult:
+    """`where`: the capture point when not the node's eth0 (a leaf port facing it)."""
     name = CHECKS[5]
+    at = where or f"{node} eth0"
     requests = [
         f
         for f in frames
@@ -116,7 +120,7 @@ def check_frames(
         if f.is_vxlan and f.inner_src == dst.ip and f.inner_dst == src.ip and f.icmp_type == 0
     ]
     evidence = [
-        f"{len(frames)} frames captured on {node} eth0: {len(requests)} echo requests, "
+        f"{len(frames)} frames captured on {at}: {len(requests)} echo requests, "
         f"{len(replies)} echo replies between {src.ip} and {dst.ip}"
     ]
     if not requests:
@@ -124,7 +128,7 @@ def check_frames(
             name,
             False,
             tuple(evidence),
-            f"no VXLAN echo request {src.ip} > {dst.ip} seen on {node} eth0",
+            f"no VXLAN echo request {src.ip} > {dst.ip} seen on {at}",
         )
     problems: list[str] = []
     for label, frame, outer in (
@@ -132,7 +136,7 @@ def check_frames(
         ("reply", replies[0] if replies else None, (dst_ip, src_ip)),
     ):
         if frame is None:
-            problems.append(f"no VXLAN echo reply {dst.ip} > {src.ip} seen on {node} eth0")
+            problems.append(f"no VXLAN echo reply {dst.ip} > {src.ip} seen on {at}")
             continue
         evidence.append(f"{label}: {describe_frame(frame)}")
         expect = {
@@ -214,7 +218,7 @@ async def check_ping_and_wire(
         )
     )
     port = snap.info.vxlan_port
-    result, frames, capture_error = await ping_capturing(
+    result, frames, capture_error, where = await ping_capturing(
         backend, src.node, src, dst.ip, count, timeout, f"udp port {port}", port
     )
     who = (
@@ -234,7 +238,10 @@ async def check_ping_and_wire(
         + (f", ttl {result.ttl}" if result.ttl is not None else "")
         + rtt
     )
+    line += f" (via {result.via})"
     traced: TraceResult | None = None
+    if result.not_probed is not None:
+        return program_missing(CHECKS[4], CHECKS[5], result.not_probed, line)
     if result.ok:
         ping_check = CheckResult(CHECKS[4], True, (line,))
     else:
@@ -271,9 +278,7 @@ async def check_ping_and_wire(
             last = [h.point for h in traced.hops if h.seen]
             after = f", last seen at {last[-1].label} ({last[-1].direction})" if last else ""
             why += f"; the frames stopped at {lost.label} ({lost.direction}){after}"
-        wire = CheckResult(
-            CHECKS[5], False, (f"{seen} echo requests seen on {src.node} eth0",), why
-        )
+        wire = CheckResult(CHECKS[5], False, (f"{seen} echo requests seen on {where}",), why)
     else:
         wire = check_frames(
             frames,
@@ -284,5 +289,6 @@ async def check_ping_and_wire(
             snap.info.vni,
             snap.info.vxlan_port,
             src.node,
+            where,
         )
     return ping_check, wire

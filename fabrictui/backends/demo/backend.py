@@ -383,12 +383,17 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
             return PingResult.failed(
                 pod.key, target_ip, f"cannot exec in {pod.key}: pod is {rec.status}"
             )
+        # As on the seed's cluster, nginx has no ping: the same probe runs from the node,
+        # in the pod's namespace (backends/real/nodeprobe.py does it for real labs)
+        via = "node" if pod.image.split(":")[0].endswith("nginx") else "pod"
+        if via == "node":
+            audit.record_call(f"demo: on {rec.node}: nsenter -t PID -n ping -c {count} {target_ip}")
         text = await self.traffic.run_ping(rec, target_ip, count, timeout, payload)
         try:
             stats = parse_ping_output(text)
         except ParseError as err:
             raise BackendError(f"ping in {pod.key}: {err}") from None
-        result = stats.as_result(pod.key, target_ip)
+        result = dataclasses.replace(stats.as_result(pod.key, target_ip), via=via)
         if stats.transmitted < count:
             result = dataclasses.replace(result, error=f"ping timed out after {timeout:g} s")
         return result

@@ -44,6 +44,7 @@ _IMAGES = {
     "calico-node": f"docker.io/calico/node:{CALICO_IMAGE_TAG}",
     "calico-kube-controllers": f"docker.io/calico/kube-controllers:{CALICO_IMAGE_TAG}",
     "calicoctl": f"docker.io/calico/ctl:{CALICO_IMAGE_TAG}",
+    "nginx-deployment": "nginx:1.17",  # the seed's image: no ping in it (issue 25)
 }
 _DAEMONSETS = ("kube-proxy", "calico-node")
 

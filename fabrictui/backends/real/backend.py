@@ -29,10 +29,12 @@ from fabrictui.backends.base import (
 )
 from fabrictui.backends.real.bgp import BgpModeReal
 from fabrictui.backends.real.capture import SshCapture, open_ssh_capture
+from fabrictui.backends.real.capture_point import CapturePoints
 from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.real.nodeprobe import probe_by_any_method
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
 from fabrictui.backends.real.trace import RemoteTrace
@@ -121,6 +123,7 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
         )
         self._metas: list[HostMeta] = list(inventory.hosts) if inventory else []
         self.tracer = RemoteTrace(pool, self.switches, capture_sudo)
+        self.taps = CapturePoints(pool, capture_sudo, lambda: (self.trace_ports(), self._metas))
         self._active_faults: set[str] = set()
         self._captures: list[SshCapture] = []
         self.master_kubeconfigs = master_kubeconfigs
@@ -377,16 +380,15 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
     async def ping(
         self, pod: KubePod, target_ip: str, count: int = 3, timeout: float = 10.0
     ) -> PingResult:
-        await self._ensure_kube()
-        return await self.kube.ping(pod, target_ip, count, timeout)
+        return await self.probe(pod, target_ip, count, DEFAULT_PING_SIZE, timeout)
 
     async def probe(
         self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
     ) -> PingResult:
-        """The trace's probe: the pod's own ping with `-s SIZE` (none at the default)."""
+        """The pod's own ping, else the node's in the pod's namespace (nodeprobe.py)."""
         await self._ensure_kube()
-        sized = None if size == DEFAULT_PING_SIZE else size
-        return await self.kube.ping(pod, target_ip, count, timeout, size=sized)
+        kube, pool, sudo = self.kube, self.pool, self.capture_sudo
+        return await probe_by_any_method(kube, pool, pod, target_ip, count, timeout, size, sudo)
 
     # -- overlay ------------------------------------------------------------------------------
 
@@ -397,7 +399,10 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
             raise BackendError(f"{node}: no SSH endpoint to capture from")
         if bpf is None:
             bpf = self.capture_filter()
-        capture = await open_ssh_capture(self.pool, node, interface, bpf, sudo=self.capture_sudo)
+        if interface == "eth0" and not await self.taps.has_tcpdump(node):
+            capture = await self.taps.open_at_leaf(node, bpf)
+        else:
+            capture = await open_ssh_capture(self.pool, node, interface, bpf, self.capture_sudo)
         self._captures = [c for c in self._captures if not c.stopped]
         self._captures.append(capture)
         return capture

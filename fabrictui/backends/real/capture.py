@@ -28,9 +28,10 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 
-from fabrictui.backends.base import BackendError, CaptureStream, Unreachable
+from fabrictui.backends.base import BackendError, CaptureStream, ToolMissing, Unreachable
 from fabrictui.backends.real.ssh import RemoteProcess, SshPool
 from fabrictui.constants import POD_TRAFFIC_BPF
+from fabrictui.parsers.missing import missing_program
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,9 @@ class SshCapture(CaptureStream):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(process.process.wait_closed(), 2.0)
         status = process.exit_status
+        missing = missing_program("\n".join(self.stderr_lines))
+        if missing is not None:  # the node has no tcpdump: not a quiet node
+            raise ToolMissing(self.node, missing.rsplit("/", 1)[-1])
         why = self._failure()
         if status is None and not why:
             raise Unreachable(f"{self.node}: capture stream lost")

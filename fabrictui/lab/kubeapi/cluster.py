@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 from fabrictui.constants import SERVICE_RANGE
@@ -20,8 +21,10 @@ from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
 from fabrictui.lab.kubeapi.controllers.events import Recorder
 from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
 from fabrictui.lab.kubeapi.controllers.parts import Timing
+from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.controllers.system import bootstrap
 from fabrictui.lab.kubeapi.errors import ApiError
+from fabrictui.lab.kubeapi.images import ImageShelf
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.resources import Registry, ResourceType
 from fabrictui.lab.kubeapi.store import Event, Store, now_rfc3339
@@ -42,6 +45,7 @@ class Cluster:
         timing: Timing | None = None,
         history: int = 10000,
         profile: KubeProfile | None = None,
+        sandbox_file: Path | None = None,
     ) -> None:
         self.profile = profile or versions.profile(versions.DEFAULT_VERSION)
         self.inventory = inventory
@@ -58,6 +62,9 @@ class Cluster:
         self._loop_task: asyncio.Task[None] | None = None
         self._service_ips: set[str] = set()
         self.exec_processes: set[asyncio.subprocess.Process] = set()
+        self.images = ImageShelf()  # what each pod's image has installed
+        # the nodes' runtime view of the pods (None: nowhere to write it, no namespaces)
+        self.sandboxes = Sandboxes(dataplane, sandbox_file)
         self.store.add_listener(self._on_event)
         self.store.add_listener(self.bgp.on_event)
 
@@ -81,6 +88,7 @@ class Cluster:
         await self.kubelet.shutdown()
         await self.bgp.stop()
         self.store.close_watches()
+        self.images.close()
         await self.dataplane.close()
 
     def kick(self) -> None:

@@ -114,7 +114,7 @@ class PingMatrixScreen(Screen[None]):
             row, column = table.coordinate_to_cell_key(coordinate)
             if row.value and column.value and column.value != "src" and row.value != column.value:
                 cursor = (str(row.value), str(column.value))
-        failed = [pair for pair, result in self.results.items() if not result.ok]
+        failed = [pair for pair, r in self.results.items() if not r.ok and r.probed]
         if cursor is not None and cursor in failed:
             return cursor
         return failed[0] if failed else cursor

@@ -77,6 +77,11 @@ class OverlayPane(Pane):
         # the mode is polled by the bgp feed; this runs once a second, so the title follows
         bgp = self.state.calico_mode == "bgp"
         title = f"{self.number} {BGP_TITLE if bgp else VXLAN_TITLE}"
+        points = self.state.capture_points  # nodes without tcpdump: seen at their leaf port
+        if points:
+            title += " · at leaf ports: " + ", ".join(
+                f"{node} ({point.split(' facing ')[0]})" for node, point in sorted(points.items())
+            )
         if self.border_title != title:
             self.border_title = title
         text = Text()
@@ -133,7 +138,10 @@ class OverlayPane(Pane):
     def show_transit(self) -> None:
         if not self.showing_transit:
             return
-        lines = transit_lines(self.state.overlay.transit, self.state.names_by_ip(), self.palette)
+        state = self.state
+        lines = transit_lines(
+            state.overlay.transit, state.names_by_ip(), self.palette, state.capture_points
+        )
         self.query_one("#transit-table", Static).update(Text("\n").join(lines))
 
     def focus_content(self) -> None:

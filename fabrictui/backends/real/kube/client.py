@@ -52,7 +52,7 @@ from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at, t
 from fabrictui.backends.real.kube.discovery import read_server_facts
 from fabrictui.backends.real.kube.errors import call_error
 from fabrictui.backends.real.kube.manifests import load_calico_manifest
-from fabrictui.backends.real.kube.pod_exec import run_in_pod
+from fabrictui.backends.real.kube.pod_exec import ExecOutput, exec_in_pod, unprobed_if_missing
 from fabrictui.backends.real.kube.watch import QUEUE_SIZE, stream_watch
 from fabrictui.constants import CALICO_CRD_GROUP, POD_POOL
 from fabrictui.intent.releases import (
@@ -448,8 +448,8 @@ class KubeClient:
         command = ["ping", "-c", str(int(count)), "-W", "1", *sized, target_ip]
         audit.record_call(f"exec in {pod.namespace}/{pod.name}: {shlex.join(command)}")
 
-        def run(api: Any) -> tuple[str, str, bool]:
-            return run_in_pod(
+        def run(api: Any) -> ExecOutput:
+            return exec_in_pod(
                 api, pod.namespace, pod.name, command, timeout,
                 request_timeout=self._timeout(), cancelled=cancelled,
             )  # fmt: skip
@@ -457,16 +457,21 @@ class KubeClient:
         source = pod.key
         cancelled = threading.Event()  # a cancelled ping closes its exec stream at once
         try:
-            stdout, stderr, finished = await self._call(f"exec in {source}", run, extra=timeout)
+            output = await self._call(f"exec in {source}", run, extra=timeout)
         except asyncio.CancelledError:
             cancelled.set()
             raise
         except BackendError as exc:
-            return PingResult.failed(source, target_ip, str(exc))
-        timed_out = not finished
+            # containerd refuses the exec itself when the image has no ping
+            failed = PingResult.failed(source, target_ip, str(exc))
+            return unprobed_if_missing(pod, target_ip, str(exc)) or failed
+        stdout, stderr, timed_out = output.stdout, output.stderr, not output.finished
         try:
             stats = parse_ping_output(stdout)
         except ParseError as exc:
+            unprobed = unprobed_if_missing(pod, target_ip, stdout, stderr, output.status)
+            if unprobed is not None:  # the image has no ping: not a network fault
+                return unprobed
             why = one_line(stderr, 120) or one_line(exc, 120)
             if timed_out:
                 why = f"timed out after {timeout:g}s"

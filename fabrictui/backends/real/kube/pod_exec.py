@@ -7,7 +7,21 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from fabrictui.model import KubePod, PingResult
+from fabrictui.parsers.missing import missing_program
+
+STATUS_CHANNEL = 3  # the exec's Status: exit code, or why the runtime could not start it
+
+
+@dataclass(frozen=True, slots=True)
+class ExecOutput:
+    stdout: str
+    stderr: str
+    finished: bool
+    status: str  # the Status JSON of the status channel ("" when none came)
 
 
 def run_in_pod(
@@ -23,6 +37,26 @@ def run_in_pod(
 ) -> tuple[str, str, bool]:
     """Run `command` in `namespace/pod`: (stdout, stderr, finished). Not finished when
     `timeout` passed first, or `cancelled` was set (the stream is closed at once)."""
+    out = exec_in_pod(
+        api, namespace, pod, command, timeout,
+        container=container, request_timeout=request_timeout, cancelled=cancelled,
+    )  # fmt: skip
+    return out.stdout, out.stderr, out.finished
+
+
+def exec_in_pod(
+    api: Any,
+    namespace: str,
+    pod: str,
+    command: list[str],
+    timeout: float,
+    *,
+    container: str | None = None,
+    request_timeout: float | None = None,
+    cancelled: threading.Event | None = None,
+) -> ExecOutput:
+    """`run_in_pod` with the status channel too: containerd words a program the image
+    lacks there, not on stdout or stderr."""
     from kubernetes import client
     from kubernetes.stream import stream
 
@@ -51,6 +85,7 @@ def run_in_pod(
         )
         out: list[str] = []
         err: list[str] = []
+        status: list[str] = []
         deadline = time.monotonic() + timeout
         try:
             while ws.is_open() and time.monotonic() < deadline:
@@ -61,12 +96,25 @@ def run_in_pod(
                     out.append(ws.read_stdout())
                 if ws.peek_stderr():
                     err.append(ws.read_stderr())
+                if ws.peek_channel(STATUS_CHANNEL):
+                    status.append(ws.read_channel(STATUS_CHANNEL))
             finished = not ws.is_open()
             with contextlib.suppress(Exception):  # anything left after the close
                 out.append(ws.read_stdout(timeout=0))
                 err.append(ws.read_stderr(timeout=0))
+                status.append(ws.read_channel(STATUS_CHANNEL, timeout=0))
         finally:
             ws.close()
     finally:
         exec_client.close()
-    return "".join(out), "".join(err), finished
+    return ExecOutput("".join(out), "".join(err), finished, "".join(status))
+
+
+def unprobed_if_missing(pod: KubePod, target_ip: str, *texts: str) -> PingResult | None:
+    """A ping that never ran because the pod's image has no such program ("no ping in image
+    nginx:1.17"): not probed, never a loss. None when `texts` name no missing program."""
+    program = missing_program(*texts)
+    if program is None:
+        return None
+    why = f"no {program.rsplit('/', 1)[-1]} in image {pod.image or 'of ' + pod.key}"
+    return PingResult.unprobed(pod.key, target_ip, why)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from fabrictui.lab.kubeapi.errors import ApiError
+from fabrictui.lab.kubeapi.images import not_found
 
 if TYPE_CHECKING:
     from fabrictui.lab.kubeapi.cluster import Cluster
@@ -142,11 +143,25 @@ async def handle_exec(
     want_stdin = _truthy(request.query.get("stdin"))
     want_stdout = _truthy(request.query.get("stdout"))
     want_stderr = _truthy(request.query.get("stderr"))
+    specs = pod["spec"]["containers"]
+    image = next((str(c.get("image") or "") for c in specs if c.get("name") == container), "")
+    missing = cluster.images.missing(image, argv)
+    if missing is not None:  # refused as the seed's runtime refuses it (images.py)
+        line, status = not_found(missing)
+        if want_stdout:
+            await ws.send_bytes(bytes([STDOUT]) + line)
+        await ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
+        await ws.close()
+        return ws
     terminal = Terminal() if _truthy(request.query.get("tty")) else None
     netns = cluster.kubelet.netns_of(pod)
     try:
         proc = await cluster.dataplane.spawn(
-            netns, argv, stdin=want_stdin, tty_fd=terminal.slave if terminal else None
+            netns,
+            argv,
+            stdin=want_stdin,
+            tty_fd=terminal.slave if terminal else None,
+            path=cluster.images.path_for(image),
         )
     except Exception as exc:
         if terminal is not None:

@@ -20,6 +20,7 @@ from fabrictui.lab.kubeapi.cluster import Cluster
 from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import LabInventory, set_kube_api, write_json_atomic
 from fabrictui.lab.kubeapi.versions import KubeProfile
+from fabrictui.lab.memory_dataplane import MemoryDataplane
 
 HOST = "127.0.0.1"
 CONTEXT = "fabrictui-lab"
@@ -81,7 +82,12 @@ async def start_server(
     kubeconfig, `kubeapi/endpoint.json` and inventory's `kube_api`."""
     state_dir = lab_dir / "kubeapi"
     creds = make_credentials(state_dir)
-    cluster = Cluster(inventory, dataplane, timing=timing, history=history, profile=profile)
+    # the nodes' crictl reads the pods' sandboxes there (real namespaces only)
+    sandboxes = None if isinstance(dataplane, MemoryDataplane) else state_dir / "sandboxes.json"
+    cluster = Cluster(
+        inventory, dataplane, timing=timing, history=history, profile=profile,
+        sandbox_file=sandboxes,
+    )  # fmt: skip
     await cluster.start()
     ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ssl_ctx.load_cert_chain(creds.cert_file, creds.key_file)

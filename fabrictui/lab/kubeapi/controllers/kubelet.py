@@ -80,6 +80,7 @@ class Kubelet:
         if task is not None:
             task.cancel()
         net = self.pod_nets.pop(uid, None)
+        self.cluster.sandboxes.stop(uid)
         if net is not None:
             self.cluster.calico.release_ip(net.node.name, net.ip)
             cleanup = asyncio.get_running_loop().create_task(self._remove(net))
@@ -101,6 +102,7 @@ class Kubelet:
             await asyncio.gather(*list(self._cleanups), return_exceptions=True)
         nets = list(self.pod_nets.values())
         self.pod_nets.clear()
+        self.cluster.sandboxes.stop_all()
         await asyncio.gather(*(self._remove(n) for n in nets))
 
     # -- one pod ---------------------------------------------------------------
@@ -238,5 +240,8 @@ class Kubelet:
             self.pod_nets.pop(uid_of(pod), None)
             cluster.calico.release_ip(node_name, ip)
             raise
+        # the pause container's part: a process holding the namespace, which the node's
+        # runtime reports (controllers/sandboxes.py)
+        await cluster.sandboxes.start(uid_of(pod), ns_of(pod), name_of(pod), net)
         await asyncio.sleep(cluster.timing.container_create)
         self._running(pod, host_ip, ip)

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from fabrictui.lab.calico_dataplane import Dataplane, NodeNet
 from fabrictui.lab.kubeapi.controllers.events import Recorder
+from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.resources import Registry
 from fabrictui.lab.kubeapi.store import Store
@@ -51,6 +52,7 @@ class ClusterParts(Protocol):
     hosts: dict[str, KubeHost]
     events: Recorder
     calico: PodNetwork
+    sandboxes: Sandboxes
 
     def kick(self) -> None:
         """Wake the controllers' loop now rather than at its next tick."""

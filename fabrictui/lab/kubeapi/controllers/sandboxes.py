@@ -1,0 +1,74 @@
+"""The pod sandboxes of the lab's nodes, as a container runtime keeps them.
+
+On a real node every pod has a sandbox: the pause container, a process that holds the
+pod's network namespace, which the runtime reports (`crictl inspectp`: `info.pid`;
+`docker inspect`: `.State.Pid`). A probe run from the node enters the pod's namespace
+through that pid (`nsenter -t PID -n`). The lab does the same: each pod network gets a
+`sleep infinity` inside it, and the sandboxes are written to a JSON file that the node's
+`crictl` (lab/crictl.py) reads as a real one reads its runtime's socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from fabrictui.lab.calico_dataplane import Dataplane, PodNet
+
+
+class Sandboxes:
+    def __init__(self, dataplane: Dataplane, state_file: Path | None) -> None:
+        self.dataplane = dataplane
+        self.state_file = state_file  # None: no namespaces to hold (the memory data plane)
+        self._entries: dict[str, dict[str, Any]] = {}  # pod uid -> sandbox
+        self._procs: dict[str, asyncio.subprocess.Process] = {}
+
+    async def start(self, uid: str, namespace: str, name: str, net: PodNet) -> None:
+        if self.state_file is None:
+            return
+        proc = await self.dataplane.spawn(net.netns, ["sleep", "infinity"])
+        self._procs[uid] = proc
+        self._entries[uid] = {
+            "id": hashlib.sha256(f"sandbox:{uid}".encode()).hexdigest(),
+            "uid": uid,
+            "namespace": namespace,
+            "name": name,
+            "node": net.node.name,
+            "pid": proc.pid,
+            "state": "SANDBOX_READY",
+            "created": time.time(),
+        }
+        self._write()
+
+    def pid_of(self, uid: str) -> int | None:
+        """The pid holding pod `uid`'s namespace (None: no sandbox)."""
+        entry = self._entries.get(uid)
+        return int(entry["pid"]) if entry else None
+
+    def stop(self, uid: str) -> None:
+        self._entries.pop(uid, None)
+        proc = self._procs.pop(uid, None)
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self.state_file is not None:
+            self._write()
+
+    def stop_all(self) -> None:
+        for uid in list(self._procs):
+            self.stop(uid)
+        if self.state_file is not None:
+            self.state_file.unlink(missing_ok=True)
+
+    def _write(self) -> None:
+        assert self.state_file is not None
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"sandboxes": list(self._entries.values())}, indent=1))
+        os.replace(tmp, self.state_file)
