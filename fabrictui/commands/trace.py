@@ -84,9 +84,9 @@ def to_text(lab: LabInfo, result: TraceResult) -> str:
         )
     if lost is not None:
         lines.append(f"lost at {lost.host} {lost.interface} ({lost.direction})")
-    lines.append(("DELIVERED" if result.delivered else "NOT DELIVERED") + (
-        f": {result.cause}" if result.cause else ""
-    ))  # fmt: skip
+    # a probe that never went out was not lost: nothing is known of the path
+    word = "DELIVERED" if result.delivered else "NOT DELIVERED" if result.probed else "NOT SENT"
+    lines.append(word + (f": {result.cause}" if result.cause else ""))
     if result.verdict is Verdict.NOT_OBSERVED:
         unseen = ", ".join(result.unobserved) or "no probe went out"
         lines.append(f"NOT OBSERVED: {unseen}")

@@ -114,9 +114,12 @@ def test_the_seed_workflow_by_command_line(lab: Path) -> None:
         lab, "trace", "--from", f"space1/{src['metadata']['name']}",
         "--to", f"space1/{dst['metadata']['name']}", "--json", "-q",
     )  # fmt: skip
-    assert trace.returncode == 0, trace.stdout + trace.stderr
+    # exit 3: delivered, and not seen everywhere (the nodes' own interfaces need tcpdump)
+    assert trace.returncode == 3, trace.stdout + trace.stderr
     traced = json.loads(trace.stdout)
     assert traced["delivered"] and traced["via"] == "node" and traced["cause"] is None
+    assert traced["state"] == "not_observed"
+    assert {u.split()[0] for u in traced["unobserved"]} == {"k8s-node-l2-1", "k8s-node-l1-2"}
     assert any("no tcpdump" in note for note in traced["notes"])
     assert any(h["seen"] and h["host"] == "leaf2" for h in traced["hops"])
 

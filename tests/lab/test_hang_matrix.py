@@ -59,7 +59,7 @@ COMMANDS = ("verify", "routes", "ping", "trace", "scale", "record", "capture", "
 NEEDS = {
     "kube": set(COMMANDS),
     "switch": {"verify", "routes", "trace", "record", "lab status"},
-    "node": {"verify", "trace", "record", "capture", "lab status"},
+    "node": {"verify", "ping", "trace", "record", "capture", "lab status"},  # its pods ping from it
 }
 NAMED = {
     "kube": ("the Kubernetes API at https://127.0.0.1:", "kube API: runs but does not answer"),

@@ -142,8 +142,10 @@ async def run_trace(
     corr = correlate(points, captures.sightings, probe, unobserved=captures.failed.keys())
     notes = [f"{h} {i}: no capture: {why}" for (h, i), why in sorted(captures.failed.items())]
     if ping.not_probed is not None:
-        # nothing was sent: the empty captures say nothing about the path
         notes.append(f"probe not sent: {ping.not_probed}")
+    if not ping.probed:
+        # nothing was sent: the empty captures say nothing about the path, nothing was lost
+        corr = dataclasses.replace(corr, lost_at=None)
     if ping.ok and not (corr.delivered and corr.replied):
         notes.append("the ping got its replies; the captures missed part of the path")
         corr = dataclasses.replace(corr, lost_at=None)

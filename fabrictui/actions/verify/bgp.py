@@ -285,7 +285,8 @@ async def check_ping_native(
     line += f", ttl {result.ttl}" if result.ttl is not None else ""
     line += f" (via {result.via})"
     if result.not_probed is not None:
-        return program_missing(CHECKS_BGP[6], CHECKS_BGP[7], result.not_probed, line)
+        names = (CHECKS_BGP[6], CHECKS_BGP[7])
+        return program_missing(names, result.not_probed, line, snap, src.node, error)
     if result.ok:
         ping = CheckResult(CHECKS_BGP[6], True, (line,))
     else:

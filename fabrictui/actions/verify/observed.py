@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from fabrictui.actions.verify.checks import not_observed
 from fabrictui.actions.verify.diagnose import LabSnapshot
 from fabrictui.intent import labshape
 from fabrictui.intent.liveness import management_cut, node_says, switch_as_peers_see_it, switch_says
@@ -109,14 +110,25 @@ def capture_not_observed(
 
 
 def program_missing(
-    ping_check: str, wire_check: str, why: str, ping_line: str
+    names: tuple[str, str],
+    why: str,
+    ping_line: str,
+    snap: LabSnapshot,
+    node: str,
+    capture_error: str | None,
 ) -> tuple[CheckResult, CheckResult]:
     """The ping check and its wire check when no method had a program to ping with: both
-    saw nothing, and the network is not blamed."""
-    return (
-        CheckResult.not_observed(ping_check, f"not probed: {why}", (ping_line,)),
-        CheckResult.not_observed(wire_check, f"not probed: {why} (no ping to watch)"),
-    )
+    saw nothing, and the network is not blamed. The wire check says first what kept its
+    own capture from running, when something did (no inventory, the node's SSH cut)."""
+    ping_check, wire_check = names
+    ping = CheckResult.not_observed(ping_check, f"not probed: {why}", (ping_line,))
+    if capture_error and snap.info.not_observed:
+        wire = not_observed(wire_check, snap.info, f"no capture on {node} eth0: ")
+    elif capture_error:
+        wire = capture_not_observed(wire_check, snap, node, capture_error, ping_line, False)
+    else:
+        wire = CheckResult.not_observed(wire_check, f"not probed: {why} (no ping to watch)")
+    return ping, wire
 
 
 def unprobed(result: PingResult, cause: str) -> bool:

@@ -241,7 +241,8 @@ async def check_ping_and_wire(
     line += f" (via {result.via})"
     traced: TraceResult | None = None
     if result.not_probed is not None:
-        return program_missing(CHECKS[4], CHECKS[5], result.not_probed, line)
+        names = (CHECKS[4], CHECKS[5])
+        return program_missing(names, result.not_probed, line, snap, src.node, capture_error)
     if result.ok:
         ping_check = CheckResult(CHECKS[4], True, (line,))
     else:

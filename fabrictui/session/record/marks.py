@@ -71,6 +71,8 @@ class Marker:
                 unseen = sum(1 for c in data if not c.passed)
                 return Mark(t, "change", f"verify: {unseen} of {len(data)} checks not observed")
             return Mark(t, "bad", f"verify: {failed} of {len(data)} checks failed")
+        elif kind == "trace" and not data.delivered and not data.probed:
+            return Mark(t, "change", f"trace {data.source} -> {data.target}: no probe went out")
         elif kind == "trace" and not data.delivered:
             why = f": {data.cause}" if data.cause else ""
             return Mark(t, "bad", f"trace {data.source} -> {data.target} not delivered{why}")
