@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from fabrictui import __version__
 from fabrictui.commands.options import add_lab_selection
@@ -76,6 +77,11 @@ def build_subcommand_parser(name: str) -> tuple[argparse.ArgumentParser, object]
     parser = argparse.ArgumentParser(prog=f"fabrictui {name}", description=help_text)
     module.configure(parser)
     return parser, module
+
+
+# asyncssh still imports DSA key support, and the cryptography library warns about it on
+# stderr at every start: words about a library's insides, before the command's own line
+warnings.filterwarnings("ignore", message="DSA is deprecated", module="asyncssh")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,20 +55,14 @@ def open_backend(args: argparse.Namespace, *, demo_by_default: bool = False) -> 
         return _real_lab(Path("."), args)
     alone = _kubeconfig_alone(args)
     if alone is not None:
-        if getattr(args, "jump", None):
-            # refused rather than ignored: the API is dialled as the kubeconfig says, and
-            # a cluster alone has no SSH hosts to reach through the jump host
-            raise BackendError(
-                f"--jump {args.jump}: a cluster named by its kubeconfig alone has no SSH "
-                "hosts to reach through it; give its inventory with --lab, or forward its "
-                "API yourself (ssh -L) and name that in the kubeconfig"
-            )
         path, origin = alone
-        target = check_kubeconfig(path, origin, getattr(args, "context", None))
+        jump = getattr(args, "jump", None)
+        # behind --jump the server is asked through the tunnel, when the lab starts
+        target = check_kubeconfig(path, origin, getattr(args, "context", None), probe=not jump)
         # imported once the kubeconfig is known good: it pulls in the SSH and Kubernetes clients
         from fabrictui.backends.real.kubeconfig import KubeconfigLabBackend
 
-        return KubeconfigLabBackend.for_kubeconfig(target)
+        return KubeconfigLabBackend.for_kubeconfig(target, jump)
     if getattr(args, "jump", None):
         raise BackendError(
             f"--jump {args.jump}: no lab to reach through it; name one with --lab DIR or "

@@ -71,14 +71,6 @@ def test_jump_alone_names_no_lab(empty: Path) -> None:
     assert line.startswith("fabrictui verify: --jump ops@127.0.0.1:2222: no lab to reach")
 
 
-def test_jump_with_a_kubeconfig_alone_is_refused_not_ignored(empty: Path) -> None:
-    """Nothing to jump to: no SSH host in a cluster named by its kubeconfig alone."""
-    path = kubeconfig(empty.parent / "kc", "https://127.0.0.1:1")
-    done = fabrictui_in(empty, "verify", "--kubeconfig", str(path), "--jump", "ops@127.0.0.1:2222")
-    line = one_line(done)
-    assert line.startswith("fabrictui verify: --jump ops@127.0.0.1:2222: a cluster named by")
-
-
 def test_demo_says_so_in_json_and_text(empty: Path) -> None:
     done = fabrictui_in(empty, "verify", "--demo", "ready", "--json")
     assert done.returncode == 0, done.stderr

@@ -300,22 +300,32 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
             master = self._tunnel_master or self._master()
             if master is None:
                 return  # KubeClient then says there is no kubeconfig
-            alive = (
-                self._tunnel is not None
-                and self.pool.is_connected(master)
-                and self.pool.generation(master) == self._tunnel_generation
-            )
-            if alive:
+            if self._tunnel_alive(master):
                 return
             if kube.config_dict is None:
                 kube.config_dict = await self._fetch_kubeconfig(master)
                 kube.secrets = Secrets.from_config(kube.config_dict)
-            scheme, host, port = _api_endpoint(kube.config_dict, kube.context)
-            listener = await self.pool.forward_local(master, host, port)
-            self._tunnel, self._tunnel_master = listener, master
-            self._tunnel_generation = self.pool.generation(master)
-            kube.reset(f"{scheme}://127.0.0.1:{listener.get_port()}")
-            log.info("Kubernetes API %s:%d reached through ssh to %s", host, port, master)
+            await self._tunnel_api(master, kube.config_dict)
+
+    def _tunnel_alive(self, via: str) -> bool:
+        """The API tunnel through `via` is open on the connection it was made on."""
+        return (
+            self._tunnel is not None
+            and self.pool.is_connected(via)
+            and self.pool.generation(via) == self._tunnel_generation
+        )
+
+    async def _tunnel_api(self, via: str, config: dict[str, Any]) -> tuple[str, int]:
+        """Reach the API server `config` names through an SSH forward on host `via` (as
+        `ssh -L`); the client then dials 127.0.0.1, TLS still checking the server's name.
+        Returns the server's (host, port) as the kubeconfig names it."""
+        scheme, host, port = _api_endpoint(config, self.kube.context)
+        listener = await self.pool.forward_local(via, host, port)
+        self._tunnel, self._tunnel_master = listener, via
+        self._tunnel_generation = self.pool.generation(via)
+        self.kube.reset(f"{scheme}://127.0.0.1:{listener.get_port()}")
+        log.info("Kubernetes API %s:%d reached through ssh to %s", host, port, via)
+        return host, port
 
     def _master(self) -> str | None:
         targets = self.pool.targets
@@ -435,8 +445,8 @@ def _api_endpoint(config: dict[str, Any], context: str | None) -> tuple[str, str
         )
         url = urlparse(str(cluster["server"]))
     except (StopIteration, KeyError, TypeError, AttributeError):
-        raise BackendError("the master's kubeconfig names no usable cluster") from None
+        raise BackendError("the kubeconfig names no usable cluster") from None
     if not url.hostname:
-        raise BackendError("the master's kubeconfig has no API server address")
+        raise BackendError("the kubeconfig has no API server address")
     scheme = url.scheme or "https"
     return scheme, url.hostname, url.port or (443 if scheme == "https" else 80)
