@@ -78,29 +78,32 @@ def to_json(lab: LabInfo, matrix: PingMatrix) -> str:
     return json.dumps(doc, indent=2)
 
 
+def matrix_cell(matrix: PingMatrix, src: str, dst: str, say_via: bool) -> str:
+    """One cell: `=` marks a same-rack pair; how the probe ran is said when the matrix
+    mixes methods (the summary line says it once otherwise)."""
+    if src == dst:
+        return "-"
+    r = matrix.results.get((src, dst))
+    if r is None:
+        cell = "not run"
+    elif not r.probed:
+        cell = "not probed" if r.not_probed else "no probe"
+    elif r.ok and r.rtt_avg_ms is not None:
+        cell = f"{r.rtt_avg_ms:.2f}ms" + (f" {r.via}" if say_via else "")
+    else:
+        cell = "FAIL" if r.error else f"{r.loss_pct:.0f}% loss"
+    return ("=" if matrix.same_rack(src, dst) else " ") + cell
+
+
 def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
     pods = matrix.pods
     labels = [f"{p.short_name} r{matrix.racks.get(p.key) or '?'}" for p in pods]
-    width = max(10, *(len(label) for label in labels))
+    vias = sorted({r.via for r in matrix.results.values() if r.probed})
+    rows = [[matrix_cell(matrix, src.key, dst.key, len(vias) > 1) for dst in pods] for src in pods]
+    width = max(10, *(len(label) for label in labels), *(len(c) for row in rows for c in row))
     lines = [lab.describe()]
     lines.append(" " * (width + 2) + "".join(f"{label:>{width + 2}}" for label in labels))
-    for src, label in zip(pods, labels, strict=True):
-        cells = []
-        for dst in pods:
-            if src.key == dst.key:
-                cells.append("-")
-                continue
-            r = matrix.results.get((src.key, dst.key))
-            if r is None:
-                cell = "not run"
-            elif not r.probed:
-                cell = "not probed" if r.not_probed else "no probe"
-            elif r.ok and r.rtt_avg_ms is not None:
-                cell = f"{r.rtt_avg_ms:.2f}ms" + ("" if r.via == "pod" else f" {r.via}")
-            else:
-                cell = "FAIL" if r.error else f"{r.loss_pct:.0f}% loss"
-            mark = "=" if matrix.same_rack(src.key, dst.key) else " "
-            cells.append(f"{mark}{cell}")
+    for label, cells in zip(labels, rows, strict=True):
         lines.append(f"{label:<{width + 2}}" + "".join(f"{c:>{width + 2}}" for c in cells))
     for p, label in zip(pods, labels, strict=True):
         lines.append(f"  {label}: {p.key} {p.ip} on {p.node}")
@@ -115,7 +118,6 @@ def to_table(lab: LabInfo, matrix: PingMatrix) -> str:
         name = f"{src.short_name if src else pair[0]} -> {dst.short_name if dst else pair[1]}"
         why = matrix.results[pair].not_probed or matrix.diagnose(pair)
         lines.append(f"NOT OBSERVED {name}: {why}")
-    vias = sorted({r.via for r in matrix.results.values() if r.probed})
     total = len(matrix.pairs)
     summary = f"{total - len(failed) - len(unprobed)}/{total} pairs ok"
     summary += f", {len(unprobed)} not probed" if unprobed else ""

@@ -172,6 +172,9 @@ def test_ping_table(capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "12/12 pairs ok, via node (= same rack)"
     assert "z9pl9 r2" in out
+    grid = out.splitlines()[1:6]  # header and four rows: the columns line up
+    assert len({len(line) for line in grid}) == 1, grid
+    assert " node" not in "".join(grid)  # one method for all: said once, below
 
 
 def test_ping_without_pods(capsys):
