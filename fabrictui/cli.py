@@ -35,9 +35,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
     "audit": ("audit", "show the audit log of actions"),
-    "record": ("record", "record a lab without a screen, for replay and reports"),
-    "replay": ("replay", "replay a recording in the TUI (FILE or latest)"),
-    "report": ("report", "a report of a recording at one moment, as Markdown or HTML"),
+    "record": ("recordings.record", "record a lab without a screen, for replay and reports"),
+    "replay": ("recordings.replay", "replay a recording in the TUI (FILE or latest)"),
+    "report": ("recordings.report", "a report of a recording at one moment, as Markdown or HTML"),
 }
 
 
