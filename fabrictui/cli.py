@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scale": ("scale", "scale the demo nginx deployment"),
     "ping": ("ping", "pod-to-pod ping mesh"),
     "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
+    "mtu": ("mtu", "the path MTU between two pods: largest DF ping that crosses, where it dies"),
     "routes": ("routes", "switch routes to node subnets and pod blocks, and what is missing"),
     "install-tcpdump": (
         "install_tcpdump",
@@ -44,7 +45,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # the commands that talk to a lab: a signal or a lost terminal ends them cleanly, in
 # bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
 ENDS_WITH_ITS_TERMINAL = (
-    "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record",
+    "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record", "mtu",
 )  # fmt: skip
 
 

@@ -489,6 +489,11 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
     def faults(self) -> list[Fault]:
         return self.faultboard.catalogue()
 
+    def inject_fault(self, fault_id: str) -> None:
+        """A fault in place from the start (`--demo-fault`), before any driver runs."""
+        audit.record_call(f"demo: inject fault {fault_id}")
+        self.faultboard.set(fault_id, True, self.sim.now())
+
     async def set_fault(self, fault_id: str, active: bool) -> None:
         self._ensure_driver()
         audit.record_call(f"demo: {'inject' if active else 'clear'} fault {fault_id}")

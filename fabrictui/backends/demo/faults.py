@@ -57,8 +57,12 @@ class FaultBoard:
             )
         for leaf, spine in sorted((s.leaf, s.spine) for s in topo.LINKS):
             port = PORTS[(leaf, spine)]
-            title = f"MTU {FAULT_MTU} on {leaf} {port} (uplink to {spine})"
+            title = f"MTU {FAULT_MTU} on {leaf} {port} (uplink to {spine}; ECMP: some flows)"
             faults.append(Fault(f"mtu:{leaf}:{port}", title))
+        for node in topo.NODES:
+            port = PORTS[(node.leaf, node.name)]
+            title = f"MTU {FAULT_MTU} on {node.leaf} {port} (the port facing {node.name})"
+            faults.append(Fault(f"mtu:{node.leaf}:{port}", title))
         pods = sorted(
             p.key
             for p in self.kube.pods.values()

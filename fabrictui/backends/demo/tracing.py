@@ -106,8 +106,10 @@ class Tracer:
             leaving = i == len(hops) - 1 or hops[i + 1][0] != host
             if hops[i - 1][0] != host and not leaving:
                 return (False, None)  # arrives too big: dropped silently
-            if extra:
+            if extra and host not in topo.NODE_BY_NAME:
                 continue  # fragmented outer packet
+            if extra:  # the node's VXLAN driver checks the outer path MTU for a DF inner one
+                mtu -= extra
             spec = topo.SWITCH_BY_NAME.get(host)
             reporter = spec.router_id if spec else topo.NODE_BY_NAME[host].ip
             return (False, (reporter, mtu))
