@@ -98,8 +98,11 @@ def _report() -> None:
     print(f"\n\nfault matrix (rehearsal lab, refresh every {POLL:.1f} s):\n{table}")
     target = os.environ.get("FABRICTUI_FAULT_TABLE")
     if target:
+        # the sections other tests measured (path MTU: tests/lab/test_mtu_lab.py) stay
+        old = Path(target).read_text() if Path(target).is_file() else ""
+        kept = old[old.find("\n## ") :] if "\n## " in old else ""
         Path(target).write_text(FAULT_DOC.format(poll=POLL, table=table, when=time.strftime(
-            "%Y-%m-%d %H:%M UTC", time.gmtime())))  # fmt: skip
+            "%Y-%m-%d %H:%M UTC", time.gmtime())) + kept)  # fmt: skip
 
 
 FAULT_DOC = """# Fault matrix: the rehearsal lab
