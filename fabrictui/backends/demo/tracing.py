@@ -90,13 +90,13 @@ class Tracer:
         return 65536 if iface == "lo" else UNDERLAY_MTU
 
     def too_big(
-        self, src: PodRec, dst_ip: str, at: float, flow: int, packet: int
-    ) -> tuple[bool, tuple[str, int] | None]:
+        self, src: PodRec, dst_ip: str, at: float, flow: int, packet: int, df: bool = True
+    ) -> tuple[bool, tuple[str, int] | None, int]:
         """Whether a DF packet of `packet` bytes from `src` crosses to `dst_ip`, and the
         frag-needed answer (reporter, MTU) of the router that refused it. As a Linux router
         does: too big for the port it leaves by, a DF packet is refused with an ICMP answer
         (VXLAN's outer packet has no DF: it is fragmented and crosses); too big for the port
-        it arrives on, it is dropped without a word."""
+        it arrives on, it is dropped without a word. Third: the hops it crossed."""
         hops = self.walk(src, dst_ip, at, flow)
         for i, (host, iface, encapsulated) in enumerate(hops[1:], start=1):
             extra = VXLAN_OVERHEAD if encapsulated and not self.traffic.native_routing() else 0
@@ -105,15 +105,15 @@ class Tracer:
                 continue
             leaving = i == len(hops) - 1 or hops[i + 1][0] != host
             if hops[i - 1][0] != host and not leaving:
-                return (False, None)  # arrives too big: dropped silently
-            if extra and host not in topo.NODE_BY_NAME:
-                continue  # fragmented outer packet
+                return (False, None, i)  # arrives too big: dropped silently
+            if not df or (extra and host not in topo.NODE_BY_NAME):
+                continue  # fragmented (no DF, or VXLAN's outer packet)
             if extra:  # the node's VXLAN driver checks the outer path MTU for a DF inner one
                 mtu -= extra
             spec = topo.SWITCH_BY_NAME.get(host)
             reporter = spec.router_id if spec else topo.NODE_BY_NAME[host].ip
-            return (False, (reporter, mtu))
-        return (True, None)
+            return (False, (reporter, mtu), i)
+        return (True, None, len(hops))
 
     # -- captures ---------------------------------------------------------------------------
 
@@ -188,12 +188,14 @@ class Tracer:
         icmp_id: int,
         seq: int,
         payload: int,
+        upto: int | None = None,
     ) -> None:
-        """Write the echo to every trace capture on its way."""
+        """Write the echo to every trace capture on its way (its first `upto` hops: where a
+        port too small for it stopped it)."""
         if not self.captures:
             return
         assert src.node is not None and src.ip is not None
-        hops = self.walk(src, dst_ip, at, flow)
+        hops = self.walk(src, dst_ip, at, flow)[:upto]
         watched = {(c.node, c.interface) for c in self.captures}
         dst_node = self.traffic.kube.node_for_ip(dst_ip)
         icmp = icmp_echo(icmp_type, icmp_id, seq, ping_payload(payload))

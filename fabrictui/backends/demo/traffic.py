@@ -200,20 +200,36 @@ class Traffic:
         return rng, icmp_id
 
     def df_echo(
-        self, src: PodRec, dst_ip: str, at: float, packet: int, learned: dict[str, int]
+        self,
+        src: PodRec,
+        dst_ip: str,
+        at: float,
+        packet: int,
+        learned: dict[str, int],
+        df: bool = True,
+        echo: tuple[int, int, int] = (0, 0, 56),
     ) -> str | None:
-        """What stops a don't-fragment echo of `packet` bytes, as ping words (None: it goes
-        on as any echo). `learned`: the path MTU the sending kernel has been told this run."""
+        """What stops an echo of `packet` bytes for its size, as ping words (None: it goes
+        on as any echo). `learned`: the path MTU the sending kernel has been told this run.
+        Without DF the pod sends fragments of its MTU, which only a port too small to
+        receive them stops."""
         assert src.ip is not None
         limit = learned.get(dst_ip, self.tracer.pod_mtu())
-        if packet > limit:
+        if packet > limit and df:
             return f"ping: local error: message too long, mtu={limit}"
+        packet = min(packet, limit)
         flow = vxlan_source_port(src.ip, dst_ip)
-        crossed, frag = self.tracer.too_big(src, dst_ip, at, flow, packet)
+        crossed, frag, reached = self.tracer.too_big(src, dst_ip, at, flow, packet, df)
         target = self.kube.pod_by_ip(dst_ip)
-        if crossed and target is not None and target.ip is not None:  # the reply, as big
+        icmp_id, seq, payload = echo  # for the trace captures, as far as it went
+        if not crossed:
+            self.tracer.emit(src, dst_ip, at, flow, 8, icmp_id, seq, payload, upto=reached)
+        elif target is not None and target.ip is not None:  # the reply, as big
             back = vxlan_source_port(dst_ip, src.ip)
-            crossed, _ = self.tracer.too_big(target, src.ip, at, back, packet)
+            crossed, _, reached = self.tracer.too_big(target, src.ip, at, back, packet, df)
+            if not crossed:
+                self.tracer.emit(src, dst_ip, at, flow, 8, icmp_id, seq, payload)
+                self.tracer.emit(target, src.ip, at, back, 0, icmp_id, seq, payload, reached)
         if frag is not None:
             learned[dst_ip] = frag[1]
             return f"From {frag[0]} icmp_seq={{seq}} Frag needed and DF set (mtu = {frag[1]})"
@@ -243,7 +259,12 @@ class Traffic:
                 break
             await self._sleep_until(at)
             sent += 1
-            stop = self.df_echo(src, target_ip, at, payload + 28, learned) if df else None
+            sized = df or self.tracer.mtus  # a port set too small stops large pings too
+            stop = (
+                self.df_echo(src, target_ip, at, payload + 28, learned, df, (icmp_id, seq, payload))
+                if sized
+                else None
+            )
             if stop is not None:
                 last_lost = True
                 errors += stop != ""
