@@ -70,3 +70,24 @@ def test_ip_o_link_gives_each_interfaces_mtu() -> None:
 def test_not_ip_link_output_is_a_parse_error(text: str) -> None:
     with pytest.raises(ParseError):
         parse_link_mtus(text)
+
+
+def test_an_exec_ping_that_is_too_big_or_has_no_dont_fragment() -> None:
+    """The pod's own ping through exec (backends/real/kube/pod_exec.ping_result): a too-big
+    answer on stderr is read; busybox's usage for `-M` is "not probed", so the node's ping is
+    tried next; without `df` the same usage is a failure, as before."""
+    from fabrictui.backends.real.kube.pod_exec import ExecOutput, ping_result
+    from fabrictui.model import KubePod
+
+    pod = KubePod("ns", "a", 1, 1, "Running", 0, 0.0, "10.99.1.2", "n1", image="busybox:1.35")
+    frag = (MTU / "iputils-20221126-frag-needed.txt").read_text().splitlines(keepends=True)
+    stdout = "".join(line for line in frag if "local error" not in line)
+    stderr = "ping: local error: message too long, mtu=1400\n"
+    result = ping_result(pod, "10.99.2.2", ExecOutput(stdout, stderr, True, ""), 5.0, df=True)
+    assert (result.transmitted, result.received) == (2, 0)
+    assert (result.too_big_mtu, result.too_big_from) == (1400, "10.99.1.1")
+    usage = "ping: invalid option -- 'M'\nBusyBox v1.35.0 multi-call binary.\n"
+    unprobed = ping_result(pod, "10.99.2.2", ExecOutput("", usage, True, ""), 5.0, df=True)
+    assert unprobed.not_probed is not None and "has no -M" in unprobed.not_probed
+    failed = ping_result(pod, "10.99.2.2", ExecOutput("", usage, True, ""), 5.0, df=False)
+    assert failed.not_probed is None and not failed.probed

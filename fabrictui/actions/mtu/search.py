@@ -56,9 +56,12 @@ async def search(probe: ProbeOf, full: int, why_unprobed: Callable[[], str]) -> 
     if not small.crossed:
         return outcome(None, small.size)  # nothing crosses: not a question of size
     low, high = small.size, full
+    tried: set[int] = set()  # reported MTUs already tried: each is worth one look
     while high - low > 1 and len(probes) < MAX_PROBES:
         hint = None if reported is None else reported[0] - ICMP_IP_HEADERS
-        size = hint if hint is not None and low < hint < high else (low + high) // 2
+        use = hint is not None and low < hint < high and hint not in tried
+        size = hint if use and hint is not None else (low + high) // 2
+        tried.add(size)
         answer = await ask(size)
         if not answer.probed:
             break
@@ -66,11 +69,9 @@ async def search(probe: ProbeOf, full: int, why_unprobed: Callable[[], str]) -> 
             low = size
         else:
             high = size
-            if hint == size:  # the reported MTU itself did not cross: bisect from here on
-                reported = None
-        if answer.crossed and hint == size and high - low > 1:
-            reported = None  # confirmed: one more probe just above settles the edge
-            answer = await ask(size + 1)
-            if answer.probed:
-                low, high = (size + 1, high) if answer.crossed else (low, size + 1)
+        if use and answer.crossed and size + 1 < high:  # one more just above settles it
+            above = await ask(size + 1)
+            if not above.probed:
+                break
+            low, high = (size + 1, high) if above.crossed else (low, size + 1)
     return outcome(low, high)
