@@ -25,9 +25,8 @@ async def measure(
     if not src.ip or not dst.ip:
         raise BackendError(f"{src.key if not src.ip else dst.key} has no IP address")
     mode = await backend.calico_mode()
-    points = await path_points(backend, src, dst)
-    hosts = list(dict.fromkeys(p.host for p in points)) or [h for h in (src.node,) if h]
-    mtus, unread = await read_mtus(backend, hosts)
+    # the pod MTU from the source node only: the rest of the path is read when a packet dies
+    mtus, unread = await read_mtus(backend, [src.node] if src.node else [])
     read = mtus.get(src.node or "", {}).get(backend.pod_interface(src))
     pod_mtu = read if read is not None else UNDERLAY_MTU - overhead(mode)
     unprobed: list[str] = []
@@ -49,7 +48,14 @@ async def measure(
         reported_mtu=found.reported_mtu, reported_by=found.reported_by, notes=tuple(unread),
     )  # fmt: skip
     if result.verdict is Verdict.FAIL:
-        result = dataclasses.replace(result, culprit=culprit(points, mtus, pod_mtu, mode))
+        report(Progress("reading the interface MTUs on the path"))
+        points = await path_points(backend, src, dst)
+        others = [h for h in dict.fromkeys(p.host for p in points) if h not in mtus]
+        more, unread_more = await read_mtus(backend, others)
+        mtus.update(more)
+        found = culprit(points, mtus, pod_mtu, mode)
+        notes = (*result.notes, *unread_more)
+        result = dataclasses.replace(result, culprit=found, notes=notes)
     return result
 
 
