@@ -45,7 +45,8 @@ async def read_mtus(backend: LabBackend, hosts: list[str]) -> tuple[Mtus, list[s
         try:
             return host, parse_link_mtus(await backend.read_state(host, "mtus"))
         except (BackendError, ParseError) as err:
-            return host, f"{host}: {err}"
+            said = str(err)
+            return host, said if said.startswith(f"{host}: ") else f"{host}: {said}"
 
     found: Mtus = {}
     missing: list[str] = []
