@@ -79,8 +79,16 @@ async def check_path_mtu(
             NAME, f"no two Running pods of {workload.namespace}/{workload.deployment} in "
             "different racks: nothing to send across the fabric",
         )  # fmt: skip
-    report(Progress(f"path MTU: {pairs[0][0].short_name} -> {pairs[0][1].short_name}"))
-    first = await measure(backend, report, *pairs[0])
+    # measured in full: the first pair that can be probed (a node without SSH, or a pod
+    # without ping, leaves its pairs unprobed, not the whole check)
+    first = None
+    for src_node in dict.fromkeys(a.node for a, _ in pairs):
+        pair = next((a, b) for a, b in pairs if a.node == src_node)
+        report(Progress(f"path MTU: {pair[0].short_name} -> {pair[1].short_name}"))
+        first = await measure(backend, report, *pair)
+        if first.not_probed is None:
+            break
+    assert first is not None
     if first.verdict is Verdict.NOT_OBSERVED:
         why = first.not_probed or (
             "no echo crossed at any size: not a question of size (the ping checks say why)"
@@ -92,7 +100,9 @@ async def check_path_mtu(
         r = await backend.probe(src, dst.ip or "", 1, full, PROBE_TIMEOUT, df=True)
         return src, dst, r.probed, r.received > 0
 
-    rest = await asyncio.gather(*(one(a, b) for a, b in pairs[1:]))
+    measured = (first.source, first.target)
+    others = [(a, b) for a, b in pairs if (a.key, b.key) != measured]
+    rest = await asyncio.gather(*(one(a, b) for a, b in others))
     dead = [(a, b) for a, b, probed, crossed in rest if probed and not crossed]
     unprobed = [f"{a.short_name} -> {b.short_name}" for a, b, probed, _ in rest if not probed]
     total = len(pairs)
