@@ -3,7 +3,8 @@
 
 Every ordered pair of the workload's pods in different racks sends one DF ping as large as
 the pod MTU allows (ECMP sends pairs through different spines, so one pair alone could miss
-a port). The first pair is measured in full (the pod MTU read from its interface); when a
+a port). The first pair that can be probed is measured in full (the pod MTU read from its
+interface), so a node without SSH leaves only its own pairs unseen; when a
 pair's full-size ping dies, that pair is searched for the largest size that crosses and the
 interface too small for it. A pair no probe could run from is not observed, never failed."""
 
