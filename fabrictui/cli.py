@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scale": ("scale", "scale the demo nginx deployment"),
     "ping": ("ping", "pod-to-pod ping mesh"),
     "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
+    "mtu": ("mtu", "the path MTU between two pods: largest DF ping that crosses, where it dies"),
     "routes": ("routes", "switch routes to node subnets and pod blocks, and what is missing"),
     "install-tcpdump": (
         "install_tcpdump",
@@ -35,16 +36,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "lab": ("lab", "the rehearsal lab in network namespaces (up, status, down)"),
     "audit": ("audit", "show the audit log of actions"),
-    "record": ("record", "record a lab without a screen, for replay and reports"),
-    "replay": ("replay", "replay a recording in the TUI (FILE or latest)"),
-    "report": ("report", "a report of a recording at one moment, as Markdown or HTML"),
+    "record": ("recordings.record", "record a lab without a screen, for replay and reports"),
+    "replay": ("recordings.replay", "replay a recording in the TUI (FILE or latest)"),
+    "report": ("recordings.report", "a report of a recording at one moment, as Markdown or HTML"),
 }
 
 
 # the commands that talk to a lab: a signal or a lost terminal ends them cleanly, in
 # bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
 ENDS_WITH_ITS_TERMINAL = (
-    "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record",
+    "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record", "mtu",
 )  # fmt: skip
 
 

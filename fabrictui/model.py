@@ -258,6 +258,10 @@ class PingResult:
     # Why no method could run the probe (a missing program is not a network fault):
     # such a pair is "not probed", never a failure or a loss.
     not_probed: str | None = None
+    # A "don't fragment" probe refused for its size (`ping -M do`): the MTU reported and who
+    # reported it ("local": the sending kernel; else the router's address). Data, not an error.
+    too_big_mtu: int | None = None
+    too_big_from: str | None = None
 
     @classmethod
     def failed(cls, source: str, target: str, error: str) -> PingResult:

@@ -44,7 +44,10 @@ def fast_demo_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
 
     def open_backend(args, **kwargs):  # type: ignore[no-untyped-def]
         if getattr(args, "demo", None) is not None:
-            return fast_backend(args.demo, seed=args.seed)
+            backend = fast_backend(args.demo, seed=args.seed)
+            for fault in getattr(args, "demo_fault", None) or ():  # --demo-fault, as the real
+                backend.inject_fault(fault)
+            return backend
         return real(args, **kwargs)
 
     monkeypatch.setattr(select, "open_backend", open_backend)

@@ -209,10 +209,19 @@ class LabBackend(abc.ABC):
         raise BackendError(f"{self.info().kind} labs cannot read {read} on {host}")
 
     async def probe(
-        self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
+        self,
+        pod: KubePod,
+        target_ip: str,
+        count: int,
+        size: int,
+        timeout: float,
+        df: bool = False,
     ) -> PingResult:
-        """`ping -c count -s size` from the pod; labs that cannot choose the size refuse
-        any size but ping's default."""
+        """`ping -c count -s size` from the pod (`-M do` when `df`: don't fragment, the path
+        MTU probe; one refused for its size carries `too_big_mtu`); labs that cannot choose
+        the size refuse any size but ping's default, and every DF probe."""
+        if df:
+            raise BackendError(f"{self.info().kind} labs cannot send don't-fragment probes")
         if size != DEFAULT_PING_SIZE:
             raise BackendError(f"{self.info().kind} labs cannot set the probe size")
         return await self.ping(pod, target_ip, count, timeout)

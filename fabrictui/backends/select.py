@@ -40,11 +40,14 @@ def open_backend(args: argparse.Namespace, *, demo_by_default: bool = False) -> 
     nothing names a lab and `demo_by_default` is off: the headless commands)."""
     demo = getattr(args, "demo", None)
     seed = getattr(args, "seed", 1)
+    faults = list(getattr(args, "demo_fault", None) or [])
     if demo is not None:
         both = [f"--{o}" for o in _REAL_LAB_OPTIONS if getattr(args, o, None)]
         if both:
             raise BackendError(f"--demo is the built-in lab: it cannot be used with {both[0]}")
-        return _demo(demo, seed, hint="", source=f"--demo {demo}")
+        return _demo(demo, seed, hint="", source=f"--demo {demo}", faults=faults)
+    if faults:
+        raise BackendError(f"--demo-fault {faults[0]}: faults are for the demo lab (--demo)")
     lab_dir = getattr(args, "lab", None)
     if lab_dir is not None:
         path = Path(lab_dir)
@@ -73,11 +76,15 @@ def open_backend(args: argparse.Namespace, *, demo_by_default: bool = False) -> 
     raise NoLab(NO_LAB)
 
 
-def _demo(scenario: str, seed: int, hint: str, source: str) -> LabBackend:
+def _demo(
+    scenario: str, seed: int, hint: str, source: str, faults: list[str] | None = None
+) -> LabBackend:
     from fabrictui.backends.demo import DemoBackend
 
     backend = DemoBackend(scenario=scenario, seed=seed, hint=hint)
     backend.source = source
+    for fault in faults or ():  # as if picked from the palette before the command ran
+        backend.inject_fault(fault)
     return backend
 
 

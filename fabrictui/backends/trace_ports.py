@@ -68,6 +68,7 @@ TRACE_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "neigh": (("ip", "neigh", "show", "dev", VXLAN_DEVICE), ()),
     "fdb": (("bridge", "fdb", "show", "dev", VXLAN_DEVICE), ()),
     "links": (("ip", "-br", "link"), ("ip", "-br", "link")),
+    "mtus": (("ip", "-o", "link"), ("ip", "-o", "link")),  # the path MTU check's reads
     "bgp": ((), ("vtysh", "-c", "show bgp summary json")),
 }
 

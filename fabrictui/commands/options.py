@@ -19,6 +19,10 @@ def add_lab_selection(parser: argparse.ArgumentParser) -> None:
         " ready-bgp: then switched to Calico BGP peering with the leaves)",
     )
     group.add_argument("--seed", type=int, default=1, help="demo lab random seed (default 1)")
+    group.add_argument(
+        "--demo-fault", action="append", metavar="ID",
+        help="start the demo lab with this fault of its palette (e.g. mtu:leaf1:swp51); repeat",
+    )  # fmt: skip
     group.add_argument("--lab", metavar="DIR", help="a Vagrant project or rehearsal lab directory")
     group.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for the cluster")
     group.add_argument("--context", help="kubeconfig context")

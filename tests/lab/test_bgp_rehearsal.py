@@ -98,7 +98,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert len(birds(lab_id)) == 5
         checks = await verify(backend, ignore)
         assert {c.name: c.cause for c in checks if not c.passed} == {}
-        assert len(checks) == 8
+        assert len(checks) == 9  # the mode's eight and path MTU
         report = await read_routes(backend)
         assert report.mode == "bgp" and not report.missing and not report.errors
         across = [r for r in report.rows if r.switch == "leaf2" and r.owner == "k8s-node-l1-1"]
@@ -115,7 +115,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert "listen range" not in leaf_config(lab_dir, "leaf1")
         assert "peer-group" not in leaf_config(lab_dir, "leaf2")
         checks = await verify(backend, ignore)
-        assert [c.passed for c in checks] == [True] * 6
+        assert [c.passed for c in checks] == [True] * 7  # the mode's six and path MTU
 
         # BGP mode once more, then the lab goes down with it (the fixture): nothing stays
         assert (await deploy_mode(backend, ignore, "bgp", timeout=60)).ok

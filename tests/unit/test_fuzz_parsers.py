@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary, parse_bgp_uptime_seconds
+from fabrictui.parsers.mtu import MAX_LINK_MTU, MIN_MTU, TooBig, parse_link_mtus, parse_too_big
 from fabrictui.parsers.ping import PingStats, parse_ping_output
 from fabrictui.parsers.vagrant import (
     MachineStatus,
@@ -51,6 +52,7 @@ BGP_TEXT = _fixtures("bgp", ".txt")
 BGP_JSON = _fixtures("bgp", ".json")
 PING = _fixtures("ping", ".txt")
 VAGRANT = _fixtures("vagrant", ".txt")
+MTU_TEXT = _fixtures("mtu", ".txt")
 STATUS = [t for t in VAGRANT if ",metadata," in t or ",error-exit," in t]
 SSH_CONFIG = [t for t in VAGRANT if t.startswith("Host ")]
 
@@ -105,6 +107,21 @@ def check_ping(stats: PingStats) -> None:
     assert result.transmitted == stats.transmitted
 
 
+def check_too_big(found: TooBig | None) -> None:
+    if found is None:
+        return
+    assert isinstance(found, TooBig) and isinstance(found.reporter, str) and found.reporter
+    assert found.mtu is None or (type(found.mtu) is int and MIN_MTU <= found.mtu <= 65535)
+    assert found.size is None or (type(found.size) is int and found.size >= 0)
+
+
+def check_link_mtus(mtus: dict[str, int]) -> None:
+    assert isinstance(mtus, dict) and mtus
+    for name, mtu in mtus.items():
+        assert isinstance(name, str) and name and type(mtu) is int
+        assert MIN_MTU <= mtu <= MAX_LINK_MTU
+
+
 def check_status(machines: list[MachineStatus]) -> None:
     assert isinstance(machines, list) and machines
     names = [m.name for m in machines]
@@ -128,6 +145,8 @@ def check_ssh_config(hosts: dict[str, SshHostConfig]) -> None:
 PARSERS: list[tuple[Callable[[str], Any], Callable[[Any], None]]] = [
     (parse_bgp_summary, check_bgp),
     (parse_ping_output, check_ping),
+    (parse_too_big, check_too_big),
+    (parse_link_mtus, check_link_mtus),
     (parse_machine_readable_status, check_status),
     (parse_ssh_config, check_ssh_config),
 ]
@@ -354,6 +373,13 @@ def test_ping_mutated_fixtures(text: str) -> None:
 
 
 @FUZZ
+@given(mutated(MTU_TEXT + PING))
+def test_mtu_mutated_fixtures(text: str) -> None:
+    run(parse_too_big, check_too_big, text)
+    run(parse_link_mtus, check_link_mtus, text)
+
+
+@FUZZ
 @given(mutated(STATUS))
 def test_vagrant_status_mutated_fixtures(text: str) -> None:
     run(parse_machine_readable_status, check_status, text)
@@ -377,7 +403,12 @@ def test_machine_readable_error_never_raises(text: str) -> None:
 def test_corpora_are_not_empty() -> None:
     # A fuzz test over an empty corpus would pass vacuously.
     assert len(BGP_TEXT) >= 8 and len(BGP_JSON) >= 6
-    assert len(PING) >= 8 and STATUS and SSH_CONFIG
+    assert len(PING) >= 8 and STATUS and SSH_CONFIG and len(MTU_TEXT) >= 5
+    for text in MTU_TEXT:
+        if text.startswith("PING"):
+            check_too_big(parse_too_big(text))
+        else:
+            check_link_mtus(parse_link_mtus(text))
     for text in BGP_TEXT + BGP_JSON:
         check_bgp(parse_bgp_summary(text))
     for text in PING:

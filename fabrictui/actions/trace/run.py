@@ -22,6 +22,7 @@ from fabrictui.actions.trace.causes import PathContext, explain
 from fabrictui.actions.trace.correlate import correlate
 from fabrictui.actions.trace.model import Probe, TraceResult
 from fabrictui.actions.trace.points import observation_points
+from fabrictui.actions.trace.sizes import size_notes
 from fabrictui.backends.base import DEFAULT_PING_SIZE, BackendError, LabBackend, NotFound
 from fabrictui.intent.labshape import LabShape
 from fabrictui.model import KubeNode, KubePod, PingResult
@@ -146,6 +147,8 @@ async def run_trace(
     if not ping.probed:
         # nothing was sent: the empty captures say nothing about the path, nothing was lost
         corr = dataclasses.replace(corr, lost_at=None)
+    if size > DEFAULT_PING_SIZE and ping.probed and not ping.ok:  # the size may be why
+        notes += await size_notes(backend, points, backend.pod_interface(src), size)
     if ping.ok and not (corr.delivered and corr.replied):
         notes.append("the ping got its replies; the captures missed part of the path")
         corr = dataclasses.replace(corr, lost_at=None)

@@ -13,13 +13,15 @@ from collections.abc import Awaitable, Callable
 
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
+from fabrictui.actions.verify.path_mtu import NAME as PATH_MTU
+from fabrictui.actions.verify.path_mtu import check_path_mtu
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.model import CheckResult
 
 AppCheck = Callable[[LabBackend, LabSnapshot, DemoWorkload, Report], Awaitable[CheckResult]]
 
 # (name, check), in the order verify runs and numbers them after the mode's checks
-APP_CHECKS: tuple[tuple[str, AppCheck], ...] = ()
+APP_CHECKS: tuple[tuple[str, AppCheck], ...] = ((PATH_MTU, check_path_mtu),)
 
 
 async def run_app_checks(

@@ -63,6 +63,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary
 from fabrictui.parsers.bird import BirdProtocol, parse_protocols
 from fabrictui.parsers.kube import node_from_api, object_name, pod_from_api
+from fabrictui.parsers.mtu import note_too_big
 from fabrictui.parsers.ping import parse_ping_output
 from fabrictui.parsers.routes import Route, parse_routes
 
@@ -367,6 +368,7 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         count: int = 3,
         timeout: float = 10.0,
         payload: int = DEFAULT_PING_SIZE,
+        df: bool = False,
     ) -> PingResult:
         try:
             ipaddress.IPv4Address(target_ip)
@@ -376,7 +378,7 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
             raise BackendError("ping count must be at least 1")
         self._ensure_driver()
         self._now()
-        size = f" -s {payload}" if payload != DEFAULT_PING_SIZE else ""
+        size = (" -M do" if df else "") + (f" -s {payload}" if payload != DEFAULT_PING_SIZE else "")
         audit.record_call(f"demo: exec in {pod.key}: ping -c {count}{size} {target_ip}")
         rec = self.kube.pod(pod.namespace, pod.name)
         if rec.status != "Running" or rec.node is None or rec.ip is None:
@@ -387,8 +389,10 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         # in the pod's namespace (backends/real/nodeprobe.py does it for real labs)
         via = "node" if pod.image.split(":")[0].endswith("nginx") else "pod"
         if via == "node":
-            audit.record_call(f"demo: on {rec.node}: nsenter -t PID -n ping -c {count} {target_ip}")
-        text = await self.traffic.run_ping(rec, target_ip, count, timeout, payload)
+            audit.record_call(
+                f"demo: on {rec.node}: nsenter -t PID -n ping -c {count}{size} {target_ip}"
+            )
+        text = await self.traffic.run_ping(rec, target_ip, count, timeout, payload, df)
         try:
             stats = parse_ping_output(text)
         except ParseError as err:
@@ -396,7 +400,7 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         result = dataclasses.replace(stats.as_result(pod.key, target_ip), via=via)
         if stats.transmitted < count:
             result = dataclasses.replace(result, error=f"ping timed out after {timeout:g} s")
-        return result
+        return note_too_big(result, text) if df else result
 
     # -- overlay ---------------------------------------------------------------------------------
 
@@ -432,11 +436,17 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         return self.traffic.tracer.read(host, read, arg, now)
 
     async def probe(
-        self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
+        self,
+        pod: KubePod,
+        target_ip: str,
+        count: int,
+        size: int,
+        timeout: float,
+        df: bool = False,
     ) -> PingResult:
         if not 0 <= size <= MAX_PING_SIZE:
             raise BackendError(f"ping: illegal packet size {size}")
-        return await self.ping(pod, target_ip, count, timeout, payload=size)
+        return await self.ping(pod, target_ip, count, timeout, payload=size, df=df)
 
     # -- BGP mode (demo/bgp.py) ----------------------------------------------------------------
 
@@ -478,6 +488,11 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
 
     def faults(self) -> list[Fault]:
         return self.faultboard.catalogue()
+
+    def inject_fault(self, fault_id: str) -> None:
+        """A fault in place from the start (`--demo-fault`), before any driver runs."""
+        audit.record_call(f"demo: inject fault {fault_id}")
+        self.faultboard.set(fault_id, True, self.sim.now())
 
     async def set_fault(self, fault_id: str, active: bool) -> None:
         self._ensure_driver()

@@ -10,6 +10,10 @@
   pings to and from its pods fail.
 - `blackhole-pod:<namespace>/<name>`: a blackhole route for the pod's IP:
   pings to it (and replies to it) are dropped.
+- `mtu:<host>:<interface>`: the interface's MTU set to 1400 (`ip link set dev X mtu 1400`):
+  everything fits but full-size pod packets (1450 + VXLAN's 50): too big to leave by it, a
+  DF packet is refused with "frag needed" (VXLAN's outer is fragmented); too big to arrive
+  on it, a packet is dropped without a word. Pings of the default size still answer.
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -22,8 +26,11 @@ from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.tracing import PORTS
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
+
+FAULT_MTU = 1400  # an uplink someone left at less than the underlay needs
 
 
 class FaultBoard:
@@ -48,6 +55,14 @@ class FaultBoard:
             faults.append(
                 Fault(f"stop-calico-node:{node.name}", f"Stop calico-node on {node.name}")
             )
+        for leaf, spine in sorted((s.leaf, s.spine) for s in topo.LINKS):
+            port = PORTS[(leaf, spine)]
+            title = f"MTU {FAULT_MTU} on {leaf} {port} (uplink to {spine}; ECMP: some flows)"
+            faults.append(Fault(f"mtu:{leaf}:{port}", title))
+        for node in topo.NODES:
+            port = PORTS[(node.leaf, node.name)]
+            title = f"MTU {FAULT_MTU} on {node.leaf} {port} (the port facing {node.name})"
+            faults.append(Fault(f"mtu:{node.leaf}:{port}", title))
         pods = sorted(
             p.key
             for p in self.kube.pods.values()
@@ -86,6 +101,17 @@ class FaultBoard:
                 self.traffic.blackholed.add(arg)
             else:
                 self.traffic.blackholed.discard(arg)
+        elif kind == "mtu":
+            host, _, port = arg.partition(":")
+            known = {p for (h, _), p in PORTS.items() if h == host}
+            if host in topo.NODE_BY_NAME:
+                known.add("eth0")
+            if port not in known:
+                raise NotFound(f"{fault_id}: {host!r} has no interface {port!r}")
+            if active:
+                self.traffic.tracer.mtus[(host, port)] = FAULT_MTU
+            else:
+                self.traffic.tracer.mtus.pop((host, port), None)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

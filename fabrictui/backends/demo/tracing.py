@@ -59,11 +59,61 @@ class Traffic(Protocol):
     kube: KubeSim
     blackholed: set[str]
 
+    def native_routing(self) -> bool:
+        """Calico's BGP mode: pods send plain IP, with no VXLAN overhead."""
+        ...
+
+
+UNDERLAY_MTU = 1500  # every cable of the demo lab, and the nodes' eth0
+VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8: what Calico leaves room for
+
 
 class Tracer:
     def __init__(self, traffic: Traffic) -> None:
         self.traffic = traffic
         self.captures: list[DemoCapture] = []
+        # (host, interface) -> an MTU set by the fault "mtu:<host>:<interface>"
+        self.mtus: dict[tuple[str, str], int] = {}
+
+    # -- MTUs -------------------------------------------------------------------------------
+
+    def pod_mtu(self) -> int:
+        """The MTU Calico gives pods and its VXLAN device: the underlay's, less the room the
+        encapsulation needs (none in BGP mode)."""
+        return UNDERLAY_MTU if self.traffic.native_routing() else UNDERLAY_MTU - VXLAN_OVERHEAD
+
+    def mtu_of(self, host: str, iface: str) -> int:
+        if (host, iface) in self.mtus:
+            return self.mtus[(host, iface)]
+        if iface == VXLAN_DEVICE or iface.startswith("cali"):
+            return self.pod_mtu()
+        return 65536 if iface == "lo" else UNDERLAY_MTU
+
+    def too_big(
+        self, src: PodRec, dst_ip: str, at: float, flow: int, packet: int, df: bool = True
+    ) -> tuple[bool, tuple[str, int] | None, int]:
+        """Whether a DF packet of `packet` bytes from `src` crosses to `dst_ip`, and the
+        frag-needed answer (reporter, MTU) of the router that refused it. As a Linux router
+        does: too big for the port it leaves by, a DF packet is refused with an ICMP answer
+        (VXLAN's outer packet has no DF: it is fragmented and crosses); too big for the port
+        it arrives on, it is dropped without a word. Third: the hops it crossed."""
+        hops = self.walk(src, dst_ip, at, flow)
+        for i, (host, iface, encapsulated) in enumerate(hops[1:], start=1):
+            extra = VXLAN_OVERHEAD if encapsulated and not self.traffic.native_routing() else 0
+            mtu = self.mtu_of(host, iface)
+            if packet + extra <= mtu:
+                continue
+            leaving = i == len(hops) - 1 or hops[i + 1][0] != host
+            if hops[i - 1][0] != host and not leaving:
+                return (False, None, i)  # arrives too big: dropped silently
+            if not df or (extra and host not in topo.NODE_BY_NAME):
+                continue  # fragmented (no DF, or VXLAN's outer packet)
+            if extra:  # the node's VXLAN driver checks the outer path MTU for a DF inner one
+                mtu -= extra
+            spec = topo.SWITCH_BY_NAME.get(host)
+            reporter = spec.router_id if spec else topo.NODE_BY_NAME[host].ip
+            return (False, (reporter, mtu), i)
+        return (True, None, len(hops))
 
     # -- captures ---------------------------------------------------------------------------
 
@@ -138,12 +188,14 @@ class Tracer:
         icmp_id: int,
         seq: int,
         payload: int,
+        upto: int | None = None,
     ) -> None:
-        """Write the echo to every trace capture on its way."""
+        """Write the echo to every trace capture on its way (its first `upto` hops: where a
+        port too small for it stopped it)."""
         if not self.captures:
             return
         assert src.node is not None and src.ip is not None
-        hops = self.walk(src, dst_ip, at, flow)
+        hops = self.walk(src, dst_ip, at, flow)[:upto]
         watched = {(c.node, c.interface) for c in self.captures}
         dst_node = self.traffic.kube.node_for_ip(dst_ip)
         icmp = icmp_echo(icmp_type, icmp_id, seq, ping_payload(payload))
@@ -201,6 +253,12 @@ class Tracer:
             raise Unreachable(f"{host}: unreachable (VM is powered off)")
         if read == "links":
             return "".join(line + "\n" for line in self._interfaces(host).values())
+        if read == "mtus":  # `ip -o link`
+            return "".join(
+                f"{n}: {name}: <{'DOWN' if ' DOWN ' in line else 'UP'}> "
+                f"mtu {self.mtu_of(host, name)} qdisc noqueue state UP\n"
+                for n, (name, line) in enumerate(self._interfaces(host).items(), start=1)
+            )
         if host in topo.SWITCH_BY_NAME:
             if read == "route":
                 return self._switch_route(host, arg, now)

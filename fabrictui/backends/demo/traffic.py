@@ -53,6 +53,9 @@ class Traffic:
         # cross eth0 as plain IP and get through only where the nodes' routes are.
         self.bgp: DemoBgp | None = None
 
+    def native_routing(self) -> bool:
+        return self.bgp is not None and self.bgp.pool_mode == "bgp"
+
     # -- captures ------------------------------------------------------------------------
 
     def open_capture(self, node: str, interface: str) -> DemoCapture:
@@ -196,22 +199,78 @@ class Traffic:
         icmp_id = 592 if (self.seed == 1 and self._runs == 1) else rng.randrange(100, 30000)
         return rng, icmp_id
 
+    def df_echo(
+        self,
+        src: PodRec,
+        dst_ip: str,
+        at: float,
+        packet: int,
+        learned: dict[str, int],
+        df: bool = True,
+        echo: tuple[int, int, int] = (0, 0, 56),
+    ) -> str | None:
+        """What stops an echo of `packet` bytes for its size, as ping words (None: it goes
+        on as any echo). `learned`: the path MTU the sending kernel has been told this run.
+        Without DF the pod sends fragments of its MTU, which only a port too small to
+        receive them stops."""
+        assert src.ip is not None
+        limit = learned.get(dst_ip, self.tracer.pod_mtu())
+        if packet > limit and df:
+            return f"ping: local error: message too long, mtu={limit}"
+        packet = min(packet, limit)
+        flow = vxlan_source_port(src.ip, dst_ip)
+        crossed, frag, reached = self.tracer.too_big(src, dst_ip, at, flow, packet, df)
+        target = self.kube.pod_by_ip(dst_ip)
+        icmp_id, seq, payload = echo  # for the trace captures, as far as it went
+        if not crossed:
+            self.tracer.emit(src, dst_ip, at, flow, 8, icmp_id, seq, payload, upto=reached)
+        elif target is not None and target.ip is not None:  # the reply, as big
+            back = vxlan_source_port(dst_ip, src.ip)
+            crossed, _, reached = self.tracer.too_big(target, src.ip, at, back, packet, df)
+            if not crossed:
+                self.tracer.emit(src, dst_ip, at, flow, 8, icmp_id, seq, payload)
+                self.tracer.emit(target, src.ip, at, back, 0, icmp_id, seq, payload, reached)
+        if frag is not None:
+            learned[dst_ip] = frag[1]
+            return f"From {frag[0]} icmp_seq={{seq}} Frag needed and DF set (mtu = {frag[1]})"
+        return None if crossed else ""
+
     async def run_ping(
-        self, src: PodRec, target_ip: str, count: int, timeout: float, payload: int = 56
+        self,
+        src: PodRec,
+        target_ip: str,
+        count: int,
+        timeout: float,
+        payload: int = 56,
+        df: bool = False,
     ) -> str:
-        """Run `ping -c count -W 1 [-s payload] target_ip` in `src`; the iputils output."""
+        """Run `ping -c count -W 1 [-M do] [-s payload] target_ip` in `src`; the iputils
+        output (a too-big DF echo's words on the same text, as `2>&1` gives them)."""
         rng, icmp_id = self.new_run()
         t0 = self.sim.now()
         lines = [f"PING {target_ip} ({target_ip}) {payload}({payload + 28}) bytes of data."]
         rtts: list[float] = []
-        sent = 0
+        sent = errors = 0
         last_lost = False
+        learned: dict[str, int] = {}
         for seq in range(1, count + 1):
             at = t0 + (seq - 1) * 1.0
             if at - t0 >= timeout:
                 break
             await self._sleep_until(at)
             sent += 1
+            sized = df or self.tracer.mtus  # a port set too small stops large pings too
+            stop = (
+                self.df_echo(src, target_ip, at, payload + 28, learned, df, (icmp_id, seq, payload))
+                if sized
+                else None
+            )
+            if stop is not None:
+                last_lost = True
+                errors += stop != ""
+                if stop:
+                    lines.append(stop.replace("{seq}", str(seq)))
+                continue
             replied, rtt, ttl = self.echo(src, target_ip, at, icmp_id, seq, rng, payload)
             last_lost = not replied
             if replied:
@@ -227,8 +286,9 @@ class Traffic:
         lines += [
             "",
             f"--- {target_ip} ping statistics ---",
-            f"{sent} packets transmitted, {len(rtts)} received, {loss}% packet loss, "
-            f"time {elapsed}ms",
+            f"{sent} packets transmitted, {len(rtts)} received, "
+            + (f"+{errors} errors, " if errors else "")
+            + f"{loss}% packet loss, time {elapsed}ms",
         ]
         if rtts:
             mdev = statistics.pstdev(rtts)

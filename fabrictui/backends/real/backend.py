@@ -393,12 +393,18 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
         return await self.probe(pod, target_ip, count, DEFAULT_PING_SIZE, timeout)
 
     async def probe(
-        self, pod: KubePod, target_ip: str, count: int, size: int, timeout: float
+        self,
+        pod: KubePod,
+        target_ip: str,
+        count: int,
+        size: int,
+        timeout: float,
+        df: bool = False,
     ) -> PingResult:
         """The pod's own ping, else the node's in the pod's namespace (nodeprobe.py)."""
         await self._ensure_kube()
         kube, pool, sudo = self.kube, self.pool, self.capture_sudo
-        return await probe_by_any_method(kube, pool, pod, target_ip, count, timeout, size, sudo)
+        return await probe_by_any_method(kube, pool, pod, target_ip, count, timeout, size, sudo, df)
 
     # -- overlay ------------------------------------------------------------------------------
 

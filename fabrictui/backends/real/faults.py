@@ -1,6 +1,12 @@
 """The faults a rehearsal lab can be given from the command palette (BGP shut down on a
-spine, a leaf uplink cut): a real lab is never broken on purpose, so only a lab whose kind
-is "rehearsal" has any. Mixed into `RealLabBackend`, whose pool and inventory it uses."""
+spine, a leaf uplink cut, a leaf port's MTU set too small): a real lab is never broken on
+purpose, so only a lab whose kind is "rehearsal" has any. Mixed into `RealLabBackend`, whose
+pool and inventory it uses.
+
+`mtu:<leaf>:<port>` sets the port's MTU to 1400 (`ip link set dev PORT mtu 1400`), so the
+kernel itself drops what is larger: a veth drops a frame bigger than the receiving end's MTU
+without a word, a bridge will not send one out of a port too small for it, and a routed port
+answers a DF packet with ICMP "frag needed". Clearing it sets the lab's 1500 back."""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ from fabrictui.backends.base import BackendError
 from fabrictui.backends.real.inventory import Inventory
 from fabrictui.backends.real.ssh import SshPool
 from fabrictui.model import Fault, Role
+
+FAULT_MTU = 1400  # fits pings of the default size, not a full 1450-byte pod packet + VXLAN
+LAB_MTU = 1500  # what the rehearsal lab gives every cable
 
 
 class RehearsalFaults:
@@ -37,6 +46,15 @@ class RehearsalFaults:
             fid = f"cut-uplink:{leaf[0]}:{spine[0]}"
             title = f"Cut uplink {leaf[0]} - {spine[0]} ({leaf[0]} {leaf[1]} down)"
             specs[fid] = (str(leaf[0]), Fault(fid, title))
+        for link in inv.links:
+            ends = [(link.get("a"), link.get("a_port")), (link.get("b"), link.get("b_port"))]
+            leaf = next((e for e in ends if roles.get(str(e[0])) is Role.LEAF), None)
+            other = next((e for e in ends if e is not leaf), None)
+            if leaf is None or other is None or not leaf[1] or roles.get(str(other[0])) is None:
+                continue
+            fid = f"mtu:{leaf[0]}:{leaf[1]}"
+            title = f"MTU {FAULT_MTU} on {leaf[0]} {leaf[1]} (the port facing {other[0]})"
+            specs[fid] = (str(leaf[0]), Fault(fid, title))
         return specs
 
     def faults(self) -> list[Fault]:
@@ -57,6 +75,9 @@ class RehearsalFaults:
                 raise BackendError(f"{host}: AS number unknown, cannot shut BGP down")
             command = "bgp shutdown" if active else "no bgp shutdown"
             argv = ["vtysh", "-c", "configure terminal", "-c", f"router bgp {asn}", "-c", command]
+        elif kind == "mtu":
+            port = fault_id.split(":")[2]
+            argv = ["ip", "link", "set", "dev", port, "mtu", str(FAULT_MTU if active else LAB_MTU)]
         else:
             leaf, spine = fault_id.split(":")[1:3]
             port = self._uplink_port(leaf, spine)

@@ -12,7 +12,7 @@ ping runs in that process's network namespace:
                  --filter label=io.kubernetes.docker.type=podsandbox
     docker inspect --format '{{.State.Pid}}' ID
   then
-    nsenter -t PID -n ping -c COUNT -W 1 [-s SIZE] TARGET
+    nsenter -t PID -n ping -c COUNT -W 1 [-M do] [-s SIZE] TARGET   (-M do: path MTU)
 
 The echo leaves from the pod's address and interface, crosses the same path, and the
 trace and the transit table correlate it as any other. Every command is an argument list
@@ -34,6 +34,7 @@ from fabrictui.backends.real.ssh.process import decode_text
 from fabrictui.model import KubePod, PingResult
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.missing import missing_program
+from fabrictui.parsers.mtu import note_too_big
 from fabrictui.parsers.ping import parse_ping_output
 
 # (node, pod uid) -> the pid holding its sandbox, as the runtime said: asked once per pod,
@@ -115,9 +116,11 @@ async def ping_from_node(
     timeout: float,
     size: int | None,
     sudo: bool,
+    df: bool = False,
 ) -> PingResult:
-    """The node's ping in the pod's network namespace (`via` "node"). Raises BackendError
-    (ToolMissing for a missing program, Unreachable for SSH) when it cannot run."""
+    """The node's ping in the pod's network namespace (`via` "node"), with `-M do` when
+    `df`. Raises BackendError (ToolMissing for a missing program, Unreachable for SSH)
+    when it cannot run."""
     node = pod.node
     if not node:
         raise BackendError(f"{pod.key} is on no node")
@@ -132,11 +135,11 @@ async def ping_from_node(
         _SANDBOX_PIDS[key] = pid
     else:
         try:
-            return await _ping_in(pool, node, pod, pid, target_ip, count, timeout, size, sudo)
+            return await _ping_in(pool, node, pod, pid, target_ip, count, timeout, size, sudo, df)
         except BackendError:  # the sandbox may have gone (a new pod by that name): ask again
             _SANDBOX_PIDS.pop(key, None)
-            return await ping_from_node(pool, pod, target_ip, count, timeout, size, sudo)
-    return await _ping_in(pool, node, pod, pid, target_ip, count, timeout, size, sudo)
+            return await ping_from_node(pool, pod, target_ip, count, timeout, size, sudo, df)
+    return await _ping_in(pool, node, pod, pid, target_ip, count, timeout, size, sudo, df)
 
 
 async def _ping_in(
@@ -149,8 +152,10 @@ async def _ping_in(
     timeout: float,
     size: int | None,
     sudo: bool,
+    df: bool = False,
 ) -> PingResult:
     sized = [] if size is None else ["-s", str(int(size))]
+    sized = ["-M", "do", *sized] if df else sized  # don't fragment: the path MTU probe
     argv = ["nsenter", "-t", str(pid), "-n", "ping", "-c", str(int(count)), "-W", "1", *sized]
     argv.append(target_ip)
     audit.record_call(f"on {node} for {pod.key}: {' '.join(argv)}")
@@ -168,7 +173,7 @@ async def _ping_in(
     result = dataclasses.replace(stats.as_result(pod.key, target_ip), via="node")
     if not finished and result.error is None and not stats.complete:
         result = dataclasses.replace(result, error=f"timed out after {timeout:g}s")
-    return result
+    return note_too_big(result, f"{stdout}\n{stderr}") if df else result
 
 
 async def _run_ending_with_channel(
@@ -206,15 +211,17 @@ async def probe_by_any_method(
     timeout: float,
     size: int,
     sudo: bool,
+    df: bool = False,
 ) -> PingResult:
-    """The pod's own ping (`-s SIZE` but at ping's default) when its image has one; else
-    the same probe from the node; else "not probed", naming each method and why."""
+    """The pod's own ping (`-s SIZE` but at ping's default; `-M do` when `df`) when its image
+    has one; else the same probe from the node; else "not probed", naming each method and
+    why."""
     sized = None if size == DEFAULT_PING_SIZE else size
-    pod_probe = await kube.ping(pod, target_ip, count, timeout, size=sized)
+    pod_probe = await kube.ping(pod, target_ip, count, timeout, size=sized, df=df)
     if pod_probe.not_probed is None:  # the image had the program (it may still have failed)
         return pod_probe
     try:
-        return await ping_from_node(pool, pod, target_ip, count, timeout, sized, sudo)
+        return await ping_from_node(pool, pod, target_ip, count, timeout, sized, sudo, df)
     except BackendError as err:
         node_why = str(err)
     why = f"{pod_probe.not_probed}; {node_why}; {EPHEMERAL_WHY}"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import ipaddress
 import json
 import logging
@@ -52,7 +51,12 @@ from fabrictui.backends.real.kube.config import Secrets, one_line, pointed_at, t
 from fabrictui.backends.real.kube.discovery import read_server_facts
 from fabrictui.backends.real.kube.errors import call_error
 from fabrictui.backends.real.kube.manifests import load_calico_manifest
-from fabrictui.backends.real.kube.pod_exec import ExecOutput, exec_in_pod, unprobed_if_missing
+from fabrictui.backends.real.kube.pod_exec import (
+    ExecOutput,
+    exec_in_pod,
+    ping_result,
+    unprobed_if_missing,
+)
 from fabrictui.backends.real.kube.watch import QUEUE_SIZE, stream_watch
 from fabrictui.constants import CALICO_CRD_GROUP, POD_POOL
 from fabrictui.intent.releases import (
@@ -432,12 +436,10 @@ class KubeClient:
         count: int = 3,
         timeout: float = 10.0,
         size: int | None = None,
+        df: bool = False,
     ) -> PingResult:
-        """`ping -c COUNT -W 1 [-s SIZE] IP` through exec; loss is a result, failures are
-        in `error`."""
-        from fabrictui.parsers import ParseError
-        from fabrictui.parsers.ping import parse_ping_output
-
+        """`ping -c COUNT -W 1 [-M do] [-s SIZE] IP` through exec; loss is a result, failures
+        are in `error`; a DF probe refused for its size carries the MTU reported (data)."""
         try:
             ipaddress.ip_address(target_ip)
         except ValueError:
@@ -445,7 +447,8 @@ class KubeClient:
         if size is not None and not 0 <= size <= MAX_PING_SIZE:
             raise BackendError(f"ping: illegal packet size {size}")
         sized = [] if size is None else ["-s", str(int(size))]
-        command = ["ping", "-c", str(int(count)), "-W", "1", *sized, target_ip]
+        dont_fragment = ["-M", "do"] if df else []
+        command = ["ping", "-c", str(int(count)), "-W", "1", *dont_fragment, *sized, target_ip]
         audit.record_call(f"exec in {pod.namespace}/{pod.name}: {shlex.join(command)}")
 
         def run(api: Any) -> ExecOutput:
@@ -465,21 +468,7 @@ class KubeClient:
             # containerd refuses the exec itself when the image has no ping
             failed = PingResult.failed(source, target_ip, str(exc))
             return unprobed_if_missing(pod, target_ip, str(exc)) or failed
-        stdout, stderr, timed_out = output.stdout, output.stderr, not output.finished
-        try:
-            stats = parse_ping_output(stdout)
-        except ParseError as exc:
-            unprobed = unprobed_if_missing(pod, target_ip, stdout, stderr, output.status)
-            if unprobed is not None:  # the image has no ping: not a network fault
-                return unprobed
-            why = one_line(stderr, 120) or one_line(exc, 120)
-            if timed_out:
-                why = f"timed out after {timeout:g}s"
-            return PingResult.failed(source, target_ip, why)
-        result = stats.as_result(source, target_ip)
-        if timed_out and result.error is None and not stats.complete:
-            result = dataclasses.replace(result, error=f"timed out after {timeout:g}s")
-        return result
+        return ping_result(pod, target_ip, output, timeout, df)
 
     def reset(self, server_override: str | None = None) -> None:
         """Forget the client (the next call builds a new one), e.g. after a new tunnel."""

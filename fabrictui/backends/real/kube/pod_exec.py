@@ -5,13 +5,18 @@ what a ping from a pod and `birdcl` in calico-node both are. Runs in a worker th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from fabrictui.backends.real.kube.config import one_line
 from fabrictui.model import KubePod, PingResult
+from fabrictui.parsers import ParseError
 from fabrictui.parsers.missing import missing_program
+from fabrictui.parsers.mtu import note_too_big
+from fabrictui.parsers.ping import parse_ping_output
 
 STATUS_CHANNEL = 3  # the exec's Status: exit code, or why the runtime could not start it
 
@@ -118,3 +123,37 @@ def unprobed_if_missing(pod: KubePod, target_ip: str, *texts: str) -> PingResult
         return None
     why = f"no {program.rsplit('/', 1)[-1]} in image {pod.image or 'of ' + pod.key}"
     return PingResult.unprobed(pod.key, target_ip, why)
+
+
+def unprobed_without_df(pod: KubePod, target_ip: str, *texts: str) -> PingResult | None:
+    """A DF probe the pod's ping could not send because it has no `-M` (busybox's ping
+    does not: it prints its usage): not probed here, so the node's ping is tried next."""
+    words = "\n".join(texts)
+    if "-M" not in words and "invalid option" not in words and "unrecognized option" not in words:
+        return None
+    why = f"ping in image {pod.image or 'of ' + pod.key} has no -M (busybox ping has none)"
+    return PingResult.unprobed(pod.key, target_ip, why)
+
+
+def ping_result(
+    pod: KubePod, target_ip: str, output: ExecOutput, timeout: float, df: bool
+) -> PingResult:
+    """What a ping run by exec in `pod` printed, as a PingResult: not probed when the image
+    has no ping (or, for a DF probe, no `-M`), failed when its words cannot be read."""
+    stdout, stderr, timed_out = output.stdout, output.stderr, not output.finished
+    try:
+        stats = parse_ping_output(stdout)
+    except ParseError as exc:
+        unprobed = unprobed_if_missing(pod, target_ip, stdout, stderr, output.status) or (
+            unprobed_without_df(pod, target_ip, stdout, stderr) if df else None
+        )
+        if unprobed is not None:  # the image has no ping (or no -M): not a network fault
+            return unprobed
+        why = one_line(stderr, 120) or one_line(exc, 120)
+        if timed_out:
+            why = f"timed out after {timeout:g}s"
+        return PingResult.failed(pod.key, target_ip, why)
+    result = stats.as_result(pod.key, target_ip)
+    if timed_out and result.error is None and not stats.complete:
+        result = dataclasses.replace(result, error=f"timed out after {timeout:g}s")
+    return note_too_big(result, f"{stdout}\n{stderr}") if df else result
