@@ -550,3 +550,109 @@ def test_json_round_trip(
 ) -> None:
     summary, cells, _ = drawn
     assert parse_bgp_summary(render_json(summary, cells, style, asdot)) == summary
+
+
+# --- network policy: selectors and policy objects (issue 19) ----------------------------
+
+POLICY_SAMPLES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "NetworkPolicy",
+        {
+            "metadata": {"name": "web", "namespace": "space1"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "nginx"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "podSelector": {
+                                    "matchExpressions": [
+                                        {"key": "tier", "operator": "In", "values": ["a"]}
+                                    ]
+                                }
+                            },
+                            {"namespaceSelector": {}},
+                            {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}},
+                        ],
+                        "ports": [{"protocol": "TCP", "port": 80}, {"port": "http"}],
+                    }
+                ],
+                "egress": [{"to": [{"podSelector": {}}], "ports": [{"port": 53}]}],
+            },
+        },
+    ),
+    (
+        "CalicoNetworkPolicy",
+        {
+            "metadata": {"name": "deny", "namespace": "space1"},
+            "spec": {
+                "order": 10,
+                "selector": "app == 'nginx' && !has(debug)",
+                "ingress": [
+                    {
+                        "action": "Deny",
+                        "protocol": "TCP",
+                        "source": {"selector": "role in {'a', 'b'}", "nets": ["10.0.0.0/8"]},
+                        "destination": {"ports": [80, "8000:8080"]},
+                    },
+                    {"action": "Allow"},
+                ],
+            },
+        },
+    ),
+]
+
+
+def _mutate_json(draw: st.DrawFn, value: Any) -> Any:
+    if isinstance(value, dict) and value:
+        key = draw(st.sampled_from(sorted(value)))
+        choice = draw(st.integers(0, 3))
+        out = dict(value)
+        if choice == 0:
+            del out[key]
+        elif choice == 1:
+            out[key] = draw(st.sampled_from([None, 7, "x", [], {}, True, "a ==", "1:0"]))
+        else:
+            out[key] = _mutate_json(draw, value[key])
+        return out
+    if isinstance(value, list) and value:
+        i = draw(st.integers(0, len(value) - 1))
+        return [*value[:i], _mutate_json(draw, value[i]), *value[i + 1 :]]
+    return draw(st.sampled_from([None, 0, -1, 70000, "", "x", "a == 'b' ||", "{", True]))
+
+
+@st.composite
+def mutated_policies(draw: st.DrawFn) -> tuple[str, Any]:
+    kind, obj = draw(st.sampled_from(POLICY_SAMPLES))
+    for _ in range(draw(st.integers(1, 4))):
+        obj = _mutate_json(draw, obj)
+    return kind, obj
+
+
+@FUZZ
+@given(mutated_policies())
+def test_policy_mutated_objects(sample: tuple[str, Any]) -> None:
+    from fabrictui.parsers.netpolicy import policies_from_list
+
+    kind, obj = sample
+    try:
+        policies = policies_from_list(kind, {"items": [obj]})
+    except ParseError:
+        return
+    for policy in policies:
+        assert policy.name and set(policy.types) <= {"Ingress", "Egress"}
+        for rule in policy.ingress + policy.egress:
+            assert rule.action in ("Allow", "Deny", "Log", "Pass")
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from(list("ab =!&|(){},'\"in has all() not")), max_size=40))
+def test_calico_selector_text(text: str) -> None:
+    from fabrictui.parsers.selectors import calico_selector
+
+    try:
+        selector = calico_selector(text)
+    except ParseError:
+        return
+    assert isinstance(selector.matches({"a": "b"}), bool)
