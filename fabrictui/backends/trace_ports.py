@@ -69,6 +69,8 @@ TRACE_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fdb": (("bridge", "fdb", "show", "dev", VXLAN_DEVICE), ()),
     "links": (("ip", "-br", "link"), ("ip", "-br", "link")),
     "bgp": ((), ("vtysh", "-c", "show bgp summary json")),
+    # the filter table with counters: network policy's rules (actions/policy/counters.py)
+    "filter": (("iptables-save", "-c", "-t", "filter"), ()),
 }
 
 

@@ -63,6 +63,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary
 from fabrictui.parsers.bird import BirdProtocol, parse_protocols
 from fabrictui.parsers.kube import node_from_api, object_name, pod_from_api
+from fabrictui.parsers.netpolicy import PolicyReading, policies_from_list
 from fabrictui.parsers.ping import parse_ping_output
 from fabrictui.parsers.routes import Route, parse_routes
 
@@ -473,6 +474,18 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
             return parse_protocols(self.bgp.bird_text(node, self._now()))
         except ParseError as err:
             raise BackendError(f"{node}: birdcl: {err}") from None
+
+    async def network_policies(self) -> PolicyReading:
+        """The demo's policies go through the same parser as a real API's answer; the
+        demo serves Calico's CRDs, and holds none of their policies."""
+        self._now()
+        audit.record_call("demo: list networkpolicies, (global)networkpolicies")
+        data = {"items": list(self.traffic.policies.values())}
+        try:
+            policies = policies_from_list("NetworkPolicy", data)
+        except ParseError as err:
+            raise BackendError(f"network policies: {err}") from None
+        return PolicyReading(tuple(policies))
 
     # -- faults ------------------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@
   pings to and from its pods fail.
 - `blackhole-pod:<namespace>/<name>`: a blackhole route for the pod's IP:
   pings to it (and replies to it) are dropped.
+- `deny-policy:<namespace>`: a NetworkPolicy `deny-all-ingress` selecting every pod of
+  the namespace for ingress with no rule: nothing reaches them (issue 19).
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -18,12 +20,26 @@ uptime.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
+
+DENY_ALL = "deny-all-ingress"
+
+
+def deny_all(namespace: str) -> dict[str, Any]:
+    """The deny-policy fault's object, as kubectl would apply it."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": DENY_ALL, "namespace": namespace},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    }
 
 
 class FaultBoard:
@@ -59,6 +75,9 @@ class FaultBoard:
         )
         for key in keys:
             faults.append(Fault(f"blackhole-pod:{key}", f"Black-hole pod {key}"))
+        spaces = sorted({key.split("/")[0] for key in pods} | {"space1"})
+        for space in spaces:
+            faults.append(Fault(f"deny-policy:{space}", f"Deny all ingress in {space} (policy)"))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -86,6 +105,13 @@ class FaultBoard:
                 self.traffic.blackholed.add(arg)
             else:
                 self.traffic.blackholed.discard(arg)
+        elif kind == "deny-policy":
+            if not arg:
+                raise NotFound(f"{fault_id}: no namespace named")
+            if active:
+                self.traffic.policies[f"{arg}/{DENY_ALL}"] = deny_all(arg)
+            else:
+                self.traffic.policies.pop(f"{arg}/{DENY_ALL}", None)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:
