@@ -53,6 +53,24 @@ class Peer:
     ports: tuple[PortMatch, ...] = ()
     not_ports: tuple[PortMatch, ...] = ()
 
+    @property
+    def names_pods(self) -> bool:
+        """Whether the peer says anything of pods (else only addresses and ports)."""
+        pods = (self.selector, self.not_selector, self.namespaces, self.namespace)
+        return any(x is not None for x in pods)
+
+    def selects_pod(
+        self, namespace: str, labels: Mapping[str, str], namespace_labels: Mapping[str, str]
+    ) -> bool:
+        """The pod conditions (namespace, namespace labels, pod labels) all hold."""
+        if self.namespace is not None and self.namespace != namespace:
+            return False
+        if self.namespaces is not None and not self.namespaces.matches(namespace_labels):
+            return False
+        if self.selector is not None and not self.selector.matches(labels):
+            return False
+        return self.not_selector is None or not self.not_selector.matches(labels)
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -78,6 +96,22 @@ class Policy:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def selects(
+        self,
+        namespace: str,
+        labels: Mapping[str, str],
+        namespace_labels: Mapping[str, str],
+        direction: str,
+    ) -> bool:
+        """Whether the policy applies to a pod for `direction` ("ingress"/"egress")."""
+        if direction.capitalize() not in self.types:
+            return False
+        if self.namespace is not None and self.namespace != namespace:
+            return False
+        if self.namespaces is not None and not self.namespaces.matches(namespace_labels):
+            return False
+        return self.selector.matches(labels)
 
     @property
     def label(self) -> str:

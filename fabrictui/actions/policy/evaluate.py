@@ -88,13 +88,7 @@ def _order(policy: Policy) -> tuple[float, str]:
 
 def applies(policy: Policy, endpoint: Endpoint, direction: str) -> bool:
     """Whether `policy` selects `endpoint` for `direction` ("ingress"/"egress")."""
-    if direction.capitalize() not in policy.types:
-        return False
-    if policy.namespace is not None and policy.namespace != endpoint.namespace:
-        return False
-    if policy.namespaces is not None and not policy.namespaces.matches(endpoint.namespace_labels):
-        return False
-    return policy.selector.matches(endpoint.labels)
+    return policy.selects(endpoint.namespace, endpoint.labels, endpoint.namespace_labels, direction)
 
 
 def _in_nets(ip: str | None, nets: Iterable[str]) -> bool:
@@ -120,13 +114,7 @@ def peer_matches(
 ) -> bool:
     """Every condition the peer gives holds for this end of the packet. A source's ports are
     the sender's ephemeral port, which a probe does not know: such a peer never matches."""
-    if peer.namespace is not None and peer.namespace != endpoint.namespace:
-        return False
-    if peer.namespaces is not None and not peer.namespaces.matches(endpoint.namespace_labels):
-        return False
-    if peer.selector is not None and not peer.selector.matches(endpoint.labels):
-        return False
-    if peer.not_selector is not None and peer.not_selector.matches(endpoint.labels):
+    if not peer.selects_pod(endpoint.namespace, endpoint.labels, endpoint.namespace_labels):
         return False
     if peer.nets and not _in_nets(endpoint.ip, peer.nets):
         return False
