@@ -11,7 +11,7 @@ from fabrictui.actions.policy.check import check_policy
 from fabrictui.actions.policy.counters import counter_evidence, policy_rules
 from fabrictui.actions.policy.evaluate import Decision
 from fabrictui.actions.verify.checks import choose_ping_pair, workload_running
-from fabrictui.actions.verify.diagnose import take_snapshot
+from fabrictui.actions.verify.diagnose import diagnose_ping, take_snapshot
 from fabrictui.backends.base import DemoWorkload
 from fabrictui.backends.demo.backend import DemoBackend
 from fabrictui.parsers import ParseError
@@ -50,6 +50,12 @@ async def test_deny_policy_fault_fails_the_check_and_drops_pings(lab: DemoBacken
     assert src is not None and dst is not None and dst.ip
     ping = await lab.ping(src, dst.ip, 2, 3.0)
     assert ping.received == 0
+    # the ping's diagnosis (verify's ping check, the ping matrix) names the policy
+    cause = diagnose_ping(await take_snapshot(lab), src, dst.ip, ping)
+    assert cause == (
+        f"NetworkPolicy space1/deny-all-ingress selects {dst.key} for ingress and no rule "
+        f"allows {src.key} -> {dst.key}"
+    )
 
     await lab.set_fault("deny-policy:space1", False)
     assert (await check_policy(lab, snap, wl, ignore)).passed

@@ -5,6 +5,8 @@ without iptables or SSH) say so in one line; nothing here decides the check."""
 
 from __future__ import annotations
 
+import re
+
 from fabrictui.actions.policy.evaluate import Decision
 from fabrictui.backends.base import DEFAULT_PING_SIZE, BackendError, LabBackend
 from fabrictui.model import KubePod
@@ -16,7 +18,8 @@ FILTER_READ = "filter"  # backends.trace_ports.TRACE_READS: iptables-save -c -t 
 
 def policy_rules(rules: list[IptRule], key: str) -> dict[tuple[str, str], IptRule]:
     """The rules whose comment names the policy `key` (namespace/name), by (chain, spec)."""
-    return {(r.chain, r.spec): r for r in rules if f"policy {key}" in r.comment}
+    named = re.compile(rf"(^|, )policy {re.escape(key)}([ ,:]|$)")
+    return {(r.chain, r.spec): r for r in rules if named.search(r.comment)}
 
 
 async def _read(backend: LabBackend, node: str) -> list[IptRule]:
