@@ -51,6 +51,7 @@ def kubectl(lab_dir: Path, *args: str, stdin: str | None = None) -> str:
         input=stdin, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    print(f"kubectl {' '.join(args)}: {done.stdout.strip()} {done.stderr.strip()}")
     return done.stdout
 
 
