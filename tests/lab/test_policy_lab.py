@@ -18,8 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from fabrictui.actions.policy.check import check_policy
+from fabrictui.actions.verify.diagnose import take_snapshot
+from fabrictui.backends.base import DemoWorkload
+from fabrictui.model import CheckResult
 from tests._lab_faults import namespace, prepare_workload
-from tests._rehearsal_tui import rehearsal_lab
+from tests._rehearsal_tui import open_lab, rehearsal_lab
 from tests._require import require
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -51,7 +55,6 @@ def kubectl(lab_dir: Path, *args: str, stdin: str | None = None) -> str:
         input=stdin, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    print(f"kubectl {' '.join(args)}: {done.stdout.strip()} {done.stderr.strip()}")
     return done.stdout
 
 
@@ -68,6 +71,22 @@ def verify(lab_dir: Path) -> tuple[int, dict, float]:
 
 def by_name(out: dict) -> dict[str, dict]:
     return {c["name"]: c for c in out["checks"]}
+
+
+async def _timed(lab_dir: Path) -> tuple[float, CheckResult]:
+    backend = open_lab(lab_dir)
+    try:
+        snap = await take_snapshot(backend)
+        started = time.monotonic()
+        result = await check_policy(backend, snap, DemoWorkload(), lambda _: None)
+        return time.monotonic() - started, result
+    finally:
+        await backend.close()
+
+
+def timed_check(lab_dir: Path) -> tuple[float, CheckResult]:
+    """The "network policy" check alone, on a snapshot taken before: seconds and result."""
+    return asyncio.run(_timed(lab_dir))
 
 
 def filter_rules(lab_dir: Path, node: str) -> str:
@@ -94,6 +113,8 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
     check = by_name(healthy)["network policy"]
     assert check["state"] == "pass" and check["evidence"][0] == "0 policies read", check
 
+    check_healthy, result = timed_check(lab_dir)
+    assert result.passed, result
     kubectl(lab_dir, "apply", "-f", "-", stdin=POLICY)
     assert "deny-all-ingress" in kubectl(lab_dir, "get", "networkpolicies", "-n", "space1")
     rendered = wait_rules(lab_dir, present=True)
@@ -112,6 +133,8 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
         ping = checks["cross-rack ping"]
         assert ping["state"] == "fail", ping
         assert "NetworkPolicy space1/deny-all-ingress" in ping["cause"], ping
+        check_denied, result = timed_check(lab_dir)
+        assert not result.passed and result.observed, result
     finally:
         kubectl(lab_dir, "delete", "networkpolicy", "-n", "space1", "deny-all-ingress")
     removed = wait_rules(lab_dir, present=False)
@@ -120,5 +143,6 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
     print(
         f"\nverify healthy {took_healthy:.1f} s; with the deny policy {took:.1f} s; after "
         f"delete {took_again:.1f} s; rules written {rendered:.1f} s after apply, removed "
-        f"{removed:.1f} s after delete; counter +{max(counts)}"
+        f"{removed:.1f} s after delete; counter +{max(counts)}; the check alone: "
+        f"{check_healthy * 1000:.0f} ms healthy, {check_denied:.2f} s denied (with its probe)"
     )
