@@ -146,3 +146,45 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
         f"{removed:.1f} s after delete; counter +{max(counts)}; the check alone: "
         f"{check_healthy * 1000:.0f} ms healthy, {check_denied:.2f} s denied (with its probe)"
     )
+
+
+CALICO_POLICY = """
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata:
+  name: no-ping-to-nginx
+spec:
+  order: 10
+  selector: app == 'nginx'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+    protocol: ICMP
+  - action: Allow
+"""
+
+
+def test_calico_global_policy_denies_icmp_only(lab_dir: Path) -> None:
+    """Calico's own kind, from calico.yaml's CRD: its Deny rule is the one named, the pings
+    die on its counted rule, and the nginx port stays open (rule 2 allows)."""
+    kubectl(lab_dir, "apply", "-f", "-", stdin=CALICO_POLICY)
+    try:
+        started = time.monotonic()
+        while "no-ping-to-nginx" not in filter_rules(lab_dir, NODES[0]):
+            assert time.monotonic() - started < 20, "the Calico policy was not rendered"
+            time.sleep(0.2)
+        code, out, _ = verify(lab_dir)
+        assert code == 1, out
+        policy = by_name(out)["network policy"]
+        assert policy["cause"].startswith(
+            "GlobalNetworkPolicy no-ping-to-nginx ingress rule 1 (Deny) denies space1/"
+        ), policy
+        assert not [e for e in policy["evidence"] if "TCP/80: DENIED" in e], policy
+        grew = [e for e in policy["evidence"] if re.search(r"\+[1-9]\d* during one probe", e)]
+        assert grew and "ingress rule 1 (Deny)" in grew[0], policy["evidence"]
+    finally:
+        kubectl(
+            lab_dir, "delete", "globalnetworkpolicies.crd.projectcalico.org", "no-ping-to-nginx"
+        )
+    code, out, _ = verify(lab_dir)
+    assert code == 0, out
