@@ -18,6 +18,7 @@ from fabrictui.actions.change.bgp_mode import deploy_mode, migrate
 from fabrictui.actions.change.scale import scale_workload
 from fabrictui.actions.progress import Progress
 from fabrictui.actions.routes import read_routes
+from fabrictui.actions.verify.apps import APP_CHECKS
 from fabrictui.actions.verify.run import verify
 from fabrictui.lab.bird import bird_dir
 from tests._rehearsal_tui import open_lab, rehearsal_lab
@@ -98,7 +99,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert len(birds(lab_id)) == 5
         checks = await verify(backend, ignore)
         assert {c.name: c.cause for c in checks if not c.passed} == {}
-        assert len(checks) == 8
+        assert len(checks) == 8 + len(APP_CHECKS)
         report = await read_routes(backend)
         assert report.mode == "bgp" and not report.missing and not report.errors
         across = [r for r in report.rows if r.switch == "leaf2" and r.owner == "k8s-node-l1-1"]

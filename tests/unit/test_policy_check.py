@@ -10,6 +10,7 @@ import pytest
 from fabrictui.actions.policy.check import check_policy
 from fabrictui.actions.policy.counters import counter_evidence, policy_rules
 from fabrictui.actions.policy.evaluate import Decision
+from fabrictui.actions.trace.run import run_trace
 from fabrictui.actions.verify.checks import choose_ping_pair, workload_running
 from fabrictui.actions.verify.diagnose import diagnose_ping, take_snapshot
 from fabrictui.backends.base import DemoWorkload
@@ -89,3 +90,17 @@ async def test_counter_evidence_without_a_node_is_empty(lab: DemoBackend) -> Non
     pods = await lab.list_pods("space1")
     lines = await counter_evidence(lab, pods[0], pods[1], Decision(True), True)
     assert lines == []
+
+
+async def test_trace_names_the_denying_policy(lab: DemoBackend) -> None:
+    snap = await take_snapshot(lab)
+    src, dst = choose_ping_pair(snap, workload_running(snap, DemoWorkload())) or (None, None)
+    assert src is not None and dst is not None
+    healthy = await run_trace(lab, ignore, src.key, dst.key, count=1, timeout=3.0)
+    assert healthy.cause is None and healthy.ping_ok
+    await lab.set_fault("deny-policy:space1", True)
+    traced = await run_trace(lab, ignore, src.key, dst.key, count=1, timeout=3.0)
+    assert traced.cause is not None
+    assert traced.cause.startswith("NetworkPolicy space1/deny-all-ingress selects "), traced.cause
+    # the captures' own account of where it went dark stays in the evidence
+    assert any(e.startswith("where it went dark: ") for e in traced.evidence), traced.evidence
