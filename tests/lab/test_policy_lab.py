@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.actions.policy.check import check_policy
+from fabrictui.actions.trace.run import run_trace
 from fabrictui.actions.verify.diagnose import take_snapshot
 from fabrictui.backends.base import DemoWorkload
 from fabrictui.model import CheckResult
@@ -71,6 +72,15 @@ def verify(lab_dir: Path) -> tuple[int, dict, float]:
 
 def by_name(out: dict) -> dict[str, dict]:
     return {c["name"]: c for c in out["checks"]}
+
+
+async def _trace_cause(lab_dir: Path, src: str, dst: str) -> tuple[str | None, tuple[str, ...]]:
+    backend = open_lab(lab_dir)
+    try:
+        traced = await run_trace(backend, lambda _: None, src, dst, count=1, timeout=3.0)
+        return traced.cause, traced.evidence
+    finally:
+        await backend.close()
 
 
 async def _timed(lab_dir: Path) -> tuple[float, CheckResult]:
@@ -135,6 +145,13 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
         assert "NetworkPolicy space1/deny-all-ingress" in ping["cause"], ping
         check_denied, result = timed_check(lab_dir)
         assert not result.passed and result.observed, result
+        # the path trace of the pair verify pinged names the policy too
+        pair = re.search(r"allows (space1/\S+) -> (space1/\S+)", policy["cause"])
+        assert pair is not None, policy["cause"]
+        src, dst = pair.groups()
+        cause, evidence = asyncio.run(_trace_cause(lab_dir, src, dst))
+        assert cause is not None and cause.startswith("NetworkPolicy space1/deny-all-ingress")
+        assert any(e.startswith("where it went dark: ") for e in evidence), evidence
     finally:
         kubectl(lab_dir, "delete", "networkpolicy", "-n", "space1", "deny-all-ingress")
     removed = wait_rules(lab_dir, present=False)
