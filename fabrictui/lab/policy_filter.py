@@ -195,7 +195,8 @@ class Renderer:
                     self.chains.add(chain, f"{match} {tail}".strip())
 
     def node(self, node: str) -> list[str]:
-        """iptables-restore lines (no table header, no COMMIT) for `node`'s chains."""
+        """iptables-restore lines (no table header, no COMMIT) for `node`'s chains; none
+        when no policy selects a pod of the node (the node then holds nothing of ours)."""
         self.chains = _Chains()
         self.chains.add(MAIN, "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
         for pod in sorted((p for p in self.pods if p.node == node), key=lambda p: p.veth):
@@ -217,6 +218,8 @@ class Renderer:
                 self.chains.add(
                     chain, f'-m comment --comment "{names}: no {direction} rule allows" -j DROP'
                 )
+        if len(self.chains.rules[MAIN]) == 1:
+            return []  # no pod here is selected: no rule of ours, not even conntrack's
         lines = [f":{c} - [0:0]" for c in self.chains.order]
         for chain in self.chains.order:
             lines += [f"-A {chain} {r}" for r in self.chains.rules[chain]]

@@ -118,6 +118,7 @@ def wait_rules(lab_dir: Path, present: bool, timeout: float = 20.0) -> float:
 
 
 def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
+    assert not [n for n in NODES if "ftui-p" in filter_rules(lab_dir, n)]
     code, healthy, took_healthy = verify(lab_dir)
     assert code == 0, healthy
     check = by_name(healthy)["network policy"]
@@ -155,6 +156,8 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
     finally:
         kubectl(lab_dir, "delete", "networkpolicy", "-n", "space1", "deny-all-ingress")
     removed = wait_rules(lab_dir, present=False)
+    # no policy left: the nodes hold nothing of ours (no chain, no jump from FORWARD)
+    assert not [n for n in NODES if "ftui-p" in filter_rules(lab_dir, n)]
     code, again, took_again = verify(lab_dir)
     assert code == 0, again
     print(

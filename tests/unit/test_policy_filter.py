@@ -26,12 +26,13 @@ def rules(lines: list[str], chain: str) -> list[str]:
     return [line.removeprefix(f"-A {chain} ") for line in lines if line.startswith(f"-A {chain} ")]
 
 
-def test_no_policy_only_lets_replies_through() -> None:
-    lines = Renderer(PODS, [], {}).node("n1")
-    assert lines == [
-        f":{MAIN} - [0:0]",
-        f"-A {MAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-    ]
+def test_a_node_where_no_policy_selects_a_pod_holds_nothing() -> None:
+    assert Renderer(PODS, [], {}).node("n1") == []
+    in_space2 = knp("deny", {"podSelector": {}, "policyTypes": ["Ingress"]}, "space2")
+    assert Renderer(PODS, [in_space2], {}).node("n1") == []
+    lines = Renderer(PODS, [in_space2], {}).node("n2")
+    assert rules(lines, MAIN)[0] == "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+    assert rules(lines, MAIN)[1] == "-o cali0000000000c -j ftui-pi-0000000000c"
 
 
 def test_deny_all_ingress_drops_into_each_selected_pod_with_a_counted_rule() -> None:

@@ -5,7 +5,8 @@ NetworkPolicy and GlobalNetworkPolicy, once their CRDs are applied): the rules o
 
 A node's chains are rewritten only when its rules change (a rewrite zeroes the counters
 that show what policy dropped); chains of ours that are no longer needed are flushed and
-deleted. With the memory data plane nothing is written: the rules are only computed."""
+deleted, and a node where no policy selects a pod holds nothing of ours (no jump, no
+conntrack match). With the memory data plane nothing is written: the rules are only computed."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ class PolicyFilter:
     async def reconcile(self) -> None:
         wanted = self.desired()
         for name, lines in wanted.items():
-            if self.applied.get(name) == lines:
+            if self.applied.get(name, []) == lines:
                 continue
             net = self.cluster.calico.nodes.get(name)
             if self.realize and net is not None and net.netns:
@@ -132,11 +133,14 @@ class PolicyFilter:
 
     async def _write(self, netns: str, lines: list[str]) -> None:
         before = own_chains(await run(_netns_argv(netns, "iptables-save", "-t", "filter")))
-        await run(_netns_argv(netns, "iptables-restore", "--noflush"), restore_text(lines))
-        try:
-            await run(_netns_argv(netns, "iptables", "-C", "FORWARD", "-j", MAIN))
-        except DataplaneError:
-            await run(_netns_argv(netns, "iptables", "-I", "FORWARD", "1", "-j", MAIN))
+        if lines:
+            await run(_netns_argv(netns, "iptables-restore", "--noflush"), restore_text(lines))
+            try:
+                await run(_netns_argv(netns, "iptables", "-C", "FORWARD", "-j", MAIN))
+            except DataplaneError:
+                await run(_netns_argv(netns, "iptables", "-I", "FORWARD", "1", "-j", MAIN))
+        elif MAIN in before:  # nothing selected here any more: the jump goes first
+            await run(_netns_argv(netns, "iptables", "-D", "FORWARD", "-j", MAIN))
         kept = {line[1:].split()[0] for line in lines if line.startswith(":")}
         for chain in [c for c in before if c not in kept]:
             await run(_netns_argv(netns, "iptables", "-F", chain))
