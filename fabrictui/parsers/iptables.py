@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from fabrictui.parsers import ParseError
 
-_COUNTED = re.compile(r"^\[(\d+):(\d+)\]\s+-A\s+(\S+)(.*)$")
+_COUNTED = re.compile(r"^\[(\d{1,20}):(\d{1,20})\]\s+-A\s+(\S+)(.*)$")  # counters are u64
 
 
 @dataclass(frozen=True, slots=True)
