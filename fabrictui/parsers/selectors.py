@@ -38,6 +38,7 @@ class Selector:
 
 
 ALL = Selector("all()", ("all",))
+MAX_DEPTH = 64  # parentheses and negations inside one another
 
 
 def _eval(node: Node, labels: Mapping[str, str]) -> bool:
@@ -86,6 +87,7 @@ class _Reader:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
 
     def peek(self, ahead: int = 0) -> str | None:
         j = self.i + ahead
@@ -121,6 +123,15 @@ class _Reader:
         return node
 
     def unary(self) -> Node:
+        self.depth += 1  # nesting beyond any real selector: refuse before Python's limit
+        if self.depth > MAX_DEPTH:
+            raise ParseError(f"selector {self.text[:40]!r}...: nested too deep")
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> Node:
         tok = self.peek()
         if tok == "!":
             self.take()
