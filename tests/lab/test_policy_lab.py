@@ -127,7 +127,9 @@ def test_deny_policy_is_dropped_by_the_kernel_and_named(lab_dir: Path) -> None:
     check_healthy, result = timed_check(lab_dir)
     assert result.passed, result
     kubectl(lab_dir, "apply", "-f", "-", stdin=POLICY)
-    assert "deny-all-ingress" in kubectl(lab_dir, "get", "networkpolicies", "-n", "space1")
+    listed = kubectl(lab_dir, "get", "networkpolicies", "-n", "space1").splitlines()
+    assert listed[0].split() == ["NAME", "POD-SELECTOR", "AGE"], listed  # as kubectl shows it
+    assert listed[1].split()[:2] == ["deny-all-ingress", "<none>"], listed
     rendered = wait_rules(lab_dir, present=True)
     try:
         code, out, took = verify(lab_dir)
