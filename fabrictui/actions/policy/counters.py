@@ -59,8 +59,3 @@ async def counter_evidence(
             f"+{grew} during one probe {src.key} -> {dst.ip}"
         )
     return lines
-
-
-def counters_grew(lines: list[str]) -> bool:
-    """Whether the evidence shows a counter that grew (for tests and the report)."""
-    return any("+0 during" not in line and "during one probe" in line for line in lines)
