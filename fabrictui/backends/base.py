@@ -31,6 +31,7 @@ from fabrictui.model import (
     WatchEvent,
 )
 from fabrictui.parsers.bird import BirdProtocol
+from fabrictui.parsers.netpolicy import PolicyReading
 from fabrictui.parsers.routes import Route
 
 DEFAULT_PING_SIZE = 56  # iputils ping's payload bytes without -s
@@ -225,6 +226,12 @@ class LabBackend(abc.ABC):
         if size != DEFAULT_PING_SIZE:
             raise BackendError(f"{self.info().kind} labs cannot set the probe size")
         return await self.ping(pod, target_ip, count, timeout)
+
+    async def network_policies(self) -> PolicyReading:
+        """The lab's network policies (Kubernetes NetworkPolicy, Calico NetworkPolicy and
+        GlobalNetworkPolicy) and its namespaces' labels; a kind the API does not serve is
+        in the reading's `unseen`, not an error."""
+        raise BackendError(f"{self.info().kind} labs cannot read network policy")
 
     # -- the BGP scenario: Calico peering with the leaves (docs/bgp-scenario.md) ---------
 

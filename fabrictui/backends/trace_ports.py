@@ -70,6 +70,8 @@ TRACE_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "links": (("ip", "-br", "link"), ("ip", "-br", "link")),
     "mtus": (("ip", "-o", "link"), ("ip", "-o", "link")),  # the path MTU check's reads
     "bgp": ((), ("vtysh", "-c", "show bgp summary json")),
+    # the filter table with counters: network policy's rules (actions/policy/counters.py)
+    "filter": (("iptables-save", "-c", "-t", "filter"), ()),
 }
 
 

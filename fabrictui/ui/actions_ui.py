@@ -20,6 +20,7 @@ from fabrictui.actions.change.bgp_mode import deploy_mode, plan_deploy_mode
 from fabrictui.actions.change.plans import plan_fault, plan_scale_on
 from fabrictui.actions.change.scale import belongs, scale_workload
 from fabrictui.actions.ping.mesh import ping_mesh as run_ping_mesh
+from fabrictui.actions.policy.listing import PolicyListing, list_pod_policies
 from fabrictui.actions.progress import ActionResult, Progress, Report
 from fabrictui.actions.routes import RoutesReport, read_routes
 from fabrictui.actions.trace.run import TraceResult, run_trace
@@ -125,6 +126,29 @@ def routes(host: ActionHost, switch: str | None = None) -> None:
     host.runner.start(
         ActionSpec("routes", "Routes", target=switch or "every switch"),
         lambda report: read_routes(host.backend, switch),
+        finished,
+    )
+
+
+# -- network policy -----
+
+
+def policies(host: ActionHost) -> None:
+    """Read-only: the policies that select each pod (a pod's policies, issue 19)."""
+    if not host.runner.free():
+        return
+    screen = TextReportScreen("Network policy: reading…", Text(""), "policy-report")
+    host.push_screen(screen)
+
+    def finished(listing: PolicyListing) -> None:
+        title = f"Network policy: {listing.policies} policies, {listing.selected} pods selected"
+        host.log_action(title.removeprefix("Network policy: "), "warn" if listing.unseen else "ok")
+        if screen.is_attached:
+            screen.update_body(title, Text("\n".join(listing.lines)))
+
+    host.runner.start(
+        ActionSpec("policy", "Network policy", target="every pod"),
+        lambda report: list_pod_policies(host.backend, report),
         finished,
     )
 

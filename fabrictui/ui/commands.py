@@ -26,6 +26,11 @@ class FabricCommands(Provider):
                 "deploy, or migrate back from BGP mode",
             ),
             ("routes: per switch", partial(actions_ui.routes, app), "node subnets, pod blocks"),
+            (
+                "policy: per pod",
+                partial(actions_ui.policies, app),
+                "which policies select each pod",
+            ),
             ("k8s: scale nginx", app.action_scale, "scale space1/nginx-deployment"),
             ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
             ("verify: run the six checks", app.action_verify, "is the lab healthy?"),

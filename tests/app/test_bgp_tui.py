@@ -4,10 +4,13 @@ the routes view from the palette, and verify's eight checks."""
 
 from __future__ import annotations
 
+from fabrictui.actions.verify.apps import APP_CHECKS
 from fabrictui.app import make_app
 from fabrictui.backends.demo import DemoBackend
 from fabrictui.config import Settings
+from fabrictui.ui import actions_ui
 from fabrictui.ui.screens.confirm import ChoiceScreen, ConfirmScreen
+from fabrictui.ui.screens.report import TextReportScreen
 from fabrictui.ui.screens.routes import RoutesScreen
 from tests.app.test_app_demo import finish_action, loaded, log, run_verify, wait_for
 
@@ -41,7 +44,7 @@ async def test_bgp_lab_on_screen_routes_and_verify():
         )
         await pilot.press("escape")
         report = await run_verify(app, pilot)
-        assert report.startswith("Verify: 9/9 checks pass")
+        assert report.startswith(f"Verify: {8 + len(APP_CHECKS)}/{8 + len(APP_CHECKS)} checks pass")
 
 
 async def test_d_asks_the_mode_and_shows_the_bgp_plan_then_migrates():
@@ -66,3 +69,20 @@ async def test_d_asks_the_mode_and_shows_the_bgp_plan_then_migrates():
         await wait_for(pilot, lambda: "dynamic neighbours" in fabric_text(app))
         # the demo `ready` lab's own info expects no node peerings: the state's mode does
         await wait_for(pilot, lambda: "UNEXPECTED" not in fabric_text(app))
+
+
+async def test_policy_per_pod_from_the_palette_names_the_deny():
+    """The pods' policies (issue 19): the deny-policy fault's NetworkPolicy is listed for
+    every space1 pod, with the direction it covers."""
+    app = demo_app("ready")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        await app.backend.set_fault("deny-policy:space1", True)
+        actions_ui.policies(app)
+        await finish_action(app, pilot)
+        assert isinstance(app.screen, TextReportScreen)
+        title = str(app.screen.query_one("#report-title").render())
+        assert title == "Network policy: 1 policies, 4 pods selected", title
+        body = str(app.screen.query_one("#report-body").render())
+        assert "NetworkPolicy space1/deny-all-ingress (ingress)" in body, body
+        assert "no policy selects: kube-system/" in body, body

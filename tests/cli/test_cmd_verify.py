@@ -7,6 +7,7 @@ import json
 import pytest
 
 from fabrictui import cli
+from fabrictui.actions.verify.apps import APP_CHECKS
 from fabrictui.backends import select
 from fabrictui.backends.base import BackendError
 from tests.demo_helpers import fast_demo_only
@@ -25,7 +26,7 @@ def test_ready_passes_all_json(capsys):
     assert doc["lab"] == {"kind": "demo", "name": "demo (ready, seed 1)", "source": "--demo ready"}
     assert doc["mode"] == "vxlan"
     checks = doc["checks"]
-    assert len(checks) == 7  # the mode's six, then the application checks (path MTU)
+    assert len(checks) == 6 + len(APP_CHECKS)  # the mode's six, then the application checks
     keys = {"name", "state", "passed", "evidence", "cause", "unseen"}
     assert all(set(c) == keys for c in checks)
     assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)
@@ -38,17 +39,21 @@ def test_fresh_fails_checks_2_to_6_table(capsys):
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert lines[0] == "lab: demo (fresh, seed 1) [demo] from --demo fresh"
-    verdicts = [line.split()[-1] for line in lines if line[:2] in {f"{i}." for i in range(1, 8)}]
-    assert verdicts == ["PASS", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL", "OBSERVED"]
+    numbers = {f"{i}." for i in range(1, 7 + len(APP_CHECKS))}
+    verdicts = [line.split()[-1] for line in lines if line[:2] in numbers]
+    assert verdicts == ["PASS"] + ["FAIL"] * 5 + ["OBSERVED"] * len(APP_CHECKS)
     assert "cause: NotReady: k8s-master-l1-1" in out.out
-    assert lines[-1] == "1/7 checks passed, 1 not observed"  # path MTU: no pods to probe
+    # the application checks have no running workload to judge: not observed, never failed
+    total = 6 + len(APP_CHECKS)
+    assert lines[-1] == f"1/{total} checks passed, {len(APP_CHECKS)} not observed"
     assert "reading the lab" in out.err  # progress goes to stderr
 
 
 def test_ready_table_says_all_passed(capsys):
     assert cli.main(["verify", "--demo", "ready", "-q"]) == 0
     out = capsys.readouterr()
-    assert out.out.splitlines()[-1] == "7/7 checks passed" and out.err == ""
+    total = 6 + len(APP_CHECKS)
+    assert out.out.splitlines()[-1] == f"{total}/{total} checks passed" and out.err == ""
 
 
 def test_unreachable_lab_is_one_line_exit_2(monkeypatch, capsys):

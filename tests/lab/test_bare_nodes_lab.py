@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fabrictui.actions.verify.apps import APP_CHECKS
 from tests._cli import run_fabrictui
 from tests._require import require
 
@@ -212,7 +213,11 @@ def test_the_tui_keys_in_a_real_terminal(lab: Path) -> None:
         assert matrix.count("ms node") == 12  # every cell says how it ran
         keys("Escape")
         keys("V")
-        until("Verify: 7/7 checks pass", "(via node)", " facing k8s-node-l2-1: ")
+        until(
+            f"Verify: {6 + len(APP_CHECKS)}/{6 + len(APP_CHECKS)} checks pass",
+            "(via node)",
+            " facing k8s-node-l2-1: ",
+        )
         keys("Escape")
         keys("T")
         until("Trace from pod")

@@ -18,6 +18,7 @@ from fabrictui.actions.change.bgp_mode import deploy_mode, migrate
 from fabrictui.actions.change.scale import scale_workload
 from fabrictui.actions.progress import Progress
 from fabrictui.actions.routes import read_routes
+from fabrictui.actions.verify.apps import APP_CHECKS
 from fabrictui.actions.verify.run import verify
 from fabrictui.lab.bird import bird_dir
 from tests._rehearsal_tui import open_lab, rehearsal_lab
@@ -98,7 +99,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert len(birds(lab_id)) == 5
         checks = await verify(backend, ignore)
         assert {c.name: c.cause for c in checks if not c.passed} == {}
-        assert len(checks) == 9  # the mode's eight and path MTU
+        assert len(checks) == 8 + len(APP_CHECKS)
         report = await read_routes(backend)
         assert report.mode == "bgp" and not report.missing and not report.errors
         across = [r for r in report.rows if r.switch == "leaf2" and r.owner == "k8s-node-l1-1"]
@@ -115,7 +116,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert "listen range" not in leaf_config(lab_dir, "leaf1")
         assert "peer-group" not in leaf_config(lab_dir, "leaf2")
         checks = await verify(backend, ignore)
-        assert [c.passed for c in checks] == [True] * 7  # the mode's six and path MTU
+        assert [c.passed for c in checks] == [True] * (6 + len(APP_CHECKS))
 
         # BGP mode once more, then the lab goes down with it (the fixture): nothing stays
         assert (await deploy_mode(backend, ignore, "bgp", timeout=60)).ok

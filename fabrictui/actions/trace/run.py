@@ -22,6 +22,7 @@ from fabrictui.actions.trace.causes import PathContext, explain
 from fabrictui.actions.trace.correlate import correlate
 from fabrictui.actions.trace.model import Probe, TraceResult
 from fabrictui.actions.trace.points import observation_points
+from fabrictui.actions.trace.policy import policy_cause
 from fabrictui.actions.trace.sizes import size_notes
 from fabrictui.backends.base import DEFAULT_PING_SIZE, BackendError, LabBackend, NotFound
 from fabrictui.intent.labshape import LabShape
@@ -170,6 +171,13 @@ async def run_trace(
         context.say(f"no pod and no node's Calico block holds {dst_ip}")
     # a missing program explains itself; an exec that failed may be explained by the lab
     cause = await explain(context, corr, ping) if ping.not_probed is None else None
+    if ping.probed and not ping.ok:
+        denied, lines = await policy_cause(backend, src, dst)
+        context.evidence.extend(lines)
+        if denied:  # the captures say where it went dark, the policy why
+            if cause:
+                context.evidence.append(f"where it went dark: {cause}")
+            cause = denied
     phase("read state")
     return TraceResult(
         source=src.key,

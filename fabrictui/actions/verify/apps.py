@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fabrictui.actions.policy.check import check_policy
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
 from fabrictui.actions.verify.path_mtu import NAME as PATH_MTU
@@ -21,7 +22,10 @@ from fabrictui.model import CheckResult
 AppCheck = Callable[[LabBackend, LabSnapshot, DemoWorkload, Report], Awaitable[CheckResult]]
 
 # (name, check), in the order verify runs and numbers them after the mode's checks
-APP_CHECKS: tuple[tuple[str, AppCheck], ...] = ((PATH_MTU, check_path_mtu),)
+APP_CHECKS: tuple[tuple[str, AppCheck], ...] = (
+    (PATH_MTU, check_path_mtu),
+    ("network policy", check_policy),
+)
 
 
 async def run_app_checks(

@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from fabrictui.actions.policy.evaluate import pair_decision
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.constants import CALICO_NAMESPACES
 from fabrictui.intent import labshape
@@ -26,6 +27,7 @@ from fabrictui.model import (
     SwitchReading,
     VmState,
 )
+from fabrictui.parsers.netpolicy import PolicyReading
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class LabSnapshot:
     pods: tuple[KubePod, ...]
     active_faults: tuple[str, ...] = ()
     errors: tuple[str, ...] = field(default=())
+    policies: PolicyReading | None = None  # None: the lab's policies could not be read
 
     def host(self, name: str) -> Host | None:
         return next((h for h in self.hosts if h.name == name), None)
@@ -113,8 +116,12 @@ async def take_snapshot(backend: LabBackend, timeout: float = 20.0) -> LabSnapsh
         except BackendError as err:
             errors.append(str(err))
             nodes, pods = (), ()
+        try:
+            policies: PolicyReading | None = await backend.network_policies()
+        except BackendError:
+            policies = None  # not read: a ping's diagnosis does without
     active = tuple(f.id for f in backend.faults() if f.active)
-    return LabSnapshot(info, hosts, readings, nodes, pods, active, tuple(errors))
+    return LabSnapshot(info, hosts, readings, nodes, pods, active, tuple(errors), policies)
 
 
 def calico_problem(snapshot: LabSnapshot, node: str | None) -> str | None:
@@ -191,6 +198,10 @@ def diagnose_ping(
         if f"blackhole-pod:{key}" in snapshot.active_faults:
             ip = dst.ip if key == dst.key else src.ip
             return f"{key} ({ip}) is black-holed"
+    if snapshot.policies is not None:
+        decision = pair_decision(snapshot.policies, src, dst)
+        if not decision.allowed:
+            return decision.words(src.key, dst.key)
     if src.node != dst.node:
         problem = fabric_problem(
             snapshot, snapshot.rack_of_node(src.node), snapshot.rack_of_node(dst.node)

@@ -64,8 +64,9 @@ from fabrictui.parsers.bgp import parse_bgp_summary
 from fabrictui.parsers.bird import BirdProtocol, parse_protocols
 from fabrictui.parsers.kube import node_from_api, object_name, pod_from_api
 from fabrictui.parsers.mtu import note_too_big
+from fabrictui.parsers.netpolicy import PolicyReading
 from fabrictui.parsers.ping import parse_ping_output
-from fabrictui.parsers.routes import Route, parse_routes
+from fabrictui.parsers.routes import Route
 
 SCENARIOS = ("fresh", "ready", "ready-bgp")
 CALICO_AGE = 1445.0  # "24m" in the seed's kubectl output
@@ -468,13 +469,7 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         reading = await self.bgp_summary(switch)  # the same reachability as the summary
         if reading.error is not None:
             raise Unreachable(reading.error)
-        routes = demo_routes.table(switch, self.fabric, self.bgp, self._now())
-        is_leaf = switch in topo.LEAVES
-        text = demo_routes.nclu_text(routes) if is_leaf else demo_routes.frr_json(routes)
-        try:
-            return parse_routes(text)
-        except ParseError as err:
-            raise BackendError(f"{switch}: {err}") from None
+        return demo_routes.as_read(switch, self.fabric, self.bgp, self._now())
 
     async def node_bgp_status(self, node: str) -> list[BirdProtocol]:
         if node not in topo.NODE_BY_NAME:
@@ -483,6 +478,11 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
             return parse_protocols(self.bgp.bird_text(node, self._now()))
         except ParseError as err:
             raise BackendError(f"{node}: birdcl: {err}") from None
+
+    async def network_policies(self) -> PolicyReading:
+        self._now()
+        audit.record_call("demo: list networkpolicies, (global)networkpolicies")
+        return self.traffic.policy_reading()
 
     # -- faults ------------------------------------------------------------------------------------
 

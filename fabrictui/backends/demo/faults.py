@@ -14,6 +14,8 @@
   everything fits but full-size pod packets (1450 + VXLAN's 50): too big to leave by it, a
   DF packet is refused with "frag needed" (VXLAN's outer is fragmented); too big to arrive
   on it, a packet is dropped without a word. Pings of the default size still answer.
+- `deny-policy:<namespace>`: a NetworkPolicy `deny-all-ingress` selecting every pod of
+  the namespace for ingress with no rule: nothing reaches them (issue 19).
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -21,6 +23,8 @@ uptime.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
@@ -31,6 +35,17 @@ from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
 
 FAULT_MTU = 1400  # an uplink someone left at less than the underlay needs
+DENY_ALL = "deny-all-ingress"
+
+
+def deny_all(namespace: str) -> dict[str, Any]:
+    """The deny-policy fault's object, as kubectl would apply it."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": DENY_ALL, "namespace": namespace},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    }
 
 
 class FaultBoard:
@@ -74,6 +89,9 @@ class FaultBoard:
         )
         for key in keys:
             faults.append(Fault(f"blackhole-pod:{key}", f"Black-hole pod {key}"))
+        spaces = sorted({key.split("/")[0] for key in pods} | {"space1"})
+        for space in spaces:
+            faults.append(Fault(f"deny-policy:{space}", f"Deny all ingress in {space} (policy)"))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -112,6 +130,13 @@ class FaultBoard:
                 self.traffic.tracer.mtus[(host, port)] = FAULT_MTU
             else:
                 self.traffic.tracer.mtus.pop((host, port), None)
+        elif kind == "deny-policy":
+            if not arg:
+                raise NotFound(f"{fault_id}: no namespace named")
+            if active:
+                self.traffic.policies[f"{arg}/{DENY_ALL}"] = deny_all(arg)
+            else:
+                self.traffic.policies.pop(f"{arg}/{DENY_ALL}", None)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

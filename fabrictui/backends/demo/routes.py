@@ -12,10 +12,13 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from fabrictui.backends.base import BackendError
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.bgp import DemoBgp
 from fabrictui.backends.demo.fabric import Fabric, format_uptime
 from fabrictui.backends.trace_ports import conventional_ports
+from fabrictui.parsers import ParseError
+from fabrictui.parsers.routes import Route, parse_routes
 
 PORTS = conventional_ports(topo.SHAPE)
 BRIDGE = "bridge"  # the leaf's server-facing bridge (Cumulus' usual name)
@@ -87,6 +90,17 @@ def _towards(switch: str, target: str, fabric: Fabric, now: float) -> list[tuple
             return []
         return [(topo.link(target, switch).leaf_ip, PORTS[(switch, target)])]
     return []
+
+
+def as_read(switch: str, fabric: Fabric, bgp: DemoBgp, now: float) -> list[Route]:
+    """The switch's routes as fabrictui reads a real one's: its own text (NCLU on a leaf,
+    FRR's JSON on a spine) through the same parser."""
+    routes = table(switch, fabric, bgp, now)
+    text = nclu_text(routes) if switch in topo.LEAVES else frr_json(routes)
+    try:
+        return parse_routes(text)
+    except ParseError as err:
+        raise BackendError(f"{switch}: {err}") from None
 
 
 def nclu_text(routes: Table) -> str:

@@ -16,7 +16,9 @@ import asyncio
 import random
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
+from fabrictui.backends.base import BackendError
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.bgp import DemoBgp
 from fabrictui.backends.demo.fabric import Fabric
@@ -24,6 +26,8 @@ from fabrictui.backends.demo.kube import KubeSim, PodRec
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.tracing import Tracer
 from fabrictui.backends.demo.wire import DemoCapture, vxlan_echo, vxlan_source_port
+from fabrictui.parsers import ParseError
+from fabrictui.parsers.netpolicy import PolicyReading, kube_network_policy, policies_from_list
 
 PROBE_INTERVAL = 5.0  # background echo between nginx pods while someone captures
 
@@ -44,6 +48,8 @@ class Traffic:
         self.fabric = fabric
         self.seed = seed
         self.blackholed: set[str] = set()  # pod keys
+        # NetworkPolicy objects as the API would serve them (the deny-policy fault adds one)
+        self.policies: dict[str, dict[str, Any]] = {}
         self.captures: list[DemoCapture] = []
         self._runs = 0
         self._probe_handle: int | None = None
@@ -98,8 +104,33 @@ class Traffic:
             and target.node == dst_node.name
             and target.status == "Running"
             and target.key not in self.blackholed
+            and not self.policy_drops(target)
         )
         return Leg(True, True, delivered)
+
+    def policy_reading(self) -> PolicyReading:
+        """The demo's policies through the same parser as a real API's answer (the demo
+        serves Calico's CRDs and holds none of their policies)."""
+        data = {"items": list(self.policies.values())}
+        try:
+            return PolicyReading(tuple(policies_from_list("NetworkPolicy", data)))
+        except ParseError as err:
+            raise BackendError(f"network policies: {err}") from None
+
+    def policy_drops(self, target: PodRec) -> bool:
+        """The demo's data plane for policy, simpler than Calico's: a pod that a policy
+        selects for ingress takes nothing when no policy selecting it has an ingress rule
+        (a deny-all); a policy with rules lets everything in. The checks and the trace
+        judge the same objects with the full evaluator (actions/policy)."""
+        labels = dict(target.labels)
+        selecting = [
+            pol
+            for pol in map(kube_network_policy, self.policies.values())
+            if pol.namespace == target.namespace
+            and "Ingress" in pol.types
+            and pol.selector.matches(labels)
+        ]
+        return bool(selecting) and not any(pol.ingress for pol in selecting)
 
     def underlay_ok(self, src_node: str, dst_node: str, at: float, flow: int) -> bool:
         src_leaf = topo.NODE_BY_NAME[src_node].leaf
@@ -153,7 +184,10 @@ class Traffic:
         src_faulted = src.node in self.kube.calico_faulted or src.key in self.blackholed
         if target is not None and target.node == src.node:  # same node: no VXLAN
             ok = (
-                not src_faulted and target.status == "Running" and target.key not in self.blackholed
+                not src_faulted
+                and target.status == "Running"
+                and target.key not in self.blackholed
+                and not self.policy_drops(target)
             )
             if ok:
                 back_flow = vxlan_source_port(dst_ip, src.ip)

@@ -34,6 +34,7 @@ from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.real.kube.policies import read_policies
 from fabrictui.backends.real.nodeprobe import probe_by_any_method
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
@@ -54,6 +55,7 @@ from fabrictui.model import (
     VmState,
     WatchEvent,
 )
+from fabrictui.parsers.netpolicy import PolicyReading
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +362,10 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
     async def list_pods(self, namespace: str | None = None) -> list[KubePod]:
         await self._ensure_kube()
         return await self.kube.list_pods(namespace)
+
+    async def network_policies(self) -> PolicyReading:
+        await self._ensure_kube()
+        return await read_policies(self.kube)
 
     async def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:  # type: ignore[override]
         await self._ensure_kube()

@@ -21,6 +21,7 @@ from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
 from fabrictui.lab.kubeapi.controllers.events import Recorder
 from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
 from fabrictui.lab.kubeapi.controllers.parts import Timing
+from fabrictui.lab.kubeapi.controllers.policy import PolicyFilter
 from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.controllers.system import bootstrap
 from fabrictui.lab.kubeapi.errors import ApiError
@@ -58,6 +59,7 @@ class Cluster:
         self.kubelet = Kubelet(self)
         self.calico = CalicoAgent(self)
         self.bgp = BgpMode(self)  # calico-node's BIRD and native routing (BGP mode)
+        self.policy = PolicyFilter(self)  # Felix's filter rules for network policy
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._service_ips: set[str] = set()
@@ -67,6 +69,7 @@ class Cluster:
         self.sandboxes = Sandboxes(dataplane, sandbox_file)
         self.store.add_listener(self._on_event)
         self.store.add_listener(self.bgp.on_event)
+        self.store.add_listener(self.policy.on_event)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -87,6 +90,7 @@ class Cluster:
                 os.killpg(proc.pid, signal.SIGKILL)
         await self.kubelet.shutdown()
         await self.bgp.stop()
+        await self.policy.stop()
         self.store.close_watches()
         self.images.close()
         await self.dataplane.close()

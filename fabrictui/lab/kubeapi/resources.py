@@ -176,6 +176,15 @@ BUILTIN: tuple[ResourceType, ...] = (
         "customresourcedefinition",
         subresources=(_status("CustomResourceDefinition"),),
     ),
+    ResourceType(  # served since 1.7; the 1.15 this lab claims serves it as today
+        "networking.k8s.io",
+        ("v1",),
+        "networkpolicies",
+        "NetworkPolicy",
+        True,
+        ("netpol",),
+        "networkpolicy",
+    ),
     ResourceType(
         "policy",
         ("v1",),

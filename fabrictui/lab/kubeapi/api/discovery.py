@@ -44,7 +44,15 @@ def core_versions(server_address: str) -> Obj:
 
 def group_list(registry: Registry) -> Obj:
     groups = []
-    for group, versions in sorted(registry.group_versions().items()):
+    # as kube-apiserver orders them: the built-in groups before those CRDs define (their
+    # priority is lower), so a plural both serve (networkpolicies: networking.k8s.io and
+    # Calico's crd.projectcalico.org) resolves in kubectl to the built-in one
+    crd_groups = {rt.group for rt in registry.types.values() if rt.from_crd}
+    builtin = {rt.group for rt in registry.types.values() if not rt.from_crd}
+    for group, versions in sorted(
+        registry.group_versions().items(),
+        key=lambda gv: (gv[0] in crd_groups and gv[0] not in builtin, gv[0]),
+    ):
         groups.append(
             {
                 "name": group,

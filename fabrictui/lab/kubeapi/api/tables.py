@@ -329,6 +329,14 @@ def namespace_row(ns: Obj) -> list[Any]:
 
 
 CRD_COLUMNS: list[Column] = [("Name", "string", 0), ("Created At", "date", 0)]
+# kubectl get networkpolicies: NAME, POD-SELECTOR (`<none>` for `{}`: every pod), AGE
+NETPOL_COLUMNS: list[Column] = [("Name", "string", 0), ("Pod-Selector", "string", 0),
+                                ("Age", "string", 0)]  # fmt: skip
+
+
+def netpol_row(pol: Obj) -> list[Any]:
+    selector = (pol.get("spec") or {}).get("podSelector")
+    return [pol["metadata"]["name"], selector_text(selector), age(pol)]
 
 
 def crd_row(crd: Obj) -> list[Any]:
@@ -378,6 +386,7 @@ TABLES: dict[str, tuple[list[Column], Callable[[Obj], list[Any]]]] = {
     "namespaces": (NAMESPACE_COLUMNS, namespace_row),
     "customresourcedefinitions.apiextensions.k8s.io": (CRD_COLUMNS, crd_row),
     "events": (EVENT_COLUMNS, event_row),
+    "networkpolicies.networking.k8s.io": (NETPOL_COLUMNS, netpol_row),
 }
 
 
