@@ -110,7 +110,8 @@ def wait_rules(lab_dir: Path, present: bool, timeout: float = 20.0) -> float:
     started = time.monotonic()
     while True:
         found = all("space1/deny-all-ingress" in filter_rules(lab_dir, n) for n in NODES)
-        gone = not any("space1/deny-all-ingress" in filter_rules(lab_dir, n) for n in NODES)
+        # gone: the rules, and the chains that held them (removed a step later)
+        gone = not any("ftui-p" in filter_rules(lab_dir, n) for n in NODES)
         if (present and found) or (not present and gone):
             return time.monotonic() - started
         assert time.monotonic() - started < timeout, f"rules {'not written' if present else 'left'}"
