@@ -15,7 +15,7 @@ from typing import Any
 from fabrictui.constants import SERVICE_RANGE
 from fabrictui.lab.calico_dataplane import Dataplane
 from fabrictui.lab.kubeapi import versions
-from fabrictui.lab.kubeapi.controllers import workloads
+from fabrictui.lab.kubeapi.controllers import endpoints, workloads
 from fabrictui.lab.kubeapi.controllers.bgp import BgpMode
 from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
 from fabrictui.lab.kubeapi.controllers.events import Recorder
@@ -115,6 +115,7 @@ class Cluster:
         workloads.reconcile_daemonsets(self, self.store.view("pods"), nodes)
         workloads.schedule(self, self.store.view("pods"), nodes)
         self.kubelet.reconcile(self.store.view("pods"))
+        endpoints.reconcile_endpoints(self.store, self.store.view("pods"))
 
     def _on_event(self, event: Event) -> None:
         if event.key == CRDS:
@@ -128,6 +129,7 @@ class Cluster:
             self.kubelet.forget(event.obj)
         elif event.key == "services" and event.type == "DELETED":
             self._service_ips.discard(event.obj.get("spec", {}).get("clusterIP", ""))
+            endpoints.service_deleted(self.store, event.obj)
         self.kick()
 
     # -- writes with defaults ----------------------------------------------------
