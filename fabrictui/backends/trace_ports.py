@@ -69,6 +69,7 @@ TRACE_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fdb": (("bridge", "fdb", "show", "dev", VXLAN_DEVICE), ()),
     "links": (("ip", "-br", "link"), ("ip", "-br", "link")),
     "bgp": ((), ("vtysh", "-c", "show bgp summary json")),
+    "nat": (("iptables-save", "-t", "nat"), ()),  # kube-proxy's rules (services check)
 }
 
 

@@ -18,6 +18,7 @@ from fabrictui.actions.change.plans import (
 from fabrictui.actions.change.scale import NO_READY_NODE, scale_workload
 from fabrictui.actions.ping.mesh import PingMatrix, ping_mesh
 from fabrictui.actions.progress import Progress, ignore
+from fabrictui.actions.verify.apps import APP_CHECKS
 from fabrictui.actions.verify.run import verify
 from fabrictui.actions.verify.vxlan import CHECKS
 from fabrictui.intent.calico_vxlan import manifest_objects
@@ -44,7 +45,8 @@ class Recorder:
 
 async def test_seed_story(fresh):
     before = await verify(fresh, ignore)
-    assert [r.passed for r in before] == [True, False, False, False, False, False]
+    assert [r.passed for r in before] == [True, False, False, False, False, False, False]
+    assert before[6].cause == "service space1/nginx-service does not exist"  # not deployed yet
     assert before[1].cause.startswith("NotReady: k8s-master-l1-1")
     assert before[4].cause.startswith("cannot run")
 
@@ -72,7 +74,7 @@ async def test_seed_story(fresh):
     assert mesh.results[(l2, l1)].ttl == 62 and mesh.diagnose((l2, l1)) is None
 
     results = await verify(fresh, ignore)
-    assert [r.name for r in results] == list(CHECKS)
+    assert [r.name for r in results] == list(CHECKS) + [name for name, _ in APP_CHECKS]
     assert all(r.passed for r in results), [r.cause for r in results]
     wire = results[5].evidence
     assert any(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from fabrictui.actions.progress import Progress
+from fabrictui.actions.verify.apps import APP_CHECKS
 from fabrictui.actions.verify.bgp import CHECKS_BGP, detect_mode
 from fabrictui.actions.verify.run import verify
 from fabrictui.backends.demo.backend import DemoBackend
@@ -108,7 +109,7 @@ async def lab() -> AsyncIterator[DemoBackend]:
 
 async def run_checks(lab: DemoBackend) -> dict[str, CheckResult]:
     results = await verify(lab, ignore, ping_timeout=5.0)
-    assert [r.name for r in results] == list(CHECKS_BGP)
+    assert [r.name for r in results] == list(CHECKS_BGP) + [name for name, _ in APP_CHECKS]
     return {r.name: r for r in results}
 
 

@@ -42,6 +42,8 @@ from fabrictui.backends.demo.faults import FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
 from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
+from fabrictui.backends.demo.services.calls import DemoServiceCalls
+from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
@@ -74,7 +76,7 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(apiserver.AppliesObjects, LabBackend):
+class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
     def __init__(
         self,
         scenario: str = "fresh",
@@ -99,7 +101,8 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         self.fabric = Fabric.build(self.sim, ready_at)
         self.kube = KubeSim(self.sim, self.names, self.hub.publish)
         self.traffic = Traffic(self.sim, self.kube, self.fabric, seed)
-        self.faultboard = FaultBoard(self.fabric, self.kube, self.traffic)
+        self.service_table = ServiceTable(self.kube)
+        self.faultboard = FaultBoard(self.fabric, self.kube, self.traffic, self.service_table)
         self.bgp = DemoBgp(self.sim, self.kube, seed)
         self.fabric.dynamic_ends = self.bgp.node_ends
         self.traffic.bgp = self.bgp
@@ -429,6 +432,8 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
     async def read_state(self, host: str, read: str, arg: str = "") -> str:
         now = self._now()
         audit.record_call(f"demo: read {read} {arg} on {host}".rstrip())
+        if read == "nat":
+            return self.service_table.nat_table(host)
         return self.traffic.tracer.read(host, read, arg, now)
 
     async def probe(

@@ -10,6 +10,8 @@
   pings to and from its pods fail.
 - `blackhole-pod:<namespace>/<name>`: a blackhole route for the pod's IP:
   pings to it (and replies to it) are dropped.
+- `service-no-endpoints:<namespace>/<name>`: the Service's selector is changed to a label
+  no pod has: its Endpoints empty, a connect to its ClusterIP is refused.
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -22,15 +24,19 @@ from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
 
 
 class FaultBoard:
-    def __init__(self, fabric: Fabric, kube: KubeSim, traffic: Traffic) -> None:
+    def __init__(
+        self, fabric: Fabric, kube: KubeSim, traffic: Traffic, services: ServiceTable | None = None
+    ) -> None:
         self.fabric = fabric
         self.kube = kube
         self.traffic = traffic
+        self.services = services or ServiceTable(kube)
         self.active: set[str] = set()
 
     def catalogue(self) -> list[Fault]:
@@ -59,6 +65,9 @@ class FaultBoard:
         )
         for key in keys:
             faults.append(Fault(f"blackhole-pod:{key}", f"Black-hole pod {key}"))
+        for ns, name in sorted(self.kube.services):
+            fid = f"service-no-endpoints:{ns}/{name}"
+            faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -86,6 +95,8 @@ class FaultBoard:
                 self.traffic.blackholed.add(arg)
             else:
                 self.traffic.blackholed.discard(arg)
+        elif kind == "service-no-endpoints":
+            self.services.set_broken(arg, active)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

@@ -21,6 +21,7 @@ from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
 from fabrictui.lab.kubeapi.controllers.events import Recorder
 from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
 from fabrictui.lab.kubeapi.controllers.parts import Timing
+from fabrictui.lab.kubeapi.controllers.proxy import ServiceProxy
 from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.controllers.system import bootstrap
 from fabrictui.lab.kubeapi.errors import ApiError
@@ -58,6 +59,7 @@ class Cluster:
         self.kubelet = Kubelet(self)
         self.calico = CalicoAgent(self)
         self.bgp = BgpMode(self)  # calico-node's BIRD and native routing (BGP mode)
+        self.proxy = ServiceProxy(self)  # kube-proxy's nat rules on the nodes
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._service_ips: set[str] = set()
@@ -87,6 +89,7 @@ class Cluster:
                 os.killpg(proc.pid, signal.SIGKILL)
         await self.kubelet.shutdown()
         await self.bgp.stop()
+        await self.proxy.stop()
         self.store.close_watches()
         self.images.close()
         await self.dataplane.close()
@@ -116,6 +119,7 @@ class Cluster:
         workloads.schedule(self, self.store.view("pods"), nodes)
         self.kubelet.reconcile(self.store.view("pods"))
         endpoints.reconcile_endpoints(self.store, self.store.view("pods"))
+        self.proxy.reconcile()
 
     def _on_event(self, event: Event) -> None:
         if event.key == CRDS:
