@@ -98,7 +98,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert len(birds(lab_id)) == 5
         checks = await verify(backend, ignore)
         assert {c.name: c.cause for c in checks if not c.passed} == {}
-        assert len(checks) == 8
+        assert len(checks) == 9  # BGP mode's eight, then nginx-service
         report = await read_routes(backend)
         assert report.mode == "bgp" and not report.missing and not report.errors
         across = [r for r in report.rows if r.switch == "leaf2" and r.owner == "k8s-node-l1-1"]
