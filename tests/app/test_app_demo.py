@@ -107,7 +107,7 @@ async def test_seed_story_through_the_keys():
         assert "vni 4096" in text and "k8s-node-" in text and "ICMP echo req" in text
 
         report = await run_verify(app, pilot)
-        assert "6/6 checks pass" in report
+        assert "7/7 checks pass" in report
 
 
 FAULTS = [
@@ -140,7 +140,7 @@ async def test_fault_from_the_ui_fails_verify_naming_the_cause_and_clears(fault_
         await wait_for(pilot, lambda: not any(f.active for f in app.backend.faults()))
         await pilot.pause(1.0)  # sessions re-establish on the demo's (sped-up) timers
         report = await run_verify(app, pilot)
-        assert "6/6 checks pass" in report, report
+        assert "7/7 checks pass" in report, report
 
 
 async def test_read_only_refuses_fault_injection():

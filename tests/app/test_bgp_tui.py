@@ -41,7 +41,7 @@ async def test_bgp_lab_on_screen_routes_and_verify():
         )
         await pilot.press("escape")
         report = await run_verify(app, pilot)
-        assert report.startswith("Verify: 8/8 checks pass")
+        assert report.startswith("Verify: 9/9 checks pass")
 
 
 async def test_d_asks_the_mode_and_shows_the_bgp_plan_then_migrates():

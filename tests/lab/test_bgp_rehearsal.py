@@ -115,7 +115,7 @@ async def test_bgp_mode_there_and_back(lab_dir: Path) -> None:
         assert "listen range" not in leaf_config(lab_dir, "leaf1")
         assert "peer-group" not in leaf_config(lab_dir, "leaf2")
         checks = await verify(backend, ignore)
-        assert [c.passed for c in checks] == [True] * 6
+        assert [c.passed for c in checks] == [True] * 7  # VXLAN mode's six, then nginx-service
 
         # BGP mode once more, then the lab goes down with it (the fixture): nothing stays
         assert (await deploy_mode(backend, ignore, "bgp", timeout=60)).ok

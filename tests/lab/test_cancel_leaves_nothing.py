@@ -136,7 +136,15 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
         await pilot.press("escape")
 
         assert_no_traceback(app)
-        assert feeds_alive(app) == ["bgp", "capture", "fabric", "hosts", "nodes", "pods"]
+        assert feeds_alive(app) == [
+            "bgp",
+            "capture",
+            "fabric",
+            "hosts",
+            "nodes",
+            "pods",
+            "services",
+        ]
         await pilot.press("q")
     # quitting stops the overlay's captures: nothing of ours is left anywhere
     loop = asyncio.get_running_loop()

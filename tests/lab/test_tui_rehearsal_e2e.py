@@ -163,4 +163,12 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         await pilot.press("escape")
 
         assert_no_traceback(app)
-        assert feeds_alive(app) == ["bgp", "capture", "fabric", "hosts", "nodes", "pods"]
+        assert feeds_alive(app) == [
+            "bgp",
+            "capture",
+            "fabric",
+            "hosts",
+            "nodes",
+            "pods",
+            "services",
+        ]
