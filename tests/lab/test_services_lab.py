@@ -3,8 +3,8 @@ every node's nat table carries kube-proxy's rules for its ClusterIP, and a conne
 pod to ClusterIP:80 really crosses the fabric to an nginx pod's listener. verify, as a user
 runs it (`python -m fabrictui.cli verify --json --lab DIR`), passes the healthy lab, names
 each fault (a selector that matches no pod; a node whose KUBE-SERVICES jump for the
-ClusterIP was deleted) and passes again once the fault is cleared. Timings are printed
-(pytest -s)."""
+ClusterIP was deleted), both injected from the lab's fault palette, and passes again once
+the fault is cleared. Timings are printed (pytest -s)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from kubernetes import client, config
 from fabrictui.parsers.iptables import parse_nat_table
 from tests._lab_faults import namespace, prepare_workload
 from tests._paths import ROOT
-from tests._rehearsal_tui import rehearsal_lab
+from tests._rehearsal_tui import open_lab, rehearsal_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 CHECK = "nginx-service"
@@ -109,40 +109,54 @@ def test_healthy_then_each_fault_named_then_cleared(lab_dir: Path, core: client.
     assert code == 0, {n: c["cause"] for n, c in checks.items() if not c["passed"]}
     assert any("to ClusterIP" in e and "connected" in e for e in checks[CHECK]["evidence"])
 
-    # fault 1: the selector changed to a label no pod has
-    core.patch_namespaced_service(
-        "nginx-service", "space1", {"spec": {"selector": {"app": "typo"}}}
-    )
+    # the faults come from the lab's fault palette, as a user injects them in the TUI
+    runner = asyncio.Runner()
+    backend = open_lab(lab_dir)
     try:
+        ids = {f.id for f in backend.faults()}
+        assert "service-no-endpoints:space1/nginx-service" in ids
+        assert {f"drop-service-rule:{n}" for n in nodes} <= ids
+
+        # fault 1: the selector changed to a label no pod has
+        runner.run(backend.set_fault("service-no-endpoints:space1/nginx-service", True))
         wait(lambda: ep_count() == 0, what="empty endpoints")
         code, checks = verify(lab_dir, "no endpoints")
         assert code == 1 and checks[CHECK]["state"] == "fail"
         assert checks[CHECK]["cause"] == (
-            "no endpoints: the selector app=typo matches no pod in space1"
+            "no endpoints: the selector app=nginx-typo matches no pod in space1"
         )
+        runner.run(backend.set_fault("service-no-endpoints:space1/nginx-service", False))
+        wait(lambda: ep_count() == 4, what="endpoints back")
+        wait(lambda: all(dnat_targets(lab_dir, n, ip) == targets for n in nodes), what="rules")
+        code, checks = verify(lab_dir, "no endpoints cleared")
+        assert checks[CHECK]["state"] == "pass", checks[CHECK]
+
+        # fault 2: the ClusterIP's jump deleted on every node a pod of the check may send from
+        for node in nodes:
+            runner.run(backend.set_fault(f"drop-service-rule:{node}", True))
+            assert dnat_targets(lab_dir, node, ip) == []
+        code, checks = verify(lab_dir, "missing node rule")
+        assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
+        cause = checks[CHECK]["cause"]
+        assert cause.startswith(f"no kube-proxy rule for {ip}:80 on k8s-node-"), cause
+        assert cause.endswith("(the sending node)")
+        for node in nodes:
+            runner.run(backend.set_fault(f"drop-service-rule:{node}", False))
+            assert dnat_targets(lab_dir, node, ip) == targets
+        code, checks = verify(lab_dir, "missing node rule cleared")
+        assert checks[CHECK]["state"] == "pass", checks[CHECK]
     finally:
-        core.patch_namespaced_service(
-            "nginx-service", "space1", {"spec": {"selector": {"app": "nginx"}}}
+        runner.run(backend.close())
+        runner.close()
+
+    # kube-proxy follows the endpoints: scaled to 2, two DNAT targets; back to 4, four
+    apps = client.AppsV1Api(core.api_client)
+    for replicas in (2, 4):
+        apps.patch_namespaced_deployment_scale(
+            "nginx-deployment", "space1", {"spec": {"replicas": replicas}}
         )
-    wait(lambda: ep_count() == 4, what="endpoints back")
-    wait(lambda: all(dnat_targets(lab_dir, n, ip) == targets for n in nodes), what="rules back")
-
-    # fault 2: the ClusterIP's jump deleted on every node a pod of the check may send from
-    for node in nodes:
-        table = parse_nat_table(nat(lab_dir, node))
-        rule = next(r for r in table.in_chain("KUBE-SERVICES") if r.option("-d") == f"{ip}/32")
-        argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables", "-t", "nat",
-                "-D", "KUBE-SERVICES", *rule.args]  # fmt: skip
-        subprocess.run(argv, check=True)
-    code, checks = verify(lab_dir, "missing node rule")
-    assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
-    cause = checks[CHECK]["cause"]
-    assert cause.startswith(f"no kube-proxy rule for {ip}:80 on k8s-node-"), cause
-    assert cause.endswith("(the sending node)")
-
-    # cleared: kube-proxy writes its rules again on the next change (a pod replaced)
-    core.delete_namespaced_pod(pods[0].metadata.name, "space1")
-    wait(lambda: ep_count() == 4, timeout=60, what="a replacement pod ready")
-    wait(lambda: all(len(dnat_targets(lab_dir, n, ip)) == 4 for n in nodes), what="rules again")
-    code, checks = verify(lab_dir, "cleared")
-    assert checks[CHECK]["state"] == "pass", checks[CHECK]
+        wait(lambda n=replicas: ep_count() == n, timeout=60, what=f"{replicas} endpoints")
+        wait(
+            lambda n=replicas: all(len(dnat_targets(lab_dir, node, ip)) == n for node in nodes),
+            what=f"rules to {replicas} endpoints",
+        )
