@@ -268,3 +268,50 @@ def test_kube_proxy_rules_spread_over_ready_endpoints() -> None:
     # no ready endpoint: no rule (kube-proxy's REJECT lives in the filter table)
     _, rules = render([service], {("space1", "nginx-service"): ENDPOINTS | {"subsets": []}})
     assert not [r for r in rules if "10.80.0.10" in r]
+
+
+# -- the pane's rows, the state's one owner, the exec's exit code --------------------------
+
+
+def test_service_rows_colour_the_endpoint_counts() -> None:
+    from fabrictui.render.common import Palette
+    from fabrictui.render.kube import service_row
+
+    palette = Palette()
+    ready = _service()  # 1 of 2 ready
+    row = service_row(ready, palette)
+    assert [c.plain for c in row] == ["nginx-service", "10.80.0.10", "80/TCP", "1/2", "space1"]
+    assert row[3].style == palette.warn
+    all_ready = _service(endpoints=ready.ready)
+    assert service_row(all_ready, palette)[3].style == palette.good
+    assert service_row(_service(endpoints=()), palette)[3].style == palette.bad
+    api = dataclasses.replace(all_ready, selector=(), name="kubernetes")
+    assert service_row(api, palette)[3].style == palette.muted  # endpoints kept by hand
+    mapped = dataclasses.replace(ready, ports=(dataclasses.replace(ready.ports[0], port=8080),))
+    assert service_row(mapped, palette)[2].plain == "8080:80/TCP"
+
+
+def test_state_tells_services_only_when_they_change() -> None:
+    import time
+
+    from fabrictui.model import LabInfo
+    from fabrictui.session.state import LabState
+
+    state = LabState(LabInfo(name="t", kind="test"), time.time)
+    told: list[str] = []
+    state.listeners.append(lambda kind, data: told.append(kind))
+    state.set_services([_service()])
+    state.set_services([_service()])  # the same answer again: not news
+    assert state.services_version == 1 and told == ["services"]
+    state.set_services([], "the Kubernetes API did not answer")
+    assert state.services == () and state.services_error and state.services_version == 2
+    assert "services" in state.last_answer
+
+
+def test_exec_exit_codes_of_the_pod_probe() -> None:
+    from fabrictui.backends.real.tcpprobe import _exit_code
+
+    assert _exit_code('{"metadata":{},"status":"Success"}') == 0
+    failure = {"status": "Failure", "details": {"causes": [{"reason": "ExitCode", "message": "7"}]}}
+    assert _exit_code(json.dumps(failure)) == 7
+    assert _exit_code("") is None and _exit_code("not json") is None and _exit_code("[]") is None
