@@ -118,7 +118,8 @@ class Cluster:
         workloads.reconcile_daemonsets(self, self.store.view("pods"), nodes)
         workloads.schedule(self, self.store.view("pods"), nodes)
         self.kubelet.reconcile(self.store.view("pods"))
-        endpoints.reconcile_endpoints(self.store, self.store.view("pods"))
+        slices = endpoints.SLICES in self.registry.types  # 1.21 on: EndpointSlices too
+        endpoints.reconcile_endpoints(self.store, self.store.view("pods"), slices)
         self.proxy.reconcile()
 
     def _on_event(self, event: Event) -> None:

@@ -11,12 +11,15 @@ deleted Service go with it. Written only when something changed, so the loop set
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from typing import Any
 
 from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.objects import labels_of, name_of, ns_of, pod_ready, pod_terminating
 
 Obj = dict[str, Any]
+SLICES = "endpointslices.discovery.k8s.io"
+SLICE_LABEL = "kubernetes.io/service-name"
 
 
 def target_port(service_port: Obj, pod: Obj) -> int | None:
@@ -91,8 +94,52 @@ def subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
     return out
 
 
-def reconcile_endpoints(store: Any, pods: list[Obj]) -> None:
-    """Bring every selector Service's Endpoints in step with its pods."""
+def endpoint_slice(service: Obj, found: list[Obj]) -> Obj:
+    """The EndpointSlice the endpointslice controller (1.21+) keeps beside the Endpoints:
+    one per Service here (a real one splits at 100 endpoints), named NAME-<5 characters>."""
+    ns, name = ns_of(service), name_of(service)
+    endpoints, ports = [], []
+    for subset in found:
+        for field, ready in (("addresses", True), ("notReadyAddresses", False)):
+            for addr in subset.get(field) or []:
+                ep: Obj = {"addresses": [addr["ip"]], "conditions": {"ready": ready}}
+                ep.update({k: addr[k] for k in ("nodeName", "targetRef") if k in addr})
+                endpoints.append(ep)
+        ports += [p for p in subset.get("ports") or [] if p not in ports]
+    suffix = hashlib.sha256(f"{ns}/{name}".encode()).hexdigest()[:5]
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{name}-{suffix}",
+            "namespace": ns,
+            "labels": {SLICE_LABEL: name,
+                       "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": ports,
+    }  # fmt: skip
+
+
+def _write(store: Any, key: str, body: Obj) -> None:
+    """Create `body`, or update it when what it says changed."""
+    meta = body["metadata"]
+    current = store.get(key, meta["namespace"], meta["name"])
+    with contextlib.suppress(ApiError):
+        if current is None:
+            store.create(key, body)
+            return
+        same_meta = current["metadata"].get("labels") == meta.get("labels")
+        rest = {k: v for k, v in current.items() if k != "metadata"}
+        if same_meta and rest == {k: v for k, v in body.items() if k != "metadata"}:
+            return
+        store.update(key, {**body, "metadata": {**current["metadata"], **meta}})
+
+
+def reconcile_endpoints(store: Any, pods: list[Obj], slices: bool = False) -> None:
+    """Bring every selector Service's Endpoints (and, `slices`, its EndpointSlice) in step
+    with its pods."""
     for service in store.view("services"):
         if not (service.get("spec") or {}).get("selector"):
             continue
@@ -105,20 +152,16 @@ def reconcile_endpoints(store: Any, pods: list[Obj]) -> None:
         found = subsets(service, pods)
         if found:
             body["subsets"] = found
-        current = store.get("endpoints", ns, name)
-        if current is None:
-            with contextlib.suppress(ApiError):
-                store.create("endpoints", body)
-            continue
-        body["metadata"] = {**current["metadata"], **body["metadata"]}
-        if {k: v for k, v in current.items() if k != "metadata"} != {
-            k: v for k, v in body.items() if k != "metadata"
-        } or current["metadata"].get("labels") != body["metadata"]["labels"]:
-            with contextlib.suppress(ApiError):
-                store.update("endpoints", body)
+        _write(store, "endpoints", body)
+        if slices:
+            _write(store, SLICES, endpoint_slice(service, found))
 
 
 def service_deleted(store: Any, service: Obj) -> None:
-    """The Endpoints of a deleted Service go with it."""
+    """The Endpoints (and EndpointSlices) of a deleted Service go with it."""
     with contextlib.suppress(ApiError):
         store.delete("endpoints", ns_of(service), name_of(service))
+    for piece in store.view(SLICES, ns_of(service)):
+        if labels_of(piece).get(SLICE_LABEL) == name_of(service):
+            with contextlib.suppress(ApiError):
+                store.delete(SLICES, ns_of(piece), name_of(piece))
