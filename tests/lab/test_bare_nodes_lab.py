@@ -212,7 +212,7 @@ def test_the_tui_keys_in_a_real_terminal(lab: Path) -> None:
         assert matrix.count("ms node") == 12  # every cell says how it ran
         keys("Escape")
         keys("V")
-        until("Verify: 6/6 checks pass", "(via node)", " facing k8s-node-l2-1: ")
+        until("Verify: 7/7 checks pass", "(via node)", " facing k8s-node-l2-1: ")
         keys("Escape")
         keys("T")
         until("Trace from pod")

@@ -759,7 +759,7 @@ async def test_g_calico_node_stopped_on_one_node(lab_dir: Path) -> None:
             "a new calico-node Running on the node",
         )
         report = await run_verify(app, pilot)
-        assert "6/6 checks pass" in report, report
+        assert "7/7 checks pass" in report, report
         await still_fine(app, pilot)
     record(f"calico-node on {node} crash-looping", "CrashLoopBackOff in the Kubernetes pane; "
            f"verify: cause names calico-node on {node}", seen, recovered,

@@ -153,13 +153,13 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         assert all(node in table for node in {p.node for p in nginx}), table
         await pilot.press("f")
 
-        # V → all six checks pass
+        # V → all seven checks pass (the six of VXLAN mode, then nginx-service)
         await pilot.press("V")
         await finish_action(app, pilot)
         assert app.screen.id == "verify-report"
         report = str(app.screen.query_one("#report-title").render())
         body = str(app.screen.query_one("#report-body").render())
-        assert "6/6 checks pass" in report, report + "\n" + body
+        assert "7/7 checks pass" in report, report + "\n" + body
         await pilot.press("escape")
 
         assert_no_traceback(app)

@@ -238,6 +238,6 @@ def test_tui_a_node_whose_ssh_is_refused(lab_dir: Path, terminal: None) -> None:
         assert any("running, no SSH" in row for row in rows), rows
         assert not any("unreachable" in row for row in rows), rows
         print(f"\n{CAPTURE_NODE} SSH refused: VMs pane 'running, no SSH' within {seen:.2f} s")
-        shown = verify_in_terminal("4/6 checks pass, 2 not observed — nothing failed, something")
+        shown = verify_in_terminal("5/7 checks pass, 2 not observed — nothing failed, something")
         assert "NOT OBSERVED  VXLAN on the wire" in shown, shown
         assert f"not observed: {CAPTURE_NODE}: management SSH refused" in shown, shown

@@ -148,12 +148,13 @@ class Answers:
         self.nat = nat
         self.dead: dict[str, str] = {}  # ip -> why it does not connect
         self.unprobed = False
+        self.unprobed_from: set[str] = set()  # pods whose node cannot run a probe
 
     async def list_services(self, namespace: str | None = None) -> list[KubeService]:
         return [self.svc]
 
     async def probe_tcp(self, pod: KubePod, ip: str, port: int, timeout: float) -> TcpProbe:
-        if self.unprobed:
+        if self.unprobed or pod.key in self.unprobed_from:
             return TcpProbe(pod.key, ip, port, False, via="node", not_probed="no bash")
         why = self.dead.get(ip)
         return TcpProbe(pod.key, ip, port, why is None, 1.0, why)
@@ -224,6 +225,16 @@ async def test_each_broken_step_is_named() -> None:
     answers.unprobed = True
     result = await run(answers)
     assert result.state is Verdict.NOT_OBSERVED and "no bash" in (result.cause or "")
+
+
+async def test_a_pod_whose_node_cannot_probe_gives_way_to_the_next() -> None:
+    answers = Answers(_service())
+    answers.unprobed_from = {"space1/c"}  # its node's SSH refused
+    result = await run(answers)
+    assert result.passed, result
+    lines = "\n".join(result.evidence)
+    assert "from space1/c to ClusterIP 10.80.0.10:80: not probed (no bash)" in lines
+    assert "from space1/a to ClusterIP 10.80.0.10:80: connected" in lines
 
 
 async def test_missing_service_and_unreadable_api() -> None:

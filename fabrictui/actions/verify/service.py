@@ -24,6 +24,7 @@ from fabrictui.parsers.iptables import parse_nat_table
 
 NAME = "nginx-service"
 CONNECT_TIMEOUT = 3.0  # seconds for one TCP handshake
+MAX_SOURCES = 3  # pods (on distinct nodes) tried in turn when a connect cannot be run
 
 
 def _selector_text(svc: KubeService) -> str:
@@ -41,21 +42,24 @@ def _matching(svc: KubeService, pods: tuple[KubePod, ...]) -> list[KubePod]:
     ]
 
 
-def _source(snap: LabSnapshot, svc: KubeService) -> KubePod | None:
-    """The pod the connects go from: a running pod of the Service's namespace that is not
-    an endpoint (a connect that DNATs back to its sender tests hairpinning, not the
-    Service), else any running pod there, else any running pod-network pod."""
+def _sources(snap: LabSnapshot, svc: KubeService) -> list[KubePod]:
+    """The pods the connects may go from, best first, one per node: running pods of the
+    Service's namespace that are not endpoints (a connect DNATed back to its own sender
+    tests hairpinning, not the Service), then its endpoints, then any other pod-network
+    pod. A pod whose connect cannot be run (its node's SSH refused) gives way to the next."""
     endpoint_pods = {e.pod for e in svc.endpoints}
     running = sorted((p for p in snap.pods if p.running and p.ip and p.node), key=lambda p: p.key)
-    for choose in (
-        lambda p: p.namespace == svc.namespace and p.key not in endpoint_pods,
-        lambda p: p.namespace == svc.namespace,
-        lambda p: p.namespace != "kube-system",
-    ):
-        found = next((p for p in running if choose(p)), None)
-        if found is not None:
-            return found
-    return None
+
+    def rank(p: KubePod) -> int:
+        if p.namespace == svc.namespace:
+            return 0 if p.key not in endpoint_pods else 1
+        return 2 if p.namespace != "kube-system" else 3
+
+    found: list[KubePod] = []
+    for pod in sorted((p for p in running if rank(p) < 3), key=rank):
+        if pod.node not in {f.node for f in found}:
+            found.append(pod)
+    return found[:MAX_SOURCES]
 
 
 def _probe_line(probe: TcpProbe, what: str) -> str:
@@ -108,14 +112,17 @@ async def check_service(
     if not svc.cluster_ip or not svc.ports:
         evidence.append("headless or portless Service: nothing to connect to at a ClusterIP")
         return CheckResult(NAME, True, tuple(evidence))
-    source = _source(snap, svc)
-    if source is None:
+    sources = _sources(snap, svc)
+    if not sources:
         return CheckResult.not_observed(NAME, "no running pod to connect from", tuple(evidence))
     port = svc.ports[0]
     target_port = svc.endpoint_ports[0] if svc.endpoint_ports else port.port
-    report(Progress(f"connecting from {source.key} to {svc.cluster_ip}:{port.port}"))
-    to_service = await backend.probe_tcp(source, svc.cluster_ip, port.port, CONNECT_TIMEOUT)
-    evidence.append(_probe_line(to_service, f"from {source.key} to ClusterIP"))
+    for source in sources:
+        report(Progress(f"connecting from {source.key} to {svc.cluster_ip}:{port.port}"))
+        to_service = await backend.probe_tcp(source, svc.cluster_ip, port.port, CONNECT_TIMEOUT)
+        evidence.append(_probe_line(to_service, f"from {source.key} to ClusterIP"))
+        if to_service.verdict is not Verdict.NOT_OBSERVED:
+            break
     to_endpoints = await asyncio.gather(
         *(backend.probe_tcp(source, e.ip, target_port, CONNECT_TIMEOUT) for e in svc.ready)
     )
