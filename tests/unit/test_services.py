@@ -326,3 +326,23 @@ def test_exec_exit_codes_of_the_pod_probe() -> None:
     failure = {"status": "Failure", "details": {"causes": [{"reason": "ExitCode", "message": "7"}]}}
     assert _exit_code(json.dumps(failure)) == 7
     assert _exit_code("") is None and _exit_code("not json") is None and _exit_code("[]") is None
+
+
+async def test_udp_only_and_named_target_ports() -> None:
+    from fabrictui.model import ServicePort
+
+    udp = _service(ports=(ServicePort("dns", 53, "UDP", "53"),))
+    result = await run(Answers(udp))
+    assert result.passed and "no TCP port" in result.evidence[-1]
+
+    class Seen(Answers):
+        ports: list[int] = []
+
+        async def probe_tcp(self, pod, ip, port, timeout):
+            self.ports.append(port)
+            return await super().probe_tcp(pod, ip, port, timeout)
+
+    named = _service(ports=(ServicePort("web", 80, "TCP", "http"),), endpoint_ports=(8080,))
+    answers = Seen(named)
+    assert (await run(answers)).passed
+    assert answers.ports == [80, 8080]  # the ClusterIP's port, then the ready endpoint's

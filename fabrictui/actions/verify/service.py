@@ -109,14 +109,18 @@ async def check_service(
     if not svc.ready:
         pods = ", ".join((e.pod or e.ip).split("/")[-1] for e in svc.endpoints[:4])
         return failed(f"endpoint not ready: none of the {len(svc.endpoints)} endpoints is ({pods})")
-    if not svc.cluster_ip or not svc.ports:
-        evidence.append("headless or portless Service: nothing to connect to at a ClusterIP")
+    tcp = [p for p in svc.ports if p.protocol.upper() == "TCP"]
+    if not svc.cluster_ip or not tcp:
+        evidence.append("headless, or no TCP port: nothing to connect to at a ClusterIP")
         return CheckResult(NAME, True, tuple(evidence))
     sources = _sources(snap, svc)
     if not sources:
         return CheckResult.not_observed(NAME, "no running pod to connect from", tuple(evidence))
-    port = svc.ports[0]
-    target_port = svc.endpoint_ports[0] if svc.endpoint_ports else port.port
+    port = tcp[0]
+    # the endpoints' port: the Service's targetPort when a number, else what they serve
+    target_port = int(port.target_port) if port.target_port.isdigit() else port.port
+    if not port.target_port.isdigit() and svc.endpoint_ports:
+        target_port = svc.endpoint_ports[0]
     for source in sources:
         report(Progress(f"connecting from {source.key} to {svc.cluster_ip}:{port.port}"))
         to_service = await backend.probe_tcp(source, svc.cluster_ip, port.port, CONNECT_TIMEOUT)

@@ -87,7 +87,11 @@ class Sandboxes:
         })  # fmt: skip
         if ports:
             argv = [sys.executable, "-c", SERVE, *map(str, ports)]
-            self._servers[uid] = await self.dataplane.spawn(net.netns, argv)
+            proc = await self.dataplane.spawn(net.netns, argv)
+            self._servers[uid] = proc
+            if uid in self._entries:  # the pod's container, as a runtime lists it
+                self._entries[uid]["container_pids"] = [proc.pid]
+                self._write()
 
     def pid_of(self, uid: str) -> int | None:
         """The pid holding pod `uid`'s namespace (None: no sandbox)."""
