@@ -133,11 +133,11 @@ async def test_migration_there_and_back_is_measured_and_leaves_nothing() -> None
         assert there.probes >= 20 and there.lost <= there.probes
         assert there.last_before is not None and there.first_after is not None
         assert 0 < there.first_after - there.last_before < 2.0
-        assert [r.passed for r in await verify(lab, ignore)] == [True] * 8
+        assert [r.passed for r in await verify(lab, ignore)] == [True] * 9  # with nginx-service
         back = await deploy_mode(lab, ignore, "vxlan")
         assert back.ok, back.summary
         assert await lab.calico_mode() == "vxlan"
         assert (lab.bgp.listen, lab.bgp.peers, lab.bgp.backend) == ({}, {}, "vxlan")
-        assert [r.passed for r in await verify(lab, ignore)] == [True] * 6
+        assert [r.passed for r in await verify(lab, ignore)] == [True] * 7  # with nginx-service
     finally:
         await lab.close()

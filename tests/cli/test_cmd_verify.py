@@ -25,7 +25,7 @@ def test_ready_passes_all_json(capsys):
     assert doc["lab"] == {"kind": "demo", "name": "demo (ready, seed 1)", "source": "--demo ready"}
     assert doc["mode"] == "vxlan"
     checks = doc["checks"]
-    assert len(checks) == 6
+    assert len(checks) == 7  # the six of VXLAN mode, then nginx-service
     keys = {"name", "state", "passed", "evidence", "cause", "unseen"}
     assert all(set(c) == keys for c in checks)
     assert all(c["passed"] and c["cause"] is None and c["evidence"] for c in checks)
@@ -38,17 +38,18 @@ def test_fresh_fails_checks_2_to_6_table(capsys):
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert lines[0] == "lab: demo (fresh, seed 1) [demo] from --demo fresh"
-    verdicts = [line.split()[-1] for line in lines if line[:2] in {f"{i}." for i in range(1, 7)}]
-    assert verdicts == ["PASS", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]
+    verdicts = [line.split()[-1] for line in lines if line[:2] in {f"{i}." for i in range(1, 8)}]
+    assert verdicts == ["PASS", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]
+    assert "cause: service space1/nginx-service does not exist" in out.out
     assert "cause: NotReady: k8s-master-l1-1" in out.out
-    assert lines[-1] == "1/6 checks passed"
+    assert lines[-1] == "1/7 checks passed"
     assert "reading the lab" in out.err  # progress goes to stderr
 
 
 def test_ready_table_says_all_passed(capsys):
     assert cli.main(["verify", "--demo", "ready", "-q"]) == 0
     out = capsys.readouterr()
-    assert out.out.splitlines()[-1] == "6/6 checks passed" and out.err == ""
+    assert out.out.splitlines()[-1] == "7/7 checks passed" and out.err == ""
 
 
 def test_unreachable_lab_is_one_line_exit_2(monkeypatch, capsys):
