@@ -186,6 +186,49 @@ class WatchEvent(Generic[T]):
     items: tuple[T, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    name: str
+    port: int
+    protocol: str  # TCP, UDP, SCTP
+    target_port: str  # a number or a container port's name, as the Service says
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEndpoint:
+    """One address of a Service's endpoints (core/v1 Endpoints or an EndpointSlice)."""
+
+    ip: str
+    ready: bool
+    pod: str | None = None  # namespace/name of the targetRef, when it is a pod
+    node: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KubeService:
+    namespace: str
+    name: str
+    type: str  # ClusterIP, NodePort, LoadBalancer, ExternalName
+    cluster_ip: str | None  # None for a headless Service (clusterIP: None)
+    ports: tuple[ServicePort, ...] = ()
+    selector: tuple[tuple[str, str], ...] = ()  # () : endpoints are kept by hand
+    endpoints: tuple[ServiceEndpoint, ...] = ()
+    endpoint_ports: tuple[int, ...] = ()  # the ports the endpoints serve (target ports)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def ready(self) -> tuple[ServiceEndpoint, ...]:
+        return tuple(e for e in self.endpoints if e.ready)
+
+    @property
+    def endpoints_text(self) -> str:
+        """`ready/all`, as the pane shows it."""
+        return f"{len(self.ready)}/{len(self.endpoints)}"
+
+
 # --- Overlay ------------------------------------------------------------------
 
 
@@ -294,6 +337,32 @@ class PingResult:
         if self.ok:
             return Verdict.PASS
         return Verdict.FAIL if self.probed else Verdict.NOT_OBSERVED
+
+
+@dataclass(frozen=True, slots=True)
+class TcpProbe:
+    """A TCP connect from a pod to ip:port: did the handshake complete (a Service's
+    ClusterIP, an endpoint). Refused or timed out is a result; a probe no method could
+    run is "not probed", in the words of PingResult's."""
+
+    source_pod: str  # namespace/name
+    target_ip: str
+    port: int
+    connected: bool
+    elapsed_ms: float | None = None
+    error: str | None = None  # why the connection did not open ("refused", "timed out")
+    via: str = "node"  # as PingResult.via
+    not_probed: str | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.target_ip}:{self.port}"
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.not_probed is not None:
+            return Verdict.NOT_OBSERVED
+        return Verdict.PASS if self.connected else Verdict.FAIL
 
 
 class Verdict(enum.StrEnum):

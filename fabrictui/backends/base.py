@@ -25,9 +25,11 @@ from fabrictui.model import (
     Host,
     KubeNode,
     KubePod,
+    KubeService,
     LabInfo,
     PingResult,
     SwitchReading,
+    TcpProbe,
     WatchEvent,
 )
 from fabrictui.parsers.bird import BirdProtocol
@@ -166,6 +168,16 @@ class LabBackend(abc.ABC):
         """The deployment's desired replicas (spec.replicas), None when it does not exist.
         Labs that cannot read deployments raise NotImplementedError."""
         raise NotImplementedError
+
+    async def list_services(self, namespace: str | None = None) -> list[KubeService]:
+        """Services with their endpoints (core/v1 Endpoints, or EndpointSlices where the
+        server has no Endpoints to give)."""
+        raise BackendError(f"{self.info().kind} labs cannot read Services")
+
+    async def probe_tcp(self, pod: KubePod, ip: str, port: int, timeout: float) -> TcpProbe:
+        """A TCP connect from the pod's network namespace to ip:port (the handshake only,
+        nothing sent); the methods and "not probed" words of `probe`."""
+        raise BackendError(f"{self.info().kind} labs cannot open a TCP connection from a pod")
 
     @abc.abstractmethod
     async def ping(

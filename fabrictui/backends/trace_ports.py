@@ -72,6 +72,7 @@ TRACE_READS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "bgp": ((), ("vtysh", "-c", "show bgp summary json")),
     # the filter table with counters: network policy's rules (actions/policy/counters.py)
     "filter": (("iptables-save", "-c", "-t", "filter"), ()),
+    "nat": (("iptables-save", "-t", "nat"), ()),  # kube-proxy's rules (services check)
 }
 
 

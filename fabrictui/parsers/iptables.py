@@ -1,18 +1,41 @@
-"""`iptables-save -c` -> the rules with their packet and byte counters.
+"""`iptables-save` output: the filter rules with their counters (`-c`, what network policy
+reads) and the nat table's Service paths (what kube-proxy's iptables mode keeps).
 
-Each rule line reads `[packets:bytes] -A CHAIN match... -j TARGET`; tables open with
-`*name` and close with `COMMIT`; chain lines (`:NAME POLICY [p:b]`) and comments are
-skipped. A line that is none of these is a ParseError naming it."""
+Tables open with `*name` and close with `COMMIT`; chain lines read `:NAME POLICY [p:b]`;
+a rule line reads `[packets:bytes] -A CHAIN match... -j TARGET` with `-c`, `-A CHAIN ...`
+without. kube-proxy sends a pod's packet to a ClusterIP through `PREROUTING -j
+KUBE-SERVICES`, then one rule per service port `-A KUBE-SERVICES -d CLUSTERIP/32 -p tcp
+--dport PORT -j KUBE-SVC-...`, whose chain DNATs to an endpoint (`KUBE-SEP-...`, chosen
+with the statistic module). A line that is none of these is a ParseError naming it."""
 
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fabrictui.parsers import ParseError
 
 _COUNTED = re.compile(r"^\[(\d{1,20}):(\d{1,20})\]\s+-A\s+(\S+)(.*)$")  # counters are u64
+
+
+def _words(text: str, number: int) -> list[str]:
+    """A rule's words as the shell would split them (comments are quoted)."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise ParseError(f"iptables-save line {number}: unbalanced quotes") from None
+
+
+def _option(args: tuple[str, ...], name: str) -> str | None:
+    """The value after `name` (`-d`, `--dport`, `-j`, `--to-destination`), if any."""
+    for index, arg in enumerate(args[:-1]):
+        if arg == name:
+            return args[index + 1]
+    return None
+
+
+# -- counted rules (iptables-save -c) -----------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +50,7 @@ class IptRule:
 
 
 def parse_iptables_save(text: str) -> list[IptRule]:
+    """Every counted rule of every table in an `iptables-save -c` output."""
     rules: list[IptRule] = []
     table = ""
     for number, raw in enumerate(text.splitlines(), 1):
@@ -39,18 +63,86 @@ def parse_iptables_save(text: str) -> list[IptRule]:
         m = _COUNTED.match(line)
         if m is None:
             raise ParseError(f"iptables-save line {number}: not a counted rule: {line[:60]!r}")
-        try:
-            words = shlex.split(m.group(4))
-        except ValueError:
-            raise ParseError(f"iptables-save line {number}: unbalanced quotes") from None
-        comment = target = ""
-        for i, word in enumerate(words[:-1]):
-            if word == "--comment":
-                comment = words[i + 1]
-            elif word in ("-j", "-g"):
-                target = words[i + 1]
+        args = tuple(_words(m.group(4), number))
+        comment = _option(args, "--comment") or ""
+        target = _option(args, "-j") or _option(args, "-g") or ""
         rules.append(
             IptRule(table, m.group(3), int(m.group(1)), int(m.group(2)),
                     m.group(4).strip(), comment, target)
         )  # fmt: skip
     return rules
+
+
+# -- the nat table's Service paths -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NatRule:
+    chain: str
+    args: tuple[str, ...]
+
+    def option(self, name: str) -> str | None:
+        return _option(self.args, name)
+
+
+@dataclass(frozen=True, slots=True)
+class NatTable:
+    chains: tuple[str, ...]
+    rules: tuple[NatRule, ...] = field(default=())
+
+    def in_chain(self, chain: str) -> list[NatRule]:
+        return [r for r in self.rules if r.chain == chain]
+
+    def jumps(self, chain: str, target: str) -> bool:
+        return any(r.option("-j") == target for r in self.in_chain(chain))
+
+    def service_chain(self, ip: str, port: int, protocol: str = "tcp") -> str | None:
+        """The chain KUBE-SERVICES sends ip:port to, when it does."""
+        for rule in self.in_chain("KUBE-SERVICES"):
+            dest = (rule.option("-d") or "").removesuffix("/32")
+            same_proto = (rule.option("-p") or "tcp").lower() == protocol.lower()
+            if dest == ip and rule.option("--dport") == str(port) and same_proto:
+                return rule.option("-j")
+        return None
+
+    def destinations(self, chain: str, _seen: frozenset[str] = frozenset()) -> list[str]:
+        """The ip:port a service chain DNATs to, through its endpoint chains."""
+        found: list[str] = []
+        for rule in self.in_chain(chain):
+            target = rule.option("-j")
+            if target == "DNAT" and rule.option("--to-destination"):
+                found.append(str(rule.option("--to-destination")))
+            elif target and target.startswith("KUBE-SEP-") and target not in _seen:
+                found += self.destinations(target, _seen | {chain})
+        return found
+
+
+def parse_nat_table(text: str) -> NatTable:
+    """The nat table of an `iptables-save` output; ParseError when it has none."""
+    chains: list[str] = []
+    rules: list[NatRule] = []
+    inside = False
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line == "*nat":
+            inside = True
+            continue
+        if not inside or not line or line.startswith("#"):
+            continue
+        if line == "COMMIT":
+            return NatTable(tuple(chains), tuple(rules))
+        if line.startswith(":"):
+            chains.append(line[1:].split()[0] if line[1:].split() else "")
+            continue
+        if line.startswith("-A "):
+            words = _words(line, number)
+            if len(words) < 2 or not words[1]:
+                raise ParseError(f"iptables-save line {number}: -A without a chain")
+            rules.append(NatRule(words[1], tuple(words[2:])))
+            continue
+        if line.startswith("*"):
+            break
+        raise ParseError(f"iptables-save line {number}: unexpected {line[:40]!r}")
+    if not inside:
+        raise ParseError("iptables-save: no nat table in the output")
+    raise ParseError("iptables-save: the nat table does not end with COMMIT")

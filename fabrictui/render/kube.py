@@ -7,6 +7,7 @@ from rich.text import Text
 from fabrictui.model import (
     KubeNode,
     KubePod,
+    KubeService,
 )
 from fabrictui.render.common import Palette, age, middle_ellipsis
 
@@ -18,6 +19,29 @@ POD_COLUMNS = ("Name", "Status", "IP", "Node", "Ready", "Namespace", "Restarts",
 
 
 POD_NAME_WIDTH = 24
+SERVICE_COLUMNS = ("Service", "Cluster-IP", "Ports", "Endpoints", "Namespace")
+
+
+def service_row(svc: KubeService, palette: Palette) -> tuple[Text, ...]:
+    """A Service with its endpoints `ready/all`: none ready is bad (a ClusterIP with no
+    backend), some not ready a warning; a Service without a selector keeps hand-made
+    endpoints, shown muted."""
+    ready, total = len(svc.ready), len(svc.endpoints)
+    style = palette.good if ready and ready == total else palette.warn if ready else palette.bad
+    if not svc.selector and total:
+        style = palette.muted
+    ports = ",".join(
+        f"{p.port}/{p.protocol}" if str(p.port) == p.target_port
+        else f"{p.port}:{p.target_port}/{p.protocol}"
+        for p in svc.ports
+    )  # fmt: skip
+    return (
+        Text(svc.name),
+        Text(svc.cluster_ip or "None"),
+        Text(ports or "<none>"),
+        Text(svc.endpoints_text, style=style),
+        Text(svc.namespace, style=palette.muted),
+    )
 
 
 def node_row(node: KubeNode, now: float, palette: Palette) -> tuple[Text, ...]:

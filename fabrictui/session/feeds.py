@@ -21,13 +21,13 @@ from pathlib import Path
 
 from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.model import Host
+from fabrictui.model import Host, KubeService
 from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
 from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.polling import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.session.state import LabState
 
-FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp")
+FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp", "services")
 RESTART_FIRST = 2.0  # seconds before restarting a crashed feed; doubles up to RESTART_MAX
 RESTART_MAX = 60.0
 SUMMARY_SECONDS = 0.1  # the capture worker's summaries: the overlay pane's refresh
@@ -116,6 +116,7 @@ class FeedSupervisor:
             "pods": self._pods,
             "capture": self._capture,
             "bgp": self._bgp,
+            "services": self._services,
         }[name]
         task = asyncio.get_running_loop().create_task(factory(), name=f"feed-{name}")
         self._tasks[name] = task
@@ -221,6 +222,23 @@ class FeedSupervisor:
         await poll_forever(
             read, got, self._failed("bgp"), self.fabric_poll_seconds, max(limit, 10.0)
         )
+
+    async def _services(self) -> None:
+        """The Services and their endpoint counts (the Kubernetes pane). A lab that cannot
+        read them says why in the pane's Services line, not as a failing feed: the nodes
+        and pods feeds already say when the API does not answer."""
+
+        async def read() -> tuple[list[KubeService], str | None]:
+            try:
+                return await self.backend.list_services(), None
+            except BackendError as err:
+                return [], str(err)
+
+        def got(result: tuple[list[KubeService], str | None]) -> None:
+            self.state.set_services(*result)
+            self._changed("services")
+
+        await poll_forever(read, got, self._failed("services"), self.fabric_poll_seconds)
 
     async def _nodes(self) -> None:
         def got(event) -> None:

@@ -13,13 +13,21 @@ of redrawing everything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fabrictui.intent.bgp_sessions import SessionAnalysis, analyze_sessions
 from fabrictui.intent.labshape import LabShape, bgp_expected_sessions
 from fabrictui.intent.liveness import HostView, host_liveness, management_cut
-from fabrictui.model import Host, KubeNode, KubePod, LabInfo, SwitchReading, WatchEvent
+from fabrictui.model import (
+    Host,
+    KubeNode,
+    KubePod,
+    KubeService,
+    LabInfo,
+    SwitchReading,
+    WatchEvent,
+)
 from fabrictui.parsers.calico import CalicoPeer
 from fabrictui.session.overlay import OverlaySummary, OverlayView
 
@@ -123,6 +131,10 @@ class LabState:
         self.calico_mode: str | None = None
         self.node_bgp: dict[str, tuple[CalicoPeer, ...] | str] = {}
         self.node_bgp_version = 0
+        # the cluster's Services with their endpoints, and why they could not be read
+        self.services: tuple[KubeService, ...] = ()
+        self.services_error: str | None = None
+        self.services_version = 0
 
     # -- what feeds report -----
 
@@ -163,6 +175,17 @@ class LabState:
         self.node_bgp = dict(statuses)
         self.node_bgp_version += 1
         self._tell("bgp", [mode, self.node_bgp])
+
+    def set_services(self, services: Sequence[KubeService], error: str | None = None) -> None:
+        """The Services as last read (`error`: why they could not be); told (and recorded)
+        only when they changed."""
+        self.answered("services")
+        if (tuple(services), error) == (self.services, self.services_error):
+            return
+        self.services = tuple(services)
+        self.services_error = error
+        self.services_version += 1
+        self._tell("services", [list(self.services), error])
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")

@@ -126,17 +126,27 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
         print(f"\ncancelled ping mesh: no ping left in any lab namespace {gone_in:.2f} s later")
         assert ("ping", "cancelled") in [(r.action, r.result) for r in read_audit()]
         # nothing runs in the pods' namespaces but their sandboxes (the pause process a
-        # runtime keeps per pod, listed in the lab's sandboxes.json): only what an exec
-        # or a node-side probe started could be there
+        # runtime keeps per pod, listed in the lab's sandboxes.json) and their containers:
+        # only what an exec or a node-side probe started could be there
         sandboxes = json.loads((lab_dir / "kubeapi" / "sandboxes.json").read_text())
         held = {int(s["pid"]) for s in sandboxes["sandboxes"]}
+        # and the nginx pods' container (the listener on their port, docs/services.md)
+        held |= {int(p) for s in sandboxes["sandboxes"] for p in s.get("container_pids", [])}
         in_pods = {ns: pids for ns in lab_namespaces(lab_dir) if "-pod-" in ns
                    and (pids := [p for p in namespace_pids(ns) if p not in held])}  # fmt: skip
         assert not in_pods, {ns: [comm(p) for p in pids] for ns, pids in in_pods.items()}
         await pilot.press("escape")
 
         assert_no_traceback(app)
-        assert feeds_alive(app) == ["bgp", "capture", "fabric", "hosts", "nodes", "pods"]
+        assert feeds_alive(app) == [
+            "bgp",
+            "capture",
+            "fabric",
+            "hosts",
+            "nodes",
+            "pods",
+            "services",
+        ]
         await pilot.press("q")
     # quitting stops the overlay's captures: nothing of ours is left anywhere
     loop = asyncio.get_running_loop()

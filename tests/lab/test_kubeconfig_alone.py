@@ -50,6 +50,12 @@ def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
         ping = checks["cross-rack ping"]
         assert ping["state"] == "not_observed", ping
         assert "no ping in image nginx:1.17" in ping["cause"] and "no SSH endpoint" in ping["cause"]
+        # the Service is read from the API; the connect to it is not probed for the same
+        # reasons (no curl in the image, no SSH to the node)
+        service = checks["nginx-service"]
+        assert service["state"] == "not_observed", service
+        assert "no curl in image nginx:1.17" in service["cause"], service
+        assert "endpoints 4/4 ready" in service["evidence"][1], service
         for name in ("leaf BGP sessions", "VXLAN on the wire"):
             check = checks[name]
             assert check["state"] == "not_observed" and not check["passed"], check
@@ -63,8 +69,8 @@ def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
         assert lines[0].startswith("lab: ") and lines[0].endswith(f"[kubeconfig] from {kc}")
         assert lines[1] == "mode: vxlan"
         assert lines[2].startswith("1. leaf BGP sessions") and lines[2].endswith("NOT OBSERVED")
-        # path MTU has no probe; "network policy" needs only the API: it passes
-        assert lines[-1] == "4/8 checks passed, 4 not observed"
+        # path MTU and nginx-service have no probe; "network policy" needs only the API
+        assert lines[-1] == "4/9 checks passed, 5 not observed"
         routes = fabrictui_in(empty, "routes", "--kubeconfig", kc)
         assert routes.returncode == 0, routes.stderr
         assert "not observed: no switch inventory was given" in routes.stdout

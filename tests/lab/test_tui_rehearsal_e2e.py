@@ -154,7 +154,7 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         assert all(node in table for node in {p.node for p in nginx}), table
         await pilot.press("f")
 
-        # V → all seven checks pass (the mode's six and path MTU)
+        # V → all checks pass (the mode's six, then the application checks)
         await pilot.press("V")
         await finish_action(app, pilot)
         assert app.screen.id == "verify-report"
@@ -166,4 +166,12 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         await pilot.press("escape")
 
         assert_no_traceback(app)
-        assert feeds_alive(app) == ["bgp", "capture", "fabric", "hosts", "nodes", "pods"]
+        assert feeds_alive(app) == [
+            "bgp",
+            "capture",
+            "fabric",
+            "hosts",
+            "nodes",
+            "pods",
+            "services",
+        ]

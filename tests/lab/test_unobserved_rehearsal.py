@@ -238,7 +238,8 @@ def test_tui_a_node_whose_ssh_is_refused(lab_dir: Path, terminal: None) -> None:
         assert any("running, no SSH" in row for row in rows), rows
         assert not any("unreachable" in row for row in rows), rows
         print(f"\n{CAPTURE_NODE} SSH refused: VMs pane 'running, no SSH' within {seen:.2f} s")
-        # path MTU measures a pair the other nodes can probe; "network policy" needs the API
-        shown = verify_in_terminal("6/8 checks pass, 2 not observed — nothing failed, something")
+        # path MTU and nginx-service use a pod the other nodes can probe from; "network
+        # policy" needs the API alone
+        shown = verify_in_terminal("7/9 checks pass, 2 not observed — nothing failed, something")
         assert "NOT OBSERVED  VXLAN on the wire" in shown, shown
         assert f"not observed: {CAPTURE_NODE}: management SSH refused" in shown, shown

@@ -47,6 +47,8 @@ async def test_seed_story(fresh):
     before = await verify(fresh, ignore)
     # the mode's six, then the application checks (none passes before the workload runs)
     assert [r.passed for r in before] == [True] + [False] * (5 + len(APP_CHECKS))
+    services = next(r for r in before if r.name == "nginx-service")
+    assert services.cause == "service space1/nginx-service does not exist"  # not deployed yet
     assert before[1].cause.startswith("NotReady: k8s-master-l1-1")
     assert before[4].cause.startswith("cannot run")
 

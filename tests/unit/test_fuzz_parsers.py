@@ -26,8 +26,10 @@ from hypothesis import strategies as st
 from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary, parse_bgp_uptime_seconds
+from fabrictui.parsers.iptables import NatTable, parse_nat_table
 from fabrictui.parsers.mtu import MAX_LINK_MTU, MIN_MTU, TooBig, parse_link_mtus, parse_too_big
 from fabrictui.parsers.ping import PingStats, parse_ping_output
+from fabrictui.parsers.services import services_from_api
 from fabrictui.parsers.vagrant import (
     MachineStatus,
     SshHostConfig,
@@ -55,6 +57,7 @@ VAGRANT = _fixtures("vagrant", ".txt")
 MTU_TEXT = _fixtures("mtu", ".txt")
 STATUS = [t for t in VAGRANT if ",metadata," in t or ",error-exit," in t]
 SSH_CONFIG = [t for t in VAGRANT if t.startswith("Host ")]
+NAT = _fixtures("iptables", ".txt")
 
 # --- sanity of successful results --------------------------------------------------
 
@@ -142,8 +145,16 @@ def check_ssh_config(hosts: dict[str, SshHostConfig]) -> None:
         assert config.identities_only in (None, True, False)
 
 
+def check_nat(table: NatTable) -> None:
+    for rule in table.rules:
+        assert rule.chain and isinstance(rule.args, tuple)
+    for chain in table.chains:
+        table.destinations(chain)  # ends, even for chains that jump in circles
+
+
 PARSERS: list[tuple[Callable[[str], Any], Callable[[Any], None]]] = [
     (parse_bgp_summary, check_bgp),
+    (parse_nat_table, check_nat),
     (parse_ping_output, check_ping),
     (parse_too_big, check_too_big),
     (parse_link_mtus, check_link_mtus),
@@ -400,10 +411,40 @@ def test_machine_readable_error_never_raises(text: str) -> None:
     assert words is None or not any(ch in words for ch in "\n\r\t")
 
 
+@FUZZ
+@given(mutated(NAT))
+def test_nat_mutated_fixtures(text: str) -> None:
+    run(parse_nat_table, check_nat, text)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["items", "metadata", "name", "namespace", "spec", "ports", "port", "selector",
+         "clusterIP", "subsets", "addresses", "ip", "targetRef", "kind", "endpoints",
+         "labels", "conditions", "ready", "notReadyAddresses"]), inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@FUZZ
+@given(JSON_VALUES, JSON_VALUES, JSON_VALUES)
+def test_services_from_any_json(services: Any, endpoints: Any, slices: Any) -> None:
+    """Whatever an API answers, the Service reader returns Services or a ParseError."""
+    for args in ((services, endpoints, None), (services, None, slices)):
+        try:
+            found = services_from_api(*args)
+        except ParseError as err:
+            assert str(err)
+            continue
+        for svc in found:
+            assert all(0 < p.port < 65536 for p in svc.ports)
+
+
 def test_corpora_are_not_empty() -> None:
     # A fuzz test over an empty corpus would pass vacuously.
     assert len(BGP_TEXT) >= 8 and len(BGP_JSON) >= 6
-    assert len(PING) >= 8 and STATUS and SSH_CONFIG and len(MTU_TEXT) >= 5
+    assert len(PING) >= 8 and STATUS and SSH_CONFIG and len(MTU_TEXT) >= 5 and len(NAT) >= 2
     for text in MTU_TEXT:
         if text.startswith("PING"):
             check_too_big(parse_too_big(text))

@@ -99,7 +99,15 @@ async def test_feeds_fill_the_state_without_a_screen():
     supervisor.start()
     try:
         await until(lambda: state.hosts and state.readings and state.nodes)
-        assert supervisor.running() == ["bgp", "capture", "fabric", "hosts", "nodes", "pods"]
+        assert supervisor.running() == [
+            "bgp",
+            "capture",
+            "fabric",
+            "hosts",
+            "nodes",
+            "pods",
+            "services",
+        ]
         assert state.capture_nodes == ("k8s-node-l1-1",)
         assert Changed("hosts") in events and Changed("fabric") in events
         analysis = state.session_analysis()

@@ -16,6 +16,7 @@ from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
 from fabrictui.actions.verify.path_mtu import NAME as PATH_MTU
 from fabrictui.actions.verify.path_mtu import check_path_mtu
+from fabrictui.actions.verify.service import check_service
 from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
 from fabrictui.model import CheckResult
 
@@ -24,6 +25,7 @@ AppCheck = Callable[[LabBackend, LabSnapshot, DemoWorkload, Report], Awaitable[C
 # (name, check), in the order verify runs and numbers them after the mode's checks
 APP_CHECKS: tuple[tuple[str, AppCheck], ...] = (
     (PATH_MTU, check_path_mtu),
+    ("nginx-service", check_service),
     ("network policy", check_policy),
 )
 

@@ -42,6 +42,8 @@ from fabrictui.backends.demo.faults import FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
 from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
+from fabrictui.backends.demo.services.calls import DemoServiceCalls
+from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
@@ -76,7 +78,7 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(apiserver.AppliesObjects, LabBackend):
+class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
     def __init__(
         self,
         scenario: str = "fresh",
@@ -101,7 +103,8 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
         self.fabric = Fabric.build(self.sim, ready_at)
         self.kube = KubeSim(self.sim, self.names, self.hub.publish)
         self.traffic = Traffic(self.sim, self.kube, self.fabric, seed)
-        self.faultboard = FaultBoard(self.fabric, self.kube, self.traffic)
+        self.service_table = ServiceTable(self.kube)
+        self.faultboard = FaultBoard(self.fabric, self.kube, self.traffic, self.service_table)
         self.bgp = DemoBgp(self.sim, self.kube, seed)
         self.fabric.dynamic_ends = self.bgp.node_ends
         self.traffic.bgp = self.bgp
@@ -263,22 +266,15 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
             return SwitchReading(
                 switch, None, f"{switch}: unreachable (booting, ssh not up yet)", now
             )
-        if spec.role is Role.LEAF:
-            text = self.fabric.render_nclu(switch, now)
-        else:
-            text = self.fabric.render_frr_json(switch, now)
         try:
-            summary = parse_bgp_summary(text)
+            summary = parse_bgp_summary(self.bgp_summary_text(switch))
         except ParseError as err:
             return SwitchReading(switch, None, f"{switch}: {err}", now)
         return SwitchReading(switch, summary, None, now)
 
     def bgp_summary_text(self, switch: str) -> str:
         """The raw text the switch prints (for tests and the curious)."""
-        now = self._now()
-        if topo.SWITCH_BY_NAME[switch].role is Role.LEAF:
-            return self.fabric.render_nclu(switch, now)
-        return self.fabric.render_frr_json(switch, now)
+        return self.fabric.render_summary(switch, self._now())
 
     # -- Kubernetes ------------------------------------------------------------------------------
 
@@ -434,6 +430,8 @@ class DemoBackend(apiserver.AppliesObjects, LabBackend):
     async def read_state(self, host: str, read: str, arg: str = "") -> str:
         now = self._now()
         audit.record_call(f"demo: read {read} {arg} on {host}".rstrip())
+        if read == "nat":  # kube-proxy's rules: the Services' table holds them
+            return self.service_table.nat_table(host)
         return self.traffic.tracer.read(host, read, arg, now)
 
     async def probe(

@@ -338,6 +338,13 @@ class Fabric:
         extra = self.dynamic_ends(switch, now) if self.dynamic_ends is not None else []
         return self.ends(switch, now) + extra
 
+    def render_summary(self, switch: str, now: float) -> str:
+        """What the switch prints for its BGP summary: NCLU's text on a leaf (Cumulus),
+        FRR's JSON on a spine."""
+        if switch in topo.LEAVES:
+            return self.render_nclu(switch, now)
+        return self.render_frr_json(switch, now)
+
     def render_nclu(self, switch: str, now: float) -> str:
         spec = topo.SWITCH_BY_NAME[switch]
         ends = self.printed_ends(switch, now)

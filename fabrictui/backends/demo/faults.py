@@ -16,6 +16,8 @@
   on it, a packet is dropped without a word. Pings of the default size still answer.
 - `deny-policy:<namespace>`: a NetworkPolicy `deny-all-ingress` selecting every pod of
   the namespace for ingress with no rule: nothing reaches them (issue 19).
+- `service-no-endpoints:<namespace>/<name>`: the Service's selector is changed to a label
+  no pod has: its Endpoints empty, a connect to its ClusterIP is refused.
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -30,6 +32,7 @@ from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.tracing import PORTS
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
@@ -49,10 +52,13 @@ def deny_all(namespace: str) -> dict[str, Any]:
 
 
 class FaultBoard:
-    def __init__(self, fabric: Fabric, kube: KubeSim, traffic: Traffic) -> None:
+    def __init__(
+        self, fabric: Fabric, kube: KubeSim, traffic: Traffic, services: ServiceTable | None = None
+    ) -> None:
         self.fabric = fabric
         self.kube = kube
         self.traffic = traffic
+        self.services = services or ServiceTable(kube)
         self.active: set[str] = set()
 
     def catalogue(self) -> list[Fault]:
@@ -92,6 +98,9 @@ class FaultBoard:
         spaces = sorted({key.split("/")[0] for key in pods} | {"space1"})
         for space in spaces:
             faults.append(Fault(f"deny-policy:{space}", f"Deny all ingress in {space} (policy)"))
+        for ns, name in sorted(self.kube.services):
+            fid = f"service-no-endpoints:{ns}/{name}"
+            faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -137,6 +146,8 @@ class FaultBoard:
                 self.traffic.policies[f"{arg}/{DENY_ALL}"] = deny_all(arg)
             else:
                 self.traffic.policies.pop(f"{arg}/{DENY_ALL}", None)
+        elif kind == "service-no-endpoints":
+            self.services.set_broken(arg, active)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

@@ -35,9 +35,11 @@ from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.real.kube.policies import read_policies
+from fabrictui.backends.real.kube.services import list_services
 from fabrictui.backends.real.nodeprobe import probe_by_any_method
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
+from fabrictui.backends.real.tcpprobe import tcp_probe_by_any_method
 from fabrictui.backends.real.trace import RemoteTrace
 from fabrictui.backends.real.vagrant import VagrantLab
 from fabrictui.backends.trace_ports import conventional_ports, inventory_ports
@@ -48,10 +50,12 @@ from fabrictui.model import (
     Host,
     KubeNode,
     KubePod,
+    KubeService,
     LabInfo,
     PingResult,
     Role,
     SwitchReading,
+    TcpProbe,
     VmState,
     WatchEvent,
 )
@@ -366,6 +370,16 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
     async def network_policies(self) -> PolicyReading:
         await self._ensure_kube()
         return await read_policies(self.kube)
+
+    async def list_services(self, namespace: str | None = None) -> list[KubeService]:
+        await self._ensure_kube()
+        return await list_services(self.kube, namespace)
+
+    async def probe_tcp(self, pod: KubePod, ip: str, port: int, timeout: float) -> TcpProbe:
+        await self._ensure_kube()
+        return await tcp_probe_by_any_method(
+            self.kube, self.pool, pod, ip, port, timeout, self.capture_sudo
+        )
 
     async def watch_nodes(self) -> AsyncIterator[WatchEvent[KubeNode]]:  # type: ignore[override]
         await self._ensure_kube()

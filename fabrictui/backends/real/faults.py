@@ -10,8 +10,9 @@ answers a DF packet with ICMP "frag needed". Clearing it sets the lab's 1500 bac
 
 from __future__ import annotations
 
-from fabrictui.backends.base import BackendError
+from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.backends.real.inventory import Inventory
+from fabrictui.backends.real.service_faults import set_service_fault
 from fabrictui.backends.real.ssh import SshPool
 from fabrictui.model import Fault, Role
 
@@ -55,6 +56,14 @@ class RehearsalFaults:
             fid = f"mtu:{leaf[0]}:{leaf[1]}"
             title = f"MTU {FAULT_MTU} on {leaf[0]} {leaf[1]} (the port facing {other[0]})"
             specs[fid] = (str(leaf[0]), Fault(fid, title))
+        wl = DemoWorkload()  # the Service faults (service_faults.py)
+        fid = f"service-no-endpoints:{wl.namespace}/{wl.service}"
+        specs[fid] = ("", Fault(fid, f"Service {wl.namespace}/{wl.service} selects no pod"))
+        for meta in inv.hosts:
+            if meta.role.is_k8s:
+                fid = f"drop-service-rule:{meta.name}"
+                title = f"Delete {wl.service}'s kube-proxy rule on {meta.name}"
+                specs[fid] = (meta.name, Fault(fid, title))
         return specs
 
     def faults(self) -> list[Fault]:
@@ -69,6 +78,11 @@ class RehearsalFaults:
             raise BackendError(f"{self.kind} lab has no fault {fault_id!r}")
         host, _ = specs[fault_id]
         kind = fault_id.split(":", 1)[0]
+        if kind in ("service-no-endpoints", "drop-service-rule"):
+            saved = self.__dict__.setdefault("_service_faults_saved", {})
+            await set_service_fault(self, fault_id, active, saved)
+            (self._active_faults.add if active else self._active_faults.discard)(fault_id)
+            return
         if kind == "stop-bgp":
             asn = self.inventory.host(host).asn if self.inventory else None
             if asn is None:

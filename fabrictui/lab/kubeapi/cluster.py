@@ -15,13 +15,14 @@ from typing import Any
 from fabrictui.constants import SERVICE_RANGE
 from fabrictui.lab.calico_dataplane import Dataplane
 from fabrictui.lab.kubeapi import versions
-from fabrictui.lab.kubeapi.controllers import workloads
+from fabrictui.lab.kubeapi.controllers import endpoints, workloads
 from fabrictui.lab.kubeapi.controllers.bgp import BgpMode
 from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
 from fabrictui.lab.kubeapi.controllers.events import Recorder
 from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
 from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.controllers.policy import PolicyFilter
+from fabrictui.lab.kubeapi.controllers.proxy import ServiceProxy
 from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.controllers.system import bootstrap
 from fabrictui.lab.kubeapi.errors import ApiError
@@ -60,6 +61,7 @@ class Cluster:
         self.calico = CalicoAgent(self)
         self.bgp = BgpMode(self)  # calico-node's BIRD and native routing (BGP mode)
         self.policy = PolicyFilter(self)  # Felix's filter rules for network policy
+        self.proxy = ServiceProxy(self)  # kube-proxy's nat rules on the nodes
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._service_ips: set[str] = set()
@@ -91,6 +93,7 @@ class Cluster:
         await self.kubelet.shutdown()
         await self.bgp.stop()
         await self.policy.stop()
+        await self.proxy.stop()
         self.store.close_watches()
         self.images.close()
         await self.dataplane.close()
@@ -119,6 +122,9 @@ class Cluster:
         workloads.reconcile_daemonsets(self, self.store.view("pods"), nodes)
         workloads.schedule(self, self.store.view("pods"), nodes)
         self.kubelet.reconcile(self.store.view("pods"))
+        slices = endpoints.SLICES in self.registry.types  # 1.21 on: EndpointSlices too
+        endpoints.reconcile_endpoints(self.store, self.store.view("pods"), slices)
+        self.proxy.reconcile()
 
     def _on_event(self, event: Event) -> None:
         if event.key == CRDS:
@@ -132,6 +138,7 @@ class Cluster:
             self.kubelet.forget(event.obj)
         elif event.key == "services" and event.type == "DELETED":
             self._service_ips.discard(event.obj.get("spec", {}).get("clusterIP", ""))
+            endpoints.service_deleted(self.store, event.obj)
         self.kick()
 
     # -- writes with defaults ----------------------------------------------------

@@ -107,6 +107,9 @@ BUILTIN: tuple[ResourceType, ...] = (
         categories=("all",),
     ),
     ResourceType("", ("v1",), "endpoints", "Endpoints", True, ("ep",), "endpoints"),
+    ResourceType(
+        "discovery.k8s.io", ("v1",), "endpointslices", "EndpointSlice", True, (), "endpointslice"
+    ),
     ResourceType("", ("v1",), "configmaps", "ConfigMap", True, ("cm",), "configmap"),
     ResourceType("", ("v1",), "secrets", "Secret", True, (), "secret"),
     ResourceType("", ("v1",), "serviceaccounts", "ServiceAccount", True, ("sa",), "serviceaccount"),
@@ -210,10 +213,13 @@ class Registry:
         served = {
             "customresourcedefinitions.apiextensions.k8s.io": profile.crd_versions,
             "poddisruptionbudgets.policy": profile.pdb_versions,
+            "endpointslices.discovery.k8s.io": profile.slice_versions,
         } if profile is not None else {}  # fmt: skip
         reg = cls()
         for rt in BUILTIN:
             if rt.key in served:
+                if not served[rt.key]:
+                    continue  # a type this version does not serve at all
                 rt = replace(rt, versions=served[rt.key])
             reg.types[rt.key] = rt
         return reg

@@ -21,6 +21,7 @@ class KubeProfile:
     pdb_versions: tuple[str, ...]  # policy
     server_side_apply: bool  # on by default from 1.16 (beta), GA in 1.22
     build_date: str
+    slice_versions: tuple[str, ...] = ()  # discovery.k8s.io EndpointSlices (v1 from 1.21)
 
     @property
     def minor(self) -> tuple[int, int]:
@@ -33,7 +34,8 @@ PROFILES: dict[str, KubeProfile] = {
     # feature gate (off) in 1.14-1.15; PodDisruptionBudget was policy/v1beta1 only.
     "1.15.2": KubeProfile("v1.15.2", ("v1beta1",), ("v1beta1",), False, "2019-08-05T09:15:22Z"),
     # CRD v1beta1 was removed in 1.22 and policy/v1beta1 in 1.25.
-    "1.29.0": KubeProfile("v1.29.0", ("v1",), ("v1",), True, "2023-12-13T08:42:41Z"),
+    # EndpointSlice discovery.k8s.io/v1 arrived in 1.21 (1.15 has only core/v1 Endpoints).
+    "1.29.0": KubeProfile("v1.29.0", ("v1",), ("v1",), True, "2023-12-13T08:42:41Z", ("v1",)),
 }
 
 

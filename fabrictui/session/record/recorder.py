@@ -122,6 +122,7 @@ class Recorder:
             "overlay": state.overlay.counters,
             "transit": state.overlay.transit,
             "bgp": [state.calico_mode, dict(state.node_bgp)],
+            "services": [list(state.services), state.services_error],
         }
         self._queue.put(("event", now, ("snapshot", whole)))
 

@@ -155,6 +155,7 @@ class ReplayDriver:
         state.apply_node_event(WatchEvent("RELIST"))
         state.apply_pod_events([WatchEvent("RELIST")])
         state.set_node_bgp(None, {})
+        state.set_services([])
         state.problems.clear()
         state.last_answer.clear()
         state.overlay.counters = EMPTY_COUNTERS
@@ -184,6 +185,12 @@ class ReplayDriver:
                 state.last_answer.pop("bgp", None)
             else:
                 state.last_answer["bgp"] = answered
+        answered = state.last_answer.get("services")
+        state.set_services(*whole.get("services", [[], None]))  # older recordings have none
+        if answered is None:  # as for bgp: the recorded answer's time, not the replay's
+            state.last_answer.pop("services", None)
+        else:
+            state.last_answer["services"] = answered
         state.reindex()  # hosts changed behind set_hosts' back: rebuild the indexes
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
@@ -202,6 +209,8 @@ class ReplayDriver:
             state.apply_node_event(data)
         elif kind == "bgp":
             state.set_node_bgp(*data)
+        elif kind == "services":
+            state.set_services(*data)
         elif kind == "pod":
             state.apply_pod_events((data,))
         elif kind == "failed":
@@ -260,7 +269,7 @@ def frames_between(
 
 
 RESULT_KINDS = frozenset({"verify", "ping", "trace"})
-CHANGE_KINDS = frozenset({"hosts", "fabric", "node", "pod", "bgp", "failed"})
+CHANGE_KINDS = frozenset({"hosts", "fabric", "node", "pod", "bgp", "services", "failed"})
 
 
 def next_change(recording: Recording, now: float, forward: bool) -> float:

@@ -11,7 +11,15 @@ from textual.widgets import Static
 from fabrictui.model import KubeNode, KubePod
 from fabrictui.render.common import age
 from fabrictui.render.fabric import node_bgp_lines
-from fabrictui.render.kube import NODE_COLUMNS, POD_COLUMNS, POD_NAME_WIDTH, node_row, pod_row
+from fabrictui.render.kube import (
+    NODE_COLUMNS,
+    POD_COLUMNS,
+    POD_NAME_WIDTH,
+    SERVICE_COLUMNS,
+    node_row,
+    pod_row,
+    service_row,
+)
 from fabrictui.session.state import LabState
 from fabrictui.ui.widgets.pane import Pane
 from fabrictui.ui.widgets.tables import KeyedTable
@@ -27,11 +35,14 @@ FREEZE_ROWS = 1000  # from this many rows on, drawn rows are frozen out of the c
 
 
 class KubePane(Pane):
-    """Nodes above, pods below, both updated in place from watch events."""
+    """Nodes above, then Services with their endpoint counts, pods below; nodes and pods
+    updated in place from watch events, Services as the state's poll last read them."""
 
     DEFAULT_CSS = """
     KubePane #node-table { height: auto; max-height: 9; }
     KubePane #node-bgp { height: auto; max-height: 12; display: none; }
+    KubePane #service-table { height: auto; max-height: 6; }
+    KubePane #service-note { height: auto; display: none; }
     KubePane #pod-table { height: 1fr; }
     """
 
@@ -42,10 +53,13 @@ class KubePane(Pane):
         self._to_draw: deque[str] = deque()  # pod keys still to (re)draw, in table order
         self._steps_ages_only = False  # those steps only refresh ages
         self._bgp_drawn = 0  # the state's node_bgp_version last drawn (BGP mode)
+        self._services_drawn = 0  # the state's services_version last drawn
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(NODE_COLUMNS, widths=(16, 8, 7, 8, 13, 5, 22), id="node-table")
         yield Static("", id="node-bgp")  # BGP mode: each node's sessions, as calicoctl shows
+        yield KeyedTable(SERVICE_COLUMNS, widths=(16, 13, 12, 9, 11), id="service-table")
+        yield Static("", id="service-note")  # why the Services could not be read
         yield KeyedTable(
             POD_COLUMNS, widths=(POD_NAME_WIDTH, 17, 13, 15, 5, 11, 4, 5), id="pod-table"
         )
@@ -61,6 +75,8 @@ class KubePane(Pane):
             self._draw_nodes(now)
         if self.state.node_bgp_version != self._bgp_drawn:
             self._draw_bgp()
+        if self.state.services_version != self._services_drawn:
+            self._draw_services()
         pods = self.state.take_pod_changes()
         if pods.relisted:
             self._refilter(now)
@@ -79,6 +95,7 @@ class KubePane(Pane):
         now = self.state.clock()
         self._draw_nodes(now)
         self._draw_bgp()
+        self._draw_services()
         self._refilter(now)
 
     def _draw_bgp(self) -> None:
@@ -87,6 +104,17 @@ class KubePane(Pane):
         box = self.query_one("#node-bgp", Static)
         box.display = bool(lines)
         box.update(Text("\n").join(lines))
+
+    def _draw_services(self) -> None:
+        self._services_drawn = self.state.services_version
+        services = sorted(self.state.services, key=lambda s: (s.namespace, s.name))
+        self.query_one("#service-table", KeyedTable).sync(
+            (s.key, service_row(s, self.palette)) for s in services
+        )
+        note = self.query_one("#service-note", Static)
+        error = self.state.services_error
+        note.display = error is not None
+        note.update(Text(f"services: {error}", style=self.palette.muted) if error else "")
 
     def _draw_nodes(self, now: float) -> None:
         nodes = sorted(self.state.nodes.values(), key=_name)

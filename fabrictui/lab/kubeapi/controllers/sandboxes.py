@@ -16,11 +16,37 @@ import hashlib
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from fabrictui.lab.calico_dataplane import Dataplane, PodNet
+
+# The container's part for a server image (nginx): something answering on its container
+# ports, so that a connect to the pod, or to a Service in front of it, meets a listener as
+# on a real cluster (the handshake, and a short HTTP answer to whatever is asked).
+SERVE = """
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+for port in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(port)))
+    s.listen(64)
+    sel.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        conn, _ = key.fileobj.accept()
+        conn.settimeout(1)
+        try:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+        except OSError:
+            pass
+        conn.close()
+"""
+SERVER_IMAGES = ("nginx",)  # image names whose containers serve their ports
 
 
 class Sandboxes:
@@ -29,6 +55,7 @@ class Sandboxes:
         self.state_file = state_file  # None: no namespaces to hold (the memory data plane)
         self._entries: dict[str, dict[str, Any]] = {}  # pod uid -> sandbox
         self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._servers: dict[str, asyncio.subprocess.Process] = {}  # pod uid -> its listener
 
     async def start(self, uid: str, namespace: str, name: str, net: PodNet) -> None:
         if self.state_file is None:
@@ -47,6 +74,25 @@ class Sandboxes:
         }
         self._write()
 
+    async def serve(self, uid: str, net: PodNet, pod_spec: dict[str, Any]) -> None:
+        """Listen on the container ports of the pod's server containers (none: nothing)."""
+        if self.state_file is None:
+            return
+        ports = sorted({
+            int(p["containerPort"])
+            for c in pod_spec.get("containers") or []
+            if str(c.get("image", "")).split(":")[0].rsplit("/", 1)[-1] in SERVER_IMAGES
+            for p in c.get("ports") or []
+            if isinstance(p.get("containerPort"), int) and p.get("protocol", "TCP") == "TCP"
+        })  # fmt: skip
+        if ports:
+            argv = [sys.executable, "-c", SERVE, *map(str, ports)]
+            proc = await self.dataplane.spawn(net.netns, argv)
+            self._servers[uid] = proc
+            if uid in self._entries:  # the pod's container, as a runtime lists it
+                self._entries[uid]["container_pids"] = [proc.pid]
+                self._write()
+
     def pid_of(self, uid: str) -> int | None:
         """The pid holding pod `uid`'s namespace (None: no sandbox)."""
         entry = self._entries.get(uid)
@@ -54,10 +100,10 @@ class Sandboxes:
 
     def stop(self, uid: str) -> None:
         self._entries.pop(uid, None)
-        proc = self._procs.pop(uid, None)
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        for proc in (self._procs.pop(uid, None), self._servers.pop(uid, None)):
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
         if self.state_file is not None:
             self._write()
 

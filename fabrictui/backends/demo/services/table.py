@@ -1,0 +1,101 @@
+"""The demo cluster's Services, kept as kube-controller-manager and kube-proxy keep them.
+
+`default/kubernetes` (the API server, no selector) and each workload's Service (selector
+`app=<label>`, port 80). Endpoints are the Running pods the selector matches, ready when
+their containers are; a ClusterIP connect goes to a ready endpoint as kube-proxy's DNAT
+would, and a Service without endpoints refuses (kube-proxy's REJECT). The fault
+`service-no-endpoints:<ns>/<name>` changes the selector to one no pod has, as a typo in a
+manifest would."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+from fabrictui.backends.base import BackendError, DemoWorkload, NotFound
+from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.constants import SERVICE_FIRST_IP, SERVICE_RANGE
+from fabrictui.model import KubeService, ServiceEndpoint, ServicePort
+
+API_PORT = 6443
+BROKEN_SELECTOR = "nginx-typo"  # the label value the no-endpoints fault selects
+
+
+def cluster_ip(namespace: str, name: str) -> str:
+    """A stable ClusterIP of the service range for `namespace/name` (.1 is kubernetes')."""
+    net = ipaddress.ip_network(SERVICE_RANGE)
+    digest = int.from_bytes(hashlib.sha256(f"{namespace}/{name}".encode()).digest()[:4], "big")
+    return str(net.network_address + 16 + digest % (net.num_addresses - 32))
+
+
+class ServiceTable:
+    def __init__(self, kube: KubeSim, workload: DemoWorkload | None = None) -> None:
+        self.kube = kube
+        self.workload = workload or DemoWorkload()
+        self.broken: set[str] = set()  # namespace/name whose selector no pod matches
+
+    def services(self, namespace: str | None = None) -> list[KubeService]:
+        found = [self._kubernetes()]
+        wl = self.workload
+        for ns, name in sorted(self.kube.services):
+            label = wl.app_label
+            if f"{ns}/{name}" in self.broken:
+                label = BROKEN_SELECTOR
+            found.append(self._selecting(ns, name, (("app", label),)))
+        return [s for s in found if namespace is None or s.namespace == namespace]
+
+    def _kubernetes(self) -> KubeService:
+        master = next(n for n in topo.NODES if n.role.value == "master")
+        return KubeService(
+            "default", "kubernetes", "ClusterIP", SERVICE_FIRST_IP,
+            (ServicePort("https", 443, "TCP", str(API_PORT)),), (),
+            (ServiceEndpoint(master.ip, True),), (API_PORT,),
+        )  # fmt: skip
+
+    def _selecting(self, ns: str, name: str, selector: tuple[tuple[str, str], ...]) -> KubeService:
+        wanted = dict(selector)
+        endpoints = []
+        for pod in sorted(self.kube.pods.values(), key=lambda p: p.key):
+            labels = dict(pod.labels)
+            if pod.namespace != ns or pod.terminating or pod.ip is None or pod.host_network:
+                continue
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                ready = pod.status == "Running" and pod.ready
+                endpoints.append(ServiceEndpoint(pod.ip, ready, pod.key, pod.node))
+        return KubeService(
+            ns, name, "ClusterIP", cluster_ip(ns, name), (ServicePort("", 80, "TCP", "80"),),
+            selector, tuple(endpoints), (80,) if endpoints else (),
+        )  # fmt: skip
+
+    def by_ip(self, ip: str) -> KubeService | None:
+        return next((s for s in self.services() if s.cluster_ip == ip), None)
+
+    def set_broken(self, key: str, active: bool) -> None:
+        ns, _, name = key.partition("/")
+        if (ns, name) not in self.kube.services:
+            raise NotFound(f'services "{name}" not found in namespace {ns}')
+        (self.broken.add if active else self.broken.discard)(key)
+
+    def nat_table(self, node: str) -> str:
+        """`iptables-save -t nat` of a node, as kube-proxy's iptables mode writes it."""
+        if node not in topo.NODE_BY_NAME:
+            raise BackendError(f"{node}: no nat table (not a Kubernetes node)")
+        lines = ["*nat", ":PREROUTING ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+                 ":KUBE-SERVICES - [0:0]", "-A PREROUTING -j KUBE-SERVICES",
+                 "-A OUTPUT -j KUBE-SERVICES"]  # fmt: skip
+        for svc in self.services():
+            for port in svc.ports:
+                chain = service_chain(svc, port)
+                lines.insert(4, f":{chain} - [0:0]")
+                lines.append(
+                    f"-A KUBE-SERVICES -d {svc.cluster_ip}/32 -p tcp -m tcp --dport {port.port}"
+                    f' -m comment --comment "{svc.key}:{port.name}" -j {chain}'
+                )
+        return "\n".join([*lines, "COMMIT", ""])
+
+
+def service_chain(svc: KubeService, port: ServicePort) -> str:
+    """KUBE-SVC- and 16 characters of a hash of the service port, as kube-proxy names it."""
+    text = f"{svc.key}:{port.name}{port.protocol.lower()}"
+    return "KUBE-SVC-" + hashlib.sha256(text.encode()).hexdigest()[:16].upper()
