@@ -5,7 +5,9 @@ APP_CHECKS: a name (the stable `name` of verify's JSON) and an async function.
 
 A check that cannot run for want of something it reads (an API that does not serve what
 it asks, a probe no method could send) is not observed, never failed; the function says
-so itself where it knows why, and a BackendError that escapes it is turned into that."""
+so itself where it knows why, and a BackendError that escapes it is turned into that.
+When verify's own reading of the API failed, none is run: each would wait out the same
+deadline on the same silent server, and a hung API must not hang verify."""
 
 from __future__ import annotations
 
@@ -41,6 +43,13 @@ async def run_app_checks(
     """Each application check in turn, its result handed to `add` (verify's numbering and
     progress lines)."""
     for name, check in APP_CHECKS if checks is None else checks:
+        if snap.errors:  # each would wait its own deadline on an API that did not answer
+            add(
+                CheckResult.not_observed(
+                    name, f"the Kubernetes API could not be read: {snap.errors[0]}"
+                )
+            )
+            continue
         report(Progress(f"checking {name}"))
         try:
             result = await check(backend, snap, workload, report)

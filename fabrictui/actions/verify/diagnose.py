@@ -9,6 +9,7 @@ not running, the pod that is not Running or is black-holed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -116,10 +117,10 @@ async def take_snapshot(backend: LabBackend, timeout: float = 20.0) -> LabSnapsh
         except BackendError as err:
             errors.append(str(err))
             nodes, pods = (), ()
-        try:
-            policies: PolicyReading | None = await backend.network_policies()
-        except BackendError:
-            policies = None  # not read: a ping's diagnosis does without
+        policies: PolicyReading | None = None  # not read: a ping's diagnosis does without
+        if not errors:  # an API that did not answer is not asked again (and waited for)
+            with contextlib.suppress(BackendError):
+                policies = await backend.network_policies()
     active = tuple(f.id for f in backend.faults() if f.active)
     return LabSnapshot(info, hosts, readings, nodes, pods, active, tuple(errors), policies)
 
