@@ -21,25 +21,18 @@ import pytest
 from kubernetes import client, config
 
 from fabrictui.parsers.iptables import parse_nat_table
-from tests._lab_faults import namespace, prepare_workload
+from tests._lab_faults import namespace
 from tests._paths import ROOT
-from tests._rehearsal_tui import open_lab, rehearsal_lab
+from tests._rehearsal_tui import open_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 CHECK = "nginx-service"
 TIMES: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with rehearsal_lab(tmp_path_factory.mktemp("services") / "lab") as directory:
-        asyncio.run(prepare_workload(directory))
-        prefix = namespace(directory, "")
-        yield directory
-    # the nat rules and the pods' listeners live in the lab's namespaces: `lab down` took
-    # them (a namespace still there would hold its rules)
-    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert prefix not in left, left
+@pytest.fixture(scope="module", autouse=True)
+def timings() -> Iterator[None]:
+    yield
     for name, seconds in TIMES.items():
         print(f"services check timing: {name}: {seconds:.2f} s")
 

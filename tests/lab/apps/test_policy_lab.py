@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,8 @@ from fabrictui.actions.trace.run import run_trace
 from fabrictui.actions.verify.diagnose import take_snapshot
 from fabrictui.backends.base import DemoWorkload
 from fabrictui.model import CheckResult
-from tests._lab_faults import namespace, prepare_workload
-from tests._rehearsal_tui import open_lab, rehearsal_lab
-from tests._require import require
+from tests._lab_faults import namespace
+from tests._rehearsal_tui import open_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -40,14 +38,6 @@ spec:
   policyTypes: [Ingress]
 """
 NODES = ("k8s-node-l1-1", "k8s-node-l1-2", "k8s-node-l2-1", "k8s-node-l2-2")
-
-
-@pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    require("iptables-save", "iptables is not installed (scripts/test installs it)")
-    with rehearsal_lab(tmp_path_factory.mktemp("policy") / "lab") as directory:
-        asyncio.run(prepare_workload(directory))
-        yield directory
 
 
 def kubectl(lab_dir: Path, *args: str, stdin: str | None = None) -> str:
