@@ -19,3 +19,21 @@ def json_bool(obj: dict[str, Any], key: str, what: str) -> bool:
     if not isinstance(value, bool):
         raise ParseError(f"{what}: {key} is {type(value).__name__}, not true/false")
     return value
+
+
+def json_map(value: Any, what: str) -> dict[str, Any]:
+    """`value` as a JSON object ({} when absent); anything else is a ParseError naming `what`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ParseError(f"{what}: {type(value).__name__}, not an object")
+    return value
+
+
+def json_list(value: Any, what: str) -> list[Any]:
+    """`value` as a JSON array ([] when absent); anything else is a ParseError naming `what`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ParseError(f"{what}: {type(value).__name__}, not a list")
+    return value

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fabrictui.parsers import ParseError
+from fabrictui.parsers import ParseError, json_list, json_map
 from fabrictui.parsers.selectors import ALL, Selector, calico_selector, label_selector
 
 K8S_ORDER = 1000.0  # where Calico places a Kubernetes NetworkPolicy among its own
@@ -135,22 +135,6 @@ class PolicyReading:
         return {}
 
 
-def _dict(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ParseError(f"{what}: {type(value).__name__}, not a map")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ParseError(f"{what}: {type(value).__name__}, not a list")
-    return value
-
-
 def _cidr(value: Any, what: str) -> str:
     try:
         return str(ipaddress.ip_network(str(value), strict=False))
@@ -178,7 +162,7 @@ def _port(value: Any, what: str, protocol: str | None, end: Any = None) -> PortM
 
 
 def _meta(obj: Mapping[str, Any], what: str) -> tuple[str, str | None]:
-    meta = _dict(obj.get("metadata"), f"{what}.metadata")
+    meta = json_map(obj.get("metadata"), f"{what}.metadata")
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         raise ParseError(f"{what}: no metadata.name")
@@ -190,10 +174,10 @@ def _meta(obj: Mapping[str, Any], what: str) -> tuple[str, str | None]:
 
 
 def _k8s_peer(raw: Any, what: str, namespace: str) -> Peer:
-    peer = _dict(raw, what)
-    block = _dict(peer.get("ipBlock"), f"{what}.ipBlock")
+    peer = json_map(raw, what)
+    block = json_map(peer.get("ipBlock"), f"{what}.ipBlock")
     if block:
-        excepted = _list(block.get("except"), f"{what}.ipBlock.except")
+        excepted = json_list(block.get("except"), f"{what}.ipBlock.except")
         return Peer(
             nets=(_cidr(block.get("cidr"), f"{what}.ipBlock.cidr"),),
             not_nets=tuple(_cidr(c, f"{what}.ipBlock.except") for c in excepted),
@@ -208,10 +192,10 @@ def _k8s_peer(raw: Any, what: str, namespace: str) -> Peer:
 
 
 def _k8s_rule(raw: Any, what: str, namespace: str, ingress: bool) -> Rule:
-    rule = _dict(raw, what)
+    rule = json_map(raw, what)
     ports: list[PortMatch] = []
-    for i, p in enumerate(_list(rule.get("ports"), f"{what}.ports")):
-        p = _dict(p, f"{what}.ports[{i}]")
+    for i, p in enumerate(json_list(rule.get("ports"), f"{what}.ports")):
+        p = json_map(p, f"{what}.ports[{i}]")
         proto = str(p.get("protocol") or "TCP").upper()
         if "port" not in p:  # every port of the protocol
             ports.append(PortMatch(1, 65535, proto))
@@ -220,7 +204,7 @@ def _k8s_rule(raw: Any, what: str, namespace: str, ingress: bool) -> Rule:
     field = "from" if ingress else "to"
     peers = [
         _k8s_peer(p, f"{what}.{field}[{i}]", namespace)
-        for i, p in enumerate(_list(rule.get(field), f"{what}.{field}"))
+        for i, p in enumerate(json_list(rule.get(field), f"{what}.{field}"))
     ]
     with_ports = Peer(ports=tuple(ports)) if ports else None
     if ingress:
@@ -240,21 +224,21 @@ def _with_ports(peer: Peer, ports: tuple[PortMatch, ...]) -> Peer:
 
 def kube_network_policy(obj: Any) -> Policy:
     """One networking.k8s.io/v1 NetworkPolicy object."""
-    obj = _dict(obj, "NetworkPolicy")
+    obj = json_map(obj, "NetworkPolicy")
     name, namespace = _meta(obj, "NetworkPolicy")
     namespace = namespace or "default"
     what = f"NetworkPolicy {namespace}/{name}"
-    spec = _dict(obj.get("spec"), f"{what}.spec")
+    spec = json_map(obj.get("spec"), f"{what}.spec")
     selector = label_selector(spec.get("podSelector"), f"{what}.spec.podSelector")
     ingress = tuple(
         _k8s_rule(r, f"{what}.ingress[{i}]", namespace, True)
-        for i, r in enumerate(_list(spec.get("ingress"), f"{what}.ingress"))
+        for i, r in enumerate(json_list(spec.get("ingress"), f"{what}.ingress"))
     )
     egress = tuple(
         _k8s_rule(r, f"{what}.egress[{i}]", namespace, False)
-        for i, r in enumerate(_list(spec.get("egress"), f"{what}.egress"))
+        for i, r in enumerate(json_list(spec.get("egress"), f"{what}.egress"))
     )
-    types = _list(spec.get("policyTypes"), f"{what}.policyTypes")
+    types = json_list(spec.get("policyTypes"), f"{what}.policyTypes")
     if not types:  # the API's default: Ingress, and Egress when there are egress rules
         types = ["Ingress"] + (["Egress"] if egress else [])
     for t in types:
@@ -269,11 +253,11 @@ def kube_network_policy(obj: Any) -> Policy:
 
 
 def _calico_ports(raw: Any, what: str) -> tuple[PortMatch, ...]:
-    return tuple(_port(p, what, None) for p in _list(raw, what))
+    return tuple(_port(p, what, None) for p in json_list(raw, what))
 
 
 def _calico_entity(raw: Any, what: str, namespace: str | None) -> Peer:
-    entity = _dict(raw, what)
+    entity = json_map(raw, what)
     selector = entity.get("selector")
     spaces = entity.get("namespaceSelector")
     return Peer(
@@ -286,9 +270,9 @@ def _calico_entity(raw: Any, what: str, namespace: str | None) -> Peer:
         namespaces=calico_selector(spaces, f"{what}.namespaceSelector") if spaces else None,
         # a namespaced policy's selectors see its own namespace unless told otherwise
         namespace=namespace if selector and not spaces else None,
-        nets=tuple(_cidr(n, f"{what}.nets") for n in _list(entity.get("nets"), f"{what}.nets")),
+        nets=tuple(_cidr(n, f"{what}.nets") for n in json_list(entity.get("nets"), f"{what}.nets")),
         not_nets=tuple(
-            _cidr(n, f"{what}.notNets") for n in _list(entity.get("notNets"), f"{what}.notNets")
+            _cidr(n, f"{what}.notNets") for n in json_list(entity.get("notNets"), f"{what}.notNets")
         ),
         ports=_calico_ports(entity.get("ports"), f"{what}.ports"),
         not_ports=_calico_ports(entity.get("notPorts"), f"{what}.notPorts"),
@@ -304,7 +288,7 @@ def _protocol(value: Any, what: str) -> str | None:
 
 
 def _calico_rule(raw: Any, what: str, namespace: str | None) -> Rule:
-    rule = _dict(raw, what)
+    rule = json_map(raw, what)
     action = str(rule.get("action") or "").capitalize()
     if action not in ACTIONS:
         raise ParseError(f"{what}: action {rule.get('action')!r} is not one of {ACTIONS}")
@@ -322,23 +306,23 @@ def _calico_rule(raw: Any, what: str, namespace: str | None) -> Rule:
 def calico_policy(obj: Any, global_: bool) -> Policy:
     """One crd.projectcalico.org/v1 NetworkPolicy (or GlobalNetworkPolicy, `global_`)."""
     kind = "GlobalNetworkPolicy" if global_ else "CalicoNetworkPolicy"
-    obj = _dict(obj, kind)
+    obj = json_map(obj, kind)
     name, namespace = _meta(obj, kind)
     namespace = None if global_ else (namespace or "default")
     what = f"{kind} {namespace + '/' if namespace else ''}{name}"
-    spec = _dict(obj.get("spec"), f"{what}.spec")
+    spec = json_map(obj.get("spec"), f"{what}.spec")
     order = spec.get("order")
     if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))):
         raise ParseError(f"{what}.order: {order!r} is not a number")
     ingress = tuple(
         _calico_rule(r, f"{what}.ingress[{i}]", namespace)
-        for i, r in enumerate(_list(spec.get("ingress"), f"{what}.ingress"))
+        for i, r in enumerate(json_list(spec.get("ingress"), f"{what}.ingress"))
     )
     egress = tuple(
         _calico_rule(r, f"{what}.egress[{i}]", namespace)
-        for i, r in enumerate(_list(spec.get("egress"), f"{what}.egress"))
+        for i, r in enumerate(json_list(spec.get("egress"), f"{what}.egress"))
     )
-    types = [str(t).capitalize() for t in _list(spec.get("types"), f"{what}.types")]
+    types = [str(t).capitalize() for t in json_list(spec.get("types"), f"{what}.types")]
     if not types:  # Calico's default: Ingress unless only egress rules, Egress if any
         types = (["Ingress"] if ingress or not egress else []) + (["Egress"] if egress else [])
     for t in types:
@@ -361,7 +345,7 @@ def calico_policy(obj: Any, global_: bool) -> Policy:
 def policies_from_list(kind: str, data: Any) -> list[Policy]:
     """The items of a list answer: kind is NetworkPolicy, CalicoNetworkPolicy or
     GlobalNetworkPolicy."""
-    items = _list(_dict(data, f"{kind} list").get("items"), f"{kind} list.items")
+    items = json_list(json_map(data, f"{kind} list").get("items"), f"{kind} list.items")
     if kind == "NetworkPolicy":
         return [kube_network_policy(i) for i in items]
     return [calico_policy(i, kind == "GlobalNetworkPolicy") for i in items]
@@ -370,9 +354,9 @@ def policies_from_list(kind: str, data: Any) -> list[Policy]:
 def namespace_labels(data: Any) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """name -> labels from a NamespaceList."""
     out = []
-    for item in _list(_dict(data, "namespace list").get("items"), "namespace list.items"):
-        name, _ = _meta(_dict(item, "namespace"), "namespace")
-        labels = _dict(_dict(item.get("metadata"), "namespace").get("labels"), "labels")
+    for item in json_list(json_map(data, "namespace list").get("items"), "namespace list.items"):
+        name, _ = _meta(json_map(item, "namespace"), "namespace")
+        labels = json_map(json_map(item.get("metadata"), "namespace").get("labels"), "labels")
         out.append((name, tuple(sorted((str(k), str(v)) for k, v in labels.items()))))
     return tuple(out)
 

@@ -11,26 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from fabrictui.model import KubeService, ServiceEndpoint, ServicePort
-from fabrictui.parsers import ParseError
+from fabrictui.parsers import ParseError, json_list, json_map
 
 SLICE_SERVICE_LABEL = "kubernetes.io/service-name"
 Found = tuple[tuple[ServiceEndpoint, ...], tuple[int, ...]]  # addresses, ports
-
-
-def _dict(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ParseError(f"{what}: {type(value).__name__}, not an object")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ParseError(f"{what}: {type(value).__name__}, not a list")
-    return value
 
 
 def _port(value: Any, what: str) -> int:
@@ -40,11 +24,11 @@ def _port(value: Any, what: str) -> int:
 
 
 def _items(data: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
-    return [_dict(i, f"{what} item") for i in _list(_dict(data, what).get("items"), what)]
+    return [json_map(i, f"{what} item") for i in json_list(json_map(data, what).get("items"), what)]
 
 
 def _key(obj: Mapping[str, Any], what: str) -> tuple[str, str]:
-    meta = _dict(obj.get("metadata"), what)
+    meta = json_map(obj.get("metadata"), what)
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         raise ParseError(f"{what}: no metadata.name")
@@ -52,7 +36,7 @@ def _key(obj: Mapping[str, Any], what: str) -> tuple[str, str]:
 
 
 def _address(addr: Any, ready: bool, what: str) -> ServiceEndpoint:
-    addr = _dict(addr, what)
+    addr = json_map(addr, what)
     ip = addr.get("ip")
     if not isinstance(ip, str) or not ip:
         raise ParseError(f"{what}: an address without ip")
@@ -62,7 +46,7 @@ def _address(addr: Any, ready: bool, what: str) -> ServiceEndpoint:
 
 def _pod_of(holder: Mapping[str, Any], what: str) -> str | None:
     """namespace/name of a targetRef that is a pod, else None."""
-    ref = _dict(holder.get("targetRef"), what)
+    ref = json_map(holder.get("targetRef"), what)
     if ref.get("kind") != "Pod":
         return None
     return f"{ref.get('namespace', '')}/{ref.get('name', '')}"
@@ -76,14 +60,14 @@ def endpoints_from_api(
     what = f"Endpoints {ns}/{name}"
     found: list[ServiceEndpoint] = []
     ports: list[int] = []
-    for subset in _list(obj.get("subsets"), f"{what} subsets"):
-        subset = _dict(subset, f"{what} subset")
-        for addr in _list(subset.get("addresses"), f"{what} addresses"):
+    for subset in json_list(obj.get("subsets"), f"{what} subsets"):
+        subset = json_map(subset, f"{what} subset")
+        for addr in json_list(subset.get("addresses"), f"{what} addresses"):
             found.append(_address(addr, True, what))
-        for addr in _list(subset.get("notReadyAddresses"), f"{what} notReadyAddresses"):
+        for addr in json_list(subset.get("notReadyAddresses"), f"{what} notReadyAddresses"):
             found.append(_address(addr, False, what))
-        for port in _list(subset.get("ports"), f"{what} ports"):
-            number = _port(_dict(port, what).get("port"), f"{what} port")
+        for port in json_list(subset.get("ports"), f"{what} ports"):
+            number = _port(json_map(port, what).get("port"), f"{what} port")
             if number not in ports:
                 ports.append(number)
     return tuple(found), tuple(ports)
@@ -95,23 +79,23 @@ def slice_from_api(obj: Mapping[str, Any]) -> Found:
     ns, name = _key(obj, "EndpointSlice")
     what = f"EndpointSlice {ns}/{name}"
     found: list[ServiceEndpoint] = []
-    for ep in _list(obj.get("endpoints"), f"{what} endpoints"):
-        ep = _dict(ep, what)
-        ready = _dict(ep.get("conditions"), what).get("ready", True) is not False
-        ref = _dict(ep.get("targetRef"), what)
+    for ep in json_list(obj.get("endpoints"), f"{what} endpoints"):
+        ep = json_map(ep, what)
+        ready = json_map(ep.get("conditions"), what).get("ready", True) is not False
+        ref = json_map(ep.get("targetRef"), what)
         pod = (
             f"{ref.get('namespace', '')}/{ref.get('name', '')}"
             if ref.get("kind") == "Pod"
             else None
         )
         node = ep.get("nodeName")
-        for ip in _list(ep.get("addresses"), f"{what} addresses"):
+        for ip in json_list(ep.get("addresses"), f"{what} addresses"):
             if not isinstance(ip, str) or not ip:
                 raise ParseError(f"{what}: an address that is not text")
             found.append(ServiceEndpoint(ip, ready, pod, str(node) if node else None))
     ports = []
-    for port in _list(obj.get("ports"), f"{what} ports"):
-        number = _port(_dict(port, what).get("port"), f"{what} port")
+    for port in json_list(obj.get("ports"), f"{what} ports"):
+        number = _port(json_map(port, what).get("port"), f"{what} port")
         if number not in ports:
             ports.append(number)
     return tuple(found), tuple(ports)
@@ -135,7 +119,7 @@ def services_from_api(
         add(_key(obj, "Endpoints"), *endpoints_from_api(obj))
     for obj in _items(slices or {}, "EndpointSliceList"):
         ns, _ = _key(obj, "EndpointSlice")
-        labels = _dict(_dict(obj.get("metadata"), "EndpointSlice").get("labels"), "labels")
+        labels = json_map(json_map(obj.get("metadata"), "EndpointSlice").get("labels"), "labels")
         service = labels.get(SLICE_SERVICE_LABEL)
         if isinstance(service, str) and service:
             add((ns, service), *slice_from_api(obj))
@@ -143,17 +127,17 @@ def services_from_api(
     for obj in _items(services, "ServiceList"):
         key = _key(obj, "Service")
         what = f"Service {key[0]}/{key[1]}"
-        spec = _dict(obj.get("spec"), what)
+        spec = json_map(obj.get("spec"), what)
         ports = []
-        for port in _list(spec.get("ports"), f"{what} ports"):
-            port = _dict(port, f"{what} port")
+        for port in json_list(spec.get("ports"), f"{what} ports"):
+            port = json_map(port, f"{what} port")
             number = _port(port.get("port"), f"{what} port")
             target = port.get("targetPort", number)
             ports.append(
                 ServicePort(str(port.get("name") or ""), number,
                             str(port.get("protocol") or "TCP"), str(target))
             )  # fmt: skip
-        selector = _dict(spec.get("selector"), f"{what} selector")
+        selector = json_map(spec.get("selector"), f"{what} selector")
         cluster_ip = spec.get("clusterIP")
         eps, ep_ports = seen.get(key, ([], []))
         out.append(
