@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from fabrictui.constants import CALICO_CRD_GROUP
 from fabrictui.lab import bird
 from fabrictui.lab.calico_dataplane import DataplaneError, LinuxDataplane, NodeNet, run
+from fabrictui.lab.kubeapi.controllers.parts import Reconciler
 
 if TYPE_CHECKING:
     from fabrictui.lab.kubeapi.controllers.parts import ClusterParts
@@ -76,33 +77,19 @@ def selects(selector: str, labels: Mapping[str, str]) -> bool:
     return True
 
 
-class BgpMode:
+class BgpMode(Reconciler):
+    what = "BGP mode"
+
     def __init__(self, cluster: ClusterParts) -> None:
+        super().__init__()
         self.cluster = cluster
         self.wanted: dict[str, bird.NodeBird] = {}  # node -> the BIRD it runs now
         self.native = False  # the pool does not encapsulate
-        self._dirty = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.realize = isinstance(cluster.dataplane, LinuxDataplane)
 
     def on_event(self, event: Event) -> None:
         if event.key in WATCHED:
             self.kick()
-
-    def kick(self) -> None:
-        self._dirty.set()
-        if self._task is None or self._task.done():
-            with contextlib.suppress(RuntimeError):  # no loop yet: the first kick comes later
-                self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while self._dirty.is_set():
-            self._dirty.clear()
-            try:
-                await self.reconcile()
-            except Exception:
-                log.exception("BGP mode: reconcile failed")
-            await asyncio.sleep(0.05)
 
     # -- what the objects say ---------------------------------------------------------------
 
@@ -236,10 +223,7 @@ class BgpMode:
                 log.warning("BGP mode: routes on %s: %s", name, exc)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.stop_reconciling()
         if self.realize:
             for conf in self.wanted.values():
                 await self._stop(conf.netns)

@@ -3,6 +3,9 @@ here so that the cluster, which starts the controllers, is not imported back by 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,3 +63,41 @@ class ClusterParts(Protocol):
     def create(self, key: str, obj: Obj) -> Obj: ...
 
     def delete_pod(self, namespace: str, name: str) -> None: ...
+
+
+class Reconciler:
+    """A controller that makes the data plane match the objects: an event `kick`s it, and
+    one task reconciles until nothing changed meanwhile (a burst of events is one pass, a
+    failed pass is logged and the next kick tries again)."""
+
+    what = "reconcile"  # the log's name for it
+
+    def __init__(self) -> None:
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def reconcile(self) -> None:
+        raise NotImplementedError
+
+    def kick(self) -> None:
+        self._dirty.set()
+        if self._task is None or self._task.done():
+            with contextlib.suppress(RuntimeError):  # no loop yet: a later event kicks
+                self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def _loop(self) -> None:
+        while self._dirty.is_set():
+            self._dirty.clear()
+            try:
+                await self.reconcile()
+            except Exception:
+                logging.getLogger(type(self).__module__).exception(
+                    "%s: reconcile failed", self.what
+                )
+            await asyncio.sleep(0.05)
+
+    async def stop_reconciling(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

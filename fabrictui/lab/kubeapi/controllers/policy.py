@@ -10,13 +10,12 @@ conntrack match). With the memory data plane nothing is written: the rules are o
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 from fabrictui.constants import CALICO_CRD_GROUP
 from fabrictui.lab.calico_dataplane import DataplaneError, LinuxDataplane, run, veth_name
+from fabrictui.lab.kubeapi.controllers.parts import Reconciler
 from fabrictui.lab.policy_filter import MAIN, PodView, Renderer, own_chains, restore_text
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.netpolicy import Policy, calico_policy, kube_network_policy
@@ -38,38 +37,21 @@ def _netns_argv(netns: str, *argv: str) -> list[str]:
     return ["ip", "netns", "exec", netns, *argv]
 
 
-class PolicyFilter:
+class PolicyFilter(Reconciler):
+    what = "network policy"
+
     def __init__(self, cluster: ClusterParts) -> None:
+        super().__init__()
         self.cluster = cluster
         self.applied: dict[str, list[str]] = {}  # node -> the lines written there
-        self._dirty = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.realize = isinstance(cluster.dataplane, LinuxDataplane)
 
     def on_event(self, event: Event) -> None:
         if event.key in WATCHED:
             self.kick()
 
-    def kick(self) -> None:
-        self._dirty.set()
-        if self._task is None or self._task.done():
-            with contextlib.suppress(RuntimeError):  # no loop yet: a later event kicks
-                self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while self._dirty.is_set():
-            self._dirty.clear()
-            try:
-                await self.reconcile()
-            except Exception:
-                log.exception("network policy: reconcile failed")
-            await asyncio.sleep(0.05)
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.stop_reconciling()
 
     # -- what the objects say -------------------------------------------------------------------
 
