@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fabrictui.backends.real.backend import RealLabBackend
-    from fabrictui.backends.real.capture_point import install_plan, install_program
+    from fabrictui.backends.real.probes.capture_point import install_plan, install_program
 
     def real(backend: LabBackend) -> RealLabBackend | None:
         ok = isinstance(backend, RealLabBackend) and args.node in backend.pool.targets

@@ -11,7 +11,7 @@ import pytest
 
 from fabrictui import audit
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.real.capture_point import install_argv
+from fabrictui.backends.real.probes.capture_point import install_argv
 
 CENTOS_7 = """NAME="CentOS Linux"
 VERSION="7 (Core)"

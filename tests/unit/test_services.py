@@ -320,7 +320,7 @@ def test_state_tells_services_only_when_they_change() -> None:
 
 
 def test_exec_exit_codes_of_the_pod_probe() -> None:
-    from fabrictui.backends.real.tcpprobe import _exit_code
+    from fabrictui.backends.real.probes.tcp import _exit_code
 
     assert _exit_code('{"metadata":{},"status":"Success"}') == 0
     failure = {"status": "Failure", "details": {"causes": [{"reason": "ExitCode", "message": "7"}]}}

@@ -383,7 +383,7 @@ class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
                 pod.key, target_ip, f"cannot exec in {pod.key}: pod is {rec.status}"
             )
         # As on the seed's cluster, nginx has no ping: the same probe runs from the node,
-        # in the pod's namespace (backends/real/nodeprobe.py does it for real labs)
+        # in the pod's namespace (backends/real/probes/node.py does it for real labs)
         via = "node" if pod.image.split(":")[0].endswith("nginx") else "pod"
         if via == "node":
             audit.record_call(

@@ -29,17 +29,17 @@ from fabrictui.backends.base import (
 )
 from fabrictui.backends.real.bgp import BgpModeReal
 from fabrictui.backends.real.capture import SshCapture, open_ssh_capture
-from fabrictui.backends.real.capture_point import CapturePoints
 from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.real.kube.policies import read_policies
 from fabrictui.backends.real.kube.services import list_services
-from fabrictui.backends.real.nodeprobe import probe_by_any_method
+from fabrictui.backends.real.probes.capture_point import CapturePoints
+from fabrictui.backends.real.probes.node import probe_by_any_method
+from fabrictui.backends.real.probes.tcp import tcp_probe_by_any_method
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
-from fabrictui.backends.real.tcpprobe import tcp_probe_by_any_method
 from fabrictui.backends.real.trace import RemoteTrace
 from fabrictui.backends.real.vagrant import VagrantLab
 from fabrictui.backends.trace_ports import conventional_ports, inventory_ports
@@ -421,7 +421,7 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
         timeout: float,
         df: bool = False,
     ) -> PingResult:
-        """The pod's own ping, else the node's in the pod's namespace (nodeprobe.py)."""
+        """The pod's own ping, else the node's in the pod's namespace (probes/node.py)."""
         await self._ensure_kube()
         kube, pool, sudo = self.kube, self.pool, self.capture_sudo
         return await probe_by_any_method(kube, pool, pod, target_ip, count, timeout, size, sudo, df)

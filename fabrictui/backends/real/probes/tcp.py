@@ -22,7 +22,7 @@ from fabrictui import audit
 from fabrictui.backends.base import BackendError, ToolMissing
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.pod_exec import exec_in_pod
-from fabrictui.backends.real.nodeprobe import (
+from fabrictui.backends.real.probes.node import (
     _SANDBOX_PIDS,
     EPHEMERAL_WHY,
     _run_ending_with_channel,
