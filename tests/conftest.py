@@ -34,3 +34,17 @@ async def ready():
     await backend.start()
     yield backend
     await backend.close()
+
+
+@pytest.fixture(scope="session")
+def shared_lab(tmp_path_factory):
+    """The one prepared rehearsal lab the lab test modules share (tests/_shared_lab.py):
+    taken with `shared_lab.take()`, down when the session ends."""
+    from tests._shared_lab import SharedLab
+
+    lab = SharedLab(tmp_path_factory.mktemp("shared-lab"))
+    yield lab
+    lab.close()
+    print(f"\nshared rehearsal lab: built {lab.built} time(s)")
+    for why in lab.replaced:
+        print(f"  replaced, not healthy after a module: {why[:300]}")

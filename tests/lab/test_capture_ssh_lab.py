@@ -20,13 +20,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fabrictui.backends.real.capture import SshCapture
-from tests._rehearsal_tui import open_lab, processes_in, rehearsal_lab
+from tests._rehearsal_tui import open_lab, processes_in
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -36,9 +35,8 @@ GONE_WITHIN = 5.0  # seconds
 
 
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with rehearsal_lab(tmp_path_factory.mktemp("capture-ssh") / "lab") as directory:
-        yield directory
+def lab_dir(shared_lab) -> Path:
+    return shared_lab.take()
 
 
 def node_namespace(lab_dir: Path) -> str:

@@ -38,7 +38,6 @@ from tests._lab_faults import (
     lab_state,
     management_ssh_cut,
     namespace,
-    prepare_workload,
     process_record,
     respawn,
     restart_sshd,
@@ -56,7 +55,6 @@ from tests._rehearsal_tui import (
     pane,
     pane_text,
     processes_in,
-    rehearsal_lab,
     wait_gone,
 )
 
@@ -77,10 +75,8 @@ RESULTS: list[tuple[str, str, float, float | None, str, str]] = []
 
 
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with rehearsal_lab(tmp_path_factory.mktemp("faults") / "lab") as directory:
-        asyncio.run(prepare_workload(directory))
-        yield directory
+def lab_dir(shared_lab) -> Iterator[Path]:
+    yield shared_lab.take()  # prepared: Calico and nginx on 4 workers
     _report()
 
 

@@ -20,7 +20,6 @@ written to FILE.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -36,8 +35,6 @@ from pathlib import Path
 import pytest
 
 from fabrictui.lab.lab import read_state
-from tests._lab_faults import prepare_workload
-from tests._rehearsal_tui import rehearsal_lab
 from tests._require import require
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -158,18 +155,16 @@ def run(lab: Lab, command: str, tmp: Path, timeout: float) -> tuple[float, int, 
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, shared_lab) -> Iterator[Lab]:
     base = tmp_path_factory.mktemp("hangs")
     config = base / "config.toml"
     config.write_text("[deadlines]\n" + "".join(f"{k} = {v}\n" for k, v in DEADLINES.items()))
-    with rehearsal_lab(base / "lab") as directory:
-        asyncio.run(prepare_workload(directory))
-        the_lab = Lab(directory, config)
-        for command in COMMANDS:  # each command's time on the healthy lab
-            took, code, out, err = run(the_lab, command, base, 60)
-            assert code == 0, f"{command} on the healthy lab: {code}\n{out[-800:]}\n{err[-800:]}"
-            the_lab.baseline[command] = took
-        yield the_lab
+    the_lab = Lab(shared_lab.take(), config)  # prepared: Calico and nginx on 4 workers
+    for command in COMMANDS:  # each command's time on the healthy lab
+        took, code, out, err = run(the_lab, command, base, 60)
+        assert code == 0, f"{command} on the healthy lab: {code}\n{out[-800:]}\n{err[-800:]}"
+        the_lab.baseline[command] = took
+    yield the_lab
     _report()
 
 

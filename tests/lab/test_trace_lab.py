@@ -22,36 +22,17 @@ import pytest
 from fabrictui.actions.progress import ignore
 from fabrictui.actions.trace.run import run_trace
 from fabrictui.actions.verify.run import verify
-from fabrictui.backends.base import DemoWorkload
 from fabrictui.backends.real.backend import RealLabBackend
-from tests._rehearsal_tui import open_lab, rehearsal_lab
+from tests._rehearsal_tui import open_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 TIMINGS: list[tuple[str, float, dict[str, float], float | None]] = []
 
 
-async def _prepare(lab_dir: Path) -> None:
-    backend = open_lab(lab_dir)
-    try:
-        await backend.apply_calico("10.64.0.0/12")
-        async with asyncio.timeout(60):
-            while not all(n.ready for n in await backend.list_nodes()):
-                await asyncio.sleep(0.3)
-        await backend.ensure_workload(DemoWorkload())
-        await backend.scale_deployment("space1", "nginx-deployment", 4)
-        async with asyncio.timeout(60):
-            while len([p for p in await backend.list_pods("space1") if p.running]) < 4:
-                await asyncio.sleep(0.3)
-    finally:
-        await backend.close()
-
-
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with rehearsal_lab(tmp_path_factory.mktemp("trace") / "lab") as directory:
-        asyncio.run(_prepare(directory))
-        yield directory
+def lab_dir(shared_lab) -> Iterator[Path]:
+    yield shared_lab.take()  # prepared: Calico and nginx on 4 workers
     if TIMINGS:
         print("\ntrace timings on the rehearsal lab (s):")
         for name, total, phases, spread in TIMINGS:

@@ -9,7 +9,6 @@ verification says NOT OBSERVED / not seen, never FAIL. One lab for every case.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -28,11 +27,10 @@ from tests._lab_faults import (
     lab_state,
     management_ssh_cut,
     management_ssh_refused,
-    prepare_workload,
     process_record,
     respawn,
 )
-from tests._rehearsal_tui import rehearsal_lab, wait_gone
+from tests._rehearsal_tui import wait_gone
 from tests._require import require
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -48,10 +46,8 @@ SEEN_WITHIN = 60.0
 
 
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with rehearsal_lab(tmp_path_factory.mktemp("unobserved") / "lab") as directory:
-        asyncio.run(prepare_workload(directory))
-        yield directory
+def lab_dir(shared_lab) -> Path:
+    return shared_lab.take()  # prepared: Calico and nginx on 4 workers
 
 
 def verify(lab_dir: Path) -> tuple[int, dict, float]:

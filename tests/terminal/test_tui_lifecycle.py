@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from fabrictui.audit import read_audit
-from tests._rehearsal_tui import lab_namespaces, processes_in, rehearsal_lab
+from tests._rehearsal_tui import lab_namespaces, processes_in
 from tests._require import require
 from tests._sshd import descendants
 from tests._tui_exit import (
@@ -41,17 +41,9 @@ SESSION = f"fabrictui-lifecycle-{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def lab_dir(shared_lab) -> Path:
     require(shutil.which("tmux"), "tmux is not installed")
-    with rehearsal_lab(tmp_path_factory.mktemp("life") / "lab") as directory:
-        # Calico and nginx at 4 replicas, as a user has them: the ping mesh needs pods
-        for name, *rest in (("deploy-calico", "--yes"), ("scale", "--replicas", "4", "--yes")):
-            done = subprocess.run(
-                [sys.executable, "-m", "fabrictui.cli", name, "--lab", str(directory), *rest],
-                capture_output=True, text=True, timeout=120, check=False,
-            )  # fmt: skip
-            assert done.returncode == 0, done.stderr
-        yield directory
+    return shared_lab.take()  # Calico and nginx at 4 replicas: the ping mesh needs pods
 
 
 def tmux(*args: str) -> subprocess.CompletedProcess:
@@ -267,10 +259,14 @@ def test_kill_9_during_a_ping_mesh_leaves_nothing(lab_dir: Path, tmp_path: Path)
 def lab_servers(lab_dir: Path) -> list[int]:
     """The lab's sshd and API server processes, with every session they forked."""
     from fabrictui.lab.lab import read_state
+    from fabrictui.lab.processes import record_alive
 
     state = read_state(lab_dir)
     assert state is not None
-    roots = [p["pid"] for p in state["processes"] if p["role"] in ("sshd", "kubeapi")]
+    # the records of servers an earlier test killed and started again stay in the list
+    roots = [
+        p["pid"] for p in state["processes"] if p["role"] in ("sshd", "kubeapi") and record_alive(p)
+    ]
     return [pid for root in roots for pid in (root, *descendants(root))]
 
 
