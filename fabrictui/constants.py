@@ -23,6 +23,18 @@ SERVICE_FIRST_IP = "10.80.0.1"
 CLUSTER_DNS_IP = "10.80.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 
+
+def cluster_resolv_conf(namespace: str) -> str:
+    """/etc/resolv.conf as the kubelet writes it for a `dnsPolicy: ClusterFirst` pod of
+    `namespace` on a node whose own resolv.conf adds no search domain."""
+    zone = CLUSTER_DOMAIN
+    return (
+        f"nameserver {CLUSTER_DNS_IP}\n"
+        f"search {namespace}.svc.{zone} svc.{zone} {zone}\n"
+        "options ndots:5\n"
+    )
+
+
 # Calico's VXLAN defaults (`vxlanVNI`, `vxlanPort` in FelixConfiguration), as the seed's
 # captures show them (LAB.md; FORMATS.md "Calico VXLAN").
 VXLAN_VNI = 4096

@@ -25,7 +25,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from fabrictui.constants import CLUSTER_DNS_IP, CLUSTER_DOMAIN
+from fabrictui.constants import CLUSTER_DOMAIN, cluster_resolv_conf
 from fabrictui.lab.calico_dataplane import Dataplane
 from fabrictui.lab.kubeapi.objects import name_of, ns_of
 
@@ -49,17 +49,6 @@ def records(services: list[Obj]) -> str:
         if ip and ip != "None":
             lines.append(f"{ip} {name_of(svc)}.{ns_of(svc)}.svc.{CLUSTER_DOMAIN}")
     return "".join(f"{line}\n" for line in lines)
-
-
-def resolv_conf(namespace: str) -> str:
-    """What the kubelet writes for a ClusterFirst pod of `namespace` (no upstream search
-    domains: the lab's nodes have none)."""
-    zone = CLUSTER_DOMAIN
-    return (
-        f"nameserver {CLUSTER_DNS_IP}\n"
-        f"search {namespace}.svc.{zone} svc.{zone} {zone}\n"
-        "options ndots:5\n"
-    )
 
 
 def dnsmasq_argv(hosts_file: Path) -> list[str]:
@@ -144,7 +133,7 @@ class ClusterDns:
 def write_resolv(netns: str, namespace: str, root: Path = ETC_NETNS) -> None:
     folder = root / netns
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "resolv.conf").write_text(resolv_conf(namespace))
+    (folder / "resolv.conf").write_text(cluster_resolv_conf(namespace))
 
 
 def remove_resolv(netns: str, root: Path = ETC_NETNS) -> None:
