@@ -86,9 +86,11 @@ async def check_dns(
     }
     evidence = [_dns_line(dns), _pods_line(_coredns(snap))]
 
-    def done(passed: bool, cause: str = "") -> CheckResult:
+    def done(cause: str | None = None) -> CheckResult:
         evidence.append(f"checked in {time.monotonic() - started:.2f} s")
-        return CheckResult(NAME, passed, tuple(evidence), cause)
+        if cause is None:
+            return CheckResult(NAME, True, tuple(evidence))
+        return CheckResult(NAME, False, tuple(evidence), cause)
 
     sources = _sources(snap, workload.namespace)
     if not sources:
@@ -105,16 +107,16 @@ async def check_dns(
             break
     failed = [lookup for lookup in lookups if lookup.verdict is Verdict.FAIL]
     if failed:
-        return done(False, await _why(backend, snap, dns, source, failed[0], evidence, wanted))
+        return done(await _why(backend, snap, dns, source, failed[0], evidence, wanted))
     wrong = _wrong_answer(lookups, wanted)
     if wrong:
-        return done(False, wrong)
+        return done(wrong)
     unseen = [lookup for lookup in lookups if lookup.verdict is Verdict.NOT_OBSERVED]
     if unseen:
         return CheckResult.not_observed(
             NAME, f"could not resolve from a pod: {unseen[0].not_probed}", tuple(evidence)
         )
-    return done(True)
+    return done()
 
 
 def _dns_line(dns: KubeService | None) -> str:
