@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import pytest
 from kubernetes import client, config
 
 from fabrictui.constants import CLUSTER_DNS_IP, SERVICE_FIRST_IP
+from tests._lab_faults import namespace
 from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
 
@@ -75,6 +77,19 @@ def dns_servers(lab_dir: Path) -> list[str]:
     return [line for line in found.splitlines() if str(lab_dir) in line]
 
 
+def dns_rule(lab_dir: Path, node: str) -> list[str]:
+    """kube-proxy's KUBE-SERVICES rule for the DNS ClusterIP's 53/udp on `node` ([]: none)."""
+    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-t", "nat"]
+    nat = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    wanted = f"-A KUBE-SERVICES -d {CLUSTER_DNS_IP}/32 -p udp "
+    return next((shlex.split(line)[2:] for line in nat.splitlines() if line.startswith(wanted)), [])
+
+
+def iptables(lab_dir: Path, node: str, *args: str) -> None:
+    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables", "-t", "nat", *args]
+    subprocess.run(argv, capture_output=True, text=True, check=True)
+
+
 def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
     lab_dir: Path, core: client.CoreV1Api
 ) -> None:
@@ -126,6 +141,23 @@ def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
         outside = runner.run(backend.resolve(pod, "example.com", 3.0))
         assert outside.addresses == () and outside.error and outside.error != "timed out"
         assert outside.elapsed_ms is not None and outside.elapsed_ms < 1000, outside
+
+        # kube-proxy's rule for the DNS ClusterIP gone from the nodes the lookups leave from
+        nodes = sorted({p.spec.node_name for p in core.list_namespaced_pod("space1").items})
+        rules = {node: dns_rule(lab_dir, node) for node in nodes}
+        assert all(rules.values()), rules
+        try:
+            for node, rule in rules.items():
+                iptables(lab_dir, node, "-D", "KUBE-SERVICES", *rule)
+            code, checks = verify(lab_dir, "no DNS rule")
+            assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
+            cause = checks[CHECK]["cause"]
+            assert cause.startswith(f"no kube-proxy rule for {CLUSTER_DNS_IP}:53/udp on k8s-node-")
+            assert cause.endswith("(the sending node)"), cause
+        finally:
+            for node, rule in rules.items():
+                if not dns_rule(lab_dir, node):
+                    iptables(lab_dir, node, "-I", "KUBE-SERVICES", *rule)
 
         # the fault, from the lab's fault palette as a user injects it in the TUI
         assert "dns-down" in {f.id for f in backend.faults()}
