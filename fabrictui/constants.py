@@ -18,6 +18,22 @@ POD_BLOCK_PREFIX = 26
 SERVICE_RANGE = "10.80.0.0/12"
 # First address of the service range: the `kubernetes` service's cluster IP.
 SERVICE_FIRST_IP = "10.80.0.1"
+# kubeadm's cluster DNS: the `kube-dns` Service at the tenth address of the service range
+# (kubeadm's `clusterDNS`), answering the kubelet's default `clusterDomain` (docs/dns.md).
+CLUSTER_DNS_IP = "10.80.0.10"
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def cluster_resolv_conf(namespace: str) -> str:
+    """/etc/resolv.conf as the kubelet writes it for a `dnsPolicy: ClusterFirst` pod of
+    `namespace` on a node whose own resolv.conf adds no search domain."""
+    zone = CLUSTER_DOMAIN
+    return (
+        f"nameserver {CLUSTER_DNS_IP}\n"
+        f"search {namespace}.svc.{zone} svc.{zone} {zone}\n"
+        "options ndots:5\n"
+    )
+
 
 # Calico's VXLAN defaults (`vxlanVNI`, `vxlanPort` in FelixConfiguration), as the seed's
 # captures show them (LAB.md; FORMATS.md "Calico VXLAN").

@@ -365,6 +365,29 @@ class TcpProbe:
         return Verdict.PASS if self.connected else Verdict.FAIL
 
 
+@dataclass(frozen=True, slots=True)
+class DnsLookup:
+    """A name resolved from a pod, through the pod's resolver and resolv.conf (the cluster
+    DNS): the addresses, the time it took, or why it failed ("NXDOMAIN", "SERVFAIL",
+    "timed out", "no address"); a lookup no method could run is "not probed"."""
+
+    source_pod: str  # namespace/name
+    name: str
+    addresses: tuple[str, ...] = ()
+    answered_as: str | None = None  # the name that answered, after the search list
+    elapsed_ms: float | None = None
+    error: str | None = None
+    via: str = "node"  # as PingResult.via
+    program: str = "getent"  # getent, dig
+    not_probed: str | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.not_probed is not None:
+            return Verdict.NOT_OBSERVED
+        return Verdict.PASS if self.addresses and self.error is None else Verdict.FAIL
+
+
 class Verdict(enum.StrEnum):
     """A check's three verdicts: what was seen is right, what was seen is wrong, or what the
     check needs could not be read (a host without an answer, an API that timed out, a capture

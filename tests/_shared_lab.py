@@ -82,3 +82,7 @@ class SharedLab:
         stack.close()
         left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert prefix not in left, f"lab down left namespaces behind:\n{left}"
+        # nor a pod's resolv.conf folder (/etc/netns/NAME, where `ip netns exec` finds it)
+        etc = Path("/etc/netns")
+        kept = [p.name for p in etc.iterdir() if p.name.startswith(prefix)] if etc.is_dir() else []
+        assert not kept, f"lab down left resolv.conf folders behind: {kept}"

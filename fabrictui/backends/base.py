@@ -21,6 +21,7 @@ from fabrictui.backends.trace_ports import calico_veth
 from fabrictui.constants import POD_POOL, pod_traffic_bpf
 from fabrictui.intent.releases import ServerFacts
 from fabrictui.model import (
+    DnsLookup,
     Fault,
     Host,
     KubeNode,
@@ -178,6 +179,16 @@ class LabBackend(abc.ABC):
         """A TCP connect from the pod's network namespace to ip:port (the handshake only,
         nothing sent); the methods and "not probed" words of `probe`."""
         raise BackendError(f"{self.info().kind} labs cannot open a TCP connection from a pod")
+
+    async def resolve(self, pod: KubePod, name: str, timeout: float) -> DnsLookup:
+        """`name` resolved from the pod by its own resolver and resolv.conf (getent, or dig
+        where the image has it); else from its node in the pod's network and mount
+        namespaces; else "not probed" with the reasons, as `probe` words them."""
+        raise BackendError(f"{self.info().kind} labs cannot resolve a name from a pod")
+
+    async def pod_resolv_conf(self, pod: KubePod) -> str:
+        """The pod's /etc/resolv.conf as its processes see it."""
+        raise BackendError(f"{self.info().kind} labs cannot read a pod's resolv.conf")
 
     @abc.abstractmethod
     async def ping(

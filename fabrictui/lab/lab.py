@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fabrictui.lab import frr, netns, sshd
 from fabrictui.lab.build import BGP_WAIT_S, Builder, Log, UpResult, kube_version_answers, silent
+from fabrictui.lab.kubeapi.controllers.dns import sweep_resolv
 from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION
 from fabrictui.lab.labstate import (
     STATE_FILE,
@@ -258,6 +259,7 @@ def down(lab_dir: Path, log: Log = silent) -> DownResult:
     inside = pids_in_namespaces(names)
     stop_processes(inside, wait_s=0.5)
     netns.delete_all(names)
+    sweep_resolv(prefix)  # the pods' resolv.conf folders under /etc/netns
     # 4. FRR run dirs and our files
     frr.remove_run_dirs(lab_id)
     for name in GENERATED:  # never names read from the state file: it is only data

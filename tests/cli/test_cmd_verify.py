@@ -40,14 +40,14 @@ def test_fresh_fails_checks_2_to_6_table(capsys):
     lines = out.out.splitlines()
     assert lines[0] == "lab: demo (fresh, seed 1) [demo] from --demo fresh"
     numbers = {f"{i}." for i in range(1, 7 + len(APP_CHECKS))}
-    verdicts = [line.split()[-1] for line in lines if line[:2] in numbers]
-    # path MTU and policy have no running workload to judge (not observed); the seed's
-    # nginx-service does not exist yet (failed)
-    assert verdicts == ["PASS"] + ["FAIL"] * 5 + ["OBSERVED", "FAIL", "OBSERVED"]
+    verdicts = [line.split()[-1] for line in lines if line.split(" ", 1)[0] in numbers]
+    # path MTU, the cluster DNS and policy have no running workload to judge (not observed);
+    # the seed's nginx-service does not exist yet (failed)
+    assert verdicts == ["PASS"] + ["FAIL"] * 5 + ["OBSERVED", "FAIL", "OBSERVED", "OBSERVED"]
     assert "cause: service space1/nginx-service does not exist" in out.out
     assert "cause: NotReady: k8s-master-l1-1" in out.out
     total = 6 + len(APP_CHECKS)
-    assert lines[-1] == f"1/{total} checks passed, 2 not observed"
+    assert lines[-1] == f"1/{total} checks passed, 3 not observed"
     assert "reading the lab" in out.err  # progress goes to stderr
 
 

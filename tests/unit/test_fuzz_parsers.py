@@ -26,6 +26,13 @@ from hypothesis import strategies as st
 from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_summary, parse_bgp_uptime_seconds
+from fabrictui.parsers.dns import (
+    DigAnswer,
+    ResolvConf,
+    parse_dig,
+    parse_getent_hosts,
+    parse_resolv_conf,
+)
 from fabrictui.parsers.iptables import NatTable, parse_nat_table
 from fabrictui.parsers.mtu import MAX_LINK_MTU, MIN_MTU, TooBig, parse_link_mtus, parse_too_big
 from fabrictui.parsers.ping import PingStats, parse_ping_output
@@ -58,6 +65,7 @@ MTU_TEXT = _fixtures("mtu", ".txt")
 STATUS = [t for t in VAGRANT if ",metadata," in t or ",error-exit," in t]
 SSH_CONFIG = [t for t in VAGRANT if t.startswith("Host ")]
 NAT = _fixtures("iptables", ".txt")
+DNS = _fixtures("dns", ".txt")
 
 # --- sanity of successful results --------------------------------------------------
 
@@ -152,6 +160,26 @@ def check_nat(table: NatTable) -> None:
         table.destinations(chain)  # ends, even for chains that jump in circles
 
 
+def check_getent(entries: tuple) -> None:
+    for entry in entries:
+        ipaddress.ip_address(entry.address)
+        assert entry.name and not any(c.isspace() for c in entry.name)
+
+
+def check_dig(answer: DigAnswer) -> None:
+    assert answer.status is None or answer.status.isidentifier()
+    for address in answer.addresses:
+        ipaddress.ip_address(address)
+    assert answer.query_ms is None or answer.query_ms >= 0
+
+
+def check_resolv(conf: ResolvConf) -> None:
+    for address in conf.nameservers:
+        ipaddress.ip_address(address)
+    for name in ("kubernetes.default", "a.b.c.d.e.f", "x."):
+        assert conf.candidates(name)  # libc always asks at least once
+
+
 PARSERS: list[tuple[Callable[[str], Any], Callable[[Any], None]]] = [
     (parse_bgp_summary, check_bgp),
     (parse_nat_table, check_nat),
@@ -160,6 +188,9 @@ PARSERS: list[tuple[Callable[[str], Any], Callable[[Any], None]]] = [
     (parse_link_mtus, check_link_mtus),
     (parse_machine_readable_status, check_status),
     (parse_ssh_config, check_ssh_config),
+    (parse_getent_hosts, check_getent),
+    (parse_dig, check_dig),
+    (parse_resolv_conf, check_resolv),
 ]
 
 
@@ -415,6 +446,14 @@ def test_machine_readable_error_never_raises(text: str) -> None:
 @given(mutated(NAT))
 def test_nat_mutated_fixtures(text: str) -> None:
     run(parse_nat_table, check_nat, text)
+
+
+@FUZZ
+@given(mutated(DNS))
+def test_dns_mutated_fixtures(text: str) -> None:
+    assert len(DNS) >= 8
+    for parser, check in PARSERS[-3:]:  # getent, dig, resolv.conf: each on every sample
+        run(parser, check, text)
 
 
 JSON_VALUES = st.recursive(

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from fabrictui.actions.policy.check import check_policy
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
+from fabrictui.actions.verify.dns import NAME as CLUSTER_DNS
+from fabrictui.actions.verify.dns import check_dns
 from fabrictui.actions.verify.path_mtu import NAME as PATH_MTU
 from fabrictui.actions.verify.path_mtu import check_path_mtu
 from fabrictui.actions.verify.service import check_service
@@ -28,6 +30,7 @@ AppCheck = Callable[[LabBackend, LabSnapshot, DemoWorkload, Report], Awaitable[C
 APP_CHECKS: tuple[tuple[str, AppCheck], ...] = (
     (PATH_MTU, check_path_mtu),
     ("nginx-service", check_service),
+    (CLUSTER_DNS, check_dns),
     ("network policy", check_policy),
 )
 

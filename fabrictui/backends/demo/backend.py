@@ -43,6 +43,7 @@ from fabrictui.backends.demo.hub import Hub, Subscriber
 from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.services.calls import DemoServiceCalls
+from fabrictui.backends.demo.services.dns import DemoDnsCalls
 from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.sim import Simulation
 from fabrictui.backends.demo.traffic import Traffic
@@ -78,7 +79,7 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
+class DemoBackend(DemoServiceCalls, DemoDnsCalls, apiserver.AppliesObjects, LabBackend):
     def __init__(
         self,
         scenario: str = "fresh",

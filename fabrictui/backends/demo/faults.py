@@ -18,6 +18,8 @@
   the namespace for ingress with no rule: nothing reaches them (issue 19).
 - `service-no-endpoints:<namespace>/<name>`: the Service's selector is changed to a label
   no pod has: its Endpoints empty, a connect to its ClusterIP is refused.
+- `dns-down`: CoreDNS scaled to 0 (`kubectl -n kube-system scale deployment coredns
+  --replicas=0`): kube-dns has no endpoints and every lookup times out (services/dns.py).
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -32,6 +34,7 @@ from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.kube import KubeSim
+from fabrictui.backends.demo.services.dns import COREDNS_REPLICAS, scale_coredns
 from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.tracing import PORTS
 from fabrictui.backends.demo.traffic import Traffic
@@ -101,6 +104,7 @@ class FaultBoard:
         for ns, name in sorted(self.kube.services):
             fid = f"service-no-endpoints:{ns}/{name}"
             faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
+        faults.append(Fault("dns-down", "CoreDNS scaled to 0 (cluster DNS down)"))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -148,6 +152,8 @@ class FaultBoard:
                 self.traffic.policies.pop(f"{arg}/{DENY_ALL}", None)
         elif kind == "service-no-endpoints":
             self.services.set_broken(arg, active)
+        elif kind == "dns-down":
+            scale_coredns(self.kube, 0 if active else COREDNS_REPLICAS, t)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

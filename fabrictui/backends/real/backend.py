@@ -36,6 +36,7 @@ from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
 from fabrictui.backends.real.kube.policies import read_policies
 from fabrictui.backends.real.kube.services import list_services
 from fabrictui.backends.real.probes.capture_point import CapturePoints
+from fabrictui.backends.real.probes.dns import DnsProbeReal
 from fabrictui.backends.real.probes.node import probe_by_any_method
 from fabrictui.backends.real.probes.tcp import tcp_probe_by_any_method
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
@@ -93,7 +94,7 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
+class RealLabBackend(BgpModeReal, RehearsalFaults, DnsProbeReal, LabBackend):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
     def __init__(

@@ -10,6 +10,8 @@ answers a DF packet with ICMP "frag needed". Clearing it sets the lab's 1500 bac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.backends.real.inventory import Inventory
 from fabrictui.backends.real.service_faults import set_service_fault
@@ -18,6 +20,7 @@ from fabrictui.model import Fault, Role
 
 FAULT_MTU = 1400  # fits pings of the default size, not a full 1450-byte pod packet + VXLAN
 LAB_MTU = 1500  # what the rehearsal lab gives every cable
+COREDNS_REPLICAS = 2  # kubeadm's
 
 
 class RehearsalFaults:
@@ -25,6 +28,12 @@ class RehearsalFaults:
     pool: SshPool
     inventory: Inventory | None
     _active_faults: set[str]
+
+    if TYPE_CHECKING:  # RealLabBackend's
+
+        async def deployment_replicas(self, namespace: str, name: str) -> int | None: ...
+
+        async def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
 
     def _fault_specs(self) -> dict[str, tuple[str, Fault]]:
         """fault id -> (host the fault runs on, Fault)."""
@@ -59,6 +68,8 @@ class RehearsalFaults:
         wl = DemoWorkload()  # the Service faults (service_faults.py)
         fid = f"service-no-endpoints:{wl.namespace}/{wl.service}"
         specs[fid] = ("", Fault(fid, f"Service {wl.namespace}/{wl.service} selects no pod"))
+        # the cluster DNS down as operators meet it: CoreDNS scaled to 0 (docs/dns.md)
+        specs["dns-down"] = ("", Fault("dns-down", "CoreDNS scaled to 0 (cluster DNS down)"))
         for meta in inv.hosts:
             if meta.role.is_k8s:
                 fid = f"drop-service-rule:{meta.name}"
@@ -78,6 +89,10 @@ class RehearsalFaults:
             raise BackendError(f"{self.kind} lab has no fault {fault_id!r}")
         host, _ = specs[fault_id]
         kind = fault_id.split(":", 1)[0]
+        if kind == "dns-down":
+            await self._scale_coredns(active)
+            (self._active_faults.add if active else self._active_faults.discard)(fault_id)
+            return
         if kind in ("service-no-endpoints", "drop-service-rule"):
             saved = self.__dict__.setdefault("_service_faults_saved", {})
             await set_service_fault(self, fault_id, active, saved)
@@ -104,6 +119,20 @@ class RehearsalFaults:
             self._active_faults.add(fault_id)
         else:
             self._active_faults.discard(fault_id)
+
+    async def _scale_coredns(self, down: bool) -> None:
+        """`kubectl -n kube-system scale deployment coredns --replicas=0`, and back to what
+        it had (kubeadm's 2 when that is not known)."""
+        saved = self.__dict__.setdefault("_coredns_replicas", {})
+        if down:
+            had = await self.deployment_replicas("kube-system", "coredns")
+            if had is None:
+                raise BackendError("deployment kube-system/coredns does not exist")
+            saved.setdefault("replicas", had or COREDNS_REPLICAS)
+            await self.scale_deployment("kube-system", "coredns", 0)
+        else:
+            replicas = saved.pop("replicas", COREDNS_REPLICAS)
+            await self.scale_deployment("kube-system", "coredns", replicas)
 
     def _uplink_port(self, leaf: str, spine: str) -> str:
         assert self.inventory is not None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fabrictui.lab.calico_dataplane import Dataplane, LinuxDataplane, remove_netns, run
 from fabrictui.lab.kubeapi.api.serve import start_server
+from fabrictui.lab.kubeapi.controllers.dns import sweep_resolv
 from fabrictui.lab.kubeapi.controllers.parts import Timing
 from fabrictui.lab.kubeapi.inventory import InventoryError, LabInventory, load_inventory
 from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION, PROFILES, profile
@@ -27,6 +28,7 @@ async def sweep_pod_namespaces(inventory: LabInventory) -> list[str]:
     stale = [n for n in names if n.startswith(inventory.pod_netns_prefix)]
     for name in stale:
         await remove_netns("ip", name)
+    sweep_resolv(inventory.pod_netns_prefix)  # their resolv.conf folders (controllers/dns.py)
     return stale
 
 

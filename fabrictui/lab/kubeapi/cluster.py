@@ -125,6 +125,7 @@ class Cluster:
         slices = endpoints.SLICES in self.registry.types  # 1.21 on: EndpointSlices too
         endpoints.reconcile_endpoints(self.store, self.store.view("pods"), slices)
         self.proxy.reconcile()
+        self.sandboxes.dns.update(self.store.view("services"))  # the cluster zone
 
     def _on_event(self, event: Event) -> None:
         if event.key == CRDS:

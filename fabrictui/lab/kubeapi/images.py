@@ -18,11 +18,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-# Debian's essential set as the slim nginx images carry it: a shell and the core utilities.
+# Debian's essential set as the slim nginx images carry it: a shell, the core utilities
+# (timeout among them), and libc-bin's getent (the resolver's own lookup, docs/dns.md).
 _CORE_NAMES = (
     "sh dash bash cat ls echo printf sleep true false env hostname id uname date mkdir rm "
     "cp mv ln head tail grep sed awk sort uniq wc tr cut tee touch chmod chown stat readlink "
-    "dirname basename find xargs tar gzip df du test expr seq yes whoami"
+    "dirname basename find xargs tar gzip df du test expr seq yes whoami timeout getent"
 )
 CORE = frozenset(_CORE_NAMES.split())
 NGINX = CORE | {"nginx", "nginx-debug"}

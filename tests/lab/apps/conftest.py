@@ -1,6 +1,6 @@
-"""The application checks' tests (path MTU, network policy, Services) run on the session's
-shared rehearsal lab (tests/_shared_lab.py): Calico deployed and nginx at 4 replicas on 4
-distinct workers. Each test clears what it injects and checks the lab healthy again."""
+"""The application checks' tests (path MTU, network policy, Services, cluster DNS) run on the
+session's shared rehearsal lab (tests/_shared_lab.py): Calico deployed and nginx at 4 replicas
+on 4 distinct workers. Each test clears what it injects and checks the lab healthy again."""
 
 from __future__ import annotations
 
@@ -14,4 +14,5 @@ from tests._require import require
 @pytest.fixture(scope="package")
 def lab_dir(shared_lab) -> Path:
     require("iptables-save", "iptables is not installed (scripts/test installs it)")
+    require("dnsmasq", "dnsmasq is not installed (scripts/test installs dnsmasq-base)")
     return shared_lab.take()

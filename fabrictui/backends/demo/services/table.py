@@ -15,7 +15,7 @@ import ipaddress
 from fabrictui.backends.base import BackendError, DemoWorkload, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.kube import KubeSim
-from fabrictui.constants import SERVICE_FIRST_IP, SERVICE_RANGE
+from fabrictui.constants import CLUSTER_DNS_IP, SERVICE_FIRST_IP, SERVICE_RANGE
 from fabrictui.model import KubeService, ServiceEndpoint, ServicePort
 
 API_PORT = 6443
@@ -36,7 +36,7 @@ class ServiceTable:
         self.broken: set[str] = set()  # namespace/name whose selector no pod matches
 
     def services(self, namespace: str | None = None) -> list[KubeService]:
-        found = [self._kubernetes()]
+        found = [self._kubernetes(), self._kube_dns()]
         wl = self.workload
         for ns, name in sorted(self.kube.services):
             label = wl.app_label
@@ -53,7 +53,21 @@ class ServiceTable:
             (ServiceEndpoint(master.ip, True),), (API_PORT,),
         )  # fmt: skip
 
-    def _selecting(self, ns: str, name: str, selector: tuple[tuple[str, str], ...]) -> KubeService:
+    def _kube_dns(self) -> KubeService:
+        """kubeadm's cluster DNS Service, selecting the coredns pods (docs/dns.md)."""
+        ports = (ServicePort("dns", 53, "UDP", "53"), ServicePort("dns-tcp", 53, "TCP", "53"),
+                 ServicePort("metrics", 9153, "TCP", "9153"))  # fmt: skip
+        return self._selecting("kube-system", "kube-dns", (("k8s-app", "kube-dns"),), ports,
+                               CLUSTER_DNS_IP)  # fmt: skip
+
+    def _selecting(
+        self,
+        ns: str,
+        name: str,
+        selector: tuple[tuple[str, str], ...],
+        ports: tuple[ServicePort, ...] = (ServicePort("", 80, "TCP", "80"),),
+        ip: str | None = None,
+    ) -> KubeService:
         wanted = dict(selector)
         endpoints = []
         for pod in sorted(self.kube.pods.values(), key=lambda p: p.key):
@@ -63,9 +77,10 @@ class ServiceTable:
             if all(labels.get(k) == v for k, v in wanted.items()):
                 ready = pod.status == "Running" and pod.ready
                 endpoints.append(ServiceEndpoint(pod.ip, ready, pod.key, pod.node))
+        served = tuple(sorted({int(p.target_port) for p in ports})) if endpoints else ()
         return KubeService(
-            ns, name, "ClusterIP", cluster_ip(ns, name), (ServicePort("", 80, "TCP", "80"),),
-            selector, tuple(endpoints), (80,) if endpoints else (),
+            ns, name, "ClusterIP", ip or cluster_ip(ns, name), ports, selector,
+            tuple(endpoints), served,
         )  # fmt: skip
 
     def by_ip(self, ip: str) -> KubeService | None:
@@ -86,10 +101,12 @@ class ServiceTable:
                  "-A OUTPUT -j KUBE-SERVICES"]  # fmt: skip
         for svc in self.services():
             for port in svc.ports:
+                proto = port.protocol.lower()
                 chain = service_chain(svc, port)
                 lines.insert(4, f":{chain} - [0:0]")
                 lines.append(
-                    f"-A KUBE-SERVICES -d {svc.cluster_ip}/32 -p tcp -m tcp --dport {port.port}"
+                    f"-A KUBE-SERVICES -d {svc.cluster_ip}/32 -p {proto} -m {proto}"
+                    f" --dport {port.port}"
                     f' -m comment --comment "{svc.key}:{port.name}" -j {chain}'
                 )
         return "\n".join([*lines, "COMMIT", ""])

@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from fabrictui.lab.calico_dataplane import Dataplane, PodNet
+from fabrictui.lab.kubeapi.controllers.dns import (
+    ClusterDns,
+    is_dns_image,
+    remove_resolv,
+    write_resolv,
+)
 
 # The container's part for a server image (nginx): something answering on its container
 # ports, so that a connect to the pod, or to a Service in front of it, meets a listener as
@@ -56,10 +62,16 @@ class Sandboxes:
         self._entries: dict[str, dict[str, Any]] = {}  # pod uid -> sandbox
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._servers: dict[str, asyncio.subprocess.Process] = {}  # pod uid -> its listener
+        self._netns: dict[str, str] = {}  # pod uid -> its namespace (its resolv.conf's folder)
+        # the coredns pods' container: a DNS server answering the cluster zone (dns.py)
+        self.dns = ClusterDns(dataplane, state_file.parent if state_file is not None else None)
 
     async def start(self, uid: str, namespace: str, name: str, net: PodNet) -> None:
         if self.state_file is None:
             return
+        # the kubelet's resolv.conf, in place before the sandbox's mount namespace is made
+        write_resolv(net.netns, namespace)
+        self._netns[uid] = net.netns
         proc = await self.dataplane.spawn(net.netns, ["sleep", "infinity"])
         self._procs[uid] = proc
         self._entries[uid] = {
@@ -85,13 +97,16 @@ class Sandboxes:
             for p in c.get("ports") or []
             if isinstance(p.get("containerPort"), int) and p.get("protocol", "TCP") == "TCP"
         })  # fmt: skip
-        if ports:
+        proc = None
+        if any(is_dns_image(str(c.get("image", ""))) for c in pod_spec.get("containers") or []):
+            proc = await self.dns.serve(uid, net.netns)
+        elif ports:
             argv = [sys.executable, "-c", SERVE, *map(str, ports)]
             proc = await self.dataplane.spawn(net.netns, argv)
             self._servers[uid] = proc
-            if uid in self._entries:  # the pod's container, as a runtime lists it
-                self._entries[uid]["container_pids"] = [proc.pid]
-                self._write()
+        if proc is not None and uid in self._entries:  # the container, as a runtime lists it
+            self._entries[uid]["container_pids"] = [proc.pid]
+            self._write()
 
     def pid_of(self, uid: str) -> int | None:
         """The pid holding pod `uid`'s namespace (None: no sandbox)."""
@@ -100,6 +115,10 @@ class Sandboxes:
 
     def stop(self, uid: str) -> None:
         self._entries.pop(uid, None)
+        self.dns.stop(uid)
+        netns = self._netns.pop(uid, None)
+        if netns is not None:
+            remove_resolv(netns)
         for proc in (self._procs.pop(uid, None), self._servers.pop(uid, None)):
             if proc is not None and proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -110,6 +129,7 @@ class Sandboxes:
     def stop_all(self) -> None:
         for uid in list(self._procs):
             self.stop(uid)
+        self.dns.stop_all()
         if self.state_file is not None:
             self.state_file.unlink(missing_ok=True)
 

@@ -6,7 +6,7 @@ import os
 import uuid
 from typing import Any
 
-from fabrictui.constants import KUBE_VERSION, SERVICE_FIRST_IP
+from fabrictui.constants import CLUSTER_DNS_IP, KUBE_VERSION, SERVICE_FIRST_IP
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.objects import owner_ref
 from fabrictui.lab.kubeapi.store import Store, now_rfc3339
@@ -168,12 +168,43 @@ def coredns_deployment() -> Obj:
                             "ports": [
                                 {"containerPort": 53, "name": "dns", "protocol": "UDP"},
                                 {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"},
+                                {"containerPort": 9153, "name": "metrics", "protocol": "TCP"},
                             ],
                         }
                     ],
                 },
             },
         },
+    }
+
+
+def kube_dns_service() -> Obj:
+    """The cluster DNS Service as kubeadm 1.15's CoreDNS addon creates it: named kube-dns
+    (kube-dns' name kept for clients that look for it), at the tenth address of the service
+    range, selecting the coredns pods."""
+    labels = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+              "kubernetes.io/name": "KubeDNS"}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kube-dns",
+            "namespace": "kube-system",
+            "labels": labels,
+            "annotations": {"prometheus.io/port": "9153", "prometheus.io/scrape": "true"},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": CLUSTER_DNS_IP,
+            "selector": {"k8s-app": "kube-dns"},
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153},
+            ],
+            "sessionAffinity": "None",
+        },
+        "status": {"loadBalancer": {}},
     }
 
 
@@ -225,3 +256,4 @@ def bootstrap(store: Store, inventory: LabInventory, version: str = KUBE_VERSION
             store.create("pods", static_pod(component, image, master))
     store.create("daemonsets.apps", kube_proxy_daemonset(version))
     store.create("deployments.apps", coredns_deployment())
+    store.create("services", kube_dns_service())

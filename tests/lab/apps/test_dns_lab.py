@@ -1,0 +1,184 @@
+"""The cluster DNS on the rehearsal lab (issue 19): kubeadm's kube-dns Service at the tenth
+address of the service range, its Endpoints the two coredns pods, each running a real DNS
+server (Debian's dnsmasq) in its network namespace, and every pod given the kubelet's
+resolv.conf. A pod's own getent resolves the Services through the ClusterIP and kube-proxy's
+rules, the zone follows the Services, a name outside it is refused (never forwarded), and
+verify, as a user runs it, passes the healthy lab, names `dns-down` (CoreDNS scaled to 0,
+from the lab's fault palette) and passes again once it is cleared. Timings are printed
+(pytest -s)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from fabrictui.constants import CLUSTER_DNS_IP, SERVICE_FIRST_IP
+from tests._lab_faults import namespace
+from tests._paths import ROOT
+from tests._rehearsal_tui import open_lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+CHECK = "cluster DNS"
+NGINX = "nginx-service.space1.svc.cluster.local"
+TIMES: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def timings() -> Iterator[None]:
+    yield
+    for name, seconds in TIMES.items():
+        print(f"cluster DNS timing: {name}: {seconds:.3f} s")
+
+
+@pytest.fixture(scope="module")
+def core(lab_dir: Path) -> Iterator[client.CoreV1Api]:
+    api = config.new_client_from_config(config_file=str(lab_dir / "kubeconfig"))
+    yield client.CoreV1Api(api)
+    api.close()
+
+
+def verify(lab_dir: Path, label: str) -> tuple[int, dict]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "fabrictui.cli", "verify", "--json", "-q", "--lab", str(lab_dir)]
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=240, check=False)
+    TIMES[f"verify ({label})"] = time.monotonic() - started
+    assert done.stdout, done.stderr
+    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
+    print(f"\n{label}: {CHECK} {checks[CHECK]['state']}: {checks[CHECK]['cause']}")
+    print("\n".join(f"  {line}" for line in checks[CHECK]["evidence"]))
+    seconds = [e for e in checks[CHECK]["evidence"] if e.startswith("checked in ")]
+    if seconds:
+        TIMES[f"check ({label})"] = float(seconds[0].split()[2])
+    return done.returncode, checks
+
+
+def wait(condition, timeout: float = 30.0, what: str = "") -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def dns_servers(lab_dir: Path) -> list[str]:
+    """The lab's dnsmasq processes (their hosts file is in the lab's folder)."""
+    found = subprocess.run(["pgrep", "-af", "dnsmasq"], capture_output=True, text=True).stdout
+    return [line for line in found.splitlines() if str(lab_dir) in line]
+
+
+def dns_rule(lab_dir: Path, node: str) -> list[str]:
+    """kube-proxy's KUBE-SERVICES rule for the DNS ClusterIP's 53/udp on `node` ([]: none)."""
+    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-t", "nat"]
+    nat = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    wanted = f"-A KUBE-SERVICES -d {CLUSTER_DNS_IP}/32 -p udp "
+    return next((shlex.split(line)[2:] for line in nat.splitlines() if line.startswith(wanted)), [])
+
+
+def iptables(lab_dir: Path, node: str, *args: str) -> None:
+    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables", "-t", "nat", *args]
+    subprocess.run(argv, capture_output=True, text=True, check=True)
+
+
+def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
+    lab_dir: Path, core: client.CoreV1Api
+) -> None:
+    dns = core.read_namespaced_service("kube-dns", "kube-system")
+    assert dns.spec.cluster_ip == CLUSTER_DNS_IP
+    assert {(p.port, p.protocol) for p in dns.spec.ports} == {
+        (53, "UDP"),
+        (53, "TCP"),
+        (9153, "TCP"),
+    }
+
+    def coredns_ready() -> int:
+        ep = core.read_namespaced_endpoints("kube-dns", "kube-system")
+        return sum(len(s.addresses or []) for s in ep.subsets or [])
+
+    wait(lambda: coredns_ready() == 2, what="kube-dns' two endpoints")
+    assert len(dns_servers(lab_dir)) == 2
+    nginx_ip = core.read_namespaced_service("nginx-service", "space1").spec.cluster_ip
+
+    code, checks = verify(lab_dir, "healthy")
+    assert checks[CHECK]["state"] == "pass", checks[CHECK]
+    assert code == 0, {n: c["cause"] for n, c in checks.items() if not c["passed"]}
+    evidence = "\n".join(checks[CHECK]["evidence"])
+    assert f"{NGINX} -> {nginx_ip} in " in evidence
+    assert f"kubernetes.default -> {SERVICE_FIRST_IP} as kubernetes.default.svc.cluster.local" in (
+        evidence
+    )
+
+    runner = asyncio.Runner()
+    backend = open_lab(lab_dir)
+    try:
+        pod = next(p for p in runner.run(backend.list_pods("space1")) if p.running)
+        conf = runner.run(backend.pod_resolv_conf(pod))
+        assert conf.startswith(f"nameserver {CLUSTER_DNS_IP}\nsearch space1.svc.cluster.local ")
+
+        # the zone follows the Services: a new one resolves, and not once it is gone
+        spec = {"ports": [{"port": 8080}], "selector": {"app": "none"}}
+        body = {"metadata": {"name": "dns-probe"}, "spec": spec}
+        ip = core.create_namespaced_service("space1", body).spec.cluster_ip
+        try:
+            TIMES["new Service resolvable after"] = wait(
+                lambda: runner.run(backend.resolve(pod, "dns-probe", 3.0)).addresses == (ip,),
+                10.0, "the new Service's name",
+            )  # fmt: skip
+        finally:
+            core.delete_namespaced_service("dns-probe", "space1")
+        wait(lambda: runner.run(backend.resolve(pod, "dns-probe", 3.0)).addresses == (), 10.0)
+        # outside the zone: refused at once, never forwarded (no upstream server)
+        outside = runner.run(backend.resolve(pod, "example.com", 3.0))
+        assert outside.addresses == () and outside.error and outside.error != "timed out"
+        assert outside.elapsed_ms is not None and outside.elapsed_ms < 1000, outside
+
+        # kube-proxy's rule for the DNS ClusterIP gone from the nodes the lookups leave from
+        nodes = sorted({p.spec.node_name for p in core.list_namespaced_pod("space1").items})
+        rules = {node: dns_rule(lab_dir, node) for node in nodes}
+        assert all(rules.values()), rules
+        try:
+            for node, rule in rules.items():
+                iptables(lab_dir, node, "-D", "KUBE-SERVICES", *rule)
+            code, checks = verify(lab_dir, "no DNS rule")
+            assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
+            cause = checks[CHECK]["cause"]
+            assert cause.startswith(f"no kube-proxy rule for {CLUSTER_DNS_IP}:53/udp on k8s-node-")
+            assert cause.endswith("(the sending node)"), cause
+        finally:
+            for node, rule in rules.items():
+                if not dns_rule(lab_dir, node):
+                    iptables(lab_dir, node, "-I", "KUBE-SERVICES", *rule)
+
+        # the fault, from the lab's fault palette as a user injects it in the TUI
+        assert "dns-down" in {f.id for f in backend.faults()}
+        started = time.monotonic()
+        runner.run(backend.set_fault("dns-down", True))
+        wait(lambda: coredns_ready() == 0 and not dns_servers(lab_dir), what="coredns gone")
+        TIMES["dns-down: coredns gone after"] = time.monotonic() - started
+        code, checks = verify(lab_dir, "dns-down")
+        assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
+        assert checks[CHECK]["cause"] == (
+            "CoreDNS pods not running: no coredns pod in kube-system "
+            "(deployment kube-system/coredns scaled to 0)"
+        )
+        assert f"{NGINX}: timed out" in "\n".join(checks[CHECK]["evidence"])
+
+        started = time.monotonic()
+        runner.run(backend.set_fault("dns-down", False))
+        wait(lambda: coredns_ready() == 2, what="coredns back")
+        TIMES["dns-down cleared: endpoints back after"] = time.monotonic() - started
+        code, checks = verify(lab_dir, "dns-down cleared")
+        assert checks[CHECK]["state"] == "pass", checks[CHECK]
+    finally:
+        runner.run(backend.close())
+        runner.close()
