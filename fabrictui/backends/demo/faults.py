@@ -18,6 +18,8 @@
   the namespace for ingress with no rule: nothing reaches them (issue 19).
 - `service-no-endpoints:<namespace>/<name>`: the Service's selector is changed to a label
   no pod has: its Endpoints empty, a connect to its ClusterIP is refused.
+- `drop-service-rule:<node>`: the node's kube-proxy rule for the workload Service's ClusterIP
+  deleted (as on the rehearsal lab): connects from its pods to the ClusterIP time out.
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -101,6 +103,11 @@ class FaultBoard:
         for ns, name in sorted(self.kube.services):
             fid = f"service-no-endpoints:{ns}/{name}"
             faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
+        if self.kube.services:
+            wl = self.services.workload
+            for node in topo.NODES:
+                title = f"Drop kube-proxy's rule for {wl.service} on {node.name}"
+                faults.append(Fault(f"drop-service-rule:{node.name}", title))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -148,6 +155,8 @@ class FaultBoard:
                 self.traffic.policies.pop(f"{arg}/{DENY_ALL}", None)
         elif kind == "service-no-endpoints":
             self.services.set_broken(arg, active)
+        elif kind == "drop-service-rule":
+            self.services.set_dropped(arg, active)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

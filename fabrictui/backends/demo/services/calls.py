@@ -51,6 +51,8 @@ class DemoServiceCalls:
         target = ip
         service = self.service_table.by_ip(ip)
         if service is not None:
+            if self.service_table.rule_dropped(pod.node, service):  # no DNAT: nothing answers
+                return TcpProbe(pod.key, ip, port, False, timeout * 1000, "timed out")
             ready = [e for e in service.ready if e.pod is not None]
             if not ready or port not in {p.port for p in service.ports}:
                 return TcpProbe(pod.key, ip, port, False, 0.2, "refused")
