@@ -35,6 +35,7 @@ class FabricCommands(Provider):
             ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
             ("verify: run the six checks", app.action_verify, "is the lab healthy?"),
             ("trace: path between two pods", app.action_trace, "where a probe dies, and why"),
+            ("mtu: path MTU between two pods", app.action_mtu, "the largest packet that crosses"),
             (
                 "trace: the way to a Service",
                 partial(actions_ui.trace_service, app),

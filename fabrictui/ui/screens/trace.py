@@ -157,16 +157,21 @@ class TracePickScreen(ModalScreen[tuple[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="trace.pick.cancel")]
 
-    def __init__(self, source: str, target: str) -> None:
+    def __init__(self, source: str, target: str, what: str = "Trace") -> None:
         super().__init__(id="trace-pick")
         self.source = source
         self.target = target
+        self.what = what  # the path MTU action asks for its pair here too, pods only
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Trace from pod ([NS/]POD):")
+            yield Label(f"{self.what} from pod ([NS/]POD):")
             yield Input(value=self.source, id="trace-from")
-            yield Label("to pod, address or Service ([NS/]POD, IP, [svc/][NS/]SERVICE[:PORT]):")
+            yield Label(
+                "to pod, address or Service ([NS/]POD, IP, [svc/][NS/]SERVICE[:PORT]):"
+                if self.what == "Trace"
+                else "to pod ([NS/]POD):"
+            )
             yield Input(value=self.target, id="trace-to")
             yield Static("", id="pick-error")
 
