@@ -151,9 +151,12 @@ class NatTable:
                 continue
             odds = rule.option("--probability")
             try:
-                share = left * float(odds) if odds is not None else left
+                chance = float(odds) if odds is not None else 1.0
             except ValueError:
                 raise ParseError(f"{chain}: probability {odds!r} is not a number") from None
+            if not 0.0 <= chance <= 1.0:  # also NaN
+                raise ParseError(f"{chain}: probability {odds!r} is not between 0 and 1")
+            share = left * chance
             left -= share
             dnat = self.destinations(target, frozenset({chain}))
             picks.append(EndpointPick(target, share, dnat[0] if dnat else None))
