@@ -165,3 +165,16 @@ async def test_pod_targets_and_bad_input_stay_as_they_were(lab) -> None:
         await run_trace(lab, ignore, SRC, "space1/nope")
     with pytest.raises(TraceInputError, match="is not a port number"):
         await run_trace(lab, ignore, SRC, "svc/nginx-service:http")
+
+
+async def test_a_service_trace_is_recorded_and_replayed_whole(lab) -> None:
+    from fabrictui.session.record.format import dumps, loads
+
+    results = [await run_trace(lab, ignore, SRC, "nginx-service", count=1)]  # with hops
+    await lab.set_fault("drop-service-rule:k8s-node-l2-1", True)
+    results.append(await run_trace(lab, ignore, SRC, "nginx-service", count=1))  # stopped
+    assert results[0].hops and not results[1].hops
+    for result in results:
+        again = loads(dumps(result))
+        assert again == result and again.service is not None
+        assert again.to_json() == result.to_json()

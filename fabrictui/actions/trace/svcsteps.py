@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fabrictui.model import KubePod, KubeService, Verdict
@@ -183,7 +183,6 @@ class ServiceTrace:
     cause: str | None = None
     endpoint: str | None = None  # namespace/name of the endpoint pod traced
     endpoint_ip: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:
