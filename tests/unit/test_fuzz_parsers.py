@@ -152,7 +152,7 @@ def check_nat(table: NatTable) -> None:
         table.destinations(chain)  # ends, even for chains that jump in circles
     for rule in table.in_chain("KUBE-SERVICES"):  # the Service trace's reading of each rule
         dport = rule.option("--dport") or ""
-        if not dport.isascii() or not dport.isdigit():
+        if not dport.isascii() or not dport.isdigit() or len(dport) > 5:
             continue
         try:
             path = table.service_path((rule.option("-d") or "").removesuffix("/32"), int(dport),
