@@ -158,6 +158,15 @@ async def test_each_broken_step_is_named(lab) -> None:
     assert result.lost_at is not None
 
 
+async def test_an_endpoint_that_is_no_pod_ends_the_trace_at_the_service(lab) -> None:
+    """`kubernetes`: its endpoint is the API server's host address, kept by hand."""
+    result = await run_trace(lab, ignore, SRC, "svc/default/kubernetes")
+    assert result.verdict is Verdict.PASS and result.cause is None and result.hops == ()
+    assert result.service and result.service.endpoint is None and result.delivered
+    assert steps(result)["endpoint"][1].endswith("a host address, not a pod: the pod trace "
+                                                 "does not go further")  # fmt: skip
+
+
 async def test_pod_targets_and_bad_input_stay_as_they_were(lab) -> None:
     result = await run_trace(lab, ignore, SRC, "nnzz5", count=1)
     assert result.service is None and result.to_json()["service"] is None

@@ -247,7 +247,10 @@ class TraceResult:
 
     @property
     def delivered(self) -> bool:
-        """Delivered, and the reply came back: what exit code 0 means."""
+        """Delivered, and the reply came back: what exit code 0 means. A Service trace that
+        ended at the Service (an endpoint that is no pod) delivered when its steps passed."""
+        if self.service is not None and self.service.endpoint is None:
+            return self.service.verdict is Verdict.PASS
         went = self.correlation.delivered and self.correlation.replied
         return (went or self.ping_ok) and self.cause is None
 

@@ -16,6 +16,7 @@ What could not be read or run is `unobserved`, never failed. The pod trace itsel
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.trace.svcsteps import (
@@ -39,6 +40,8 @@ from fabrictui.parsers.iptables import (
 
 CONNECT_TIMEOUT = 3.0  # seconds for one TCP handshake, as the Services check
 NO_ENDPOINTS = "refused by kube-proxy: no endpoints"
+# an endpoint kept by hand (the API server's address behind `kubernetes`): no pod path
+NO_POD = "a host address, not a pod: the pod trace does not go further"
 
 
 class ServiceInputError(BackendError):
@@ -101,7 +104,7 @@ class ServiceFollower:
         self.steps.append(ServiceStep(step, state, text, tuple(evidence or ())))
 
     def stop(
-        self, svc: KubeService | None, ref: ServiceRef, port: int | None, cause: str
+        self, svc: KubeService | None, ref: ServiceRef, port: int | None, cause: str | None
     ) -> ServiceTrace:
         return ServiceTrace(
             svc.key if svc else ref.label,
@@ -305,17 +308,27 @@ class ServiceFollower:
                 )
                 self.add("endpoint", StepState.OK, "every ready endpoint answers directly", lines)
                 return self.stop(svc, ref, port.port, cause)
+            dead.sort(key=lambda d: d[0].pod is None)  # a pod's path can be traced on
             chosen, probe = dead[0]
             text = f"endpoint unreachable: {(chosen.pod or chosen.ip)} ({probe.error})"
             self.add("endpoint", StepState.FAIL, text, lines)
+            if chosen.pod is None:
+                self.steps[-1] = dataclasses.replace(
+                    self.steps[-1], evidence=(*lines, f"{chosen.ip} is no pod: {NO_POD}")
+                )
+                return self.stop(svc, ref, port.port, text)
             return self._handover(svc, port, chosen, text)
         others = [e for e in ready if e.ip != self.src.ip]  # not back to itself (hairpin)
         if not others:
             self.add("endpoint", StepState.OK, f"the only endpoint is {self.src.key} itself: "
                      "no path between pods to trace")  # fmt: skip
             return self.stop(svc, ref, port.port, None)
-        away = [e for e in others if e.node and e.node != self.src.node]
+        others.sort(key=lambda e: e.pod is None)  # pods first: their path can be traced
+        away = [e for e in others if e.pod and e.node and e.node != self.src.node]
         chosen = (away or others)[0]
+        if chosen.pod is None:
+            self.add("endpoint", StepState.OK, f"{_endpoint_text(chosen)}:{tport}: {NO_POD}")
+            return self.stop(svc, ref, port.port, None)
         why = (
             "kube-proxy picks one at random for each connection; traced: one on another node"
             if away
