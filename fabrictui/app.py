@@ -421,6 +421,12 @@ class FabricApp(App[None]):
             return
         actions_ui.trace(self)
 
+    def action_trace_service(self) -> None:
+        if self.replay is not None:  # as `T`: the recorded trace known at the moment shown
+            self.replay.show_trace()
+            return
+        actions_ui.trace_service(self)
+
     def action_mtu(self) -> None:
         actions_mtu.mtu(self)
 

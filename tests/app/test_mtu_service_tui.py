@@ -41,13 +41,11 @@ async def test_m_measures_the_path_mtu_and_names_where_it_dies() -> None:
 
 
 async def test_palette_traces_the_way_to_the_workload_service() -> None:
-    from fabrictui.ui import actions_ui
-
     app = demo_app("ready")
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
         await nginx_ready(app, pilot)
-        actions_ui.trace_service(app)  # what the palette entry runs
+        app.action_trace_service()  # what the palette entry runs
         await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
         assert app.screen.target == "svc/space1/nginx-service"
         await pilot.press("enter")
