@@ -415,17 +415,11 @@ class FabricApp(App[None]):
             return
         actions_ui.verify(self)
 
-    def action_trace(self) -> None:
+    def action_trace(self, to_service: bool = False) -> None:
         if self.replay is not None:  # the recorded result known at the moment shown
             self.replay.show_trace()
             return
-        actions_ui.trace(self)
-
-    def action_trace_service(self) -> None:
-        if self.replay is not None:  # as `T`: the recorded trace known at the moment shown
-            self.replay.show_trace()
-            return
-        actions_ui.trace_service(self)
+        (actions_ui.trace_service if to_service else actions_ui.trace)(self)
 
     def action_mtu(self) -> None:
         actions_mtu.mtu(self)

@@ -38,7 +38,7 @@ class FabricCommands(Provider):
             ("mtu: path MTU between two pods", app.action_mtu, "the largest packet that crosses"),
             (
                 "trace: the way to a Service",
-                app.action_trace_service,
+                partial(app.action_trace, True),
                 "pod -> ClusterIP -> kube-proxy rule -> endpoint pod",
             ),
             ("capture: pause / resume", app.action_toggle_pause, "stop drawing, keep counting"),

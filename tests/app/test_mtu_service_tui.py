@@ -45,7 +45,7 @@ async def test_palette_traces_the_way_to_the_workload_service() -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
         await nginx_ready(app, pilot)
-        app.action_trace_service()  # what the palette entry runs
+        app.action_trace(to_service=True)  # what the palette entry runs
         await wait_for(pilot, lambda: isinstance(app.screen, TracePickScreen))
         assert app.screen.target == "svc/space1/nginx-service"
         await pilot.press("enter")
