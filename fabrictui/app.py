@@ -29,7 +29,7 @@ from fabrictui.session.record.replay import ReplayDriver
 from fabrictui.session.record.session import record_session
 from fabrictui.session.runner import ActionRunner
 from fabrictui.session.state import LabState
-from fabrictui.ui import actions_ui
+from fabrictui.ui import actions_mtu, actions_ui
 from fabrictui.ui.commands import FabricCommands
 from fabrictui.ui.ending import AppEnding
 from fabrictui.ui.guards import draws
@@ -66,6 +66,8 @@ class FabricApp(App[None]):
                 tooltip="run the checks of a healthy lab in its Calico mode"),
         Binding("T", "trace", "Trace", id="action.trace", show=False,
                 tooltip="trace one probe between two pods: where it dies, and why"),
+        Binding("M", "mtu", "MTU", id="action.mtu", show=False,
+                tooltip="path MTU between two pods: the largest packet that crosses, and where"),
         Binding("R", "routes", "Routes", id="action.routes", show=False,
                 tooltip="per switch: routes to node subnets and pod blocks, what is missing"),
         Binding("space", "toggle_pause", "Pause", id="overlay.pause", show=False,
@@ -413,11 +415,14 @@ class FabricApp(App[None]):
             return
         actions_ui.verify(self)
 
-    def action_trace(self) -> None:
+    def action_trace(self, to_service: bool = False) -> None:
         if self.replay is not None:  # the recorded result known at the moment shown
             self.replay.show_trace()
             return
-        actions_ui.trace(self)
+        (actions_ui.trace_service if to_service else actions_ui.trace)(self)
+
+    def action_mtu(self) -> None:
+        actions_mtu.mtu(self)
 
     def action_routes(self) -> None:
         actions_ui.routes(self)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from fabrictui.actions.mtu.result import ICMP_IP_HEADERS, MtuResult
+from fabrictui.actions.mtu.result import MtuResult
 from fabrictui.actions.mtu.run import PROBE_TIMEOUT, run_mtu
+from fabrictui.actions.mtu.text import result_lines
 from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import LabBackend
 from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
 from fabrictui.commands.options import add_lab_selection
-from fabrictui.model import LabInfo, Verdict
+from fabrictui.model import LabInfo
 
 PROG = "fabrictui mtu"
 
@@ -41,33 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def to_text(lab: LabInfo, result: MtuResult) -> str:
-    lines = [lab.describe(), f"path MTU {result.source} -> {result.target} ({result.target_ip})"]
-    how = "read from its interface" if result.pod_mtu_read else "not read, the mode's usual"
-    lines.append(f"  pod MTU {result.pod_mtu} ({how}); mode {result.mode or 'unknown'}")
-    for p in result.probes:
-        said = ""
-        if p.too_big_mtu is not None:
-            said = f"  too big: mtu {p.too_big_mtu} said by {p.too_big_from}"
-        state = "crossed" if p.crossed else ("not probed" if not p.probed else "died")
-        lines.append(f"  DF ping -s {p.size:<5} ({p.packet} bytes): {state}{said}")
-    if result.largest_ok is not None:
-        lines.append(
-            f"  largest that crossed: -s {result.largest_ok} "
-            f"({result.largest_ok + ICMP_IP_HEADERS}-byte packets)"
-        )
-    if result.smallest_dead is not None:
-        lines.append(
-            f"  smallest that died:   -s {result.smallest_dead} "
-            f"({result.smallest_dead + ICMP_IP_HEADERS}-byte packets)"
-        )
-    verdict = result.verdict
-    if verdict is Verdict.FAIL:
-        lines.append(f"  where: {result.where()}")
-    if verdict is Verdict.NOT_OBSERVED:
-        lines.append(f"  not observed: {result.not_probed or 'no echo crossed at any size'}")
-    lines += [f"  note: {n}" for n in result.notes]
-    lines.append(f"{verdict.value.upper().replace('_', ' ')}: {result.advice()}")
-    return "\n".join(lines)
+    return "\n".join([lab.describe(), *result_lines(result)])
 
 
 def run(args: argparse.Namespace) -> int:

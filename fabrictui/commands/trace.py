@@ -15,6 +15,7 @@ import json
 from fabrictui.actions.progress import Progress
 from fabrictui.actions.trace.model import HopState, TraceResult
 from fabrictui.actions.trace.run import run_trace
+from fabrictui.actions.trace.svcsteps import ServiceTrace, StepState
 from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
 from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
 from fabrictui.commands.options import add_lab_selection
@@ -28,7 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--from", dest="source", required=True, metavar="[NS/]POD", help="the pod to ping from"
     )
     parser.add_argument(
-        "--to", dest="target", required=True, metavar="[NS/]POD|IP", help="the pod or address"
+        "--to",
+        dest="target",
+        required=True,
+        metavar="[NS/]POD|IP|[svc/][NS/]SERVICE[:PORT]|CLUSTERIP[:PORT]",
+        help="the pod, address or Service (a name no pod has is a Service's)",
     )
     parser.add_argument("-c", "--count", type=int, default=3, metavar="N", help="echoes (3)")
     parser.add_argument(
@@ -53,14 +58,44 @@ MARK = {
 }
 
 
+STEP_MARK = {
+    StepState.OK: "ok",
+    StepState.FAIL: "XX",
+    StepState.UNOBSERVED: "??",
+    StepState.SKIPPED: "  ",
+}
+
+
+def service_lines(service: ServiceTrace) -> list[str]:
+    """The steps to the Service, one a line, what shows each under it."""
+    lines = [f"through {service.label}:"]
+    for step in service.steps:
+        lines.append(f" {STEP_MARK[step.state]} {step.step:<16} {step.text}")
+        lines += [f"      {e}" for e in step.evidence]
+    if service.endpoint:
+        lines.append(f"then the way to endpoint {service.endpoint} ({service.endpoint_ip}):")
+    return lines
+
+
 def to_text(lab: LabInfo, result: TraceResult) -> str:
     c = result.correlation
+    svc = result.service
+    if svc is not None and svc.endpoint is None:  # stopped at the Service: no pod path
+        word = {Verdict.PASS: "OK", Verdict.NOT_OBSERVED: "NOT OBSERVED"}.get(
+            result.verdict, "NOT DELIVERED"
+        )
+        head = f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {result.target}"
+        tail = [word + (f": {result.cause}" if result.cause else "")]
+        return "\n".join([lab.describe(), head, *service_lines(svc), *tail])
+    target = result.target if svc is None else f"{result.target} -> {svc.endpoint}"
     lines = [
         lab.describe(),
-        f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {result.target} "
+        f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {target} "
         f"({result.dst_ip}, {result.dst_node or 'no node'}), ICMP id {c.icmp_id or '-'}: "
         f"{result.ping_text}",
     ]
+    if svc is not None:
+        lines += service_lines(svc)
     direction = ""
     lost = c.lost_at
     for hop in result.hops:

@@ -86,6 +86,28 @@ class NatRule:
 
 
 @dataclass(frozen=True, slots=True)
+class EndpointPick:
+    """One KUBE-SEP- chain of a service chain: the share of new connections sent to it and
+    where it DNATs them (None: the chain has no DNAT)."""
+
+    chain: str
+    share: float
+    to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePath:
+    chain: str  # the KUBE-SVC- chain
+    comment: str  # the KUBE-SERVICES rule's comment (kube-proxy writes `ns/name:port ...`)
+    picks: tuple[EndpointPick, ...]
+    hooks: tuple[str, ...]  # built-in chains jumping to KUBE-SERVICES
+
+    @property
+    def targets(self) -> list[str]:
+        return [p.to for p in self.picks if p.to]
+
+
+@dataclass(frozen=True, slots=True)
 class NatTable:
     chains: tuple[str, ...]
     rules: tuple[NatRule, ...] = field(default=())
@@ -104,6 +126,41 @@ class NatTable:
             if dest == ip and rule.option("--dport") == str(port) and same_proto:
                 return rule.option("-j")
         return None
+
+    def hooked(self) -> list[str]:
+        """The built-in chains that jump to KUBE-SERVICES (a pod's packet needs PREROUTING)."""
+        return [h for h in ("PREROUTING", "OUTPUT") if self.jumps(h, "KUBE-SERVICES")]
+
+    def service_path(self, ip: str, port: int, protocol: str = "tcp") -> ServicePath | None:
+        """kube-proxy's rule for ip:port followed: KUBE-SERVICES -> its KUBE-SVC- chain ->
+        each KUBE-SEP- chain it may pick (with the statistic module's odds) -> the DNAT
+        target; None when KUBE-SERVICES has no rule for ip:port."""
+        chain = self.service_chain(ip, port, protocol)
+        if chain is None:
+            return None
+        comment = next(
+            (r.option("--comment") or "" for r in self.in_chain("KUBE-SERVICES")
+             if r.option("-j") == chain),
+            "",
+        )  # fmt: skip
+        picks: list[EndpointPick] = []
+        left = 1.0  # the share of new connections not yet taken by an earlier rule
+        for rule in self.in_chain(chain):
+            target = rule.option("-j") or ""
+            if not target.startswith("KUBE-SEP-"):
+                continue
+            odds = rule.option("--probability")
+            try:
+                chance = float(odds) if odds is not None else 1.0
+            except ValueError:
+                raise ParseError(f"{chain}: probability {odds!r} is not a number") from None
+            if not 0.0 <= chance <= 1.0:  # also NaN
+                raise ParseError(f"{chain}: probability {odds!r} is not between 0 and 1")
+            share = left * chance
+            left -= share
+            dnat = self.destinations(target, frozenset({chain}))
+            picks.append(EndpointPick(target, share, dnat[0] if dnat else None))
+        return ServicePath(chain, comment, tuple(picks), tuple(self.hooked()))
 
     def destinations(self, chain: str, _seen: frozenset[str] = frozenset()) -> list[str]:
         """The ip:port a service chain DNATs to, through its endpoint chains."""
@@ -146,3 +203,18 @@ def parse_nat_table(text: str) -> NatTable:
     if not inside:
         raise ParseError("iptables-save: no nat table in the output")
     raise ParseError("iptables-save: the nat table does not end with COMMIT")
+
+
+def reject_rule(rules: list[IptRule], ip: str, port: int, protocol: str = "tcp") -> IptRule | None:
+    """kube-proxy's REJECT for ip:port in the filter table's KUBE-SERVICES (a Service without
+    endpoints: `-d IP/32 -p tcp -m comment --comment "NS/NAME:PORT has no endpoints" -m tcp
+    --dport PORT -j REJECT --reject-with icmp-port-unreachable`), when there is one."""
+    for rule in rules:
+        if rule.table != "filter" or rule.chain != "KUBE-SERVICES" or rule.target != "REJECT":
+            continue
+        args = tuple(shlex.split(rule.spec))
+        dest = (_option(args, "-d") or "").removesuffix("/32")
+        proto = (_option(args, "-p") or "tcp").lower()
+        if dest == ip and _option(args, "--dport") == str(port) and proto == protocol.lower():
+            return rule
+    return None

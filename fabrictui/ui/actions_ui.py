@@ -325,6 +325,13 @@ def default_trace_pair(host: ActionHost) -> tuple[str, str] | None:
     return None
 
 
+def trace_service(host: ActionHost) -> None:
+    """The trace, to the workload's Service (the pick dialog lets another be typed)."""
+    wl = DemoWorkload()
+    src = (default_trace_pair(host) or ("", ""))[0]
+    trace(host, (src, f"svc/{wl.namespace}/{wl.service}"))
+
+
 def trace(host: ActionHost, pair: tuple[str, str] | None = None) -> None:
     """Read-only: pick two pods (the given or default pair first), then trace."""
     if not host.runner.free():
@@ -360,6 +367,8 @@ def trace(host: ActionHost, pair: tuple[str, str] | None = None) -> None:
         def finished(result: TraceResult) -> None:
             lost = result.lost_at
             verdict = "delivered" if result.delivered else "NOT delivered"
+            if result.service is not None and result.service.endpoint is None:
+                verdict = f"{result.verdict} at the Service"
             where = f", lost at {lost.host} {lost.interface}" if lost else ""
             host.log_action(f"trace: {verdict}{where}", "ok" if result.delivered else "error")
             if result.cause:

@@ -35,6 +35,12 @@ class FabricCommands(Provider):
             ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
             ("verify: run the six checks", app.action_verify, "is the lab healthy?"),
             ("trace: path between two pods", app.action_trace, "where a probe dies, and why"),
+            ("mtu: path MTU between two pods", app.action_mtu, "the largest packet that crosses"),
+            (
+                "trace: the way to a Service",
+                partial(app.action_trace, True),
+                "pod -> ClusterIP -> kube-proxy rule -> endpoint pod",
+            ),
             ("capture: pause / resume", app.action_toggle_pause, "stop drawing, keep counting"),
             ("capture: write pcap", app.action_write_pcap, "save the buffered frames"),
             ("report: write the report of now", app.action_write_report, "HTML and Markdown"),

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from fabrictui.actions.trace.svcsteps import ServiceTrace
 from fabrictui.model import Verdict
 
 REQUEST = "request"
@@ -208,6 +209,7 @@ class TraceResult:
     notes: tuple[str, ...] = ()  # points that could not be captured, and why
     probed: bool = True  # echoes went out (a ping that never ran says nothing of the path)
     ping_via: str = "pod"  # how the probe ran: pod, node, ephemeral
+    service: ServiceTrace | None = None  # the steps to a Service, when --to named one
 
     @property
     def unobserved(self) -> tuple[str, ...]:
@@ -222,7 +224,21 @@ class TraceResult:
     def verdict(self) -> Verdict:
         """Pass: delivered and watched all the way; fail: the probe went out and was lost;
         not observed: delivered with points no capture could watch (it passed on what it
-        saw and says what it could not see), or no probe went out at all."""
+        saw and says what it could not see), or no probe went out at all. Through a
+        Service: a broken step fails it; a trace that stopped at the Service is its steps'."""
+        svc = self.service
+        if svc is not None:
+            if svc.verdict is Verdict.FAIL or svc.endpoint is None:
+                return svc.verdict
+            pods = self._pod_verdict()
+            return (
+                Verdict.NOT_OBSERVED
+                if pods is Verdict.PASS and svc.verdict is not Verdict.PASS
+                else pods
+            )
+        return self._pod_verdict()
+
+    def _pod_verdict(self) -> Verdict:
         if self.delivered:
             return Verdict.NOT_OBSERVED if self.unobserved else Verdict.PASS
         if not self.probed and self.lost_at is None and not any(h.seen for h in self.hops):
@@ -231,7 +247,10 @@ class TraceResult:
 
     @property
     def delivered(self) -> bool:
-        """Delivered, and the reply came back: what exit code 0 means."""
+        """Delivered, and the reply came back: what exit code 0 means. A Service trace that
+        ended at the Service (an endpoint that is no pod) delivered when its steps passed."""
+        if self.service is not None and self.service.endpoint is None:
+            return self.service.verdict is Verdict.PASS
         went = self.correlation.delivered and self.correlation.replied
         return (went or self.ping_ok) and self.cause is None
 
@@ -276,4 +295,6 @@ class TraceResult:
             if self.capture_spread_s is None
             else round(self.capture_spread_s, 3),
             "notes": list(self.notes),
+            "service": None if self.service is None else self.service.step_json(),
+            "endpoint": None if self.service is None else self.service.endpoint,
         }

@@ -20,13 +20,22 @@ from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.trace.capture import PointCaptures
 from fabrictui.actions.trace.causes import PathContext, explain
 from fabrictui.actions.trace.correlate import correlate
-from fabrictui.actions.trace.model import Probe, TraceResult
+from fabrictui.actions.trace.model import Correlation, Probe, TraceResult
 from fabrictui.actions.trace.points import observation_points
 from fabrictui.actions.trace.policy import policy_cause
+from fabrictui.actions.trace.service import ServiceFollower, pick_service
 from fabrictui.actions.trace.sizes import size_notes
+from fabrictui.actions.trace.svcsteps import (
+    RefError,
+    ServiceRef,
+    ServiceTrace,
+    ip_ref,
+    name_ref,
+    parse_ref,
+)
 from fabrictui.backends.base import DEFAULT_PING_SIZE, BackendError, LabBackend, NotFound
 from fabrictui.intent.labshape import LabShape
-from fabrictui.model import KubeNode, KubePod, PingResult
+from fabrictui.model import KubeNode, KubePod, KubeService, PingResult
 
 __all__ = ["TraceInputError", "TraceResult", "find_pod", "resolve_target", "run_trace"]
 
@@ -112,7 +121,17 @@ async def run_trace(
         raise TraceInputError(
             f"source pod {src.key} is {src.status} ({src.ready_text}): nothing to send from"
         )
-    dst, dst_ip, dst_node = resolve_target(pods, nodes, target)
+    via: ServiceTrace | None = None
+    found = await _service_target(backend, pods, nodes, target)
+    if not isinstance(found[0], ServiceRef):
+        dst, dst_ip, dst_node = found  # type: ignore[misc]
+    else:  # a Service: follow it to an endpoint, then trace the way to that endpoint
+        ref, services = found  # type: ignore[misc]
+        via = await ServiceFollower(backend, report, src, pods).follow(ref, services)
+        phase("follow the service")
+        if via.endpoint is None:  # it broke before an endpoint: nothing to trace further
+            return service_only(src, via, tuple(phases))
+        dst, dst_ip, dst_node = resolve_target(pods, nodes, via.endpoint)
     if dst_ip == src.ip:
         raise TraceInputError(f"{src.key} and {target} are the same address ({dst_ip})")
     shape = LabShape.of(hosts)
@@ -179,7 +198,7 @@ async def run_trace(
                 context.evidence.append(f"where it went dark: {cause}")
             cause = denied
     phase("read state")
-    return TraceResult(
+    result = TraceResult(
         source=src.key,
         target=dst.key if dst is not None else dst_ip,
         src_ip=src.ip,
@@ -197,3 +216,78 @@ async def run_trace(
         notes=tuple(notes),
         probed=ping.probed,
     )
+    return result if via is None else with_service(result, via)
+
+
+Found = tuple[KubePod | None, str, str | None] | tuple[ServiceRef, list[KubeService]]
+
+
+async def _service_target(
+    backend: LabBackend, pods: list[KubePod], nodes: list[KubeNode], target: str
+) -> Found:
+    """What `--to` names: a pod or an address (pod, address, node) as before, or a Service
+    (its ref and the lab's Services). Services are read only when the target is written as
+    one or no pod answers to it, so a pod trace costs what it did."""
+    try:
+        ref = parse_ref(target)
+    except RefError as err:
+        raise TraceInputError(str(err)) from None
+    if ref is None:
+        try:
+            pod, ip, node = resolve_target(pods, nodes, target)
+        except NotFound as err:
+            ref = name_ref(target)
+            try:
+                services = await backend.list_services(ref.namespace)
+            except BackendError:
+                raise err from None
+            if pick_service(services, ref) is None:
+                where = f" in namespace {ref.namespace}" if ref.namespace else ""
+                raise NotFound(f"no pod or Service {ref.name!r}{where}") from None
+            return ref, services
+        if pod is not None or node is not None:
+            return pod, ip, node
+        try:  # an address no pod or block holds: a ClusterIP?
+            services = await backend.list_services()
+        except BackendError:
+            return pod, ip, node
+        if not any(s.cluster_ip == ip for s in services):
+            return pod, ip, node
+        return ip_ref(ip), services
+    return ref, await backend.list_services(ref.namespace)
+
+
+def service_only(
+    src: KubePod, via: ServiceTrace, phases: tuple[tuple[str, float], ...]
+) -> TraceResult:
+    """A Service trace that stopped before an endpoint: its steps, no pod path."""
+    empty = Correlation((), None, None, False, False, None, None)
+    return TraceResult(
+        source=src.key,
+        target=via.label,
+        src_ip=src.ip or "",
+        dst_ip=via.cluster_ip or "",
+        src_node=src.node or "",
+        dst_node=None,
+        correlation=empty,
+        cause=via.cause,
+        evidence=(),
+        ping_text="no ping: the trace stopped at the Service",
+        phases=phases,
+        probed=False,
+        service=via,
+    )
+
+
+def with_service(result: TraceResult, via: ServiceTrace) -> TraceResult:
+    """The pod trace to the endpoint under the Service's steps; an endpoint that did not
+    answer takes the pod trace's cause as its why."""
+    cause = result.cause
+    if via.cause is not None:
+        if result.cause:
+            cause = f"{via.cause}: {result.cause}"
+        elif result.delivered:
+            cause = f"{via.cause}, though pings reach it: nothing listens on the port there?"
+        else:
+            cause = via.cause
+    return dataclasses.replace(result, target=via.label, cause=cause, service=via)

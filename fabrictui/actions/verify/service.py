@@ -13,6 +13,7 @@ What could not be read (the nat table, a probe no method could run) is not obser
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from fabrictui.actions.progress import Progress, Report
@@ -24,6 +25,7 @@ from fabrictui.parsers.iptables import parse_nat_table
 
 NAME = "nginx-service"
 CONNECT_TIMEOUT = 3.0  # seconds for one TCP handshake
+NO_ENDPOINTS = "refused by kube-proxy: no endpoints"
 MAX_SOURCES = 3  # pods (on distinct nodes) tried in turn when a connect cannot be run
 
 
@@ -98,6 +100,7 @@ async def check_service(
         return CheckResult(NAME, False, tuple(evidence), cause)
 
     if not svc.endpoints:
+        evidence.append(await _refused(backend, snap, svc))
         matching = _matching(svc, snap.pods)
         if not matching:
             return failed(
@@ -160,6 +163,24 @@ async def check_service(
         f"ClusterIP {svc.cluster_ip}:{port.port} did not connect ({to_service.error}) though "
         "its endpoints answer"
     )
+
+
+async def _refused(backend: LabBackend, snap: LabSnapshot, svc: KubeService) -> str:
+    """What a connect to a Service without endpoints meets: kube-proxy's REJECT refuses it
+    at once (nothing else answers on a ClusterIP); a kube-proxy without one lets it time out."""
+    tcp = [p for p in svc.ports if p.protocol.upper() == "TCP"]
+    sources = _sources(snap, svc)
+    if not svc.cluster_ip or not tcp or not sources:
+        return "no connect to the ClusterIP (no TCP port, or no pod to connect from)"
+    try:
+        probe = await backend.probe_tcp(sources[0], svc.cluster_ip, tcp[0].port, CONNECT_TIMEOUT)
+    except BackendError as err:
+        return (
+            f"from {sources[0].key} to ClusterIP {svc.cluster_ip}:{tcp[0].port}: not probed ({err})"
+        )
+    if probe.error == "refused":
+        probe = dataclasses.replace(probe, error=NO_ENDPOINTS)
+    return _probe_line(probe, f"from {sources[0].key} to ClusterIP")
 
 
 async def _node_rule(

@@ -20,6 +20,8 @@
   no pod has: its Endpoints empty, a connect to its ClusterIP is refused.
 - `dns-down`: CoreDNS scaled to 0 (`kubectl -n kube-system scale deployment coredns
   --replicas=0`): kube-dns has no endpoints and every lookup times out (services/dns.py).
+- `drop-service-rule:<node>`: the node's kube-proxy rule for the workload Service's ClusterIP
+  deleted (as on the rehearsal lab): connects from its pods to the ClusterIP time out.
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -105,6 +107,11 @@ class FaultBoard:
             fid = f"service-no-endpoints:{ns}/{name}"
             faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
         faults.append(Fault("dns-down", "CoreDNS scaled to 0 (cluster DNS down)"))
+        if self.kube.services:
+            wl = self.services.workload
+            for node in topo.NODES:
+                title = f"Drop kube-proxy's rule for {wl.service} on {node.name}"
+                faults.append(Fault(f"drop-service-rule:{node.name}", title))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -154,6 +161,8 @@ class FaultBoard:
             self.services.set_broken(arg, active)
         elif kind == "dns-down":
             scale_coredns(self.kube, 0 if active else COREDNS_REPLICAS, t)
+        elif kind == "drop-service-rule":
+            self.services.set_dropped(arg, active)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

@@ -40,6 +40,7 @@ from typing import Any
 
 from fabrictui import model
 from fabrictui.actions.trace import model as trace_model
+from fabrictui.actions.trace import svcsteps
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer
@@ -96,10 +97,19 @@ _CLASSES: dict[str, type] = {
         trace_model.Hop,
         trace_model.Sighting,
         trace_model.ObservationPoint,
+        svcsteps.ServiceTrace,  # a trace to a Service: its steps
+        svcsteps.ServiceStep,
     )
 }
 _ENUMS: dict[str, type[enum.Enum]] = {
-    e.__name__: e for e in (model.Role, model.VmState, trace_model.PointKind, trace_model.HopState)
+    e.__name__: e
+    for e in (
+        model.Role,
+        model.VmState,
+        trace_model.PointKind,
+        trace_model.HopState,
+        svcsteps.StepState,
+    )
 }
 
 

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from fabrictui.actions.trace.model import Hop, HopState, TraceResult
+from fabrictui.actions.trace.svcsteps import StepState
 from fabrictui.model import Verdict
 from fabrictui.render.checks import verdict_style
 from fabrictui.render.common import Palette
@@ -42,7 +43,7 @@ def trace_text(result: TraceResult, palette: Palette, width: int = 80) -> Text:
     seen goes on the lines under the point. Pure: tested without a UI."""
     c = result.correlation
     lost = c.lost_at
-    lines: list[Text] = []
+    lines: list[Text] = service_text(result, palette)
     cause_shown = False
     for direction in dict.fromkeys(h.point.direction for h in result.hops):
         hops = [
@@ -75,11 +76,42 @@ def trace_text(result: TraceResult, palette: Palette, width: int = 80) -> Text:
             if here and not cause_shown:
                 cause_shown = True
                 lines.extend(_cause_lines(result, palette))
-    if not cause_shown and (result.cause or result.evidence):
+    stopped = result.service is not None and result.service.endpoint is None
+    if not cause_shown and not stopped and (result.cause or result.evidence):
         lines.extend(_cause_lines(result, palette))
     for note in result.notes:
         lines.append(Text(f"note: {note}", style=palette.warn))
     return Text("\n").join(lines)
+
+
+STEP_MARKS = {
+    StepState.OK: "●",
+    StepState.FAIL: "✗",
+    StepState.UNOBSERVED: "?",
+    StepState.SKIPPED: "·",
+}
+
+
+def service_text(result: TraceResult, palette: Palette) -> list[Text]:
+    """The steps to a Service (when the trace went to one), above the pod path."""
+    svc = result.service
+    if svc is None:
+        return []
+    lines = [Text(f"through {svc.label}", style="bold underline")]
+    styles = {StepState.OK: palette.good, StepState.FAIL: palette.bad,
+              StepState.UNOBSERVED: palette.warn}  # fmt: skip
+    for step in svc.steps:
+        style = styles.get(step.state, palette.muted)
+        line = Text(f"{STEP_MARKS[step.state]} {step.step:<16} ", style=style)
+        line.append(step.text, style=style if step.state is StepState.FAIL else "")
+        lines.append(line)
+        lines.extend(Text(f"    {e}", style=palette.muted) for e in step.evidence)
+    if svc.endpoint:
+        lines.append(Text(f"then the way to endpoint {svc.endpoint} ({svc.endpoint_ip})",
+                          style=palette.muted))  # fmt: skip
+    elif result.cause:
+        lines.extend(_cause_lines(result, palette))
+    return lines
 
 
 def _cause_lines(result: TraceResult, palette: Palette) -> list[Text]:
@@ -94,6 +126,13 @@ def _cause_lines(result: TraceResult, palette: Palette) -> list[Text]:
 def trace_title(result: TraceResult) -> str:
     c = result.correlation
     who = f"{result.source.split('/')[-1]} → {result.target.split('/')[-1]}"
+    svc = result.service
+    if svc is not None:
+        who = f"{result.source.split('/')[-1]} → {svc.label}"
+        if svc.endpoint is None:
+            state = "OK" if result.verdict is Verdict.PASS else str(result.verdict).upper()
+            return f"Trace {who}: {state}" + (f": {result.cause}" if result.cause else "")
+        who += f" → {svc.endpoint.split('/')[-1]}"
     if result.delivered:
         via = f" through {c.branch}" if c.branch else ""
         unseen = f"; NOT OBSERVED at {', '.join(result.unobserved)}" if result.unobserved else ""
@@ -118,16 +157,21 @@ class TracePickScreen(ModalScreen[tuple[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="trace.pick.cancel")]
 
-    def __init__(self, source: str, target: str) -> None:
+    def __init__(self, source: str, target: str, what: str = "Trace") -> None:
         super().__init__(id="trace-pick")
         self.source = source
         self.target = target
+        self.what = what  # the path MTU action asks for its pair here too, pods only
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Trace from pod ([NS/]POD):")
+            yield Label(f"{self.what} from pod ([NS/]POD):")
             yield Input(value=self.source, id="trace-from")
-            yield Label("to pod or address ([NS/]POD or IP):")
+            yield Label(
+                "to pod, address or Service ([NS/]POD, IP, [svc/][NS/]SERVICE[:PORT]):"
+                if self.what == "Trace"
+                else "to pod ([NS/]POD):"
+            )
             yield Input(value=self.target, id="trace-to")
             yield Static("", id="pick-error")
 

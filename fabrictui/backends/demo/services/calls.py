@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from fabrictui import audit
 from fabrictui.backends.base import BackendError
-from fabrictui.backends.demo.services.table import ServiceTable
+from fabrictui.backends.demo import topology as topo
+from fabrictui.backends.demo.services.table import API_PORT, ServiceTable
 from fabrictui.model import KubePod, KubeService, TcpProbe
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.ping import parse_ping_output
@@ -51,11 +52,18 @@ class DemoServiceCalls:
         target = ip
         service = self.service_table.by_ip(ip)
         if service is not None:
-            ready = [e for e in service.ready if e.pod is not None]
+            if self.service_table.rule_dropped(pod.node, service):  # no DNAT: nothing answers
+                return TcpProbe(pod.key, ip, port, False, timeout * 1000, "timed out")
+            ready = list(service.ready)
             if not ready or port not in {p.port for p in service.ports}:
                 return TcpProbe(pod.key, ip, port, False, 0.2, "refused")
             # kube-proxy's DNAT picks at random; the demo picks by the source, steadily
-            target = ready[sum(map(ord, pod.key)) % len(ready)].ip
+            chosen = ready[sum(map(ord, pod.key)) % len(ready)]
+            if chosen.pod is None:  # the API server on its host (`kubernetes`) answers
+                return TcpProbe(pod.key, ip, port, True, 0.4)
+            target = chosen.ip
+        elif port == API_PORT and ip in {n.ip for n in topo.NODES if n.role.value == "master"}:
+            return TcpProbe(pod.key, ip, port, True, 0.4)  # the API server, directly
         elif self.kube.pod_by_ip(ip) is None or port != 80:
             return TcpProbe(pod.key, ip, port, False, timeout * 1000, "timed out")
         text = await self.traffic.run_ping(rec, target, 1, timeout, 56)

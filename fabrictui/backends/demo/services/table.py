@@ -5,7 +5,8 @@
 their containers are; a ClusterIP connect goes to a ready endpoint as kube-proxy's DNAT
 would, and a Service without endpoints refuses (kube-proxy's REJECT). The fault
 `service-no-endpoints:<ns>/<name>` changes the selector to one no pod has, as a typo in a
-manifest would."""
+manifest would; `drop-service-rule:<node>` deletes the node's KUBE-SERVICES rule for the
+workload Service's ClusterIP, so connects from that node's pods to it time out."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class ServiceTable:
         self.kube = kube
         self.workload = workload or DemoWorkload()
         self.broken: set[str] = set()  # namespace/name whose selector no pod matches
+        self.dropped: set[str] = set()  # nodes whose rule for the workload Service was deleted
 
     def services(self, namespace: str | None = None) -> list[KubeService]:
         found = [self._kubernetes(), self._kube_dns()]
@@ -92,24 +94,59 @@ class ServiceTable:
             raise NotFound(f'services "{name}" not found in namespace {ns}')
         (self.broken.add if active else self.broken.discard)(key)
 
+    def rule_dropped(self, node: str | None, svc: KubeService) -> bool:
+        """The drop-service-rule fault: `node` lost its KUBE-SERVICES rule for `svc`."""
+        wl = self.workload
+        return node in self.dropped and svc.key == f"{wl.namespace}/{wl.service}"
+
+    def set_dropped(self, node: str, active: bool) -> None:
+        if node not in topo.NODE_BY_NAME:
+            raise NotFound(f"drop-service-rule: no node named {node!r}")
+        (self.dropped.add if active else self.dropped.discard)(node)
+
     def nat_table(self, node: str) -> str:
-        """`iptables-save -t nat` of a node, as kube-proxy's iptables mode writes it."""
+        """`iptables-save -t nat` of a node, as kube-proxy's iptables mode writes it: per
+        Service port with ready endpoints a KUBE-SVC- chain, a KUBE-SEP- chain per endpoint
+        picked with the statistic module's odds, and its DNAT."""
         if node not in topo.NODE_BY_NAME:
             raise BackendError(f"{node}: no nat table (not a Kubernetes node)")
-        lines = ["*nat", ":PREROUTING ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
-                 ":KUBE-SERVICES - [0:0]", "-A PREROUTING -j KUBE-SERVICES",
-                 "-A OUTPUT -j KUBE-SERVICES"]  # fmt: skip
+        chains = ["KUBE-SERVICES", "KUBE-MARK-MASQ"]
+        rules = [
+            '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+            '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+            "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000",
+        ]
         for svc in self.services():
+            ready = list(svc.ready)
             for port in svc.ports:
+                if not ready:
+                    continue  # kube-proxy REJECTs it in the filter table
                 proto = port.protocol.lower()
                 chain = service_chain(svc, port)
-                lines.insert(4, f":{chain} - [0:0]")
-                lines.append(
-                    f"-A KUBE-SERVICES -d {svc.cluster_ip}/32 -p {proto} -m {proto}"
-                    f" --dport {port.port}"
-                    f' -m comment --comment "{svc.key}:{port.name}" -j {chain}'
-                )
-        return "\n".join([*lines, "COMMIT", ""])
+                chains.append(chain)
+                if not self.rule_dropped(node, svc):
+                    rules.append(
+                        f"-A KUBE-SERVICES -d {svc.cluster_ip}/32 -p {proto} -m comment"
+                        f' --comment "{svc.key}:{port.name} cluster IP" -m {proto}'
+                        f" --dport {port.port} -j {chain}"
+                    )
+                target = port.target_port if port.target_port.isdigit() else str(port.port)
+                for index, ep in enumerate(ready):
+                    sep = "KUBE-SEP-" + chain[len("KUBE-SVC-") :][:8] + f"{index:08X}"
+                    chains.append(sep)
+                    left = len(ready) - index
+                    odds = (
+                        f"-m statistic --mode random --probability {1 / left:.11f} "
+                        if left > 1
+                        else ""
+                    )
+                    rules += [
+                        f"-A {chain} {odds}-j {sep}",
+                        f"-A {sep} -s {ep.ip}/32 -j KUBE-MARK-MASQ",
+                        f"-A {sep} -p {proto} -m {proto} -j DNAT --to-destination {ep.ip}:{target}",
+                    ]
+        head = ["*nat", ":PREROUTING ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+        return "\n".join([*head, *(f":{c} - [0:0]" for c in chains), *rules, "COMMIT", ""])
 
 
 def service_chain(svc: KubeService, port: ServicePort) -> str:

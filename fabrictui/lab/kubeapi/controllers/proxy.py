@@ -9,13 +9,20 @@ ClusterIP:port gets, in the node's network namespace's nat table,
     -A KUBE-SEP-<hash> -p tcp -m tcp -j DNAT --to-destination ENDPOINT:TARGETPORT
 
 with PREROUTING and OUTPUT jumping to KUBE-SERVICES and POSTROUTING masquerading what
-KUBE-MARK-MASQ marked, chains named as kube-proxy names them (16 characters of base32 of
-SHA-256). The rules are written with `iptables-restore --noflush` (declaring a chain flushes
+KUBE-MARK-MASQ marked. A Service port without ready endpoints gets, as kube-proxy 1.15
+writes it, a REJECT in the filter table's own KUBE-SERVICES chain (reached from INPUT,
+FORWARD and OUTPUT for new connections), so a connect is refused at once:
+
+    -A KUBE-SERVICES -d CLUSTERIP/32 -p tcp -m comment --comment "ns/name:port has no
+       endpoints" -m tcp --dport PORT -j REJECT --reject-with icmp-port-unreachable
+
+Chains are named as kube-proxy names them (16 characters of base32 of SHA-256). The
+rules are written with `iptables-restore --noflush` (declaring a chain flushes
 it; chains no longer wanted are deleted), only when the ready endpoints or the Services
 changed, so a rule removed by hand stays removed until the next change (a real kube-proxy
 also resyncs every 30 s; docs/rehearsal-lab-kubeapi.md). The nat table is this module's
-alone: the filter table belongs to the policy rules. The rules go with the node's network
-namespace at `lab down`."""
+alone; in the filter table it has only its KUBE-SERVICES chain (the rest belongs to the
+policy rules). The rules go with the node's network namespace at `lab down`."""
 
 from __future__ import annotations
 
@@ -37,8 +44,12 @@ HOOKS = (
     ("OUTPUT", "KUBE-SERVICES", "kubernetes service portals"),
     ("POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules"),
 )
+# the filter table's jumps to its KUBE-SERVICES (the REJECTs): new connections only
+FILTER_HOOKS = ("INPUT", "FORWARD", "OUTPUT")
+FILTER_MATCH = ["-m", "conntrack", "--ctstate", "NEW"]
 MASQ_MARK = "0x4000/0x4000"
 Rules = tuple[list[str], list[str]]  # chains, rule lines
+Wanted = tuple[list[str], list[str], list[str]]  # nat chains, nat rules, filter rules
 
 
 def _hash(text: str) -> str:
@@ -105,6 +116,34 @@ def render(services: list[Obj], endpoints: dict[tuple[str, str], Obj]) -> Rules:
     return chains, rules
 
 
+def render_rejects(services: list[Obj], endpoints: dict[tuple[str, str], Obj]) -> list[str]:
+    """The filter table's REJECT for each Service port without a ready endpoint."""
+    rules: list[str] = []
+    for svc in sorted(services, key=lambda s: (ns_of(s), name_of(s))):
+        spec = svc.get("spec") or {}
+        ip = spec.get("clusterIP")
+        if not ip or ip == "None":
+            continue
+        eps = endpoints.get((ns_of(svc), name_of(svc)))
+        for port in spec.get("ports") or []:
+            if _ready(eps, port.get("name") or ""):
+                continue
+            pname = f"{ns_of(svc)}/{name_of(svc)}:{port.get('name') or ''}"
+            proto = str(port.get("protocol") or "TCP").lower()
+            rules.append(
+                f'-A KUBE-SERVICES -d {ip}/32 -p {proto} -m comment --comment "{pname} has no '
+                f'endpoints" -m {proto} --dport {port["port"]} -j REJECT '
+                "--reject-with icmp-port-unreachable"
+            )
+    return rules
+
+
+def filter_text(rejects: list[str]) -> str:
+    """Declaring the chain flushes it: the REJECTs are exactly the Services without
+    endpoints now."""
+    return "\n".join(["*filter", ":KUBE-SERVICES - [0:0]", *rejects, "COMMIT", ""])
+
+
 def restore_text(chains: list[str], rules: list[str], stale: list[str]) -> str:
     lines = ["*nat"] + [f":{c} - [0:0]" for c in [*chains, *stale]] + rules
     lines += [f"-X {c}" for c in stale]
@@ -115,8 +154,8 @@ class ServiceProxy:
     def __init__(self, cluster: ClusterParts, iptables: str = "iptables") -> None:
         self.cluster = cluster
         self.iptables = iptables
-        self.written: dict[str, Rules] = {}  # node -> what was last written there
-        self.wanted: Rules = ([], [])
+        self.written: dict[str, Wanted] = {}  # node -> what was last written there
+        self.wanted: Wanted = ([], [], [])
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -125,7 +164,8 @@ class ServiceProxy:
         one writer at a time)."""
         store = self.cluster.store
         eps = {(ns_of(e), name_of(e)): e for e in store.view("endpoints")}
-        self.wanted = render(store.view("services"), eps)
+        services = store.view("services")
+        self.wanted = (*render(services, eps), render_rejects(services, eps))
         nodes = self.cluster.calico.nodes
         if all(self.written.get(n) == self.wanted for n, net in nodes.items() if net.netns):
             return
@@ -148,18 +188,26 @@ class ServiceProxy:
                 if not net.netns or self.written.get(name) == wanted:
                     continue
                 try:
-                    await self._write(net.netns, wanted, self.written.get(name, ([], []))[0])
+                    await self._write(net.netns, wanted, self.written.get(name, ([], [], []))[0])
                     self.written[name] = wanted
                 except Exception as err:  # the next change tries again
                     log.warning("kube-proxy rules on %s: %s", name, err)
             if not self._again:
                 return
 
-    async def _write(self, netns: str, wanted: Rules, had: list[str]) -> None:
-        chains, rules = wanted
+    async def _write(self, netns: str, wanted: Wanted, had: list[str]) -> None:
+        chains, rules, rejects = wanted
         stale = [c for c in had if c not in chains]
         await self._run(netns, [f"{self.iptables}-restore", "--noflush"],
                         restore_text(chains, rules, stale))  # fmt: skip
+        await self._run(netns, [f"{self.iptables}-restore", "--noflush"], filter_text(rejects))
+        for hook in FILTER_HOOKS:
+            rule = [*FILTER_MATCH, "-m", "comment", "--comment", "kubernetes service portals",
+                    "-j", "KUBE-SERVICES"]  # fmt: skip
+            try:
+                await self._run(netns, [self.iptables, "-C", hook, *rule], None)
+            except RuntimeError:
+                await self._run(netns, [self.iptables, "-A", hook, *rule], None)
         for hook, target, comment in HOOKS:
             rule = ["-t", "nat", "-m", "comment", "--comment", comment, "-j", target]
             try:
