@@ -1,0 +1,45 @@
+"""The laid-out map as Rich Text, coloured from the theme's palette; the selected switch or
+node reversed. The same lines, plain, are `fabrictui map`'s output and the report's."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from fabrictui.render.common import Palette
+from fabrictui.render.map.graph import BAD, GOOD, UNSEEN, WARN, FabricMap
+from fabrictui.render.map.layout import BOLD, MUTED, TRACE, MapLayout, layout_map
+
+
+def span_style(style: str, palette: Palette) -> str:
+    return {
+        GOOD: palette.good,
+        WARN: palette.warn,
+        BAD: palette.bad,
+        UNSEEN: palette.unseen,
+        MUTED: palette.muted,
+        BOLD: "bold",
+        TRACE: f"bold {palette.cross_rack}",
+    }.get(style, "")
+
+
+def map_lines(layout: MapLayout, palette: Palette, selected: str | None = None) -> list[Text]:
+    lines = []
+    for spans in layout.lines:
+        line = Text(no_wrap=True, overflow="crop")
+        for span in spans:
+            style = span_style(span.style, palette)
+            if selected is not None and span.owner == selected:
+                style = f"{style} reverse".strip()
+            line.append(span.text, style=style or None)
+        lines.append(line)
+    return lines
+
+
+def map_text(graph: FabricMap, width: int, height: int) -> str:
+    """The map as plain text (`fabrictui map`, the Markdown report), with a key to it."""
+    layout = layout_map(graph, width, height)
+    key = "key: ● up  ◐ up, not working (Policy / losing frames)  ✕ down  ? not observed\n"
+    key += (
+        "     ↑ uplinks, one per spine  » crossed by the last trace  ✕ after a name: stopped there"
+    )
+    return layout.plain() + "\n" + key
