@@ -35,11 +35,26 @@ def map_lines(layout: MapLayout, palette: Palette, selected: str | None = None) 
     return lines
 
 
+KEY = (
+    "● up",
+    "◐ up, not working (Policy) or losing frames",
+    "✕ down",
+    "? not observed",
+    "↑ uplinks, one per spine",
+    "» the last trace crossed it",
+    "✕ after a name: it stopped there",
+)
+
+
 def map_text(graph: FabricMap, width: int, height: int) -> str:
-    """The map as plain text (`fabrictui map`, the Markdown report), with a key to it."""
+    """The map as plain text (`fabrictui map`, the Markdown report), with a key to it that
+    fits the same width."""
     layout = layout_map(graph, width, height)
-    key = "key: ● up  ◐ up, not working (Policy / losing frames)  ✕ down  ? not observed\n"
-    key += (
-        "     ↑ uplinks, one per spine  » crossed by the last trace  ✕ after a name: stopped there"
-    )
-    return layout.plain() + "\n" + key
+    lines = [layout.plain()]
+    line = "key:"
+    for item in KEY:
+        if len(line) + 2 + len(item) > width:
+            lines.append(line)
+            line = "    "
+        line += "  " + item
+    return "\n".join([*lines, line])
