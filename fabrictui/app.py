@@ -25,6 +25,7 @@ from fabrictui.render.frames import frame_lines
 from fabrictui.session.capture_worker import WorkerGone
 from fabrictui.session.ending import ExitDeadline
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
+from fabrictui.session.mapping import note_result
 from fabrictui.session.record.replay import ReplayDriver
 from fabrictui.session.record.session import record_session
 from fabrictui.session.runner import ActionRunner
@@ -37,6 +38,7 @@ from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, Sour
 from fabrictui.ui.replay import ReplayControls, write_report
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen
+from fabrictui.ui.screens.map import MapScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.terminal import TerminalDriver
 from fabrictui.ui.themes import DEFAULT_THEME, load_themes
@@ -66,6 +68,8 @@ class FabricApp(App[None]):
                 tooltip="run the checks of a healthy lab in its Calico mode"),
         Binding("T", "trace", "Trace", id="action.trace", show=False,
                 tooltip="trace one probe between two pods: where it dies, and why"),
+        Binding("m", "map", "Map", id="view.map", show=False,
+                tooltip="the fabric map: spines, leaves, racks and nodes with their states"),
         Binding("R", "routes", "Routes", id="action.routes", show=False,
                 tooltip="per switch: routes to node subnets and pod blocks, what is missing"),
         Binding("space", "toggle_pause", "Pause", id="overlay.pause", show=False,
@@ -131,6 +135,7 @@ class FabricApp(App[None]):
         )
         read_only = self.settings.read_only_source if self.settings.read_only else None
         self.runner = ActionRunner(self.lab.name, read_only, self)
+        self.runner.result_listeners.append(lambda _, done: note_result(self.state, done))
         self.trace_pair: tuple[str, str] | None = None  # the last failed pair, for `T`
         self.main = MainScreen(
             self.state, self.settings.read_only, min(self.settings.overlay_buffer_frames, 5000)
@@ -418,6 +423,10 @@ class FabricApp(App[None]):
             self.replay.show_trace()
             return
         actions_ui.trace(self)
+
+    def action_map(self) -> None:
+        if not isinstance(self.screen, MapScreen):
+            self.push_screen(MapScreen(self.state))
 
     def action_routes(self) -> None:
         actions_ui.routes(self)

@@ -42,6 +42,17 @@ def fabric_map(state: LabState, previous: FabricMap | None = None) -> FabricMap:
     )
 
 
+def note_result(state: LabState, result: object) -> None:
+    """For the action runner's listeners: a trace or a ping mesh kept in the state as the
+    latest of its kind (what the map draws; the recorder keeps the same for replay)."""
+    if isinstance(result, TraceResult):
+        state.note_result("trace", result)
+        return
+    results = getattr(result, "results", None)
+    if isinstance(results, dict) and all(isinstance(r, PingResult) for r in results.values()):
+        state.note_result("ping", dict(results))
+
+
 def latest_paths(
     results: Mapping[str, tuple[float, object]], pods: Mapping[str, KubePod]
 ) -> tuple[TracePath, ...]:
