@@ -106,7 +106,7 @@ def test_the_trace_is_drawn_with_where_it_stopped_and_why():
                              "paths": (trace,)})  # fmt: skip
     text = layout_map(build_map(inputs), 80, 24).plain()
     assert "leaf1»" in text and "leaf2✕" in text and "spine-sw1»" in text
-    assert "stopped at leaf2 swp51 (request)" in text
+    assert "trace NOT delivered, stopped at leaf2 swp51 (request)" in text
     assert "cause: leaf2: session to spine-sw1 is Active" in text
 
 

@@ -13,6 +13,7 @@ map reads the same in 16 colours, in the report's text and on a terminal without
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -63,7 +64,7 @@ def layout_map(graph: FabricMap, width: int, height: int) -> MapLayout:
     out = MapLayout(width, height)
     marked = {h for p in graph.paths[:1] for h in p.hosts}
     stopped = graph.paths[0].stopped_at if graph.paths else None
-    whole_footer = _footer(graph)
+    whole_footer = _footer(graph, width)
     racks = graph.racks()
     leaves = {leaf.rack: leaf for leaf in graph.leaves}
     nodes_of: dict[int | None, list[MapNode]] = {}
@@ -236,10 +237,10 @@ def _uplinks(graph: FabricMap, leaf: MapNode, room: int) -> list[Span]:
     return spans
 
 
-def _footer(graph: FabricMap) -> list[list[Span]]:
+def _footer(graph: FabricMap, width: int) -> list[list[Span]]:
     lines: list[list[Span]] = []
     for path in graph.paths:
-        lines += _path_lines(path)
+        lines += _path_lines(path, width)
     traffic = sorted(graph.traffic, key=lambda t: (-t.loss_percent, t.key[0] or 0, t.key[1] or 0))
     if traffic:
         for t in traffic[:MAX_TRAFFIC_LINES]:
@@ -249,18 +250,27 @@ def _footer(graph: FabricMap) -> list[list[Span]]:
     return lines
 
 
-def _path_lines(path: TracePath) -> list[list[Span]]:
+def _path_lines(path: TracePath, width: int) -> list[list[Span]]:
+    """The verdict and where it stopped, the pair, the hosts crossed, the cause: each
+    wrapped to the width (pod names and causes are long)."""
     state = GOOD if path.delivered else BAD
     verdict = "delivered" if path.delivered else "NOT delivered"
-    head = [Span(f"{path.kind} ", BOLD), Span(path.title + " ", ""), Span(verdict, state)]
+    head = [Span(f"{path.kind} ", BOLD), Span(verdict, state)]
     if path.stopped_at:
         head.append(Span(f", stopped at {path.where or path.stopped_at}", BAD))
     lines = [head]
+    lines += [[Span(text, "")] for text in _wrap(path.title, width, "  ")]
     if path.hosts:
-        lines.append([Span("  via ", MUTED), Span(" » ".join(path.hosts), TRACE)])
+        lines += [[Span(t, TRACE)] for t in _wrap("via " + " » ".join(path.hosts), width, "  ")]
     if path.cause:
-        lines.append([Span("  cause: ", MUTED), Span(path.cause, BAD)])
+        lines += [[Span(t, BAD)] for t in _wrap("cause: " + path.cause, width, "  ")]
     return lines
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, max(10, width), initial_indent=indent, subsequent_indent=indent + "  "
+    )
 
 
 def _rack_name(rack: int | None) -> str:
