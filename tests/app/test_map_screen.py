@@ -81,3 +81,68 @@ async def test_the_map_follows_faults_within_one_refresh() -> None:
         # the transit table's loss between the two racks stands out (◐: up, losing frames)
         await wait_for(pilot, lambda: "◐ rack1 → rack2" in body(app), refresh)
         await pilot.press("escape")
+
+
+async def test_replay_and_report_show_the_map_of_the_recorded_moment(tmp_path) -> None:
+    """A demo lab recorded healthy, then with leaf2 cut off and a trace lost there: the
+    replay's map and the report's show each moment as it was, the trace included."""
+    from fabrictui.actions.progress import ignore
+    from fabrictui.actions.trace.run import run_trace
+    from fabrictui.report.moment import moment_at
+    from fabrictui.report.render import html_page, markdown
+    from fabrictui.session.mapping import read_once
+    from fabrictui.session.record import Recorder, Recording
+    from fabrictui.session.record.replay import RecordedLab, ReplayDriver
+    from fabrictui.session.state import LabState
+    from tests.app.test_replay import T0, Clock
+    from tests.demo_helpers import fast_backend
+
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    clock = Clock()
+    path = tmp_path / "map.rec.sqlite"
+    recorder = Recorder(path, lab.info(), clock=clock)
+    state = LabState(lab.info(), clock)
+    recorder.attach(state)
+    try:
+        await read_once(lab, state)
+        pods = await lab.list_pods("space1")
+        src = next(p for p in pods if p.node == "k8s-node-l2-1")
+        dst = next(p for p in pods if p.node == "k8s-node-l1-2")
+        clock.now = T0 + 60
+        for spine in ("spine-sw1", "spine-sw2"):
+            await lab.set_fault(f"cut-uplink:leaf2:{spine}", True)
+        await lab.advance(2.0)
+        recorder.result("trace", await run_trace(lab, ignore, src.key, dst.key))
+        await read_once(lab, state)
+    finally:
+        recorder.close()
+        await lab.close()
+
+    rec = Recording(path)
+    try:
+        healthy, cut = moment_at(rec, T0 + 30), moment_at(rec)
+        assert any("↑1●2●" in line for line in healthy.fabric_map)
+        assert not any("NOT delivered" in line for line in healthy.fabric_map)  # not traced yet
+        md = markdown(cut)
+        drawn = md.split("## Fabric map", 1)[1].split("##", 1)[0]
+        assert "✕ leaf2" in drawn and "↑1✕2✕" in drawn and "leaf2✕" in drawn
+        assert "cause: leaf2: both uplinks down" in drawn
+        assert '<div class="screen"><svg>map</svg>' in html_page(
+            cut, "<svg>s</svg>", "<svg>map</svg>"
+        )
+
+        driver = ReplayDriver(rec)
+        driver.now = T0 + 30
+        settings = Settings(read_only=True, read_only_source="a replay", record=False)
+        app = make_app(RecordedLab(rec), settings, clock=driver.clock, replay=driver)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            await pilot.press("m")
+            await pilot.pause(0.2)
+            assert "● leaf2" in body(app) and "NOT delivered" not in body(app)
+            driver.seek(rec.end)
+            await pilot.pause(1.2)  # the map's next redraw
+            assert "✕ leaf2" in body(app) and "leaf2✕" in body(app)
+    finally:
+        rec.close()
