@@ -60,6 +60,8 @@ def latest_paths(
     trace = results.get("trace")
     if trace is not None and isinstance(trace[1], TraceResult):
         paths.append(trace_path(trace[1]))
+    elif trace is not None and isinstance(trace[1], TracePath):  # already drawn as a path
+        paths.append(trace[1])
     ping = results.get("ping")
     if ping is not None and isinstance(ping[1], dict):
         paths += ping_paths(ping[1], pods)[:MAX_PING_PATHS]

@@ -10,7 +10,8 @@ from fabrictui.render.map.graph import BAD, GOOD, UNSEEN, WARN, FabricMap
 from fabrictui.render.map.layout import BOLD, MUTED, TRACE, MapLayout, layout_map
 
 
-def span_style(style: str, palette: Palette) -> str:
+def span_styles(palette: Palette) -> dict[str, str]:
+    """Each span style's Rich style in this palette."""
     return {
         GOOD: palette.good,
         WARN: palette.warn,
@@ -19,15 +20,16 @@ def span_style(style: str, palette: Palette) -> str:
         MUTED: palette.muted,
         BOLD: "bold",
         TRACE: f"bold {palette.cross_rack}",
-    }.get(style, "")
+    }
 
 
 def map_lines(layout: MapLayout, palette: Palette, selected: str | None = None) -> list[Text]:
+    styles = span_styles(palette)
     lines = []
     for spans in layout.lines:
         line = Text(no_wrap=True, overflow="crop")
         for span in spans:
-            style = span_style(span.style, palette)
+            style = styles.get(span.style, "")
             if selected is not None and span.owner == selected:
                 style = f"{style} reverse".strip()
             line.append(span.text, style=style or None)

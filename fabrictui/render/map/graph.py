@@ -220,8 +220,12 @@ def build_map(inputs: MapInputs, previous: FabricMap | None = None) -> FabricMap
     for leaf in leaves:
         for spine in spines:
             links.append(_uplink(leaf.name, spine.name, inputs, verdicts, missing))
+    # LabShape.leaf_of, once per rack: asked per node it costs a scan of the hosts each
+    leaf_of_rack: dict[int | None, str] = {}
+    for h in shape.leaves:
+        leaf_of_rack.setdefault(h.rack, h.name)
     for node in workers:
-        leaf = shape.leaf_of(node.name)
+        leaf = node.leaf or (leaf_of_rack.get(node.rack) if node.rack is not None else None)
         if leaf is not None:
             links.append(_node_link(leaf, node.name, inputs, verdicts))
     traffic = rack_traffic(inputs.transit, inputs.names, shape, previous, inputs.now)
@@ -345,9 +349,10 @@ def rack_traffic(
     if transit is None:
         return ()
     sums: dict[tuple[int | None, int | None], list] = {}
+    racks = {h.name: h.rack for h in shape.hosts}
     for pair in transit.pairs:
-        src = shape.rack_of(names.get(pair.src))
-        dst = shape.rack_of(names.get(pair.dst))
+        src = racks.get(names.get(pair.src, ""))
+        dst = racks.get(names.get(pair.dst, ""))
         entry = sums.setdefault((src, dst), [0, 0, None])
         entry[0] += pair.arrived
         entry[1] += pair.lost

@@ -201,11 +201,14 @@ def _band(out, graph, racks, leaves, nodes_of, column, node_rows, marked, stoppe
     height = max((len(r) for r in rows), default=0)
     for row in range(height):
         line: list[Span] = []
+        used = 0
         for i, lines in enumerate(rows):
             spans = _fit(lines[row], column - 1) if row < len(lines) else []
-            used = sum(len(s.text) for s in line)
+            if not spans:
+                continue
             line.append(Span(" " * (i * column - used)))
             line += spans
+            used = i * column + sum(len(s.text) for s in spans)
         out.lines.append(line)
 
 
