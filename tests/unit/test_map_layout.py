@@ -110,8 +110,9 @@ def test_the_trace_is_drawn_with_where_it_stopped_and_why():
     assert "cause: leaf2: session to spine-sw1 is Active" in text
 
 
-def test_arrow_keys_move_between_switches_and_nodes():
-    layout = layout_map(build_map(fabric_inputs()), 80, 24)
+@pytest.mark.parametrize("width", [80, 156])
+def test_arrow_keys_move_between_switches_and_nodes(width):
+    layout = layout_map(build_map(fabric_inputs()), width, 24)
     first = move(layout, None, 0, 1)
     assert first == "spine-sw1"
     assert move(layout, first, 1, 0) == "spine-sw2"
@@ -119,4 +120,5 @@ def test_arrow_keys_move_between_switches_and_nodes():
     assert move(layout, "leaf1", 1, 0) == "leaf2"
     assert move(layout, "leaf1", 0, 1) == "k8s-master-l1-1"
     assert move(layout, "leaf2", 0, -1) in ("spine-sw1", "spine-sw2")
+    assert move(layout, "k8s-node-l1-2", 1, 0) == "k8s-node-l2-2"  # the nearest row
     assert move(layout, "spine-sw1", 0, -1) == "spine-sw1"  # nothing above: stays

@@ -318,13 +318,15 @@ def move(layout: MapLayout, current: str | None, dx: int, dy: int) -> str | None
     if current not in spots:
         return layout.selectable()[0]
     row, col = spots[current]
-    best: tuple[float, str] | None = None
+    best: tuple[tuple[int, int], str] | None = None
     for name, (r, c) in spots.items():
         ahead = (c - col) * dx if dx else (r - row) * dy
         if name == current or ahead <= 0:
             continue
         side = abs(r - row) if dx else abs(c - col)
-        score = ahead + side * (20 if dx else 0.5)  # left/right stays on its row
+        # left/right: the nearest row first (stay on it); up/down: the nearest row first,
+        # then the nearest column
+        score = (side, ahead) if dx else (ahead, side)
         if best is None or score < best[0]:
             best = (score, name)
     return best[1] if best else current
