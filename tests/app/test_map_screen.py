@@ -54,8 +54,9 @@ async def test_the_map_follows_faults_within_one_refresh() -> None:
     poll = 0.5
     settings = Settings(fabric_poll_seconds=poll, host_poll_seconds=poll, record=False)
     app = make_app(backend, settings)
-    # one refresh: the next poll of the source (with its answer) and the map's next redraw
-    refresh = poll + 1.0 + 1.0
+    # one refresh: the next poll of the source, its answer (the demo's reads take up to a
+    # second on a loaded machine) and the map's next redraw (every second)
+    refresh = poll + 1.0 + 1.0 + 0.5
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.state.readings and app.state.kube_state()[1], 30)
         await pilot.press("m")
@@ -146,3 +147,23 @@ async def test_replay_and_report_show_the_map_of_the_recorded_moment(tmp_path) -
             assert "✕ leaf2" in body(app) and "leaf2✕" in body(app)
     finally:
         rec.close()
+
+
+async def test_the_map_takes_the_vm_panes_place_and_gives_it_back() -> None:
+    from fabrictui.ui.widgets.map_view import MapView
+    from fabrictui.ui.widgets.tables import KeyedTable
+
+    app = faulty_app("fabric-dark")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app)(pilot)
+        await pilot.press("1", "M")
+        pane = app.main.pane(1)
+        view, table = pane.query_one(MapView), pane.query_one(KeyedTable)
+        await pilot.pause(0.2)
+        assert view.display and not table.display and view.has_focus
+        drawn = str(view.render())
+        assert "✕ leaf2 BGP 1/2" in drawn and "↑1●2✕ s2 Idle" in drawn
+        assert app.main.pane(1).border_title == "1 Fabric map (M: VMs)"
+        await pilot.press("M")
+        assert table.display and not view.display and table.has_focus
+        assert app.main.pane(1).border_title == "1 VMs"
