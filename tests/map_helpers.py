@@ -20,6 +20,7 @@ def fabric_inputs(
     silent: frozenset[str] = frozenset(),  # switches that do not answer
     not_ready: frozenset[str] = frozenset(),
     lossy: tuple[str, str] | None = None,  # (node, node): 30 of 100 frames lost
+    policy: frozenset[tuple[str, str]] = frozenset(),  # (leaf, spine) up but in (Policy)
 ) -> MapInputs:
     shape = pattern_shape(spines, racks, nodes_per_rack)
     hosts = tuple(
@@ -29,8 +30,9 @@ def fabric_inputs(
     peers: dict[str, list[BgpPeer]] = {h.name: [] for h in shape.switches}
     for leaf, spine in shape.expected_sessions():
         state = "Active" if (leaf, spine) in down else "Established"
-        peers[leaf].append(BgpPeer(spine, spine, 65000, state, "01:00:00", 5))
-        peers[spine].append(BgpPeer(leaf, leaf, 65100, state, "01:00:00", 5))
+        held = (leaf, spine) in policy
+        peers[leaf].append(BgpPeer(spine, spine, 65000, state, "01:00:00", 5, policy_blocked=held))
+        peers[spine].append(BgpPeer(leaf, leaf, 65100, state, "01:00:00", 5, policy_blocked=held))
     readings = {
         name: SwitchReading(name, None, "no answer within 5s", NOW)
         if name in silent

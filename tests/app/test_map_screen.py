@@ -167,3 +167,30 @@ async def test_the_map_takes_the_vm_panes_place_and_gives_it_back() -> None:
         await pilot.press("M")
         assert table.display and not view.display and table.has_focus
         assert app.main.pane(1).border_title == "1 VMs"
+
+
+async def test_enter_opens_the_drill_down_when_its_kind_is_registered(monkeypatch) -> None:
+    """With a switch reader in actions.drill.DESCRIBERS (issue 26 fills it), Enter on a
+    switch shows what it read; without one, what the fabric pane knows of it."""
+    from fabrictui.actions import drill
+    from fabrictui.render.detail import Detail, DetailSection
+
+    asked: list[tuple[str, str | None]] = []
+
+    async def switch(backend, name: str, namespace: str | None) -> Detail:
+        asked.append((name, namespace))
+        return Detail("switch", name, sections=(DetailSection("BGP", (("router id", "x"),)),))
+
+    app = faulty_app("fabric-dark")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app)(pilot)
+        await pilot.press("m", "down", "down", "enter")  # leaf1: no reader yet
+        await pilot.pause(0.2)
+        assert app.screen.id == "known"
+        assert "leaf1  rid 172.16.255.101" in str(app.screen.query_one("#report-body").render())
+        await pilot.press("escape")
+        monkeypatch.setitem(drill.DESCRIBERS, "switch", switch)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert asked == [("leaf1", None)] and app.screen.id == "map-detail"
+        assert "router id: x" in str(app.screen.query_one("#report-body").render())

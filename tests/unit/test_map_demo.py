@@ -39,3 +39,25 @@ async def test_a_trace_cut_at_leaf2_is_drawn_where_it_stopped() -> None:
     assert f"  {src.key} → {dst.key}" in text and "  via k8s-node-l2-1 » leaf2" in text
     assert "  cause: leaf2: both uplinks down" in text
     assert graph.link("spine-sw1", "leaf2").state == "bad"
+
+
+async def test_in_bgp_mode_a_node_link_carries_its_session_with_the_leaf() -> None:
+    lab = fast_backend("ready-bgp", speed=200.0)
+    await lab.start()
+    try:
+        state = LabState(lab.info(), time.time)
+        await read_once(lab, state)
+        healthy = fabric_map(state)
+        await lab.set_fault("stop-calico-node:k8s-node-l2-2", True)
+        await lab.advance(5.0)
+        await read_once(lab, state)
+        broken = fabric_map(state)
+    finally:
+        await lab.close()
+    assert healthy.mode == "bgp"
+    link = healthy.link("leaf2", "k8s-node-l2-2")
+    assert (link.state, link.label) == ("good", "Ready, BGP Established")
+    assert link.via.startswith("leaf2 10.0.102.")
+    link = broken.link("leaf2", "k8s-node-l2-2")
+    assert link.state == "bad" and link.label.startswith("Ready, BGP ")
+    assert link.label != "Ready, BGP Established"

@@ -45,6 +45,14 @@ def test_faults_show_on_the_links_and_switches_they_touch():
     assert "rack1 → rack2" in text and "lost 30 of 100 (30.0%)" in text
 
 
+def test_a_session_up_without_policy_is_neither_good_nor_down():
+    graph = build_map(fabric_inputs(policy=frozenset({("leaf2", "spine-sw1")})))
+    link = graph.link("spine-sw1", "leaf2")
+    assert (link.state, link.label, link.via) == (WARN, "(Policy)", "leaf2 spine-sw1")
+    assert {n.name: n.state for n in graph.leaves} == {"leaf1": GOOD, "leaf2": WARN}
+    assert "↑1◐2● s1 (Policy)" in layout_map(graph, 80, 24).plain()
+
+
 def test_frames_per_second_come_from_the_previous_map():
     first = build_map(fabric_inputs(lossy=("k8s-node-l1-1", "k8s-node-l2-1")))
     later = fabric_inputs(lossy=("k8s-node-l1-1", "k8s-node-l2-1"))

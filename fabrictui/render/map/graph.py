@@ -63,6 +63,7 @@ class MapLink:
     kind: str  # uplink, node
     state: str
     label: str  # "Established", "Active", "(Policy)", "Ready, BGP Established", "not read"
+    via: str = ""  # the session's neighbor as the switch that read it names it: swp51, an IP
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class MapLink:
             "kind": self.kind,
             "state": self.state,
             "label": self.label,
+            "via": self.via,
         }
 
 
@@ -227,7 +229,7 @@ def build_map(inputs: MapInputs, previous: FabricMap | None = None) -> FabricMap
     for node in workers:
         leaf = node.leaf or (leaf_of_rack.get(node.rack) if node.rack is not None else None)
         if leaf is not None:
-            links.append(_node_link(leaf, node.name, inputs, verdicts))
+            links.append(_node_link(leaf, node.name, inputs, verdicts, missing))
     traffic = rack_traffic(inputs.transit, inputs.names, shape, previous, inputs.now)
     return FabricMap(
         spines,
@@ -262,11 +264,11 @@ def _switch(host, inputs: MapInputs, own: Mapping[str, list[PeerVerdict]]) -> Ma
         error = (reading.error or "no answer").removeprefix(f"{host.name}: ")
         return MapNode(host.name, kind, host.rack, UNSEEN, label, error)
     mine = [v for v in own.get(host.name, ()) if v.expected and not v.dynamic]
-    up = sum(1 for v in mine if v.peer.established and not v.peer.policy_blocked)
+    up = sum(1 for v in mine if v.peer.established)
     expected = sum(1 for s, _ in inputs.analysis.missing if s == host.name) + len(mine)
-    state = GOOD if up == expected else BAD if up < expected else WARN
-    if up == expected and any(v.peer.policy_blocked for v in mine):
-        state = WARN
+    state = GOOD if up == expected else BAD
+    if state == GOOD and any(v.peer.policy_blocked for v in mine):
+        state = WARN  # up, but exchanging nothing
     return MapNode(host.name, kind, host.rack, state, f"BGP {up}/{expected}")
 
 
@@ -294,7 +296,7 @@ def _uplink(leaf: str, spine: str, inputs: MapInputs, verdicts, missing) -> MapL
     for switch, peer in ((leaf, spine), (spine, leaf)):
         v = verdicts.get((switch, peer))
         if v is not None:
-            return MapLink(spine, leaf, "uplink", *_session_state(v))
+            return MapLink(spine, leaf, "uplink", *_session_state(v), f"{switch} {v.peer.neighbor}")
         if (switch, peer) in missing:
             return MapLink(spine, leaf, "uplink", BAD, "no session")
     return MapLink(spine, leaf, "uplink", UNSEEN, "not read")
@@ -308,9 +310,10 @@ def _session_state(v: PeerVerdict) -> tuple[str, str]:
     return BAD, v.peer.state
 
 
-def _node_link(leaf: str, node: str, inputs: MapInputs, verdicts) -> MapLink:
-    """Readiness, and in BGP mode the node's session with its leaf (the leaf's view, else
-    what the node's BIRD says)."""
+def _node_link(leaf: str, node: str, inputs: MapInputs, verdicts, missing) -> MapLink:
+    """Readiness, and in BGP mode the node's session with its leaf (the leaf's view; a
+    session the leaf should have and does not list is down; else what the node's BIRD
+    says)."""
     kube = inputs.nodes.get(node)
     if kube is None:
         state, label = UNSEEN, "not in the API"
@@ -319,11 +322,14 @@ def _node_link(leaf: str, node: str, inputs: MapInputs, verdicts) -> MapLink:
     if inputs.mode != "bgp":
         return MapLink(leaf, node, "node", state, label)
     v = verdicts.get((leaf, node))
+    via = f"{leaf} {v.peer.neighbor}" if v is not None else ""
     if v is not None:
         session_state, words = _session_state(v)
+    elif (leaf, node) in missing:
+        session_state, words = BAD, "no session"
     else:
         session_state, words = _bird_view(inputs.node_bgp.get(node))
-    return MapLink(leaf, node, "node", worst(state, session_state), f"{label}, BGP {words}")
+    return MapLink(leaf, node, "node", worst(state, session_state), f"{label}, BGP {words}", via)
 
 
 def _bird_view(status: tuple[CalicoPeer, ...] | str | None) -> tuple[str, str]:

@@ -111,13 +111,32 @@ class MapScreen(Screen[None]):
         from fabrictui.actions.drill import DESCRIBERS
 
         describer = DESCRIBERS.get(kind)
-        opener = getattr(self.app, "open_detail", None)
-        if describer is not None and opener is not None:
-            opener(kind, name)  # the drill-down's own screen (issue 26)
+        if describer is None:
+            self._status(f"no {kind} drill-down yet: what the panes know of {name}")
+            title = f"{kind} {name}: what the panes know"
+            self.app.push_screen(TextReportScreen(title, self._known(kind, name), "known"))
             return
-        self._status(f"no {kind} detail yet (drill down): what the panes know of {name}")
-        title = f"{kind} {name}: what the panes know"
-        self.app.push_screen(TextReportScreen(title, self._known(kind, name), "known"))
+        self._status(f"reading {kind} {name}…")
+        self.run_worker(
+            self._describe(describer, kind, name),
+            group="map-open",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _describe(self, describer, kind: str, name: str) -> None:
+        """The drill-down's reader (issue 26), as `fabrictui describe KIND NAME` runs it."""
+        from fabrictui.backends.base import BackendError
+        from fabrictui.render.detail import detail_text
+
+        try:
+            detail = await describer(self.app.backend, name, None)  # type: ignore[attr-defined]
+        except BackendError as err:
+            self._status(f"{kind} {name}: {err}")
+            return
+        self._status(f"{kind} {name}: read")
+        body = Text(detail_text(detail))
+        self.app.push_screen(TextReportScreen(f"{kind} {name}", body, "map-detail"))
 
     def _known(self, kind: str, name: str) -> Text:
         """The fabric pane's lines for a switch; the Kubernetes pane's row, its BGP status
@@ -142,7 +161,8 @@ class MapScreen(Screen[None]):
         return Text("\n").join(lines)
 
     def _status(self, text: str) -> None:
-        self.query_one("#map-status", Static).update(text)
+        if self.is_attached:
+            self.query_one("#map-status", Static).update(text)
 
     def action_close(self) -> None:
         self.dismiss(None)
