@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.app import App
-from textual.binding import Binding
 from textual.screen import Screen
 
 from fabrictui.backends.base import BackendError, LabBackend
@@ -25,6 +24,7 @@ from fabrictui.render.frames import frame_lines
 from fabrictui.session.capture_worker import WorkerGone
 from fabrictui.session.ending import ExitDeadline
 from fabrictui.session.feeds import Changed, Event, Failed, FeedCrashed, FeedSupervisor
+from fabrictui.session.mapping import note_result
 from fabrictui.session.record.replay import ReplayDriver
 from fabrictui.session.record.session import record_session
 from fabrictui.session.runner import ActionRunner
@@ -33,10 +33,12 @@ from fabrictui.ui import actions_mtu, actions_ui
 from fabrictui.ui.commands import FabricCommands
 from fabrictui.ui.ending import AppEnding
 from fabrictui.ui.guards import draws
+from fabrictui.ui.keys import APP_BINDINGS
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
 from fabrictui.ui.replay import ReplayControls, write_report
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen
+from fabrictui.ui.screens.map import MapScreen
 from fabrictui.ui.screens.ping_matrix import PingMatrixScreen
 from fabrictui.ui.terminal import TerminalDriver
 from fabrictui.ui.themes import DEFAULT_THEME, load_themes
@@ -55,48 +57,7 @@ class FabricApp(App[None]):
     TITLE = "fabrictui"
     COMMANDS = App.COMMANDS | {FabricCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        Binding("D", "deploy_calico", "Deploy", id="action.deploy",
-                tooltip="deploy Calico: asks the mode (VXLAN or BGP), then the plan"),
-        Binding("S", "scale", "Scale", id="action.scale",
-                tooltip="scale space1/nginx-deployment, asks for replicas"),
-        Binding("P", "ping_mesh", "Ping", id="action.ping",
-                tooltip="ping mesh between the nginx pods: matrix of loss and rtt"),
-        Binding("V", "verify", "Verify", id="action.verify",
-                tooltip="run the checks of a healthy lab in its Calico mode"),
-        Binding("T", "trace", "Trace", id="action.trace", show=False,
-                tooltip="trace one probe between two pods: where it dies, and why"),
-        Binding("M", "mtu", "MTU", id="action.mtu", show=False,
-                tooltip="path MTU between two pods: the largest packet that crosses, and where"),
-        Binding("R", "routes", "Routes", id="action.routes", show=False,
-                tooltip="per switch: routes to node subnets and pod blocks, what is missing"),
-        Binding("space", "toggle_pause", "Pause", id="overlay.pause", show=False,
-                tooltip="pause / resume drawing frames (counting goes on)"),
-        Binding("w", "write_pcap", "Write pcap", id="overlay.write", show=False,
-                tooltip="write the buffered frames to a pcap file in the current directory"),
-        Binding("f", "toggle_transit", "Transit", id="overlay.transit", show=False,
-                tooltip="overlay: one-way time and loss across the fabric, per node pair"),
-        Binding("left_square_bracket", "replay_step(0)", "Prev change", id="replay.prev",
-                show=False, tooltip="replay: the previous change"),
-        Binding("right_square_bracket", "replay_step(1)", "Next change", id="replay.next",
-                show=False, tooltip="replay: the next change"),
-        Binding("left_curly_bracket", "replay_minute(0)", "-1 min", id="replay.back",
-                show=False, tooltip="replay: one minute back"),
-        Binding("right_curly_bracket", "replay_minute(1)", "+1 min", id="replay.forward",
-                show=False, tooltip="replay: one minute forward"),
-        Binding("g", "replay_goto", "Go to", id="replay.goto", show=False,
-                tooltip="replay: go to a time (HH:MM:SS, -5m, +30s)"),
-        Binding("greater_than_sign", "replay_faster", "Faster", id="replay.faster", show=False,
-                tooltip="replay: play faster (1x, 2x, 5x ... 60x)"),
-        Binding("s", "ssh", "SSH", id="host.ssh", show=False,
-                tooltip="interactive ssh to the host selected in the VM pane"),
-        Binding("x", "cancel_action", "Cancel", id="action.cancel", show=False,
-                tooltip="cancel the running action"),
-        Binding("t", "cycle_theme", "Theme", id="app.theme", show=False,
-                tooltip="next theme (fabric-dark, fabric-light, fabric-16, yours)"),
-        Binding("question_mark", "help", "Help", id="app.help", tooltip="this screen"),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="quit fabrictui"),
-    ]  # fmt: skip
+    BINDINGS = APP_BINDINGS
 
     def __init__(
         self,
@@ -133,6 +94,7 @@ class FabricApp(App[None]):
         )
         read_only = self.settings.read_only_source if self.settings.read_only else None
         self.runner = ActionRunner(self.lab.name, read_only, self)
+        self.runner.result_listeners.append(lambda _, done: note_result(self.state, done))
         self.trace_pair: tuple[str, str] | None = None  # the last failed pair, for `T`
         self.main = MainScreen(
             self.state, self.settings.read_only, min(self.settings.overlay_buffer_frames, 5000)
@@ -423,6 +385,10 @@ class FabricApp(App[None]):
 
     def action_mtu(self) -> None:
         actions_mtu.mtu(self)
+
+    def action_map(self) -> None:
+        if not isinstance(self.screen, MapScreen):
+            self.push_screen(MapScreen(self.state))
 
     def action_routes(self) -> None:
         actions_ui.routes(self)

@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "trace": ("trace", "one probe's path between two pods: where it stopped, and why"),
     "mtu": ("mtu", "the path MTU between two pods: largest DF ping that crosses, where it dies"),
     "routes": ("routes", "switch routes to node subnets and pod blocks, and what is missing"),
+    "map": ("map", "the fabric map: spines, leaves, racks and nodes with their states"),
     "install-tcpdump": (
         "install_tcpdump",
         "install tcpdump on a node with its package manager (asks first)",
@@ -46,6 +47,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
 ENDS_WITH_ITS_TERMINAL = (
     "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record", "mtu",
+    "map",
 )  # fmt: skip
 
 

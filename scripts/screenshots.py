@@ -3,10 +3,12 @@
 pod, at 80x24 and 160x48), in every shipped theme; a replay of a session in
 which a spine stopped (160x48, the default theme); and the demo lab in BGP mode
 (`ready-bgp`: main screen, verify, routes; 160x48, the default theme); the overlay's
-transit view with leaf2's uplinks cut (80x24 and 160x48, the default theme).
+transit view with leaf2's uplinks cut (80x24 and 160x48, the default theme); the fabric
+map (`m`) with an uplink cut, a node NotReady and a lossy rack pair after a ping mesh
+(80x24 and 160x48, every theme).
 
     python scripts/screenshots.py [--out screenshots]
-        [--only main|ping-matrix|verify|trace|replay|bgp|transit]
+        [--only main|ping-matrix|verify|trace|replay|bgp|transit|map]
 """
 
 from __future__ import annotations
@@ -174,6 +176,31 @@ async def transit_screen(theme: str, size: tuple[int, int], out: Path) -> None:
         app.save_screenshot(f"transit-{size[0]}x{size[1]}-{theme}.svg", str(out))
 
 
+async def map_screen(theme: str, size: tuple[int, int], out: Path) -> None:
+    """The fabric map (`m`) after a ping mesh, with leaf2's uplink to spine-sw2 cut, kubelet
+    stopped on k8s-node-l1-2 and the racks' path losing frames; leaf2 selected."""
+    app = new_app(theme)
+    backend = app.backend
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: app.state.kube_state()[1] and app.feeds.capture_worker)
+        for fault in (
+            "cut-uplink:leaf2:spine-sw2",
+            "stop-kubelet:k8s-node-l1-2",
+            "lossy-racks:leaf1:leaf2",
+        ):
+            await backend.set_fault(fault, True)
+        await pilot.press("P")
+        await wait_until(pilot, lambda: app.state.overlay.transit.lost > 0, timeout=60)
+        await wait_until(pilot, lambda: not app.runner.current.is_running, timeout=60)
+        while app.screen is not app.main:
+            await pilot.press("escape")
+        await pilot.press("m")
+        await wait_until(pilot, lambda: getattr(app.screen, "map_layout", None) is not None)
+        await pilot.press("down", "down", "right")
+        await pilot.pause(2.5)  # two redraws: frames/s are measured between them
+        app.save_screenshot(f"map-{size[0]}x{size[1]}-{theme}.svg", str(out))
+
+
 async def run(out: Path, only: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for theme in THEMES:
@@ -194,6 +221,9 @@ async def run(out: Path, only: str | None = None) -> None:
         if only in (None, "transit") and theme == THEMES[0]:
             await transit_screen(theme, (80, 24), out)
             await transit_screen(theme, (160, 48), out)
+        if only in (None, "map"):
+            await map_screen(theme, (80, 24), out)
+            await map_screen(theme, (160, 48), out)
         print(f"screenshots: {theme} done")
 
 
@@ -203,7 +233,8 @@ if __name__ == "__main__":
         "--out", default=str(Path(__file__).resolve().parent.parent / "screenshots")
     )
     parser.add_argument(
-        "--only", choices=("main", "ping-matrix", "verify", "trace", "replay", "bgp", "transit")
+        "--only",
+        choices=("main", "ping-matrix", "verify", "trace", "replay", "bgp", "transit", "map"),
     )
     args = parser.parse_args()
     asyncio.run(run(Path(args.out), args.only))

@@ -11,7 +11,9 @@ from fabrictui.actions.trace.model import TraceResult
 from fabrictui.capture.format import frame_to_line
 from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
 from fabrictui.render.common import Palette
+from fabrictui.render.map.draw import map_text
 from fabrictui.render.transit import transit_lines
+from fabrictui.session.mapping import fabric_map
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.record.replay import ReplayDriver, frames_between
 from fabrictui.session.state import LabState
@@ -19,6 +21,7 @@ from fabrictui.session.state import LabState
 FRAMES_AROUND = 5.0  # seconds either side of the moment
 MAX_FRAMES = 40
 LAST_ACTIONS = 20
+MAP_SIZE = (100, 40)  # the Markdown report's map: columns, lines
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Moment:
     frames_total: int
     version: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    fabric_map: list[str] = field(default_factory=list)  # the map at the moment, as text
 
 
 def moment_at(recording: Recording, at: float | None = None) -> Moment:
@@ -83,6 +87,8 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
         transit=[line.plain for line in transit_lines(state.overlay.transit, names, Palette())],
         frames_total=len(frames),
         version=recording.version,
+        # the driver's results are the state's: the map draws the trace recorded before it
+        fabric_map=map_text(fabric_map(state), *MAP_SIZE).split("\n") if state.hosts else [],
     )
 
 

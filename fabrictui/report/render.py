@@ -139,6 +139,8 @@ def sections(m: Moment) -> list[Section]:
             lines.append(f"cause: {trace.cause}")
         lines.extend(trace.evidence)
         out.append(Section(f"Trace at {_clock(at)}", lines=tuple(lines)))
+    if m.fabric_map:
+        out.append(Section("Fabric map", code=tuple(m.fabric_map)))
     problems = tuple(f"{source}: {error}" for source, error in sorted(m.problems.items()))
     out.append(Section("Sources failing at this moment", lines=problems or ("none",)))
     out.append(
@@ -196,8 +198,9 @@ pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 85%; }
 """
 
 
-def html_page(m: Moment, screen_svg: str | None = None) -> str:
-    """One self-contained page: styles inline, the TUI picture inline (no links out)."""
+def html_page(m: Moment, screen_svg: str | None = None, map_svg: str | None = None) -> str:
+    """One self-contained page: styles inline, the TUI's pictures inline (no links out):
+    the main screen, and the fabric map screen when `map_svg` is given."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -208,6 +211,10 @@ def html_page(m: Moment, screen_svg: str | None = None) -> str:
     if screen_svg:
         parts.append(
             f'<h2>The screen at {e(stamp(m.at))}</h2><div class="screen">{screen_svg}</div>'
+        )
+    if map_svg:
+        parts.append(
+            f'<h2>The fabric map at {e(stamp(m.at))}</h2><div class="screen">{map_svg}</div>'
         )
     for s in sections(m):
         parts.append(f"<h2>{e(s.title)}</h2>")

@@ -135,6 +135,11 @@ class LabState:
         self.services: tuple[KubeService, ...] = ()
         self.services_error: str | None = None
         self.services_version = 0
+        # each switch's last answer with a summary: how long a silent one has been silent
+        self.switch_answered: dict[str, float] = {}
+        # the latest result of each kind of action ("trace", "ping", "verify") with its time:
+        # the map draws the last trace (live, the app's runner writes it; in replay, the driver)
+        self.results: dict[str, tuple[float, object]] = {}
 
     # -- what feeds report -----
 
@@ -165,6 +170,9 @@ class LabState:
     def set_readings(self, readings: dict[str, SwitchReading]) -> None:
         self.answered("fabric")
         self.readings = dict(readings)
+        for name, reading in readings.items():
+            if reading.summary is not None:
+                self.switch_answered[name] = reading.fetched_at
         self._tell("fabric", self.readings)
 
     def set_node_bgp(
@@ -186,6 +194,9 @@ class LabState:
         self.services_error = error
         self.services_version += 1
         self._tell("services", [list(self.services), error])
+
+    def note_result(self, kind: str, result: object) -> None:
+        self.results[kind] = (self.clock(), result)
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")

@@ -26,6 +26,7 @@ class FabricCommands(Provider):
                 "deploy, or migrate back from BGP mode",
             ),
             ("routes: per switch", partial(actions_ui.routes, app), "node subnets, pod blocks"),
+            ("map: the fabric as a drawing", app.action_map, "switches, nodes, links, traffic"),
             (
                 "policy: per pod",
                 partial(actions_ui.policies, app),

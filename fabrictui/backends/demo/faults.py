@@ -22,6 +22,9 @@
   --replicas=0`): kube-dns has no endpoints and every lookup times out (services/dns.py).
 - `drop-service-rule:<node>`: the node's kube-proxy rule for the workload Service's ClusterIP
   deleted (as on the rehearsal lab): connects from its pods to the ClusterIP time out.
+- `stop-kubelet:<node>`: the node's kubelet stops: the API marks the node NotReady.
+- `lossy-racks:<leaf>:<leaf>`: the path between two racks drops one frame in five
+  (a failing optic): pings between them lose some echoes, the transit table counts the loss.
 
 Clearing a fault undoes it: the spine boots again, the link comes up,
 calico-node runs again, the route goes. Sessions re-establish with a fresh
@@ -42,6 +45,7 @@ from fabrictui.backends.demo.tracing import PORTS
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
 
+LOSSY_SHARE = 0.2  # of the frames between two lossy racks, dropped
 FAULT_MTU = 1400  # an uplink someone left at less than the underlay needs
 DENY_ALL = "deny-all-ingress"
 
@@ -103,6 +107,13 @@ class FaultBoard:
         spaces = sorted({key.split("/")[0] for key in pods} | {"space1"})
         for space in spaces:
             faults.append(Fault(f"deny-policy:{space}", f"Deny all ingress in {space} (policy)"))
+        for node in topo.NODES:
+            faults.append(Fault(f"stop-kubelet:{node.name}", f"Stop kubelet on {node.name}"))
+        leaves = sorted({spec.leaf for spec in topo.LINKS})
+        for i, a in enumerate(leaves):
+            for b in leaves[i + 1 :]:
+                title = f"Lossy path between racks of {a} and {b} (1 frame in 5 dropped)"
+                faults.append(Fault(f"lossy-racks:{a}:{b}", title))
         for ns, name in sorted(self.kube.services):
             fid = f"service-no-endpoints:{ns}/{name}"
             faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
@@ -163,6 +174,20 @@ class FaultBoard:
             scale_coredns(self.kube, 0 if active else COREDNS_REPLICAS, t)
         elif kind == "drop-service-rule":
             self.services.set_dropped(arg, active)
+        elif kind == "stop-kubelet":
+            node = self.kube.nodes.get(arg)
+            if node is None:
+                raise NotFound(f"{fault_id}: no node named {arg!r}")
+            node.ready = not active
+            self.kube.node_changed(node)
+        elif kind == "lossy-racks":
+            pair = tuple(sorted(arg.split(":")))
+            if len(pair) != 2 or not all(p in {s.leaf for s in topo.LINKS} for p in pair):
+                raise NotFound(f"{fault_id}: two leaves are needed (lossy-racks:leaf1:leaf2)")
+            if active:
+                self.traffic.lossy[pair] = LOSSY_SHARE  # type: ignore[index]
+            else:
+                self.traffic.lossy.pop(pair, None)  # type: ignore[arg-type]
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

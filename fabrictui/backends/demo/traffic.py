@@ -58,6 +58,9 @@ class Traffic:
         # The lab's BGP-mode state (demo/bgp.py): when the pool does not encapsulate, frames
         # cross eth0 as plain IP and get through only where the nodes' routes are.
         self.bgp: DemoBgp | None = None
+        # leaf pairs (sorted) whose path drops a share of the frames between them (a lossy
+        # optic somewhere in between: the lossy-racks fault)
+        self.lossy: dict[tuple[str, str], float] = {}
 
     def native_routing(self) -> bool:
         return self.bgp is not None and self.bgp.pool_mode == "bgp"
@@ -137,6 +140,9 @@ class Traffic:
         dst_leaf = topo.NODE_BY_NAME[dst_node].leaf
         if src_leaf == dst_leaf:
             return True
+        share = self.lossy.get(tuple(sorted((src_leaf, dst_leaf))))  # type: ignore[arg-type]
+        if share and random.Random(f"{at!r}:{flow}").random() < share:
+            return False
         spines = self.fabric.forwarding_spines(src_leaf, dst_leaf, at)
         if not spines:
             return False

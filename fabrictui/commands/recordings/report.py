@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if args.md:
         text = markdown(moment)
     else:
-        svg = asyncio.run(screen_svg(recording.path, moment.at))
-        text = html_page(moment, svg)
+        svg, map_svg = asyncio.run(screen_svg(recording.path, moment.at))
+        text = html_page(moment, svg, map_svg)
     try:
         Path(args.output).write_text(text, encoding="utf-8")
     except OSError as err:
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def screen_svg(path: Path, at: float, size: tuple[int, int] = SCREEN_SIZE) -> str:
-    """The TUI's picture of a recorded moment: a headless app replaying the recording at
-    that moment, exported as SVG."""
+async def screen_svg(path: Path, at: float, size: tuple[int, int] = SCREEN_SIZE) -> tuple[str, str]:
+    """The TUI's pictures of a recorded moment, the main screen and the fabric map (`m`): a
+    headless app replaying the recording at that moment, exported as SVG."""
     from fabrictui.app import make_app  # Textual: only when a picture is asked for
     from fabrictui.config import Settings
     from fabrictui.session.record.reader import Recording
@@ -83,6 +83,9 @@ async def screen_svg(path: Path, at: float, size: tuple[int, int] = SCREEN_SIZE)
         app = make_app(RecordedLab(recording), settings, clock=driver.clock, replay=driver)
         async with app.run_test(size=size) as pilot:
             await pilot.pause(0.5)  # drawn: panes, the strip, a tick
-            return app.export_screenshot(title=f"fabrictui replay of {path.name}")
+            screen = app.export_screenshot(title=f"fabrictui replay of {path.name}")
+            await pilot.press("m")
+            await pilot.pause(0.2)
+            return screen, app.export_screenshot(title=f"fabrictui map, {path.name}")
     finally:
         recording.close()

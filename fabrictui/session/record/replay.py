@@ -69,6 +69,9 @@ class ReplayDriver:
     def bind(self, state: LabState, listener: Callable[[Event], None]) -> None:
         self.state = state
         self.listener = listener
+        # one dict: the state's latest results are the recording's at the moment shown
+        state.results.update(self.results)
+        self.results = state.results  # type: ignore[assignment]
 
     # -- moving -----
 
@@ -152,6 +155,7 @@ class ReplayDriver:
     def _reset(self, state: LabState) -> None:
         state.hosts = []
         state.readings = {}
+        state.switch_answered.clear()
         state.apply_node_event(WatchEvent("RELIST"))
         state.apply_pod_events([WatchEvent("RELIST")])
         state.set_node_bgp(None, {})
@@ -162,7 +166,7 @@ class ReplayDriver:
         state.overlay.transit = NO_TRANSIT
         self.applied = 0
         self.log = []
-        self.results = {}
+        self.results.clear()
 
     def _load_snapshot(self, state: LabState, index: int) -> None:
         event = self.recording.events[index]
@@ -170,6 +174,9 @@ class ReplayDriver:
         self.now = event.t
         state.hosts = list(whole["hosts"])
         state.readings = dict(whole["fabric"])
+        state.switch_answered.update(
+            {n: r.fetched_at for n, r in state.readings.items() if r.summary is not None}
+        )
         state.apply_node_event(WatchEvent("RELIST", items=tuple(whole["nodes"])))
         state.apply_pod_events([WatchEvent("RELIST", items=tuple(whole["pods"]))])
         state.last_answer.clear()
@@ -197,7 +204,8 @@ class ReplayDriver:
         before = self.recording.events[:index]
         self.log = [(e.t, *e.data) for e in before if e.kind == "log"]
         latest = {e.kind: e for e in before if e.kind in RESULT_KINDS}
-        self.results = {kind: (e.t, e.data) for kind, e in latest.items()}
+        self.results.clear()
+        self.results.update({kind: (e.t, e.data) for kind, e in latest.items()})
 
     def _apply(self, state: LabState, t: float, kind: str, data: Any) -> None:
         self.now = t  # what the state stamps as the answer's time
