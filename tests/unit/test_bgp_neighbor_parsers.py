@@ -143,3 +143,21 @@ def test_birdcl_complaint_is_a_parse_error_in_its_words() -> None:
         parse_protocols_all(
             "Unable to connect to server control socket (/var/run/bird.ctl): No such file"
         )
+
+
+def test_interfaces_from_a_real_namespace() -> None:
+    from fabrictui.parsers.interfaces import parse_interfaces
+
+    found = {
+        i.name: i
+        for i in parse_interfaces((TEST_DATA / "interfaces" / "netns-leaf.txt").read_text())
+    }
+    assert (found["swp51"].state, found["swp51"].speed_mbps, found["swp51"].mtu) == (
+        "up",
+        10000,
+        1500,
+    )
+    assert (found["swp52"].state, found["swp52"].mtu) == ("down", 1400)
+    assert found["bridge"].speed_mbps is None and found["lo"].speed_mbps is None
+    with pytest.raises(ParseError):
+        parse_interfaces("swp1 up 1000")

@@ -28,6 +28,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_neighbors, parse_bgp_summary, parse_bgp_uptime_seconds
 from fabrictui.parsers.bgp.bird_session import BirdSession, parse_protocols_all
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor
+from fabrictui.parsers.interfaces import Interface, parse_interfaces
 from fabrictui.parsers.iptables import NatTable, parse_nat_table
 from fabrictui.parsers.mtu import MAX_LINK_MTU, MIN_MTU, TooBig, parse_link_mtus, parse_too_big
 from fabrictui.parsers.ping import PingStats, parse_ping_output
@@ -828,3 +829,26 @@ def test_neighbor_corpora_are_not_empty() -> None:
         check_neighbors(parse_bgp_neighbors(text))
     for text in BIRD_ALL:
         check_bird_sessions(parse_protocols_all(text))
+
+
+INTERFACE_LISTS = _fixtures("interfaces", ".txt")
+
+
+def check_interfaces(found: list[Interface]) -> None:
+    assert found and all(isinstance(i, Interface) and i.name for i in found)
+    for i in found:
+        assert i.mtu is None or i.mtu >= 0
+        assert i.speed_mbps is None or i.speed_mbps >= 0
+        assert i.errors >= 0
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(INTERFACE_LISTS)))
+def test_interface_list_mutated(text: str) -> None:
+    run(parse_interfaces, check_interfaces, text)
+
+
+def test_interface_corpus_is_not_empty() -> None:
+    assert INTERFACE_LISTS
+    for text in INTERFACE_LISTS:
+        check_interfaces(parse_interfaces(text))

@@ -110,7 +110,7 @@ def _reset_section(n: BgpNeighbor, read_at: float) -> DetailSection | None:
             words += f" (code {note.code}, subcode {note.subcode or 0})"
         who = "sent by this switch" if note.direction == "sent" else "received from the peer"
         rows.append(("NOTIFICATION", f"{who}: {words}"))
-        if note.device_words and note.device_words != note.words:
+        if note.device_words and note.device_words.replace(" ", "") != note.words.replace(" ", ""):
             rows.append(("Switch's words", note.device_words))
     if n.connections_established is not None:
         rows.append(
