@@ -161,3 +161,18 @@ def test_interfaces_from_a_real_namespace() -> None:
     assert found["bridge"].speed_mbps is None and found["lo"].speed_mbps is None
     with pytest.raises(ParseError):
         parse_interfaces("swp1 up 1000")
+
+
+def test_code_and_subcode_are_hex_as_frr_prints_them() -> None:
+    """FRR prints lastErrorCodeSubcode with `%02X%02X`: RFC 9234's Role Mismatch (2, 11)
+    is `020B`; an unnumbered peer is keyed by its interface."""
+    text = (
+        '{"swp51": {"bgpState": "Idle", "remoteAs": 65002, "connectionsDropped": 1,'
+        ' "lastResetTimerMsecs": 103000, "lastErrorCodeSubcode": "020B",'
+        ' "lastResetDueTo": "BGP Notification send"}}'
+    )
+    [n] = parse_bgp_neighbors(text)
+    assert n.peer == "swp51" and n.down_seconds == 103
+    assert n.notification is not None and n.notification.direction == "sent"
+    assert (n.notification.code, n.notification.subcode) == (2, 11)
+    assert n.notification.words == "OPEN Message Error / Role Mismatch"

@@ -47,7 +47,7 @@ SUBCODES = {
         4: "Unsupported Optional Parameter",
         6: "Unacceptable Hold Time",
         7: "Unsupported Capability",
-        8: "Role Mismatch",
+        11: "Role Mismatch",  # RFC 9234
     },
     3: {
         1: "Malformed Attribute List",

@@ -2,8 +2,8 @@
 
 Keys read, with the releases that changed them: the up time is `bgpTimerUpMsec` (7.x on;
 `bgpTimerUp`, also milliseconds, before); the last reset is `lastResetTimerMsecs` and
-`lastResetDueTo`, the NOTIFICATION behind it `lastErrorCodeSubcode` (code and subcode, two
-digits each: `0602`) with `lastNotificationReason` (the device's words, 7.x on); timers
+`lastResetDueTo`, the NOTIFICATION behind it `lastErrorCodeSubcode` (code and subcode as
+two hex digits each: `0602`, `020B`) with `lastNotificationReason` (its words); timers
 `bgpTimer[Configured]HoldTimeMsecs` and `...KeepAliveIntervalMsecs`; `messageStats`;
 per family `addressFamilyInfo.<family>.acceptedPrefixCounter` / `sentPrefixCounter`;
 `peerBfdInfo` where BFD is configured; `adminShutDown` for a session shut by configuration.
@@ -107,9 +107,8 @@ def _notification(data: dict[str, Any], due_to: str | None, what: str) -> Notifi
         match = _CODE_SUBCODE.fullmatch(code_subcode)
         if match is None:
             raise ParseError(f"{what}: lastErrorCodeSubcode {code_subcode[:20]!r} is not 4 digits")
-        # FRR prints two digits each; decimal for every code the RFCs name
-        base = 10 if code_subcode.isdigit() else 16
-        code, subcode = (int(g, base) for g in match.groups())
+        # FRR prints each as two hex digits (`%02X%02X`): Role Mismatch (2, 11) is `020B`
+        code, subcode = (int(g, 16) for g in match.groups())
     lowered = (due_to or "").lower()
     direction = "sent" if "send" in lowered or "sent" in lowered else "received"
     return Notification(direction, code, subcode, words)

@@ -95,7 +95,7 @@ def frr_json(f: SessionFacts, now: float) -> str:
         body["lastResetTimerMsecs"] = int(f.reset_seconds * 1000)
         if f.notification is not None:
             code, sub = f.notification
-            body["lastErrorCodeSubcode"] = f"{code:02d}{sub:02d}"
+            body["lastErrorCodeSubcode"] = f"{code:02X}{sub:02X}"  # FRR: %02X%02X
             body["lastNotificationReason"] = f.notification_words
         body["lastResetDueTo"] = f.reset_reason
     body.update(hostLocal=f.local_address, hostForeign=f.peer)
