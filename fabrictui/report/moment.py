@@ -12,11 +12,13 @@ from fabrictui.capture.format import frame_to_line
 from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
 from fabrictui.render.common import Palette
 from fabrictui.render.transit import transit_lines
+from fabrictui.session.record.bgp_changes import session_changes
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.record.replay import ReplayDriver, frames_between
 from fabrictui.session.state import LabState
 
 FRAMES_AROUND = 5.0  # seconds either side of the moment
+CHANGES_AROUND = 300.0  # BGP session changes this many seconds either side (issue 26)
 MAX_FRAMES = 40
 LAST_ACTIONS = 20
 
@@ -44,6 +46,8 @@ class Moment:
     frames_total: int
     version: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # BGP session changes around the moment, as lines: "12:01:07 leaf1 172.16.0.0 ..."
+    session_changes: list[str] = field(default_factory=list)
 
 
 def moment_at(recording: Recording, at: float | None = None) -> Moment:
@@ -83,6 +87,12 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
         transit=[line.plain for line in transit_lines(state.overlay.transit, names, Palette())],
         frames_total=len(frames),
         version=recording.version,
+        session_changes=[
+            f"{time.strftime('%H:%M:%S', time.localtime(c.t))} {c.switch} {c.neighbor}"
+            + (f" ({c.hostname})" if c.hostname else "")
+            + f": {c.before} -> {c.after}"
+            for c in session_changes(recording, now - CHANGES_AROUND, now + CHANGES_AROUND)
+        ],
     )
 
 
