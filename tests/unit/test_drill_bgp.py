@@ -198,3 +198,27 @@ async def test_real_nclu_text_where_vtysh_fails_and_the_switchs_words_for_none()
         await lab.bgp_neighbor("leaf1", "10.1.1.1")
     with pytest.raises(NotFound, match="no SSH endpoint"):
         await lab.bgp_neighbor("leaf7", "10.1.1.1")
+
+
+async def test_a_shut_session_idle_admin_here_a_cease_notification_there() -> None:
+    backend, clock = frozen_backend("ready")
+    fault = "shut-session:leaf1:spine-sw2"
+    assert any(f.id == fault for f in backend.faults())
+    await backend.set_fault(fault, True)
+    clock.step(12 / FAST)
+    leaf = await DESCRIBERS["session"](backend, "leaf1/spine-sw2", None)  # NCLU text
+    assert rows(leaf, "Session")["State"] == "Idle (Admin)"
+    assert rows(leaf, "Last reset")["Reason"] == "Admin. shutdown"
+    spine = await DESCRIBERS["session"](backend, "spine-sw2/172.16.0.5", None)  # FRR JSON
+    assert rows(spine, "Last reset")["NOTIFICATION"] == (
+        "received from the peer: Cease / Administrative Shutdown (code 6, subcode 2)"
+    )
+    summary = (await backend.bgp_summary("leaf1")).summary
+    assert summary is not None
+    assert {p.neighbor: p.state for p in summary.peers}["172.16.0.4"] == "Idle (Admin)"
+    ports = rows(await DESCRIBERS["switch"](backend, "leaf1", None), "Interfaces")
+    assert ports["swp52"].startswith("up,")  # the link itself is fine
+    await backend.set_fault(fault, False)
+    clock.step(3 / FAST)
+    back = await DESCRIBERS["session"](backend, "leaf1/spine-sw2", None)
+    assert rows(back, "Session")["State"] == "Established"

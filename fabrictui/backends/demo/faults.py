@@ -5,6 +5,9 @@
   Idle/Connect/Active; cross-rack traffic uses the other spine.
 - `cut-uplink:<leaf>:<spine>`: the link goes down: both ends drop the session
   at once; the leaf's prefixes still reach the other rack via the other spine.
+- `shut-session:<leaf>:<spine>`: `neighbor <spine> shutdown` on the leaf: the leaf holds
+  the session Idle (Admin), the spine receives a NOTIFICATION (Cease, Administrative
+  Shutdown) and retries in Active/Connect; the link and the other uplink stay up.
 - `stop-calico-node:<node>`: calico-node crashes and keeps crashing
   (CrashLoopBackOff, restarts growing); the node's pod routes are withdrawn, so
   pings to and from its pods fail.
@@ -72,6 +75,10 @@ class FaultBoard:
                     f"Cut uplink {spec.leaf} - {spec.spine} ({spec.leaf_ip} - {spec.spine_ip})",
                 )
             )
+        for spec in topo.LINKS:
+            fid = f"shut-session:{spec.leaf}:{spec.spine}"
+            title = f"Shut {spec.leaf}'s BGP session with {spec.spine} (neighbor shutdown)"
+            faults.append(Fault(fid, title))
         for node in topo.NODES:
             faults.append(
                 Fault(f"stop-calico-node:{node.name}", f"Stop calico-node on {node.name}")
@@ -114,6 +121,11 @@ class FaultBoard:
             if (leaf, spine) not in self.fabric.sessions:
                 raise NotFound(f"{fault_id}: no uplink between {leaf!r} and {spine!r}")
             self.fabric.set_link(leaf, spine, not active, t)
+        elif kind == "shut-session":
+            leaf, _, spine = arg.partition(":")
+            if (leaf, spine) not in self.fabric.sessions:
+                raise NotFound(f"{fault_id}: no session between {leaf!r} and {spine!r}")
+            self.fabric.set_admin(leaf, spine, active, t)
         elif kind == "stop-calico-node":
             if arg not in topo.NODE_BY_NAME:
                 raise NotFound(f"{fault_id}: no node named {arg!r}")

@@ -69,6 +69,11 @@ class DemoDrillCalls:
             reason = "Interface down"
         elif down_at is not None and sess.down_reason == "peer-off" and is_leaf:
             reason, notification, words = "BGP Notification send", (4, 0), "Hold Timer Expired"
+        elif down_at is not None and sess.down_reason == "admin" and is_leaf:
+            reason = "Admin. shutdown"  # FRR's words on the side that shut it
+        elif down_at is not None and sess.down_reason == "admin":
+            reason, notification = "BGP Notification received", (6, 2)
+            words = "Cease/Administrative Shutdown"
         reset = now - down_at if reason and down_at is not None and down_at <= now else None
         up = end.state == "Established"
         dropped = 1 if reset is not None else 0
@@ -93,6 +98,7 @@ class DemoDrillCalls:
             advertised=self.fabric.prefixes_from(best, other, switch) if up else 0,
             established=(1 if sess.ever_up else 0) + (1 if up and dropped else 0),
             dropped=dropped,
+            admin_shutdown=is_leaf and sess.key in self.fabric.admin_shut,
         )
 
     def _node_facts(self, leaf: str, end: EndView) -> SessionFacts:

@@ -35,6 +35,7 @@ class SessionFacts:
     dropped: int
     hold: int = 9
     keepalive: int = 3
+    admin_shutdown: bool = False  # `neighbor X shutdown` here: state Idle, printed as such
 
 
 def _messages(f: SessionFacts) -> dict[str, tuple[int, int]]:
@@ -63,11 +64,13 @@ def frr_json(f: SessionFacts, now: float) -> str:
     body["nbrExternalLink"] = True
     if f.hostname:
         body["hostname"] = f.hostname
+    if f.admin_shutdown:
+        body["adminShutDown"] = True
     body.update(
         bgpVersion=4,
         remoteRouterId=f.remote_router_id or "0.0.0.0",
         localRouterId=f.router_id,
-        bgpState=f.state,
+        bgpState=f.state.removesuffix(" (Admin)"),
     )
     if f.state == "Established" and f.up_seconds is not None:
         body["bgpTimerUpMsec"] = int(f.up_seconds * 1000)
@@ -109,11 +112,13 @@ def frr_text(f: SessionFacts) -> str:
     ]
     if f.hostname:
         lines.append(f"Hostname: {f.hostname}")
+    if f.admin_shutdown:
+        lines.append(" Administratively shut down")
     lines.append(
         f"  BGP version 4, remote router ID {f.remote_router_id or '0.0.0.0'}, "
         f"local router ID {f.router_id}"
     )
-    state = f"  BGP state = {f.state}"
+    state = f"  BGP state = {f.state.removesuffix(' (Admin)')}"
     if f.state == "Established" and f.up_seconds is not None:
         state += f", up for {format_uptime(f.up_seconds)}"
     lines += [
