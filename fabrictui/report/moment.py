@@ -91,6 +91,7 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
             f"{time.strftime('%H:%M:%S', time.localtime(c.t))} {c.switch} {c.neighbor}"
             + (f" ({c.hostname})" if c.hostname else "")
             + f": {c.before} -> {c.after}"
+            + (f" ({c.reason})" if c.reason else "")
             for c in session_changes(recording, now - CHANGES_AROUND, now + CHANGES_AROUND)
         ],
     )

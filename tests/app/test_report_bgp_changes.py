@@ -57,3 +57,45 @@ def test_session_changes_around_the_moment(tmp_path) -> None:
     md = markdown(moment)
     assert "## BGP session changes within 5 min of the moment" in md
     assert "Established -> (gone)" in md
+
+
+def test_a_session_down_carries_the_reason_read_then(tmp_path) -> None:
+    clock = Clock()
+    path = tmp_path / "r.rec.sqlite"
+    recorder = Recorder(path, LAB, clock=clock)
+    state = LabState(LAB, clock)
+    recorder.attach(state)
+    state.set_readings(fabric(T0, "Established", None))
+    clock.now = T0 + 10
+    words = "BGP Notification received; NOTIFICATION received from the peer: Cease / Admin"
+    state.note("bgpreset", ["leaf1", "172.16.0.0", "Idle", words])
+    state.set_readings(fabric(T0 + 10, "Idle", None))
+    clock.now = T0 + 20
+    state.note("bgpreset", ["leaf2", "172.16.0.2", "Idle", "not this session's"])
+    state.set_readings(fabric(T0 + 20, "Established", None))
+    recorder.close()
+    rec = Recording(path)
+    down, up = session_changes(rec, T0, T0 + 30)
+    assert down.reason == words and up.reason == ""
+    assert f"Established -> Idle ({words})" in markdown(moment_at(rec, T0 + 12))
+
+
+async def test_the_fabric_poll_records_why_a_session_went_down() -> None:
+    from fabrictui.session.bgp_resets import record_resets, went_down
+    from tests.demo_helpers import FAST, frozen_backend
+
+    backend, clock = frozen_backend("ready")
+    state = LabState(backend.info(), clock)
+    noted: list[tuple[str, object]] = []
+    state.listeners.append(lambda kind, data: noted.append((kind, data)))
+    before = {s: await backend.bgp_summary(s) for s in ("leaf1", "spine-sw1")}
+    await backend.set_fault("stop-spine:spine-sw1", True)
+    clock.step(20 / FAST)
+    after = {s: await backend.bgp_summary(s) for s in ("leaf1", "spine-sw1")}
+    assert went_down(before, after) == [("leaf1", "172.16.0.0")]  # spine-sw1 did not answer
+    await record_resets(backend, state, before, after)
+    [(kind, data)] = noted
+    assert kind == "bgpreset" and data[:2] == ["leaf1", "172.16.0.0"]
+    assert "NOTIFICATION sent by this switch: Hold Timer Expired (code 4, subcode 0)" in data[3]
+    await record_resets(backend, state, after, after)  # nothing went down since
+    assert len(noted) == 1

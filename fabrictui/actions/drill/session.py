@@ -123,6 +123,21 @@ def _reset_section(n: BgpNeighbor, read_at: float) -> DetailSection | None:
     return DetailSection("Last reset", tuple(rows), severity=severity)
 
 
+def reset_words(n: BgpNeighbor) -> str:
+    """The last reset in one line, for a log or a report: the switch's reason, then the
+    NOTIFICATION in RFC words ("BGP Notification received; NOTIFICATION received from the
+    peer: Cease / Administrative Shutdown (code 6, subcode 2)")."""
+    parts = [n.last_reset] if n.last_reset else []
+    note = n.notification
+    if note is not None:
+        who = "sent by this switch" if note.direction == "sent" else "received from the peer"
+        words = note.words or note.device_words or "(no words printed)"
+        if note.code is not None:
+            words += f" (code {note.code}, subcode {note.subcode or 0})"
+        parts.append(f"NOTIFICATION {who}: {words}")
+    return "; ".join(parts) or "no reset reason printed"
+
+
 def _timer(configured: float | None, in_use: float | None) -> str:
     def s(v: float | None) -> str:
         return "-" if v is None else f"{v:g}s"

@@ -6,17 +6,21 @@ every poll (`fabric` events, and the whole fabric in each `snapshot`); a change 
 (switch, neighbour) whose state differs from the poll before, a session that appeared
 (a node's dynamic neighbour coming up) or one that is gone (FRR deletes a dynamic neighbour
 whose session ended). The time is the poll's, so a change is placed within one poll.
+
+A session that went down carries its reason where the app read it then (`bgpreset` events,
+`session/bgp_resets.py`: the switch's reason and the NOTIFICATION in RFC words).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fabrictui.model import SwitchReading
 from fabrictui.session.record.reader import Recording
 
 GONE = "(gone)"  # a neighbour the switch no longer lists
+REASON_WITHIN = 30.0  # a reset read this close to a change is that change's
 NEW = "(new)"  # a neighbour the switch did not list before
 
 
@@ -28,6 +32,7 @@ class SessionChange:
     hostname: str | None
     before: str  # the state at the poll before, NEW when it was not listed
     after: str  # GONE when it is no longer listed
+    reason: str = ""  # why it went down, as read then ("" when not read)
 
     @property
     def went_down(self) -> bool:
@@ -49,10 +54,16 @@ def session_changes(recording: Recording, t0: float, t1: float) -> list[SessionC
     known: dict[tuple[str, str], tuple[str, str | None]] = {}
     read: set[str] = set()  # switches whose sessions are known
     changes: list[SessionChange] = []
+    resets: list[tuple[float, str, str, str]] = []  # (t, switch, peer, words)
     for event in recording.events:
-        if event.t > t1:
+        if event.t > t1 + REASON_WITHIN:
             break
-        if event.kind not in ("fabric", "snapshot"):
+        if event.kind == "bgpreset" and event.t >= t0 - REASON_WITHIN:
+            data = event.data
+            if isinstance(data, list) and len(data) == 4:
+                resets.append((event.t, str(data[0]), str(data[1]), str(data[3])))
+            continue
+        if event.t > t1 or event.kind not in ("fabric", "snapshot"):
             continue
         data: Any = event.data
         fabric = data.get("fabric", {}) if event.kind == "snapshot" else data
@@ -74,4 +85,17 @@ def session_changes(recording: Recording, t0: float, t1: float) -> list[SessionC
             del known[key]
         known.update(now)
         read |= answered
-    return changes
+    return [_with_reason(c, resets) for c in changes]
+
+
+def _with_reason(change: SessionChange, resets: list[tuple[float, str, str, str]]) -> SessionChange:
+    if not change.went_down:
+        return change
+    near = [
+        (abs(t - change.t), words)
+        for t, switch, peer, words in resets
+        if (switch, peer) == (change.switch, change.neighbor) and abs(t - change.t) <= REASON_WITHIN
+    ]
+    if not near:
+        return change
+    return replace(change, reason=min(near)[1])

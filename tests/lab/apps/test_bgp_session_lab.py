@@ -20,6 +20,8 @@ import pytest
 from fabrictui.actions.drill import DESCRIBERS
 from fabrictui.backends.base import BackendError
 from fabrictui.render.detail import Detail, detail_text
+from fabrictui.session.bgp_resets import record_resets
+from fabrictui.session.state import LabState
 from tests._rehearsal_tui import open_lab
 
 pytestmark = pytest.mark.lab
@@ -58,6 +60,7 @@ async def test_a_shut_session_tells_its_reset_and_notification(lab_dir: Path) ->
         assert links[0] == ("switch", "leaf1") and links[1][0] == "session", links
         assert links[1][1].startswith("spine-sw1/")
 
+        before = {"leaf1": await backend.bgp_summary("leaf1")}
         started = time.monotonic()
         await backend.set_fault("stop-bgp:spine-sw1", True)
         try:
@@ -69,6 +72,14 @@ async def test_a_shut_session_tells_its_reset_and_notification(lab_dir: Path) ->
             ), detail_text(down)
             assert "Notification received" in reset["Reason"], reset
             assert rows(down, "Session")["Down for"].startswith("00:00:"), detail_text(down)
+            # what the fabric poll records when it sees the session leave Established
+            lab_state = LabState(backend.info(), time.time)
+            noted: list[object] = []
+            lab_state.listeners.append(lambda kind, data: noted.append((kind, data)))
+            after = {"leaf1": await backend.bgp_summary("leaf1")}
+            await record_resets(backend, lab_state, before, after)
+            assert noted and noted[0][1][:2] == ["leaf1", address], noted  # type: ignore[index]
+            assert "Cease / Administrative Shutdown (code 6, subcode 2)" in noted[0][1][3]  # type: ignore[index]
             switch = await DESCRIBERS["switch"](backend, "leaf1", None)
             assert not switch.problems, switch.problems
             ports = rows(switch, "Interfaces")
