@@ -19,6 +19,7 @@ import pytest
 
 from fabrictui.actions.drill import DESCRIBERS
 from fabrictui.backends.base import BackendError
+from fabrictui.parsers.bgp import parse_bgp_neighbors
 from fabrictui.render.detail import Detail, detail_text
 from fabrictui.session.bgp_resets import record_resets
 from fabrictui.session.state import LabState
@@ -80,6 +81,14 @@ async def test_a_shut_session_tells_its_reset_and_notification(lab_dir: Path) ->
             await record_resets(backend, lab_state, before, after)
             assert noted and noted[0][1][:2] == ["leaf1", address], noted  # type: ignore[index]
             assert "Cease / Administrative Shutdown (code 6, subcode 2)" in noted[0][1][3]  # type: ignore[index]
+            # the same session through NCLU's text (the lab's `net` shim prints FRR's
+            # text, as Cumulus 3.7's NCLU does): the text parser reads the same story
+            nclu = await backend.pool.run("leaf1", ["net", "show", "bgp", "neighbor", address])
+            assert nclu.ok, nclu.stderr
+            [as_text] = parse_bgp_neighbors(nclu.stdout)
+            assert as_text.state == rows(down, "Session")["State"]
+            assert as_text.notification is not None
+            assert (as_text.notification.code, as_text.notification.subcode) == (6, 2)
             switch = await DESCRIBERS["switch"](backend, "leaf1", None)
             assert not switch.problems, switch.problems
             ports = rows(switch, "Interfaces")
