@@ -222,3 +222,20 @@ async def test_a_shut_session_idle_admin_here_a_cease_notification_there() -> No
     clock.step(3 / FAST)
     back = await DESCRIBERS["session"](backend, "leaf1/spine-sw2", None)
     assert rows(back, "Session")["State"] == "Established"
+
+
+async def test_a_readiness_message_names_the_session_on_its_switch() -> None:
+    """For the pod and node readers: calico-node's "BGP not established with 10.0.101.1"
+    opens that session on the node's leaf; a mesh peer opens the node's own session."""
+    from fabrictui.actions.drill.session import peer_link
+
+    backend, _ = frozen_backend("ready-bgp")
+    hosts = await backend.list_hosts()
+    why = "readiness names peer 10.0.101.1"
+    link = peer_link(hosts, "k8s-node-l1-1", "10.0.101.1", why)
+    assert link is not None and (link.kind, link.name) == ("session", "leaf1/10.0.101.101")
+    opened = await DESCRIBERS[link.kind](backend, link.name, None)
+    assert rows(opened, "Session")["State"] == "Established"
+    mesh = peer_link(hosts, "k8s-node-l1-1", "10.0.101.102", "mesh")
+    assert mesh is not None and mesh.name == "k8s-node-l1-1/10.0.101.102"
+    assert peer_link(hosts, "leaf1", "10.0.101.1", why) is None

@@ -53,7 +53,13 @@ async def test_a_shut_session_tells_its_reset_and_notification(lab_dir: Path) ->
     backend = open_lab(lab_dir)
     await backend.start()
     try:
+        t = time.monotonic()
         healthy = await DESCRIBERS["session"](backend, "leaf1/spine-sw1", None)
+        session_s = time.monotonic() - t
+        t = time.monotonic()
+        await DESCRIBERS["switch"](backend, "leaf1", None)
+        switch_s = time.monotonic() - t
+        print(f"describe session {session_s:.3f}s, switch {switch_s:.3f}s (first, cold SSH)")
         assert state(healthy) == "Established", detail_text(healthy)
         assert rows(healthy, "Timers")["Hold"] == "9s negotiated, 9s configured"
         links = [(x.kind, x.name) for x in healthy.links]
