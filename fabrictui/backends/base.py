@@ -33,7 +33,10 @@ from fabrictui.model import (
     TcpProbe,
     WatchEvent,
 )
+from fabrictui.parsers.bgp.bird_session import BirdSession
+from fabrictui.parsers.bgp.neighbor import BgpNeighbor
 from fabrictui.parsers.bird import BirdProtocol
+from fabrictui.parsers.interfaces import Interface
 from fabrictui.parsers.netpolicy import PolicyReading
 from fabrictui.parsers.routes import Route
 
@@ -303,6 +306,23 @@ class LabBackend(abc.ABC):
     async def node_bgp_status(self, node: str) -> list[BirdProtocol]:
         """The node's BIRD protocols (`birdcl show protocols` in calico-node), parsed."""
         raise BackendError(f"{self.info().kind} labs cannot read BIRD on {node}")
+
+    # -- drill down (issue 26): one object in detail, read when asked --------------------
+
+    async def bgp_neighbor(self, switch: str, peer: str) -> BgpNeighbor:
+        """One session as the switch shows it (`show bgp neighbors PEER json`, NCLU's text
+        where no JSON is served); `peer` as the switch names it (address or interface).
+        NotFound, in the switch's words, when it has no such neighbour."""
+        raise BackendError(f"{self.info().kind} labs cannot read {switch}'s BGP neighbors")
+
+    async def node_bgp_session(self, node: str, protocol: str) -> BirdSession:
+        """One of the node's BIRD protocols in detail (`birdcl show protocols all NAME`);
+        NotFound, in BIRD's words, when it has none of that name."""
+        raise BackendError(f"{self.info().kind} labs cannot read BIRD on {node}")
+
+    async def switch_interfaces(self, switch: str) -> list[Interface]:
+        """The switch's interfaces: state, speed, MTU and error counters (/sys/class/net)."""
+        raise BackendError(f"{self.info().kind} labs cannot read {switch}'s interfaces")
 
     # -- faults (labs that can break themselves on purpose) ----------------------------
 

@@ -1,6 +1,7 @@
 """A stand-in for Cumulus NCLU on the lab's FRR switches: `net show bgp summary [json]`,
-and the BGP configuration BGP mode applies: `net add|del bgp ...` (staged, as NCLU stages
-them) then `net commit` (one vtysh run under `router bgp <AS>`).
+`net show bgp neighbor PEER` (FRR's text, as NCLU prints it), and the BGP configuration
+BGP mode applies: `net add|del bgp ...` (staged, as NCLU stages them) then `net commit`
+(one vtysh run under `router bgp <AS>`).
 
 Installed on each switch as the `net` shim, so the backend code path written for Cumulus
 VX runs unchanged against the rehearsal lab.
@@ -192,10 +193,21 @@ def main(argv: Sequence[str] | None = None, run: Runner | None = None) -> int:
     as_json = bool(words) and words[-1] == "json"
     if as_json:
         words = words[:-1]
+    if words[:3] == ["show", "bgp", "neighbor"] and len(words) == 4:
+        # NCLU prints its FRR's `show ip bgp neighbors PEER` text (Cumulus 3.7 serves no
+        # JSON for it: issue 26's drill-down reads this text)
+        runner = run or vtysh_runner(args.pathspace, args.config_dir)
+        try:
+            sys.stdout.write(runner(f"show bgp neighbors {words[3]}"))
+        except RuntimeError as exc:  # vtysh's own words (`% No such neighbor ...`)
+            print(str(exc), file=sys.stderr)
+            return 1
+        return 0
     if words[:3] not in (["show", "bgp", "summary"], ["show", "bgp", "sum"]) or len(words) != 3:
         print(f"ERROR: Command not found.\n\n    net {' '.join(args.words)}", file=sys.stderr)
         print(
-            "(this lab's net shim knows: net show bgp summary [json], net add|del bgp ...,"
+            "(this lab's net shim knows: net show bgp summary [json], net show bgp neighbor"
+            " PEER, net add|del bgp ...,"
             " net commit)",
             file=sys.stderr,
         )

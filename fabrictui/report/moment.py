@@ -14,11 +14,13 @@ from fabrictui.render.common import Palette
 from fabrictui.render.map.draw import map_text
 from fabrictui.render.transit import transit_lines
 from fabrictui.session.mapping import fabric_map
+from fabrictui.session.record.bgp_changes import session_changes
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.record.replay import ReplayDriver, frames_between
 from fabrictui.session.state import LabState
 
 FRAMES_AROUND = 5.0  # seconds either side of the moment
+CHANGES_AROUND = 300.0  # BGP session changes this many seconds either side (issue 26)
 MAX_FRAMES = 40
 LAST_ACTIONS = 20
 MAP_SIZE = (100, 40)  # the Markdown report's map: columns, lines
@@ -48,6 +50,8 @@ class Moment:
     version: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     fabric_map: list[str] = field(default_factory=list)  # the map at the moment, as text
+    # BGP session changes around the moment, as lines: "12:01:07 leaf1 172.16.0.0 ..."
+    session_changes: list[str] = field(default_factory=list)
 
 
 def moment_at(recording: Recording, at: float | None = None) -> Moment:
@@ -89,6 +93,13 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
         version=recording.version,
         # the driver's results are the state's: the map draws the trace recorded before it
         fabric_map=map_text(fabric_map(state), *MAP_SIZE).split("\n") if state.hosts else [],
+        session_changes=[
+            f"{time.strftime('%H:%M:%S', time.localtime(c.t))} {c.switch} {c.neighbor}"
+            + (f" ({c.hostname})" if c.hostname else "")
+            + f": {c.before} -> {c.after}"
+            + (f" ({c.reason})" if c.reason else "")
+            for c in session_changes(recording, now - CHANGES_AROUND, now + CHANGES_AROUND)
+        ],
     )
 
 

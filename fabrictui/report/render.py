@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from fabrictui.model import Verdict
 from fabrictui.render.checks import VERDICT_WORDS, checks_summary
-from fabrictui.report.moment import FRAMES_AROUND, Moment, stamp
+from fabrictui.report.moment import CHANGES_AROUND, FRAMES_AROUND, Moment, stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,12 @@ def sections(m: Moment) -> list[Section]:
             ("switch", "neighbor", "peer", "AS", "state", "up/down", "prefixes"),
             tuple(rows),
             tuple(errors + m.session_problems) or ("no session problem",),
+        )
+    )
+    out.append(
+        Section(
+            f"BGP session changes within {CHANGES_AROUND / 60:.0f} min of the moment",
+            code=tuple(m.session_changes) or ("(none recorded)",),
         )
     )
     out.append(

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, LabBackend
-from fabrictui.model import Host, KubeService
+from fabrictui.model import Host, KubeService, SwitchReading
 from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
+from fabrictui.session.bgp_resets import record_resets
 from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.polling import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.session.state import LabState
@@ -187,8 +188,16 @@ class FeedSupervisor:
             self.state.set_readings(readings)
             self._changed("fabric")
 
+        async def read() -> dict[str, SwitchReading]:
+            readings = await read_all_switches(
+                self.backend, switches, timeout=max(5.0, interval * 2)
+            )
+            # a session that just went down: why, for the recording (issue 26)
+            await record_resets(self.backend, self.state, self.state.readings, readings)
+            return readings
+
         await poll_forever(
-            lambda: read_all_switches(self.backend, switches, timeout=max(5.0, interval * 2)),
+            read,
             got,
             self._failed("fabric"),
             interval,

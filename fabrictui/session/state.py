@@ -167,6 +167,11 @@ class LabState:
         self.reindex()
         self._tell("hosts", self.hosts)
 
+    def note(self, kind: str, data: object) -> None:
+        """Something to record that no pane draws (a session's reset reason,
+        `session.bgp_resets`): told to the listeners (the recorder) only."""
+        self._tell(kind, data)
+
     def set_readings(self, readings: dict[str, SwitchReading]) -> None:
         self.answered("fabric")
         self.readings = dict(readings)

@@ -181,10 +181,11 @@ async def test_enter_opens_the_drill_down_when_its_kind_is_registered(monkeypatc
         asked.append((name, namespace))
         return Detail("switch", name, sections=(DetailSection("BGP", (("router id", "x"),)),))
 
+    monkeypatch.delitem(drill.DESCRIBERS, "switch", raising=False)
     app = faulty_app("fabric-dark")
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(app)(pilot)
-        await pilot.press("m", "down", "down", "enter")  # leaf1: no reader yet
+        await pilot.press("m", "down", "down", "enter")  # leaf1: no reader
         await pilot.pause(0.2)
         assert app.screen.id == "known"
         assert "leaf1  rid 172.16.255.101" in str(app.screen.query_one("#report-body").render())

@@ -221,6 +221,68 @@ async def test_the_tui_matches_native_frames_on_both_nodes(lab_dir: Path) -> Non
         assert "Pod traffic (native, BGP mode)" in str(app.main.pane(4).border_title)
 
 
+async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
+    """Issue 26 in BGP mode: a node's session, read from its real BIRD (`birdcl show
+    protocols all`) and from its leaf's real FRR (a dynamic neighbour), links each end to
+    the other; with the node's BIRD stopped, as on a node whose calico-node died, the leaf
+    has deleted the neighbour (FRR's own words) and birdcl cannot connect (its words)."""
+    import asyncio
+    import contextlib
+    import json
+    import signal
+
+    from fabrictui.actions.drill import DESCRIBERS
+    from fabrictui.backends.base import BackendError, NotFound
+    from fabrictui.lab.bird import start_argv
+
+    lab_id = json.loads((lab_dir / "inventory.json").read_text())["lab_id"]
+    netns = f"ftl-{lab_id}-k8s-node-l1-1"
+    backend = open_lab(lab_dir)
+    await backend.start()
+
+    async def established(name: str) -> dict[str, str]:
+        async with asyncio.timeout(30):
+            while True:
+                with contextlib.suppress(BackendError):
+                    detail = await DESCRIBERS["session"](backend, name, None)
+                    session = dict(detail.sections[0].rows)
+                    if session["State"].startswith("Established"):
+                        return (
+                            session
+                            | {"name": detail.name}
+                            | {f"link {x.kind}": x.name for x in detail.links}
+                        )
+                await asyncio.sleep(0.5)
+
+    try:
+        if await backend.calico_mode() != "bgp":
+            assert (await deploy_mode(backend, ignore, "bgp", timeout=120)).ok
+        node = await established("k8s-node-l1-1/leaf1")
+        assert node["name"] == "k8s-node-l1-1/Node_10_0_101_1", node
+        assert node["link session"] == "leaf1/10.0.101.101", node
+        leaf = await established("leaf1/k8s-node-l1-1")
+        assert leaf["name"] == "leaf1/10.0.101.101" and leaf["link node"] == "k8s-node-l1-1"
+
+        pid = int((bird_dir(netns) / "bird.pid").read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        async with asyncio.timeout(20):
+            while True:
+                try:
+                    await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
+                except NotFound as gone:
+                    assert "No such neighbor" in str(gone), gone
+                    break
+                await asyncio.sleep(0.5)
+        with pytest.raises(BackendError, match="Unable to connect"):
+            await DESCRIBERS["session"](backend, "k8s-node-l1-1/leaf1", None)
+    finally:
+        if not any(f"{netns}-bird/" in line for line in birds(lab_id)):
+            subprocess.run(start_argv(netns), check=False, capture_output=True)  # back up
+        with contextlib.suppress(TimeoutError):
+            await established("k8s-node-l1-1/leaf1")
+        await backend.close()
+
+
 def test_lab_down_leaves_no_bird(lab_dir: Path) -> None:
     """`lab down` with BGP mode on (left by the test above) removes every BIRD and its
     files; the fixture's own `down` afterwards is a no-op, as a second `down` is."""

@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 
 from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError
-from fabrictui.parsers.bgp import parse_bgp_summary, parse_bgp_uptime_seconds
+from fabrictui.parsers.bgp import parse_bgp_neighbors, parse_bgp_summary, parse_bgp_uptime_seconds
+from fabrictui.parsers.bgp.bird_session import BirdSession, parse_protocols_all
+from fabrictui.parsers.bgp.neighbor import BgpNeighbor
 from fabrictui.parsers.dns import (
     DigAnswer,
     ResolvConf,
@@ -33,6 +35,7 @@ from fabrictui.parsers.dns import (
     parse_getent_hosts,
     parse_resolv_conf,
 )
+from fabrictui.parsers.interfaces import Interface, parse_interfaces
 from fabrictui.parsers.iptables import NatTable, parse_nat_table
 from fabrictui.parsers.mtu import MAX_LINK_MTU, MIN_MTU, TooBig, parse_link_mtus, parse_too_big
 from fabrictui.parsers.ping import PingStats, parse_ping_output
@@ -807,3 +810,104 @@ def test_iptables_save_mutated(text: str) -> None:
 
     found = reject_rule(rules, "10.80.0.10", 80)  # the Service trace's REJECT lookup
     assert found is None or (found.target == "REJECT" and found.chain == "KUBE-SERVICES")
+
+
+# --- BGP neighbor detail (issue 26): FRR JSON and text, BIRD `show protocols all` -------
+
+NEIGHBOR_DIR = DATA / "bgp" / "neighbors"
+NEIGHBOR_TEXT = [p.read_text() for p in sorted(NEIGHBOR_DIR.glob("*.txt")) if "bird" not in p.name]
+NEIGHBOR_JSON = [p.read_text() for p in sorted(NEIGHBOR_DIR.glob("*.json"))]
+BIRD_ALL = [p.read_text() for p in sorted(NEIGHBOR_DIR.glob("bird-*.txt"))]
+
+
+def check_neighbors(found: list[BgpNeighbor]) -> None:
+    assert isinstance(found, list)
+    for n in found:
+        assert isinstance(n, BgpNeighbor) and n.peer and n.state
+        assert n.up_seconds is None or (n.state == "Established" and n.up_seconds >= 0)
+        for value in (n.last_reset_seconds, n.hold, n.keepalive, n.hold_configured):
+            assert value is None or value >= 0
+        for kind, sent, rcvd in n.messages:
+            assert isinstance(kind, str) and sent >= 0 and rcvd >= 0
+        if n.notification is not None:
+            assert n.notification.direction in ("sent", "received")
+            assert isinstance(n.notification.words, str)
+        assert n.remote_as is None or 0 <= n.remote_as < 2**32
+
+
+def check_bird_sessions(found: list[BirdSession]) -> None:
+    assert isinstance(found, list)
+    for s in found:
+        assert isinstance(s, BirdSession) and s.protocol.name
+        assert s.neighbor_as is None or s.neighbor_as >= 0
+        for timer in (s.hold, s.keepalive):
+            assert timer is None or (len(timer) == 2 and min(timer) >= 0)
+        assert s.notification is None or s.notification[0] in ("sent", "received")
+
+
+@st.composite
+def mutated_neighbor_json(draw: st.DrawFn) -> str:
+    doc = json.loads(draw(st.sampled_from(NEIGHBOR_JSON)))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(doc)))
+        if not path:
+            continue
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(JSON_JUNK)
+        if not isinstance(doc, dict):
+            break
+    return json.dumps(doc)
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(NEIGHBOR_TEXT + NEIGHBOR_JSON)))
+def test_bgp_neighbor_mutated_fixtures(text: str) -> None:
+    run(parse_bgp_neighbors, check_neighbors, text)
+
+
+@FUZZ
+@given(mutated_neighbor_json())
+def test_bgp_neighbor_mutated_json(text: str) -> None:
+    run(parse_bgp_neighbors, check_neighbors, text)
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(BIRD_ALL)))
+def test_bird_protocols_all_mutated(text: str) -> None:
+    run(parse_protocols_all, check_bird_sessions, text)
+
+
+def test_neighbor_corpora_are_not_empty() -> None:
+    assert len(NEIGHBOR_TEXT) >= 5 and len(NEIGHBOR_JSON) >= 5 and len(BIRD_ALL) >= 4
+    for text in NEIGHBOR_TEXT + NEIGHBOR_JSON:
+        check_neighbors(parse_bgp_neighbors(text))
+    for text in BIRD_ALL:
+        check_bird_sessions(parse_protocols_all(text))
+
+
+INTERFACE_LISTS = _fixtures("interfaces", ".txt")
+
+
+def check_interfaces(found: list[Interface]) -> None:
+    assert found and all(isinstance(i, Interface) and i.name for i in found)
+    for i in found:
+        assert i.mtu is None or i.mtu >= 0
+        assert i.speed_mbps is None or i.speed_mbps >= 0
+        assert i.errors >= 0
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(INTERFACE_LISTS)))
+def test_interface_list_mutated(text: str) -> None:
+    run(parse_interfaces, check_interfaces, text)
+
+
+def test_interface_corpus_is_not_empty() -> None:
+    assert INTERFACE_LISTS
+    for text in INTERFACE_LISTS:
+        check_interfaces(parse_interfaces(text))

@@ -356,3 +356,22 @@ def test_lab_cli_refuses_a_shape_outside_the_pattern(
 ) -> None:
     assert _lab_cli(["up", "--dir", str(tmp_path / "lab"), "--spines", "0"]) == 2
     assert "spines must be" in capsys.readouterr().err
+
+
+def test_nclu_shim_prints_a_neighbor_as_frrs_text(capsys) -> None:
+    """`net show bgp neighbor PEER`: FRR's text, as Cumulus 3.7's NCLU prints it (issue 26);
+    vtysh's complaint goes to stderr with exit 1."""
+    asked: list[str] = []
+
+    def fake(command: str) -> str:
+        asked.append(command)
+        if command.endswith("10.9.9.9"):
+            raise RuntimeError("% No such neighbor in this view/vrf")
+        return "BGP neighbor is 172.16.0.0, remote AS 65001, local AS 65101, external link\n"
+
+    argv = ["--pathspace", "ps", "show", "bgp", "neighbor", "172.16.0.0"]
+    assert nclu.main(argv, run=fake) == 0
+    assert capsys.readouterr().out.startswith("BGP neighbor is 172.16.0.0")
+    assert nclu.main([*argv[:-1], "10.9.9.9"], run=fake) == 1
+    assert "No such neighbor" in capsys.readouterr().err
+    assert asked == ["show bgp neighbors 172.16.0.0", "show bgp neighbors 10.9.9.9"]

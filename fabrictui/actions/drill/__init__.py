@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fabrictui.actions.drill.session import describe_session
+from fabrictui.actions.drill.switch import describe_switch
+from fabrictui.actions.drill.vm import describe_vm
 from fabrictui.backends.base import LabBackend
 from fabrictui.render.detail import Detail
 
@@ -17,3 +20,6 @@ from fabrictui.render.detail import Detail
 Describer = Callable[[LabBackend, str, str | None], Awaitable[Detail]]
 
 DESCRIBERS: dict[str, Describer] = {}
+DESCRIBERS["session"] = describe_session
+DESCRIBERS["switch"] = describe_switch
+DESCRIBERS["vm"] = describe_vm

@@ -37,8 +37,9 @@ from fabrictui.backends.demo import apiserver, tracing
 from fabrictui.backends.demo import routes as demo_routes
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.bgp import DemoBgp
+from fabrictui.backends.demo.drill.calls import DemoDrillCalls
 from fabrictui.backends.demo.fabric import Fabric
-from fabrictui.backends.demo.faults import FaultBoard
+from fabrictui.backends.demo.faults import DemoFaultCalls, FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
 from fabrictui.backends.demo.kube import KubeSim
 from fabrictui.backends.demo.names import NameSource
@@ -51,7 +52,6 @@ from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.intent.calico_vxlan import manifest_objects
 from fabrictui.intent.labshape import bgp_expected_sessions
 from fabrictui.model import (
-    Fault,
     Host,
     KubeNode,
     KubePod,
@@ -79,7 +79,14 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(DemoServiceCalls, DemoDnsCalls, apiserver.AppliesObjects, LabBackend):
+class DemoBackend(
+    DemoServiceCalls,
+    DemoDnsCalls,
+    DemoDrillCalls,
+    DemoFaultCalls,
+    apiserver.AppliesObjects,
+    LabBackend,
+):
     def __init__(
         self,
         scenario: str = "fresh",
@@ -482,18 +489,3 @@ class DemoBackend(DemoServiceCalls, DemoDnsCalls, apiserver.AppliesObjects, LabB
         self._now()
         audit.record_call("demo: list networkpolicies, (global)networkpolicies")
         return self.traffic.policy_reading()
-
-    # -- faults ------------------------------------------------------------------------------------
-
-    def faults(self) -> list[Fault]:
-        return self.faultboard.catalogue()
-
-    def inject_fault(self, fault_id: str) -> None:
-        """A fault in place from the start (`--demo-fault`), before any driver runs."""
-        audit.record_call(f"demo: inject fault {fault_id}")
-        self.faultboard.set(fault_id, True, self.sim.now())
-
-    async def set_fault(self, fault_id: str, active: bool) -> None:
-        self._ensure_driver()
-        audit.record_call(f"demo: {'inject' if active else 'clear'} fault {fault_id}")
-        self.faultboard.set(fault_id, active, self._now())

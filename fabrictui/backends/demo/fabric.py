@@ -42,7 +42,7 @@ class Session:
     est_at: float | None = None
     leaf_down_at: float | None = None
     spine_down_at: float | None = None
-    down_reason: str = ""  # "link" or "peer-off"
+    down_reason: str = ""  # "link", "peer-off" or "admin" (the leaf shut it: neighbor shutdown)
     ever_up: bool = False
     generation: int = 0
     hold_handle: int | None = None
@@ -94,6 +94,7 @@ class Fabric:
     spine_running: dict[str, bool] = field(default_factory=dict)
     spine_boot_done: dict[str, float] = field(default_factory=dict)
     link_up: dict[tuple[str, str], bool] = field(default_factory=dict)
+    admin_shut: set[tuple[str, str]] = field(default_factory=set)  # (leaf, spine) shut on the leaf
     changes: int = 0
     _routes_cache: dict[
         frozenset[tuple[str, str]], dict[str, dict[str, tuple[tuple[int, ...], str | None]]]
@@ -127,7 +128,8 @@ class Fabric:
         return self.spine_running[spine] and now >= self.spine_boot_done[spine]
 
     def _can_establish(self, sess: Session) -> bool:
-        return self.link_up[sess.key] and self.spine_running[sess.spine]
+        up = self.link_up[sess.key] and self.spine_running[sess.spine]
+        return up and sess.key not in self.admin_shut
 
     def _keepalives(self, sess: Session, until: float) -> int:
         if sess.est_at is None or until < sess.est_at:
@@ -173,6 +175,21 @@ class Fabric:
             self._drop(sess, t, "link")
         elif self.spine_running[spine]:
             self._schedule_up(sess, max(t, self.spine_boot_done[spine]) + ESTABLISH_DELAY)
+
+    def set_admin(self, leaf: str, spine: str, shut: bool, t: float) -> None:
+        """`neighbor SPINE shutdown` on the leaf: it sends a NOTIFICATION (Cease,
+        Administrative Shutdown) and holds the session Idle (Admin) until unshut."""
+        sess = self.sessions[(leaf, spine)]
+        if (sess.key in self.admin_shut) == shut:
+            return
+        sess.generation += 1
+        if shut:
+            self.admin_shut.add(sess.key)
+            self._drop(sess, t, "admin")
+        else:
+            self.admin_shut.discard(sess.key)
+            if self.link_up[sess.key] and self.spine_running[spine]:
+                self._schedule_up(sess, max(t, self.spine_boot_done[spine]) + ESTABLISH_DELAY)
 
     def set_spine(self, spine: str, running: bool, t: float) -> None:
         if self.spine_running[spine] == running:
@@ -292,6 +309,8 @@ class Fabric:
             else:
                 down_at = sess.leaf_down_at if is_leaf else sess.spine_down_at
                 state = self._down_state(down_at, sess.down_reason, now)
+                if is_leaf and sess.key in self.admin_shut:
+                    state = "Idle (Admin)"
                 up = (now - down_at) if (down_at is not None and sess.ever_up) else None
                 pfx = None
             views.append(

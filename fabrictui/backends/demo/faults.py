@@ -5,6 +5,9 @@
   Idle/Connect/Active; cross-rack traffic uses the other spine.
 - `cut-uplink:<leaf>:<spine>`: the link goes down: both ends drop the session
   at once; the leaf's prefixes still reach the other rack via the other spine.
+- `shut-session:<leaf>:<spine>`: `neighbor <spine> shutdown` on the leaf: the leaf holds
+  the session Idle (Admin), the spine receives a NOTIFICATION (Cease, Administrative
+  Shutdown) and retries in Active/Connect; the link and the other uplink stay up.
 - `stop-calico-node:<node>`: calico-node crashes and keeps crashing
   (CrashLoopBackOff, restarts growing); the node's pod routes are withdrawn, so
   pings to and from its pods fail.
@@ -33,8 +36,9 @@ uptime.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fabrictui import audit
 from fabrictui.backends.base import BackendError, NotFound
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.fabric import Fabric
@@ -44,6 +48,9 @@ from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.tracing import PORTS
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.model import Fault
+
+if TYPE_CHECKING:
+    from fabrictui.backends.demo.sim import Simulation
 
 LOSSY_SHARE = 0.2  # of the frames between two lossy racks, dropped
 FAULT_MTU = 1400  # an uplink someone left at less than the underlay needs
@@ -81,6 +88,10 @@ class FaultBoard:
                     f"Cut uplink {spec.leaf} - {spec.spine} ({spec.leaf_ip} - {spec.spine_ip})",
                 )
             )
+        for spec in topo.LINKS:
+            fid = f"shut-session:{spec.leaf}:{spec.spine}"
+            title = f"Shut {spec.leaf}'s BGP session with {spec.spine} (neighbor shutdown)"
+            faults.append(Fault(fid, title))
         for node in topo.NODES:
             faults.append(
                 Fault(f"stop-calico-node:{node.name}", f"Stop calico-node on {node.name}")
@@ -136,6 +147,11 @@ class FaultBoard:
             if (leaf, spine) not in self.fabric.sessions:
                 raise NotFound(f"{fault_id}: no uplink between {leaf!r} and {spine!r}")
             self.fabric.set_link(leaf, spine, not active, t)
+        elif kind == "shut-session":
+            leaf, _, spine = arg.partition(":")
+            if (leaf, spine) not in self.fabric.sessions:
+                raise NotFound(f"{fault_id}: no session between {leaf!r} and {spine!r}")
+            self.fabric.set_admin(leaf, spine, active, t)
         elif kind == "stop-calico-node":
             if arg not in topo.NODE_BY_NAME:
                 raise NotFound(f"{fault_id}: no node named {arg!r}")
@@ -194,3 +210,30 @@ class FaultBoard:
             self.active.add(fault_id)
         else:
             self.active.discard(fault_id)
+
+
+class DemoFaultCalls:
+    """The LabBackend calls of the fault palette, mixed into DemoBackend (which owns the
+    board and the clock)."""
+
+    faultboard: FaultBoard
+    sim: Simulation
+
+    if TYPE_CHECKING:  # DemoBackend's
+
+        def _ensure_driver(self) -> None: ...
+
+        def _now(self) -> float: ...
+
+    def faults(self) -> list[Fault]:
+        return self.faultboard.catalogue()
+
+    def inject_fault(self, fault_id: str) -> None:
+        """A fault in place from the start (`--demo-fault`), before any driver runs."""
+        audit.record_call(f"demo: inject fault {fault_id}")
+        self.faultboard.set(fault_id, True, self.sim.now())
+
+    async def set_fault(self, fault_id: str, active: bool) -> None:
+        self._ensure_driver()
+        audit.record_call(f"demo: {'inject' if active else 'clear'} fault {fault_id}")
+        self.faultboard.set(fault_id, active, self._now())

@@ -28,6 +28,7 @@ from fabrictui.backends.base import (
     Unreachable,
 )
 from fabrictui.backends.real.bgp import BgpModeReal
+from fabrictui.backends.real.bgp_detail import BgpDetailReal
 from fabrictui.backends.real.capture import SshCapture, open_ssh_capture
 from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
@@ -94,7 +95,7 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(BgpModeReal, RehearsalFaults, DnsProbeReal, LabBackend):
+class RealLabBackend(BgpModeReal, RehearsalFaults, DnsProbeReal, BgpDetailReal, LabBackend):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
     def __init__(

@@ -43,10 +43,13 @@ from __future__ import annotations
 from fabrictui.model import BgpSummary
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp.json_summary import parse_json
+from fabrictui.parsers.bgp.neighbor import BgpNeighbor, no_such_neighbor
+from fabrictui.parsers.bgp.neighbor_json import parse_neighbors_json
+from fabrictui.parsers.bgp.neighbor_text import parse_neighbors_text
 from fabrictui.parsers.bgp.text import parse_text
 from fabrictui.parsers.bgp.values import parse_bgp_uptime_seconds
 
-__all__ = ["parse_bgp_summary", "parse_bgp_uptime_seconds"]
+__all__ = ["parse_bgp_neighbors", "parse_bgp_summary", "parse_bgp_uptime_seconds"]
 
 
 def parse_bgp_summary(text: str) -> BgpSummary:
@@ -61,3 +64,21 @@ def parse_bgp_summary(text: str) -> BgpSummary:
     if start[0] == "[":
         raise ParseError("BGP summary JSON is a list, not an object")
     return parse_text(text)
+
+
+def parse_bgp_neighbors(text: str) -> list[BgpNeighbor]:
+    """`show bgp neighbors [PEER]` as FRR's JSON or text (NCLU's `net show bgp neighbor`
+    prints FRR's text): `parsers.bgp.neighbor`. [] when the device says there is no such
+    neighbour (`no_such_neighbor` gives its words)."""
+    if not isinstance(text, str):
+        raise ParseError(f"BGP neighbor detail must be text, not {type(text).__name__}")
+    start = text.lstrip()
+    if not start:
+        raise ParseError("empty BGP neighbor detail")
+    if no_such_neighbor(start) is not None:
+        return []
+    if start[0] == "{":
+        return parse_neighbors_json(start)
+    if start[0] == "[":
+        raise ParseError("BGP neighbor JSON is a list, not an object")
+    return parse_neighbors_text(text)

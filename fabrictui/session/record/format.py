@@ -24,7 +24,9 @@ the frames' one-way times and losses per node pair (TransitSnapshot, as often), 
 [level, line] from the action log, `verify` a list of CheckResult, `ping` a dict
 of PingResult by (source pod, target pod), `trace` a TraceResult, `snapshot` the
 whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
-note that frames were not recorded (the writer was behind).
+note that frames were not recorded (the writer was behind), `bgpreset` [switch, peer,
+state, words] why a session went down, read when the fabric poll saw it (replay skips it;
+the report lists it with the change).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
-    "verify", "ping", "trace", "snapshot", "gap",
+    "verify", "ping", "trace", "snapshot", "gap", "bgpreset",
 )  # fmt: skip
 
 SCHEMA = """

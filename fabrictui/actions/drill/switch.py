@@ -1,0 +1,77 @@
+"""Kind "switch": its interfaces (state, speed, MTU, error counters) and its sessions
+(issue 26). What cannot be read goes into the Detail's problems in the source's words and
+the rest is still shown: a switch whose interfaces do not answer still lists its sessions."""
+
+from __future__ import annotations
+
+from fabrictui.backends.base import BackendError, LabBackend, NotFound
+from fabrictui.parsers.interfaces import Interface
+from fabrictui.render.detail import Detail, DetailLink, DetailSection
+
+
+def interface_row(i: Interface) -> tuple[str, str]:
+    speed = f"{i.speed_mbps} Mb/s" if i.speed_mbps is not None else "no speed"
+    mtu = f"MTU {i.mtu}" if i.mtu is not None else "MTU -"
+    counters = f"errors rx {i.rx_errors or 0} tx {i.tx_errors or 0}"
+    counters += f", drops rx {i.rx_dropped or 0} tx {i.tx_dropped or 0}"
+    if i.carrier_changes is not None:
+        counters += f", carrier changes {i.carrier_changes}"
+    return i.name, f"{i.state}, {speed}, {mtu}, {counters}"
+
+
+def _bad(i: Interface) -> bool:
+    """A switch port that is down or counts errors (lo and eth0 are not the fabric's)."""
+    return i.name not in ("lo", "eth0") and (i.state in ("down", "lowerlayerdown") or i.errors > 0)
+
+
+async def describe_switch(backend: LabBackend, name: str, namespace: str | None) -> Detail:
+    hosts = await backend.list_hosts()
+    host = next((h for h in hosts if h.name == name), None)
+    if host is None or not host.role.is_switch:
+        raise NotFound(f"{name}: no such switch in this lab")
+    rows = [("Role", host.role.value), ("VM", host.state.value)]
+    if host.rack is not None:
+        rows.append(("Rack", str(host.rack)))
+    if host.asn is not None:
+        rows.append(("AS", str(host.asn)))
+    if host.address:
+        rows.append(("Router ID", host.address))
+    sections = [DetailSection("Switch", tuple(rows))]
+    problems: list[str] = []
+    try:
+        interfaces = await backend.switch_interfaces(name)
+    except BackendError as err:
+        problems.append(f"interfaces: {err}")
+    else:
+        severity = "bad" if any(_bad(i) for i in interfaces) else "normal"
+        sections.append(
+            DetailSection(
+                "Interfaces", tuple(interface_row(i) for i in interfaces), severity=severity
+            )
+        )
+    links = []
+    reading = await backend.bgp_summary(name)
+    if reading.summary is None:
+        problems.append(f"sessions: {reading.error or 'no summary'}")
+    else:
+        session_rows = []
+        for p in reading.summary.peers:
+            who = p.neighbor + (f" ({p.hostname})" if p.hostname else "")
+            state = p.state
+            if p.established and p.prefixes_received is not None:
+                state += f", {p.prefixes_received} prefixes"
+            session_rows.append((who, f"{state}, {p.uptime}"))
+            links.append(DetailLink("session", f"{name}/{p.neighbor}", why=f"{p.state}"))
+        down = any(not p.established for p in reading.summary.peers)
+        sections.append(
+            DetailSection("Sessions", tuple(session_rows), severity="bad" if down else "normal")
+        )
+    links.append(DetailLink("vm", name, why="what vagrant says of it"))
+    return Detail(
+        kind="switch",
+        name=name,
+        sections=tuple(sections),
+        links=tuple(links),
+        source=f"{name}: /sys/class/net and its BGP summary",
+        problems=tuple(problems),
+    )

@@ -1,0 +1,65 @@
+"""Why a session went down, read when the fabric poll sees it leave Established and kept
+in the recording (issue 26): a `bgpreset` event, [switch, peer, state, words], where the
+words are the switch's reason and the NOTIFICATION in RFC words
+(`actions.drill.session.reset_words`). The report lists it beside the session's change
+(`session/record/bgp_changes.py`).
+
+Read inside the fabric poll, before its readings are handed on, so it needs no task of its
+own and ends with the poll: at most `MAX_READS` sessions a poll, each within
+`READ_SECONDS` (a switch that does not answer costs the poll that much once). A lab that
+cannot read a neighbour's detail gets its words recorded instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fabrictui.actions.drill.session import reset_words
+from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.model import SwitchReading
+from fabrictui.session.state import LabState
+
+KIND = "bgpreset"
+READ_SECONDS = 3.0
+MAX_READS = 8
+
+
+def went_down(
+    before: dict[str, SwitchReading], after: dict[str, SwitchReading]
+) -> list[tuple[str, str]]:
+    """(switch, neighbour) of every session Established before and listed, not
+    Established, now (one that is no longer listed has no detail to read)."""
+    up_before = {
+        (switch, p.neighbor)
+        for switch, r in before.items()
+        if r.summary is not None
+        for p in r.summary.peers
+        if p.established
+    }
+    return [
+        (switch, p.neighbor)
+        for switch, r in after.items()
+        if r.summary is not None
+        for p in r.summary.peers
+        if not p.established and (switch, p.neighbor) in up_before
+    ]
+
+
+async def record_resets(
+    backend: LabBackend,
+    state: LabState,
+    before: dict[str, SwitchReading],
+    after: dict[str, SwitchReading],
+) -> None:
+    async def one(switch: str, peer: str) -> None:
+        try:
+            async with asyncio.timeout(READ_SECONDS):
+                neighbor = await backend.bgp_neighbor(switch, peer)
+        except (BackendError, TimeoutError) as err:
+            state.note(KIND, [switch, peer, "", f"not read: {err or 'no answer in time'}"])
+            return
+        state.note(KIND, [switch, peer, neighbor.state, reset_words(neighbor)])
+
+    pairs = went_down(before, after)[:MAX_READS]
+    if pairs:
+        await asyncio.gather(*(one(switch, peer) for switch, peer in pairs))
