@@ -38,6 +38,8 @@ class SharedLab:
             why = self._unhealthy(self._dir)
             if why:
                 self.replaced.append(why)
+                # past pytest's capture: CI's log says which module left it broken, and how
+                print(f"\nshared lab not healthy, built again: {why}", file=sys.__stderr__)
                 self.close()
         if self._dir is None:
             self._build()
