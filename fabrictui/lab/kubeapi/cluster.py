@@ -18,9 +18,10 @@ from fabrictui.lab.kubeapi import versions
 from fabrictui.lab.kubeapi.controllers import endpoints, workloads
 from fabrictui.lab.kubeapi.controllers.bgp import BgpMode
 from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
-from fabrictui.lab.kubeapi.controllers.events import Recorder
+from fabrictui.lab.kubeapi.controllers.events import EVENTS_GROUP_KEY, Recorder
 from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
 from fabrictui.lab.kubeapi.controllers.parts import Timing
+from fabrictui.lab.kubeapi.controllers.podlogs import PodLogs
 from fabrictui.lab.kubeapi.controllers.policy import PolicyFilter
 from fabrictui.lab.kubeapi.controllers.proxy import ServiceProxy
 from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
@@ -56,7 +57,8 @@ class Cluster:
         self.store = Store(history=history)
         self.registry = Registry.builtin(self.profile)
         self.hosts: dict[str, KubeHost] = {h.name: h for h in inventory.hosts}
-        self.events = Recorder(self.store)
+        self.events = Recorder(self.store, mirror=EVENTS_GROUP_KEY in self.registry.types)
+        self.podlogs = PodLogs()  # what the containers wrote (pods/log)
         self.kubelet = Kubelet(self)
         self.calico = CalicoAgent(self)
         self.bgp = BgpMode(self)  # calico-node's BIRD and native routing (BGP mode)
