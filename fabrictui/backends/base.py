@@ -33,6 +33,7 @@ from fabrictui.model import (
     WatchEvent,
 )
 from fabrictui.parsers.bird import BirdProtocol
+from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.parsers.netpolicy import PolicyReading
 from fabrictui.parsers.routes import Route
 
@@ -292,6 +293,34 @@ class LabBackend(abc.ABC):
     async def node_bgp_status(self, node: str) -> list[BirdProtocol]:
         """The node's BIRD protocols (`birdcl show protocols` in calico-node), parsed."""
         raise BackendError(f"{self.info().kind} labs cannot read BIRD on {node}")
+
+    # -- drill down (issue 26): one object's detail, events and logs ----------------------
+
+    async def read_object(
+        self, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """The API object of a "pod" or a "node", as the API serves it; NotFound in its words."""
+        raise BackendError(f"{self.info().kind} labs cannot read Kubernetes objects")
+
+    async def list_events(
+        self, namespace: str | None = None, about: tuple[str, str] | None = None
+    ) -> list[KubeEvent]:
+        """Events (events.k8s.io where served, else core/v1) of `namespace` (None: all), only
+        those of the object `about` = (kind, name) when given."""
+        raise BackendError(f"{self.info().kind} labs cannot read events")
+
+    async def pod_log(
+        self, namespace: str, name: str, container: str | None = None,
+        previous: bool = False, tail: int | None = None,
+    ) -> list[str]:  # fmt: skip
+        """A container's log, its newest lines (bounded); the API's refusal in its words."""
+        raise BackendError(f"{self.info().kind} labs cannot read logs")
+
+    def follow_pod_log(
+        self, namespace: str, name: str, container: str | None = None, tail: int | None = None
+    ) -> AsyncIterator[str]:
+        """A container's log as it is written, until the stream ends (the pod went)."""
+        raise BackendError(f"{self.info().kind} labs cannot follow logs")
 
     # -- faults (labs that can break themselves on purpose) ----------------------------
 

@@ -17,3 +17,15 @@ from fabrictui.render.detail import Detail
 Describer = Callable[[LabBackend, str, str | None], Awaitable[Detail]]
 
 DESCRIBERS: dict[str, Describer] = {}
+
+
+def _register() -> None:
+    # imported here, not above: the kinds' modules import this package's Describer
+    from fabrictui.actions.drill.node import describe_node
+    from fabrictui.actions.drill.pod import describe_pod
+
+    DESCRIBERS["pod"] = describe_pod
+    DESCRIBERS["node"] = describe_node
+
+
+_register()

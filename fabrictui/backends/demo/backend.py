@@ -37,6 +37,7 @@ from fabrictui.backends.demo import apiserver, tracing
 from fabrictui.backends.demo import routes as demo_routes
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.bgp import DemoBgp
+from fabrictui.backends.demo.drill.calls import DemoDrillCalls
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.faults import FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
@@ -78,7 +79,7 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
+class DemoBackend(DemoDrillCalls, DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
     def __init__(
         self,
         scenario: str = "fresh",

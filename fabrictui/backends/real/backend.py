@@ -33,6 +33,7 @@ from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.real.kube.drill import KubeDrillReal
 from fabrictui.backends.real.kube.policies import read_policies
 from fabrictui.backends.real.kube.services import list_services
 from fabrictui.backends.real.probes.capture_point import CapturePoints
@@ -93,7 +94,7 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
+class RealLabBackend(KubeDrillReal, BgpModeReal, RehearsalFaults, LabBackend):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
     def __init__(
