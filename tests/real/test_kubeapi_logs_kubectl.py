@@ -190,3 +190,36 @@ def test_events_in_both_of_1_15s_shapes(kubectl: Kubectl, calico: dict[str, str]
     # v1 of the group is not served by 1.15
     v1 = kubectl.run("get", "--raw", "/apis/events.k8s.io/v1/events", check=False)
     assert v1.returncode != 0 and "NotFound" in v1.stderr
+
+
+async def test_the_real_backends_readers_against_the_lab_api(
+    lab: ServerThread, calico: dict[str, str]
+) -> None:
+    """backends/real/kube/drill.py through the official client: the object, the events from
+    events.k8s.io/v1beta1 (1.15 serves it; v1 is a 404 it falls back from), a bounded read,
+    and the API's refusal in its own words."""
+    from fabrictui.backends.base import BackendError
+    from fabrictui.backends.real.kube.client import KubeClient
+    from fabrictui.backends.real.kube.drill import KubeDrillReal
+
+    reader = KubeDrillReal()
+    reader.kube = KubeClient(lab.kubeconfig)
+    pod_name = calico["k8s-node-l1-2"]
+    try:
+        pod = await reader.read_object("pod", pod_name, "kube-system")
+        assert pod["spec"]["nodeName"] == "k8s-node-l1-2"
+        events = await reader.list_events("kube-system", ("Pod", pod_name))
+        assert {"Pulled", "Created", "Started"} <= {e.reason for e in events}
+        assert all(e.object_name == pod_name for e in events)
+        lines = await reader.pod_log("kube-system", pod_name, "calico-node", tail=3)
+        assert len(lines) == 3 and all(CALICO_LINE.match(line) for line in lines)
+        with pytest.raises(BackendError, match="previous terminated container"):
+            await reader.pod_log("kube-system", pod_name, "calico-node", previous=True)
+        with pytest.raises(BackendError, match='pods "gone" not found'):
+            await reader.read_object("pod", "gone", "kube-system")
+        followed = reader.follow_pod_log("kube-system", pod_name, "calico-node", tail=1)
+        first = await anext(followed)
+        assert first == lines[-1]
+        await followed.aclose()
+    finally:
+        await reader.kube.close()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 LOG_LINES = 5000  # a read without --tail: the newest this many
 LOG_BYTES = 4 * 1024 * 1024
 FOLLOW_QUEUE = 1000
+FOLLOW_READ_S = 86400.0  # the client wants a number: a day without a line ends a follow
 LINE_MAX = 16 * 1024  # a longer line is cut (a log line of megabytes is not read whole)
 EVENT_GROUP = "events.k8s.io"
 
@@ -168,7 +169,8 @@ class KubeDrillReal:
                     name, namespace, container=container or None, follow=True,
                     tail_lines=LOG_LINES if tail is None else min(tail, LOG_LINES),
                     _preload_content=False,
-                    _request_timeout=(min(5.0, kube.request_timeout), None),
+                    # a follow may be silent for long: only the connect is bounded here
+                    _request_timeout=(min(5.0, kube.request_timeout), FOLLOW_READ_S),
                 )  # fmt: skip
                 current["resp"] = resp
                 for line in read_lines(resp):
