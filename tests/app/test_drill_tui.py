@@ -85,6 +85,10 @@ async def test_a_kind_without_detail_says_so_and_a_gone_pod_says_the_apis_words(
         assert isinstance(app.screen, MainScreen)
         if "session" not in DESCRIBERS:  # until the BGP session describer is merged
             assert text(app.main, "#status") == "no detail for session"
+        await pilot.press("1", "enter")  # the VM pane: what the lab's VM source says
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail)
+        assert app.screen.kind == "vm" and "Provider:" in text(app.screen, "#detail-body")
+        await pilot.press("escape")
         app.main.drill.open_detail("pod", "gone-away", "space1")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.error)
         assert 'pods "gone-away" not found' in text(app.screen, "#detail-title")

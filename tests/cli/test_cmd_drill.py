@@ -58,6 +58,10 @@ def test_describe_not_found_and_unknown_kind() -> None:
     assert "node" in unknown.stderr and "pod" in unknown.stderr
     node = fabrictui("describe", "node", "k8s-node-l2-2", "--demo", "ready")
     assert node.returncode == 0 and "Tunnel address:" in node.stdout
+    vm = fabrictui("describe", "vm", "leaf1", "--demo", "ready")
+    assert vm.returncode == 0 and "fabrictui describe switch leaf1" in vm.stdout
+    no_vm = fabrictui("describe", "vm", "leaf9", "--demo", "ready")
+    assert no_vm.returncode == 2 and "no VM 'leaf9'" in no_vm.stderr
 
 
 def test_logs_tail_previous_and_refusals() -> None:

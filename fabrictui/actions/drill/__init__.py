@@ -23,9 +23,11 @@ def _register() -> None:
     # imported here, not above: the kinds' modules import this package's Describer
     from fabrictui.actions.drill.node import describe_node
     from fabrictui.actions.drill.pod import describe_pod
+    from fabrictui.actions.drill.vm import describe_vm
 
     DESCRIBERS["pod"] = describe_pod
     DESCRIBERS["node"] = describe_node
+    DESCRIBERS["vm"] = describe_vm
 
 
 _register()
