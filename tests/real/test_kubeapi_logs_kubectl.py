@@ -6,6 +6,7 @@ The server runs in a thread with the memory data plane (as test_kubeapi_kubectl.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -223,3 +224,74 @@ async def test_the_real_backends_readers_against_the_lab_api(
         await followed.aclose()
     finally:
         await reader.kube.close()
+
+
+BIRD_DOWN = """BIRD v0.3.3+birdv1.6.8 ready.
+name     proto    table    state  since       info
+static1  Static   master   up     13:20:01
+kernel1  Kernel   master   up     13:20:01
+device1  Device   master   up     13:20:01
+direct1  Direct   master   up     13:20:01
+Node_10_0_102_1 BGP      master   start  13:21:44    Active        Socket: Connection refused
+Mesh_10_0_102_102 BGP      master   up     13:20:05    Established
+"""
+BIRD_UP = BIRD_DOWN.replace("start  13:21:44    Active        Socket: Connection refused",
+                            "up     13:22:10    Established")  # fmt: skip
+
+
+def probe(lab: ServerThread) -> None:
+    """One round of the readiness prober, on the server's loop."""
+    asyncio.run_coroutine_threadsafe(lab.cluster.readiness.probe_once(), lab.loop).result(10)
+
+
+def test_calico_node_readiness_follows_bird(
+    lab: ServerThread, kubectl: Kubectl, calico: dict[str, str]
+) -> None:
+    """The prober's part of a BGP-mode node whose leaf session is down: 0/1, the probe's
+    words in an Unhealthy event (repeats counted), ready again once BIRD is. BIRD's answer is
+    given here in BIRD 1.6's own table (the memory data plane runs no BIRD); a stopped BIRD
+    reads as calico-node's socket error."""
+    from fabrictui.lab.calico_dataplane import DataplaneError
+
+    pod = calico["k8s-node-l2-1"]
+    answers = {"text": BIRD_DOWN}
+
+    async def query(netns: str) -> str:
+        if answers["text"] is None:
+            raise DataplaneError("birdc: Unable to connect to server control socket")
+        return answers["text"]
+
+    prober = lab.cluster.readiness
+    prober.bgp_nodes = lambda: {"k8s-node-l2-1": "ns-of-l2-1"}
+    prober.query = query
+    try:
+        probe(lab)
+        probe(lab)
+        row = kubectl("get", "pod", "-n", "kube-system", pod, "--no-headers").split()
+        assert row[1] == "0/1", row
+        events = json.loads(kubectl(
+            "get", "events", "-n", "kube-system", "-o", "json",
+            "--field-selector", f"involvedObject.name={pod},reason=Unhealthy",
+        ))["items"]  # fmt: skip
+        assert len(events) == 1 and events[0]["count"] == 2 and events[0]["type"] == "Warning"
+        assert events[0]["message"] == (
+            "Readiness probe failed: calico/node is not ready: BIRD is not ready: "
+            "BGP not established with 10.0.102.1"
+        )
+        answers["text"] = None  # BIRD stopped
+        probe(lab)
+        stopped = kubectl(
+            "get",
+            "events",
+            "-n",
+            "kube-system",
+            "--field-selector",
+            f"involvedObject.name={pod},reason=Unhealthy",
+        )
+        assert "Error querying BIRD: unable to connect to BIRDv4 socket" in stopped
+        answers["text"] = BIRD_UP
+        probe(lab)
+        row = kubectl("get", "pod", "-n", "kube-system", pod, "--no-headers").split()
+        assert row[1] == "1/1", row
+    finally:
+        prober.bgp_nodes = lab.cluster._bird_nodes

@@ -189,3 +189,16 @@ async def test_demo_pending_pod_has_no_host_in_the_apis_words() -> None:
         assert "FailedScheduling" in events.lines[0] and events.severity == "warn"
     finally:
         await backend.close()
+
+
+def test_the_lab_probe_reads_birds_own_table() -> None:
+    """calico-node's BIRD readiness in the rehearsal lab, on BIRD 1.6's recorded answers."""
+    from fabrictui.lab.kubeapi.controllers.readiness import bird_words
+
+    bird = TEST_DATA / "bird"
+    assert bird_words((bird / "bird-1.6-calico-node-bgp-mode.txt").read_text()) == ""
+    assert bird_words((bird / "bird-1.6.8-rehearsal-node.txt").read_text()) == ""
+    assert bird_words((bird / "bird-1.6-calico-node-mesh-raw.txt").read_text()) == (
+        "calico/node is not ready: BIRD is not ready: "
+        "BGP not established with 10.0.102.101,10.0.102.1"
+    )

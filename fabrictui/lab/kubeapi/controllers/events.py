@@ -30,6 +30,29 @@ class Recorder:
         self.mirror = mirror
         self._recorded: deque[tuple[str, str]] = deque()
         self._last_ns = 0
+        self._latest: dict[tuple[str, str, str], tuple[str, str]] = {}  # aggregated events
+
+    def _bump(self, same: tuple[str, str, str]) -> bool:
+        where = self._latest.get(same)
+        if where is None:
+            return False
+        keys = (EVENTS, EVENTS_GROUP_KEY) if self.mirror else (EVENTS,)
+        now = now_rfc3339()
+        for key in keys:
+            current = self.store.get(key, *where)
+            if current is None:
+                self._latest.pop(same, None)
+                return False
+            current = {**current}
+            if key == EVENTS:
+                current["count"] = int(current.get("count") or 1) + 1
+                current["lastTimestamp"] = now
+            else:
+                current["deprecatedCount"] = int(current.get("deprecatedCount") or 1) + 1
+                current["deprecatedLastTimestamp"] = now
+            with contextlib.suppress(ApiError):
+                self.store.update(key, current)
+        return True
 
     def _clock(self) -> int:
         self._last_ns = max(time.time_ns(), self._last_ns + 1)
@@ -43,8 +66,14 @@ class Recorder:
         component: str,
         event_type: str = "Normal",
         host: str | None = None,
+        aggregate: bool = False,
     ) -> None:
+        """`aggregate`: the same event again for the same object counts on the one already
+        recorded (count, lastTimestamp), as the kubelet's event correlator does for probes."""
         meta = obj.get("metadata", {})
+        same = (meta.get("uid", ""), reason, message)
+        if aggregate and self._bump(same):
+            return
         namespace = meta.get("namespace") or "default"
         now = now_rfc3339()
         source: Obj = {"component": component}
@@ -79,6 +108,8 @@ class Recorder:
         with contextlib.suppress(ApiError):
             created = self.store.create(EVENTS, event)
             self._recorded.append((namespace, created["metadata"]["name"]))
+            if aggregate:
+                self._latest[same] = (namespace, created["metadata"]["name"])
             if self.mirror:
                 self.store.create(EVENTS_GROUP_KEY, as_events_group(event))
         while len(self._recorded) > self.keep:
