@@ -202,3 +202,35 @@ def test_the_lab_probe_reads_birds_own_table() -> None:
         "calico/node is not ready: BIRD is not ready: "
         "BGP not established with 10.0.102.101,10.0.102.1"
     )
+
+
+async def test_demo_bird_stopped_in_bgp_mode() -> None:
+    """The done-when case on the demo lab: in BGP mode, BIRD stopped in k8s-node-l1-1's
+    calico-node: its pod 0/1 (the pane's and the detail's), the probe's words (a stopped
+    BIRD: calico-node's socket error), the node linking its session on its leaf."""
+    vxlan = DemoBackend("ready")
+    assert not [f for f in vxlan.faults() if f.id.startswith("stop-bird:")]  # BGP mode only
+    await vxlan.close()
+    backend = DemoBackend("ready-bgp")
+    try:
+        await backend.start()
+        assert "stop-bird:k8s-node-l1-1" in {f.id for f in backend.faults()}
+        await backend.set_fault("stop-bird:k8s-node-l1-1", True)
+        pods = await backend.list_pods("kube-system")
+        pod = next(p for p in pods if p.owner == "calico-node" and p.node == "k8s-node-l1-1")
+        assert pod.ready_text == "0/1"
+        detail = await DESCRIBERS["pod"](backend, pod.name, "kube-system")
+        words = {s.title: s for s in detail.sections}["Probe failures"].lines[0]
+        assert words.startswith("Readiness probe failed: calico/node is not ready: BIRD is not")
+        assert "unable to connect to BIRDv4 socket" in words
+        node = await DESCRIBERS["node"](backend, "k8s-node-l1-1", None)
+        assert (
+            DetailLink("session", "leaf1/10.0.101.101", why="its BGP session on its leaf")
+            in node.links
+        )
+        assert any("BIRD" in p for p in node.problems)  # its BIRD does not answer
+        await backend.set_fault("stop-bird:k8s-node-l1-1", False)
+        pods = await backend.list_pods("kube-system")
+        assert next(p for p in pods if p.name == pod.name).ready_text == "1/1"
+    finally:
+        await backend.close()

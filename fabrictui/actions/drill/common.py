@@ -57,3 +57,13 @@ def session_link(backend: LabBackend, node: str, message: str) -> DetailLink | N
     if switch is None or address is None:
         return None
     return DetailLink("session", f"{switch}/{address}", why=f"readiness names BGP peer {peer}")
+
+
+def leaf_session(backend: LabBackend, node: str) -> DetailLink | None:
+    """BGP mode: the node's session on the leaf it peers with, as the leaf names it."""
+    info = backend.info()
+    switch = next((a for a, b in info.expected_sessions if b == node), None)
+    address = next((ip for ip, host in info.peer_addresses if host == node), None)
+    if switch is None or address is None:
+        return None
+    return DetailLink("session", f"{switch}/{address}", why="its BGP session on its leaf")

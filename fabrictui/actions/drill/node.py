@@ -4,7 +4,7 @@ its events."""
 
 from __future__ import annotations
 
-from fabrictui.actions.drill.common import events_section, object_events
+from fabrictui.actions.drill.common import events_section, leaf_session, object_events
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.objects import NodeDetail, node_detail
@@ -47,7 +47,7 @@ def _sections(node: NodeDetail) -> list[DetailSection]:
 
 
 async def _calico_section(
-    backend: LabBackend, node: NodeDetail, problems: list[str]
+    backend: LabBackend, node: NodeDetail, problems: list[str], links: list[DetailLink]
 ) -> DetailSection:
     rows = [("Tunnel address", node.tunnel_ip or "<none: Calico has not run here>")]
     if node.calico_ip:
@@ -63,6 +63,9 @@ async def _calico_section(
     lines: tuple[str, ...] = ()
     try:
         if await backend.calico_mode() == "bgp":
+            link = leaf_session(backend, node.name)
+            if link is not None:
+                links.append(link)
             protocols = await backend.node_bgp_status(node.name)
             lines = tuple(
                 f"BIRD {p.name}: {p.state} {p.info}".rstrip() for p in protocols if p.proto == "BGP"
@@ -81,8 +84,8 @@ async def describe_node(backend: LabBackend, name: str, namespace: str | None = 
         raise BackendError(f"node {name}: {err}") from None
     problems: list[str] = []
     sections = _sections(node)
-    sections.append(await _calico_section(backend, node, problems))
     links: list[DetailLink] = []
+    sections.append(await _calico_section(backend, node, problems, links))
     try:
         pods = [p for p in await backend.list_pods() if p.node == node.name]
         lines = tuple(

@@ -22,6 +22,10 @@ FELIX_DOWN = (
     "calico/node is not ready: felix is not ready: Get http://localhost:9099/readiness: "
     "dial tcp 127.0.0.1:9099: connect: connection refused"
 )
+BIRD_DOWN = (
+    "calico/node is not ready: BIRD is not ready: Error querying BIRD: unable to connect to "
+    "BIRDv4 socket: dial unix /var/run/calico/bird.ctl: connect: connection refused"
+)
 CALICO_PID = 57
 
 
@@ -72,6 +76,8 @@ def readiness_failure(kube: KubeSim, bgp: DemoBgp | None, pod: PodRec, now: floa
         return ""
     if pod.node in kube.calico_faulted:
         return FELIX_DOWN
+    if bgp is not None and bgp.backend == "bird" and pod.node in bgp.stopped:
+        return BIRD_DOWN
     peer = bird_not_ready(kube, bgp, pod.node, now)
     if peer:
         return f"calico/node is not ready: BIRD is not ready: BGP not established with {peer}"
