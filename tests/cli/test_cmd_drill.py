@@ -30,7 +30,8 @@ def fabrictui(*args: str) -> subprocess.CompletedProcess[str]:
 def test_describe_a_failing_calico_node() -> None:
     done = fabrictui("describe", "pod", CALICO, "-n", "kube-system", "--demo", "ready", *FAULT)
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    lab_line, out = done.stdout.split("\n", 1)
+    assert lab_line.startswith("lab: demo")
     assert out.startswith(f"pod kube-system/{CALICO}  (API)")
     assert "Probe failures:" in out and "felix is not ready" in out
     assert "Readiness:     exec [/bin/calico-node -felix-ready]" in out
@@ -84,7 +85,8 @@ def test_logs_tail_previous_and_refusals() -> None:
 def test_events_warning_first_and_for_one_object() -> None:
     done = fabrictui("events", "-n", "kube-system", "--demo", "ready", *FAULT)
     assert done.returncode == 0, done.stderr
-    rows = done.stdout.splitlines()
+    lab_line, *rows = done.stdout.splitlines()
+    assert lab_line.startswith("lab: demo")
     assert rows[0].split()[:4] == ["NAMESPACE", "LAST", "SEEN", "TYPE"]
     types = [row.split()[2] for row in rows[1:]]
     assert "Warning" in types and types == sorted(types, key=lambda t: t != "Warning")

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             emit(json.dumps({"lab": backend.info().to_json(), **detail.to_json()}, indent=2))
         else:
-            emit(detail_text(detail).rstrip("\n"))
+            emit(backend.info().describe() + "\n" + detail_text(detail).rstrip("\n"))
         return EXIT_OK
 
     return run_on_lab(args, PROG, body, target=f"{args.kind} {args.name}")

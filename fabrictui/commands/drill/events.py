@@ -59,10 +59,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             found = [dataclasses.asdict(e) for e in events]
             emit(json.dumps({"lab": backend.info().to_json(), "events": found}, indent=2))
-        elif events:
-            emit(table(events))
         else:
-            emit("No events found.")
+            emit(
+                backend.info().describe() + "\n" + (table(events) if events else "No events found.")
+            )
         return EXIT_OK
 
     return run_on_lab(args, PROG, body, target=args.about or (args.namespace or "all"))

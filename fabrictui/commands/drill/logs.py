@@ -1,7 +1,8 @@
 """`fabrictui logs POD [-n NS] [-c CONTAINER] [--previous] [--tail N] [--follow]`: a
 container's log, as `kubectl logs` prints it; the API's refusal in its own words.
 
-Never all in memory: without --tail the newest lines the backend bounds a read to; with
+The output is the log itself, as `kubectl logs` prints it (no lab line first: it is data to
+pipe on). Never all in memory: without --tail the newest lines the backend bounds a read to; with
 --follow each line is printed as it comes, until the pod goes or the command is ended.
 Exit 0 when the log was read, 2 when the pod is not found, the API refuses (a container
 waiting to start, no previous instance, a wrong container) or does not answer."""
