@@ -1,9 +1,9 @@
 """Drill down on the rehearsal lab (issue 26), with the stock kubectl and fabrictui's
-commands as typed: calico-node's log tells what the lab's agent did on that node (its block
-and tunnel address as the node's annotations say), an nginx pod's log is nginx 1.17's
-(nothing, it served no request), `kubectl get events` and `fabrictui events` agree, and
-`fabrictui describe` / `logs` read the lab through the real backend. Reads only: the shared
-lab is left as it was.
+commands as typed: calico-node's log tells what the lab's agent did on that node (its
+block and tunnel address as the node's annotations say), an nginx pod's log is its access
+log (a request from its node, in the nginx image's format), `kubectl get events` and
+`fabrictui events` agree, and `fabrictui describe` / `logs` read the lab through the real
+backend. Reads only (one HTTP request): the shared lab is left as it was.
 
 Needs root, FRR, sshd and kubectl (the shared lab's); skips without them, fails without them
 when CI=true."""
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._lab_faults import namespace
 from tests._paths import ROOT
 
 pytestmark = pytest.mark.lab
@@ -65,9 +66,27 @@ def test_logs_events_and_describe_on_the_rehearsal_lab(lab_dir: Path, tmp_path: 
     assert any(f"Claimed block {block}" in line for line in lines)
     assert any(f'IP="{tunnel}"' in line and "vxlan.calico" in line for line in lines)
 
+    # nginx's access log: one request from a node, in the nginx image's `main` format
     nginx = next(p for p in pods if p["metadata"]["namespace"] == "space1")
-    quiet = kubectl(lab, "logs", "-n", "space1", nginx["metadata"]["name"])
-    assert (quiet.returncode, quiet.stdout) == (0, "")
+    before = kubectl(lab, "logs", "-n", "space1", nginx["metadata"]["name"])
+    assert before.returncode == 0 and "GET /drill-down" not in before.stdout
+    request = "GET /drill-down HTTP/1.1\\r\\nHost: x\\r\\nUser-Agent: lab-test\\r\\n\\r\\n"
+    ask = (
+        f"import socket; s = socket.create_connection(('{nginx['status']['podIP']}', 80), 3); "
+        f"s.sendall(b'{request}'); print(s.recv(64))"
+    )
+    node_ns = namespace(lab, nginx["spec"]["nodeName"])
+    done = subprocess.run(
+        ["ip", "netns", "exec", node_ns, sys.executable, "-c", ask],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert "200 OK" in done.stdout, done.stderr
+    after = kubectl(lab, "logs", "-n", "space1", nginx["metadata"]["name"], "--tail", "1")
+    assert re.fullmatch(
+        r"\S+ - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "
+        r'"GET /drill-down HTTP/1.1" 200 0 "-" "lab-test" "-"\n',
+        after.stdout,
+    ), after.stdout
 
     events = kubectl(lab, "get", "events", "-n", "kube-system", "--field-selector",
                      f"involvedObject.name={name}")  # fmt: skip

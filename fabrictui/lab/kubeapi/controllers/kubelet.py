@@ -262,6 +262,10 @@ class Kubelet:
         # the pause container's part: a process holding the namespace, which the node's
         # runtime reports (controllers/sandboxes.py)
         await cluster.sandboxes.start(uid_of(pod), ns_of(pod), name_of(pod), net)
-        await cluster.sandboxes.serve(uid_of(pod), net, pod.get("spec") or {})
+        uid = uid_of(pod)
+        await cluster.sandboxes.serve(
+            uid, net, pod.get("spec") or {},
+            lambda container, line: cluster.podlogs.write(uid, container, line),
+        )  # fmt: skip
         await asyncio.sleep(cluster.timing.container_create)
         self._running(pod, host_ip, ip)
