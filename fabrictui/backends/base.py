@@ -303,10 +303,13 @@ class LabBackend(abc.ABC):
         raise BackendError(f"{self.info().kind} labs cannot read Kubernetes objects")
 
     async def list_events(
-        self, namespace: str | None = None, about: tuple[str, str] | None = None
+        self,
+        namespace: str | None = None,
+        about: tuple[str, str] | None = None,
+        warnings_only: bool = False,
     ) -> list[KubeEvent]:
         """Events (events.k8s.io where served, else core/v1) of `namespace` (None: all), only
-        those of the object `about` = (kind, name) when given."""
+        those of the object `about` = (kind, name) when given, only Warnings if asked."""
         raise BackendError(f"{self.info().kind} labs cannot read events")
 
     async def pod_log(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fabrictui.actions.trace.model import TraceResult
 from fabrictui.capture.format import frame_to_line
 from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
+from fabrictui.parsers.kubedetail.events import KubeEvent, order_events
 from fabrictui.render.common import Palette
 from fabrictui.render.transit import transit_lines
 from fabrictui.session.record.reader import Recording
@@ -44,6 +45,7 @@ class Moment:
     frames_total: int
     version: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    warnings: list[KubeEvent] = field(default_factory=list)  # the cluster's, newest first
 
 
 def moment_at(recording: Recording, at: float | None = None) -> Moment:
@@ -83,6 +85,7 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
         transit=[line.plain for line in transit_lines(state.overlay.transit, names, Palette())],
         frames_total=len(frames),
         version=recording.version,
+        warnings=order_events(list(state.warnings)),
     )
 
 

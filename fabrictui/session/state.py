@@ -29,6 +29,7 @@ from fabrictui.model import (
     WatchEvent,
 )
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.session.overlay import OverlaySummary, OverlayView
 
 # Watches and captures only speak on change: their silence is not staleness.
@@ -135,6 +136,9 @@ class LabState:
         self.services: tuple[KubeService, ...] = ()
         self.services_error: str | None = None
         self.services_version = 0
+        # the cluster's Warning events as last read (issue 26: recorded, replayed, reported)
+        self.warnings: tuple[KubeEvent, ...] = ()
+        self.warnings_error: str | None = None
 
     # -- what feeds report -----
 
@@ -186,6 +190,16 @@ class LabState:
         self.services_error = error
         self.services_version += 1
         self._tell("services", [list(self.services), error])
+
+    def set_warnings(self, events: Sequence[KubeEvent], error: str | None = None) -> None:
+        """The Warning events as last read (`error`: why they could not be); told (and
+        recorded) only when they changed."""
+        self.answered("events")
+        if (tuple(events), error) == (self.warnings, self.warnings_error):
+            return
+        self.warnings = tuple(events)
+        self.warnings_error = error
+        self._tell("events", [list(self.warnings), error])
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")

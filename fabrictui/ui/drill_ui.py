@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.events import order_events
 from fabrictui.render.common import Palette
+from fabrictui.session.state import LabState
 from fabrictui.ui.screens.detail import DetailScreen
 from fabrictui.ui.screens.events import EventsScreen
 from fabrictui.ui.screens.logs import LogScreen
@@ -27,6 +29,7 @@ from fabrictui.ui.screens.logs import LogScreen
 class DrillHost(Protocol):
     backend: LabBackend
     palette: Palette
+    state: LabState
 
     def push_screen(self, screen: Screen, callback: Callable[[Any], Any] | None = None) -> Any: ...
 
@@ -130,7 +133,14 @@ class DrillController:
             try:
                 screen.show(order_events(await self.host.backend.list_events(None)))
             except (BackendError, ParseError) as err:
-                screen.show_error(str(err))
+                state = self.host.state
+                seen = state.last_answer.get("events")
+                if seen is None:
+                    screen.show_error(str(err))
+                    return
+                # a replay (or an API that stopped answering): the Warnings as recorded
+                when = time.strftime("%H:%M:%S", time.localtime(seen))
+                screen.show(order_events(list(state.warnings)), f"Warnings as read at {when}")
 
         self._run(screen, read())
 

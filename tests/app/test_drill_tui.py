@@ -94,3 +94,63 @@ async def test_a_kind_without_detail_says_so_and_a_gone_pod_says_the_apis_words(
         assert 'pods "gone-away" not found' in text(app.screen, "#detail-title")
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_warnings_are_recorded_replayed_in_the_event_view_and_reported(tmp_path) -> None:
+    """A recording holds the cluster's Warning events as they changed: a replay's moment
+    has those of then, its event view (E) shows them, the report lists them."""
+    from fabrictui.parsers.kubedetail.events import KubeEvent
+    from fabrictui.report.moment import moment_at
+    from fabrictui.report.render import markdown
+    from fabrictui.session.record import Recorder, Recording
+    from fabrictui.session.record.replay import RecordedLab, ReplayDriver
+    from fabrictui.session.state import LabState
+    from tests.app.test_replay import T0, Clock
+    from tests.cli.test_record import LAB
+
+    words = "Readiness probe failed: calico/node is not ready: BIRD is not ready: " + (
+        "BGP not established with 10.0.101.1"
+    )
+    unhealthy = KubeEvent(
+        "kube-system", "calico-node-7xq2p.1", "Warning", "Unhealthy", words, "Pod",
+        "calico-node-7xq2p", "kube-system", "kubelet, k8s-node-l1-1",
+        "2025-11-26T09:00:00Z", "2025-11-26T09:01:00Z", 7,
+    )  # fmt: skip
+    clock = Clock()
+    path = tmp_path / "warnings.rec.sqlite"
+    recorder = Recorder(path, LAB, clock=clock)
+    state = LabState(LAB, clock)
+    recorder.attach(state)
+    clock.now = T0 + 10
+    state.set_warnings([unhealthy])
+    clock.now = T0 + 100  # past a snapshot
+    state.set_hosts([])
+    clock.now = T0 + 110
+    state.set_warnings([])  # the fault was cleared
+    recorder.close()
+    rec = Recording(path)
+    try:
+        driver = ReplayDriver(rec)
+        replayed = LabState(rec.lab, driver.clock)
+        driver.bind(replayed, lambda event: None)
+        for at, expected in ((T0 + 50, (unhealthy,)), (T0 + 105, (unhealthy,)), (T0 + 115, ())):
+            driver.seek(at)
+            assert replayed.warnings == expected, at
+        assert "| kube-system/pod/calico-node-7xq2p | Unhealthy | 7 |" in markdown(
+            moment_at(rec, T0 + 50)
+        )
+        assert "Warning events" not in markdown(moment_at(rec, T0 + 115))
+        driver = ReplayDriver(rec)
+        settings = Settings(read_only=True, read_only_source="a replay", record=False)
+        app = make_app(RecordedLab(rec), settings, clock=driver.clock, replay=driver)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause(0.3)
+            driver.seek(T0 + 50)
+            await pilot.press("E")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, EventsScreen) and app.screen.events
+            )
+            assert app.screen.events == [unhealthy]
+            assert "Warnings as read at" in text(app.screen, "#events-title")
+    finally:
+        rec.close()

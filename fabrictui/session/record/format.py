@@ -24,7 +24,8 @@ the frames' one-way times and losses per node pair (TransitSnapshot, as often), 
 [level, line] from the action log, `verify` a list of CheckResult, `ping` a dict
 of PingResult by (source pod, target pod), `trace` a TraceResult, `snapshot` the
 whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
-note that frames were not recorded (the writer was behind).
+note that frames were not recorded (the writer was behind), `events` [the cluster's Warning
+events (KubeEvent), why they could not be read] when they changed.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ from fabrictui.actions.trace import model as trace_model
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.kubedetail.events import KubeEvent
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
-    "verify", "ping", "trace", "snapshot", "gap",
+    "verify", "ping", "trace", "snapshot", "gap", "events",
 )  # fmt: skip
 
 SCHEMA = """
@@ -86,6 +88,7 @@ _CLASSES: dict[str, type] = {
         model.PingResult,
         model.CheckResult,
         model.LabInfo,
+        KubeEvent,
         FlowSnapshot,
         TransitSnapshot,
         PairTransit,

@@ -42,6 +42,7 @@ class EventsScreen(Screen[None]):
         self.events: list[KubeEvent] = []
         self.text_filter = about
         self.error = ""
+        self.note = ""
 
     def compose(self) -> ComposeResult:
         yield Static("Events: reading…", id="events-title")
@@ -54,8 +55,9 @@ class EventsScreen(Screen[None]):
         self.query_one("#events-scroll").focus()
         self.loader.load_events(self)
 
-    def show(self, events: list[KubeEvent]) -> None:
-        self.events, self.error = events, ""
+    def show(self, events: list[KubeEvent], note: str = "") -> None:
+        """`note`: where they come from when not from the lab now (a replay's moment)."""
+        self.events, self.error, self.note = events, "", note
         self._draw()
 
     def show_error(self, message: str) -> None:
@@ -79,6 +81,8 @@ class EventsScreen(Screen[None]):
         shown = self.shown()
         warnings = sum(1 for e in shown if e.warning)
         title = f"Events: {len(shown)} ({warnings} Warning), Warning first, newest first"
+        if self.note:
+            title += f"  ({self.note})"
         if self.text_filter:
             title += f"  /{self.text_filter}"
         if self.error:

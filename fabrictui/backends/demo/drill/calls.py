@@ -94,20 +94,29 @@ class DemoDrillCalls:
         raise BackendError(f"no Kubernetes object kind {kind!r} (pod or node)")
 
     async def list_events(
-        self, namespace: str | None = None, about: tuple[str, str] | None = None
+        self,
+        namespace: str | None = None,
+        about: tuple[str, str] | None = None,
+        warnings_only: bool = False,
     ) -> list[KubeEvent]:
         self._ensure_driver()
         now = self._now()
         raw: list[dict[str, Any]] = []
         for pod in self.kube.live_pods():
+            if about is not None and (about[0] != "Pod" or about[1] != pod.name):
+                continue
+            if warnings_only and not story.may_warn(self.kube, self.bgp, pod, now):
+                continue  # told from the state: a pod that cannot have a Warning is skipped
             if namespace is None or pod.namespace == namespace:
                 raw += story.pod_events(self.kube, self.bgp, pod, now)
-        if namespace in (None, "default"):
+        if namespace in (None, "default") and not warnings_only:
             for node in self.kube.nodes.values():
                 raw += story.node_events(self.kube, node, now)
         events = events_from_api({"items": raw})
         if about:
             events = [e for e in events if (e.kind, e.object_name) == about]
+        if warnings_only:
+            events = [e for e in events if e.warning]
         return events
 
     def _log_target(self, namespace: str, name: str, container: str | None) -> PodRec:

@@ -84,6 +84,15 @@ def readiness_failure(kube: KubeSim, bgp: DemoBgp | None, pod: PodRec, now: floa
     return ""
 
 
+def may_warn(kube: KubeSim, bgp: DemoBgp | None, pod: PodRec, now: float) -> bool:
+    """Whether pod_events can hold a Warning for `pod` (cheap: the state, no events made)."""
+    if pod.node is None:
+        return bool(pod.unschedulable)
+    return bool(pod.restarts and pod.status != "Running") or bool(
+        readiness_failure(kube, bgp, pod, now)
+    )
+
+
 def pod_events(kube: KubeSim, bgp: DemoBgp | None, pod: PodRec, now: float) -> list[Obj]:
     obj = pod.api()
     if pod.node is None:

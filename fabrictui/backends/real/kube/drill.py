@@ -69,9 +69,14 @@ class KubeDrillReal:
         return obj
 
     async def list_events(
-        self, namespace: str | None = None, about: tuple[str, str] | None = None
+        self,
+        namespace: str | None = None,
+        about: tuple[str, str] | None = None,
+        warnings_only: bool = False,
     ) -> list[KubeEvent]:
-        """Events of `namespace` (None: all), of the object `about` = (kind, name) if given."""
+        """Events of `namespace` (None: all), of the object `about` = (kind, name) if given,
+        only the Warnings if asked (the server filters: `type=Warning`)."""
+        warning = ["type=Warning"] if warnings_only else []
         kube = self.kube
 
         def read(api: Any) -> Any:
@@ -95,9 +100,8 @@ class KubeDrillReal:
                 except ApiException as exc:
                     if exc.status not in (404, 400):  # not served, or a selector it lacks
                         raise
-            selector = (
-                f"involvedObject.kind={about[0]},involvedObject.name={about[1]}" if about else None
-            )
+            terms = [f"involvedObject.kind={about[0]}", f"involvedObject.name={about[1]}"]
+            selector = ",".join((terms if about else []) + warning) or None
             if namespace is None:
                 return kube._get_json(api, "list_event_for_all_namespaces", field_selector=selector)
             return kube._get_json(
@@ -111,6 +115,8 @@ class KubeDrillReal:
             raise BackendError(f"{kube.part}: events: {err}") from None
         if about:  # a server that ignored the selector still answers only what was asked
             events = [e for e in events if (e.kind, e.object_name) == about]
+        if warnings_only:
+            events = [e for e in events if e.warning]
         return events
 
     async def pod_log(
