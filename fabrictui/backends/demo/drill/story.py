@@ -88,7 +88,8 @@ def may_warn(kube: KubeSim, bgp: DemoBgp | None, pod: PodRec, now: float) -> boo
     """Whether pod_events can hold a Warning for `pod` (cheap: the state, no events made)."""
     if pod.node is None:
         return bool(pod.unschedulable)
-    return bool(pod.restarts and pod.status != "Running") or bool(
+    looping = pod.owner == "calico-node" and pod.node in kube.calico_faulted
+    return bool(pod.restarts and (pod.status != "Running" or looping)) or bool(
         readiness_failure(kube, bgp, pod, now)
     )
 
@@ -116,7 +117,8 @@ def pod_events(kube: KubeSim, bgp: DemoBgp | None, pod: PodRec, now: float) -> l
         ("Started", f"Started container {name}"),
     ):
         out.append(event(obj, reason, message, "kubelet", t + 2, last, runs, host=node))
-    if pod.restarts and pod.status != "Running":
+    looping = pod.owner == "calico-node" and pod.node in kube.calico_faulted
+    if pod.restarts and (pod.status != "Running" or looping):  # (its brief runs included)
         out.append(event(obj, "BackOff", "Back-off restarting failed container", "kubelet",
                          t + 4, now, pod.restarts, "Warning", node))  # fmt: skip
     words = readiness_failure(kube, bgp, pod, now)
