@@ -40,6 +40,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "record": ("recordings.record", "record a lab without a screen, for replay and reports"),
     "replay": ("recordings.replay", "replay a recording in the TUI (FILE or latest)"),
     "report": ("recordings.report", "a report of a recording at one moment, as Markdown or HTML"),
+    "describe": ("drill.describe", "what is known about a pod, node, session, switch or vm"),
+    "logs": ("drill.logs", "a pod's container log (--previous, --tail, --follow)"),
+    "events": ("drill.events", "the cluster's events, Warning first, newest first"),
 }
 
 
@@ -47,7 +50,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
 ENDS_WITH_ITS_TERMINAL = (
     "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record", "mtu",
-    "map",
+    "map", "describe", "logs", "events",
 )  # fmt: skip
 
 

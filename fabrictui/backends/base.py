@@ -37,6 +37,7 @@ from fabrictui.parsers.bgp.bird_session import BirdSession
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor
 from fabrictui.parsers.bird import BirdProtocol
 from fabrictui.parsers.interfaces import Interface
+from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.parsers.netpolicy import PolicyReading
 from fabrictui.parsers.routes import Route
 
@@ -323,6 +324,35 @@ class LabBackend(abc.ABC):
     async def switch_interfaces(self, switch: str) -> list[Interface]:
         """The switch's interfaces: state, speed, MTU and error counters (/sys/class/net)."""
         raise BackendError(f"{self.info().kind} labs cannot read {switch}'s interfaces")
+
+    async def read_object(
+        self, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """The API object of a "pod" or a "node", as the API serves it; NotFound in its words."""
+        raise BackendError(f"{self.info().kind} labs cannot read Kubernetes objects")
+
+    async def list_events(
+        self,
+        namespace: str | None = None,
+        about: tuple[str, str] | None = None,
+        warnings_only: bool = False,
+    ) -> list[KubeEvent]:
+        """Events (events.k8s.io where served, else core/v1) of `namespace` (None: all), only
+        those of the object `about` = (kind, name) when given, only Warnings if asked."""
+        raise BackendError(f"{self.info().kind} labs cannot read events")
+
+    async def pod_log(
+        self, namespace: str, name: str, container: str | None = None,
+        previous: bool = False, tail: int | None = None,
+    ) -> list[str]:  # fmt: skip
+        """A container's log, its newest lines (bounded); the API's refusal in its words."""
+        raise BackendError(f"{self.info().kind} labs cannot read logs")
+
+    def follow_pod_log(
+        self, namespace: str, name: str, container: str | None = None, tail: int | None = None
+    ) -> AsyncIterator[str]:
+        """A container's log as it is written, until the stream ends (the pod went)."""
+        raise BackendError(f"{self.info().kind} labs cannot follow logs")
 
     # -- faults (labs that can break themselves on purpose) ----------------------------
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fabrictui.actions.trace.model import TraceResult
 from fabrictui.capture.format import frame_to_line
 from fabrictui.model import CheckResult, Host, KubeNode, KubePod, LabInfo, PingResult, SwitchReading
+from fabrictui.parsers.kubedetail.events import KubeEvent, order_events
 from fabrictui.render.common import Palette
 from fabrictui.render.map.draw import map_text
 from fabrictui.render.transit import transit_lines
@@ -52,6 +53,7 @@ class Moment:
     fabric_map: list[str] = field(default_factory=list)  # the map at the moment, as text
     # BGP session changes around the moment, as lines: "12:01:07 leaf1 172.16.0.0 ..."
     session_changes: list[str] = field(default_factory=list)
+    warnings: list[KubeEvent] = field(default_factory=list)  # the cluster's, newest first
 
 
 def moment_at(recording: Recording, at: float | None = None) -> Moment:
@@ -100,6 +102,7 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
             + (f" ({c.reason})" if c.reason else "")
             for c in session_changes(recording, now - CHANGES_AROUND, now + CHANGES_AROUND)
         ],
+        warnings=order_events(list(state.warnings)),
     )
 
 

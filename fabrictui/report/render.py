@@ -147,6 +147,18 @@ def sections(m: Moment) -> list[Section]:
         out.append(Section(f"Trace at {_clock(at)}", lines=tuple(lines)))
     if m.fabric_map:
         out.append(Section("Fabric map", code=tuple(m.fabric_map)))
+    if m.warnings:  # the cluster's Warning events at the moment (issue 26), newest first
+        out.append(
+            Section(
+                "Kubernetes Warning events",
+                ("last seen", "object", "reason", "count", "message"),
+                tuple(
+                    (e.last or "-", f"{e.object_namespace + '/' if e.object_namespace else ''}"
+                     f"{e.about}", e.reason, str(e.count), e.message)
+                    for e in m.warnings
+                ),
+            )
+        )  # fmt: skip
     problems = tuple(f"{source}: {error}" for source, error in sorted(m.problems.items()))
     out.append(Section("Sources failing at this moment", lines=problems or ("none",)))
     out.append(

@@ -23,12 +23,14 @@ from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.model import Host, KubeService, SwitchReading
 from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
+from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.session.bgp_resets import record_resets
 from fabrictui.session.capture_worker import CaptureWorker
 from fabrictui.session.polling import capture_node, follow_watch, poll_forever, read_all_switches
 from fabrictui.session.state import LabState
 
-FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp", "services")
+FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp", "services", "events")
+EVENTS_POLL_SECONDS = 10.0  # Warning events: the recording's and the report's (issue 26)
 RESTART_FIRST = 2.0  # seconds before restarting a crashed feed; doubles up to RESTART_MAX
 RESTART_MAX = 60.0
 SUMMARY_SECONDS = 0.1  # the capture worker's summaries: the overlay pane's refresh
@@ -118,6 +120,7 @@ class FeedSupervisor:
             "capture": self._capture,
             "bgp": self._bgp,
             "services": self._services,
+            "events": self._events,
         }[name]
         task = asyncio.get_running_loop().create_task(factory(), name=f"feed-{name}")
         self._tasks[name] = task
@@ -248,6 +251,24 @@ class FeedSupervisor:
             self._changed("services")
 
         await poll_forever(read, got, self._failed("services"), self.fabric_poll_seconds)
+
+    async def _events(self) -> None:
+        """The cluster's Warning events, for the recording (replay's event view, the
+        report's list). A lab that cannot read them says why in the state, not as a
+        failing feed: the nodes and pods feeds already say when the API does not answer."""
+
+        async def read() -> tuple[list[KubeEvent], str | None]:
+            try:
+                return await self.backend.list_events(None, warnings_only=True), None
+            except BackendError as err:
+                return [], str(err)
+
+        def got(result: tuple[list[KubeEvent], str | None]) -> None:
+            self.state.set_warnings(*result)
+            self._changed("events")
+
+        period = max(self.fabric_poll_seconds, EVENTS_POLL_SECONDS)
+        await poll_forever(read, got, self._failed("events"), period)
 
     async def _nodes(self) -> None:
         def got(event) -> None:

@@ -29,6 +29,7 @@ from fabrictui.model import (
     WatchEvent,
 )
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.session.overlay import OverlaySummary, OverlayView
 
 # Watches and captures only speak on change: their silence is not staleness.
@@ -140,6 +141,9 @@ class LabState:
         # the latest result of each kind of action ("trace", "ping", "verify") with its time:
         # the map draws the last trace (live, the app's runner writes it; in replay, the driver)
         self.results: dict[str, tuple[float, object]] = {}
+        # the cluster's Warning events as last read (issue 26: recorded, replayed, reported)
+        self.warnings: tuple[KubeEvent, ...] = ()
+        self.warnings_error: str | None = None
 
     # -- what feeds report -----
 
@@ -202,6 +206,16 @@ class LabState:
 
     def note_result(self, kind: str, result: object) -> None:
         self.results[kind] = (self.clock(), result)
+
+    def set_warnings(self, events: Sequence[KubeEvent], error: str | None = None) -> None:
+        """The Warning events as last read (`error`: why they could not be); told (and
+        recorded) only when they changed."""
+        self.answered("events")
+        if (tuple(events), error) == (self.warnings, self.warnings_error):
+            return
+        self.warnings = tuple(events)
+        self.warnings_error = error
+        self._tell("events", [list(self.warnings), error])
 
     def apply_node_event(self, event: WatchEvent[KubeNode]) -> None:
         self.answered("nodes")

@@ -33,6 +33,8 @@ class FabricCommands(Provider):
                 "which policies select each pod",
             ),
             ("k8s: scale nginx", app.action_scale, "scale space1/nginx-deployment"),
+            ("k8s: events", app.main.action_events, "Warning first, newest first (E)"),
+            ("k8s: logs of the selected pod", app.main.action_logs, "l in the pods table"),
             ("ping: run the pod mesh", app.action_ping_mesh, "full mesh between nginx pods"),
             ("verify: run the six checks", app.action_verify, "is the lab healthy?"),
             ("trace: path between two pods", app.action_trace, "where a probe dies, and why"),

@@ -1,24 +1,14 @@
 """`fabrictui describe session|switch|vm NAME` as a user types it (issue 26), on the demo lab
 with a fault injected the way a user does (`--demo-fault`).
-
-The describe command itself lands with the Kubernetes half of issue 26 (branch
-issue-26-kube); until both are merged this module is skipped. The merger removes the guard
-below; the same kinds are tested through the DESCRIBERS table in tests/unit/test_drill_bgp.py.
-"""
+The same kinds are tested through the DESCRIBERS table in tests/unit/test_drill_bgp.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
 from tests._cli import run_fabrictui
-
-if importlib.util.find_spec("fabrictui.commands.drill") is None or (
-    importlib.util.find_spec("fabrictui.commands.drill.describe") is None
-):
-    pytest.skip("describe command lands with issue-26-kube", allow_module_level=True)
 
 CUT = ["--demo", "ready", "--demo-fault", "cut-uplink:leaf1:spine-sw1"]
 

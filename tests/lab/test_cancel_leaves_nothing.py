@@ -141,6 +141,7 @@ async def test_cancelled_deploy_and_ping_mesh_leave_no_process(lab_dir: Path) ->
         assert feeds_alive(app) == [
             "bgp",
             "capture",
+            "events",
             "fabric",
             "hosts",
             "nodes",

@@ -64,7 +64,7 @@ POLL = 1.0  # fabric and host refresh interval of the app under test
 # one refresh: the next poll after the fault is visible at its source, plus reading all switches
 ONE_REFRESH = POLL + 2.0
 SSH_TIMEOUT = 5.0  # the app's per-switch read timeout: max(5, 2 * POLL)
-FEEDS = ["bgp", "capture", "fabric", "hosts", "nodes", "pods", "services"]
+FEEDS = ["bgp", "capture", "events", "fabric", "hosts", "nodes", "pods", "services"]
 SWITCHES = ("spine-sw1", "spine-sw2", "leaf1", "leaf2")
 LEAVES = ("leaf1", "leaf2")
 # (fault, what the user sees, seen within s, recovered in s, note)

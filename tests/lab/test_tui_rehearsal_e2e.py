@@ -169,6 +169,7 @@ async def test_seed_workflow_through_the_keys_on_the_rehearsal_lab(lab_dir: Path
         assert feeds_alive(app) == [
             "bgp",
             "capture",
+            "events",
             "fabric",
             "hosts",
             "nodes",

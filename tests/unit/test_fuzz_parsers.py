@@ -911,3 +911,44 @@ def test_interface_corpus_is_not_empty() -> None:
     assert INTERFACE_LISTS
     for text in INTERFACE_LISTS:
         check_interfaces(parse_interfaces(text))
+
+
+# --- drill down (issue 26): events in both groups, a pod's and a node's detail -------------
+
+KUBEDETAIL = {
+    p.name: json.loads(p.read_text()) for p in sorted((DATA / "kubedetail").glob("*.json"))
+}
+
+
+@FUZZ
+@given(st.sampled_from(sorted(KUBEDETAIL)), st.data())
+def test_kubedetail_mutated_objects(name: str, data: st.DataObject) -> None:
+    from fabrictui.parsers.kubedetail.events import events_from_api, order_events
+    from fabrictui.parsers.kubedetail.objects import node_detail, pod_detail
+
+    doc = json.loads(json.dumps(KUBEDETAIL[name]))
+    for _ in range(data.draw(st.integers(1, 4))):
+        path = data.draw(st.sampled_from(_paths(doc)))
+        if not path:
+            continue
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(JSON_JUNK)
+    parser = events_from_api if name.startswith("events") else (
+        pod_detail if name.startswith("pod") else node_detail
+    )  # fmt: skip
+    try:
+        found = parser(doc)
+    except ParseError as err:
+        assert str(err)
+        return
+    if isinstance(found, list):
+        for event in order_events(found):
+            assert isinstance(event.message, str) and type(event.count) is int
+            assert event.count >= 0
+    else:
+        assert isinstance(found.name, str)

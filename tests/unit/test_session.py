@@ -102,6 +102,7 @@ async def test_feeds_fill_the_state_without_a_screen():
         assert supervisor.running() == [
             "bgp",
             "capture",
+            "events",
             "fabric",
             "hosts",
             "nodes",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from fabrictui.actions.drill.node import describe_node
+from fabrictui.actions.drill.pod import describe_pod
 from fabrictui.actions.drill.session import describe_session
 from fabrictui.actions.drill.switch import describe_switch
 from fabrictui.actions.drill.vm import describe_vm
@@ -20,6 +22,8 @@ from fabrictui.render.detail import Detail
 Describer = Callable[[LabBackend, str, str | None], Awaitable[Detail]]
 
 DESCRIBERS: dict[str, Describer] = {}
+DESCRIBERS["pod"] = describe_pod
+DESCRIBERS["node"] = describe_node
 DESCRIBERS["session"] = describe_session
 DESCRIBERS["switch"] = describe_switch
 DESCRIBERS["vm"] = describe_vm

@@ -8,7 +8,7 @@ from fabrictui.backends.base import LabBackend, NotFound
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
 
 
-async def describe_vm(backend: LabBackend, name: str, namespace: str | None) -> Detail:
+async def describe_vm(backend: LabBackend, name: str, namespace: str | None = None) -> Detail:
     hosts = await backend.list_hosts()
     host = next((h for h in hosts if h.name == name), None)
     if host is None:

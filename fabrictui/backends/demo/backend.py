@@ -37,7 +37,8 @@ from fabrictui.backends.demo import apiserver, tracing
 from fabrictui.backends.demo import routes as demo_routes
 from fabrictui.backends.demo import topology as topo
 from fabrictui.backends.demo.bgp import DemoBgp
-from fabrictui.backends.demo.drill.calls import DemoDrillCalls
+from fabrictui.backends.demo.drill.bgp_calls import DemoBgpDetailCalls
+from fabrictui.backends.demo.drill.kube_calls import DemoKubeDrillCalls
 from fabrictui.backends.demo.fabric import Fabric
 from fabrictui.backends.demo.faults import DemoFaultCalls, FaultBoard
 from fabrictui.backends.demo.hub import Hub, Subscriber
@@ -82,7 +83,8 @@ DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 class DemoBackend(
     DemoServiceCalls,
     DemoDnsCalls,
-    DemoDrillCalls,
+    DemoKubeDrillCalls,
+    DemoBgpDetailCalls,
     DemoFaultCalls,
     apiserver.AppliesObjects,
     LabBackend,

@@ -61,6 +61,7 @@ class DemoBgp:
     dialect: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, NodeSession] = field(default_factory=dict)
     reprogram_until: dict[str, float] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)  # nodes whose BIRD is stopped (a fault)
     changes: int = 0
 
     def __post_init__(self) -> None:
@@ -149,7 +150,7 @@ class DemoBgp:
         """Everything the node's session with its leaf needs is in place."""
         spec = topo.NODE_BY_NAME[node]
         rec = self.kube.nodes.get(node)
-        if self.backend != "bird" or rec is None or not rec.calico_running:
+        if self.backend != "bird" or rec is None or not rec.calico_running or node in self.stopped:
             return False
         listen = self.listen.get(spec.leaf)
         if listen is None or ipaddress.IPv4Address(spec.ip) not in ipaddress.IPv4Network(listen):
@@ -170,6 +171,11 @@ class DemoBgp:
                     sess.est_at = t + ESTABLISH
             else:
                 sess.est_at = None
+
+    def set_bird(self, node: str, running: bool, t: float) -> None:
+        """BIRD in the node's calico-node stops (the stop-bird fault) or runs again."""
+        (self.stopped.discard if running else self.stopped.add)(node)
+        self._resync(t)
 
     def established(self, node: str, now: float) -> bool:
         sess = self.sessions.get(node)
@@ -255,7 +261,7 @@ class DemoBgp:
     def bird_text(self, node: str, now: float) -> str:
         """`birdcl -s /var/run/calico/bird.ctl show protocols` on the node."""
         rec = self.kube.nodes.get(node)
-        if self.backend != "bird" or rec is None or not rec.calico_running:
+        if self.backend != "bird" or rec is None or not rec.calico_running or node in self.stopped:
             return f"Unable to connect to server control socket ({BIRD_SOCKET}): No such file\n"
         spec = topo.NODE_BY_NAME[node]
         since = _clock(rec.created)

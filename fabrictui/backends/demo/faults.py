@@ -96,6 +96,11 @@ class FaultBoard:
             faults.append(
                 Fault(f"stop-calico-node:{node.name}", f"Stop calico-node on {node.name}")
             )
+        bgp = getattr(self.traffic, "bgp", None)
+        if bgp is not None and bgp.backend == "bird":  # BGP mode: calico-node runs BIRD
+            for node in topo.NODES:
+                title = f"Stop BIRD in calico-node on {node.name} (BGP mode)"
+                faults.append(Fault(f"stop-bird:{node.name}", title))
         for leaf, spine in sorted((s.leaf, s.spine) for s in topo.LINKS):
             port = PORTS[(leaf, spine)]
             title = f"MTU {FAULT_MTU} on {leaf} {port} (uplink to {spine}; ECMP: some flows)"
@@ -159,6 +164,15 @@ class FaultBoard:
                 self.kube.stop_calico_node(arg, t)
             elif not active and fault_id in self.active:
                 self.kube.start_calico_node(arg, t)
+        elif kind == "stop-bird":
+            bgp = getattr(self.traffic, "bgp", None)
+            if arg not in topo.NODE_BY_NAME or bgp is None:
+                raise NotFound(f"{fault_id}: no node named {arg!r} with BIRD")
+            bgp.set_bird(arg, not active, t)
+            pod = self.kube.calico_node_pod(arg)
+            if pod is not None and pod.status == "Running":
+                pod.ready = not active  # its readiness probe (-bird-ready) fails, then passes
+                self.kube.pod_changed(pod)
         elif kind == "blackhole-pod":
             namespace, _, name = arg.partition("/")
             if active:

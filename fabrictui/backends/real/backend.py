@@ -34,6 +34,7 @@ from fabrictui.backends.real.faults import RehearsalFaults
 from fabrictui.backends.real.inventory import HostMeta, Inventory
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.config import Secrets, resolve_kubeconfig
+from fabrictui.backends.real.kube.drill import KubeDrillReal
 from fabrictui.backends.real.kube.policies import read_policies
 from fabrictui.backends.real.kube.services import list_services
 from fabrictui.backends.real.probes.capture_point import CapturePoints
@@ -95,7 +96,9 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(BgpModeReal, RehearsalFaults, DnsProbeReal, BgpDetailReal, LabBackend):
+class RealLabBackend(
+    KubeDrillReal, BgpModeReal, RehearsalFaults, DnsProbeReal, BgpDetailReal, LabBackend
+):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
     def __init__(

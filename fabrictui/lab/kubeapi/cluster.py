@@ -18,11 +18,13 @@ from fabrictui.lab.kubeapi import versions
 from fabrictui.lab.kubeapi.controllers import endpoints, workloads
 from fabrictui.lab.kubeapi.controllers.bgp import BgpMode
 from fabrictui.lab.kubeapi.controllers.calico import CalicoAgent
-from fabrictui.lab.kubeapi.controllers.events import Recorder
+from fabrictui.lab.kubeapi.controllers.events import EVENTS_GROUP_KEY, Recorder
 from fabrictui.lab.kubeapi.controllers.kubelet import Kubelet
 from fabrictui.lab.kubeapi.controllers.parts import Timing
+from fabrictui.lab.kubeapi.controllers.podlogs import PodLogs
 from fabrictui.lab.kubeapi.controllers.policy import PolicyFilter
 from fabrictui.lab.kubeapi.controllers.proxy import ServiceProxy
+from fabrictui.lab.kubeapi.controllers.readiness import CalicoReadiness
 from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.controllers.system import bootstrap
 from fabrictui.lab.kubeapi.errors import ApiError
@@ -56,12 +58,15 @@ class Cluster:
         self.store = Store(history=history)
         self.registry = Registry.builtin(self.profile)
         self.hosts: dict[str, KubeHost] = {h.name: h for h in inventory.hosts}
-        self.events = Recorder(self.store)
+        self.events = Recorder(self.store, mirror=EVENTS_GROUP_KEY in self.registry.types)
+        self.podlogs = PodLogs()  # what the containers wrote (pods/log)
         self.kubelet = Kubelet(self)
         self.calico = CalicoAgent(self)
         self.bgp = BgpMode(self)  # calico-node's BIRD and native routing (BGP mode)
         self.policy = PolicyFilter(self)  # Felix's filter rules for network policy
         self.proxy = ServiceProxy(self)  # kube-proxy's nat rules on the nodes
+        # calico-node's readiness probe: BIRD's sessions, in BGP mode (real BIRD only)
+        self.readiness = CalicoReadiness(self, self._bird_nodes)
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._service_ips: set[str] = set()
@@ -81,6 +86,7 @@ class Cluster:
         for svc in self.store.list("services"):
             self._service_ips.add(svc.get("spec", {}).get("clusterIP", ""))
         self._loop_task = asyncio.get_running_loop().create_task(self._loop())
+        self.readiness.start()
 
     async def stop(self) -> None:
         if self._loop_task is not None:
@@ -90,6 +96,7 @@ class Cluster:
         for proc in list(self.exec_processes):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
+        await self.readiness.stop()
         await self.kubelet.shutdown()
         await self.bgp.stop()
         await self.policy.stop()
@@ -97,6 +104,12 @@ class Cluster:
         self.store.close_watches()
         self.images.close()
         await self.dataplane.close()
+
+    def _bird_nodes(self) -> dict[str, str]:
+        """The nodes whose calico-node runs a BIRD now (BGP mode, real namespaces)."""
+        if not self.bgp.realize:
+            return {}
+        return {name: conf.netns for name, conf in self.bgp.wanted.items() if conf.netns}
 
     def kick(self) -> None:
         if self._wake is not None:

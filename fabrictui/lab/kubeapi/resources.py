@@ -114,6 +114,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("", ("v1",), "secrets", "Secret", True, (), "secret"),
     ResourceType("", ("v1",), "serviceaccounts", "ServiceAccount", True, ("sa",), "serviceaccount"),
     ResourceType("", ("v1",), "events", "Event", True, ("ev",), "event"),
+    ResourceType("events.k8s.io", ("v1",), "events", "Event", True, ("ev",), "event"),
     ResourceType(
         "apps",
         ("v1",),
@@ -214,6 +215,7 @@ class Registry:
             "customresourcedefinitions.apiextensions.k8s.io": profile.crd_versions,
             "poddisruptionbudgets.policy": profile.pdb_versions,
             "endpointslices.discovery.k8s.io": profile.slice_versions,
+            "events.events.k8s.io": profile.event_versions,
         } if profile is not None else {}  # fmt: skip
         reg = cls()
         for rt in BUILTIN:

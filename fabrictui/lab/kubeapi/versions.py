@@ -22,6 +22,7 @@ class KubeProfile:
     server_side_apply: bool  # on by default from 1.16 (beta), GA in 1.22
     build_date: str
     slice_versions: tuple[str, ...] = ()  # discovery.k8s.io EndpointSlices (v1 from 1.21)
+    event_versions: tuple[str, ...] = ()  # events.k8s.io (v1beta1 from 1.8, v1 from 1.19)
 
     @property
     def minor(self) -> tuple[int, int]:
@@ -32,10 +33,21 @@ class KubeProfile:
 PROFILES: dict[str, KubeProfile] = {
     # CustomResourceDefinition v1 arrived in 1.16; server-side apply was alpha behind a
     # feature gate (off) in 1.14-1.15; PodDisruptionBudget was policy/v1beta1 only.
-    "1.15.2": KubeProfile("v1.15.2", ("v1beta1",), ("v1beta1",), False, "2019-08-05T09:15:22Z"),
+    # events.k8s.io/v1beta1 is served beside core/v1 Events (the same objects, another shape).
+    "1.15.2": KubeProfile(
+        "v1.15.2",
+        ("v1beta1",),
+        ("v1beta1",),
+        False,
+        "2019-08-05T09:15:22Z",
+        event_versions=("v1beta1",),
+    ),
     # CRD v1beta1 was removed in 1.22 and policy/v1beta1 in 1.25.
     # EndpointSlice discovery.k8s.io/v1 arrived in 1.21 (1.15 has only core/v1 Endpoints).
-    "1.29.0": KubeProfile("v1.29.0", ("v1",), ("v1",), True, "2023-12-13T08:42:41Z", ("v1",)),
+    # events.k8s.io/v1beta1 was removed in 1.25.
+    "1.29.0": KubeProfile(
+        "v1.29.0", ("v1",), ("v1",), True, "2023-12-13T08:42:41Z", ("v1",), event_versions=("v1",)
+    ),
 }
 
 

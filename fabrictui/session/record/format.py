@@ -26,7 +26,8 @@ of PingResult by (source pod, target pod), `trace` a TraceResult, `snapshot` the
 whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
 note that frames were not recorded (the writer was behind), `bgpreset` [switch, peer,
 state, words] why a session went down, read when the fabric poll saw it (replay skips it;
-the report lists it with the change).
+the report lists it with the change), `events` [the cluster's Warning events (KubeEvent),
+why they could not be read] when they changed.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ from fabrictui.actions.trace import svcsteps
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.kubedetail.events import KubeEvent
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
-    "verify", "ping", "trace", "snapshot", "gap", "bgpreset",
+    "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events",
 )  # fmt: skip
 
 SCHEMA = """
@@ -89,6 +91,7 @@ _CLASSES: dict[str, type] = {
         model.PingResult,
         model.CheckResult,
         model.LabInfo,
+        KubeEvent,
         FlowSnapshot,
         TransitSnapshot,
         PairTransit,

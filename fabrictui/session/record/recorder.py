@@ -123,6 +123,7 @@ class Recorder:
             "transit": state.overlay.transit,
             "bgp": [state.calico_mode, dict(state.node_bgp)],
             "services": [list(state.services), state.services_error],
+            "events": [list(state.warnings), state.warnings_error],
         }
         self._queue.put(("event", now, ("snapshot", whole)))
 

@@ -160,6 +160,7 @@ class ReplayDriver:
         state.apply_pod_events([WatchEvent("RELIST")])
         state.set_node_bgp(None, {})
         state.set_services([])
+        state.set_warnings([])
         state.problems.clear()
         state.last_answer.clear()
         state.overlay.counters = EMPTY_COUNTERS
@@ -198,6 +199,12 @@ class ReplayDriver:
             state.last_answer.pop("services", None)
         else:
             state.last_answer["services"] = answered
+        answered = state.last_answer.get("events")
+        state.set_warnings(*whole.get("events", [[], None]))  # older recordings have none
+        if answered is None:
+            state.last_answer.pop("events", None)
+        else:
+            state.last_answer["events"] = answered
         state.reindex()  # hosts changed behind set_hosts' back: rebuild the indexes
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
@@ -219,6 +226,8 @@ class ReplayDriver:
             state.set_node_bgp(*data)
         elif kind == "services":
             state.set_services(*data)
+        elif kind == "events":
+            state.set_warnings(*data)
         elif kind == "pod":
             state.apply_pod_events((data,))
         elif kind == "failed":

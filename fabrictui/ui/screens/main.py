@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from fabrictui.model import LabInfo
 from fabrictui.render.common import Palette, freshness
 from fabrictui.session.state import LabState
+from fabrictui.ui.drill_ui import DrillController, no_detail
 from fabrictui.ui.widgets.action_log import ActionLog, StatusLine
 from fabrictui.ui.widgets.fabric_pane import FabricPane
 from fabrictui.ui.widgets.footer import KeyFooter
@@ -37,6 +38,8 @@ PANE_SOURCES = {
     "pane-kube": ("nodes", "pods", "bgp"),
     "pane-overlay": ("capture",),
 }
+# the tables whose rows Enter opens, and the kind of object a row is (actions.drill)
+ROW_KINDS = {"pod-table": "pod", "node-table": "node", "vm-table": "vm", "service-table": "service"}
 # below this size one pane at a time is shown, with tabs to switch
 SINGLE_PANE_WIDTH = 120
 SINGLE_PANE_HEIGHT = 34
@@ -57,6 +60,14 @@ class MainScreen(Screen):
                 tooltip="zoom the focused pane to the whole screen, and back"),
         Binding("slash", "filter", "Filter", id="pane.filter", show=False,
                 tooltip="filter the focused pane (pods: ns:NAME words)"),
+        # Enter on a table's row comes as RowSelected (on_data_table_row_selected); this one
+        # serves the panes that are not tables
+        Binding("enter", "detail", "Detail", id="drill.detail", show=False,
+                tooltip="what is known about the selected row (pod, node, session, switch, vm)"),
+        Binding("l", "logs", "Logs", id="drill.logs", show=False,
+                tooltip="the selected pod's logs"),
+        Binding("E", "events", "Events", id="drill.events", show=False,
+                tooltip="the cluster's events, Warning first"),
     ]  # fmt: skip
 
     def __init__(self, state: LabState, read_only: bool, overlay_lines: int) -> None:
@@ -69,6 +80,7 @@ class MainScreen(Screen):
         self.active_pane = 1
         self.title_note = ""  # e.g. the recorded time of a replay
         self.idle_status = IDLE_STATUS  # the status line's keys when nothing runs
+        self._drill: DrillController | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title_text(), id="title-bar")
@@ -226,6 +238,48 @@ class MainScreen(Screen):
         if event.key == "escape" and self.query_one("#filter", Input).has_focus:
             event.stop()
             self._close_filter(keep=False)
+
+    # -- drill down (issue 26) -----
+
+    @property
+    def drill(self) -> DrillController:
+        if self._drill is None:
+            self._drill = DrillController(self.app)  # type: ignore[arg-type]
+        return self._drill
+
+    def _open(self, kind: str, key: str) -> None:
+        namespace, _, name = key.rpartition("/") if kind == "pod" else ("", "", key)
+        refused = self.drill.open_detail(kind, name, namespace or None)
+        if refused:
+            self.query_one(StatusLine).update(refused, layout=False)
+
+    def on_data_table_row_selected(self, event) -> None:
+        kind = ROW_KINDS.get(event.data_table.id or "")
+        if kind is not None and event.row_key.value is not None:
+            event.stop()
+            self._open(kind, str(event.row_key.value))
+
+    def action_detail(self) -> None:
+        number = self.focused_pane_number()
+        if number == 2:  # the fabric pane is text: its rows are sessions on switches
+            self.query_one(StatusLine).update(no_detail("session") or "", layout=False)
+
+    def _selected_pod(self) -> str | None:
+        table = self.focused
+        if getattr(table, "id", None) == "pod-table":
+            return table.selected_key()  # type: ignore[union-attr]
+        return None
+
+    def action_logs(self) -> None:
+        key = self._selected_pod()
+        if key is None:
+            self.query_one(StatusLine).update("l: select a pod in the Kubernetes pane (3)")
+            return
+        namespace, _, name = key.rpartition("/")
+        self.drill.open_logs(namespace, name)
+
+    def action_events(self) -> None:
+        self.drill.open_events()
 
     # -- title -----
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from fabrictui.lab.kubeapi.api import discovery, tables
 from fabrictui.lab.kubeapi.api.execws import handle_exec
+from fabrictui.lab.kubeapi.api.logs import serve_log
 from fabrictui.lab.kubeapi.api.openapi import openapi_v2, openapi_v3_group, openapi_v3_index
 from fabrictui.lab.kubeapi.api.patch import json_patch, merge_patch, strategic_merge
 from fabrictui.lab.kubeapi.api.watching import as_version, serve_watch, truthy, wants_table
@@ -190,8 +191,8 @@ class Api:
             pod = self.store.require(rt.key, ns, name)
             return await handle_exec(request, self.cluster, pod)
         if sub == "log":
-            self.store.require(rt.key, ns, name)
-            return web.Response(text="")
+            pod = self.store.require(rt.key, ns, name)
+            return await serve_log(request, self.store, self.cluster.podlogs, pod)
         if sub == "scale":
             return await self.scale(request, rt, ns, name)
         if method == "GET":

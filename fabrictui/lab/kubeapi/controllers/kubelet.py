@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fabrictui.lab.calico_dataplane import PodNet, veth_name
+from fabrictui.lab.kubeapi.controllers import podlogs
 from fabrictui.lab.kubeapi.controllers.calico import is_calico_node_pod
 from fabrictui.lab.kubeapi.errors import ApiError
 from fabrictui.lab.kubeapi.objects import name_of, ns_of, pod_terminating, set_condition, uid_of
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+
+
+def _first_container(pod: Obj) -> str:
+    containers = pod.get("spec", {}).get("containers") or [{}]
+    return str(containers[0].get("name", ""))
 
 
 class PodGone(Exception):
@@ -76,6 +82,7 @@ class Kubelet:
     def forget(self, pod: Obj) -> None:
         """The pod was deleted: stop starting it and remove its namespace."""
         uid = uid_of(pod)
+        self.cluster.podlogs.forget(uid)
         task = self.tasks.pop(uid, None)
         if task is not None:
             task.cancel()
@@ -206,12 +213,24 @@ class Kubelet:
         await asyncio.sleep(timing.pod_start)
         if is_calico_node_pod(pod):
             node_name = pod["spec"]["nodeName"]
+            uid, container = uid_of(pod), _first_container(pod)
+            logs = self.cluster.podlogs
             while True:
+                for line in podlogs.calico_starting(node_name, host_ip):
+                    logs.write(uid, container, line)
                 try:
-                    await self.cluster.calico.start_node(node_name)
+                    net = await self.cluster.calico.start_node(node_name)
+                    peers = len(self.cluster.calico.nodes) - 1
+                    for line in podlogs.calico_started(
+                        node_name, net.block, net.tunnel_ip, net.vtep_mac, peers
+                    ):
+                        logs.write(uid, container, line)
                     break
                 except Exception as exc:
                     log.warning("calico-node on %s: %s", node_name, exc)
+                    for line in podlogs.calico_failed(str(exc)):
+                        logs.write(uid, container, line)
+                    logs.restart(uid, container)  # the next try is the container's next instance
                     self._waiting(pod, host_ip, "CrashLoopBackOff", str(exc))
                     self.cluster.events.record(
                         pod, "BackOff", f"Back-off restarting failed container: {exc}",
@@ -243,6 +262,10 @@ class Kubelet:
         # the pause container's part: a process holding the namespace, which the node's
         # runtime reports (controllers/sandboxes.py)
         await cluster.sandboxes.start(uid_of(pod), ns_of(pod), name_of(pod), net)
-        await cluster.sandboxes.serve(uid_of(pod), net, pod.get("spec") or {})
+        uid = uid_of(pod)
+        await cluster.sandboxes.serve(
+            uid, net, pod.get("spec") or {},
+            lambda container, line: cluster.podlogs.write(uid, container, line),
+        )  # fmt: skip
         await asyncio.sleep(cluster.timing.container_create)
         self._running(pod, host_ip, ip)

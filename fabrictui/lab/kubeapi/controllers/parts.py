@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from fabrictui.lab.calico_dataplane import Dataplane, NodeNet
 from fabrictui.lab.kubeapi.controllers.events import Recorder
+from fabrictui.lab.kubeapi.controllers.podlogs import PodLogs
 from fabrictui.lab.kubeapi.controllers.sandboxes import Sandboxes
 from fabrictui.lab.kubeapi.inventory import KubeHost, LabInventory
 from fabrictui.lab.kubeapi.resources import Registry
@@ -54,6 +55,7 @@ class ClusterParts(Protocol):
     registry: Registry
     hosts: dict[str, KubeHost]
     events: Recorder
+    podlogs: PodLogs
     calico: PodNetwork
     sandboxes: Sandboxes
 

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,22 @@ from fabrictui.lab.kubeapi.controllers.dns import (
 
 # The container's part for a server image (nginx): something answering on its container
 # ports, so that a connect to the pod, or to a Service in front of it, meets a listener as
-# on a real cluster (the handshake, and a short HTTP answer to whatever is asked).
+# on a real cluster (the handshake, and a short HTTP answer to whatever is asked). Each
+# request it answers goes to its stdout as nginx's access log does in the nginx image (its
+# `main` format; a connection that asks nothing is not logged, as nginx logs none): what
+# `kubectl logs` shows of the pod (controllers/podlogs.py).
 SERVE = """
-import selectors, socket, sys
+import selectors, socket, sys, time
+def access(peer, data):
+    head = data.split(b"\\r\\n")
+    if not head or not head[0].strip():
+        return
+    agent = next((h[11:].strip() for h in head if h.lower().startswith(b"user-agent:")), b"-")
+    when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+    line = '%s - - [%s] "%s" 200 0 "-" "%s" "-"' % (
+        peer, when, head[0].decode("latin-1"), agent.decode("latin-1"))
+    sys.stdout.write(line + "\\n")
+    sys.stdout.flush()
 sel = selectors.DefaultSelector()
 for port in sys.argv[1:]:
     s = socket.socket()
@@ -46,13 +60,26 @@ while True:
         conn, _ = key.fileobj.accept()
         conn.settimeout(1)
         try:
-            conn.recv(4096)
+            data = conn.recv(4096)
             conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+            access(conn.getpeername()[0], data)
         except OSError:
             pass
         conn.close()
 """
 SERVER_IMAGES = ("nginx",)  # image names whose containers serve their ports
+
+
+async def _read_lines(
+    proc: asyncio.subprocess.Process, container: str, log: Callable[[str, str], None]
+) -> None:
+    if proc.stdout is None:
+        return
+    while True:
+        raw = await proc.stdout.readline()
+        if not raw:
+            return
+        log(container, raw.decode("utf-8", errors="replace").rstrip("\n"))
 
 
 class Sandboxes:
@@ -65,6 +92,7 @@ class Sandboxes:
         self._netns: dict[str, str] = {}  # pod uid -> its namespace (its resolv.conf's folder)
         # the coredns pods' container: a DNS server answering the cluster zone (dns.py)
         self.dns = ClusterDns(dataplane, state_file.parent if state_file is not None else None)
+        self._readers: dict[str, asyncio.Task[None]] = {}  # pod uid -> its stdout's reader
 
     async def start(self, uid: str, namespace: str, name: str, net: PodNet) -> None:
         if self.state_file is None:
@@ -86,8 +114,12 @@ class Sandboxes:
         }
         self._write()
 
-    async def serve(self, uid: str, net: PodNet, pod_spec: dict[str, Any]) -> None:
-        """Listen on the container ports of the pod's server containers (none: nothing)."""
+    async def serve(
+        self, uid: str, net: PodNet, pod_spec: dict[str, Any],
+        log: Callable[[str, str], None] = lambda container, line: None,
+    ) -> None:  # fmt: skip
+        """Listen on the container ports of the pod's server containers (none: nothing);
+        what the listener writes goes to `log(container, line)`."""
         if self.state_file is None:
             return
         ports = sorted({
@@ -104,6 +136,14 @@ class Sandboxes:
             argv = [sys.executable, "-c", SERVE, *map(str, ports)]
             proc = await self.dataplane.spawn(net.netns, argv)
             self._servers[uid] = proc
+            container = next(
+                str(c.get("name", ""))
+                for c in pod_spec.get("containers") or []
+                if str(c.get("image", "")).split(":")[0].rsplit("/", 1)[-1] in SERVER_IMAGES
+            )
+            # read always: a pipe nobody reads fills and stops the listener
+            reader = asyncio.get_running_loop().create_task(_read_lines(proc, container, log))
+            self._readers[uid] = reader
         if proc is not None and uid in self._entries:  # the container, as a runtime lists it
             self._entries[uid]["container_pids"] = [proc.pid]
             self._write()
@@ -119,6 +159,9 @@ class Sandboxes:
         netns = self._netns.pop(uid, None)
         if netns is not None:
             remove_resolv(netns)
+        reader = self._readers.pop(uid, None)
+        if reader is not None:
+            reader.cancel()
         for proc in (self._procs.pop(uid, None), self._servers.pop(uid, None)):
             if proc is not None and proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -33,7 +33,7 @@ from fabrictui.parsers.interfaces import Interface, parse_interfaces
 SWITCH_PORT_SPEED = 1000  # Mb/s, as Cumulus VX's virtio ports report
 
 
-class DemoDrillCalls:
+class DemoBgpDetailCalls:
     fabric: Fabric
     bgp: DemoBgp
     kube: KubeSim
