@@ -188,8 +188,8 @@ class TracePickScreen(ModalScreen[tuple[str, str] | None]):
             yield Label(f"{self.what} from pod ([NS/]POD):")
             yield Input(value=self.source, id="trace-from")
             yield Label(
-                "to pod, address, Service or DNS name ([NS/]POD, IP, [svc/][NS/]SERVICE[:PORT], "
-                "dns/NAME or svc.ns[.svc.cluster.local]):"
+                "to pod, address, Service or DNS name ([NS/]POD, IP,\n"
+                "[svc/][NS/]SERVICE[:PORT], dns/NAME[:PORT] or a name like svc.ns):"
                 if self.what == "Trace"
                 else "to pod ([NS/]POD):"
             )
