@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from fabrictui.constants import CLUSTER_DNS_IP
+from tests._lab_faults import namespace
 from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
 
@@ -49,11 +51,27 @@ def wait(condition, timeout: float = 30.0, what: str = "") -> None:  # type: ign
         time.sleep(0.2)
 
 
+def proxy_settled(lab_dir: Path, nodes: list[str]) -> bool:
+    """kube-proxy's DNAT rule for kube-dns on every node, and no REJECT for it left: the
+    lab as the next module expects it (a rule it deletes by hand must not be rewritten
+    under it by a sync this test started)."""
+    for node in nodes:
+        run = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-t"]
+        nat = subprocess.run([*run, "nat"], capture_output=True, text=True, check=True).stdout
+        filt = subprocess.run([*run, "filter"], capture_output=True, text=True, check=True).stdout
+        if f"-A KUBE-SERVICES -d {CLUSTER_DNS_IP}/32 -p udp " not in nat:
+            return False
+        if f"-d {CLUSTER_DNS_IP}/32" in filt:
+            return False
+    return True
+
+
 def test_trace_to_a_dns_name_healthy_then_dns_down_named(lab_dir: Path) -> None:
     api = config.new_client_from_config(config_file=str(lab_dir / "kubeconfig"))
     core = client.CoreV1Api(api)
     ip = core.read_namespaced_service("nginx-service", "space1").spec.cluster_ip
     src = sorted(p.metadata.name for p in core.list_namespaced_pod("space1").items)[0]
+    nodes = [n.metadata.name for n in core.list_node().items]
 
     def coredns_ready() -> int:
         ep = core.read_namespaced_endpoints("kube-dns", "kube-system")
@@ -90,6 +108,7 @@ def test_trace_to_a_dns_name_healthy_then_dns_down_named(lab_dir: Path) -> None:
         try:
             runner.run(backend.set_fault("dns-down", False))
             wait(lambda: coredns_ready() == 2, what="kube-dns' endpoints back")
+            wait(lambda: proxy_settled(lab_dir, nodes), what="kube-proxy's rules for kube-dns")
         except Exception as err:  # cleanup goes on; the failure is reported
             print(f"clearing dns-down: {err}")
         runner.run(backend.close())
