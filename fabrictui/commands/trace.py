@@ -13,9 +13,10 @@ import argparse
 import json
 
 from fabrictui.actions.progress import Progress
+from fabrictui.actions.trace.dnsname import DnsResolution
 from fabrictui.actions.trace.model import HopState, TraceResult
 from fabrictui.actions.trace.run import run_trace
-from fabrictui.actions.trace.svcsteps import ServiceTrace, StepState
+from fabrictui.actions.trace.svcsteps import ServiceStep, ServiceTrace, StepState
 from fabrictui.backends.base import DEFAULT_PING_SIZE, LabBackend
 from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
 from fabrictui.commands.options import add_lab_selection
@@ -32,8 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--to",
         dest="target",
         required=True,
-        metavar="[NS/]POD|IP|[svc/][NS/]SERVICE[:PORT]|CLUSTERIP[:PORT]",
-        help="the pod, address or Service (a name no pod has is a Service's)",
+        metavar="[NS/]POD|IP|[svc/][NS/]SERVICE[:PORT]|CLUSTERIP[:PORT]|[dns/]NAME[:PORT]",
+        help="the pod, address, Service or DNS name: a name no pod has is a Service's; "
+        "dns/NAME, or a name with a dot that is no IP and no pod's (nginx-service.space1, "
+        "nginx-service.space1.svc.cluster.local), is resolved from the --from pod through "
+        "the cluster DNS first (dns/NAME: a short name through its search list), then traced "
+        "to the answer: a ClusterIP as a Service, a pod's address as a pod",
     )
     parser.add_argument("-c", "--count", type=int, default=3, metavar="N", help="echoes (3)")
     parser.add_argument(
@@ -66,12 +71,23 @@ STEP_MARK = {
 }
 
 
+def step_lines(step: ServiceStep) -> list[str]:
+    return [f" {STEP_MARK[step.state]} {step.step:<16} {step.text}"] + [
+        f"      {e}" for e in step.evidence
+    ]
+
+
+def dns_lines(dns: DnsResolution) -> list[str]:
+    """The name's lookup from the source pod: its answer and time, or why not."""
+    return [f"resolving {dns.name} from {dns.source} through the cluster DNS:",
+            *step_lines(dns.step)]  # fmt: skip
+
+
 def service_lines(service: ServiceTrace) -> list[str]:
     """The steps to the Service, one a line, what shows each under it."""
     lines = [f"through {service.label}:"]
     for step in service.steps:
-        lines.append(f" {STEP_MARK[step.state]} {step.step:<16} {step.text}")
-        lines += [f"      {e}" for e in step.evidence]
+        lines += step_lines(step)
     if service.endpoint:
         lines.append(f"then the way to endpoint {service.endpoint} ({service.endpoint_ip}):")
     return lines
@@ -80,20 +96,30 @@ def service_lines(service: ServiceTrace) -> list[str]:
 def to_text(lab: LabInfo, result: TraceResult) -> str:
     c = result.correlation
     svc = result.service
+    dns = dns_lines(result.dns) if result.dns is not None else []
+    if result.dns is not None and result.stopped_at == "DNS":  # the lookup failed: no path
+        word = "NOT OBSERVED" if result.verdict is Verdict.NOT_OBSERVED else "NOT DELIVERED"
+        head = f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {result.target}"
+        tail = word + (f": {result.cause}" if result.cause else f": {result.dns.step.text}")
+        return "\n".join([lab.describe(), head, *dns, tail])
+    named = f"{result.dns.label} -> " if result.dns is not None else ""
     if svc is not None and svc.endpoint is None:  # stopped at the Service: no pod path
         word = {Verdict.PASS: "OK", Verdict.NOT_OBSERVED: "NOT OBSERVED"}.get(
             result.verdict, "NOT DELIVERED"
         )
-        head = f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {result.target}"
+        head = (
+            f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {named}{result.target}"
+        )
         tail = [word + (f": {result.cause}" if result.cause else "")]
-        return "\n".join([lab.describe(), head, *service_lines(svc), *tail])
-    target = result.target if svc is None else f"{result.target} -> {svc.endpoint}"
+        return "\n".join([lab.describe(), head, *dns, *service_lines(svc), *tail])
+    target = named + (result.target if svc is None else f"{result.target} -> {svc.endpoint}")
     lines = [
         lab.describe(),
         f"trace {result.source} ({result.src_ip}, {result.src_node}) -> {target} "
         f"({result.dst_ip}, {result.dst_node or 'no node'}), ICMP id {c.icmp_id or '-'}: "
         f"{result.ping_text}",
     ]
+    lines += dns
     if svc is not None:
         lines += service_lines(svc)
     direction = ""

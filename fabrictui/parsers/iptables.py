@@ -124,7 +124,7 @@ class NatTable:
             dest = (rule.option("-d") or "").removesuffix("/32")
             same_proto = (rule.option("-p") or "tcp").lower() == protocol.lower()
             if dest == ip and rule.option("--dport") == str(port) and same_proto:
-                return rule.option("-j")
+                return rule.option("-j") or None  # `-j ""` jumps nowhere: no chain
         return None
 
     def hooked(self) -> list[str]:

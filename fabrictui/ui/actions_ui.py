@@ -367,8 +367,8 @@ def trace(host: ActionHost, pair: tuple[str, str] | None = None) -> None:
         def finished(result: TraceResult) -> None:
             lost = result.lost_at
             verdict = "delivered" if result.delivered else "NOT delivered"
-            if result.service is not None and result.service.endpoint is None:
-                verdict = f"{result.verdict} at the Service"
+            if result.stopped_at is not None:  # at DNS, or at the Service
+                verdict = f"{result.verdict} at {result.stopped_at}"
             where = f", lost at {lost.host} {lost.interface}" if lost else ""
             host.log_action(f"trace: {verdict}{where}", "ok" if result.delivered else "error")
             if result.cause:

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from fabrictui.actions.trace.dnsname import DnsResolution
 from fabrictui.actions.trace.svcsteps import ServiceTrace
 from fabrictui.model import Verdict
 
@@ -210,6 +211,16 @@ class TraceResult:
     probed: bool = True  # echoes went out (a ping that never ran says nothing of the path)
     ping_via: str = "pod"  # how the probe ran: pod, node, ephemeral
     service: ServiceTrace | None = None  # the steps to a Service, when --to named one
+    dns: DnsResolution | None = None  # the name resolved first, when --to was a DNS name
+
+    @property
+    def stopped_at(self) -> str | None:
+        """Where a trace ended before any pod path: `DNS`, `the Service`, or None."""
+        if self.dns is not None and self.dns.address is None:
+            return "DNS"
+        if self.service is not None and self.service.endpoint is None:
+            return "the Service"
+        return None
 
     @property
     def unobserved(self) -> tuple[str, ...]:
@@ -225,7 +236,10 @@ class TraceResult:
         """Pass: delivered and watched all the way; fail: the probe went out and was lost;
         not observed: delivered with points no capture could watch (it passed on what it
         saw and says what it could not see), or no probe went out at all. Through a
-        Service: a broken step fails it; a trace that stopped at the Service is its steps'."""
+        Service: a broken step fails it; a trace that stopped at the Service is its steps'.
+        To a DNS name: a lookup that failed or could not run is the trace's verdict."""
+        if self.dns is not None and self.dns.verdict is not Verdict.PASS:
+            return self.dns.verdict
         svc = self.service
         if svc is not None:
             if svc.verdict is Verdict.FAIL or svc.endpoint is None:
@@ -249,6 +263,8 @@ class TraceResult:
     def delivered(self) -> bool:
         """Delivered, and the reply came back: what exit code 0 means. A Service trace that
         ended at the Service (an endpoint that is no pod) delivered when its steps passed."""
+        if self.dns is not None and self.dns.address is None:
+            return False
         if self.service is not None and self.service.endpoint is None:
             return self.service.verdict is Verdict.PASS
         went = self.correlation.delivered and self.correlation.replied
@@ -297,4 +313,11 @@ class TraceResult:
             "notes": list(self.notes),
             "service": None if self.service is None else self.service.step_json(),
             "endpoint": None if self.service is None else self.service.endpoint,
+            "dns": None if self.dns is None else self.dns.to_json(),
+            "steps": self.step_json(),
         }
+
+    def step_json(self) -> list[dict[str, Any]]:
+        """Every step before the pod path, in order: `dns`, then the Service's."""
+        first = [self.dns.step.to_json()] if self.dns is not None else []
+        return first + (self.service.step_json() if self.service is not None else [])

@@ -20,6 +20,8 @@ from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.trace.capture import PointCaptures
 from fabrictui.actions.trace.causes import PathContext, explain
 from fabrictui.actions.trace.correlate import correlate
+from fabrictui.actions.trace.dns import resolve_step
+from fabrictui.actions.trace.dnsname import DnsRef, DnsResolution, parse_dns_ref
 from fabrictui.actions.trace.model import Correlation, Probe, TraceResult
 from fabrictui.actions.trace.points import observation_points
 from fabrictui.actions.trace.policy import policy_cause
@@ -122,6 +124,16 @@ async def run_trace(
             f"source pod {src.key} is {src.status} ({src.ready_text}): nothing to send from"
         )
     via: ServiceTrace | None = None
+    dns: DnsResolution | None = None
+    name = dns_target(pods, target)
+    if name is not None:  # a DNS name: resolved from the source pod first, as an app does
+        dns = await resolve_step(backend, report, src, pods, name)
+        phase("resolve the name")
+        if dns.address is None:  # the lookup failed or could not run: nothing to trace
+            return dns_only(src, dns, tuple(phases))
+        target = dns.address
+        if name.port is not None and not any(p.ip == dns.address for p in pods):
+            target += f":{name.port}"  # the port is for a Service the name stands for
     found = await _service_target(backend, pods, nodes, target)
     if not isinstance(found[0], ServiceRef):
         dst, dst_ip, dst_node = found  # type: ignore[misc]
@@ -130,7 +142,7 @@ async def run_trace(
         via = await ServiceFollower(backend, report, src, pods).follow(ref, services)
         phase("follow the service")
         if via.endpoint is None:  # it broke before an endpoint: nothing to trace further
-            return service_only(src, via, tuple(phases))
+            return dataclasses.replace(service_only(src, via, tuple(phases)), dns=dns)
         dst, dst_ip, dst_node = resolve_target(pods, nodes, via.endpoint)
     if dst_ip == src.ip:
         raise TraceInputError(f"{src.key} and {target} are the same address ({dst_ip})")
@@ -216,7 +228,26 @@ async def run_trace(
         notes=tuple(notes),
         probed=ping.probed,
     )
+    result = dataclasses.replace(result, dns=dns)
     return result if via is None else with_service(result, via)
+
+
+def dns_target(pods: Sequence[KubePod], target: str) -> DnsRef | None:
+    """The DNS name `--to` is written as (dnsname.py), or None: a dotted name is a pod's
+    when a pod has it (pods first, as for Services)."""
+    try:
+        ref = parse_dns_ref(target)
+    except RefError as err:
+        raise TraceInputError(str(err)) from None
+    if ref is None or ref.explicit:
+        return ref
+    try:
+        find_pod(pods, target)
+    except NotFound:
+        return ref
+    except TraceInputError:  # several pods have it: the pod trace says so
+        return None
+    return None
 
 
 Found = tuple[KubePod | None, str, str | None] | tuple[ServiceRef, list[KubeService]]
@@ -276,6 +307,28 @@ def service_only(
         phases=phases,
         probed=False,
         service=via,
+    )
+
+
+def dns_only(
+    src: KubePod, dns: DnsResolution, phases: tuple[tuple[str, float], ...]
+) -> TraceResult:
+    """A trace to a DNS name whose lookup failed or could not run: its step, no path."""
+    empty = Correlation((), None, None, False, False, None, None)
+    return TraceResult(
+        source=src.key,
+        target=dns.label,
+        src_ip=src.ip or "",
+        dst_ip="",
+        src_node=src.node or "",
+        dst_node=None,
+        correlation=empty,
+        cause=dns.cause,
+        evidence=(),
+        ping_text="no ping: the trace stopped at the lookup of the name",
+        phases=phases,
+        probed=False,
+        dns=dns,
     )
 
 

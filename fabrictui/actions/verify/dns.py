@@ -13,12 +13,14 @@ the time (docs/dns.md). When a lookup fails, the first of these that holds is th
 
 An answer that is not the Service's ClusterIP fails too. What could not be seen (a lookup
 no method could run, a resolv.conf or nat table that could not be read) is not observed, and
-never the cause."""
+never the cause. `lookup_cause` is that diagnosis, in one place: the trace to a DNS name
+(`actions/trace/dns.py`) names a failed lookup with it too."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from fabrictui.actions.progress import Progress, Report
 from fabrictui.actions.verify.diagnose import LabSnapshot
@@ -53,7 +55,7 @@ def _sources(snap: LabSnapshot, namespace: str) -> list[KubePod]:
     return found[:MAX_SOURCES]
 
 
-def _line(lookup: DnsLookup) -> str:
+def lookup_line(lookup: DnsLookup) -> str:
     took = f" in {lookup.elapsed_ms:.1f} ms" if lookup.elapsed_ms is not None else ""
     how = f"({lookup.program} via {lookup.via})"
     if lookup.not_probed is not None:
@@ -65,8 +67,8 @@ def _line(lookup: DnsLookup) -> str:
     return f"from {lookup.source_pod}: {lookup.name}: {lookup.error}{took} {how}"
 
 
-def _coredns(snap: LabSnapshot) -> list[KubePod]:
-    return [p for p in snap.pods if p.namespace == DNS_NAMESPACE and DNS_LABEL in p.labels]
+def coredns_pods(pods: Sequence[KubePod]) -> list[KubePod]:
+    return [p for p in pods if p.namespace == DNS_NAMESPACE and DNS_LABEL in p.labels]
 
 
 async def check_dns(
@@ -84,7 +86,7 @@ async def check_dns(
         names[0]: by_key.get((workload.namespace, workload.service)),
         names[1]: by_key.get(("default", "kubernetes")),
     }
-    evidence = [_dns_line(dns), _pods_line(_coredns(snap))]
+    evidence = [dns_service_line(dns), coredns_line(coredns_pods(snap.pods))]
 
     def done(cause: str | None = None) -> CheckResult:
         evidence.append(f"checked in {time.monotonic() - started:.2f} s")
@@ -102,12 +104,14 @@ async def check_dns(
         lookups = list(
             await asyncio.gather(*(backend.resolve(source, n, LOOKUP_TIMEOUT) for n in names))
         )
-        evidence += [_line(lookup) for lookup in lookups]
+        evidence += [lookup_line(lookup) for lookup in lookups]
         if all(lookup.verdict is not Verdict.NOT_OBSERVED for lookup in lookups):
             break
     failed = [lookup for lookup in lookups if lookup.verdict is Verdict.FAIL]
     if failed:
-        return done(await _why(backend, snap, dns, source, failed[0], evidence, wanted))
+        return done(
+            await lookup_cause(backend, snap.pods, dns, source, failed[0], evidence, wanted)
+        )
     wrong = _wrong_answer(lookups, wanted)
     if wrong:
         return done(wrong)
@@ -119,7 +123,7 @@ async def check_dns(
     return done()
 
 
-def _dns_line(dns: KubeService | None) -> str:
+def dns_service_line(dns: KubeService | None) -> str:
     if dns is None:
         return f"DNS Service {DNS_NAMESPACE}/{DNS_SERVICE}: does not exist"
     ready = ", ".join(f"{e.ip}{'' if e.ready else ' (not ready)'}" for e in dns.endpoints)
@@ -129,7 +133,7 @@ def _dns_line(dns: KubeService | None) -> str:
     )
 
 
-def _pods_line(pods: list[KubePod]) -> str:
+def coredns_line(pods: list[KubePod]) -> str:
     if not pods:
         return f"CoreDNS pods ({DNS_LABEL[0]}={DNS_LABEL[1]} in {DNS_NAMESPACE}): none"
     return "CoreDNS pods: " + ", ".join(
@@ -153,24 +157,26 @@ def _wrong_answer(lookups: list[DnsLookup], wanted: dict[str, KubeService | None
     return ""
 
 
-async def _why(
+async def lookup_cause(
     backend: LabBackend,
-    snap: LabSnapshot,
+    pods: Sequence[KubePod],
     dns: KubeService | None,
     source: KubePod,
     lookup: DnsLookup,
     evidence: list[str],
     wanted: dict[str, KubeService | None],
 ) -> str:
-    """The cause of the failed `lookup`, in the order of the module's docstring."""
+    """The cause of the failed `lookup`, in the order of the module's docstring; what was
+    read on the way is appended to `evidence`. `wanted`: the Service each name should be
+    (None: no such Service), which an answer without an address is said against."""
     if dns is None:
         return f"the DNS Service {DNS_NAMESPACE}/{DNS_SERVICE} does not exist"
-    pods = _coredns(snap)
-    if not any(p.running for p in pods):
-        if not pods:
+    coredns = coredns_pods(pods)
+    if not any(p.running for p in coredns):
+        if not coredns:
             scaled = await _scale(backend)
             return f"CoreDNS pods not running: no coredns pod in {DNS_NAMESPACE}{scaled}"
-        states = ", ".join(f"{p.name} {p.status} {p.ready_text}" for p in pods)
+        states = ", ".join(f"{p.name} {p.status} {p.ready_text}" for p in coredns)
         return f"CoreDNS pods not running or not ready: {states}"
     if not dns.ready:
         what = "no endpoints" if not dns.endpoints else "no ready endpoint"

@@ -42,8 +42,8 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from fabrictui import model
+from fabrictui.actions.trace import dnsname, svcsteps
 from fabrictui.actions.trace import model as trace_model
-from fabrictui.actions.trace import svcsteps
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer
@@ -104,6 +104,7 @@ _CLASSES: dict[str, type] = {
         trace_model.ObservationPoint,
         svcsteps.ServiceTrace,  # a trace to a Service: its steps
         svcsteps.ServiceStep,
+        dnsname.DnsResolution,  # a trace to a DNS name: its lookup
     )
 }
 _ENUMS: dict[str, type[enum.Enum]] = {

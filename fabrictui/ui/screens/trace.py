@@ -12,7 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from fabrictui.actions.trace.model import Hop, HopState, TraceResult
-from fabrictui.actions.trace.svcsteps import StepState
+from fabrictui.actions.trace.svcsteps import ServiceStep, StepState
 from fabrictui.model import Verdict
 from fabrictui.render.checks import verdict_style
 from fabrictui.render.common import Palette
@@ -43,7 +43,7 @@ def trace_text(result: TraceResult, palette: Palette, width: int = 80) -> Text:
     seen goes on the lines under the point. Pure: tested without a UI."""
     c = result.correlation
     lost = c.lost_at
-    lines: list[Text] = service_text(result, palette)
+    lines: list[Text] = dns_text(result, palette) + service_text(result, palette)
     cause_shown = False
     for direction in dict.fromkeys(h.point.direction for h in result.hops):
         hops = [
@@ -76,7 +76,7 @@ def trace_text(result: TraceResult, palette: Palette, width: int = 80) -> Text:
             if here and not cause_shown:
                 cause_shown = True
                 lines.extend(_cause_lines(result, palette))
-    stopped = result.service is not None and result.service.endpoint is None
+    stopped = result.stopped_at is not None
     if not cause_shown and not stopped and (result.cause or result.evidence):
         lines.extend(_cause_lines(result, palette))
     for note in result.notes:
@@ -92,20 +92,35 @@ STEP_MARKS = {
 }
 
 
+def step_text(step: ServiceStep, palette: Palette) -> list[Text]:
+    """One step (dns, or one to a Service) as a line, and what shows it under it."""
+    style = {StepState.OK: palette.good, StepState.FAIL: palette.bad,
+             StepState.UNOBSERVED: palette.warn}.get(step.state, palette.muted)  # fmt: skip
+    line = Text(f"{STEP_MARKS[step.state]} {step.step:<16} ", style=style)
+    line.append(step.text, style=style if step.state is StepState.FAIL else "")
+    return [line, *(Text(f"    {e}", style=palette.muted) for e in step.evidence)]
+
+
+def dns_text(result: TraceResult, palette: Palette) -> list[Text]:
+    """The name's lookup from the source pod (when --to was a DNS name), first of all."""
+    dns = result.dns
+    if dns is None:
+        return []
+    lines = [Text(f"resolving {dns.name} through the cluster DNS", style="bold underline")]
+    lines += step_text(dns.step, palette)
+    if result.stopped_at == "DNS":
+        lines.extend(_cause_lines(result, palette))
+    return lines
+
+
 def service_text(result: TraceResult, palette: Palette) -> list[Text]:
     """The steps to a Service (when the trace went to one), above the pod path."""
     svc = result.service
     if svc is None:
         return []
     lines = [Text(f"through {svc.label}", style="bold underline")]
-    styles = {StepState.OK: palette.good, StepState.FAIL: palette.bad,
-              StepState.UNOBSERVED: palette.warn}  # fmt: skip
     for step in svc.steps:
-        style = styles.get(step.state, palette.muted)
-        line = Text(f"{STEP_MARKS[step.state]} {step.step:<16} ", style=style)
-        line.append(step.text, style=style if step.state is StepState.FAIL else "")
-        lines.append(line)
-        lines.extend(Text(f"    {e}", style=palette.muted) for e in step.evidence)
+        lines += step_text(step, palette)
     if svc.endpoint:
         lines.append(Text(f"then the way to endpoint {svc.endpoint} ({svc.endpoint_ip})",
                           style=palette.muted))  # fmt: skip
@@ -126,9 +141,14 @@ def _cause_lines(result: TraceResult, palette: Palette) -> list[Text]:
 def trace_title(result: TraceResult) -> str:
     c = result.correlation
     who = f"{result.source.split('/')[-1]} → {result.target.split('/')[-1]}"
+    if result.dns is not None:
+        who = f"{result.source.split('/')[-1]} → {result.dns.label}"
+        if result.stopped_at == "DNS":
+            state = str(result.verdict).upper()
+            return f"Trace {who}: {state} at DNS" + (f": {result.cause}" if result.cause else "")
     svc = result.service
     if svc is not None:
-        who = f"{result.source.split('/')[-1]} → {svc.label}"
+        who = f"{who if result.dns is not None else result.source.split('/')[-1]} → {svc.label}"
         if svc.endpoint is None:
             state = "OK" if result.verdict is Verdict.PASS else str(result.verdict).upper()
             return f"Trace {who}: {state}" + (f": {result.cause}" if result.cause else "")
@@ -168,7 +188,8 @@ class TracePickScreen(ModalScreen[tuple[str, str] | None]):
             yield Label(f"{self.what} from pod ([NS/]POD):")
             yield Input(value=self.source, id="trace-from")
             yield Label(
-                "to pod, address or Service ([NS/]POD, IP, [svc/][NS/]SERVICE[:PORT]):"
+                "to pod, address, Service or DNS name ([NS/]POD, IP,\n"
+                "[svc/][NS/]SERVICE[:PORT], dns/NAME[:PORT] or a name like svc.ns):"
                 if self.what == "Trace"
                 else "to pod ([NS/]POD):"
             )
