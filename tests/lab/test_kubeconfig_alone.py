@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fabrictui.actions.verify.apps import APP_CHECKS
 from tests._cli import fabrictui_in
 
 
@@ -69,8 +70,9 @@ def test_kubeconfig_of_a_rehearsal_lab_alone(empty: Path) -> None:
         assert lines[0].startswith("lab: ") and lines[0].endswith(f"[kubeconfig] from {kc}")
         assert lines[1] == "mode: vxlan"
         assert lines[2].startswith("1. leaf BGP sessions") and lines[2].endswith("NOT OBSERVED")
-        # path MTU and nginx-service have no probe; "network policy" needs only the API
-        assert lines[-1] == "4/9 checks passed, 5 not observed"
+        # path MTU and nginx-service have no probe; "network policy" needs only the API, and
+        # cluster DNS a pod's own getent, run through the API
+        assert lines[-1] == f"5/{6 + len(APP_CHECKS)} checks passed, 5 not observed"
         routes = fabrictui_in(empty, "routes", "--kubeconfig", kc)
         assert routes.returncode == 0, routes.stderr
         assert "not observed: no switch inventory was given" in routes.stdout
