@@ -38,6 +38,7 @@ from fabrictui.backends.real.kube.services import list_services
 from fabrictui.backends.real.probes.capture_point import CapturePoints
 from fabrictui.backends.real.probes.node import probe_by_any_method
 from fabrictui.backends.real.probes.tcp import tcp_probe_by_any_method
+from fabrictui.backends.real.prometheus.mixin import PrometheusTelemetry
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
 from fabrictui.backends.real.trace import RemoteTrace
@@ -93,7 +94,7 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
     return argv
 
 
-class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
+class RealLabBackend(PrometheusTelemetry, BgpModeReal, RehearsalFaults, LabBackend):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
     def __init__(
@@ -286,7 +287,8 @@ class RealLabBackend(BgpModeReal, RehearsalFaults, LabBackend):
 
     # -- fabric ------------------------------------------------------------------------
 
-    async def bgp_summary(self, switch: str) -> SwitchReading:
+    async def ssh_bgp_summary(self, switch: str) -> SwitchReading:
+        """Over SSH (PrometheusTelemetry.bgp_summary chooses: docs/telemetry.md)."""
         if switch not in self.pool.targets:
             why = "no SSH endpoint (machine not running?)" if self.vagrant else "not in inventory"
             return SwitchReading(switch, None, f"{switch}: {why}", time.time())
