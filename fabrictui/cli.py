@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "record": ("recordings.record", "record a lab without a screen, for replay and reports"),
     "replay": ("recordings.replay", "replay a recording in the TUI (FILE or latest)"),
     "report": ("recordings.report", "a report of a recording at one moment, as Markdown or HTML"),
+    "bgp": ("fabric.bgp", "every switch's BGP sessions, over SSH or from Prometheus (--at TIME)"),
 }
 
 
@@ -46,6 +47,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
 ENDS_WITH_ITS_TERMINAL = (
     "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record", "mtu",
+    "bgp",
 )  # fmt: skip
 
 
