@@ -54,6 +54,18 @@ class PrometheusTelemetry:
             return replace(reading, source=f"ssh (Prometheus failed: {err})")
         return readings.get(switch) or self._telemetry.missing(switch, self.telemetry_at)
 
+    def _named(self, reading: SwitchReading) -> SwitchReading:
+        """Peers named as the switch's own summary names them (the exporter carries only the
+        address): from the lab's neighbor addresses, so both sources draw the same pane."""
+        info = getattr(self, "info", None)
+        if reading.summary is None or info is None:
+            return reading
+        hosts = dict(info().peer_addresses)
+        peers = tuple(
+            replace(p, hostname=p.hostname or hosts.get(p.neighbor)) for p in reading.summary.peers
+        )
+        return replace(reading, summary=replace(reading.summary, peers=peers))
+
     async def _readings(self) -> dict[str, SwitchReading]:
         assert self._telemetry is not None
         if self._round_lock is None:
@@ -62,5 +74,6 @@ class PrometheusTelemetry:
             if self._round is not None and time.monotonic() - self._round[0] < ROUND_TTL_S:
                 return self._round[1]
             readings = await self._telemetry.read_all((), self.telemetry_at)
+            readings = {k: self._named(r) for k, r in readings.items()}
             self._round = (time.monotonic(), readings)
             return readings
