@@ -45,6 +45,7 @@ from fabrictui.backends.demo.names import NameSource
 from fabrictui.backends.demo.services.calls import DemoServiceCalls
 from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.sim import Simulation
+from fabrictui.backends.demo.telemetry.mixin import DemoTelemetry
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.intent.calico_vxlan import manifest_objects
@@ -78,7 +79,7 @@ CLUSTER_AGE = 20 * 3600 + 1500.0  # "20h"
 DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
-class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
+class DemoBackend(DemoTelemetry, DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
     def __init__(
         self,
         scenario: str = "fresh",
@@ -255,7 +256,7 @@ class DemoBackend(DemoServiceCalls, apiserver.AppliesObjects, LabBackend):
 
     # -- fabric ------------------------------------------------------------------------------
 
-    async def bgp_summary(self, switch: str) -> SwitchReading:
+    async def simulated_bgp_summary(self, switch: str) -> SwitchReading:
         now = self._now()
         spec = topo.SWITCH_BY_NAME.get(switch)
         if spec is None:

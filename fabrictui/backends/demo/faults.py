@@ -60,6 +60,7 @@ class FaultBoard:
         self.traffic = traffic
         self.services = services or ServiceTable(kube)
         self.active: set[str] = set()
+        self.exporters_down: dict[str, float] = {}  # switch -> since (backends/demo/telemetry)
 
     def catalogue(self) -> list[Fault]:
         faults: list[Fault] = []
@@ -101,6 +102,9 @@ class FaultBoard:
         for ns, name in sorted(self.kube.services):
             fid = f"service-no-endpoints:{ns}/{name}"
             faults.append(Fault(fid, f"Service {ns}/{name} selects no pod (selector changed)"))
+        for switch in (*topo.SPINES, *topo.LEAVES):
+            title = f"Stop {switch}'s frr exporter (the fabric read from Prometheus)"
+            faults.append(Fault(f"exporter-down:{switch}", title))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -148,6 +152,13 @@ class FaultBoard:
                 self.traffic.policies.pop(f"{arg}/{DENY_ALL}", None)
         elif kind == "service-no-endpoints":
             self.services.set_broken(arg, active)
+        elif kind == "exporter-down":
+            if arg not in (*topo.SPINES, *topo.LEAVES):
+                raise NotFound(f"{fault_id}: no switch named {arg!r}")
+            if active:
+                self.exporters_down.setdefault(arg, t)
+            else:
+                self.exporters_down.pop(arg, None)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         readings = await asyncio.gather(*(backend.bgp_summary(s) for s in switches))
         peers = dict(lab.peer_addresses)
         rows = [
-            reading_json(r, "demo" if lab.kind == "demo" else r.source, peers) for r in readings
+            reading_json(r, "demo" if r.source == "ssh" and lab.kind == "demo" else r.source, peers)
+            for r in readings
         ]
         emit(
             to_json(lab, source, at, rows)
