@@ -10,6 +10,7 @@ import re
 import pytest
 
 from fabrictui.backends.real.prometheus.client import PrometheusError, check_url
+from fabrictui.backends.real.prometheus.mixin import PrometheusTelemetry
 from fabrictui.backends.real.prometheus.sessions import (
     LAST_GOOD_QUERY,
     SCRAPE_TIMES_QUERY,
@@ -17,6 +18,7 @@ from fabrictui.backends.real.prometheus.sessions import (
     PrometheusBgp,
 )
 from fabrictui.commands.fabric.bgp import parse_at
+from fabrictui.model import BgpSummary, SwitchReading
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.promql import frr_sessions, parse_query, parse_targets, rfc3339
 from tests._paths import TEST_DATA
@@ -147,3 +149,22 @@ def test_urls_and_times_the_user_types() -> None:
     for bad in ("yesterday", "2026-12-07T14:00:00", "2099-01-01T00:00:00Z"):
         with pytest.raises(ValueError, match="--at"):
             parse_at(bad, now=1796652150.0)
+
+
+class OverSsh(PrometheusTelemetry):
+    async def ssh_bgp_summary(self, switch: str) -> SwitchReading:
+        return SwitchReading(switch, BgpSummary("10.0.0.1", 65101, ()), None, 1.0)
+
+
+def test_prometheus_not_answering_falls_back_to_ssh_and_says_so() -> None:
+    backend = OverSsh()
+    assert asyncio.run(backend.bgp_summary("leaf1")).source == "ssh"  # none set
+    backend.use_prometheus("http://127.0.0.1:1")  # loopback, nothing listens
+    reading = asyncio.run(backend.bgp_summary("leaf1"))
+    assert reading.summary is not None
+    assert reading.source.startswith(
+        "ssh (Prometheus failed: Prometheus at http://127.0.0.1:1 not answering"
+    )
+    backend.use_prometheus("http://127.0.0.1:1", at=1000.0)  # history: no SSH to fall back on
+    with pytest.raises(PrometheusError, match="not answering"):
+        asyncio.run(backend.bgp_summary("leaf1"))
