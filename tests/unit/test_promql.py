@@ -168,3 +168,26 @@ def test_prometheus_not_answering_falls_back_to_ssh_and_says_so() -> None:
     backend.use_prometheus("http://127.0.0.1:1", at=1000.0)  # history: no SSH to fall back on
     with pytest.raises(PrometheusError, match="not answering"):
         asyncio.run(backend.bgp_summary("leaf1"))
+
+
+def test_an_exporter_whose_metric_names_differ() -> None:
+    class Renamed(SavedPrometheus):
+        async def query(self, promql: str, at: float | None = None):
+            samples = await super().query(promql, at)
+            return [s for s in samples if s.name != "frr_bgp_peer_state" or s.metric["switch"]
+                    != "leaf1"] if promql == SESSIONS_QUERY else samples  # fmt: skip
+
+    source = PrometheusBgp(Renamed(""))  # type: ignore[arg-type]
+    words = re.escape("leaf1 172.16.0.0: no frr_bgp_peer_state series")
+    with pytest.raises(PrometheusError, match=words):
+        asyncio.run(source.read_all(at=1796652142.0))
+
+    class Silent(SavedPrometheus):
+        async def query(self, promql: str, at: float | None = None):
+            samples = await super().query(promql, at)
+            keep = ("up", "frr_collector_up")
+            return [s for s in samples if s.name in keep or s.metric.get("switch") != "leaf1"]
+
+    leaf1 = asyncio.run(PrometheusBgp(Silent("")).read_all(at=1796652142.0))["leaf1"]  # type: ignore[arg-type]
+    assert leaf1.summary is None
+    assert leaf1.error.startswith("leaf1: frr exporter up, but no frr_bgp_peer_state series")

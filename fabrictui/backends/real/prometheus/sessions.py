@@ -99,7 +99,11 @@ class PrometheusBgp:
         if collector is not None and collector != 1:
             return failed("frr exporter up, but it cannot read bgpd (collector failed)", stamp)
         if sessions is None:
-            return failed("frr exporter up, but it reports no BGP session", stamp)
+            return failed(
+                "frr exporter up, but no frr_bgp_peer_state series (no BGP session configured, "
+                "or an exporter whose metric names differ)",
+                stamp,
+            )
         return SwitchReading(name, sessions.summary, None, sessions.sampled_at, source=SOURCE)
 
 
