@@ -37,3 +37,16 @@ async def test_exporter_down_named_and_cleared(lab) -> None:
 async def test_unknown_switch(lab) -> None:
     with pytest.raises(NotFound, match="no switch named 'leaf9'"):
         await lab.set_fault("exporter-down:leaf9", True)
+
+
+async def test_verify_says_the_telemetry_is_cut_not_the_switch(lab) -> None:
+    from fabrictui.actions.progress import ignore
+    from fabrictui.actions.verify.run import verify
+
+    await lab.set_fault("exporter-down:leaf2", True)
+    results = {r.name: r for r in await verify(lab, ignore)}
+    sessions = results["leaf BGP sessions"]
+    assert sessions.passed  # the spines see leaf2's sessions Established
+    (unseen,) = sessions.unseen
+    assert unseen.startswith("leaf2: BGP summary not read (frr exporter down")
+    assert unseen.endswith("only its telemetry is cut")
