@@ -43,6 +43,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("drill.describe", "what is known about a pod, node, session, switch or vm"),
     "logs": ("drill.logs", "a pod's container log (--previous, --tail, --follow)"),
     "events": ("drill.events", "the cluster's events, Warning first, newest first"),
+    "bgp": ("fabric.bgp", "every switch's BGP sessions, over SSH or from Prometheus (--at TIME)"),
 }
 
 
@@ -50,7 +51,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # bounded time (`session.ending.end_headless`); `lab` and `replay` keep their own ways
 ENDS_WITH_ITS_TERMINAL = (
     "verify", "capture", "deploy-calico", "scale", "ping", "trace", "routes", "record", "mtu",
-    "map", "describe", "logs", "events",
+    "map", "describe", "logs", "events", "bgp",
 )  # fmt: skip
 
 

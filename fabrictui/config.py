@@ -61,6 +61,8 @@ class Settings:
     # the lab's own Calico manifest for `D` ([deploy] manifest, or `--calico-manifest`);
     # None: the bundled Calico that fits the server
     calico_manifest: Path | None = None
+    # `[telemetry] prometheus = URL`: BGP sessions from this Prometheus (docs/telemetry.md)
+    prometheus_url: str | None = None
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -103,6 +105,10 @@ def load_settings(path: Path | None = None) -> Settings:
         if not isinstance(manifest, str) or not manifest:
             raise ConfigError(f"{file}: manifest has the wrong type ({type(manifest).__name__})")
         settings.calico_manifest = Path(manifest).expanduser()
+    telemetry = data.get("telemetry", {})
+    if not isinstance(telemetry, dict):
+        raise ConfigError(f"{file}: [telemetry] is a table (prometheus)")
+    _set(settings, "prometheus_url", telemetry.get("prometheus"), str, file)
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()

@@ -104,7 +104,8 @@ class SwitchReading:
     switch: str
     summary: BgpSummary | None
     error: str | None
-    fetched_at: float  # time.time() of the answer
+    fetched_at: float  # time.time() of the answer (from Prometheus: the sample's scrape time)
+    source: str = "ssh"  # "ssh" or "prometheus": where the reading came from (docs/telemetry.md)
 
 
 # --- Kubernetes -------------------------------------------------------------

@@ -161,4 +161,8 @@ def _real_lab(path: Path, args: argparse.Namespace) -> LabBackend:
             "or inventory.toml)"
         )
     backend.source = str(path.resolve())
+    # BGP sessions from Prometheus when one is set (docs/telemetry.md), else over SSH
+    from fabrictui.backends.real.prometheus.setting import prometheus_url
+
+    backend.use_prometheus(prometheus_url(args, path))
     return backend

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
@@ -46,8 +48,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"wait up to S seconds for every BGP session (default {rlab.BGP_WAIT_S:.0f})",
     )
+    up.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="also start an FRR exporter per switch and a Prometheus scraping them "
+        "(127.0.0.1 only; docs/telemetry.md)",
+    )
     status = sub.add_parser("status", help="hosts, namespaces, daemons and BGP sessions")
     _dir_option(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
     down = sub.add_parser("down", help="remove everything the lab created")
     _dir_option(down)
 
@@ -68,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             return _up(args, lab_dir)
         if args.lab_command == "down":
             return _down(lab_dir)
-        return _status(lab_dir)
+        return _status(lab_dir, args)
     except rlab.LabError as exc:
         print(f"fabrictui lab: {exc}", file=sys.stderr)
         return 2
@@ -108,6 +117,7 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
             bgp_wait_s=args.bgp_wait,
             kube_version=args.kube_version,
             bare_nodes=args.bare_nodes,
+            telemetry_on=args.telemetry,
         )
     except (rlab.LabAlreadyUp, rlab.LabUnsupported):
         raise
@@ -124,6 +134,8 @@ def _up(args: argparse.Namespace, lab_dir: Path) -> int:
     )
     resolved = lab_dir.resolve()
     print(f"  ssh -F {resolved}/ssh_config leaf1 sudo net show bgp summary")
+    if result.prometheus:
+        print(f"  Prometheus: {result.prometheus} (fabrictui reads BGP sessions from it)")
     if result.kube == "up":
         print(f"  kubectl --kubeconfig {resolved}/kubeconfig get nodes -o wide")
     print(f"  fabrictui lab down --dir {resolved}")
@@ -143,12 +155,15 @@ def _down(lab_dir: Path) -> int:
     return 0
 
 
-def _status(lab_dir: Path) -> int:
+def _status(lab_dir: Path, args_json: argparse.Namespace | None = None) -> int:
     rlab.check_platform(tools=False)
     st = rlab.status(lab_dir)
     if st is None:
         print(f"no lab in {lab_dir.resolve()}")
         return 1
+    if getattr(args_json, "json", False):
+        print(json.dumps(_status_json(st), indent=2))
+        return 0 if _healthy(st) else 1
     print(f"lab {st.lab_id} in {st.lab_dir}: {st.status}")
     rows = [("HOST", "ROLE", "NETNS", "SSH", "SSHD", "FRR", "BGP")]
     for h in st.hosts:
@@ -178,6 +193,8 @@ def _status(lab_dir: Path) -> int:
     else:
         kube = "DOWN" if not st.kube_alive else f"running but not answering on :{st.kube_port}"
     print(f"kube API: {kube}")
+    if st.prometheus:
+        print(f"Prometheus: {st.prometheus}")
     # a part that runs but does not answer (stopped, black-holed) is what `lab status`
     # exists to tell: said on stderr, exit 2 (docs/deadlines.md)
     hung = [
@@ -195,14 +212,29 @@ def _status(lab_dir: Path) -> int:
         print(f"fabrictui lab status: not answering: {line}", file=sys.stderr)
     if hung:
         return 2
-    healthy = all(
+    return 0 if _healthy(st) else 1
+
+
+def _healthy(st: rlab.LabStatus) -> bool:
+    return all(
         h.netns_present
         and h.sshd_alive
         and h.frr_alive is not False
         and h.bgp_established == h.bgp_configured
         for h in st.hosts
     )
-    return 0 if healthy else 1
+
+
+def _status_json(st: rlab.LabStatus) -> dict:
+    return {
+        "lab_id": st.lab_id,
+        "dir": str(st.lab_dir),
+        "status": st.status,
+        "hosts": [dataclasses.asdict(h) for h in st.hosts],
+        "kube_port": st.kube_port,
+        "kube_answers": st.kube_answers,
+        "prometheus": st.prometheus,
+    }
 
 
 def _sshd(host: rlab.HostStatus) -> str:

@@ -27,6 +27,10 @@ def add_lab_selection(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for the cluster")
     group.add_argument("--context", help="kubeconfig context")
     group.add_argument("--jump", metavar="USER@HOST[:PORT]", help="ssh jump host")
+    group.add_argument(
+        "--prometheus", metavar="URL",
+        help="read BGP sessions from this Prometheus (`off`: over SSH; docs/telemetry.md)",
+    )  # fmt: skip
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
     group.add_argument(
         "--read-only", action="store_true", help="refuse every action that changes the lab"

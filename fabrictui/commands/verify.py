@@ -28,10 +28,11 @@ from fabrictui.actions.progress import Progress
 from fabrictui.actions.verify.bgp import detect_mode
 from fabrictui.actions.verify.run import verify
 from fabrictui.backends.base import LabBackend
-from fabrictui.commands._headless import emit, exit_code, print_progress, run_on_lab
+from fabrictui.commands._headless import emit, error, exit_code, print_progress, run_on_lab
 from fabrictui.commands.options import add_lab_selection
 from fabrictui.model import CheckResult, LabInfo, checks_verdict
 from fabrictui.render.checks import VERDICT_WORDS, checks_summary
+from fabrictui.report.metrics import write_findings
 
 PROG = "fabrictui verify"
 
@@ -39,6 +40,12 @@ PROG = "fabrictui verify"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of the checks")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--metrics",
+        metavar="FILE",
+        help="also write the checks in the Prometheus text format (node exporter's textfile "
+        "collector: FILE.prom; written atomically)",
+    )
     add_lab_selection(parser)
 
 
@@ -80,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
         results = await verify(backend, report, mode=mode)
         lab = backend.info()
         emit(to_json(lab, results, mode) if args.json else to_table(lab, results, mode))
+        if args.metrics:
+            try:
+                write_findings(args.metrics, lab, results, mode)
+            except OSError as err:
+                return error(PROG, f"--metrics {args.metrics}: {err.strerror or err}")
         return exit_code(checks_verdict(results))
 
     return run_on_lab(args, PROG, body)

@@ -52,6 +52,7 @@ class UpResult:
     kube: str = "skipped"  # "up", "skipped", or the reason it is not
     bgp_established: int = 0
     bgp_configured: int = 0
+    prometheus: str | None = None  # `--telemetry`: the lab's Prometheus URL
 
 
 def silent(_: str) -> None:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fabrictui.lab import frr, netns, sshd
+from fabrictui.lab import frr, netns, sshd, telemetry
 from fabrictui.lab.build import BGP_WAIT_S, Builder, Log, UpResult, kube_version_answers, silent
 from fabrictui.lab.kubeapi.controllers.dns import sweep_resolv
 from fabrictui.lab.kubeapi.versions import DEFAULT_VERSION
@@ -68,6 +68,7 @@ GENERATED = (
     "logs",
     "home",
     "kubeapi",  # the API server's own files (certificates, token, endpoint)
+    telemetry.DIR_NAME,  # `--telemetry`: Prometheus's configuration and its data
 )
 
 
@@ -124,6 +125,7 @@ def up(
     lab_id: str | None = None,
     kube_version: str = DEFAULT_VERSION,
     bare_nodes: bool = False,
+    telemetry_on: bool = False,
 ) -> UpResult:
     """Build the lab in `lab_dir`. Raises LabAlreadyUp, LabUnsupported or LabError; on any
     failure after the first step, what was built stays recorded for `down`."""
@@ -163,6 +165,15 @@ def up(
         lab_dir, topology, lab_id, state, result, log, kube_version, bare_nodes=bare_nodes
     )
     builder.run(kube, bgp_wait_s)
+    if telemetry_on:
+        builder.step(
+            "telemetry",
+            lambda: setattr(
+                result,
+                "prometheus",
+                telemetry.start(lab_dir, topology, lab_id, state, lab_dir / "logs"),
+            ),
+        )
     result.seconds = time.monotonic() - t0
     state.status = "up"
     state.step = "done"
@@ -180,6 +191,7 @@ def running_lab(
     log: Log = silent,
     kube_version: str = DEFAULT_VERSION,
     bare_nodes: bool = False,
+    telemetry_on: bool = False,
 ) -> Iterator[UpResult]:
     """`up`, then always `down` (also when `up` fails half-way): for tests and scripts."""
     try:
@@ -191,6 +203,7 @@ def running_lab(
             bgp_wait_s=bgp_wait_s,
             kube_version=kube_version,
             bare_nodes=bare_nodes,
+            telemetry_on=telemetry_on,
         )
     except (LabAlreadyUp, LabUnsupported):
         raise  # nothing of ours to take down (and never someone else's lab)
@@ -309,6 +322,7 @@ class LabStatus:
     kube_port: int | None
     kube_alive: bool | None  # None when not started
     kube_answers: bool
+    prometheus: str | None = None  # `--telemetry`: the lab's Prometheus
 
 
 def status(lab_dir: Path) -> LabStatus | None:
@@ -364,4 +378,13 @@ def status(lab_dir: Path) -> LabStatus | None:
     kube_alive = alive.get((None, "kubeapi"))
     answers = kube_port and kube_version_answers(int(kube_port), STATUS_PROBE_S)
     kube_answers = bool(kube_alive and answers)
-    return LabStatus(lab_dir, lab_id, state.status, hosts, kube_port, kube_alive, kube_answers)
+    return LabStatus(
+        lab_dir,
+        lab_id,
+        state.status,
+        hosts,
+        kube_port,
+        kube_alive,
+        kube_answers,
+        telemetry.prometheus_url(state),
+    )

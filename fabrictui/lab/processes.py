@@ -105,6 +105,7 @@ def find_leftover_processes(lab_id: str, lab_dir: Path) -> list[int]:
     prefix = netns_prefix(lab_id)
     sshd_dir = str(lab_dir / "sshd") + "/"
     lab_dir_s = str(lab_dir)
+    telemetry_dir = str(lab_dir / "telemetry") + "/"
     skip = _ancestors()
     found = []
     for entry in os.scandir("/proc"):
@@ -115,6 +116,9 @@ def find_leftover_processes(lab_id: str, lab_dir: Path) -> list[int]:
         if not argv or proc_start_time(pid) is None:
             continue
         ours = any(arg.startswith(prefix) for arg in argv)
+        if not ours:  # the telemetry: an exporter's FRR path space, Prometheus's lab folder
+            ours = any(arg.startswith("--") and f"/{prefix}" in arg for arg in argv)
+            ours = ours or any(arg.startswith("--") and telemetry_dir in arg for arg in argv)
         if not ours and argv[0].endswith("sshd"):
             ours = any(arg.startswith(sshd_dir) for arg in argv)
         if not ours and KUBE_MODULE in argv and "--lab-dir" in argv:

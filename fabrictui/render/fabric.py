@@ -3,6 +3,7 @@ BGP mode each node's BIRD sessions."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from rich.text import Text
@@ -21,6 +22,7 @@ def fabric_lines(
     palette: Palette,
     text_filter: str = "",
     announced: Mapping[str, tuple[str, ...]] | None = None,
+    now: float | None = None,
 ) -> list[Text]:
     """The fabric pane: a header per switch, a line per peer, flags for
     missing and unexpected sessions. Like `net show bgp sum`, condensed.
@@ -40,6 +42,9 @@ def fabric_lines(
         block: list[Text] = []
         header = Text()
         header.append(switch, style="bold")
+        if reading.source != "ssh":  # which source, and how old its sample is
+            age = max(0, round((now or time.time()) - reading.fetched_at))
+            header.append(f"  [{reading.source}, sample {age} s old]", style=palette.muted)
         if reading.summary is not None:
             summary = reading.summary
             verdicts = by_switch.get(switch, [])
@@ -61,7 +66,9 @@ def fabric_lines(
                 block.append(line)
         else:
             error = (reading.error or "no answer").removeprefix(f"{switch}: ")
-            header.append(f"  {error}", style=palette.bad)
+            # the telemetry failed, not the switch: said as a warning, never as sessions down
+            telemetry = reading.source == "prometheus"
+            header.append(f"  {error}", style=palette.warn if telemetry else palette.bad)
             block.append(header)
         if needle and not any(needle in line.plain.lower() for line in block):
             continue

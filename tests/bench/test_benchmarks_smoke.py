@@ -159,3 +159,22 @@ def test_fabric_poll_smoke() -> None:
             except OSError:
                 continue
             assert control_dir.encode() not in cmdline, f"left running: pid {entry.name}"
+
+
+def test_telemetry_viewers_smoke() -> None:
+    require(sys.platform.startswith("linux") and os.geteuid() == 0, "the lab needs root")
+    for tool in ("/usr/lib/frr/bgpd", "/usr/sbin/sshd", "/usr/bin/prometheus",
+                 "/usr/bin/prometheus-frr-exporter"):  # fmt: skip
+        require(tool)
+    report = run_smoke("telemetry_viewers.py", timeout=120)
+    ssh, prom = report["runs"]
+    assert (ssh["source"], prom["source"]) == ("ssh", "prometheus")
+    assert ssh["refreshes"] > 0 and prom["refreshes"] > 0
+    # over SSH each viewer runs vtysh on the switches; from Prometheus none does
+    assert ssh["vtysh_commands_per_min"] > 0 and ssh["ssh_logins_per_min"] > 0
+    assert report["targets_met"] == {
+        "prometheus_ssh_logins_per_min": True,
+        "prometheus_vtysh_commands_per_min": True,
+    }
+    assert prom["prometheus_queries_per_min"] > 0 and prom["exporter_scrapes_per_min"] > 0
+    assert report["machine"]["decode_frames_per_s"] > 0

@@ -952,3 +952,37 @@ def test_kubedetail_mutated_objects(name: str, data: st.DataObject) -> None:
             assert event.count >= 0
     else:
         assert isinstance(found.name, str)
+
+
+PROMETHEUS_ANSWERS = _fixtures("prometheus", ".json")
+
+
+@st.composite
+def mutated_prometheus(draw: st.DrawFn) -> str:
+    doc = json.loads(draw(st.sampled_from(PROMETHEUS_ANSWERS)))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(doc)))
+        if not path:
+            continue
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(JSON_JUNK)
+    return json.dumps(doc)
+
+
+@FUZZ
+@given(st.one_of(mutated_prometheus(), st.text()))
+def test_prometheus_answers_mutated(text: str) -> None:
+    from fabrictui.parsers.promql import frr_sessions, parse_query, parse_targets
+
+    for parse in (lambda t: frr_sessions(parse_query(t)), parse_targets):
+        try:
+            result = parse(text)
+        except ParseError as err:
+            assert str(err)
+            continue
+        assert isinstance(result, dict | list)

@@ -57,11 +57,16 @@ def judge_unread(snap: LabSnapshot, switches: Iterable[str], crossing: bool = Fa
             continue
         view = switch_as_peers_see_it(switch, snap.readings, pairs, addresses)
         line = f"{switch}: {why}; {switch_says(switch, view)}"
+        reading = snap.readings.get(switch)
+        # read from Prometheus (docs/telemetry.md), what is cut is its exporter, not its SSH
+        path = "telemetry" if reading is not None and reading.source == "prometheus" else (
+            "management path"
+        )  # fmt: skip
         if view.alive:
             if crossing:
-                line += f" and {CROSSES}: the switch forwards, only its management path is cut"
+                line += f" and {CROSSES}: the switch forwards, only its {path} is cut"
             else:
-                line += ": it runs its BGP, only its management path is cut"
+                line += f": it runs its BGP, only its {path} is cut"
             out.seen_up.append(line)
         elif view.down:
             out.seen_down.append(line)

@@ -48,6 +48,7 @@ from fabrictui.backends.demo.services.calls import DemoServiceCalls
 from fabrictui.backends.demo.services.dns import DemoDnsCalls
 from fabrictui.backends.demo.services.table import ServiceTable
 from fabrictui.backends.demo.sim import Simulation
+from fabrictui.backends.demo.telemetry.mixin import DemoTelemetry
 from fabrictui.backends.demo.traffic import Traffic
 from fabrictui.constants import POD_POOL, VXLAN_PORT, VXLAN_VNI
 from fabrictui.intent.calico_vxlan import manifest_objects
@@ -81,6 +82,7 @@ DRIVER_IDLE = 0.5  # longest real sleep of the event driver
 
 
 class DemoBackend(
+    DemoTelemetry,
     DemoServiceCalls,
     DemoDnsCalls,
     DemoKubeDrillCalls,
@@ -265,7 +267,7 @@ class DemoBackend(
 
     # -- fabric ------------------------------------------------------------------------------
 
-    async def bgp_summary(self, switch: str) -> SwitchReading:
+    async def simulated_bgp_summary(self, switch: str) -> SwitchReading:
         now = self._now()
         spec = topo.SWITCH_BY_NAME.get(switch)
         if spec is None:

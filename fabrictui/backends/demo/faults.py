@@ -76,6 +76,7 @@ class FaultBoard:
         self.traffic = traffic
         self.services = services or ServiceTable(kube)
         self.active: set[str] = set()
+        self.exporters_down: dict[str, float] = {}  # switch -> since (backends/demo/telemetry)
 
     def catalogue(self) -> list[Fault]:
         faults: list[Fault] = []
@@ -139,6 +140,9 @@ class FaultBoard:
             for node in topo.NODES:
                 title = f"Drop kube-proxy's rule for {wl.service} on {node.name}"
                 faults.append(Fault(f"drop-service-rule:{node.name}", title))
+        for switch in (*topo.SPINES, *topo.LEAVES):
+            title = f"Stop {switch}'s frr exporter (the fabric read from Prometheus)"
+            faults.append(Fault(f"exporter-down:{switch}", title))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -218,6 +222,13 @@ class FaultBoard:
                 self.traffic.lossy[pair] = LOSSY_SHARE  # type: ignore[index]
             else:
                 self.traffic.lossy.pop(pair, None)  # type: ignore[arg-type]
+        elif kind == "exporter-down":
+            if arg not in (*topo.SPINES, *topo.LEAVES):
+                raise NotFound(f"{fault_id}: no switch named {arg!r}")
+            if active:
+                self.exporters_down.setdefault(arg, t)
+            else:
+                self.exporters_down.pop(arg, None)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

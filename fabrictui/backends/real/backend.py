@@ -41,6 +41,7 @@ from fabrictui.backends.real.probes.capture_point import CapturePoints
 from fabrictui.backends.real.probes.dns import DnsProbeReal
 from fabrictui.backends.real.probes.node import probe_by_any_method
 from fabrictui.backends.real.probes.tcp import tcp_probe_by_any_method
+from fabrictui.backends.real.prometheus.mixin import PrometheusTelemetry
 from fabrictui.backends.real.ssh import HostKeyError, SshPool, SshTarget
 from fabrictui.backends.real.switches import SwitchReader
 from fabrictui.backends.real.trace import RemoteTrace
@@ -97,7 +98,13 @@ def ssh_argv_for(target: SshTarget, jump: str | None = None) -> list[str]:
 
 
 class RealLabBackend(
-    KubeDrillReal, BgpModeReal, RehearsalFaults, DnsProbeReal, BgpDetailReal, LabBackend
+    PrometheusTelemetry,
+    KubeDrillReal,
+    BgpModeReal,
+    RehearsalFaults,
+    DnsProbeReal,
+    BgpDetailReal,
+    LabBackend,
 ):
     source = ""  # the directory or file the lab came from (set by backends/select.py)
 
@@ -291,7 +298,8 @@ class RealLabBackend(
 
     # -- fabric ------------------------------------------------------------------------
 
-    async def bgp_summary(self, switch: str) -> SwitchReading:
+    async def ssh_bgp_summary(self, switch: str) -> SwitchReading:
+        """Over SSH (PrometheusTelemetry.bgp_summary chooses: docs/telemetry.md)."""
         if switch not in self.pool.targets:
             why = "no SSH endpoint (machine not running?)" if self.vagrant else "not in inventory"
             return SwitchReading(switch, None, f"{switch}: {why}", time.time())

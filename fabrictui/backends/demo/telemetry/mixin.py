@@ -1,0 +1,38 @@
+"""`DemoTelemetry`: the demo's switches read "from Prometheus" once a telemetry fault of the
+palette is on (`exporter-down:SWITCH`), so the demo shows what the real source shows: each
+switch's source and sample age, and a stopped exporter named as such, never as sessions down.
+
+Among DemoBackend's bases; the simulation's own reading is `simulated_bgp_summary`. Samples are
+dated as a Prometheus scraping every SCRAPE_S would date them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fabrictui.model import SwitchReading
+
+SCRAPE_S = 2.0
+SOURCE = "prometheus"
+
+
+class DemoTelemetry:
+    faultboard: object
+
+    async def simulated_bgp_summary(self, switch: str) -> SwitchReading:
+        raise NotImplementedError  # the demo backend's own
+
+    async def bgp_summary(self, switch: str) -> SwitchReading:
+        reading = await self.simulated_bgp_summary(switch)
+        down: dict[str, float] = getattr(self.faultboard, "exporters_down", {})
+        if not down:
+            return reading  # no telemetry fault: the demo reads its switches "over SSH"
+        now = reading.fetched_at
+        if switch in down:
+            last_good = down[switch] - down[switch] % SCRAPE_S
+            error = (
+                f"{switch}: frr exporter down (connection refused), "
+                f"last good scrape {max(0, round(now - last_good))} s ago"
+            )
+            return SwitchReading(switch, None, error, last_good, source=SOURCE)
+        return replace(reading, fetched_at=now - now % SCRAPE_S, source=SOURCE)

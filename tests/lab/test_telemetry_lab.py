@@ -1,0 +1,149 @@
+"""`lab up --telemetry` for real: FRR exporters and a Prometheus beside the lab's FRR, BGP
+sessions read from it equal to those read over SSH, an exporter killed named as such (never as
+sessions down) and recovered, and `lab down` leaving no exporter, Prometheus or data.
+
+Its own lab (no kube API: 2 spines, 2 leaves, about 11 s up): the shared apps lab runs without
+telemetry, and Prometheus in it would be one more daemon under every apps test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fabrictui.lab import telemetry
+from fabrictui.lab.labstate import load_state, write_state
+from fabrictui.lab.processes import proc_cmdline, start_process
+from tests._require import require
+
+pytestmark = pytest.mark.lab
+
+
+def cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fabrictui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _ours(lab_dir: Path, lab_id: str) -> list[int]:
+    """Exporters and Prometheus of this lab still running."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            argv = " ".join(proc_cmdline(int(entry.name)))
+            exporter = "frr-exporter" in argv and f"ftl-{lab_id}-" in argv
+            if exporter or ("prometheus" in argv and str(lab_dir / "telemetry") in argv):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    require(sys.platform.startswith("linux") and os.geteuid() == 0, "needs Linux and root")
+    for tool in ("/usr/lib/frr/bgpd", "/usr/sbin/sshd", telemetry.PROMETHEUS,
+                 telemetry.FRR_EXPORTER):  # fmt: skip
+        require(tool)
+    lab_dir = tmp_path_factory.mktemp("telemetry") / "lab"
+    try:
+        up = cli("lab", "up", "--dir", str(lab_dir), "--no-kube", "--telemetry")
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield lab_dir
+    finally:
+        cli("lab", "down", "--dir", str(lab_dir))
+
+
+def bgp(lab_dir: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    done = cli("bgp", "--json", "--lab", str(lab_dir), *extra, timeout=30)
+    assert done.returncode in (0, 1, 3), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def _sessions(doc: dict[str, Any]) -> dict[tuple[str, str], tuple]:
+    return {
+        (row["switch"], s["peer"]): (s["peer_host"], s["remote_as"], s["state"],
+                                     s["prefixes_received"])
+        for row in doc["switches"]
+        for s in row["sessions"]
+    }  # fmt: skip
+
+
+def test_sessions_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
+    status = json.loads(cli("lab", "status", "--dir", str(lab), "--json").stdout)
+    assert status["prometheus"].startswith("http://127.0.0.1:")
+    code, prom = bgp(lab)  # the lab's own settings point at its Prometheus
+    assert code == 0 and prom["source"] == f"prometheus {status['prometheus']}"
+    assert {row["source"] for row in prom["switches"]} == {"prometheus"}
+    ssh_code, ssh = bgp(lab, "--prometheus", "off")
+    assert ssh_code == 0 and ssh["source"] == "ssh"
+    assert len(_sessions(prom)) == 8
+    assert _sessions(prom) == _sessions(ssh)
+    uptimes = {
+        (row["switch"], s["peer"]): s["uptime_seconds"] for row in ssh["switches"]
+        for s in row["sessions"]
+    }  # fmt: skip
+    for row in prom["switches"]:
+        assert time.time() - row["sampled_at"] < 10  # the scrape's time, seconds ago
+        for s in row["sessions"]:
+            assert abs(s["uptime_seconds"] - uptimes[(row["switch"], s["peer"])]) <= 10
+
+
+def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path) -> None:
+    state = load_state(lab)
+    assert state is not None
+    (record,) = [r for r in state.processes if r.role == "frr_exporter" and r.host == "leaf2"]
+    os.kill(record.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while True:
+        code, doc = bgp(lab)
+        leaf2 = next(row for row in doc["switches"] if row["switch"] == "leaf2")
+        if leaf2["error"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "leaf2: frr exporter down (connection refused), last good scrape" in leaf2["error"]
+    assert leaf2["sessions"] == []  # not shown down: not shown
+    assert code == 3  # nothing failed, something not observed
+    table = cli("bgp", "--lab", str(lab), timeout=30)
+    assert "frr exporter down" in table.stdout and "Idle" not in table.stdout
+    # the same exporter again, recorded so `lab down` stops it
+    port = state.extra["telemetry"]["frr_exporters"]["leaf2"]
+    again = start_process(
+        telemetry.exporter_argv(state.lab_id, "leaf2", port),
+        lab / "logs" / "leaf2.frr_exporter.log", "frr_exporter", "leaf2", record.marker,
+    )  # fmt: skip
+    state.processes.append(again)
+    write_state(lab, state)
+    deadline = time.monotonic() + 15
+    while True:
+        code, doc = bgp(lab)
+        leaf2 = next(row for row in doc["switches"] if row["switch"] == "leaf2")
+        if not leaf2["error"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert leaf2["error"] is None and len(leaf2["sessions"]) == 2 and code == 0
+
+
+def test_lab_down_leaves_no_exporter_prometheus_or_data(lab: Path) -> None:
+    state = load_state(lab)
+    assert state is not None
+    assert len(_ours(lab, state.lab_id)) == 5  # 4 exporters, 1 Prometheus
+    assert (lab / "telemetry" / "data").is_dir()
+    # as after a crash before they were recorded: `down` finds them by their command lines
+    state.processes = [r for r in state.processes if r.role not in ("frr_exporter", "prometheus")]
+    write_state(lab, state)
+    down = cli("lab", "down", "--dir", str(lab))
+    assert down.returncode == 0, down.stderr
+    assert _ours(lab, state.lab_id) == []
+    assert not (lab / "telemetry").exists()
