@@ -239,3 +239,6 @@ async def test_a_readiness_message_names_the_session_on_its_switch() -> None:
     mesh = peer_link(hosts, "k8s-node-l1-1", "10.0.101.102", "mesh")
     assert mesh is not None and mesh.name == "k8s-node-l1-1/10.0.101.102"
     assert peer_link(hosts, "leaf1", "10.0.101.1", why) is None
+    # a stopped BIRD names no peer: the node's own session on its leaf
+    leaf = peer_link(hosts, "k8s-node-l2-1", None, "BIRD does not answer")
+    assert leaf is not None and leaf.name == "leaf2/10.0.102.101"
