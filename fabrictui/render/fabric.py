@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -16,6 +17,16 @@ from fabrictui.parsers.calico import CalicoPeer
 from fabrictui.render.common import Palette
 
 
+@dataclass(frozen=True, slots=True)
+class FabricRow:
+    """One line of the fabric pane and what it is about, for Enter (actions.drill): a switch's
+    header is ("switch", SWITCH), a session's line ("session", "SWITCH/PEER", the peer as the
+    switch names it); titles and flags are about nothing (None)."""
+
+    text: Text
+    key: tuple[str, str] | None = None
+
+
 def fabric_lines(
     readings: Mapping[str, SwitchReading],
     analysis: SessionAnalysis,
@@ -24,12 +35,25 @@ def fabric_lines(
     announced: Mapping[str, tuple[str, ...]] | None = None,
     now: float | None = None,
 ) -> list[Text]:
+    """The fabric pane's lines (fabric_rows without what each is about)."""
+    rows = fabric_rows(readings, analysis, palette, text_filter, announced, now)
+    return [row.text for row in rows]
+
+
+def fabric_rows(
+    readings: Mapping[str, SwitchReading],
+    analysis: SessionAnalysis,
+    palette: Palette,
+    text_filter: str = "",
+    announced: Mapping[str, tuple[str, ...]] | None = None,
+    now: float | None = None,
+) -> list[FabricRow]:
     """The fabric pane: a header per switch, a line per peer, flags for
     missing and unexpected sessions. Like `net show bgp sum`, condensed.
     Dynamic neighbours (the nodes in BGP mode) come after the switch's own
     peers, grouped under it, each with the blocks it announces (`announced`:
     host -> its pod blocks)."""
-    lines: list[Text] = []
+    lines: list[FabricRow] = []
     by_switch: dict[str, list] = {}
     for verdict in analysis.verdicts:
         by_switch.setdefault(verdict.switch, []).append(verdict)
@@ -39,7 +63,8 @@ def fabric_lines(
     needle = text_filter.lower()
     for switch in sorted(readings):
         reading = readings[switch]
-        block: list[Text] = []
+        block: list[FabricRow] = []
+        me = ("switch", switch)
         header = Text()
         header.append(switch, style="bold")
         if reading.source != "ssh":  # which source, and how old its sample is
@@ -53,38 +78,44 @@ def fabric_lines(
             header.append(f"  AS {summary.local_as if summary.local_as is not None else '?'}")
             count_style = palette.good if up == len(verdicts) and verdicts else palette.bad
             header.append(f"  {up}/{len(verdicts)} Established", style=count_style)
-            block.append(header)
+            block.append(FabricRow(header, me))
             static = [v for v in verdicts if not v.dynamic]
             dynamic = [v for v in verdicts if v.dynamic]
             for v in static:
-                block.append(_peer_line(v, palette))
+                block.append(FabricRow(_peer_line(v, palette), _session(switch, v)))
             if dynamic:
-                block += _dynamic_lines(dynamic, palette, announced or {})
+                block += _dynamic_rows(switch, dynamic, palette, announced or {})
             for peer in missing.get(switch, []):
                 line = Text("  ")
                 line.append(f"MISSING  no session to {peer}", style=palette.bad)
-                block.append(line)
+                # by the host's name: the describer finds the address the switch would list
+                block.append(FabricRow(line, ("session", f"{switch}/{peer}")))
         else:
             error = (reading.error or "no answer").removeprefix(f"{switch}: ")
             # the telemetry failed, not the switch: said as a warning, never as sessions down
             telemetry = reading.source == "prometheus"
             header.append(f"  {error}", style=palette.warn if telemetry else palette.bad)
-            block.append(header)
-        if needle and not any(needle in line.plain.lower() for line in block):
+            block.append(FabricRow(header, me))
+        if needle and not any(needle in row.text.plain.lower() for row in block):
             continue
         lines.extend(block)
     return lines
 
 
-def _dynamic_lines(
-    verdicts: list, palette: Palette, announced: Mapping[str, tuple[str, ...]]
-) -> list[Text]:
+def _session(switch: str, verdict) -> tuple[str, str]:
+    # the peer as the switch names it (address or interface): what `describe session` reads
+    return ("session", f"{switch}/{verdict.peer.neighbor}")
+
+
+def _dynamic_rows(
+    switch: str, verdicts: list, palette: Palette, announced: Mapping[str, tuple[str, ...]]
+) -> list[FabricRow]:
     up = sum(1 for v in verdicts if v.peer.established and not v.peer.policy_blocked)
     title = Text("  dynamic neighbours (listen range): ", style=palette.muted)
     title.append(
         f"{up}/{len(verdicts)} up", style=palette.good if up == len(verdicts) else palette.bad
     )
-    lines = [title]
+    lines = [FabricRow(title)]
     for v in verdicts:
         peer = v.peer
         label = f"{v.peer_host}({peer.neighbor})" if v.peer_host else peer.neighbor
@@ -100,7 +131,7 @@ def _dynamic_lines(
             line.append(" → " + ", ".join(blocks), style=palette.muted)
         if not v.expected:
             line.append("  UNEXPECTED", style=palette.warn)
-        lines.append(line)
+        lines.append(FabricRow(line, _session(switch, v)))
     return lines
 
 

@@ -81,10 +81,11 @@ async def test_a_kind_without_detail_says_so_and_a_gone_pod_says_the_apis_words(
     app = make_app(backend, Settings(fabric_poll_seconds=0.5, host_poll_seconds=1.0))
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(app, pilot)
-        await pilot.press("2", "enter")  # the fabric pane: sessions, another branch's describer
-        assert isinstance(app.screen, MainScreen)
-        if "session" not in DESCRIBERS:  # until the BGP session describer is merged
-            assert text(app.main, "#status") == "no detail for session"
+        # a service row: no describer for the kind (yet), the status line says so
+        assert app.main.drill.open_detail("service", "kube-dns", "kube-system") == (
+            "no detail for service"
+        )
+        assert isinstance(app.screen, MainScreen) and "service" not in DESCRIBERS
         await pilot.press("1", "enter")  # the VM pane: what the lab's VM source says
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.detail)
         assert app.screen.kind == "vm" and "Provider:" in text(app.screen, "#detail-body")

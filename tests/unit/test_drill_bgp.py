@@ -239,3 +239,18 @@ async def test_a_readiness_message_names_the_session_on_its_switch() -> None:
     mesh = peer_link(hosts, "k8s-node-l1-1", "10.0.101.102", "mesh")
     assert mesh is not None and mesh.name == "k8s-node-l1-1/10.0.101.102"
     assert peer_link(hosts, "leaf1", "10.0.101.1", why) is None
+    # a stopped BIRD names no peer: the node's own session on its leaf
+    leaf = peer_link(hosts, "k8s-node-l2-1", None, "BIRD does not answer")
+    assert leaf is not None and leaf.name == "leaf2/10.0.102.101"
+
+
+def test_the_readiness_words_name_their_peers_or_none() -> None:
+    from fabrictui.actions.drill.common import readiness_peers
+
+    head = "calico/node is not ready: BIRD is not ready: "
+    assert readiness_peers(head + "BGP not established with 10.0.101.1") == ["10.0.101.1"]
+    both = readiness_peers(head + "BGP not established with 10.0.101.1,10.0.101.102")
+    assert both == ["10.0.101.1", "10.0.101.102"]  # the rehearsal lab's probe lists each
+    stopped = "Error querying BIRD: unable to connect to BIRDv4 socket: dial unix ..."
+    assert readiness_peers(head + stopped) == []  # BIRD itself: its session on its leaf
+    assert readiness_peers("calico/node is not ready: felix is not ready: ...") is None

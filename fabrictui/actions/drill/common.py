@@ -1,5 +1,5 @@
-"""What the pod and node describers share: their Events as a section, and the BGP session a
-readiness message names (issue 26)."""
+"""What the pod and node describers share: their Events as a section, and the BGP peers a
+readiness message names (issue 26; which session that is: session.peer_link)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import re
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers.kubedetail.events import KubeEvent, order_events
-from fabrictui.render.detail import DetailLink, DetailSection
+from fabrictui.render.detail import DetailSection
 
 EVENTS_SHOWN = 20  # an object's newest events in its detail (all of them: `fabrictui events`)
-# calico-node's readiness in BGP mode: "... BIRD is not ready: BGP not established with 10.0.101.1"
-BGP_PEER = re.compile(r"BGP not established with ((?:\d{1,3}\.){3}\d{1,3})")
+# calico-node's readiness in BGP mode: "... BIRD is not ready: BGP not established with
+# 10.0.101.1" (the rehearsal lab's probe lists every peer that is down: "with A,B")
+BGP_PEERS = re.compile(
+    r"BGP not established with ((?:\d{1,3}\.){3}\d{1,3}(?:,(?:\d{1,3}\.){3}\d{1,3})*)"
+)
+BIRD_NOT_READY = "BIRD is not ready"
 
 
 def event_line(event: KubeEvent) -> str:
@@ -40,30 +44,11 @@ def events_section(events: list[KubeEvent]) -> DetailSection:
     return DetailSection("Events", lines=lines, severity="warn" if bad else "normal")
 
 
-def session_link(backend: LabBackend, node: str, message: str) -> DetailLink | None:
-    """The BGP session a readiness message names, as its switch names it: the switch that
-    owns the peer address (else the leaf the node peers with) and, on it, the node's
-    address."""
-    match = BGP_PEER.search(message)
-    if match is None:
+def readiness_peers(message: str) -> list[str] | None:
+    """The BGP peers calico-node's readiness words name; [] when BIRD itself is not ready and
+    names none (its socket does not answer: a stopped BIRD); None when the words are not
+    about BIRD."""
+    if BIRD_NOT_READY not in message:
         return None
-    peer = match.group(1)
-    info = backend.info()
-    owners = dict(info.peer_addresses)
-    address = next((ip for ip, host in info.peer_addresses if host == node), None)
-    switch = owners.get(peer)
-    if switch is None or switch == node:
-        switch = next((a for a, b in info.expected_sessions if b == node), None)
-    if switch is None or address is None:
-        return None
-    return DetailLink("session", f"{switch}/{address}", why=f"readiness names BGP peer {peer}")
-
-
-def leaf_session(backend: LabBackend, node: str) -> DetailLink | None:
-    """BGP mode: the node's session on the leaf it peers with, as the leaf names it."""
-    info = backend.info()
-    switch = next((a for a, b in info.expected_sessions if b == node), None)
-    address = next((ip for ip, host in info.peer_addresses if host == node), None)
-    if switch is None or address is None:
-        return None
-    return DetailLink("session", f"{switch}/{address}", why="its BGP session on its leaf")
+    match = BGP_PEERS.search(message)
+    return match.group(1).split(",") if match else []

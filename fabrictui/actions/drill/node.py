@@ -4,7 +4,8 @@ its events."""
 
 from __future__ import annotations
 
-from fabrictui.actions.drill.common import events_section, leaf_session, object_events
+from fabrictui.actions.drill.common import events_section, object_events
+from fabrictui.actions.drill.session import peer_link
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.objects import NodeDetail, node_detail
@@ -63,7 +64,8 @@ async def _calico_section(
     lines: tuple[str, ...] = ()
     try:
         if await backend.calico_mode() == "bgp":
-            link = leaf_session(backend, node.name)
+            hosts = await backend.list_hosts()
+            link = peer_link(hosts, node.name, None, "its BGP session on its leaf")
             if link is not None:
                 links.append(link)
             protocols = await backend.node_bgp_status(node.name)

@@ -4,7 +4,8 @@ endpoint, the policies that select it, and its events."""
 
 from __future__ import annotations
 
-from fabrictui.actions.drill.common import events_section, object_events, session_link
+from fabrictui.actions.drill.common import events_section, object_events, readiness_peers
+from fabrictui.actions.drill.session import peer_link
 from fabrictui.actions.policy.evaluate import pod_policies
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers import ParseError
@@ -101,6 +102,31 @@ async def _policy_section(backend: LabBackend, obj: dict, problems: list[str]) -
     return DetailSection("Policies", lines=lines or ("none selects this pod",))
 
 
+async def _session_links(
+    backend: LabBackend, node: str | None, probe_words: tuple[str, ...], problems: list[str]
+) -> list[DetailLink]:
+    """The BGP sessions calico-node's readiness names: each peer named, or the node's own
+    session on its leaf when BIRD did not answer (a stopped BIRD names no peer)."""
+    named = [(w, readiness_peers(w)) for w in probe_words]
+    if node is None or not any(peers is not None for _, peers in named):
+        return []
+    try:
+        hosts = await backend.list_hosts()
+    except BackendError as err:
+        problems.append(f"hosts: {err}")
+        return []
+    links: list[DetailLink] = []
+    for _words, peers in named:
+        if peers is None:
+            continue
+        for peer in peers or [None]:
+            why = f"readiness names BGP peer {peer}" if peer else "readiness: BIRD does not answer"
+            link = peer_link(hosts, node, peer, why)
+            if link is not None and all(link.name != seen.name for seen in links):
+                links.append(link)
+    return links
+
+
 async def describe_pod(backend: LabBackend, name: str, namespace: str | None) -> Detail:
     ns = namespace or "default"
     obj = await backend.read_object("pod", name, ns)
@@ -125,10 +151,7 @@ async def describe_pod(backend: LabBackend, name: str, namespace: str | None) ->
     links: list[DetailLink] = []
     if pod.node:
         links.append(DetailLink("node", pod.node, why="the pod runs there"))
-    for words in probe_words:
-        link = session_link(backend, pod.node, words)
-        if link is not None and link not in links:
-            links.append(link)
+    links += await _session_links(backend, pod.node, probe_words, problems)
     return Detail(
         "pod", pod.name, pod.namespace or ns, tuple(sections), tuple(links), "API",
         tuple(problems),

@@ -50,15 +50,18 @@ def _owner(backend: LabBackend, hosts: list[Host], address: str) -> Host | None:
     return next((h for h in hosts if h.address == address), None)
 
 
-def peer_link(hosts: list[Host], node: str, peer: str, why: str) -> DetailLink | None:
-    """The session a node's words name (a readiness probe's "BGP not established with
-    10.0.101.1"), as its switch sees it: the node's leaf (the same rack) and the node's
-    address there; a peer that is another node is the node's own mesh session. None when
-    the lab does not say enough (no such node, no address, no leaf in its rack)."""
+def peer_link(hosts: list[Host], node: str, peer: str | None, why: str) -> DetailLink | None:
+    """The one rule for the session a node's words name (a readiness probe's "BGP not
+    established with 10.0.101.1"), as its switch sees it: the node's leaf (the same rack: the
+    lab's shape, so it holds for the demo and the real labs alike, where the expected
+    sessions list only leaf-spine pairs) and the node's address there; a peer that is another
+    node is the node's own mesh session. `peer` None: the node's session on its leaf (BIRD
+    named no peer: it did not answer). None when the lab does not say enough (no such node,
+    no address, no leaf in its rack)."""
     me = next((h for h in hosts if h.name == node and h.role.is_k8s), None)
     if me is None:
         return None
-    if any(h.address == peer and h.role.is_k8s for h in hosts):
+    if peer is not None and any(h.address == peer and h.role.is_k8s for h in hosts):
         return DetailLink("session", f"{node}/{peer}", why=why)
     leaf = next((h for h in hosts if h.role.value == "leaf" and h.rack == me.rack), None)
     if leaf is None or me.rack is None or not me.address:

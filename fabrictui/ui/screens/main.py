@@ -19,9 +19,9 @@ from textual.widgets import Input, Static
 from fabrictui.model import LabInfo
 from fabrictui.render.common import Palette, freshness
 from fabrictui.session.state import LabState
-from fabrictui.ui.drill_ui import DrillController, no_detail
+from fabrictui.ui.drill_ui import DrillController
 from fabrictui.ui.widgets.action_log import ActionLog, StatusLine
-from fabrictui.ui.widgets.fabric_pane import FabricPane
+from fabrictui.ui.widgets.fabric_pane import FabricPane, FabricView
 from fabrictui.ui.widgets.footer import KeyFooter
 from fabrictui.ui.widgets.kube_pane import KubePane
 from fabrictui.ui.widgets.overlay_pane import OverlayPane
@@ -60,8 +60,8 @@ class MainScreen(Screen):
                 tooltip="zoom the focused pane to the whole screen, and back"),
         Binding("slash", "filter", "Filter", id="pane.filter", show=False,
                 tooltip="filter the focused pane (pods: ns:NAME words)"),
-        # Enter on a table's row comes as RowSelected (on_data_table_row_selected); this one
-        # serves the panes that are not tables
+        # Enter on a table's row comes as RowSelected (on_data_table_row_selected), on the
+        # fabric pane's as FabricView.Chosen; this one serves a pane whose view lost focus
         Binding("enter", "detail", "Detail", id="drill.detail", show=False,
                 tooltip="what is known about the selected row (pod, node, session, switch, vm)"),
         Binding("l", "logs", "Logs", id="drill.logs", show=False,
@@ -259,10 +259,14 @@ class MainScreen(Screen):
             event.stop()
             self._open(kind, str(event.row_key.value))
 
+    def on_fabric_view_chosen(self, event: FabricView.Chosen) -> None:
+        # the fabric pane's text rows: a switch's header, a session (SWITCH/PEER)
+        event.stop()
+        self._open(event.kind, event.name)
+
     def action_detail(self) -> None:
-        number = self.focused_pane_number()
-        if number == 2:  # the fabric pane is text: its rows are sessions on switches
-            self.query_one(StatusLine).update(no_detail("session") or "", layout=False)
+        if self.focused_pane_number() == 2:
+            self.query_one(FabricView).action_choose()
 
     def _selected_pod(self) -> str | None:
         table = self.focused
