@@ -44,8 +44,8 @@ from fabrictui.model import BgpSummary
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp.json_summary import parse_json
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor, no_such_neighbor
-from fabrictui.parsers.bgp.neighbor_json import parse_neighbors_json
-from fabrictui.parsers.bgp.neighbor_text import parse_neighbors_text
+from fabrictui.parsers.bgp.neighbor.from_json import parse_neighbors_json
+from fabrictui.parsers.bgp.neighbor.from_text import parse_neighbors_text
 from fabrictui.parsers.bgp.text import parse_text
 from fabrictui.parsers.bgp.values import parse_bgp_uptime_seconds
 

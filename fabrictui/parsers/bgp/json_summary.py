@@ -11,36 +11,17 @@ from fabrictui.parsers import ParseError, json_bool
 from fabrictui.parsers.bgp.values import (
     HOST_NAME,
     MAX_AS,
-    MAX_COUNTER,
     NO_NEIGHBORS,
     as_number,
     check_neighbor,
     family_key,
     is_uptime,
+    json_counter,
+    json_text,
     merge_sections,
     parse_router_id,
     parse_state,
 )
-
-
-def _json_int(obj: dict[str, Any], key: str, what: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParseError(f"{what}: {key} is {type(value).__name__}, not a number")
-    if not 0 <= value <= MAX_COUNTER:
-        raise ParseError(f"{what}: {key} {value} is out of range")
-    return value
-
-
-def _json_str(obj: dict[str, Any], key: str, what: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ParseError(f"{what}: {key} is {type(value).__name__}, not text")
-    return value
 
 
 def _json_as(obj: dict[str, Any], key: str, what: str) -> int | None:
@@ -65,21 +46,21 @@ def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
     if not isinstance(data, dict):
         raise ParseError(f"{what}: is {type(data).__name__}, not an object")
     neighbor = check_neighbor(key, what)
-    raw_state = _json_str(data, "state", what)
+    raw_state = json_text(data, "state", what)
     if raw_state is None:
         raise ParseError(f"{what}: has no state")
     state = parse_state(raw_state, what)
     established = state == "Established"
-    prefixes = _json_int(data, "pfxRcd", what)
+    prefixes = json_counter(data, "pfxRcd", what)
     if prefixes is None:
-        prefixes = _json_int(data, "prefixReceivedCount", what)
-    peer_state = _json_str(data, "peerState", what)
+        prefixes = json_counter(data, "prefixReceivedCount", what)
+    peer_state = json_text(data, "peerState", what)
     if not established or peer_state in ("Policy", "NoNeg"):
         prefixes = None
-    hostname = _json_str(data, "hostname", what)
+    hostname = json_text(data, "hostname", what)
     if hostname is not None and not HOST_NAME.fullmatch(hostname):
         raise ParseError(f"{what}: hostname {hostname[:60]!r} is not a host name")
-    uptime = _json_str(data, "peerUptime", what)
+    uptime = json_text(data, "peerUptime", what)
     if uptime is None:
         uptime = "" if established else "never"
     elif not is_uptime(uptime):
@@ -91,8 +72,8 @@ def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
         state=state,
         uptime=uptime,
         prefixes_received=prefixes,
-        msg_rcvd=_json_int(data, "msgRcvd", what),
-        msg_sent=_json_int(data, "msgSent", what),
+        msg_rcvd=json_counter(data, "msgRcvd", what),
+        msg_sent=json_counter(data, "msgSent", what),
         dynamic=json_bool(data, "dynamicPeer", what),
         policy_blocked=established and peer_state == "Policy",
     )
@@ -109,7 +90,7 @@ def _json_family(
         return None
     if _json_message(data, what):
         return None
-    raw_id = _json_str(data, "routerId", what)
+    raw_id = json_text(data, "routerId", what)
     if raw_id is None:
         raise ParseError(f"{what}: has no routerId")
     router_id = parse_router_id(raw_id, what)

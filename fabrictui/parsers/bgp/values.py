@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError
@@ -157,3 +158,25 @@ def merge_sections(
                 seen.add(peer.neighbor)
                 peers.append(peer)
     return BgpSummary(router_id=router_id, local_as=local_as, peers=tuple(peers))
+
+
+def json_counter(obj: dict[str, Any], key: str, what: str) -> int | None:
+    """A counter of FRR's JSON (absent: None); a bool, a float or a negative is an error."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParseError(f"{what}: {key} is {type(value).__name__}, not a number")
+    if not 0 <= value <= MAX_COUNTER:
+        raise ParseError(f"{what}: {key} {value} is out of range")
+    return value
+
+
+def json_text(obj: dict[str, Any], key: str, what: str) -> str | None:
+    """A string of FRR's JSON (absent: None)."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParseError(f"{what}: {key} is {type(value).__name__}, not text")
+    return value

@@ -20,9 +20,10 @@ from fabrictui.parsers.bgp.neighbor import BfdState, BgpNeighbor, FamilyPrefixes
 from fabrictui.parsers.bgp.values import (
     HOST_NAME,
     MAX_AS,
-    MAX_COUNTER,
     as_number,
     check_neighbor,
+    json_counter,
+    json_text,
     parse_router_id,
     parse_state,
 )
@@ -41,30 +42,16 @@ _CODE_SUBCODE = re.compile(r"([0-9A-Fa-f]{2})([0-9A-Fa-f]{2})", re.ASCII)
 _FAMILY_WORDS = re.compile(r"(ipv4|ipv6|l2vpn)([A-Z][a-z]+)?(.*)", re.ASCII)
 
 
-def _int(obj: dict[str, Any], key: str, what: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParseError(f"{what}: {key} is {type(value).__name__}, not a number")
-    if not 0 <= value <= MAX_COUNTER:
-        raise ParseError(f"{what}: {key} {value} is out of range")
-    return value
-
-
 def _str(obj: dict[str, Any], key: str, what: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ParseError(f"{what}: {key} is {type(value).__name__}, not text")
-    if not value.isprintable():
+    """A string shown as it is: no control characters, at most 200 characters."""
+    value = json_text(obj, key, what)
+    if value is not None and not value.isprintable():
         raise ParseError(f"{what}: {key} holds control characters")
-    return value[:200]
+    return None if value is None else value[:200]
 
 
 def _seconds(obj: dict[str, Any], key: str, what: str) -> float | None:
-    msecs = _int(obj, key, what)
+    msecs = json_counter(obj, key, what)
     return None if msecs is None else msecs / 1000
 
 
@@ -118,8 +105,8 @@ def _messages(data: dict[str, Any], what: str) -> tuple[tuple[str, int, int], ..
     stats = json_map(data.get("messageStats"), f"{what} messageStats")
     rows = []
     for label, stem in MESSAGE_KINDS:
-        sent = _int(stats, f"{stem}Sent", what)
-        rcvd = _int(stats, f"{stem}Recv", what)
+        sent = json_counter(stats, f"{stem}Sent", what)
+        rcvd = json_counter(stats, f"{stem}Recv", what)
         if sent is not None or rcvd is not None:
             rows.append((label, sent or 0, rcvd or 0))
     return tuple(rows)
@@ -134,8 +121,8 @@ def _families(data: dict[str, Any], what: str) -> tuple[FamilyPrefixes, ...]:
             FamilyPrefixes(
                 family=family_title(str(key))[:40],
                 received=None,
-                accepted=_int(fam, "acceptedPrefixCounter", what),
-                advertised=_int(fam, "sentPrefixCounter", what),
+                accepted=json_counter(fam, "acceptedPrefixCounter", what),
+                advertised=json_counter(fam, "sentPrefixCounter", what),
             )
         )
     return tuple(out)
@@ -147,9 +134,9 @@ def _bfd(data: dict[str, Any], what: str) -> BfdState | None:
     info = json_map(data.get("peerBfdInfo"), f"{what} peerBfdInfo")
     return BfdState(
         status=_str(info, "status", what) or "Unknown",
-        detect_multiplier=_int(info, "detectMultiplier", what),
-        rx_ms=_int(info, "rxMinInterval", what),
-        tx_ms=_int(info, "txMinInterval", what),
+        detect_multiplier=json_counter(info, "detectMultiplier", what),
+        rx_ms=json_counter(info, "rxMinInterval", what),
+        tx_ms=json_counter(info, "txMinInterval", what),
         last_update=_str(info, "lastUpdate", what) or "",
     )
 
@@ -193,8 +180,8 @@ def _neighbor(key: str, value: Any) -> BgpNeighbor:
         hold=_seconds(data, "bgpTimerHoldTimeMsecs", what),
         keepalive=_seconds(data, "bgpTimerKeepAliveIntervalMsecs", what),
         messages=_messages(data, what),
-        connections_established=_int(data, "connectionsEstablished", what),
-        connections_dropped=_int(data, "connectionsDropped", what),
+        connections_established=json_counter(data, "connectionsEstablished", what),
+        connections_dropped=json_counter(data, "connectionsDropped", what),
         families=_families(data, what),
         bfd=_bfd(data, what),
         local_address=_str(data, "hostLocal", what),
