@@ -10,22 +10,19 @@ from the lab's fault palette) and passes again once it is cleared. Timings are p
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shlex
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from fabrictui.constants import CLUSTER_DNS_IP, SERVICE_FIRST_IP
 from tests._lab_faults import namespace
-from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
+from tests.lab.apps._tools import iptables_save, verify_check, wait
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 CHECK = "cluster DNS"
@@ -40,52 +37,15 @@ def timings() -> Iterator[None]:
         print(f"cluster DNS timing: {name}: {seconds:.3f} s")
 
 
-@pytest.fixture(scope="module")
-def core(lab_dir: Path) -> Iterator[client.CoreV1Api]:
-    api = config.new_client_from_config(config_file=str(lab_dir / "kubeconfig"))
-    yield client.CoreV1Api(api)
-    api.close()
-
-
-def verify(lab_dir: Path, label: str) -> tuple[int, dict]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "fabrictui.cli", "verify", "--json", "-q", "--lab", str(lab_dir)]
-    started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=240, check=False)
-    TIMES[f"verify ({label})"] = time.monotonic() - started
-    assert done.stdout, done.stderr
-    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
-    print(f"\n{label}: {CHECK} {checks[CHECK]['state']}: {checks[CHECK]['cause']}")
-    print("\n".join(f"  {line}" for line in checks[CHECK]["evidence"]))
-    seconds = [e for e in checks[CHECK]["evidence"] if e.startswith("checked in ")]
-    if seconds:
-        TIMES[f"check ({label})"] = float(seconds[0].split()[2])
-    return done.returncode, checks
-
-
-def wait(condition, timeout: float = 30.0, what: str = "") -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return time.monotonic() - started
-
-
 def dns_servers(lab_dir: Path) -> list[str]:
     """The lab's dnsmasq processes (their hosts file is in the lab's folder)."""
     found = subprocess.run(["pgrep", "-af", "dnsmasq"], capture_output=True, text=True).stdout
     return [line for line in found.splitlines() if str(lab_dir) in line]
 
 
-def saved(lab_dir: Path, node: str, table: str) -> str:
-    """`iptables-save -t TABLE` in `node`'s namespace."""
-    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-t", table]
-    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-
-
 def dns_rule(lab_dir: Path, node: str) -> list[str]:
     """kube-proxy's KUBE-SERVICES rule for the DNS ClusterIP's 53/udp on `node` ([]: none)."""
-    nat = saved(lab_dir, node, "nat")
+    nat = iptables_save(lab_dir, node, "nat")
     wanted = f"-A KUBE-SERVICES -d {CLUSTER_DNS_IP}/32 -p udp "
     return next((shlex.split(line)[2:] for line in nat.splitlines() if line.startswith(wanted)), [])
 
@@ -114,7 +74,7 @@ def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
     assert len(dns_servers(lab_dir)) == 2
     nginx_ip = core.read_namespaced_service("nginx-service", "space1").spec.cluster_ip
 
-    code, checks = verify(lab_dir, "healthy")
+    code, checks = verify_check(lab_dir, CHECK, "healthy", TIMES)
     assert checks[CHECK]["state"] == "pass", checks[CHECK]
     assert code == 0, {n: c["cause"] for n, c in checks.items() if not c["passed"]}
     evidence = "\n".join(checks[CHECK]["evidence"])
@@ -145,10 +105,11 @@ def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
         # kube-proxy's rewrite for the deleted Service (its REJECT goes) must be done before a
         # rule is removed by hand below: a rewrite still on its way would put that rule back
         every = sorted({p.spec.node_name for p in core.list_namespaced_pod("space1").items})
-        wait(
-            lambda: not any("space1/dns-probe" in saved(lab_dir, n, "filter") for n in every),
-            10.0, "kube-proxy's rules without the deleted Service",
-        )  # fmt: skip
+
+        def settled() -> bool:
+            return not any("space1/dns-probe" in iptables_save(lab_dir, n, "filter") for n in every)
+
+        wait(settled, 10.0, "kube-proxy's rules without the deleted Service")
         # outside the zone: refused at once, never forwarded (no upstream server)
         outside = runner.run(backend.resolve(pod, "example.com", 3.0))
         assert outside.addresses == () and outside.error and outside.error != "timed out"
@@ -161,7 +122,7 @@ def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
         try:
             for node, rule in rules.items():
                 iptables(lab_dir, node, "-D", "KUBE-SERVICES", *rule)
-            code, checks = verify(lab_dir, "no DNS rule")
+            code, checks = verify_check(lab_dir, CHECK, "no DNS rule", TIMES)
             assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
             cause = checks[CHECK]["cause"]
             assert cause.startswith(f"no kube-proxy rule for {CLUSTER_DNS_IP}:53/udp on k8s-node-")
@@ -177,7 +138,7 @@ def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
         runner.run(backend.set_fault("dns-down", True))
         wait(lambda: coredns_ready() == 0 and not dns_servers(lab_dir), what="coredns gone")
         TIMES["dns-down: coredns gone after"] = time.monotonic() - started
-        code, checks = verify(lab_dir, "dns-down")
+        code, checks = verify_check(lab_dir, CHECK, "dns-down", TIMES)
         assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
         assert checks[CHECK]["cause"] == (
             "CoreDNS pods not running: no coredns pod in kube-system "
@@ -192,7 +153,7 @@ def test_pods_resolve_through_kube_dns_then_dns_down_is_named_and_cleared(
         runner.run(backend.set_fault("dns-down", False))
         wait(lambda: coredns_ready() == 2, what="coredns back")
         TIMES["dns-down cleared: endpoints back after"] = time.monotonic() - started
-        code, checks = verify(lab_dir, "dns-down cleared")
+        code, checks = verify_check(lab_dir, CHECK, "dns-down cleared", TIMES)
         assert checks[CHECK]["state"] == "pass", checks[CHECK]
     finally:
         runner.run(backend.close())

@@ -21,9 +21,9 @@ import pytest
 from kubernetes import client, config
 
 from fabrictui.constants import CLUSTER_DNS_IP
-from tests._lab_faults import namespace
 from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
+from tests.lab.apps._tools import iptables_save, wait
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 NAME = "nginx-service.space1"
@@ -44,21 +44,13 @@ def trace(lab_dir: Path, src: str, label: str) -> tuple[int, dict]:
     return done.returncode, out
 
 
-def wait(condition, timeout: float = 30.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def proxy_settled(lab_dir: Path, nodes: list[str]) -> bool:
     """kube-proxy's DNAT rule for kube-dns on every node, and no REJECT for it left: the
     lab as the next module expects it (a rule it deletes by hand must not be rewritten
     under it by a sync this test started)."""
     for node in nodes:
-        run = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-t"]
-        nat = subprocess.run([*run, "nat"], capture_output=True, text=True, check=True).stdout
-        filt = subprocess.run([*run, "filter"], capture_output=True, text=True, check=True).stdout
+        nat = iptables_save(lab_dir, node, "nat")
+        filt = iptables_save(lab_dir, node, "filter")
         if f"-A KUBE-SERVICES -d {CLUSTER_DNS_IP}/32 -p udp " not in nat:
             return False
         if f"-d {CLUSTER_DNS_IP}/32" in filt:

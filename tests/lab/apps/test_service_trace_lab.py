@@ -15,16 +15,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
 from fabrictui.parsers.iptables import parse_iptables_save, reject_rule
-from tests._lab_faults import namespace
 from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
+from tests.lab.apps._tools import iptables_save, wait
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 NO_ENDPOINTS = "service-no-endpoints:space1/nginx-service"
@@ -47,16 +46,10 @@ def trace(lab_dir: Path, src: str, label: str) -> tuple[int, dict]:
     return done.returncode, out
 
 
-def wait(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-
-
-def filter_rules(lab_dir: Path, node: str) -> str:
-    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-c", "-t", "filter"]
-    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+def reject(lab_dir: Path, node: str, ip: str) -> object:
+    """kube-proxy's REJECT for ip:80 in the node's filter table (None: none)."""
+    rules = parse_iptables_save(iptables_save(lab_dir, node, "filter", counters=True))
+    return reject_rule(rules, ip, 80)
 
 
 def test_service_trace_healthy_then_each_fault_named(lab_dir: Path) -> None:
@@ -84,9 +77,7 @@ def test_service_trace_healthy_then_each_fault_named(lab_dir: Path) -> None:
         runner.run(backend.set_fault(NO_ENDPOINTS, True))
         wait(lambda: ready() == 0, what="empty endpoints")
         wait(
-            lambda: (
-                reject_rule(parse_iptables_save(filter_rules(lab_dir, node)), ip, 80) is not None
-            ),
+            lambda: reject(lab_dir, node, ip) is not None,
             what="kube-proxy's REJECT in the filter table",
         )
         code, out = trace(lab_dir, src, "no endpoints")
@@ -101,7 +92,7 @@ def test_service_trace_healthy_then_each_fault_named(lab_dir: Path) -> None:
         runner.run(backend.set_fault(NO_ENDPOINTS, False))
         wait(lambda: ready() == 4, what="endpoints back")
         wait(
-            lambda: reject_rule(parse_iptables_save(filter_rules(lab_dir, node)), ip, 80) is None,
+            lambda: reject(lab_dir, node, ip) is None,
             what="the REJECT gone",
         )
 

@@ -9,21 +9,15 @@ the fault is cleared. Timings are printed (pytest -s)."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from fabrictui.parsers.iptables import parse_nat_table
-from tests._lab_faults import namespace
-from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
+from tests.lab.apps._tools import iptables_save, verify_check, wait
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 CHECK = "nginx-service"
@@ -37,46 +31,11 @@ def timings() -> Iterator[None]:
         print(f"services check timing: {name}: {seconds:.2f} s")
 
 
-@pytest.fixture(scope="module")
-def core(lab_dir: Path) -> Iterator[client.CoreV1Api]:
-    api = config.new_client_from_config(config_file=str(lab_dir / "kubeconfig"))
-    yield client.CoreV1Api(api)
-    api.close()
-
-
-def verify(lab_dir: Path, label: str) -> tuple[int, dict]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "fabrictui.cli", "verify", "--json", "-q", "--lab", str(lab_dir)]
-    started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=240, check=False)
-    TIMES[f"verify ({label})"] = time.monotonic() - started
-    assert done.stdout, done.stderr
-    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
-    print(f"\n{label}: {CHECK} {checks[CHECK]['state']}: {checks[CHECK]['cause']}")
-    print("\n".join(f"  {line}" for line in checks[CHECK]["evidence"]))
-    seconds = [e for e in checks[CHECK]["evidence"] if e.startswith("checked in ")]
-    if seconds:
-        TIMES[f"check ({label})"] = float(seconds[0].split()[2])
-    return done.returncode, checks
-
-
-def nat(lab_dir: Path, node: str) -> str:
-    argv = ["ip", "netns", "exec", namespace(lab_dir, node), "iptables-save", "-t", "nat"]
-    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-
-
 def dnat_targets(lab_dir: Path, node: str, ip: str) -> list[str]:
     """Where the node's KUBE-SERVICES rule for ip:80 DNATs to ([] when it has none)."""
-    table = parse_nat_table(nat(lab_dir, node))
+    table = parse_nat_table(iptables_save(lab_dir, node, "nat"))
     chain = table.service_chain(ip, 80)
     return sorted(table.destinations(chain)) if chain else []
-
-
-def wait(condition, timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 def test_healthy_then_each_fault_named_then_cleared(lab_dir: Path, core: client.CoreV1Api) -> None:
@@ -95,9 +54,11 @@ def test_healthy_then_each_fault_named_then_cleared(lab_dir: Path, core: client.
         lambda: all(dnat_targets(lab_dir, n, ip) == targets for n in nodes),
         what="kube-proxy rules to the 4 pods on every node",
     )
-    assert parse_nat_table(nat(lab_dir, nodes[0])).jumps("PREROUTING", "KUBE-SERVICES")
+    assert parse_nat_table(iptables_save(lab_dir, nodes[0], "nat")).jumps(
+        "PREROUTING", "KUBE-SERVICES"
+    )
 
-    code, checks = verify(lab_dir, "healthy")
+    code, checks = verify_check(lab_dir, CHECK, "healthy", TIMES)
     assert checks[CHECK]["state"] == "pass", checks[CHECK]
     assert code == 0, {n: c["cause"] for n, c in checks.items() if not c["passed"]}
     assert any("to ClusterIP" in e and "connected" in e for e in checks[CHECK]["evidence"])
@@ -113,7 +74,7 @@ def test_healthy_then_each_fault_named_then_cleared(lab_dir: Path, core: client.
         # fault 1: the selector changed to a label no pod has
         runner.run(backend.set_fault("service-no-endpoints:space1/nginx-service", True))
         wait(lambda: ep_count() == 0, what="empty endpoints")
-        code, checks = verify(lab_dir, "no endpoints")
+        code, checks = verify_check(lab_dir, CHECK, "no endpoints", TIMES)
         assert code == 1 and checks[CHECK]["state"] == "fail"
         assert checks[CHECK]["cause"] == (
             "no endpoints: the selector app=nginx-typo matches no pod in space1"
@@ -121,14 +82,14 @@ def test_healthy_then_each_fault_named_then_cleared(lab_dir: Path, core: client.
         runner.run(backend.set_fault("service-no-endpoints:space1/nginx-service", False))
         wait(lambda: ep_count() == 4, what="endpoints back")
         wait(lambda: all(dnat_targets(lab_dir, n, ip) == targets for n in nodes), what="rules")
-        code, checks = verify(lab_dir, "no endpoints cleared")
+        code, checks = verify_check(lab_dir, CHECK, "no endpoints cleared", TIMES)
         assert checks[CHECK]["state"] == "pass", checks[CHECK]
 
         # fault 2: the ClusterIP's jump deleted on every node a pod of the check may send from
         for node in nodes:
             runner.run(backend.set_fault(f"drop-service-rule:{node}", True))
             assert dnat_targets(lab_dir, node, ip) == []
-        code, checks = verify(lab_dir, "missing node rule")
+        code, checks = verify_check(lab_dir, CHECK, "missing node rule", TIMES)
         assert code == 1 and checks[CHECK]["state"] == "fail", checks[CHECK]
         cause = checks[CHECK]["cause"]
         assert cause.startswith(f"no kube-proxy rule for {ip}:80 on k8s-node-"), cause
@@ -136,7 +97,7 @@ def test_healthy_then_each_fault_named_then_cleared(lab_dir: Path, core: client.
         for node in nodes:
             runner.run(backend.set_fault(f"drop-service-rule:{node}", False))
             assert dnat_targets(lab_dir, node, ip) == targets
-        code, checks = verify(lab_dir, "missing node rule cleared")
+        code, checks = verify_check(lab_dir, CHECK, "missing node rule cleared", TIMES)
         assert checks[CHECK]["state"] == "pass", checks[CHECK]
     finally:
         runner.run(backend.close())
