@@ -95,7 +95,7 @@ def _report() -> None:
     print(f"\n\nfault matrix (rehearsal lab, refresh every {POLL:.1f} s):\n{table}")
     target = os.environ.get("FABRICTUI_FAULT_TABLE")
     if target:
-        # the sections other tests measured (path MTU: tests/lab/test_mtu_lab.py) stay
+        # the sections other tests measured (path MTU: tests/lab/apps/test_mtu_lab.py) stay
         old = Path(target).read_text() if Path(target).is_file() else ""
         kept = old[old.find("\n## ") :] if "\n## " in old else ""
         Path(target).write_text(FAULT_DOC.format(poll=POLL, table=table, when=time.strftime(
