@@ -135,12 +135,12 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--smoke", action="store_true", help="2 viewers for 3 s (CI)")
+    parser.add_argument("--smoke", action="store_true", help="2 viewers for 6 s (CI)")
     parser.add_argument("--spines", type=int, default=2)
     parser.add_argument("--racks", type=int, default=2, help="leaves (default 2)")
     args = parser.parse_args()
     if args.smoke:
-        args.viewers, args.seconds = 2, 3.0
+        args.viewers, args.seconds = 2, 6.0
     try:
         rlab.check_platform()
     except rlab.LabError as exc:

@@ -48,3 +48,10 @@ def shared_lab(tmp_path_factory):
     print(f"\nshared rehearsal lab: built {lab.built} time(s)")
     for why in lab.replaced:
         print(f"  replaced, not healthy after a module: {why[:300]}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests._shared_lab import REPLACED
+
+    for why in REPLACED:
+        terminalreporter.write_line(f"shared rehearsal lab built again, not healthy: {why[:800]}")

@@ -286,7 +286,9 @@ def test_the_tui_names_the_hung_api_in_its_pane_and_recovers(lab: Lab, tmp_path:
     assert tmux("new-session", "-d", "-s", TMUX, "-x", "160", "-y", "48", command).returncode == 0
     hung = Hung(lab, "kube")
     try:
-        wait_screen(lambda s: "calico-node" in s, 60, "the pods on screen")
+        # the Kubernetes pane read: its Services and pods (which pod rows fit the pane
+        # depends on how many Services the lab has, so no pod's name is waited for)
+        wait_screen(lambda s: "nginx-service" in s and "Running" in s, 60, "the pods on screen")
         zoom_kube()  # the Kubernetes pane, zoomed: all of its border shows
         wait_screen(lambda s: "╭─ 3 Kubernetes" in s and "╭─ 2 Fabric" not in s, 10, "zoomed")
         with hung:
