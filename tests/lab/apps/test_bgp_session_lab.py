@@ -49,6 +49,20 @@ def state(detail: Detail) -> str:
     return rows(detail, "Session")["State"]
 
 
+async def fabric_whole(backend, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Every leaf's sessions Established again (the lab is shared by the modules after)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        readings = [await backend.bgp_summary(leaf) for leaf in ("leaf1", "leaf2")]
+        if all(
+            r.summary is not None and all(p.state == "Established" for p in r.summary.peers)
+            for r in readings
+        ):
+            return
+        assert time.monotonic() < deadline, f"fabric not whole again within {timeout:.0f} s"
+        await asyncio.sleep(0.5)
+
+
 async def test_a_shut_session_tells_its_reset_and_notification(lab_dir: Path) -> None:
     backend = open_lab(lab_dir)
     await backend.start()
@@ -104,6 +118,7 @@ async def test_a_shut_session_tells_its_reset_and_notification(lab_dir: Path) ->
         finally:
             await backend.set_fault("stop-bgp:spine-sw1", False)
         back = await wait_for(backend, f"leaf1/{address}", lambda d: state(d) == "Established")
+        await fabric_whole(backend)  # leaf2's session with spine-sw1 too: the next module's lab
         assert rows(back, "Last reset")["NOTIFICATION"].startswith("received from the peer: Cease")
         with pytest.raises(BackendError, match="No such neighbor"):
             await DESCRIBERS["session"](backend, "leaf1/10.255.255.1", None)
