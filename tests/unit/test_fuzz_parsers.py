@@ -375,24 +375,29 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@st.composite
-def mutated_json(draw: st.DrawFn) -> str:
-    doc = json.loads(draw(st.sampled_from(BGP_JSON)))
-    for _ in range(draw(st.integers(1, 3))):
+def damage(draw: Callable[..., Any], doc: Any, most: int = 3, objects_only: bool = False) -> Any:
+    """`doc` with 1 to `most` of its values deleted or replaced by junk (`objects_only`: stop
+    once the document itself is no longer an object)."""
+    for _ in range(draw(st.integers(1, most))):
         path = draw(st.sampled_from(_paths(doc)))
         if not path:
             continue
         parent = doc
         for key in path[:-1]:
             parent = parent[key]
-        key = path[-1]
         if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[key]
+            del parent[path[-1]]
         else:
-            parent[key] = draw(JSON_JUNK)
-        if not isinstance(doc, dict):
+            parent[path[-1]] = draw(JSON_JUNK)
+        if objects_only and not isinstance(doc, dict):
             break
-    return json.dumps(doc)
+    return doc
+
+
+@st.composite
+def mutated_json(draw: st.DrawFn) -> str:
+    doc = json.loads(draw(st.sampled_from(BGP_JSON)))
+    return json.dumps(damage(draw, doc, objects_only=True))
 
 
 # --- the tests ---------------------------------------------------------------------------
@@ -848,20 +853,7 @@ def check_bird_sessions(found: list[BirdSession]) -> None:
 @st.composite
 def mutated_neighbor_json(draw: st.DrawFn) -> str:
     doc = json.loads(draw(st.sampled_from(NEIGHBOR_JSON)))
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(doc)))
-        if not path:
-            continue
-        parent = doc
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(JSON_JUNK)
-        if not isinstance(doc, dict):
-            break
-    return json.dumps(doc)
+    return json.dumps(damage(draw, doc, objects_only=True))
 
 
 @FUZZ
@@ -926,18 +918,7 @@ def test_kubedetail_mutated_objects(name: str, data: st.DataObject) -> None:
     from fabrictui.parsers.kubedetail.events import events_from_api, order_events
     from fabrictui.parsers.kubedetail.objects import node_detail, pod_detail
 
-    doc = json.loads(json.dumps(KUBEDETAIL[name]))
-    for _ in range(data.draw(st.integers(1, 4))):
-        path = data.draw(st.sampled_from(_paths(doc)))
-        if not path:
-            continue
-        parent = doc
-        for key in path[:-1]:
-            parent = parent[key]
-        if data.draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = data.draw(JSON_JUNK)
+    doc = damage(data.draw, json.loads(json.dumps(KUBEDETAIL[name])), most=4)
     parser = events_from_api if name.startswith("events") else (
         pod_detail if name.startswith("pod") else node_detail
     )  # fmt: skip
@@ -960,18 +941,7 @@ PROMETHEUS_ANSWERS = _fixtures("prometheus", ".json")
 @st.composite
 def mutated_prometheus(draw: st.DrawFn) -> str:
     doc = json.loads(draw(st.sampled_from(PROMETHEUS_ANSWERS)))
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(doc)))
-        if not path:
-            continue
-        parent = doc
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(JSON_JUNK)
-    return json.dumps(doc)
+    return json.dumps(damage(draw, doc))
 
 
 @FUZZ
