@@ -292,43 +292,39 @@ def service_only(
     src: KubePod, via: ServiceTrace, phases: tuple[tuple[str, float], ...]
 ) -> TraceResult:
     """A Service trace that stopped before an endpoint: its steps, no pod path."""
-    empty = Correlation((), None, None, False, False, None, None)
-    return TraceResult(
-        source=src.key,
-        target=via.label,
-        src_ip=src.ip or "",
-        dst_ip=via.cluster_ip or "",
-        src_node=src.node or "",
-        dst_node=None,
-        correlation=empty,
-        cause=via.cause,
-        evidence=(),
-        ping_text="no ping: the trace stopped at the Service",
-        phases=phases,
-        probed=False,
-        service=via,
-    )
+    stopped = _stopped_before_a_path(src, via.label, via.cause, "the Service", phases)
+    return dataclasses.replace(stopped, dst_ip=via.cluster_ip or "", service=via)
 
 
 def dns_only(
     src: KubePod, dns: DnsResolution, phases: tuple[tuple[str, float], ...]
 ) -> TraceResult:
     """A trace to a DNS name whose lookup failed or could not run: its step, no path."""
-    empty = Correlation((), None, None, False, False, None, None)
+    stopped = _stopped_before_a_path(src, dns.label, dns.cause, "the lookup of the name", phases)
+    return dataclasses.replace(stopped, dns=dns)
+
+
+def _stopped_before_a_path(
+    src: KubePod,
+    target: str,
+    cause: str | None,
+    where: str,
+    phases: tuple[tuple[str, float], ...],
+) -> TraceResult:
+    """The one shape of a trace that ended before any pod-to-pod path was probed."""
     return TraceResult(
         source=src.key,
-        target=dns.label,
+        target=target,
         src_ip=src.ip or "",
         dst_ip="",
         src_node=src.node or "",
         dst_node=None,
-        correlation=empty,
-        cause=dns.cause,
+        correlation=Correlation((), None, None, False, False, None, None),
+        cause=cause,
         evidence=(),
-        ping_text="no ping: the trace stopped at the lookup of the name",
+        ping_text=f"no ping: the trace stopped at {where}",
         phases=phases,
         probed=False,
-        dns=dns,
     )
 
 
