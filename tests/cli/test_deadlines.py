@@ -217,7 +217,14 @@ def test_a_signal_ends_a_process_whose_kube_call_hangs(
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "calling"
-        time.sleep(1.0)  # inside the TLS handshake by now
+        # the signal once the call is inside its TLS handshake (the server holds the
+        # connection), not after a guessed second: on a loaded machine the process may still
+        # be importing the client then, which is another test
+        connected = time.monotonic()
+        while not silent.accepted:
+            assert time.monotonic() - connected < 30, "the call never reached the server"
+            time.sleep(0.05)
+        time.sleep(0.2)
         proc.send_signal(sig)
         started = time.monotonic()
         proc.wait(timeout=5)
