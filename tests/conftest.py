@@ -50,6 +50,15 @@ def shared_lab(tmp_path_factory):
         print(f"  replaced, not healthy after a module: {why[:300]}")
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test that uses the shared rehearsal lab, however it reaches it (a module's
+    `lab_dir` fixture asks for `shared_lab`), is marked `shared_lab`: scripts/test runs those
+    in a pytest of their own beside all the others (they mostly wait out real timeouts)."""
+    for item in items:
+        if "shared_lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_lab)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     from tests._shared_lab import REPLACED
 
