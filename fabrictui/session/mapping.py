@@ -9,11 +9,12 @@ from collections.abc import Mapping
 
 from fabrictui.actions.trace.model import HopState, TraceResult
 from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.backends.trace_ports import conventional_ports
 from fabrictui.model import KubePod, PingResult, WatchEvent
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.calico import peers_from_bird
 from fabrictui.render.map.graph import FabricMap, MapInputs, TracePath, build_map, path_hosts
-from fabrictui.session.polling import read_all_switches
+from fabrictui.session.polling import read_all_interfaces, read_all_switches
 from fabrictui.session.state import LabState
 
 MAX_PING_PATHS = 3  # failed ping pairs drawn after the trace; the matrix screen has them all
@@ -37,9 +38,19 @@ def fabric_map(state: LabState, previous: FabricMap | None = None) -> FabricMap:
             names=state.names_by_ip(),
             paths=latest_paths(state.results, state.pods),
             notes=tuple(f"{source}: {error}" for source, error in sorted(state.problems.items())),
+            interfaces=state.interfaces,
+            ports=state.switch_ports or _conventional(state),
         ),
         previous,
     )
+
+
+def _conventional(state: LabState) -> dict[tuple[str, str], str]:
+    """Ports by the Cumulus convention, where the state was not told the lab's own (a
+    recording made before the ports were recorded)."""
+    if not state.interfaces:
+        return {}
+    return conventional_ports(state.shape())
 
 
 def note_result(state: LabState, result: object) -> None:
@@ -135,7 +146,15 @@ async def read_once(backend: LabBackend, state: LabState, timeout: float = 10.0)
                         statuses[host.name] = str(err)
         state.set_node_bgp(mode, statuses)
 
-    readings, *_ = await asyncio.gather(
-        read_all_switches(backend, switches, timeout), kube(), bgp()
+    readings, interfaces, *_ = await asyncio.gather(
+        read_all_switches(backend, switches, timeout),
+        read_all_interfaces(backend, switches, timeout),
+        kube(),
+        bgp(),
     )
+    try:
+        ports = backend.trace_ports()
+    except BackendError:
+        ports = {}
+    state.set_interfaces(interfaces, {k: v for k, v in ports.items() if k[0] in switches})
     state.set_readings(readings)

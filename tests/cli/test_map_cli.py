@@ -35,7 +35,11 @@ def test_faults_as_json_with_exit_code_1() -> None:
     )
     links = {(x["a"], x["b"]): x for x in doc["links"]}
     assert links[("spine-sw2", "leaf2")]["state"] == "bad"
-    assert links[("spine-sw2", "leaf2")]["label"] in ("Idle", "Active", "Connect")
+    # the port cut is what the map names, at once, whatever the session says by then
+    assert links[("spine-sw2", "leaf2")]["label"] == "swp52 down"
+    assert links[("spine-sw2", "leaf2")]["ports"] == ["leaf2 swp52 down", "spine-sw2 swp2 down"]
+    # a spine powered off: its leaves' ports facing it lose their carrier
+    assert links[("spine-sw1", "leaf1")]["label"] == "swp51 down"
     assert links[("spine-sw2", "leaf1")]["state"] == "good"
     assert links[("leaf2", "k8s-node-l2-1")]["label"] == "NotReady"
     assert len(links) == 2 * 2 + 5 and doc["left_out"] == [] and doc["mode"] == "vxlan"

@@ -1,0 +1,117 @@
+"""Uplinks drawn by their ports' own state (issue 20): the fabric poll reads each switch's
+interfaces beside its BGP summary; the map says "swp51 down" for a port down, distinct from a
+session's state, and "interfaces not read" on a switch whose list could not be read (its
+colour stays the sessions'). The demo lab's ports follow its faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fabrictui.backends.base import BackendError
+from fabrictui.render.map.layout import layout_map
+from fabrictui.session.feeds import Changed, FeedSupervisor
+from fabrictui.session.mapping import fabric_map, read_once
+from fabrictui.session.state import LabState
+from tests.demo_helpers import fast_backend
+
+
+async def test_a_cut_uplink_is_its_port_down_at_both_ends() -> None:
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    try:
+        state = LabState(lab.info(), time.time)
+        await read_once(lab, state)
+        healthy = fabric_map(state)
+        await lab.set_fault("cut-uplink:leaf2:spine-sw2", True)
+        await read_once(lab, state)  # at once: the port is down before the session notices
+        cut = fabric_map(state)
+    finally:
+        await lab.close()
+    link = healthy.link("spine-sw2", "leaf2")
+    assert (link.state, link.label) == ("good", "Established")
+    assert link.ports == ("leaf2 swp52 up", "spine-sw2 swp2 up")
+    link = cut.link("spine-sw2", "leaf2")
+    assert (link.state, link.label, link.via) == ("bad", "swp52 down", "leaf2 swp52")
+    assert link.ports == ("leaf2 swp52 down", "spine-sw2 swp2 down")
+    assert cut.link("spine-sw1", "leaf2").label == "Established"
+    assert "↑1●2✕ s2 swp52 down" in layout_map(cut, 100, 30).plain()
+
+
+async def test_a_spine_down_does_not_answer_and_its_leaves_ports_go_down() -> None:
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    try:
+        state = LabState(lab.info(), time.time)
+        await lab.set_fault("stop-spine:spine-sw1", True)
+        await read_once(lab, state)
+    finally:
+        await lab.close()
+    graph = fabric_map(state)
+    _, found = state.interfaces["spine-sw1"]
+    assert found == "unreachable (VM is powered off)"
+    spine = graph.spines[0]
+    assert (spine.state, spine.label) == ("unseen", "no answer")
+    link = graph.link("spine-sw1", "leaf1")
+    assert (link.state, link.label) == ("bad", "swp51 down")
+    assert link.ports == ("leaf1 swp51 down", "spine-sw1 swp1 not read")
+
+
+async def test_a_switch_whose_ports_are_not_read_keeps_its_sessions_colour() -> None:
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    real = lab.switch_interfaces
+
+    async def refuse(switch: str):
+        if switch == "leaf1":
+            raise BackendError("leaf1: sh: 1: cd: can't cd to /sys/class/net")
+        return await real(switch)
+
+    lab.switch_interfaces = refuse  # type: ignore[method-assign]
+    try:
+        state = LabState(lab.info(), time.time)
+        await read_once(lab, state)
+    finally:
+        await lab.close()
+    graph = fabric_map(state)
+    leaf1 = graph.leaves[0]
+    assert (leaf1.state, leaf1.label) == ("good", "BGP 2/2, interfaces not read")
+    assert leaf1.detail == "sh: 1: cd: can't cd to /sys/class/net"
+    link = graph.link("spine-sw1", "leaf1")
+    assert (link.state, link.label) == ("good", "Established")
+    assert link.ports == ("leaf1 swp51 not read", "spine-sw1 swp1 up")
+    assert "● leaf1 BGP 2/2, interfaces not read" in layout_map(graph, 120, 30).plain()
+
+
+async def test_the_fabric_poll_reads_the_ports_and_tells_only_their_changes() -> None:
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    state = LabState(lab.info(), time.time)
+    told: list[object] = []
+    state.listeners.append(lambda kind, data: told.append(data) if kind == "interfaces" else None)
+    changed: list[str] = []
+
+    def listener(event: object) -> None:
+        if isinstance(event, Changed):
+            changed.append(event.part)
+
+    feeds = FeedSupervisor(lab, state, listener, fabric_poll_seconds=0.05)
+    feeds._spawn("fabric")
+    try:
+        async with asyncio.timeout(10):
+            while changed.count("fabric") < 3:
+                await asyncio.sleep(0.02)
+        assert len(told) == 1  # the first reading, with the cabling; the same again is not told
+        readings, ports = told[0]  # type: ignore[misc]
+        assert ports[("leaf1", "spine-sw2")] == "swp52"
+        assert set(readings) == {"spine-sw1", "spine-sw2", "leaf1", "leaf2"}
+        await lab.set_fault("cut-uplink:leaf1:spine-sw2", True)
+        async with asyncio.timeout(10):
+            while len(told) < 2:
+                await asyncio.sleep(0.02)
+        state.set_hosts(await lab.list_hosts())  # the hosts feed's, not run here
+        link = fabric_map(state).link("spine-sw2", "leaf1")
+        assert (link.state, link.label) == ("bad", "swp52 down")
+    finally:
+        await feeds.stop()
+        await lab.close()
