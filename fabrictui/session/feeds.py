@@ -99,8 +99,9 @@ class FeedSupervisor:
 
     # -- life -----
 
-    def start(self) -> None:
-        for name in FEEDS:
+    def start(self, feeds: tuple[str, ...] = FEEDS) -> None:
+        """Run `feeds` (all of them; `fabrictui map --traffic` runs the capture alone)."""
+        for name in feeds:
             self._spawn(name)
 
     def running(self) -> list[str]:

@@ -52,3 +52,23 @@ def test_bad_input_is_one_line_and_exit_2() -> None:
         "fabrictui map: error: argument --width: must be 20..1000 (got 5)"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_traffic_is_measured_when_asked_and_said_not_measured_otherwise() -> None:
+    done = run_fabrictui(["map", "--demo", "ready", "--json"], timeout=60)
+    doc = json.loads(done.stdout)
+    assert doc["traffic"] is None and doc["traffic_seconds"] is None
+    done = run_fabrictui(["map", "--demo", "ready"], timeout=60)
+    assert "traffic: not measured (--traffic SECONDS captures on every node)" in done.stdout
+    # the demo's background echo runs every 5 s while a capture runs: one lands in the window
+    done = run_fabrictui(["map", "--demo", "ready", "--traffic", "1", "--json"], timeout=60)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["traffic_seconds"] >= 4.0 and doc["traffic"], doc["traffic"]  # 1 s + verdicts
+    for pair in doc["traffic"]:
+        assert pair["frames_per_s"] > 0 and pair["arrived"] > 0 and pair["one_way_ms"] > 0
+    done = run_fabrictui(["map", "--demo", "--traffic", "0"], timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "fabrictui map: error: argument --traffic: must be 1..600 seconds (got 0)"
+    )

@@ -115,3 +115,28 @@ async def test_the_fabric_poll_reads_the_ports_and_tells_only_their_changes() ->
     finally:
         await feeds.stop()
         await lab.close()
+
+
+async def test_traffic_measured_for_a_while_shows_the_lossy_rack_pair() -> None:
+    """`fabrictui map --traffic`'s measurement on the demo lab at 200x (a probe echo every
+    25 ms): the capture the TUI runs, per rack pair, the lossy pair standing out."""
+    from fabrictui.session.mapping import measure_traffic
+
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    try:
+        state = LabState(lab.info(), time.time)
+        await read_once(lab, state)
+        assert fabric_map(state, capturing=False).to_json()["traffic"] is None
+        await lab.set_fault("lossy-racks:leaf1:leaf2", True)
+        graph, seconds = await measure_traffic(lab, state, 1.0)
+    finally:
+        await lab.close()
+    assert 4.0 <= seconds < 5.0  # and 3 s more for the verdicts on the window's last frames
+    pairs = {t.key: t for t in graph.traffic}
+    across = [t for key, t in pairs.items() if key in ((1, 2), (2, 1))]
+    assert across and sum(t.lost for t in across) > 0, pairs
+    assert any(t.state == "warn" for t in across)
+    assert all(t.rate is not None and t.rate > 0 for t in graph.traffic)
+    text = layout_map(graph, 100, 30).plain()
+    assert "◐ rack1 → rack2" in text or "◐ rack2 → rack1" in text

@@ -159,6 +159,7 @@ class FabricMap:
     mode: str | None = None  # Calico's: vxlan, bgp, None (not known)
     notes: tuple[str, ...] = ()  # what could not be read, in its own words
     at: float = 0.0
+    measured: bool = False  # a capture counted the traffic (else `traffic` says nothing)
     _links_by: dict[tuple[str, str], MapLink] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -186,7 +187,8 @@ class FabricMap:
             "mode": self.mode,
             "nodes": [n.to_json() for n in self.all_nodes],
             "links": [x.to_json() for x in self.links],
-            "traffic": [t.to_json() for t in self.traffic],
+            # not measured is null, never an empty list that would read as no traffic
+            "traffic": [t.to_json() for t in self.traffic] if self.measured else None,
             "paths": [p.to_json() for p in self.paths],
             "notes": list(self.notes),
         }
@@ -255,6 +257,7 @@ def build_map(inputs: MapInputs, previous: FabricMap | None = None) -> FabricMap
         inputs.mode,
         inputs.notes,
         inputs.now,
+        inputs.transit is not None,
     )
 
 
@@ -424,6 +427,8 @@ def rack_traffic(
         old = before.get(key)
         if old is not None and elapsed > 0:
             rate = max(0.0, (arrived + lost - old.arrived - old.lost) / elapsed)
+        elif previous is not None and previous.measured and elapsed > 0:
+            rate = (arrived + lost) / elapsed  # a pair the previous count had not seen yet
         out.append(RackTraffic(key[0], key[1], arrived, lost, one_way, rate))
     return tuple(out)
 
