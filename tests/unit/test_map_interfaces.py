@@ -140,3 +140,41 @@ async def test_traffic_measured_for_a_while_shows_the_lossy_rack_pair() -> None:
     assert all(t.rate is not None and t.rate > 0 for t in graph.traffic)
     text = layout_map(graph, 100, 30).plain()
     assert "◐ rack1 → rack2" in text or "◐ rack2 → rack1" in text
+
+
+async def test_a_port_down_is_recorded_and_replayed_at_its_moment(tmp_path) -> None:
+    """Recorded healthy, then with leaf1's port to spine-sw2 cut: the replay's map is each
+    moment's (the interfaces event, and the snapshot a seek starts from)."""
+    from fabrictui.session.record import Recorder, Recording
+    from fabrictui.session.record.replay import ReplayDriver
+
+    t0 = 1_800_000_000.0
+    now = [t0]
+    lab = fast_backend("ready", speed=200.0)
+    await lab.start()
+    path = tmp_path / "ports.rec.sqlite"
+    recorder = Recorder(path, lab.info(), clock=lambda: now[0])
+    state = LabState(lab.info(), lambda: now[0])
+    recorder.attach(state)
+    try:
+        await read_once(lab, state)
+        now[0] = t0 + 60
+        await lab.set_fault("cut-uplink:leaf1:spine-sw2", True)
+        await read_once(lab, state)
+    finally:
+        recorder.close()
+        await lab.close()
+    rec = Recording(path)
+    try:
+        assert [e.kind for e in rec.events].count("interfaces") == 2
+        driver = ReplayDriver(rec)
+        replayed = LabState(rec.lab, driver.clock)
+        driver.bind(replayed, lambda event: None)
+        driver.seek(t0 + 30)
+        assert fabric_map(replayed).link("spine-sw2", "leaf1").label == "Established"
+        driver.seek(rec.end)
+        link = fabric_map(replayed).link("spine-sw2", "leaf1")
+        assert (link.state, link.label) == ("bad", "swp52 down")
+        assert link.ports == ("leaf1 swp52 down", "spine-sw2 swp1 down")
+    finally:
+        rec.close()
