@@ -6,8 +6,9 @@ transit table summed per rack pair, frames/s against the previous frame), its la
 the screen's size (`render.map.layout.layout_map`) and the Rich Text lines
 (`render.map.draw.map_lines`). Textual's own painting of those lines is not counted.
 
-The state holds a few faults (an uplink Active, a silent spine, a NotReady node, a lossy
-rack pair) and a trace, so every part of the drawing runs. Measured at 160x48 and 80x24,
+The state holds a few faults (an uplink Active, an uplink's port down, a silent spine, a
+NotReady node, a lossy rack pair), every switch's interfaces and a trace, so every part of
+the drawing runs. Measured at 160x48 and 80x24,
 with the machine idle and with one core kept busy by another process (`machine.busy_core`),
 beside the machine's decoder rate (`machine.decoder_rate`) so a slow machine can be told
 from a slow program.
@@ -33,7 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 import machine  # noqa: E402 - benchmarks/machine.py, next to this file
 
+from fabrictui.backends.trace_ports import conventional_ports  # noqa: E402
 from fabrictui.model import LabInfo, WatchEvent  # noqa: E402
+from fabrictui.parsers.interfaces import Interface  # noqa: E402
 from fabrictui.render.common import Palette  # noqa: E402
 from fabrictui.render.map.draw import map_lines  # noqa: E402
 from fabrictui.render.map.graph import TracePath  # noqa: E402
@@ -74,6 +77,7 @@ def big_state(spines: int, racks: int, per_rack: int) -> LabState:
     state.apply_node_event(WatchEvent("RELIST", items=tuple(inputs.nodes.values())))
     state.overlay.transit = inputs.transit or state.overlay.transit
     state.answered("capture")
+    state.set_interfaces(*switch_ports(state))
     trace = TracePath(
         "space1/a → space1/b",
         ("k8s-node-l1-1", "leaf1", "spine-sw1"),
@@ -84,6 +88,23 @@ def big_state(spines: int, racks: int, per_rack: int) -> LabState:
     # the trace as the runner would leave it, through the same path the map reads
     state.results["trace"] = (NOW, trace)
     return state
+
+
+def switch_ports(state: LabState) -> tuple[dict, dict]:
+    """Every switch's interfaces as the fabric poll reads them (a leaf's 8 server ports and
+    its uplinks, a spine's 32 downlinks: the map looks each uplink's two ends up), leaf4's
+    uplink to spine-sw1 down, spine-sw4's not read (it does not answer)."""
+    ports = conventional_ports(state.shape())
+    found: dict[str, list[Interface]] = {}
+    for (switch, _), port in ports.items():
+        if switch.startswith(("leaf", "spine")):
+            state_word = "down" if (switch, port) == ("leaf4", "swp51") else "up"
+            found.setdefault(switch, []).append(
+                Interface(port, state_word, 1000, 9216, 0, 0, 0, 0, 1)
+            )
+    readings: dict = {name: (NOW, tuple(found[name])) for name in found}
+    readings["spine-sw4"] = (NOW, "no answer within 6s")
+    return readings, {k: v for k, v in ports.items() if k[0] in found}
 
 
 def frame_times(

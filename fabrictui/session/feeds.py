@@ -26,7 +26,14 @@ from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
 from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.session.bgp_resets import record_resets
 from fabrictui.session.capture_worker import CaptureWorker
-from fabrictui.session.polling import capture_node, follow_watch, poll_forever, read_all_switches
+from fabrictui.session.polling import (
+    InterfaceReading,
+    capture_node,
+    follow_watch,
+    poll_forever,
+    read_all_interfaces,
+    read_all_switches,
+)
 from fabrictui.session.state import LabState
 
 FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp", "services", "events")
@@ -92,8 +99,9 @@ class FeedSupervisor:
 
     # -- life -----
 
-    def start(self) -> None:
-        for name in FEEDS:
+    def start(self, feeds: tuple[str, ...] = FEEDS) -> None:
+        """Run `feeds` (all of them; `fabrictui map --traffic` runs the capture alone)."""
+        for name in feeds:
             self._spawn(name)
 
     def running(self) -> list[str]:
@@ -187,17 +195,27 @@ class FeedSupervisor:
         switches = [h.name for h in hosts if h.role.is_switch]
         interval = self.fabric_poll_seconds
 
-        def got(readings) -> None:
+        ports = self._switch_ports(switches)
+
+        def got(result: tuple[dict[str, SwitchReading], dict[str, InterfaceReading]]) -> None:
+            nonlocal ports
+            readings, interfaces = result
+            self.state.set_interfaces(interfaces, ports)
+            ports = None  # told once: the cabling does not change while the app runs
             self.state.set_readings(readings)
             self._changed("fabric")
 
-        async def read() -> dict[str, SwitchReading]:
-            readings = await read_all_switches(
-                self.backend, switches, timeout=max(5.0, interval * 2)
+        async def read() -> tuple[dict[str, SwitchReading], dict[str, InterfaceReading]]:
+            timeout = max(5.0, interval * 2)
+            # the interfaces beside the sessions, at the same rhythm: one more command per
+            # switch, run concurrently, so a poll takes as long as its slowest switch
+            readings, interfaces = await asyncio.gather(
+                read_all_switches(self.backend, switches, timeout),
+                read_all_interfaces(self.backend, switches, timeout),
             )
             # a session that just went down: why, for the recording (issue 26)
             await record_resets(self.backend, self.state, self.state.readings, readings)
-            return readings
+            return readings, interfaces
 
         await poll_forever(
             read,
@@ -205,6 +223,15 @@ class FeedSupervisor:
             self._failed("fabric"),
             interval,
         )
+
+    def _switch_ports(self, switches: list[str]) -> dict[tuple[str, str], str]:
+        """The switches' ports by neighbour, as the backend knows its cabling (none for a
+        lab that cannot say: the map then draws the sessions alone)."""
+        try:
+            ports = self.backend.trace_ports()
+        except BackendError:
+            return {}
+        return {key: port for key, port in ports.items() if key[0] in switches}
 
     async def _bgp(self) -> None:
         """Calico's mode and, in BGP mode, every node's BIRD sessions (the Kubernetes

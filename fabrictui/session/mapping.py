@@ -5,23 +5,32 @@ and the report call `fabric_map(state)`; the graph itself is pure (`render/map/g
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 
 from fabrictui.actions.trace.model import HopState, TraceResult
 from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.backends.trace_ports import conventional_ports
+from fabrictui.capture.transit import LOST_AFTER
 from fabrictui.model import KubePod, PingResult, WatchEvent
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.calico import peers_from_bird
 from fabrictui.render.map.graph import FabricMap, MapInputs, TracePath, build_map, path_hosts
-from fabrictui.session.polling import read_all_switches
+from fabrictui.session.feeds import FeedSupervisor
+from fabrictui.session.polling import read_all_interfaces, read_all_switches
 from fabrictui.session.state import LabState
 
 MAX_PING_PATHS = 3  # failed ping pairs drawn after the trace; the matrix screen has them all
 
 
-def fabric_map(state: LabState, previous: FabricMap | None = None) -> FabricMap:
+def fabric_map(
+    state: LabState, previous: FabricMap | None = None, capturing: bool | None = None
+) -> FabricMap:
+    """`capturing`: whether a capture counts the traffic (None: it does once it counted a
+    frame; `fabrictui map --traffic` says so from the start, so no frame is no traffic)."""
     now = state.clock()
-    capturing = state.last_answer.get("capture") is not None
+    if capturing is None:
+        capturing = state.last_answer.get("capture") is not None
     return build_map(
         MapInputs(
             hosts=tuple(state.hosts),
@@ -37,9 +46,19 @@ def fabric_map(state: LabState, previous: FabricMap | None = None) -> FabricMap:
             names=state.names_by_ip(),
             paths=latest_paths(state.results, state.pods),
             notes=tuple(f"{source}: {error}" for source, error in sorted(state.problems.items())),
+            interfaces=state.interfaces,
+            ports=state.switch_ports or _conventional(state),
         ),
         previous,
     )
+
+
+def _conventional(state: LabState) -> dict[tuple[str, str], str]:
+    """Ports by the Cumulus convention, where the state was not told the lab's own (a
+    recording made before the ports were recorded)."""
+    if not state.interfaces:
+        return {}
+    return conventional_ports(state.shape())
 
 
 def note_result(state: LabState, result: object) -> None:
@@ -135,7 +154,49 @@ async def read_once(backend: LabBackend, state: LabState, timeout: float = 10.0)
                         statuses[host.name] = str(err)
         state.set_node_bgp(mode, statuses)
 
-    readings, *_ = await asyncio.gather(
-        read_all_switches(backend, switches, timeout), kube(), bgp()
+    readings, interfaces, *_ = await asyncio.gather(
+        read_all_switches(backend, switches, timeout),
+        read_all_interfaces(backend, switches, timeout),
+        kube(),
+        bgp(),
     )
+    try:
+        ports = backend.trace_ports()
+    except BackendError:
+        ports = {}
+    state.set_interfaces(interfaces, {k: v for k, v in ports.items() if k[0] in switches})
     state.set_readings(readings)
+
+
+TRAFFIC_START_SECONDS = 20.0  # the captures' SSH channels and tcpdumps starting, at most
+VERDICT_SECONDS = 1.5 * LOST_AFTER  # a sighting waits 1 to 1.5 x LOST_AFTER to be judged
+
+
+async def measure_traffic(
+    backend: LabBackend, state: LabState, seconds: float, clock=time.monotonic
+) -> tuple[FabricMap, float]:
+    """Run the TUI's capture (every node's, through the capture worker: the transit table)
+    for `seconds` after the first frame is counted (or after TRAFFIC_START_SECONDS without
+    one), and VERDICT_SECONDS more, so that every frame sent has been judged arrived or
+    lost; then the map with each rack pair's frames/s over that time (the first frames in
+    it). Returns the map and the seconds measured. What fails to capture is in
+    `state.problems`, as in the TUI."""
+    feeds = FeedSupervisor(backend, state, lambda event: None)
+    feeds.start(("capture",))
+    try:
+        started = clock()
+        while state.last_answer.get("capture") is None:
+            if clock() - started > TRAFFIC_START_SECONDS:
+                break
+            await asyncio.sleep(0.1)
+        # the window opens at the first frame counted, with those frames in it (a baseline
+        # taken then would leave a sparse flow's first frames out of its rate)
+        before = FabricMap((), (), (), (), at=state.clock(), measured=True)
+        began = clock()
+        # then as long again as a frame waits for its other half: every frame sent in the
+        # window has its verdict, arrived or lost (the transit table's, LOST_AFTER)
+        await asyncio.sleep(seconds + VERDICT_SECONDS)
+        after = fabric_map(state, before, capturing=True)
+        return after, clock() - began
+    finally:
+        await feeds.stop()

@@ -17,6 +17,7 @@ from fabrictui import deadlines
 from fabrictui.backends.base import BackendError, LabBackend, Unreachable
 from fabrictui.model import SwitchReading
 from fabrictui.parsers import ParseError
+from fabrictui.parsers.interfaces import Interface
 
 T = TypeVar("T")
 
@@ -70,6 +71,28 @@ async def read_all_switches(
 
     readings = await asyncio.gather(*(one(name) for name in switches))
     return {reading.switch: reading for reading in readings}
+
+
+# switch -> (when read, its interfaces or why they could not be read)
+InterfaceReading = tuple[float, tuple[Interface, ...] | str]
+
+
+async def read_all_interfaces(
+    backend: LabBackend, switches: list[str], timeout: float
+) -> dict[str, InterfaceReading]:
+    """Every switch's interfaces, concurrently (one SSH command each, or the Prometheus
+    source's answer when one is set); a switch that cannot be read says why, alone."""
+
+    async def one(name: str) -> tuple[str, InterfaceReading]:
+        try:
+            found = await asyncio.wait_for(backend.switch_interfaces(name), timeout)
+            return name, (time.time(), tuple(found))
+        except TimeoutError:
+            return name, (time.time(), f"no answer within {timeout:.0f}s")
+        except (BackendError, ParseError, OSError) as err:
+            return name, (time.time(), str(err).removeprefix(f"{name}: ") or type(err).__name__)
+
+    return dict(await asyncio.gather(*(one(name) for name in switches)))
 
 
 async def follow_watch(

@@ -29,6 +29,7 @@ from fabrictui.model import (
     WatchEvent,
 )
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.interfaces import Interface
 from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.session.overlay import OverlaySummary, OverlayView
 
@@ -136,6 +137,11 @@ class LabState:
         self.services: tuple[KubeService, ...] = ()
         self.services_error: str | None = None
         self.services_version = 0
+        # each switch's interfaces (when read, the list or why it could not be read), read
+        # at the fabric poll's rhythm; and (host, neighbour) -> the host's port facing it,
+        # from the backend's cabling: the map draws an uplink whose port is down as such
+        self.interfaces: dict[str, tuple[float, tuple[Interface, ...] | str]] = {}
+        self.switch_ports: dict[tuple[str, str], str] = {}
         # each switch's last answer with a summary: how long a silent one has been silent
         self.switch_answered: dict[str, float] = {}
         # the latest result of each kind of action ("trace", "ping", "verify") with its time:
@@ -183,6 +189,20 @@ class LabState:
             if reading.summary is not None:
                 self.switch_answered[name] = reading.fetched_at
         self._tell("fabric", self.readings)
+
+    def set_interfaces(
+        self,
+        readings: dict[str, tuple[float, tuple[Interface, ...] | str]],
+        ports: dict[tuple[str, str], str] | None = None,
+    ) -> None:
+        """Each switch's interfaces as last read; told (and recorded) only when a port's
+        state or a switch's error changed, not at every counter tick."""
+        before = _port_states(self.interfaces)
+        self.interfaces = dict(readings)
+        if ports is not None:
+            self.switch_ports = dict(ports)
+        if _port_states(self.interfaces) != before or ports is not None:
+            self._tell("interfaces", [self.interfaces, self.switch_ports])
 
     def set_node_bgp(
         self, mode: str | None, statuses: dict[str, tuple[CalicoPeer, ...] | str]
@@ -359,6 +379,13 @@ class LabState:
             return float("inf")
         interval = self._poll_seconds.get(source, 10.0)
         return interval * self._stale_after_polls
+
+
+def _port_states(readings: dict[str, tuple[float, tuple[Interface, ...] | str]]) -> dict:
+    return {
+        name: found if isinstance(found, str) else tuple((i.name, i.state) for i in found)
+        for name, (_, found) in readings.items()
+    }
 
 
 def _node_key(node: object) -> str:

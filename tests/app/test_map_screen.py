@@ -162,7 +162,7 @@ async def test_the_map_takes_the_vm_panes_place_and_gives_it_back() -> None:
         await pilot.pause(0.2)
         assert view.display and not table.display and view.has_focus
         drawn = str(view.render())
-        assert "✕ leaf2 BGP 1/2" in drawn and "↑1●2✕ s2 Idle" in drawn
+        assert "✕ leaf2 BGP 1/2" in drawn and "↑1●2✕ s2 swp52 down" in drawn
         assert app.main.pane(1).border_title == "1 Fabric map (v: VMs)"
         await pilot.press("v")
         assert table.display and not view.display and table.has_focus

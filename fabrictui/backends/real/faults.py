@@ -1,5 +1,6 @@
 """The faults a rehearsal lab can be given from the command palette (BGP shut down on a
-spine, a leaf uplink cut, a leaf port's MTU set too small): a real lab is never broken on
+spine, a leaf uplink cut, a leaf port's MTU set too small; a node's kubelet stopped and a
+lossy rack pair in `node_faults.py`): a real lab is never broken on
 purpose, so only a lab whose kind is "rehearsal" has any. Mixed into `RealLabBackend`, whose
 pool and inventory it uses.
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from fabrictui.backends.base import BackendError, DemoWorkload
 from fabrictui.backends.real.inventory import Inventory
+from fabrictui.backends.real.node_faults import node_fault_specs, set_node_fault
 from fabrictui.backends.real.service_faults import set_service_fault
 from fabrictui.backends.real.ssh import SshPool
 from fabrictui.model import Fault, Role
@@ -75,6 +77,7 @@ class RehearsalFaults:
                 fid = f"drop-service-rule:{meta.name}"
                 title = f"Delete {wl.service}'s kube-proxy rule on {meta.name}"
                 specs[fid] = (meta.name, Fault(fid, title))
+        specs.update(node_fault_specs(inv))  # the map's: stop-kubelet, lossy-racks
         return specs
 
     def faults(self) -> list[Fault]:
@@ -91,6 +94,10 @@ class RehearsalFaults:
         kind = fault_id.split(":", 1)[0]
         if kind == "dns-down":
             await self._scale_coredns(active)
+            (self._active_faults.add if active else self._active_faults.discard)(fault_id)
+            return
+        if kind in ("stop-kubelet", "lossy-racks"):
+            await set_node_fault(self, fault_id, active)
             (self._active_faults.add if active else self._active_faults.discard)(fault_id)
             return
         if kind in ("service-no-endpoints", "drop-service-rule"):

@@ -18,6 +18,7 @@ from fabrictui.intent.bgp_sessions import PeerVerdict, SessionAnalysis
 from fabrictui.intent.labshape import LabShape
 from fabrictui.model import Host, KubeNode, Role, SwitchReading, VmState
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.interfaces import Interface
 from fabrictui.render.common import age
 
 # A state is one of these words; draw.py gives each its colour from the theme's palette.
@@ -26,6 +27,10 @@ WARN = "warn"  # up but not doing its job: a session in (Policy), frames lost on
 BAD = "bad"
 UNSEEN = "unseen"  # not observed: neither good nor broken (a switch that did not answer)
 
+# operstates of a port that carries nothing: the kernel's words (an admin-down port reads
+# "down", its veth or cable peer "lowerlayerdown" where the driver stacks on another)
+PORT_DOWN = frozenset({"down", "lowerlayerdown", "notpresent"})
+NOT_READ = "interfaces not read"
 LOSSY_PERCENT = 1.0  # a rack pair losing this share of its frames stands out
 _RANK = {GOOD: 0, UNSEEN: 1, WARN: 2, BAD: 3}
 
@@ -64,6 +69,9 @@ class MapLink:
     state: str
     label: str  # "Established", "Active", "(Policy)", "Ready, BGP Established", "not read"
     via: str = ""  # the session's neighbor as the switch that read it names it: swp51, an IP
+    # each end's port and its state as the switch's interfaces say ("leaf1 swp51 up"), or
+    # why they were not read; empty when the lab's cabling is not known
+    ports: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +81,7 @@ class MapLink:
             "state": self.state,
             "label": self.label,
             "via": self.via,
+            "ports": list(self.ports),
         }
 
 
@@ -150,6 +159,7 @@ class FabricMap:
     mode: str | None = None  # Calico's: vxlan, bgp, None (not known)
     notes: tuple[str, ...] = ()  # what could not be read, in its own words
     at: float = 0.0
+    measured: bool = False  # a capture counted the traffic (else `traffic` says nothing)
     _links_by: dict[tuple[str, str], MapLink] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -177,7 +187,8 @@ class FabricMap:
             "mode": self.mode,
             "nodes": [n.to_json() for n in self.all_nodes],
             "links": [x.to_json() for x in self.links],
-            "traffic": [t.to_json() for t in self.traffic],
+            # not measured is null, never an empty list that would read as no traffic
+            "traffic": [t.to_json() for t in self.traffic] if self.measured else None,
             "paths": [p.to_json() for p in self.paths],
             "notes": list(self.notes),
         }
@@ -200,6 +211,11 @@ class MapInputs:
     names: Mapping[str, str] = field(default_factory=dict)  # address -> host name
     paths: tuple[TracePath, ...] = ()
     notes: tuple[str, ...] = ()
+    # switch -> (when read, its interfaces or why not); (host, neighbour) -> host's port
+    interfaces: Mapping[str, tuple[float, tuple[Interface, ...] | str]] = field(
+        default_factory=dict
+    )
+    ports: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def build_map(inputs: MapInputs, previous: FabricMap | None = None) -> FabricMap:
@@ -241,6 +257,7 @@ def build_map(inputs: MapInputs, previous: FabricMap | None = None) -> FabricMap
         inputs.mode,
         inputs.notes,
         inputs.now,
+        inputs.transit is not None,
     )
 
 
@@ -269,7 +286,12 @@ def _switch(host, inputs: MapInputs, own: Mapping[str, list[PeerVerdict]]) -> Ma
     state = GOOD if up == expected else BAD
     if state == GOOD and any(v.peer.policy_blocked for v in mine):
         state = WARN  # up, but exchanging nothing
-    return MapNode(host.name, kind, host.rack, state, f"BGP {up}/{expected}")
+    label, detail = f"BGP {up}/{expected}", ""
+    found = inputs.interfaces.get(host.name)
+    if found is not None and isinstance(found[1], str):
+        # the sessions' colour stays: a port list that could not be read is not a port down
+        label, detail = f"{label}, {NOT_READ}", found[1]
+    return MapNode(host.name, kind, host.rack, state, label, detail)
 
 
 def _node(host: Host, inputs: MapInputs) -> MapNode:
@@ -292,14 +314,46 @@ def _node(host: Host, inputs: MapInputs) -> MapNode:
 
 
 def _uplink(leaf: str, spine: str, inputs: MapInputs, verdicts, missing) -> MapLink:
-    """The leaf's view of its session with the spine, else the spine's."""
+    """A port down at either end (the leaf's first) says the most: the session over it is
+    down because of it. Else the leaf's view of its session with the spine, else the
+    spine's."""
+    ports, down = _port_view(inputs, ((leaf, spine), (spine, leaf)))
+    if down is not None:
+        switch, port, state = down
+        return MapLink(spine, leaf, "uplink", BAD, f"{port} {state}", f"{switch} {port}", ports)
     for switch, peer in ((leaf, spine), (spine, leaf)):
         v = verdicts.get((switch, peer))
         if v is not None:
-            return MapLink(spine, leaf, "uplink", *_session_state(v), f"{switch} {v.peer.neighbor}")
+            via = f"{switch} {v.peer.neighbor}"
+            return MapLink(spine, leaf, "uplink", *_session_state(v), via, ports)
         if (switch, peer) in missing:
-            return MapLink(spine, leaf, "uplink", BAD, "no session")
-    return MapLink(spine, leaf, "uplink", UNSEEN, "not read")
+            return MapLink(spine, leaf, "uplink", BAD, "no session", "", ports)
+    return MapLink(spine, leaf, "uplink", UNSEEN, "not read", "", ports)
+
+
+def _port_view(
+    inputs: MapInputs, ends: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, ...], tuple[str, str, str] | None]:
+    """Each end's port in words ("leaf1 swp51 up", "spine-sw1 swp1 not read"), and the
+    first end whose port is down as (switch, port, operstate)."""
+    words: list[str] = []
+    down = None
+    for switch, peer in ends:
+        port = inputs.ports.get((switch, peer))
+        found = inputs.interfaces.get(switch)
+        if port is None or found is None:
+            continue
+        if isinstance(found[1], str):
+            words.append(f"{switch} {port} not read")
+            continue
+        interface = next((i for i in found[1] if i.name == port), None)
+        if interface is None:
+            words.append(f"{switch} {port} not listed")
+            continue
+        words.append(f"{switch} {port} {interface.state}")
+        if interface.state in PORT_DOWN and down is None:
+            down = (switch, port, interface.state)
+    return tuple(words), down
 
 
 def _session_state(v: PeerVerdict) -> tuple[str, str]:
@@ -373,6 +427,8 @@ def rack_traffic(
         old = before.get(key)
         if old is not None and elapsed > 0:
             rate = max(0.0, (arrived + lost - old.arrived - old.lost) / elapsed)
+        elif previous is not None and previous.measured and elapsed > 0:
+            rate = (arrived + lost) / elapsed  # a pair the previous count had not seen yet
         out.append(RackTraffic(key[0], key[1], arrived, lost, one_way, rate))
     return tuple(out)
 

@@ -27,7 +27,9 @@ whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
 note that frames were not recorded (the writer was behind), `bgpreset` [switch, peer,
 state, words] why a session went down, read when the fabric poll saw it (replay skips it;
 the report lists it with the change), `events` [the cluster's Warning events (KubeEvent),
-why they could not be read] when they changed.
+why they could not be read] when they changed, `interfaces` [each switch's (read time, its
+interfaces or why they could not be read), (switch, neighbour) -> port] when a port's state
+changed.
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ from fabrictui.actions.trace import model as trace_model
 from fabrictui.capture.counters import FlowSnapshot
 from fabrictui.capture.transit import FlowTransit, PairTransit, TransitSnapshot
 from fabrictui.parsers.calico import CalicoPeer
+from fabrictui.parsers.interfaces import Interface
 from fabrictui.parsers.kubedetail.events import KubeEvent
 
 FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
-    "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events",
+    "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events", "interfaces",
 )  # fmt: skip
 
 SCHEMA = """
@@ -97,6 +100,7 @@ _CLASSES: dict[str, type] = {
         PairTransit,
         FlowTransit,
         CalicoPeer,
+        Interface,
         trace_model.TraceResult,
         trace_model.Correlation,
         trace_model.Hop,

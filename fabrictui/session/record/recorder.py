@@ -124,6 +124,7 @@ class Recorder:
             "bgp": [state.calico_mode, dict(state.node_bgp)],
             "services": [list(state.services), state.services_error],
             "events": [list(state.warnings), state.warnings_error],
+            "interfaces": [dict(state.interfaces), dict(state.switch_ports)],
         }
         self._queue.put(("event", now, ("snapshot", whole)))
 

@@ -161,6 +161,7 @@ class ReplayDriver:
         state.set_node_bgp(None, {})
         state.set_services([])
         state.set_warnings([])
+        state.set_interfaces({}, {})
         state.problems.clear()
         state.last_answer.clear()
         state.overlay.counters = EMPTY_COUNTERS
@@ -205,6 +206,7 @@ class ReplayDriver:
             state.last_answer.pop("events", None)
         else:
             state.last_answer["events"] = answered
+        state.set_interfaces(*whole.get("interfaces", [{}, {}]))  # older recordings have none
         state.reindex()  # hosts changed behind set_hosts' back: rebuild the indexes
         self.applied = index + 1
         # the log before the snapshot: its lines are few, read them all
@@ -228,6 +230,8 @@ class ReplayDriver:
             state.set_services(*data)
         elif kind == "events":
             state.set_warnings(*data)
+        elif kind == "interfaces":
+            state.set_interfaces(*data)
         elif kind == "pod":
             state.apply_pod_events((data,))
         elif kind == "failed":
