@@ -7,7 +7,9 @@ words are the switch's reason and the NOTIFICATION in RFC words
 Read inside the fabric poll, before its readings are handed on, so it needs no task of its
 own and ends with the poll: at most `MAX_READS` sessions a poll, each within
 `READ_SECONDS` (a switch that does not answer costs the poll that much once). A lab that
-cannot read a neighbour's detail gets its words recorded instead.
+cannot read a neighbour's detail gets its words recorded instead. The detail read is
+recorded whole beside it (`bgpdetail`, session/record/neighbors.py): the replay's session
+detail shows it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import asyncio
 from fabrictui.actions.drill.session import reset_words
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.model import SwitchReading
+from fabrictui.session.record.neighbors import KIND as DETAIL_KIND
+from fabrictui.session.record.neighbors import neighbor_record
 from fabrictui.session.state import LabState
 
 KIND = "bgpreset"
@@ -59,6 +63,8 @@ async def record_resets(
             state.note(KIND, [switch, peer, "", f"not read: {err or 'no answer in time'}"])
             return
         state.note(KIND, [switch, peer, neighbor.state, reset_words(neighbor)])
+        # the whole detail read for it, so a replay shows its timers and counters too
+        state.note(DETAIL_KIND, [switch, peer, neighbor_record(neighbor)])
 
     pairs = went_down(before, after)[:MAX_READS]
     if pairs:

@@ -27,7 +27,10 @@ whole state (once a minute or 2,000 events, so a seek replays little), `gap` a
 note that frames were not recorded (the writer was behind), `bgpreset` [switch, peer,
 state, words] why a session went down, read when the fabric poll saw it (replay skips it;
 the report lists it with the change), `events` [the cluster's Warning events (KubeEvent),
-why they could not be read] when they changed.
+why they could not be read] when they changed, `bgpdetail` [switch, peer, the session's
+neighbour detail as plain data] read with a `bgpreset` (session/record/neighbors.py; replay
+shows it in the session's detail). A kind added later is skipped by an older replay, and
+its data is plain so an older reader decodes it: FORMAT_VERSION stays 1.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ FORMAT_VERSION = 1
 SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
-    "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events",
+    "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events", "bgpdetail",
 )  # fmt: skip
 
 SCHEMA = """
