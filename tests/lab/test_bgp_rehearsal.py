@@ -225,7 +225,8 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
     """Issue 26 in BGP mode: a node's session, read from its real BIRD (`birdcl show
     protocols all`) and from its leaf's real FRR (a dynamic neighbour), links each end to
     the other; with the node's BIRD stopped, as on a node whose calico-node died, the leaf
-    has deleted the neighbour (FRR's own words) and birdcl cannot connect (its words); the
+    has deleted the neighbour (FRR's own words: its log says when and why the session went
+    down) and birdcl cannot connect (its words); the
     commands as typed show the readiness probe's words on the node's calico-node and its
     Unhealthy event, and the leaf's session the reason its FRR logged; with BIRD back, all
     clear."""
@@ -235,7 +236,7 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
     import signal
 
     from fabrictui.actions.drill import DESCRIBERS
-    from fabrictui.backends.base import BackendError, NotFound
+    from fabrictui.backends.base import BackendError
     from fabrictui.lab.bird import start_argv
 
     lab_id = json.loads((lab_dir / "inventory.json").read_text())["lab_id"]
@@ -286,21 +287,30 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
 
         pid = int((bird_dir(netns) / "bird.pid").read_text().strip())
         os.kill(pid, signal.SIGTERM)
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(20):  # the leaf deletes the neighbour (FRR's words)
             while True:
-                try:
-                    await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
-                except NotFound as gone:
-                    assert "No such neighbor" in str(gone), gone
+                detail = await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
+                if dict(detail.sections[0].rows)["State"].startswith("not listed"):
+                    assert "No such neighbor" in dict(detail.sections[0].rows)["State"]
                     break
                 await asyncio.sleep(0.5)
         with pytest.raises(BackendError, match="Unable to connect"):
             await DESCRIBERS["session"](backend, "k8s-node-l1-1/leaf1", None)
 
         pod = await calico_ready(False)
-        described, events = await asyncio.gather(
+        described, events, gone = await asyncio.gather(
             typed("describe", "pod", pod, "-n", "kube-system"),
             typed("events", "--for", f"pod/{pod}", "-n", "kube-system"),
+            typed("describe", "session", "leaf1/10.0.101.101"),
+        )
+        # FRR deleted the dynamic neighbour: when and why it went down, from its log (BIRD
+        # stopping sends Cease / Administrative Shutdown; FRR 8.4 logs "Neighbor deleted")
+        assert gone.returncode == 0, gone.stderr
+        assert "not listed: No such neighbor" in gone.stdout, gone.stdout
+        assert "Down for:" in gone.stdout, gone.stdout
+        assert "Reason:       Neighbor deleted" in gone.stdout, gone.stdout
+        assert "received from the peer: Cease / Administrative Shutdown (code 6, subcode 2)" in (
+            gone.stdout
         )
         assert described.returncode == 0, described.stderr
         assert words + "Error querying BIRD: unable to connect to BIRDv4 socket" in (
