@@ -75,7 +75,10 @@ async def test_enter_in_a_replay_opens_the_recorded_moment(tmp_path, utc) -> Non
             await pilot.press("escape")
             await pilot.press("2")  # the leaf's end: the dynamic neighbour FRR deleted
             leaf_end = await opened(app, pilot, "session")
-            assert "Established -> (gone)" in text(leaf_end, "#detail-body")
+            # why, as the fabric poll read it from the leaf's FRR log then
+            assert "Established -> (gone)  (Neighbor deleted; NOTIFICATION received from the" in (
+                text(leaf_end, "#detail-body")
+            )
             await pilot.press("escape", "escape")
             app.main.drill.open_detail("session", "leaf1/spine-sw1", None)  # the cut uplink
             uplink = await opened(app, pilot, "session")

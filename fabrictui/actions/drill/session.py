@@ -158,6 +158,18 @@ def reset_words(n: BgpNeighbor) -> str:
     return "; ".join(parts) or "no reset reason printed"
 
 
+def logged_words(logged: LoggedChange) -> str:
+    """A session's end as its switch's FRR logged it, in one line (a deleted dynamic
+    neighbour's: "Neighbor deleted; NOTIFICATION received from the peer: Cease /
+    Administrative Shutdown (code 6, subcode 2)")."""
+    parts = [logged.reason or "no reason logged"]
+    note = logged.notification
+    if note is not None:
+        who = "sent by this switch" if note.direction == "sent" else "received from the peer"
+        parts.append(f"NOTIFICATION {who}: {note.words} (code {note.code}, subcode {note.subcode})")
+    return "; ".join(parts) + " (the switch's log)"
+
+
 def _timer(configured: float | None, in_use: float | None) -> str:
     def s(v: float | None) -> str:
         return "-" if v is None else f"{v:g}s"
