@@ -35,6 +35,7 @@ from fabrictui.model import (
 )
 from fabrictui.parsers.bgp.bird_session import BirdSession
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor
+from fabrictui.parsers.bgp.neighbor.logged import LoggedChange
 from fabrictui.parsers.bird import BirdProtocol
 from fabrictui.parsers.interfaces import Interface
 from fabrictui.parsers.kubedetail.events import KubeEvent
@@ -315,6 +316,12 @@ class LabBackend(abc.ABC):
         where no JSON is served); `peer` as the switch names it (address or interface).
         NotFound, in the switch's words, when it has no such neighbour."""
         raise BackendError(f"{self.info().kind} labs cannot read {switch}'s BGP neighbors")
+
+    async def bgp_neighbor_logged(self, switch: str, peer: str) -> LoggedChange | None:
+        """The last change of the session with `peer` as the switch's FRR logged it
+        (`%ADJCHANGE`, with the NOTIFICATION before it), for a neighbour it no longer lists
+        (a deleted dynamic neighbour); None when the log has none."""
+        raise BackendError(f"{self.info().kind} labs cannot read {switch}'s FRR log")
 
     async def node_bgp_session(self, node: str, protocol: str) -> BirdSession:
         """One of the node's BIRD protocols in detail (`birdcl show protocols all NAME`);

@@ -41,9 +41,12 @@ def render_zebra_conf(switch: str) -> str:
     return f"frr version 8\nhostname {switch}\nlog stdout informational\n"
 
 
-def render_bgpd_conf(topology: LabTopology, switch: str) -> str:
+def render_bgpd_conf(topology: LabTopology, switch: str, log_file: str = "") -> str:
     """bgpd configuration for one switch: eBGP to every link peer, leaves announce their
-    server subnet. Short timers so sessions come up (and faults show) within seconds."""
+    server subnet. Short timers so sessions come up (and faults show) within seconds.
+    Session changes are logged as Cumulus's FRR does by default (`bgp log-neighbor-changes`:
+    why a deleted dynamic neighbour went down is only in the log), also to `log_file`, which
+    `show logging` names, so a reader finds it as on a switch."""
     host = topology.host(switch)
     if not host.is_switch or host.asn is None:
         raise ValueError(f"{switch} is not a switch")
@@ -51,9 +54,11 @@ def render_bgpd_conf(topology: LabTopology, switch: str) -> str:
         "frr version 8",
         f"hostname {switch}",
         "log stdout informational",
+        *([f"log file {log_file} informational"] if log_file else []),
         "!",
         f"router bgp {host.asn}",
         f" bgp router-id {host.router_id}",
+        " bgp log-neighbor-changes",
         " no bgp ebgp-requires-policy",
         " no bgp network import-check",
         " bgp bestpath as-path multipath-relax",
@@ -81,7 +86,7 @@ def write_configs(topology: LabTopology, lab_id: str, switch: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "zebra.conf": render_zebra_conf(switch),
-        "bgpd.conf": render_bgpd_conf(topology, switch),
+        "bgpd.conf": render_bgpd_conf(topology, switch, str(directory / "bgpd.log")),
         "vtysh.conf": "",
     }
     for name, text in files.items():

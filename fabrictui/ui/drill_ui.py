@@ -20,6 +20,8 @@ from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.events import order_events
 from fabrictui.render.common import Palette
+from fabrictui.session.record.drill import Moment, recorded_detail
+from fabrictui.session.record.replay import ReplayDriver
 from fabrictui.session.state import LabState
 from fabrictui.ui.screens.detail import DetailScreen
 from fabrictui.ui.screens.events import EventsScreen
@@ -32,6 +34,14 @@ class DrillHost(Protocol):
     state: LabState
 
     def push_screen(self, screen: Screen, callback: Callable[[Any], Any] | None = None) -> Any: ...
+
+
+class _Replaying(Protocol):
+    driver: ReplayDriver
+
+
+# a replay has no lab to read logs from, and its recording holds none
+NO_RECORDED_LOGS = "a recording holds no logs: `fabrictui logs` reads them from a live lab"
 
 
 def no_detail(kind: str) -> str | None:
@@ -47,6 +57,15 @@ class DrillController:
     @property
     def palette(self) -> Palette:
         return self.host.palette
+
+    def moment(self) -> Moment | None:
+        """The replay's moment shown, None in a live session: a replay's screens are drawn
+        from the recording, never from the lab it cannot reach."""
+        replay: _Replaying | None = getattr(self.host, "replay", None)
+        if replay is None:
+            return None
+        driver = replay.driver
+        return Moment(self.host.state, driver.recording, driver.now)
 
     def _run(self, screen: Screen, work: Awaitable[None]) -> None:
         self._stop(screen)
@@ -74,6 +93,13 @@ class DrillController:
         return refused
 
     def load_detail(self, screen: DetailScreen) -> None:
+        moment = self.moment()
+        if moment is not None:  # read on the loop: the state must not move under it
+            try:
+                screen.show(recorded_detail(screen.kind, screen.obj_name, screen.namespace, moment))
+            except BackendError as err:
+                screen.show_error(str(err))
+            return
         describer = DESCRIBERS[screen.kind]
 
         async def read() -> None:
@@ -92,6 +118,9 @@ class DrillController:
         self.host.push_screen(LogScreen(namespace, pod, containers, self))
 
     def load_logs(self, screen: LogScreen) -> None:
+        if self.moment() is not None:
+            screen.show_error(NO_RECORDED_LOGS)
+            return
         backend = self.host.backend
 
         async def read() -> None:

@@ -61,6 +61,9 @@ async def test_enter_l_and_e_drill_down_and_come_back() -> None:
         assert "--previous" in text(logs, "#log-title")
         await pilot.press("slash", *"vxlan", "enter")
         assert logs.search == "vxlan" and "/vxlan" in text(logs, "#log-title")
+        await pilot.press("slash", "escape")  # esc in the box drops the search, not the screen
+        assert isinstance(app.screen, LogScreen) and logs.search == ""
+        await pilot.press("slash", *"vxlan", "enter")
         await pilot.press("f")  # follow: the current instance, as it is written
         await wait_for(pilot, lambda: logs.lines and not logs.previous)
         assert "--follow" in text(logs, "#log-title")
@@ -72,6 +75,9 @@ async def test_enter_l_and_e_drill_down_and_come_back() -> None:
         assert events.shown()[0].warning
         await pilot.press("slash", *"hwkkx", "enter")
         assert {e.object_name for e in events.shown()} == {"calico-node-hwkkx"}
+        await pilot.press("slash", "escape")  # esc in the box clears it, the view stays
+        assert isinstance(app.screen, EventsScreen) and events.text_filter == ""
+        assert len(events.shown()) == len(events.events)
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 

@@ -94,8 +94,15 @@ async def test_the_fabric_poll_records_why_a_session_went_down() -> None:
     after = {s: await backend.bgp_summary(s) for s in ("leaf1", "spine-sw1")}
     assert went_down(before, after) == [("leaf1", "172.16.0.0")]  # spine-sw1 did not answer
     await record_resets(backend, state, before, after)
-    [(kind, data)] = noted
+    [(kind, data), (detail_kind, detail)] = noted
     assert kind == "bgpreset" and data[:2] == ["leaf1", "172.16.0.0"]
     assert "NOTIFICATION sent by this switch: Hold Timer Expired (code 4, subcode 0)" in data[3]
+    # the neighbour detail read for it, whole, as plain data (a replay shows it)
+    from fabrictui.session.record.neighbors import neighbor_from_record
+
+    assert detail_kind == "bgpdetail" and detail[:2] == ["leaf1", "172.16.0.0"]
+    neighbor = neighbor_from_record(detail[2])
+    assert neighbor.notification is not None and neighbor.notification.code == 4
+    assert neighbor.hold is not None and neighbor.messages
     await record_resets(backend, state, after, after)  # nothing went down since
-    assert len(noted) == 1
+    assert len(noted) == 2

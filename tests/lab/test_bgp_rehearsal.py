@@ -225,14 +225,18 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
     """Issue 26 in BGP mode: a node's session, read from its real BIRD (`birdcl show
     protocols all`) and from its leaf's real FRR (a dynamic neighbour), links each end to
     the other; with the node's BIRD stopped, as on a node whose calico-node died, the leaf
-    has deleted the neighbour (FRR's own words) and birdcl cannot connect (its words)."""
+    has deleted the neighbour (FRR's own words: its log says when and why the session went
+    down) and birdcl cannot connect (its words); the
+    commands as typed show the readiness probe's words on the node's calico-node and its
+    Unhealthy event, and the leaf's session the reason its FRR logged; with BIRD back, all
+    clear."""
     import asyncio
     import contextlib
     import json
     import signal
 
     from fabrictui.actions.drill import DESCRIBERS
-    from fabrictui.backends.base import BackendError, NotFound
+    from fabrictui.backends.base import BackendError
     from fabrictui.lab.bird import start_argv
 
     lab_id = json.loads((lab_dir / "inventory.json").read_text())["lab_id"]
@@ -254,6 +258,24 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
                         )
                 await asyncio.sleep(0.5)
 
+    async def calico_ready(ready: bool) -> str:
+        """The node's calico-node once its readiness is `ready` (the kubelet's prober runs
+        every 10 s, the manifest's periodSeconds); its name."""
+        async with asyncio.timeout(35):
+            while True:
+                pods = await backend.list_pods("kube-system")
+                pod = next(
+                    p for p in pods if p.name.startswith("calico-node") and p.node == node_name
+                )
+                if (pod.ready_containers == pod.total_containers) is ready:
+                    return pod.name
+                await asyncio.sleep(0.5)
+
+    async def typed(*args: str) -> subprocess.CompletedProcess:
+        return await asyncio.to_thread(fabrictui, lab_dir, *args)
+
+    node_name = "k8s-node-l1-1"
+    words = "calico/node is not ready: BIRD is not ready: "
     try:
         if await backend.calico_mode() != "bgp":
             assert (await deploy_mode(backend, ignore, "bgp", timeout=120)).ok
@@ -265,16 +287,53 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
 
         pid = int((bird_dir(netns) / "bird.pid").read_text().strip())
         os.kill(pid, signal.SIGTERM)
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(20):  # the leaf deletes the neighbour (FRR's words)
             while True:
-                try:
-                    await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
-                except NotFound as gone:
-                    assert "No such neighbor" in str(gone), gone
+                detail = await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
+                if dict(detail.sections[0].rows)["State"].startswith("not listed"):
+                    assert "No such neighbor" in dict(detail.sections[0].rows)["State"]
                     break
                 await asyncio.sleep(0.5)
         with pytest.raises(BackendError, match="Unable to connect"):
             await DESCRIBERS["session"](backend, "k8s-node-l1-1/leaf1", None)
+
+        pod = await calico_ready(False)
+        described, events, gone = await asyncio.gather(
+            typed("describe", "pod", pod, "-n", "kube-system"),
+            typed("events", "--for", f"pod/{pod}", "-n", "kube-system"),
+            typed("describe", "session", "leaf1/10.0.101.101"),
+        )
+        # FRR deleted the dynamic neighbour: when and why it went down, from its log (BIRD
+        # stopping sends Cease / Administrative Shutdown; FRR 8.4 logs "Neighbor deleted")
+        assert gone.returncode == 0, gone.stderr
+        assert "not listed: No such neighbor" in gone.stdout, gone.stdout
+        assert "Down for:" in gone.stdout, gone.stdout
+        assert "Reason:       Neighbor deleted" in gone.stdout, gone.stdout
+        assert "received from the peer: Cease / Administrative Shutdown (code 6, subcode 2)" in (
+            gone.stdout
+        )
+        assert described.returncode == 0, described.stderr
+        assert words + "Error querying BIRD: unable to connect to BIRDv4 socket" in (
+            described.stdout
+        ), described.stdout
+        assert "ContainersNotReady" in described.stdout
+        assert "fabrictui describe session leaf1/10.0.101.101" in described.stdout  # its link
+        assert events.returncode == 0, events.stderr
+        assert "Unhealthy" in events.stdout and words in events.stdout, events.stdout
+
+        subprocess.run(start_argv(netns), check=True, capture_output=True)  # BIRD back
+        await established("k8s-node-l1-1/leaf1")
+        await calico_ready(True)
+        after, session = await asyncio.gather(
+            typed("describe", "pod", pod, "-n", "kube-system", "--json"),
+            typed("describe", "session", "leaf1/10.0.101.101"),
+        )
+        assert after.returncode == 0, after.stderr
+        sections = {s["title"]: s for s in json.loads(after.stdout)["sections"]}
+        assert sections["Conditions"]["rows"]["Ready"] == "True", sections["Conditions"]
+        assert sections["Container calico-node"]["rows"]["Ready"] == "True"
+        assert session.returncode == 0 and "State:" in session.stdout, session.stderr
+        assert "Established" in session.stdout.split("State:", 1)[1].splitlines()[0]
     finally:
         if not any(f"{netns}-bird/" in line for line in birds(lab_id)):
             subprocess.run(start_argv(netns), check=False, capture_output=True)  # back up

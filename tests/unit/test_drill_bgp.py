@@ -254,3 +254,30 @@ def test_the_readiness_words_name_their_peers_or_none() -> None:
     stopped = "Error querying BIRD: unable to connect to BIRDv4 socket: dial unix ..."
     assert readiness_peers(head + stopped) == []  # BIRD itself: its session on its leaf
     assert readiness_peers("calico/node is not ready: felix is not ready: ...") is None
+
+
+async def test_a_stopped_birds_session_the_leaf_deleted_is_read_from_its_log() -> None:
+    """FRR deletes a dynamic neighbour whose session ended: the leaf's session with a node
+    whose BIRD stopped says when and why from the leaf's FRR log, as the rehearsal lab's real
+    FRR logs it; once BIRD is back the session is read from the switch again."""
+    backend, clock = frozen_backend("ready-bgp")
+    await backend.set_fault("stop-bird:k8s-node-l1-1", True)
+    clock.step(42 / FAST)
+    gone = await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
+    assert "FRR log" in gone.source
+    session = rows(gone, "Session")
+    assert session["State"].startswith("not listed: No such neighbor")
+    assert session["Down for"].startswith("00:00:42 (since ")
+    reset = rows(gone, "Last reset")
+    assert reset["Reason"] == "Neighbor deleted"
+    assert reset["NOTIFICATION"] == (
+        "received from the peer: Cease / Administrative Shutdown (code 6, subcode 2)"
+    )
+    assert ("node", "k8s-node-l1-1") in [(x.kind, x.name) for x in gone.links]
+    await backend.set_fault("stop-bird:k8s-node-l1-1", False)
+    clock.step(30 / FAST)
+    back = await DESCRIBERS["session"](backend, "leaf1/10.0.101.101", None)
+    assert rows(back, "Session")["State"] == "Established" and "FRR log" not in back.source
+    # a session the log never saw go down stays the switch's own "No such neighbor"
+    with pytest.raises(NotFound, match="No such neighbor"):
+        await DESCRIBERS["session"](backend, "leaf1/10.0.101.9", None)

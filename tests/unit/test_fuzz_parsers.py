@@ -28,6 +28,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_neighbors, parse_bgp_summary, parse_bgp_uptime_seconds
 from fabrictui.parsers.bgp.bird_session import BirdSession, parse_protocols_all
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor
+from fabrictui.parsers.bgp.neighbor.logged import LoggedChange, bgpd_log_file, last_change
 from fabrictui.parsers.dns import (
     DigAnswer,
     ResolvConf,
@@ -874,7 +875,31 @@ def test_bird_protocols_all_mutated(text: str) -> None:
     run(parse_protocols_all, check_bird_sessions, text)
 
 
+FRR_LOGS = [p.read_text() for p in sorted(NEIGHBOR_DIR.glob("frr-*.log"))]
+
+
+def check_logged(found: LoggedChange | None) -> None:
+    if found is None:
+        return
+    assert found.state in ("Up", "Down") and found.peer == "172.16.0.0"
+    assert found.reason == "" or found.state == "Down"
+    assert found.seconds_ago is None or found.seconds_ago >= 0
+    assert found.notification is None or found.notification.direction in ("sent", "received")
+
+
+@FUZZ
+@given(st.one_of(st.text(), mutated(FRR_LOGS)), st.sampled_from(["", "2026/12/07 16:51:06"]))
+def test_frr_log_mutated(text: str, now: str) -> None:
+    run(lambda t: last_change(t, "172.16.0.0", now), check_logged, text)
+    run(bgpd_log_file, check_log_file, text)
+
+
+def check_log_file(path: str | None) -> None:
+    assert path is None or (path.startswith("/") and not any(c.isspace() for c in path))
+
+
 def test_neighbor_corpora_are_not_empty() -> None:
+    assert FRR_LOGS and check_logged(last_change(FRR_LOGS[0], "172.16.0.0")) is None
     assert len(NEIGHBOR_TEXT) >= 5 and len(NEIGHBOR_JSON) >= 5 and len(BIRD_ALL) >= 4
     for text in NEIGHBOR_TEXT + NEIGHBOR_JSON:
         check_neighbors(parse_bgp_neighbors(text))

@@ -21,6 +21,7 @@ from fabrictui.backends.base import BackendError, LabBackend, NotFound
 from fabrictui.model import Host
 from fabrictui.parsers.bgp.bird_session import BirdSession
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor
+from fabrictui.parsers.bgp.neighbor.logged import LoggedChange
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
 
 USAGE = "a session is DEVICE/PEER: leaf1/172.16.0.0, leaf1/swp51, k8s-node-l1-1/10.0.101.1"
@@ -155,6 +156,18 @@ def reset_words(n: BgpNeighbor) -> str:
             words += f" (code {note.code}, subcode {note.subcode or 0})"
         parts.append(f"NOTIFICATION {who}: {words}")
     return "; ".join(parts) or "no reset reason printed"
+
+
+def logged_words(logged: LoggedChange) -> str:
+    """A session's end as its switch's FRR logged it, in one line (a deleted dynamic
+    neighbour's: "Neighbor deleted; NOTIFICATION received from the peer: Cease /
+    Administrative Shutdown (code 6, subcode 2)")."""
+    parts = [logged.reason or "no reason logged"]
+    note = logged.notification
+    if note is not None:
+        who = "sent by this switch" if note.direction == "sent" else "received from the peer"
+        parts.append(f"NOTIFICATION {who}: {note.words} (code {note.code}, subcode {note.subcode})")
+    return "; ".join(parts) + " (the switch's log)"
 
 
 def _timer(configured: float | None, in_use: float | None) -> str:
@@ -296,6 +309,43 @@ async def _node_session(backend: LabBackend, node: Host, peer: str, hosts: list[
     return bird_detail(node.name, session, tuple(links))
 
 
+def logged_detail(
+    switch: str, peer: str, said: str, logged: LoggedChange, links: tuple[DetailLink, ...]
+) -> Detail:
+    """A session the switch no longer lists (FRR deletes a dynamic neighbour whose session
+    ended), from its FRR log: when and why it went down."""
+    rows = [("State", f"not listed: {said}")]
+    if logged.seconds_ago is not None:
+        rows.append(
+            ("Down for", f"{span(logged.seconds_ago)} (since {logged.when}, the switch's clock)")
+        )
+    elif logged.when:
+        rows.append(("Down since", f"{logged.when} (the switch's clock)"))
+    rows.append(("Peer", peer + (f" ({logged.hostname})" if logged.hostname else "")))
+    reset = [("Reason", logged.reason or "no reason logged")]
+    note = logged.notification
+    if note is not None:
+        who = "sent by this switch" if note.direction == "sent" else "received from the peer"
+        reset.append(
+            ("NOTIFICATION", f"{who}: {note.words} (code {note.code}, subcode {note.subcode})")
+        )
+    sections = (
+        DetailSection("Session", tuple(rows), severity="bad"),
+        DetailSection("Last reset", tuple(reset), severity="bad"),
+    )
+    return Detail("session", f"{switch}/{peer}", None, sections, links,
+                  f"{switch}: show bgp neighbors {peer}, and its FRR log")  # fmt: skip
+
+
+async def _from_log(backend: LabBackend, switch: str, peer: str) -> LoggedChange | None:
+    """The log's last change of the session when it says it went down, else None."""
+    try:
+        logged = await backend.bgp_neighbor_logged(switch, peer)
+    except BackendError:
+        return None  # no log to read: the switch's own "No such neighbor" stands
+    return logged if logged is not None and logged.state == "Down" else None
+
+
 async def describe_session(backend: LabBackend, name: str, namespace: str | None) -> Detail:
     device, peer = split_name(name)
     hosts = await backend.list_hosts()
@@ -307,9 +357,19 @@ async def describe_session(backend: LabBackend, name: str, namespace: str | None
     if not host.role.is_switch:
         raise NotFound(f"{device} is neither a switch nor a node: it has no BGP sessions")
     address = await _switch_peer(backend, device, peer, hosts)
-    neighbor = await backend.bgp_neighbor(device, address)
-    read_at = time.time()
     links = [DetailLink("switch", device, why="the switch this session is on")]
+    try:
+        neighbor = await backend.bgp_neighbor(device, address)
+    except NotFound as gone:
+        logged = await _from_log(backend, device, address)
+        if logged is None:
+            raise
+        owner = _owner(backend, hosts, address)
+        if owner is not None and owner.role.is_k8s:
+            links.append(DetailLink("node", owner.name, why=f"peer {address} is this node"))
+        said = str(gone).removeprefix(f"{device}: ")
+        return logged_detail(device, address, said, logged, tuple(links))
+    read_at = time.time()
     owner = _owner(backend, hosts, neighbor.peer)
     if owner is not None and owner.role.is_k8s:
         links.append(DetailLink("node", owner.name, why=f"peer {neighbor.peer} is this node"))

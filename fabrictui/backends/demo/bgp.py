@@ -62,6 +62,8 @@ class DemoBgp:
     sessions: dict[str, NodeSession] = field(default_factory=dict)
     reprogram_until: dict[str, float] = field(default_factory=dict)
     stopped: set[str] = field(default_factory=set)  # nodes whose BIRD is stopped (a fault)
+    # when a stopped BIRD ended an Established session (the leaf's FRR logs it: drill/)
+    stopped_at: dict[str, float] = field(default_factory=dict)
     changes: int = 0
 
     def __post_init__(self) -> None:
@@ -174,6 +176,8 @@ class DemoBgp:
 
     def set_bird(self, node: str, running: bool, t: float) -> None:
         """BIRD in the node's calico-node stops (the stop-bird fault) or runs again."""
+        if not running and self.established(node, t):
+            self.stopped_at[node] = t
         (self.stopped.discard if running else self.stopped.add)(node)
         self._resync(t)
 

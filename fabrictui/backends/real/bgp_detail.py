@@ -12,6 +12,7 @@ through `bgp listen range`) is deleted by FRR when its session ends, so its word
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_neighbors
 from fabrictui.parsers.bgp.bird_session import BirdSession, not_a_protocol, parse_protocols_all
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor, no_such_neighbor
+from fabrictui.parsers.bgp.neighbor.logged import LoggedChange, bgpd_log_file, last_change
 from fabrictui.parsers.bgp.values import check_neighbor
 from fabrictui.parsers.interfaces import INTERFACES_SCRIPT, Interface, parse_interfaces
 
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
     from fabrictui.backends.real.switches import SwitchReader
 
 BIRD_SOCKET = "/var/run/calico/bird.ctl"
+SYSLOG_FILE = "/var/log/frr/frr.log"  # where FRR's syslog lines go on Cumulus
+LOG_LINES = 20000  # the end of the log read: bounded, however long the log is
+# the switch's clock in FRR's own time-stamp format, then the log's end
+_LOG_SCRIPT = 'date "+%Y/%m/%d %H:%M:%S"; tail -n ' + str(LOG_LINES) + ' -- "$1"'
 _PROTOCOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}", re.ASCII)
 
 
@@ -100,6 +106,30 @@ class BgpDetailReal:
                     return neighbor
             raise NotFound(f"{switch}: no neighbor {peer}")
         raise BackendError(f"{switch}: no detail for {peer}: " + "; ".join(errors[:2]))
+
+    async def bgp_neighbor_logged(self, switch: str, peer: str) -> LoggedChange | None:
+        peer = checked_peer(peer)
+        if switch not in self.pool.targets:
+            raise NotFound(f"{switch}: no SSH endpoint (not a switch of this lab)")
+        platform = await self.switches.detect(switch)
+        timeout = deadlines.current().vtysh
+        path = None
+        if VTYSH_JSON in platform.commands:
+            shown = await self.pool.run(switch, ["vtysh", "-c", "show logging"], timeout,
+                                        sudo=platform.sudo)  # fmt: skip
+            with contextlib.suppress(ParseError):
+                path = bgpd_log_file(shown.stdout) if shown.ok else None
+        path = path or SYSLOG_FILE
+        result = await self.pool.run(
+            switch, ["sh", "-c", _LOG_SCRIPT, "sh", path], timeout, sudo=platform.sudo
+        )
+        now, _, log = result.stdout.partition("\n")
+        if not result.ok:
+            raise BackendError(f"{switch}: {path}: {_first(result.stderr) or 'not read'}")
+        try:
+            return last_change(log, peer, now)
+        except ParseError as err:
+            raise BackendError(f"{switch}: {path}: {err}") from None
 
     async def node_bgp_session(self, node: str, protocol: str) -> BirdSession:
         if not _PROTOCOL.fullmatch(protocol):

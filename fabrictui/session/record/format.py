@@ -29,7 +29,11 @@ state, words] why a session went down, read when the fabric poll saw it (replay 
 the report lists it with the change), `events` [the cluster's Warning events (KubeEvent),
 why they could not be read] when they changed, `interfaces` [each switch's (read time, its
 interfaces or why they could not be read), (switch, neighbour) -> port] when a port's state
-changed.
+changed, `bgpdetail` [switch, peer, the session's neighbour detail as plain data] read with a
+`bgpreset` (session/record/neighbors.py; replay shows it in the session's detail). Every kind
+this reader knows is replayed from recordings that lack it (older ones): FORMAT_VERSION stays
+1. A fabrictui from before `interfaces` cannot read a newer recording (its snapshots carry
+`Interface` records) and says "unknown record type".
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
     "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events", "interfaces",
+    "bgpdetail",
 )  # fmt: skip
 
 SCHEMA = """

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static
 from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.render.common import Palette
 from fabrictui.render.drill import event_lines
+from fabrictui.ui.filter_box import FilterBox, box_css
 
 
 class EventLoader(Protocol):
@@ -23,13 +24,12 @@ class EventLoader(Protocol):
     def load_events(self, screen: EventsScreen) -> None: ...
 
 
-class EventsScreen(Screen[None]):
+class EventsScreen(FilterBox, Screen[None]):
     DEFAULT_CSS = """
     EventsScreen #events-title { text-style: bold; background: $panel; padding: 0 1; }
     EventsScreen VerticalScroll { padding: 0 1; }
-    EventsScreen #events-filter { display: none; }
-    EventsScreen #events-filter.-open { display: block; }
-    """
+    """ + box_css("EventsScreen", "events-filter")
+    BOX_ID, BODY_ID = "events-filter", "events-scroll"
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="events.close"),
         Binding("slash", "filter", "Filter", id="events.filter"),
@@ -98,23 +98,12 @@ class EventsScreen(Screen[None]):
         self.loader.load_events(self)
 
     def action_filter(self) -> None:
-        box = self.query_one("#events-filter", Input)
-        box.value = self.text_filter
-        box.add_class("-open")
-        box.focus()
+        self.open_box(self.text_filter)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.text_filter = event.value
+    def words_changed(self, words: str) -> None:
+        self.text_filter = words
         self._draw()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.input.remove_class("-open")
-        self.query_one("#events-scroll").focus()
-
-    def on_key(self, event) -> None:
-        if event.key == "escape" and self.query_one("#events-filter", Input).has_focus:
-            event.stop()
-            self.text_filter = ""
-            self.query_one("#events-filter", Input).remove_class("-open")
-            self.query_one("#events-scroll").focus()
-            self._draw()
+    def words_cleared(self) -> None:
+        self.text_filter = ""
+        self._draw()

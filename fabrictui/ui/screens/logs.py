@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Static
 
 from fabrictui.render.common import Palette
 from fabrictui.render.drill import log_text
+from fabrictui.ui.filter_box import FilterBox, box_css
 
 MAX_LINES = 2000
 DRAW_EVERY = 0.2  # seconds: a follow's lines are drawn in batches
@@ -30,13 +31,12 @@ class LogLoader(Protocol):
     def stop_logs(self, screen: LogScreen) -> None: ...
 
 
-class LogScreen(Screen[None]):
+class LogScreen(FilterBox, Screen[None]):
     DEFAULT_CSS = """
     LogScreen #log-title { text-style: bold; background: $panel; padding: 0 1; }
     LogScreen VerticalScroll { padding: 0 1; }
-    LogScreen #log-search { display: none; }
-    LogScreen #log-search.-open { display: block; }
-    """
+    """ + box_css("LogScreen", "log-search")
+    BOX_ID, BODY_ID = "log-search", "log-scroll"
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="logs.close"),
         Binding("c", "container", "Container", id="logs.container"),
@@ -153,30 +153,19 @@ class LogScreen(Screen[None]):
         self._reload()
 
     def action_search(self) -> None:
-        box = self.query_one("#log-search", Input)
-        box.value = self.search
-        box.add_class("-open")
-        box.focus()
+        self.open_box(self.search)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.search = event.value
+    def words_changed(self, words: str) -> None:
+        self.search = words
         self._match = -1
         self._dirty = True
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self._close_search()
+    def words_kept(self) -> None:
         self.action_next_match()
 
-    def on_key(self, event) -> None:
-        if event.key == "escape" and self.query_one("#log-search", Input).has_focus:
-            event.stop()
-            self.search = ""
-            self._dirty = True
-            self._close_search()
-
-    def _close_search(self) -> None:
-        self.query_one("#log-search", Input).remove_class("-open")
-        self.query_one("#log-scroll").focus()
+    def words_cleared(self) -> None:
+        self.search = ""
+        self._dirty = True
 
     def action_next_match(self) -> None:
         if not self.search:

@@ -7,10 +7,13 @@ fast external failover, no NOTIFICATION) and downs the leaf's port; a stopped sp
 its leaves' sessions end when their hold timer expires, with the NOTIFICATION the leaf
 sends (Hold Timer Expired, code 4); a node whose calico-node stopped (BGP mode) drops out
 of its leaf's dynamic neighbours (FRR deletes a dynamic peer whose session ends) and its
-BIRD no longer answers; an MTU fault shows on its port.
+BIRD no longer answers (a stopped BIRD's end is in the leaf's FRR log, as the rehearsal
+lab's real FRR 8.4 logs it); an MTU fault shows on its port.
 """
 
 from __future__ import annotations
+
+import time
 
 from fabrictui.backends.base import BackendError, NotFound, Unreachable
 from fabrictui.backends.demo import topology as topo
@@ -26,6 +29,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.bgp import parse_bgp_neighbors
 from fabrictui.parsers.bgp.bird_session import BirdSession, not_a_protocol, parse_protocols_all
 from fabrictui.parsers.bgp.neighbor import BgpNeighbor, no_such_neighbor
+from fabrictui.parsers.bgp.neighbor.logged import LoggedChange, last_change
 from fabrictui.parsers.bgp.values import check_neighbor
 from fabrictui.parsers.bird import parse_protocols, peer_address_of
 from fabrictui.parsers.interfaces import Interface, parse_interfaces
@@ -144,6 +148,26 @@ class DemoBgpDetailCalls:
             return printing.NO_SUCH_NEIGHBOR_TEXT if leaf else printing.NO_SUCH_NEIGHBOR_JSON
         return printing.frr_text(facts) if leaf else printing.frr_json(facts, now)
 
+    def bgpd_log_text(self, switch: str) -> str:
+        """The end of the leaf's bgpd log (`bgp log-neighbor-changes`): each node session a
+        stopped BIRD ended (BIRD's Cease / Administrative Shutdown, then FRR deletes the
+        dynamic neighbour), and its coming back, in FRR 8.4's words and time stamps."""
+        now = self._now()
+        lines: list[tuple[float, str]] = []
+        for node in topo.NODES:
+            at = self.bgp.stopped_at.get(node.name)
+            if node.leaf != switch or at is None:
+                continue
+            lines.append((at, f"[H7QV4-WR3ZD] %NOTIFICATION: received from neighbor {node.ip} "
+                              "6/2 (Cease/Administrative Shutdown) 0 bytes"))  # fmt: skip
+            lines.append((at, f"[PXVXG-TFNNT] %ADJCHANGE: neighbor {node.ip}(Unknown) in vrf "
+                              "default Down Neighbor deleted"))  # fmt: skip
+            back = self.bgp.sessions.get(node.name)
+            if back is not None and back.est_at is not None and at < back.est_at <= now:
+                lines.append((back.est_at, f"[N9HHH-F8H1M] %ADJCHANGE: neighbor {node.ip}"
+                                           "(Unknown) in vrf default Up"))  # fmt: skip
+        return "".join(f"{_stamp(t)} BGP: {line}\n" for t, line in sorted(lines))
+
     def bird_all_text(self, node: str, protocol: str) -> str:
         """What `birdcl show protocols all NAME` prints on the node."""
         now = self._now()
@@ -216,6 +240,18 @@ class DemoBgpDetailCalls:
         except (ParseError, IndexError) as err:
             raise BackendError(f"{switch}: {err}") from None
 
+    async def bgp_neighbor_logged(self, switch: str, peer: str) -> LoggedChange | None:
+        try:
+            check_neighbor(peer, "peer")
+        except ParseError:
+            raise BackendError(f"{peer[:60]!r} is neither an address nor an interface") from None
+        now = self._now()
+        self._reachable(switch, now)
+        try:
+            return last_change(self.bgpd_log_text(switch), peer, _stamp(now))
+        except ParseError as err:
+            raise BackendError(f"{switch}: its log: {err}") from None
+
     async def node_bgp_session(self, node: str, protocol: str) -> BirdSession:
         if node not in topo.NODE_BY_NAME:
             raise NotFound(f"{node}: no such node in the demo lab")
@@ -234,3 +270,8 @@ class DemoBgpDetailCalls:
             return parse_interfaces(self.interfaces_text(switch))
         except ParseError as err:
             raise BackendError(f"{switch}: interfaces: {err}") from None
+
+
+def _stamp(t: float) -> str:
+    """FRR's log time stamp (the demo's clock is UTC)."""
+    return time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(t))

@@ -152,7 +152,7 @@ def _neighbor(key: str, value: Any) -> BgpNeighbor:
     admin = json_bool(data, "adminShutDown", what)
     if admin and state == "Idle":
         state = "Idle (Admin)"
-    hostname = _str(data, "hostname", what)
+    hostname = _known(_str(data, "hostname", what))
     if hostname is not None and not HOST_NAME.fullmatch(hostname):
         raise ParseError(f"{what}: hostname {hostname[:60]!r} is not a host name")
     router_id = _str(data, "remoteRouterId", what)
@@ -184,9 +184,15 @@ def _neighbor(key: str, value: Any) -> BgpNeighbor:
         connections_dropped=json_counter(data, "connectionsDropped", what),
         families=_families(data, what),
         bfd=_bfd(data, what),
-        local_address=_str(data, "hostLocal", what),
-        peer_address=_str(data, "hostForeign", what),
+        local_address=_known(_str(data, "hostLocal", what)),
+        peer_address=_known(_str(data, "hostForeign", what)),
     )
+
+
+def _known(value: str | None) -> str | None:
+    """FRR prints "Unknown" for a host name the peer did not send and for the connection's
+    addresses while there is none (a session down: `"hostLocal":"Unknown"`, port -1)."""
+    return None if value == "Unknown" else value
 
 
 def parse_neighbors_json(text: str) -> list[BgpNeighbor]:
