@@ -373,7 +373,8 @@ class FeedSupervisor:
             if pod_nodes is not told and pod_nodes != told:
                 worker.pods(pod_nodes)
             told = pod_nodes
-            summary, waited = await asyncio.wait_for(worker.summary(), SUMMARY_TIMEOUT)
+            async with asyncio.timeout(SUMMARY_TIMEOUT):  # not wait_for: see polling.py
+                summary, waited = await worker.summary()
             for error in summary.errors:
                 report(error)
             self.state.apply_overlay(summary, waited)
@@ -397,4 +398,5 @@ class FeedSupervisor:
         worker = self.capture_worker
         if worker is None:
             return 0
-        return await asyncio.wait_for(worker.write_pcap(path), SUMMARY_TIMEOUT)
+        async with asyncio.timeout(SUMMARY_TIMEOUT):
+            return await worker.write_pcap(path)

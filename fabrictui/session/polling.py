@@ -22,6 +22,10 @@ from fabrictui.parsers.interfaces import Interface
 T = TypeVar("T")
 
 MAX_BACKOFF = 30.0
+# The feeds bound each answer with `asyncio.timeout`, never `asyncio.wait_for`: in Python 3.11
+# wait_for returns an answer that arrives in the same turn as a cancellation and drops the
+# cancellation (fixed in 3.12), so a feed polled on after `FeedSupervisor.stop()` cancelled it
+# and the stop waited for good.
 PCAP_HEADER_BYTES = 24
 
 
@@ -38,7 +42,8 @@ async def poll_forever(
         limit = timeout or max(10.0, interval * 3)
         unanswered = False
         try:
-            result = await asyncio.wait_for(fetch(), limit)
+            async with asyncio.timeout(limit):
+                result = await fetch()
         except TimeoutError:  # before OSError, of which it is one: its text is empty
             failures, unanswered = failures + 1, True
             on_error(f"no answer within {limit:g} s")
@@ -63,7 +68,8 @@ async def read_all_switches(
 
     async def one(name: str) -> SwitchReading:
         try:
-            return await asyncio.wait_for(backend.bgp_summary(name), timeout)
+            async with asyncio.timeout(timeout):
+                return await backend.bgp_summary(name)
         except TimeoutError:
             return SwitchReading(name, None, f"no answer within {timeout:.0f}s", time.time())
         except (BackendError, ParseError) as err:
@@ -85,7 +91,8 @@ async def read_all_interfaces(
 
     async def one(name: str) -> tuple[str, InterfaceReading]:
         try:
-            found = await asyncio.wait_for(backend.switch_interfaces(name), timeout)
+            async with asyncio.timeout(timeout):
+                found = await backend.switch_interfaces(name)
             return name, (time.time(), tuple(found))
         except TimeoutError:
             return name, (time.time(), f"no answer within {timeout:.0f}s")

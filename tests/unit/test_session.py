@@ -4,6 +4,7 @@ action runner, driven by a scripted lab."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 
@@ -336,3 +337,28 @@ def test_a_status_change_keeps_the_pod_indexes() -> None:
     moved = dataclasses.replace(pod, ip="10.64.0.9")
     state.apply_pod_events([WatchEvent("MODIFIED", obj=moved)])
     assert state.pod_node_addresses() == {"10.64.0.9": "10.0.0.1"}
+
+
+async def test_a_poll_cancelled_as_its_answer_arrives_ends():
+    """Python 3.11's `asyncio.wait_for` returns the answer and drops a cancellation that
+    arrives in the same turn as it (fixed in 3.12): the feed then polled on forever and
+    `FeedSupervisor.stop()` waited on it for good (two session tests hung that way on a
+    loaded machine). Here the poller is cancelled from inside the fetch as it answers."""
+    from fabrictui.session.polling import poll_forever
+
+    answers: list[int] = []
+    poller: asyncio.Task | None = None
+
+    async def fetch() -> int:
+        assert poller is not None
+        poller.cancel()
+        return len(answers)
+
+    poller = asyncio.create_task(poll_forever(fetch, answers.append, lambda _: None, 0.01, 1.0))
+    await asyncio.wait({poller}, timeout=2.0)
+    try:
+        assert poller.cancelled(), f"still polling after its cancel: {len(answers)} answers"
+    finally:
+        poller.cancel()  # the next cancel of a broken poll lands between two answers
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
