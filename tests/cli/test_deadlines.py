@@ -185,7 +185,8 @@ async def test_in_thread_gives_up_at_the_deadline_and_passes_results_on() -> Non
 
 
 EXIT_SCRIPT = """
-import asyncio, signal, threading, time
+import asyncio, faulthandler, signal, threading, time
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # where it waits, if it does
 from fabrictui.backends.real.kube.client import KubeClient
 from fabrictui.backends.real.kube.calico_bgp import calico_mode
 
@@ -198,12 +199,17 @@ asyncio.run(main())
 """
 
 
+# far below the call's own 60 s; a 2-core machine running the other test groups beside this
+# one has taken over 5 s to end the interpreter
+ENDS_WITHIN = 10.0
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_ends_a_process_whose_kube_call_hangs(
     sig: int, silent: SilentServer, tmp_path: Path
 ) -> None:
     """Ctrl-C (or SIGTERM, where a handler turns it into an orderly end) in the middle of
-    a hung API call: the process ends within 5 s, not when the call would (60 s here).
+    a hung API call: the process ends within seconds, not when the call would (60 s here).
     asyncio.run's shutdown joins the default executor's threads: the call must not be one."""
     script = EXIT_SCRIPT.format(kubeconfig=str(kubeconfig(tmp_path / "kc", silent.port)))
     if sig == signal.SIGTERM:  # as `fabrictui record` does: SIGTERM ends the loop
@@ -227,8 +233,15 @@ def test_a_signal_ends_a_process_whose_kube_call_hangs(
         time.sleep(0.2)
         proc.send_signal(sig)
         started = time.monotonic()
-        proc.wait(timeout=5)
-        assert time.monotonic() - started < 5
+        try:
+            proc.wait(timeout=ENDS_WITHIN)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+            proc.kill()
+            _, stacks = proc.communicate()
+            pytest.fail(f"still running {ENDS_WITHIN:g} s after the signal; its threads:\n{stacks}")
+        assert time.monotonic() - started < ENDS_WITHIN
     finally:
         if proc.poll() is None:
             proc.kill()
