@@ -37,7 +37,9 @@ import pytest
 from fabrictui.lab.lab import read_state
 from tests._require import require
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+# its own prepared lab, in the second lab group of scripts/test: the matrix is the longest
+# module on the shared lab, and the groups then take about as long as each other
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.second_shared_lab]
 
 DEADLINES = {"kube_api": 2.0, "ssh_connect": 2.0, "ssh_command": 3.0, "vtysh": 2.0}
 # how long a part that hangs may hold a command at one wait: the API's deadline; for
