@@ -1,6 +1,7 @@
-"""`lab up --telemetry` for real: FRR exporters and a Prometheus beside the lab's FRR, BGP
-sessions read from it equal to those read over SSH, an exporter killed named as such (never as
-sessions down) and recovered, and `lab down` leaving no exporter, Prometheus or data.
+"""`lab up --telemetry` for real: FRR exporters and node exporters (in the switches'
+namespaces) and a Prometheus beside the lab's FRR, BGP sessions and interfaces read from it
+equal to those read over SSH, an exporter killed named as such (never as sessions or
+interfaces down) and recovered, and `lab down` leaving no exporter, Prometheus or data.
 
 Its own lab (no kube API: 2 spines, 2 leaves, about 11 s up): the shared apps lab runs without
 telemetry, and Prometheus in it would be one more daemon under every apps test.
@@ -23,6 +24,8 @@ import pytest
 from fabrictui.lab import telemetry
 from fabrictui.lab.labstate import load_state, write_state
 from fabrictui.lab.processes import proc_cmdline, start_process
+from fabrictui.lab.telemetry.node import NODE_EXPORTER, start_exporter
+from fabrictui.lab.topology import netns_name
 from tests._require import require
 
 pytestmark = pytest.mark.lab
@@ -54,7 +57,7 @@ def _ours(lab_dir: Path, lab_id: str) -> list[int]:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(sys.platform.startswith("linux") and os.geteuid() == 0, "needs Linux and root")
     for tool in ("/usr/lib/frr/bgpd", "/usr/sbin/sshd", telemetry.PROMETHEUS,
-                 telemetry.FRR_EXPORTER):  # fmt: skip
+                 telemetry.FRR_EXPORTER, NODE_EXPORTER):  # fmt: skip
         require(tool)
     lab_dir = tmp_path_factory.mktemp("telemetry") / "lab"
     try:
@@ -100,11 +103,42 @@ def test_sessions_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
             assert abs(s["uptime_seconds"] - uptimes[(row["switch"], s["peer"])]) <= 10
 
 
+def interfaces(lab_dir: Path, switch: str, *extra: str) -> tuple[dict[str, str], list[str]]:
+    """`describe switch`'s interface rows and problems, as the user types it."""
+    done = cli("describe", "switch", switch, "--json", "--lab", str(lab_dir), *extra, timeout=30)
+    doc = json.loads(done.stdout)
+    rows = next((s["rows"] for s in doc["sections"] if s["title"] == "Interfaces"), {})
+    return rows, doc["problems"]
+
+
+def test_interfaces_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
+    state = load_state(lab)
+    assert state is not None
+    leaf1 = netns_name(state.lab_id, "leaf1")
+    # a server port down (no session rides it), so the two sources must agree on a change
+    subprocess.run(["ip", "-n", leaf1, "link", "set", "swp3", "down"], check=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            prom, problems = interfaces(lab, "leaf1")
+            if prom.get("swp3", "").startswith("down") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        ssh, _ = interfaces(lab, "leaf1", "--prometheus", "off")
+    finally:
+        subprocess.run(["ip", "-n", leaf1, "link", "set", "swp3", "up"], check=True)
+    assert problems == [] and prom["swp3"].startswith("down, no speed")
+    assert prom["swp51"].startswith("up, 10000 Mb/s, MTU 1500")
+    assert prom == ssh and set(prom) >= {"lo", "swp51", "swp52", "swp3"}
+
+
 def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path) -> None:
     state = load_state(lab)
     assert state is not None
     (record,) = [r for r in state.processes if r.role == "frr_exporter" and r.host == "leaf2"]
+    (node,) = [r for r in state.processes if r.role == "node_exporter" and r.host == "leaf2"]
     os.kill(record.pid, signal.SIGKILL)
+    os.kill(node.pid, signal.SIGKILL)
     deadline = time.monotonic() + 15
     while True:
         code, doc = bgp(lab)
@@ -117,6 +151,12 @@ def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path)
     assert code == 3  # nothing failed, something not observed
     table = cli("bgp", "--lab", str(lab), timeout=30)
     assert "frr exporter down" in table.stdout and "Idle" not in table.stdout
+    deadline = time.monotonic() + 10
+    while not (found := interfaces(lab, "leaf2"))[1] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    rows, problems = found
+    assert rows == {}  # not shown down: not shown
+    assert problems[0].startswith("interfaces: leaf2: node exporter down (connection refused)")
     # the same exporter again, recorded so `lab down` stops it
     port = state.extra["telemetry"]["frr_exporters"]["leaf2"]
     again = start_process(
@@ -124,6 +164,12 @@ def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path)
         lab / "logs" / "leaf2.frr_exporter.log", "frr_exporter", "leaf2", record.marker,
     )  # fmt: skip
     state.processes.append(again)
+    node_port = state.extra["telemetry"]["node_exporters"]["leaf2"]
+    node_again, _ = start_exporter(
+        netns_name(state.lab_id, "leaf2"), "leaf2", node.marker,
+        lab / "logs" / "leaf2.node_exporter.log", node_port,
+    )  # fmt: skip
+    state.processes.append(node_again)
     write_state(lab, state)
     deadline = time.monotonic() + 15
     while True:
@@ -133,15 +179,20 @@ def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path)
             break
         time.sleep(0.5)
     assert leaf2["error"] is None and len(leaf2["sessions"]) == 2 and code == 0
+    deadline = time.monotonic() + 10
+    while (rows := interfaces(lab, "leaf2"))[1] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert rows[1] == [] and rows[0]["swp51"].startswith("up")
 
 
 def test_lab_down_leaves_no_exporter_prometheus_or_data(lab: Path) -> None:
     state = load_state(lab)
     assert state is not None
-    assert len(_ours(lab, state.lab_id)) == 5  # 4 exporters, 1 Prometheus
+    assert len(_ours(lab, state.lab_id)) == 9  # 4 frr and 4 node exporters, 1 Prometheus
     assert (lab / "telemetry" / "data").is_dir()
     # as after a crash before they were recorded: `down` finds them by their command lines
-    state.processes = [r for r in state.processes if r.role not in ("frr_exporter", "prometheus")]
+    roles = ("frr_exporter", "node_exporter", "prometheus")
+    state.processes = [r for r in state.processes if r.role not in roles]
     write_state(lab, state)
     down = cli("lab", "down", "--dir", str(lab))
     assert down.returncode == 0, down.stderr
