@@ -1,6 +1,7 @@
 """`DemoTelemetry`: the demo's switches read "from Prometheus" once a telemetry fault of the
-palette is on (`exporter-down:SWITCH`), so the demo shows what the real source shows: each
-switch's source and sample age, and a stopped exporter named as such, never as sessions down.
+palette is on (`exporter-down:SWITCH`, `node-exporter-down:SWITCH`), so the demo shows what the
+real source shows: each switch's source and sample age, and a stopped exporter named as such,
+never as sessions (or interfaces) down.
 
 Among DemoBackend's bases; the simulation's own reading is `simulated_bgp_summary`. Samples are
 dated as a Prometheus scraping every SCRAPE_S would date them.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from fabrictui.backends.base import BackendError
 from fabrictui.model import SwitchReading
+from fabrictui.parsers.interfaces import Interface
 
 SCRAPE_S = 2.0
 SOURCE = "prometheus"
@@ -36,3 +39,14 @@ class DemoTelemetry:
             )
             return SwitchReading(switch, None, error, last_good, source=SOURCE)
         return replace(reading, fetched_at=now - now % SCRAPE_S, source=SOURCE)
+
+    async def switch_interfaces(self, switch: str) -> list[Interface]:
+        down: dict[str, float] = getattr(self.faultboard, "node_exporters_down", {})
+        if switch in down:
+            now = self._now()  # type: ignore[attr-defined]
+            last_good = down[switch] - down[switch] % SCRAPE_S
+            raise BackendError(
+                f"{switch}: node exporter down (connection refused), "
+                f"last good scrape {max(0, round(now - last_good))} s ago"
+            )
+        return await super().switch_interfaces(switch)  # type: ignore[misc]
