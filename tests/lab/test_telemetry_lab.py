@@ -1,10 +1,12 @@
 """`lab up --telemetry` for real: FRR exporters and node exporters (in the switches'
-namespaces) and a Prometheus beside the lab's FRR, BGP sessions and interfaces read from it
-equal to those read over SSH, an exporter killed named as such (never as sessions or
-interfaces down) and recovered, and `lab down` leaving no exporter, Prometheus or data.
+namespaces) and bird exporters (the nodes' BIRD in BGP mode) and a Prometheus beside the
+lab's daemons, BGP sessions, interfaces and the nodes' BIRD protocols read from it equal to
+those read over SSH, an exporter killed named as such (never as sessions or interfaces down)
+and recovered, and `lab down` leaving no exporter, Prometheus or data.
 
-Its own lab (no kube API: 2 spines, 2 leaves, about 11 s up): the shared apps lab runs without
-telemetry, and Prometheus in it would be one more daemon under every apps test.
+Its own lab (about 10 s up, and 8 s to switch to BGP mode for the BIRD test, run last): the
+shared apps lab runs without telemetry, and Prometheus in it would be one more daemon under
+every apps test; its nginx and VXLAN mode are not this module's either.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def _ours(lab_dir: Path, lab_id: str) -> list[int]:
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             argv = " ".join(proc_cmdline(int(entry.name)))
-            exporter = "frr-exporter" in argv and f"ftl-{lab_id}-" in argv
+            exporter = (
+                "frr-exporter" in argv or "bird-exporter" in argv
+            ) and f"ftl-{lab_id}-" in argv
             if exporter or ("prometheus" in argv and str(lab_dir / "telemetry") in argv):
                 found.append(int(entry.name))
     return found
@@ -57,11 +61,12 @@ def _ours(lab_dir: Path, lab_id: str) -> list[int]:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(sys.platform.startswith("linux") and os.geteuid() == 0, "needs Linux and root")
     for tool in ("/usr/lib/frr/bgpd", "/usr/sbin/sshd", telemetry.PROMETHEUS,
-                 telemetry.FRR_EXPORTER, NODE_EXPORTER):  # fmt: skip
+                 telemetry.FRR_EXPORTER, NODE_EXPORTER, telemetry.BIRD_EXPORTER,
+                 "/usr/sbin/bird"):  # fmt: skip
         require(tool)
     lab_dir = tmp_path_factory.mktemp("telemetry") / "lab"
     try:
-        up = cli("lab", "up", "--dir", str(lab_dir), "--no-kube", "--telemetry")
+        up = cli("lab", "up", "--dir", str(lab_dir), "--telemetry")
         assert up.returncode == 0, up.stdout + up.stderr
         yield lab_dir
     finally:
@@ -185,13 +190,34 @@ def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path)
     assert rows[1] == [] and rows[0]["swp51"].startswith("up")
 
 
+def bird_lines(lab_dir: Path, node: str, *extra: str) -> tuple[list[str], list[str]]:
+    """`describe node`'s BIRD lines and problems, as the user types it."""
+    done = cli("describe", "node", node, "--json", "--lab", str(lab_dir), *extra, timeout=30)
+    doc = json.loads(done.stdout)
+    lines = [line for s in doc["sections"] for line in s["lines"] if line.startswith("BIRD")]
+    return lines, doc["problems"]
+
+
+def test_nodes_bird_sessions_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
+    node = "k8s-node-l2-1"
+    # the bird exporters started with the lab, before BIRD (lab/telemetry/bird_exporter.py)
+    deploy = cli("deploy-calico", "--mode", "bgp", "-y", "--lab", str(lab), timeout=120)
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    deadline = time.monotonic() + 10
+    while not (found := bird_lines(lab, node))[0] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    over_ssh = bird_lines(lab, node, "--prometheus", "off")
+    assert found == over_ssh == (["BIRD Node_10_0_102_1: up Established"], [])
+
+
 def test_lab_down_leaves_no_exporter_prometheus_or_data(lab: Path) -> None:
     state = load_state(lab)
     assert state is not None
-    assert len(_ours(lab, state.lab_id)) == 9  # 4 frr and 4 node exporters, 1 Prometheus
+    # 4 frr and 4 node exporters, 5 bird exporters, 1 Prometheus
+    assert len(_ours(lab, state.lab_id)) == 14
     assert (lab / "telemetry" / "data").is_dir()
     # as after a crash before they were recorded: `down` finds them by their command lines
-    roles = ("frr_exporter", "node_exporter", "prometheus")
+    roles = ("frr_exporter", "node_exporter", "bird_exporter", "prometheus")
     state.processes = [r for r in state.processes if r.role not in roles]
     write_state(lab, state)
     down = cli("lab", "down", "--dir", str(lab))
