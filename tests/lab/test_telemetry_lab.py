@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,7 @@ def test_interfaces_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
     state = load_state(lab)
     assert state is not None
     leaf1 = netns_name(state.lab_id, "leaf1")
+    before = time.time()
     # a server port down (no session rides it), so the two sources must agree on a change
     subprocess.run(["ip", "-n", leaf1, "link", "set", "swp3", "down"], check=True)
     try:
@@ -127,6 +129,7 @@ def test_interfaces_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
         while True:
             prom, problems = interfaces(lab, "leaf1")
             if prom.get("swp3", "").startswith("down") or time.monotonic() > deadline:
+                seen_down = time.time()
                 break
             time.sleep(0.5)
         ssh, _ = interfaces(lab, "leaf1", "--prometheus", "off")
@@ -135,6 +138,13 @@ def test_interfaces_from_prometheus_equal_those_over_ssh(lab: Path) -> None:
     assert problems == [] and prom["swp3"].startswith("down, no speed")
     assert prom["swp51"].startswith("up, 10000 Mb/s, MTU 1500")
     assert prom == ssh and set(prom) >= {"lo", "swp51", "swp52", "swp3"}
+    # swp3 is up again: `report --at` reads each moment back from Prometheus's history
+    for when, state_then in ((before, "up"), (seen_down, "down")):
+        out = lab.parent / f"report-{state_then}.md"
+        at = datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds")
+        done = cli("report", "--at", at, "--lab", str(lab), "--md", "-o", str(out), timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert f"| leaf1 | swp3 | {state_then} |" in out.read_text()
 
 
 def test_exporter_killed_is_named_never_as_sessions_down_and_recovers(lab: Path) -> None:
@@ -203,11 +213,17 @@ def test_nodes_bird_sessions_from_prometheus_equal_those_over_ssh(lab: Path) -> 
     # the bird exporters started with the lab, before BIRD (lab/telemetry/bird_exporter.py)
     deploy = cli("deploy-calico", "--mode", "bgp", "-y", "--lab", str(lab), timeout=120)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-    deadline = time.monotonic() + 10
-    while not (found := bird_lines(lab, node))[0] and time.monotonic() < deadline:
+    # Prometheus is a scrape (2 s) behind BIRD: the mesh protocols of the deploy's first
+    # step may still be in its newest sample; wait until both sources settle
+    expected = (["BIRD Node_10_0_102_1: up Established"], [])
+    deadline = time.monotonic() + 15
+    while True:
+        found = bird_lines(lab, node)
+        over_ssh = bird_lines(lab, node, "--prometheus", "off")
+        if found == over_ssh == expected or time.monotonic() > deadline:
+            break
         time.sleep(0.5)
-    over_ssh = bird_lines(lab, node, "--prometheus", "off")
-    assert found == over_ssh == (["BIRD Node_10_0_102_1: up Established"], [])
+    assert found == over_ssh == expected
 
 
 def test_lab_down_leaves_no_exporter_prometheus_or_data(lab: Path) -> None:
