@@ -113,7 +113,7 @@ def sections(h: History) -> list[Section]:
             "Fabric: switch ports",
             ("switch", "port", "state", "Mb/s", "MTU", "errors", "drops", "carrier changes"),
             tuple(rows),
-            tuple(errors) or (("every switch read",) if rows else ("no node exporter target",)),
+            tuple(errors) or (("every switch read",) if rows else ("no node exporter sample",)),
         )
     )
     rows, errors = [], []

@@ -177,3 +177,22 @@ def test_the_backend_reads_prometheus_and_falls_back_to_ssh() -> None:
         asyncio.run(backend.node_bgp_status("n9"))
     (bgp,) = [p for p in asyncio.run(backend.node_bgp_status("k8s-node-l2-2")) if p.proto == "BGP"]
     assert (bgp.state, bgp.table) == ("start", "?")
+
+
+def test_a_time_before_any_sample_is_named_as_such() -> None:
+    from fabrictui.backends.real.prometheus.sessions import PrometheusBgp
+
+    class Empty:
+        url = "http://127.0.0.1:9"
+
+        async def query(self, promql: str, at: float | None = None) -> list[Sample]:
+            return []  # what Prometheus answers for a time before its first scrape
+
+    readings = asyncio.run(PrometheusBgp(Empty()).read_all(["leaf1"], at=1000.0))  # type: ignore[arg-type]
+    assert readings["leaf1"].summary is None
+    assert readings["leaf1"].error == (
+        "leaf1: no sample in Prometheus's history then (before its first scrape, or past its "
+        "retention)"
+    )
+    live = asyncio.run(PrometheusBgp(Empty()).read_all(["leaf1"]))  # type: ignore[arg-type]
+    assert "no frr exporter target" in live["leaf1"].error  # now: the targets are the cause

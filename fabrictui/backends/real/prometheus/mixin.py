@@ -69,6 +69,17 @@ class PrometheusTelemetry:
             return replace(reading, source=f"ssh (Prometheus failed: {err})")
         return readings.get(switch) or self._telemetry.missing(switch, self.telemetry_at)
 
+    async def bgp_history(self, at: float) -> dict[str, SwitchReading]:
+        """Every switch's sessions as Prometheus had them at `at`, in one round of its own:
+        the live source (and `telemetry_at`) is left as it is (the TUI's history screen).
+        BackendError when no Prometheus is set or it cannot be asked."""
+        if self._telemetry is None:
+            raise BackendError("no Prometheus for this lab: its history needs --prometheus URL")
+        info = getattr(self, "info", None)
+        switches = {name for pair in info().expected_sessions for name in pair} if info else ()
+        readings = await self._telemetry.read_all(sorted(switches), at)
+        return {name: self._named(r) for name, r in sorted(readings.items())}
+
     def _named(self, reading: SwitchReading) -> SwitchReading:
         """Peers named as the switch's own summary names them (the exporter carries only the
         address): from the lab's neighbor addresses, so both sources draw the same pane."""
