@@ -196,3 +196,35 @@ def test_a_time_before_any_sample_is_named_as_such() -> None:
     )
     live = asyncio.run(PrometheusBgp(Empty()).read_all(["leaf1"]))  # type: ignore[arg-type]
     assert "no frr exporter target" in live["leaf1"].error  # now: the targets are the cause
+
+
+async def test_verify_counts_a_bird_exporter_down_as_not_seen_never_as_a_fault() -> None:
+    from fabrictui.actions.progress import ignore
+    from fabrictui.actions.verify.run import verify
+    from fabrictui.backends.base import TelemetryCut
+    from tests.demo_helpers import fast_backend
+
+    lab = fast_backend("ready-bgp")
+    await lab.start()
+    try:
+        own = lab.node_bgp_status
+        answer = {"k8s-node-l2-1": TelemetryCut("k8s-node-l2-1: bird exporter down")}
+
+        async def status(node: str):
+            if node in answer:
+                raise answer[node]
+            return await own(node)
+
+        lab.node_bgp_status = status  # type: ignore[method-assign]
+        results = {r.name: r for r in await verify(lab, ignore)}
+        nodes = results["node BGP sessions"]
+        assert nodes.passed and nodes.unseen == (
+            "k8s-node-l2-1: BIRD not seen (k8s-node-l2-1: bird exporter down)",
+        )
+        # BIRD itself not answering (as over SSH, or its exporter up without its series) fails
+        answer["k8s-node-l2-1"] = BackendError("k8s-node-l2-1: bird exporter up, but no ...")
+        results = {r.name: r for r in await verify(lab, ignore)}
+        assert not results["node BGP sessions"].passed
+        assert "BIRD not readable" in (results["node BGP sessions"].cause or "")
+    finally:
+        await lab.close()

@@ -30,6 +30,13 @@ from fabrictui.parsers.exporters import (
 from fabrictui.parsers.promql import Sample
 
 
+class Cut(str):
+    """An answer saying the telemetry could not see the host (exporter down, no target,
+    stale, or the series relied on missing where that means the exporter, not the host)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class ExporterKind:
     """What one kind of exporter is to fabrictui: its scrape job, the label naming the host,
@@ -41,6 +48,7 @@ class ExporterKind:
     metrics: tuple[str, ...]
     parse: Callable[[list[Sample], str], dict[str, Any]]
     no_series: str  # why an exporter that is up can serve none of them
+    no_series_is_cut: bool  # that says nothing of the host (interfaces), or it does (BIRD)
 
     @property
     def series_query(self) -> str:
@@ -58,7 +66,7 @@ class ExporterKind:
         )
 
     def missing(self, name: str) -> str:
-        return (
+        return Cut(
             f"{name}: Prometheus has no {self.exporter} target for it "
             f"(job {self.job}, {self.label}={name})"
         )
@@ -67,12 +75,12 @@ class ExporterKind:
 INTERFACES = ExporterKind(
     "node exporter", "node", "switch", NODE_METRICS, node_interfaces,
     f"no {NODE_INFO} series (its netclass collector off, or an exporter whose metric names "
-    "differ)",
+    "differ)", True,
 )  # fmt: skip
 BIRD = ExporterKind(
     "bird exporter", "bird", "node", BIRD_METRICS, bird_protocols,
     f"no {BIRD_UP} series (BIRD not running: Calico not in BGP mode, or calico-node down; or "
-    "an exporter whose metric names differ)",
+    "an exporter whose metric names differ)", False,
 )  # fmt: skip
 
 
@@ -111,15 +119,16 @@ class ExporterReader:
             if sample.value != 1:
                 why = f"{kind.exporter} down" + (f" ({errors[name]})" if name in errors else "")
                 good = last_good.get(name)
-                answers[name] = (
+                answers[name] = Cut(
                     f"{name}: {why}, last good scrape {_ago(now - good.value)}"
                     if good is not None
                     else f"{name}: {why}, no good scrape in the last {LOOKBACK}"
                 )
             elif now - stamp > self.stale_after:
-                answers[name] = f"{name}: telemetry stale: last scrape {_ago(now - stamp)}"
+                answers[name] = Cut(f"{name}: telemetry stale: last scrape {_ago(now - stamp)}")
             elif name not in readings:
-                answers[name] = f"{name}: {kind.exporter} up, but {kind.no_series}"
+                words = f"{name}: {kind.exporter} up, but {kind.no_series}"
+                answers[name] = Cut(words) if kind.no_series_is_cut else words
             else:
                 answers[name] = readings[name]
         return answers

@@ -16,9 +16,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from fabrictui.backends.base import BackendError
+from fabrictui.backends.base import BackendError, TelemetryCut
 from fabrictui.backends.real.prometheus.client import PrometheusClient, PrometheusError
-from fabrictui.backends.real.prometheus.exporters import BIRD, INTERFACES, ExporterReader
+from fabrictui.backends.real.prometheus.exporters import BIRD, INTERFACES, Cut, ExporterReader
 from fabrictui.backends.real.prometheus.sessions import PrometheusBgp
 from fabrictui.model import SwitchReading
 from fabrictui.parsers.bird import BirdProtocol
@@ -132,6 +132,8 @@ class PrometheusTelemetry:
                 raise  # history has no SSH fallback
             return None
         answer = answers.get(host, reader.kind.missing(host))
+        if isinstance(answer, Cut):
+            raise TelemetryCut(answer)  # the telemetry's blind spot, not the host's fault
         if isinstance(answer, str):
             raise BackendError(answer)
         return answer
