@@ -19,7 +19,7 @@ from tests.app.test_app_demo import loaded, wait_for
 class DemoWithHistory(DemoBackend):
     """The demo lab, its fabric also in a Prometheus's history (as the real backend's)."""
 
-    telemetry_source = "prometheus http://127.0.0.1:9"
+    has_history = True  # as the real backend with a Prometheus set
 
     def __init__(self) -> None:
         super().__init__("ready", seed=1, speed=40.0)
@@ -76,3 +76,24 @@ async def test_a_lab_without_prometheus_has_no_history_key() -> None:
         await pilot.press("left_curly_bracket")
         await pilot.pause(0.3)
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_the_demo_has_a_history_while_it_reads_from_prometheus() -> None:
+    backend = DemoBackend("ready", seed=1)  # speed 1: its time is the wall clock's
+    app = make_app(backend, Settings(fabric_poll_seconds=0.5))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(app, pilot)
+        first = dict(backend._kept or {})
+        assert first and all(first.values())  # every reading the pane showed is kept
+        await pilot.press("left_curly_bracket")  # over SSH: no history key
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, MainScreen)
+        await backend.set_fault("exporter-down:leaf2", True)
+        await pilot.press("left_curly_bracket")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        # the demo started a second ago: a minute back, nothing had been sampled yet
+        await wait_for(pilot, lambda: "no sample in Prometheus's history then" in body(app))
+        then = await backend.bgp_history(time.time())  # now: what the pane last showed
+        assert then["leaf1"].summary is not None and then["leaf1"].source == "prometheus"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))

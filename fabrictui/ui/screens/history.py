@@ -88,9 +88,9 @@ class HistoryScreen(TextReportScreen):
 
 
 def available(backend: object) -> bool:
-    """The live lab reads its fabric from a Prometheus: it has a history to show."""
-    source = getattr(backend, "telemetry_source", "")
-    return isinstance(source, str) and source.startswith("prometheus")
+    """The live lab reads its fabric from a Prometheus: it has a history to show (the real
+    backend with a Prometheus set; the demo while a telemetry fault is on)."""
+    return getattr(backend, "has_history", False) is True
 
 
 def open_history(app) -> None:  # FabricApp (ui may not import app)

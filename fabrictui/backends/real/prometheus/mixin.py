@@ -50,6 +50,11 @@ class PrometheusTelemetry:
         self._round = None
 
     @property
+    def has_history(self) -> bool:
+        """A Prometheus is set: the TUI's `{` can show its history (`bgp_history`)."""
+        return self._telemetry is not None
+
+    @property
     def telemetry_source(self) -> str:
         return f"prometheus {self.prometheus_url}" if self._telemetry else "ssh"
 
