@@ -36,6 +36,7 @@ from fabrictui.ui.guards import draws
 from fabrictui.ui.keys import APP_BINDINGS
 from fabrictui.ui.messages import FabricUpdated, FeedStopped, HostsUpdated, SourceFailed
 from fabrictui.ui.replay import ReplayControls, write_report
+from fabrictui.ui.screens import history
 from fabrictui.ui.screens.confirm import ConfirmScreen
 from fabrictui.ui.screens.main import MainScreen
 from fabrictui.ui.screens.map import MapScreen
@@ -312,7 +313,10 @@ class FabricApp(App[None]):
     # -- keys: replay -----
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # the replay keys exist only in a replay (hidden from help and the footer otherwise)
+        # the replay keys exist only in a replay (hidden from help and the footer otherwise);
+        # live, `{` opens the fabric's Prometheus history when the lab has one
+        if action == "replay_minute" and self.replay is None:
+            return history.available(self.backend)
         return self.replay is not None if action.startswith("replay_") else True
 
     def action_replay_step(self, forward: int) -> None:
@@ -322,6 +326,8 @@ class FabricApp(App[None]):
     def action_replay_minute(self, forward: int) -> None:
         if self.replay is not None:
             self.replay.minute(bool(forward))
+        elif not forward:
+            history.open_history(self)
 
     def action_replay_goto(self) -> None:
         if self.replay is not None:

@@ -68,6 +68,12 @@ class ToolMissing(BackendError):
         self.program = program
 
 
+class TelemetryCut(BackendError):
+    """The telemetry could not see the host (its exporter down, no target for it, stale
+    series; docs/telemetry.md): nothing is said of the host itself, so a check counts it as
+    not seen, never as a fault."""
+
+
 class ReadOnlyError(BackendError):
     """A mutating operation was refused because the app runs read-only."""
 

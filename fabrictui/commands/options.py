@@ -29,7 +29,8 @@ def add_lab_selection(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--jump", metavar="USER@HOST[:PORT]", help="ssh jump host")
     group.add_argument(
         "--prometheus", metavar="URL",
-        help="read BGP sessions from this Prometheus (`off`: over SSH; docs/telemetry.md)",
+        help="read BGP sessions and interfaces from this Prometheus (`off`: over SSH;"
+        " docs/telemetry.md)",
     )  # fmt: skip
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
     group.add_argument(

@@ -185,8 +185,13 @@ def title(m: Moment) -> str:
 
 
 def markdown(m: Moment) -> str:
-    parts = [f"# {title(m)}", ""]
-    for s in sections(m):
+    return markdown_of(title(m), sections(m))
+
+
+def markdown_of(heading: str, parts_of: list[Section]) -> str:
+    """Sections as Markdown under one heading (a recording's moment, Prometheus's history)."""
+    parts = [f"# {heading}", ""]
+    for s in parts_of:
         parts += [f"## {s.title}", ""]
         if s.header:
             parts.append("| " + " | ".join(s.header) + " |")
@@ -219,22 +224,28 @@ pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 85%; }
 def html_page(m: Moment, screen_svg: str | None = None, map_svg: str | None = None) -> str:
     """One self-contained page: styles inline, the TUI's pictures inline (no links out):
     the main screen, and the fabric map screen when `map_svg` is given."""
+    pictures = []
+    if screen_svg:
+        pictures.append((f"The screen at {stamp(m.at)}", screen_svg))
+    if map_svg:
+        pictures.append((f"The fabric map at {stamp(m.at)}", map_svg))
+    return html_of(title(m), sections(m), pictures)
+
+
+def html_of(
+    heading: str, parts_of: list[Section], pictures: list[tuple[str, str]] | None = None
+) -> str:
+    """Sections as one self-contained HTML page, after the (title, SVG) pictures."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(title(m))}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(title(m))}</h1>",
+        f"<title>{e(heading)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(heading)}</h1>",
     ]
-    if screen_svg:
-        parts.append(
-            f'<h2>The screen at {e(stamp(m.at))}</h2><div class="screen">{screen_svg}</div>'
-        )
-    if map_svg:
-        parts.append(
-            f'<h2>The fabric map at {e(stamp(m.at))}</h2><div class="screen">{map_svg}</div>'
-        )
-    for s in sections(m):
+    for caption, svg in pictures or []:
+        parts.append(f'<h2>{e(caption)}</h2><div class="screen">{svg}</div>')
+    for s in parts_of:
         parts.append(f"<h2>{e(s.title)}</h2>")
         if s.header:
             parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in s.header) + "</tr>")

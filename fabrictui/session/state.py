@@ -294,11 +294,14 @@ class LabState:
     def racks_of_nodes(self) -> dict[str, int | None]:
         return {h.name: h.rack for h in self.hosts}
 
-    def session_analysis(self) -> SessionAnalysis:
+    def session_analysis(self, readings: dict[str, SwitchReading] | None = None) -> SessionAnalysis:
+        """The sessions of `readings` (default: the live ones) against what the lab expects
+        (the history screen passes the readings of another time)."""
         expected = self.lab.expected_sessions
         if self.calico_mode == "bgp":  # the nodes peer with their leaf too
             expected = tuple(dict.fromkeys((*expected, *bgp_expected_sessions(self.shape()))))
-        return analyze_sessions(self.readings, expected, dict(self.lab.peer_addresses))
+        chosen = self.readings if readings is None else readings
+        return analyze_sessions(chosen, expected, dict(self.lab.peer_addresses))
 
     def shape(self) -> LabShape:
         return LabShape.of(self.hosts)

@@ -34,7 +34,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("right_square_bracket", "replay_step(1)", "Next change", id="replay.next",
             show=False, tooltip="replay: the next change"),
     Binding("left_curly_bracket", "replay_minute(0)", "-1 min", id="replay.back",
-            show=False, tooltip="replay: one minute back"),
+            show=False, tooltip="replay: one minute back; live with Prometheus: the fabric "
+            "as of a minute ago, from its history (esc: live)"),
     Binding("right_curly_bracket", "replay_minute(1)", "+1 min", id="replay.forward",
             show=False, tooltip="replay: one minute forward"),
     Binding("g", "replay_goto", "Go to", id="replay.goto", show=False,

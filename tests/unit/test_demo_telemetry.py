@@ -50,3 +50,18 @@ async def test_verify_says_the_telemetry_is_cut_not_the_switch(lab) -> None:
     (unseen,) = sessions.unseen
     assert unseen.startswith("leaf2: BGP summary not read (frr exporter down")
     assert unseen.endswith("only its telemetry is cut")
+
+
+async def test_node_exporter_down_names_it_never_interfaces_down(lab) -> None:
+    from fabrictui.actions.drill.switch import describe_switch
+
+    assert any(i.name == "swp51" for i in await lab.switch_interfaces("leaf2"))
+    await lab.set_fault("node-exporter-down:leaf2", True)
+    detail = await describe_switch(lab, "leaf2", None)
+    assert "Interfaces" not in {s.title for s in detail.sections}  # not shown down
+    assert detail.problems[0].startswith(
+        "interfaces: leaf2: node exporter down (connection refused), last good scrape"
+    )
+    assert any(i.name == "swp51" for i in await lab.switch_interfaces("leaf1"))
+    await lab.set_fault("node-exporter-down:leaf2", False)
+    assert any(i.name == "swp51" for i in await lab.switch_interfaces("leaf2"))

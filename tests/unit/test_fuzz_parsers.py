@@ -972,9 +972,16 @@ def mutated_prometheus(draw: st.DrawFn) -> str:
 @FUZZ
 @given(st.one_of(mutated_prometheus(), st.text()))
 def test_prometheus_answers_mutated(text: str) -> None:
+    from fabrictui.parsers.exporters import bird_protocols, node_interfaces
     from fabrictui.parsers.promql import frr_sessions, parse_query, parse_targets
 
-    for parse in (lambda t: frr_sessions(parse_query(t)), parse_targets):
+    parsers = (
+        lambda t: frr_sessions(parse_query(t)),
+        lambda t: node_interfaces(parse_query(t)),
+        lambda t: bird_protocols(parse_query(t)),
+        parse_targets,
+    )
+    for parse in parsers:
         try:
             result = parse(text)
         except ParseError as err:

@@ -24,6 +24,13 @@ def _bad(i: Interface) -> bool:
     return i.name not in ("lo", "eth0") and (i.state in ("down", "lowerlayerdown") or i.errors > 0)
 
 
+def _source(backend: LabBackend, name: str) -> str:
+    via = getattr(backend, "telemetry_source", "ssh")  # the real backend's Prometheus, if set
+    if via.startswith("prometheus"):
+        return f"{name}: {via} (node and frr exporters' series)"
+    return f"{name}: /sys/class/net and its BGP summary"
+
+
 async def describe_switch(backend: LabBackend, name: str, namespace: str | None) -> Detail:
     hosts = await backend.list_hosts()
     host = next((h for h in hosts if h.name == name), None)
@@ -72,6 +79,6 @@ async def describe_switch(backend: LabBackend, name: str, namespace: str | None)
         name=name,
         sections=tuple(sections),
         links=tuple(links),
-        source=f"{name}: /sys/class/net and its BGP summary",
+        source=_source(backend, name),
         problems=tuple(problems),
     )

@@ -41,7 +41,7 @@ from fabrictui.actions.verify.observed import (
     verdict,
     why_unread,
 )
-from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend
+from fabrictui.backends.base import BackendError, DemoWorkload, LabBackend, TelemetryCut
 from fabrictui.intent.bgp_sessions import analyze_sessions
 from fabrictui.intent.labshape import bgp_expected_sessions, node_peerings
 from fabrictui.model import CheckResult, KubePod, Role, VxlanFrame, is_native
@@ -112,16 +112,22 @@ async def check_node_sessions(backend: LabBackend, snap: LabSnapshot) -> CheckRe
         return CheckResult(name, False, (), "no nodes with a leaf in this lab")
     evidence: list[str] = []
     problems: list[str] = []
+    unseen: list[str] = []  # the telemetry could not see the node: nothing said of it
 
-    async def read(node: str) -> tuple[str, list | str]:
+    async def read(node: str) -> tuple[str, list | str | TelemetryCut]:
         try:
             return node, await backend.node_bgp_status(node)
+        except TelemetryCut as cut:
+            return node, cut
         except BackendError as err:
             return node, str(err)
 
     answers = dict(await asyncio.gather(*(read(p.node) for p in peerings)))
     for peering in peerings:
         answer = answers[peering.node]
+        if isinstance(answer, TelemetryCut):
+            unseen.append(f"{peering.node}: BIRD not seen ({answer})")
+            continue
         if isinstance(answer, str):
             problems.append(f"{peering.node}: BIRD not readable ({answer})")
             continue
@@ -149,7 +155,9 @@ async def check_node_sessions(backend: LabBackend, snap: LabSnapshot) -> CheckRe
             )
     if problems:
         return CheckResult(name, False, tuple(evidence), "; ".join(problems))
-    return CheckResult(name, True, tuple(evidence))
+    if unseen and len(unseen) == len(peerings):
+        return CheckResult.not_observed(name, "; ".join(unseen), tuple(evidence))
+    return CheckResult(name, True, tuple(evidence), unseen=tuple(unseen))
 
 
 def expected_block_hops(snap: LabSnapshot, switch: str, node: str) -> tuple[str, int]:

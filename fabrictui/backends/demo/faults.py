@@ -77,6 +77,7 @@ class FaultBoard:
         self.services = services or ServiceTable(kube)
         self.active: set[str] = set()
         self.exporters_down: dict[str, float] = {}  # switch -> since (backends/demo/telemetry)
+        self.node_exporters_down: dict[str, float] = {}  # the same, for its interfaces
 
     def catalogue(self) -> list[Fault]:
         faults: list[Fault] = []
@@ -143,6 +144,8 @@ class FaultBoard:
         for switch in (*topo.SPINES, *topo.LEAVES):
             title = f"Stop {switch}'s frr exporter (the fabric read from Prometheus)"
             faults.append(Fault(f"exporter-down:{switch}", title))
+            title = f"Stop {switch}'s node exporter (its interfaces read from Prometheus)"
+            faults.append(Fault(f"node-exporter-down:{switch}", title))
         return [Fault(f.id, f.title, active=f.id in self.active) for f in faults]
 
     def set(self, fault_id: str, active: bool, t: float) -> None:
@@ -222,13 +225,14 @@ class FaultBoard:
                 self.traffic.lossy[pair] = LOSSY_SHARE  # type: ignore[index]
             else:
                 self.traffic.lossy.pop(pair, None)  # type: ignore[arg-type]
-        elif kind == "exporter-down":
+        elif kind in ("exporter-down", "node-exporter-down"):
             if arg not in (*topo.SPINES, *topo.LEAVES):
                 raise NotFound(f"{fault_id}: no switch named {arg!r}")
+            down = self.exporters_down if kind == "exporter-down" else self.node_exporters_down
             if active:
-                self.exporters_down.setdefault(arg, t)
+                down.setdefault(arg, t)
             else:
-                self.exporters_down.pop(arg, None)
+                down.pop(arg, None)
         else:
             raise BackendError(f"unknown fault {fault_id!r}")
         if active:

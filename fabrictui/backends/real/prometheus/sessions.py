@@ -66,6 +66,13 @@ class PrometheusBgp:
             for s in samples
             if s.name == "frr_collector_up" and s.metric.get("collector") == "bgp"
         }
+        if at is not None and not up:  # nothing at all then: the history, not the targets
+            why = (
+                "no sample in Prometheus's history then (before its first scrape, or past its "
+                "retention)"
+            )
+            return {name: SwitchReading(name, None, f"{name}: {why}", at, source=SOURCE)
+                    for name in switches}  # fmt: skip
         readings = {}
         for name in switches:
             readings[name] = self._one(
