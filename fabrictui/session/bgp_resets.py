@@ -29,18 +29,25 @@ READ_SECONDS = 3.0
 MAX_READS = 8
 
 
+def _sessions(
+    readings: dict[str, SwitchReading], established_only: bool = False
+) -> set[tuple[str, str]]:
+    """(switch, neighbour) of every session the switches' answers list (Established only)."""
+    return {
+        (switch, p.neighbor)
+        for switch, r in readings.items()
+        if r.summary is not None
+        for p in r.summary.peers
+        if p.established or not established_only
+    }
+
+
 def went_down(
     before: dict[str, SwitchReading], after: dict[str, SwitchReading]
 ) -> list[tuple[str, str]]:
     """(switch, neighbour) of every session Established before and listed, not
     Established, now (one that is no longer listed has no detail to read)."""
-    up_before = {
-        (switch, p.neighbor)
-        for switch, r in before.items()
-        if r.summary is not None
-        for p in r.summary.peers
-        if p.established
-    }
+    up_before = _sessions(before, established_only=True)
     return [
         (switch, p.neighbor)
         for switch, r in after.items()
@@ -56,21 +63,11 @@ def went_away(
     """(switch, neighbour) of every session Established before that the switch, answering
     now, no longer lists: a dynamic neighbour FRR deleted when its session ended (only its
     log says why)."""
-    up_before = {
-        (switch, p.neighbor)
-        for switch, r in before.items()
-        if r.summary is not None
-        for p in r.summary.peers
-        if p.established
-    }
-    listed = {
-        (switch, p.neighbor)
-        for switch, r in after.items()
-        if r.summary is not None
-        for p in r.summary.peers
-    }
+    listed = _sessions(after)
     answered = {switch for switch, r in after.items() if r.summary is not None}
-    return sorted(k for k in up_before if k[0] in answered and k not in listed)
+    return sorted(
+        k for k in _sessions(before, established_only=True) if k[0] in answered and k not in listed
+    )
 
 
 async def record_resets(

@@ -5,6 +5,7 @@ the rest is still shown: a switch whose interfaces do not answer still lists its
 from __future__ import annotations
 
 from fabrictui.backends.base import BackendError, LabBackend, NotFound
+from fabrictui.model import Host
 from fabrictui.parsers.interfaces import Interface
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
 
@@ -31,11 +32,8 @@ def _source(backend: LabBackend, name: str) -> str:
     return f"{name}: /sys/class/net and its BGP summary"
 
 
-async def describe_switch(backend: LabBackend, name: str, namespace: str | None) -> Detail:
-    hosts = await backend.list_hosts()
-    host = next((h for h in hosts if h.name == name), None)
-    if host is None or not host.role.is_switch:
-        raise NotFound(f"{name}: no such switch in this lab")
+def switch_section(host: Host) -> DetailSection:
+    """What the lab's inventory says of a switch (live or as recorded)."""
     rows = [("Role", host.role.value), ("VM", host.state.value)]
     if host.rack is not None:
         rows.append(("Rack", str(host.rack)))
@@ -43,7 +41,15 @@ async def describe_switch(backend: LabBackend, name: str, namespace: str | None)
         rows.append(("AS", str(host.asn)))
     if host.address:
         rows.append(("Router ID", host.address))
-    sections = [DetailSection("Switch", tuple(rows))]
+    return DetailSection("Switch", tuple(rows))
+
+
+async def describe_switch(backend: LabBackend, name: str, namespace: str | None) -> Detail:
+    hosts = await backend.list_hosts()
+    host = next((h for h in hosts if h.name == name), None)
+    if host is None or not host.role.is_switch:
+        raise NotFound(f"{name}: no such switch in this lab")
+    sections = [switch_section(host)]
     problems: list[str] = []
     try:
         interfaces = await backend.switch_interfaces(name)

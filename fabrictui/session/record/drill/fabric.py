@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from fabrictui.actions.drill.session import neighbor_detail, peer_link, split_name
+from fabrictui.actions.drill.switch import switch_section
 from fabrictui.actions.drill.words import span
 from fabrictui.backends.base import NotFound
 from fabrictui.model import BgpPeer, Host
@@ -212,14 +213,7 @@ def switch_at(moment: Moment, name: str, namespace: str | None) -> Detail:
     host = _host(moment, name)
     if not host.role.is_switch:
         raise NotFound(f"{name}: no such switch in this lab")
-    rows = [("Role", host.role.value), ("VM", host.state.value)]
-    if host.rack is not None:
-        rows.append(("Rack", str(host.rack)))
-    if host.asn is not None:
-        rows.append(("AS", str(host.asn)))
-    if host.address:
-        rows.append(("Router ID", host.address))
-    sections = [DetailSection("Switch", tuple(rows))]
+    sections = [switch_section(host)]
     links: list[DetailLink] = []
     reading = moment.state.readings.get(name)
     if reading is None or reading.summary is None:
