@@ -21,10 +21,13 @@ def test_detail_node_and_logs_by_keys_alone(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     with terminal(tmp_path, "drill") as term:
         pid = term.start(APP)
-        wait(lambda: "calico-node-hwkkx" in term.screen(), 30, "the pods drawn")
         # one key at a time, each seen before the next (a burst races the filter box's focus)
+        wait(lambda: "3 Kubernetes" in term.screen(), 30, "the Kubernetes pane")
         term.keys("3")
-        wait(lambda: "3 Kubernetes" in term.screen(), 5, "the Kubernetes pane")
+        time.sleep(0.3)
+        term.keys("z")  # zoomed: whether the pod's row fits no longer depends on the
+        # Services rows above it having been read yet
+        wait(lambda: "calico-node-hwkkx" in term.screen(), 30, "the pods drawn")
         time.sleep(0.3)
         term.keys("/")
         wait(lambda: "filter 3 Kubernetes" in term.screen(), 5, "the filter box")
