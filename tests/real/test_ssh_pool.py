@@ -535,3 +535,57 @@ async def test_openssh_hung_after_connect_then_back(sshd: RealSshd, tmp_path: Pa
         print(f"hung sshd: unreachable after {seen:.1f}s, back {time.monotonic() - started:.2f}s")
     finally:
         await pool.close()
+
+
+async def test_openssh_stream_cancelled_while_opening_leaves_no_process(
+    sshd: RealSshd, tmp_path: Path
+) -> None:
+    """A stream cancelled after its command started but before the channel's answer was
+    read (a trace cancelled by `x` while its captures open): the channel is closed once it
+    is open, so a command that ends with its channel (as the capture wrapper does) ends.
+    The cancel is sent while the loop is held, the moment the command shows in /proc."""
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.known_hosts_line())
+    pool = SshPool([real_target(sshd, known)])
+    marker = "fabrictui-open-cancel-2718"
+
+    def running() -> list[int]:
+        return [p for p in _pids_with(marker) if Path(f"/proc/{p}/comm").read_text() != "sshd\n"]
+
+    try:
+        await pool.run("real", ["true"])  # the connection is open: only the channel is new
+        in_the_window = 0
+        for _ in range(40):  # until two cancels landed in the window (most do)
+            if in_the_window == 2:
+                break
+            task = asyncio.create_task(
+                pool.open_stream("real", ["sh", "-c", "cat >/dev/null", marker])
+            )
+            deadline = time.monotonic() + 10
+            while not running():
+                assert time.monotonic() < deadline, "the command never started"
+                await asyncio.sleep(0)
+            task.cancel()
+            try:
+                stream = await task
+            except asyncio.CancelledError:
+                in_the_window += 1
+            else:  # its answer was read first: an ordinary stream, closed by its owner
+                await stream.close()
+            deadline = time.monotonic() + 5
+            while running():
+                assert time.monotonic() < deadline, f"left running: {running()}"
+                await asyncio.sleep(0.05)
+        assert in_the_window, "no cancel landed while the channel was opening"
+    finally:
+        await pool.close()
+
+
+def _pids_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+    return found

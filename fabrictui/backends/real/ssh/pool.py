@@ -300,10 +300,19 @@ class SshPool:
         attempt = 0
         while True:
             conn = await self._connection(host)
-            try:
-                return await conn.create_process(
+            opening = asyncio.ensure_future(
+                conn.create_process(
                     command, encoding=None, term_type=term_type, term_size=term_size
                 )
+            )
+            try:
+                return await asyncio.shield(opening)
+            except asyncio.CancelledError:
+                # the channel may be open and its command started by now: it is closed once
+                # it is, or a capture's tcpdump would outlive the trace that was cancelled
+                # (its wrapper ends it only when the channel closes)
+                opening.add_done_callback(_close_if_opened)
+                raise
             except asyncssh.ChannelOpenError as exc:
                 if conn.is_closed() and not reconnected:
                     reconnected = True
@@ -470,3 +479,9 @@ class SshPool:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.wait_closed(), 2.0)
         self._states.clear()
+
+
+def _close_if_opened(opening: asyncio.Future) -> None:
+    """Close the process a cancelled `_open_process` opened after all."""
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
