@@ -1,0 +1,164 @@
+"""A pod's or a node's full detail in a recording (issue 26): `kubedetail` events, read when
+a pod turns not ready, restarts or is ready again, and when a node turns NotReady or Ready
+again (session/detail_reads.py), so a replay shows the conditions, container states and (for
+a pod) the not-ready container's last log lines of that moment, and the report lists what
+changed.
+
+The data is one plain record (dicts, lists, numbers, text), as `bgpdetail`'s: a fabrictui
+older than this kind decodes it and skips it, and an absent kind means "not recorded":
+
+    {"object": "pod" | "node", "namespace": "" for a node, "name", "why": what changed,
+     "detail": the PodDetail / NodeDetail as plain data, or None when it could not be read,
+     "error": why not ("" when read),
+     "log": {"container", "previous", "lines", "error"} or None (a node, a pod ready again)}
+
+A field added to PodDetail or NodeDetail later is its default (or None) in an older
+recording's."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from fabrictui.parsers.kubedetail.objects import Condition, ContainerDetail, NodeDetail, PodDetail
+
+KIND = "kubedetail"
+LOG_LINES = 50  # the not-ready container's newest lines, kept with its detail
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedLog:
+    container: str
+    previous: bool  # the instance before the last restart (`kubectl logs --previous`)
+    lines: tuple[str, ...]
+    error: str = ""  # the API's refusal in its words, when it refused
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDetail:
+    """One `kubedetail` event, rebuilt."""
+
+    t: float
+    kind: str  # "pod" | "node"
+    namespace: str
+    name: str
+    why: str
+    detail: PodDetail | NodeDetail | None
+    error: str
+    log: RecordedLog | None
+
+
+def detail_record(
+    kind: str,
+    namespace: str,
+    name: str,
+    why: str,
+    detail: PodDetail | NodeDetail | None,
+    error: str = "",
+    log: RecordedLog | None = None,
+) -> dict[str, Any]:
+    return {
+        "object": kind,
+        "namespace": namespace,
+        "name": name,
+        "why": why,
+        "detail": None if detail is None else dataclasses.asdict(detail),
+        "error": error,
+        "log": None if log is None else dataclasses.asdict(log),
+    }
+
+
+def _build(cls: type, data: Any) -> Any:
+    """`cls` from a dict: the fields it has, defaults (or None) for those it lacks."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: {type(data).__name__}, not a record")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            values[f.name] = data[f.name]
+        elif f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        else:
+            values[f.name] = None
+    return cls(**values)
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(a), str(b)) for a, b in value or ())
+
+
+def _conditions(value: Any) -> tuple[Condition, ...]:
+    return tuple(_build(Condition, c) for c in value or ())
+
+
+def _pod(data: dict[str, Any]) -> PodDetail:
+    fields = dict(data)
+    fields["conditions"] = _conditions(fields.get("conditions"))
+    fields["containers"] = tuple(_build(ContainerDetail, c) for c in fields.get("containers") or ())
+    fields["labels"] = _pairs(fields.get("labels"))
+    fields["ips"] = tuple(fields.get("ips") or ())
+    return _build(PodDetail, fields)
+
+
+def _node(data: dict[str, Any]) -> NodeDetail:
+    fields = dict(data)
+    fields["conditions"] = _conditions(fields.get("conditions"))
+    for name in ("addresses", "capacity", "allocatable"):
+        fields[name] = _pairs(fields.get(name))
+    for name in ("roles", "taints", "blocks"):
+        if name in fields:
+            fields[name] = tuple(fields.get(name) or ())
+    return _build(NodeDetail, fields)
+
+
+def detail_from_record(t: float, data: Any) -> RecordedDetail:
+    """What `detail_record` wrote; ValueError (or TypeError) when it is not one."""
+    if not isinstance(data, dict):
+        raise ValueError("a pod or node detail that is not a record")
+    kind = str(data.get("object") or "")
+    raw = data.get("detail")
+    detail: PodDetail | NodeDetail | None = None
+    if isinstance(raw, dict):
+        detail = _pod(raw) if kind == "pod" else _node(raw) if kind == "node" else None
+    log = data.get("log")
+    return RecordedDetail(
+        t=t,
+        kind=kind,
+        namespace=str(data.get("namespace") or ""),
+        name=str(data.get("name") or ""),
+        why=str(data.get("why") or ""),
+        detail=detail,
+        error=str(data.get("error") or ""),
+        log=None if not isinstance(log, dict) else _build(RecordedLog, {
+            **log, "lines": tuple(str(line) for line in log.get("lines") or ()),
+            "previous": bool(log.get("previous")), "error": str(log.get("error") or ""),
+        }),
+    )  # fmt: skip
+
+
+def recorded_details(events: Any, until: float | None = None) -> list[RecordedDetail]:
+    """Every readable `kubedetail` among a recording's events (up to `until`), oldest first;
+    a damaged one is left out (the rows and the events still say what they can)."""
+    found = []
+    for event in events:
+        if until is not None and event.t > until:
+            break
+        if event.kind != KIND:
+            continue
+        try:
+            found.append(detail_from_record(event.t, event.data))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return found
+
+
+def latest_detail(
+    events: Any, kind: str, namespace: str, name: str, until: float
+) -> RecordedDetail | None:
+    """The newest detail of one object recorded at or before `until`."""
+    found = None
+    for d in recorded_details(events, until):
+        if (d.kind, d.namespace, d.name) == (kind, namespace, name):
+            found = d
+    return found
