@@ -112,3 +112,103 @@ async def test_an_object_that_cannot_be_read_is_recorded_with_the_words() -> Non
     await reads.drain()
     (record,) = got
     assert record["detail"] is None and "no-such-pod" in record["error"]
+
+
+async def _record(path, faults: tuple[str, ...]) -> tuple[float, float]:
+    """A recording of the demo lab: healthy, then `faults`, read as the feeds read it."""
+    from fabrictui.session.record import Recorder
+
+    backend, _state, clock, _got = _lab()
+    recorder = Recorder(path, backend.info(), clock=clock)
+    state = LabState(backend.info(), clock)
+    recorder.attach(state)
+    reads = DetailReads(backend, state)
+
+    async def tick() -> None:
+        state.set_hosts(await backend.list_hosts())
+        nodes = WatchEvent("RELIST", items=tuple(await backend.list_nodes()))
+        state.apply_node_event(nodes)
+        reads.saw_node(nodes)
+        pods = WatchEvent("RELIST", items=tuple(await backend.list_pods()))
+        state.apply_pod_events([pods])
+        reads.saw_pods(pods)
+        await reads.drain()
+
+    await tick()
+    healthy = clock()
+    for fault in faults:
+        await backend.set_fault(fault, True)
+    clock.step(60)
+    await tick()
+    seen = clock()
+    recorder.close()
+    return healthy, seen
+
+
+def _moment(path, at: float):
+    from fabrictui.session.record import Recording
+    from fabrictui.session.record.drill import Moment
+    from fabrictui.session.record.replay import ReplayDriver
+
+    rec = Recording(path)
+    driver = ReplayDriver(rec)
+    state = LabState(rec.lab, driver.clock)
+    driver.bind(state, lambda event: None)
+    driver.seek(at)
+    return rec, Moment(state, rec, at)
+
+
+def test_a_replayed_node_and_pod_show_the_detail_recorded_as_of_the_cursor(tmp_path) -> None:
+    from fabrictui.session.record.drill import recorded_detail, recorded_log
+
+    path = tmp_path / "kubelet.rec.sqlite"
+    crashing = "stop-calico-node:k8s-node-l1-2"
+    healthy, seen = asyncio.run(_record(path, ("stop-kubelet:k8s-node-l2-1", crashing)))
+    rec, moment = _moment(path, seen)
+    try:
+        node = recorded_detail("node", "k8s-node-l2-1", None, moment)
+        titles = [s.title for s in node.sections]
+        assert titles[:3] == ["Node", "Detail as recorded", "Conditions"]
+        assert "Node as read" in titles and "Addresses" in titles
+        assert dict(node.sections[1].rows)["Why"] == "turned NotReady"
+        ready = dict(node.sections[2].rows)["Ready"]
+        assert ready.startswith("Unknown") or ready.startswith("False")
+        not_recorded = next(s for s in node.sections if s.title == "Not recorded")
+        assert not any("conditions" in line for line in not_recorded.lines)
+        pod_key = next(k for k in moment.state.pods if "calico-node" in k
+                       and moment.state.pods[k].node == "k8s-node-l1-2")  # fmt: skip
+        ns, name = pod_key.split("/")
+        pod = recorded_detail("pod", name, ns, moment)
+        container = next(s for s in pod.sections if s.title == "Container calico-node")
+        assert "Terminated" in dict(container.rows)["Last State"]
+        rd = recorded_log(moment, ns, name)
+        assert rd is not None and rd.log is not None and rd.log.previous  # it waits to restart
+        assert any("FATAL" in line or "Exiting" in line for line in rd.log.lines)
+    finally:
+        rec.close()
+    rec, moment = _moment(path, healthy)  # before the fault: nothing read yet
+    try:
+        node = recorded_detail("node", "k8s-node-l2-1", None, moment)
+        assert "Detail as recorded" not in [s.title for s in node.sections]
+        assert "conditions with their reasons" in node.sections[-1].lines[0]
+        assert recorded_log(moment, "kube-system", "calico-node-hwkkx") is None
+    finally:
+        rec.close()
+
+
+def test_an_older_recording_without_kubedetail_still_replays(tmp_path) -> None:
+    import sqlite3
+
+    from fabrictui.session.record.drill import recorded_detail
+
+    path = tmp_path / "old.rec.sqlite"
+    _healthy, seen = asyncio.run(_record(path, ("stop-kubelet:k8s-node-l2-1",)))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("DELETE FROM events WHERE kind = ?", (KIND,)).rowcount >= 1
+    rec, moment = _moment(path, seen)
+    try:
+        node = recorded_detail("node", "k8s-node-l2-1", None, moment)
+        assert [s.title for s in node.sections][:2] == ["Node", "Calico node"]
+        assert node.sections[-1].title == "Not recorded"
+    finally:
+        rec.close()

@@ -151,14 +151,3 @@ def recorded_details(events: Any, until: float | None = None) -> list[RecordedDe
         except (ValueError, TypeError, KeyError):
             continue
     return found
-
-
-def latest_detail(
-    events: Any, kind: str, namespace: str, name: str, until: float
-) -> RecordedDetail | None:
-    """The newest detail of one object recorded at or before `until`."""
-    found = None
-    for d in recorded_details(events, until):
-        if (d.kind, d.namespace, d.name) == (kind, namespace, name):
-            found = d
-    return found
