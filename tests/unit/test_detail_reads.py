@@ -186,6 +186,17 @@ def test_a_replayed_node_and_pod_show_the_detail_recorded_as_of_the_cursor(tmp_p
         assert any("FATAL" in line or "Exiting" in line for line in rd.log.lines)
     finally:
         rec.close()
+    from fabrictui.report.moment import moment_at
+    from fabrictui.session.record import Recording
+
+    rec = Recording(path)
+    try:  # the report's lines: when, the object, what changed and why
+        lines = moment_at(rec, seen).detail_changes
+    finally:
+        rec.close()
+    assert any(" node k8s-node-l2-1: turned NotReady; Ready " in line for line in lines)
+    crashed = next(line for line in lines if f"pod {pod_key}: restarted" in line)
+    assert "calico-node Waiting (CrashLoopBackOff)" in crashed and "last terminated" in crashed
     rec, moment = _moment(path, healthy)  # before the fault: nothing read yet
     try:
         node = recorded_detail("node", "k8s-node-l2-1", None, moment)

@@ -18,6 +18,7 @@ recording's."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,3 +152,33 @@ def recorded_details(events: Any, until: float | None = None) -> list[RecordedDe
         except (ValueError, TypeError, KeyError):
             continue
     return found
+
+
+def change_line(rd: RecordedDetail) -> str:
+    """One recorded detail as the report lists it: when, the object, what changed and the
+    condition or container state that says why."""
+    when = time.strftime("%H:%M:%S", time.localtime(rd.t))
+    name = f"{rd.namespace}/{rd.name}" if rd.namespace else rd.name
+    head = f"{when} {rd.kind} {name}: {rd.why}"
+    if rd.detail is None:
+        return f"{head}; not read: {rd.error}"
+    words = []
+    bad = [c for c in rd.detail.conditions if c.type == "Ready" or c.status != "True"]
+    if isinstance(rd.detail, NodeDetail):
+        # a node's pressure conditions are healthy when False: only Ready (and
+        # NetworkUnavailable when True) say why it is not ready
+        bad = [c for c in rd.detail.conditions if c.type == "Ready"]
+    for c in bad[:1]:
+        why = ": ".join(x for x in (c.reason, c.message) if x)
+        words.append(f"{c.type} {c.status}" + (f" ({why})" if why else ""))
+    if isinstance(rd.detail, PodDetail):
+        for c in rd.detail.containers:
+            if c.init or (c.ready and not c.restarts):
+                continue
+            state = c.state + (f" ({c.reason})" if c.reason else "")
+            text = f"{c.name} {state}, {'ready' if c.ready else 'not ready'}, {c.restarts} restarts"
+            if c.last_reason or c.last_exit is not None:
+                text += f", last terminated {c.last_reason or '?'}"
+                text += "" if c.last_exit is None else f" (exit {c.last_exit})"
+            words.append(text)
+    return "; ".join([head, *words])
