@@ -223,3 +223,64 @@ def test_an_older_recording_without_kubedetail_still_replays(tmp_path) -> None:
         assert node.sections[-1].title == "Not recorded"
     finally:
         rec.close()
+
+
+def _mutations(data, rng):
+    """`data` with one value somewhere replaced by a value of another type."""
+    import copy
+
+    data = copy.deepcopy(data)
+    junk = [None, 7, -1, "x", [], {}, 1.5, True, [["a"]], {"a": 1}]
+    holder, key = None, None
+    node = data
+    for _ in range(rng.randint(1, 4)):  # walk down a few levels
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            break
+        holder, key = node, rng.choice(keys)
+        if not isinstance(node[key], dict | list) or rng.random() < 0.3:
+            break
+        node = node[key]
+    if holder is not None:
+        holder[key] = rng.choice(junk)
+    return data
+
+
+async def test_damaged_records_are_refused_or_drawn_never_a_crash() -> None:
+    """A recording's `kubedetail` damaged (a value of the wrong type anywhere): rebuilt into
+    a detail the screens and the report can draw, or refused with ValueError/TypeError (the
+    replay then skips it); never another exception where it is drawn."""
+    import json
+    import random
+
+    from fabrictui.actions.drill.node import node_sections
+    from fabrictui.actions.drill.pod import conditions_section, container_section, status_section
+    from fabrictui.session.record.kubedetail import change_line
+
+    backend, state, clock, got = _lab()
+    reads = DetailReads(backend, state)
+    await backend.set_fault("stop-calico-node:k8s-node-l1-2", True)
+    await backend.set_fault("stop-kubelet:k8s-node-l2-1", True)
+    clock.step(60)
+    await _tick(backend, reads)
+    records = [json.loads(json.dumps(r)) for r in got]  # as plain JSON, as decode gives it
+    assert {r["object"] for r in records} == {"pod", "node"}
+    rng = random.Random(26)
+    refused = drawn = 0
+    for _ in range(600):
+        record = _mutations(rng.choice(records), rng)
+        try:
+            rd = detail_from_record(1.0, record)
+        except (ValueError, TypeError):
+            refused += 1
+            continue
+        change_line(rd)
+        if isinstance(rd.detail, PodDetail):
+            status_section(rd.detail)
+            conditions_section(rd.detail)
+            for c in rd.detail.containers:
+                container_section(c)
+        elif isinstance(rd.detail, NodeDetail):
+            node_sections(rd.detail)
+        drawn += 1
+    assert refused and drawn

@@ -70,23 +70,47 @@ def detail_record(
     }
 
 
+def _value(kind: str, value: Any, name: str) -> Any:
+    """A scalar field as its annotation says (a damaged file's wrong type is refused here,
+    not met by the screen that draws it): ValueError otherwise."""
+    if kind == "str":
+        return "" if value is None else str(value)
+    if kind == "bool":
+        return bool(value)
+    if kind in ("int", "int | None"):
+        if value is None and kind == "int | None":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name}: {value!r} is not a number")
+        return value
+    return value  # tuples: built by the callers
+
+
 def _build(cls: type, data: Any) -> Any:
-    """`cls` from a dict: the fields it has, defaults (or None) for those it lacks."""
+    """`cls` from a dict: the fields it has, defaults for those it lacks (a field added
+    later), each scalar of its annotated type; ValueError when it is not one."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: {type(data).__name__}, not a record")
     values = {}
     for f in dataclasses.fields(cls):
         if f.name in data:
-            values[f.name] = data[f.name]
+            value = data[f.name]
         elif f.default is not dataclasses.MISSING:
-            values[f.name] = f.default
+            value = f.default
         else:
-            values[f.name] = None
+            value = None
+        values[f.name] = _value(str(f.type), value, f"{cls.__name__}.{f.name}")
     return cls(**values)
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(a), str(b)) for a, b in value or ())
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str | dict):
+        raise ValueError(f"{value!r}: not a list")
+    return tuple(str(v) for v in value or ())
 
 
 def _conditions(value: Any) -> tuple[Condition, ...]:
@@ -98,7 +122,7 @@ def _pod(data: dict[str, Any]) -> PodDetail:
     fields["conditions"] = _conditions(fields.get("conditions"))
     fields["containers"] = tuple(_build(ContainerDetail, c) for c in fields.get("containers") or ())
     fields["labels"] = _pairs(fields.get("labels"))
-    fields["ips"] = tuple(fields.get("ips") or ())
+    fields["ips"] = _texts(fields.get("ips"))
     return _build(PodDetail, fields)
 
 
@@ -108,8 +132,7 @@ def _node(data: dict[str, Any]) -> NodeDetail:
     for name in ("addresses", "capacity", "allocatable"):
         fields[name] = _pairs(fields.get(name))
     for name in ("roles", "taints", "blocks"):
-        if name in fields:
-            fields[name] = tuple(fields.get(name) or ())
+        fields[name] = _texts(fields.get(name))
     return _build(NodeDetail, fields)
 
 
@@ -132,7 +155,7 @@ def detail_from_record(t: float, data: Any) -> RecordedDetail:
         detail=detail,
         error=str(data.get("error") or ""),
         log=None if not isinstance(log, dict) else _build(RecordedLog, {
-            **log, "lines": tuple(str(line) for line in log.get("lines") or ()),
+            **log, "lines": _texts(log.get("lines")),
             "previous": bool(log.get("previous")), "error": str(log.get("error") or ""),
         }),
     )  # fmt: skip
