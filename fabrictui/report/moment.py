@@ -16,6 +16,7 @@ from fabrictui.render.map.draw import map_text
 from fabrictui.render.transit import transit_lines
 from fabrictui.session.mapping import fabric_map
 from fabrictui.session.record.bgp_changes import session_changes
+from fabrictui.session.record.kubedetail import change_line, recorded_details
 from fabrictui.session.record.reader import Recording
 from fabrictui.session.record.replay import ReplayDriver, frames_between
 from fabrictui.session.state import LabState
@@ -54,6 +55,8 @@ class Moment:
     # BGP session changes around the moment, as lines: "12:01:07 leaf1 172.16.0.0 ..."
     session_changes: list[str] = field(default_factory=list)
     warnings: list[KubeEvent] = field(default_factory=list)  # the cluster's, newest first
+    # pods' and nodes' detail read as they turned not ready or recovered, around the moment
+    detail_changes: list[str] = field(default_factory=list)
 
 
 def moment_at(recording: Recording, at: float | None = None) -> Moment:
@@ -103,6 +106,11 @@ def moment_at(recording: Recording, at: float | None = None) -> Moment:
             for c in session_changes(recording, now - CHANGES_AROUND, now + CHANGES_AROUND)
         ],
         warnings=order_events(list(state.warnings)),
+        detail_changes=[
+            change_line(d)
+            for d in recorded_details(recording.events, now + CHANGES_AROUND)
+            if d.t >= now - CHANGES_AROUND
+        ],
     )
 
 

@@ -159,6 +159,13 @@ def sections(m: Moment) -> list[Section]:
                 ),
             )
         )  # fmt: skip
+    if m.detail_changes:  # beside the Warnings: what each pod's and node's detail said then
+        out.append(
+            Section(
+                "Pod and node detail recorded (turned not ready, restarted or recovered)",
+                lines=tuple(m.detail_changes),
+            )
+        )
     problems = tuple(f"{source}: {error}" for source, error in sorted(m.problems.items()))
     out.append(Section("Sources failing at this moment", lines=problems or ("none",)))
     out.append(

@@ -26,6 +26,7 @@ from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
 from fabrictui.parsers.kubedetail.events import KubeEvent
 from fabrictui.session.bgp_resets import record_resets
 from fabrictui.session.capture_worker import CaptureWorker
+from fabrictui.session.detail_reads import DetailReads
 from fabrictui.session.polling import (
     InterfaceReading,
     capture_node,
@@ -96,6 +97,8 @@ class FeedSupervisor:
         # and who is told, at most ten times a second, what the worker could not record
         self.record_frames: Path | None = None
         self.on_record_note: Callable[[str], None] | None = None
+        # a pod's or node's detail read when it turns not ready (or recovers): recorded
+        self.details = DetailReads(backend, state)
 
     # -- life -----
 
@@ -118,6 +121,7 @@ class FeedSupervisor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        await self.details.stop()
 
     def _spawn(self, name: str) -> None:
         factory = {
@@ -300,6 +304,7 @@ class FeedSupervisor:
     async def _nodes(self) -> None:
         def got(event) -> None:
             self.state.apply_node_event(event)
+            self.details.saw_node(event)
             self._changed("nodes")
 
         await follow_watch(self.backend.watch_nodes, got, self._failed("nodes"))
@@ -307,6 +312,7 @@ class FeedSupervisor:
     async def _pods(self) -> None:
         def got(event) -> None:
             self.state.apply_pod_events((event,))
+            self.details.saw_pods(event)
             self._changed("pods")
 
         await follow_watch(self.backend.watch_pods, got, self._failed("pods"))

@@ -20,7 +20,7 @@ from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.events import order_events
 from fabrictui.render.common import Palette
-from fabrictui.session.record.drill import Moment, recorded_detail
+from fabrictui.session.record.drill import Moment, log_heading, recorded_detail, recorded_log
 from fabrictui.session.record.replay import ReplayDriver
 from fabrictui.session.state import LabState
 from fabrictui.ui.screens.detail import DetailScreen
@@ -40,8 +40,12 @@ class _Replaying(Protocol):
     driver: ReplayDriver
 
 
-# a replay has no lab to read logs from, and its recording holds none
-NO_RECORDED_LOGS = "a recording holds no logs: `fabrictui logs` reads them from a live lab"
+# a replay has no lab to read logs from; its recording holds a pod's last lines only when the
+# pod turned not ready or restarted while it recorded (`kubedetail`)
+NO_RECORDED_LOGS = (
+    "no log of this pod recorded by then (a recording keeps the last lines when a pod turns "
+    "not ready or restarts): `fabrictui logs` reads them from a live lab"
+)
 
 
 def no_detail(kind: str) -> str | None:
@@ -118,8 +122,9 @@ class DrillController:
         self.host.push_screen(LogScreen(namespace, pod, containers, self))
 
     def load_logs(self, screen: LogScreen) -> None:
-        if self.moment() is not None:
-            screen.show_error(NO_RECORDED_LOGS)
+        moment = self.moment()
+        if moment is not None:
+            self._recorded_logs(screen, moment)
             return
         backend = self.host.backend
 
@@ -148,6 +153,21 @@ class DrillController:
                 screen.show_error(str(err))
 
         self._run(screen, read())
+
+    def _recorded_logs(self, screen: LogScreen, moment: Moment) -> None:
+        """A replay's `l`: the lines recorded with the pod's detail, as of the moment."""
+        rd = recorded_log(moment, screen.namespace, screen.pod)
+        if rd is None or rd.log is None:
+            screen.show_error(NO_RECORDED_LOGS)
+            return
+        log = rd.log
+        if screen.container and screen.container != log.container:
+            screen.show_error(f"only {log.container}'s log was recorded, not {screen.container}'s")
+            return
+        if log.error:
+            screen.show_error(f"{log_heading(rd)}\nnot read then: {log.error}")
+            return
+        screen.set_lines([log_heading(rd), *log.lines])
 
     def stop_logs(self, screen: LogScreen) -> None:
         self._stop(screen)

@@ -13,6 +13,7 @@ from fabrictui.backends.demo import DemoBackend
 from fabrictui.model import WatchEvent
 from fabrictui.parsers.calico import CalicoPeer, peers_from_bird
 from fabrictui.session.bgp_resets import record_resets
+from fabrictui.session.detail_reads import DetailReads
 from fabrictui.session.record import Recorder
 from fabrictui.session.state import LabState
 from tests.demo_helpers import FakeClock
@@ -22,7 +23,7 @@ FAULT_READ = 60.0  # ... and to the reading that sees it
 FAULTS = ("stop-bird:k8s-node-l1-1", "cut-uplink:leaf1:spine-sw1")
 
 
-async def _read(backend, state: LabState) -> None:
+async def _read(backend, state: LabState, details: DetailReads) -> None:
     state.set_hosts(await backend.list_hosts())
     switches = [h.name for h in state.hosts if h.role.is_switch]
     readings = dict(
@@ -30,8 +31,13 @@ async def _read(backend, state: LabState) -> None:
     )
     await record_resets(backend, state, state.readings, readings)
     state.set_readings(readings)
-    state.apply_node_event(WatchEvent("RELIST", items=tuple(await backend.list_nodes())))
-    state.apply_pod_events([WatchEvent("RELIST", items=tuple(await backend.list_pods()))])
+    node_event = WatchEvent("RELIST", items=tuple(await backend.list_nodes()))
+    state.apply_node_event(node_event)
+    details.saw_node(node_event)
+    pod_event = WatchEvent("RELIST", items=tuple(await backend.list_pods()))
+    state.apply_pod_events([pod_event])
+    details.saw_pods(pod_event)
+    await details.drain()
     nodes = [h.name for h in state.hosts if h.role.is_k8s]
     statuses: dict[str, tuple[CalicoPeer, ...] | str] = {}
     for node in nodes:
@@ -50,13 +56,14 @@ async def record_bird_stopped(path: Path) -> tuple[float, float]:
     recorder = Recorder(path, backend.info(), clock=clock)
     state = LabState(backend.info(), clock)
     recorder.attach(state)
-    await _read(backend, state)
+    details = DetailReads(backend, state)
+    await _read(backend, state, details)
     healthy = clock()
     clock.step(STOPPED_AFTER)
     for fault in FAULTS:
         await backend.set_fault(fault, True)
     clock.step(FAULT_READ - STOPPED_AFTER)
-    await _read(backend, state)
+    await _read(backend, state, details)
     seen = clock()
     recorder.close()
     return healthy, seen

@@ -67,11 +67,24 @@ async def test_enter_in_a_replay_opens_the_recorded_moment(tmp_path, utc) -> Non
             assert f"as recorded at {stamp}" in text(pod, "#detail-title")
             body = text(pod, "#detail-body")
             assert "BIRD is not ready" in body and "Probe failures" in body
-            assert "Not recorded" in body and "logs" in body
+            # its detail as read when it turned not ready (kubedetail): conditions, containers
+            assert "Detail as recorded" in body and "turned not ready" in body
+            assert (
+                "Ready: False (ContainersNotReady: containers with unready status: [calico-node]"
+                in (" ".join(body.split()))
+            )
+            assert "Container calico-node" in body
+            assert "Not recorded" in body and "logs:" not in body  # the log is recorded
             assert "[2] session leaf1/10.0.101.101" in body  # the readiness links the session
-            await pilot.press("l")  # no logs in a recording: said, not asked of a lab
-            await wait_for(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.error)
-            assert app.screen.error == NO_RECORDED_LOGS
+            await pilot.press("l")  # the log lines recorded with it, not asked of a lab
+            await wait_for(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.lines)
+            logs = app.screen
+            assert logs.lines[0].startswith(
+                f"-- as recorded at {stamp} (turned not ready), the last "
+            )
+            assert "lines of calico-node --" in logs.lines[0] and not logs.error
+            assert 1 < len(logs.lines) <= 51
+            assert any("bird" in line.lower() for line in list(logs.lines)[1:])
             await pilot.press("escape")
             await pilot.press("2")  # the leaf's end: the dynamic neighbour FRR deleted
             leaf_end = await opened(app, pilot, "session")
@@ -89,6 +102,10 @@ async def test_enter_in_a_replay_opens_the_recorded_moment(tmp_path, utc) -> Non
             assert "(read at " in body and "Not recorded" not in body
             await pilot.press("escape")
             driver.seek(healthy)  # before the fault: all clear, read again with `r`
+            app.main.drill.open_logs("kube-system", CALICO.split("/")[1])
+            await wait_for(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.error)
+            assert app.screen.error == NO_RECORDED_LOGS  # nothing recorded by then
+            await pilot.press("escape")
             app.main.drill.open_detail("session", "leaf1/172.16.0.0", None)
             before = await opened(app, pilot, "session")
             body = text(before, "#detail-body")

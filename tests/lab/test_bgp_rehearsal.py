@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,15 +222,16 @@ async def test_the_tui_matches_native_frames_on_both_nodes(lab_dir: Path) -> Non
         assert "Pod traffic (native, BGP mode)" in str(app.main.pane(4).border_title)
 
 
-async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
+async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path, tmp_path: Path) -> None:
     """Issue 26 in BGP mode: a node's session, read from its real BIRD (`birdcl show
     protocols all`) and from its leaf's real FRR (a dynamic neighbour), links each end to
     the other; with the node's BIRD stopped, as on a node whose calico-node died, the leaf
     has deleted the neighbour (FRR's own words: its log says when and why the session went
     down) and birdcl cannot connect (its words); the
     commands as typed show the readiness probe's words on the node's calico-node and its
-    Unhealthy event, and the leaf's session the reason its FRR logged; with BIRD back, all
-    clear."""
+    Unhealthy event, and the leaf's session the reason its FRR logged; a recording made
+    meanwhile replays the pod's recorded detail (its conditions, the readiness words, the
+    last lines of calico-node's log); with BIRD back, all clear."""
     import asyncio
     import contextlib
     import json
@@ -238,11 +240,26 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
     from fabrictui.actions.drill import DESCRIBERS
     from fabrictui.backends.base import BackendError
     from fabrictui.lab.bird import start_argv
+    from fabrictui.model import WatchEvent
+    from fabrictui.session.detail_reads import DetailReads
+    from fabrictui.session.record import Recorder
+    from fabrictui.session.state import LabState
 
     lab_id = json.loads((lab_dir / "inventory.json").read_text())["lab_id"]
     netns = f"ftl-{lab_id}-k8s-node-l1-1"
     backend = open_lab(lab_dir)
     await backend.start()
+    # the pods as the pods feed sees them, into a recording (issue 26: kubedetail)
+    recorder = Recorder(tmp_path / "bird.rec.sqlite", backend.info())
+    state = LabState(backend.info(), time.time)
+    recorder.attach(state)
+    reads = DetailReads(backend, state)
+
+    async def watched() -> None:
+        pods = WatchEvent("RELIST", items=tuple(await backend.list_pods()))
+        state.apply_pod_events([pods])
+        reads.saw_pods(pods)
+        await reads.drain()
 
     async def established(name: str) -> dict[str, str]:
         async with asyncio.timeout(30):
@@ -285,6 +302,7 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
         leaf = await established("leaf1/k8s-node-l1-1")
         assert leaf["name"] == "leaf1/10.0.101.101" and leaf["link node"] == "k8s-node-l1-1"
 
+        await watched()  # all ready: nothing read
         pid = int((bird_dir(netns) / "bird.pid").read_text().strip())
         os.kill(pid, signal.SIGTERM)
         async with asyncio.timeout(20):  # the leaf deletes the neighbour (FRR's words)
@@ -320,6 +338,10 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
         assert "fabrictui describe session leaf1/10.0.101.101" in described.stdout  # its link
         assert events.returncode == 0, events.stderr
         assert "Unhealthy" in events.stdout and words in events.stdout, events.stdout
+        await watched()  # it turned not ready: its detail and log read and recorded
+        state.set_warnings(await backend.list_events(None, warnings_only=True))
+        recorder.close()
+        replayed(tmp_path / "bird.rec.sqlite", pod, words)
 
         subprocess.run(start_argv(netns), check=True, capture_output=True)  # BIRD back
         await established("k8s-node-l1-1/leaf1")
@@ -335,11 +357,41 @@ async def test_a_nodes_bird_stopped_seen_from_both_ends(lab_dir: Path) -> None:
         assert session.returncode == 0 and "State:" in session.stdout, session.stderr
         assert "Established" in session.stdout.split("State:", 1)[1].splitlines()[0]
     finally:
+        recorder.close()
+        await reads.stop()
         if not any(f"{netns}-bird/" in line for line in birds(lab_id)):
             subprocess.run(start_argv(netns), check=False, capture_output=True)  # back up
         with contextlib.suppress(TimeoutError):
             await established("k8s-node-l1-1/leaf1")
         await backend.close()
+
+
+def replayed(path: Path, pod: str, words: str) -> None:
+    """The replay of the recording at its end: the pod's detail as recorded then."""
+    from fabrictui.session.record import Recording
+    from fabrictui.session.record.drill import Moment, recorded_detail, recorded_log
+    from fabrictui.session.record.replay import ReplayDriver
+    from fabrictui.session.state import LabState
+
+    rec = Recording(path)
+    try:
+        driver = ReplayDriver(rec)
+        state = LabState(rec.lab, driver.clock)
+        driver.bind(state, lambda event: None)
+        driver.seek(rec.end)
+        moment = Moment(state, rec, driver.now)
+        detail = recorded_detail("pod", pod, "kube-system", moment)
+        sections = {s.title: s for s in detail.sections}
+        assert dict(sections["Detail as recorded"].rows)["Why"] == "turned not ready"
+        ready = dict(sections["Conditions"].rows)["Ready"]
+        assert ready.startswith("False (ContainersNotReady"), ready
+        assert dict(sections["Container calico-node"].rows)["Ready"] == "False"
+        assert any(words in line for line in sections["Probe failures"].lines)
+        logged = recorded_log(moment, "kube-system", pod)
+        assert logged is not None and logged.log is not None, "no log recorded"
+        assert not logged.log.error and 0 < len(logged.log.lines) <= 50, logged.log
+    finally:
+        rec.close()
 
 
 def test_lab_down_leaves_no_bird(lab_dir: Path) -> None:

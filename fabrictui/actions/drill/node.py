@@ -14,7 +14,7 @@ from fabrictui.render.detail import Detail, DetailLink, DetailSection
 PODS_LINKED = 30  # the node's pods offered as links (all are listed)
 
 
-def _sections(node: NodeDetail) -> list[DetailSection]:
+def node_sections(node: NodeDetail) -> list[DetailSection]:
     ready = next((c for c in node.conditions if c.type == "Ready"), None)
     rows = [
         ("Roles", ", ".join(node.roles) or "<none>"),
@@ -85,7 +85,7 @@ async def describe_node(backend: LabBackend, name: str, namespace: str | None = 
     except ParseError as err:
         raise BackendError(f"node {name}: {err}") from None
     problems: list[str] = []
-    sections = _sections(node)
+    sections = node_sections(node)
     links: list[DetailLink] = []
     sections.append(await _calico_section(backend, node, problems, links))
     try:

@@ -14,7 +14,7 @@ from fabrictui.parsers.kubedetail.objects import ContainerDetail, PodDetail, pod
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
 
 
-def _container_section(c: ContainerDetail) -> DetailSection:
+def container_section(c: ContainerDetail) -> DetailSection:
     state = c.state + (f" ({c.reason})" if c.reason else "")
     rows = [("Image", c.image), ("State", state)]
     if c.since:
@@ -35,7 +35,7 @@ def _container_section(c: ContainerDetail) -> DetailSection:
     return DetailSection(title, tuple(rows), severity="bad" if bad and not c.init else "normal")
 
 
-def _status_section(pod: PodDetail) -> DetailSection:
+def status_section(pod: PodDetail) -> DetailSection:
     rows = [
         ("Phase", pod.phase + (" (Terminating)" if pod.deleting else "")),
         ("Node", pod.node or "<none>"),
@@ -53,7 +53,7 @@ def _status_section(pod: PodDetail) -> DetailSection:
     return DetailSection("Status", tuple(rows), severity="normal" if ready else "warn")
 
 
-def _conditions_section(pod: PodDetail) -> DetailSection:
+def conditions_section(pod: PodDetail) -> DetailSection:
     rows = []
     for c in pod.conditions:
         why = ": ".join(x for x in (c.reason, c.message) if x)
@@ -139,8 +139,8 @@ async def describe_pod(backend: LabBackend, name: str, namespace: str | None) ->
     probe_words = tuple(
         e.message for e in events if e.reason == "Unhealthy" or "probe failed" in e.message
     )
-    sections = [_status_section(pod), _conditions_section(pod)]
-    sections += [_container_section(c) for c in pod.containers]
+    sections = [status_section(pod), conditions_section(pod)]
+    sections += [container_section(c) for c in pod.containers]
     if probe_words:
         sections.append(DetailSection("Probe failures", lines=probe_words, severity="bad"))
     calico = await _calico_section(backend, pod, obj, problems)

@@ -30,7 +30,11 @@ the report lists it with the change), `events` [the cluster's Warning events (Ku
 why they could not be read] when they changed, `interfaces` [each switch's (read time, its
 interfaces or why they could not be read), (switch, neighbour) -> port] when a port's state
 changed, `bgpdetail` [switch, peer, the session's neighbour detail as plain data] read with a
-`bgpreset` (session/record/neighbors.py; replay shows it in the session's detail). Every kind
+`bgpreset` (session/record/neighbors.py; replay shows it in the session's detail),
+`kubedetail` a pod's or node's full detail as plain data, read when it turned not ready,
+restarted or recovered, with the not-ready container's last log lines
+(session/record/kubedetail.py; replay shows it in the pod's and node's detail and `l`, the
+report lists it). Every kind
 this reader knows is replayed from recordings that lack it (older ones): FORMAT_VERSION stays
 1. A fabrictui from before `interfaces` cannot read a newer recording (its snapshots carry
 `Interface` records) and says "unknown record type".
@@ -61,7 +65,7 @@ SUFFIX = ".rec.sqlite"
 EVENT_KINDS = (
     "hosts", "fabric", "node", "pod", "bgp", "failed", "overlay", "transit", "log",
     "verify", "ping", "trace", "snapshot", "gap", "bgpreset", "events", "interfaces",
-    "bgpdetail",
+    "bgpdetail", "kubedetail",
 )  # fmt: skip
 
 SCHEMA = """

@@ -7,7 +7,9 @@ so nothing here asks one: what the recording does not hold is said in a section 
 What a recording holds (session/record/format.py): the rows of the panes (hosts, switch
 summaries, nodes, pods, Calico's BGP status), the cluster's Warning events, each session
 change with the reason read when it went down, and (from this version on) the session's
-whole neighbour detail read then (`bgpdetail`)."""
+whole neighbour detail read then (`bgpdetail`), and a pod's or node's full detail read
+when it turned not ready, restarted or recovered, with the not-ready container's last log
+lines (`kubedetail`)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ from collections.abc import Callable
 from fabrictui.backends.base import NotFound
 from fabrictui.render.detail import Detail
 from fabrictui.session.record.drill.fabric import session_at, switch_at, vm_at
-from fabrictui.session.record.drill.kube import node_at, pod_at
+from fabrictui.session.record.drill.kube import log_heading, node_at, pod_at, recorded_log
 from fabrictui.session.record.drill.moment import Moment
 
-__all__ = ["RECORDED", "Moment", "recorded_detail"]
+__all__ = ["RECORDED", "Moment", "log_heading", "recorded_detail", "recorded_log"]
 
 # (moment, name, namespace or None) -> Detail; NotFound when the recording lacks the object
 RecordedDescriber = Callable[[Moment, str, str | None], Detail]

@@ -1,6 +1,8 @@
 """A pod's and a node's detail at a replay's moment (issue 26): their rows as the panes had
-them, the Warning events about them (a stopped BIRD's readiness words among them), the
-node's Calico BGP status, and the links the live details give."""
+them, the full detail last read when they turned not ready, restarted or recovered
+(`kubedetail`: conditions, container states, last termination; for a node its conditions,
+addresses, capacity, versions), the Warning events about them (a stopped BIRD's readiness
+words among them), the node's Calico BGP status, and the links the live details give."""
 
 from __future__ import annotations
 
@@ -8,10 +10,25 @@ import dataclasses
 import time
 
 from fabrictui.actions.drill.common import events_section, readiness_peers
+from fabrictui.actions.drill.node import node_sections
+from fabrictui.actions.drill.pod import conditions_section, container_section
 from fabrictui.actions.drill.session import peer_link
+from fabrictui.actions.drill.words import span
 from fabrictui.parsers.kubedetail.events import KubeEvent, order_events
+from fabrictui.parsers.kubedetail.objects import NodeDetail, PodDetail
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
 from fabrictui.session.record.drill.moment import Moment, not_recorded
+from fabrictui.session.record.kubedetail import RecordedDetail, recorded_details
+
+READS_WHEN = "a recording reads them when it turns not ready, restarts or is ready again"
+
+
+def _details(moment: Moment, kind: str, namespace: str, name: str) -> list[RecordedDetail]:
+    return [
+        d
+        for d in recorded_details(moment.recording.events, moment.at)
+        if (d.kind, d.namespace, d.name) == (kind, namespace, name)
+    ]
 
 
 def _stamp(epoch: float) -> str:
@@ -38,6 +55,23 @@ def _events(moment: Moment, events: list[KubeEvent]) -> DetailSection:
             section, title=title, lines=(f"not read then: {moment.state.warnings_error}",)
         )
     return dataclasses.replace(section, title=title)
+
+
+def _read_section(moment: Moment, rd: RecordedDetail) -> DetailSection:
+    """When the recorded detail was read and why; its log's lines, where it has some."""
+    when = time.strftime("%H:%M:%S", time.localtime(rd.t))
+    rows = [("Read at", f"{when}, {span(moment.at - rd.t)} before this moment"), ("Why", rd.why)]
+    if rd.detail is None:
+        rows.append(("Not read", rd.error or "?"))
+    log = rd.log
+    if log is not None:
+        which = log.container + (" (previous)" if log.previous else "")
+        if log.error:
+            rows.append(("Log", f"{which}: not read: {log.error}"))
+        else:
+            rows.append(("Log", f"the last {len(log.lines)} lines of {which}: press l"))
+    return DetailSection("Detail as recorded", tuple(rows),
+                         severity="bad" if rd.detail is None else "normal")  # fmt: skip
 
 
 def _session_links(moment: Moment, node: str | None, words: tuple[str, ...]) -> list[DetailLink]:
@@ -76,6 +110,12 @@ def pod_at(moment: Moment, name: str, namespace: str | None) -> Detail:
     if pod.unschedulable:
         rows.append(("Unschedulable", pod.unschedulable))
     sections = [DetailSection("Status", tuple(rows), severity="normal" if pod.running else "warn")]
+    rd = next(reversed(_details(moment, "pod", ns, name)), None)
+    if rd is not None:
+        sections.append(_read_section(moment, rd))
+        if isinstance(rd.detail, PodDetail):
+            sections.append(conditions_section(rd.detail))
+            sections += [container_section(c) for c in rd.detail.containers]
     events = _warnings(moment, "Pod", pod.name, ns)
     words = tuple(
         e.message for e in events if e.reason == "Unhealthy" or "probe failed" in e.message
@@ -83,11 +123,12 @@ def pod_at(moment: Moment, name: str, namespace: str | None) -> Detail:
     if words:
         sections.append(DetailSection("Probe failures", lines=words, severity="bad"))
     sections.append(_events(moment, events))
+    if rd is None:
+        missing = ("conditions, each container's state and last termination, logs:", READS_WHEN)
+    else:
+        missing = ()
     sections.append(
-        not_recorded(
-            "conditions, each container's state and last termination, the Calico endpoint,",
-            "the policies that select it, Normal events, logs",
-        )
+        not_recorded(*missing, "the Calico endpoint, the policies that select it, Normal events")
     )
     links = [DetailLink("node", pod.node, why="the pod runs there")] if pod.node else []
     links += _session_links(moment, pod.node, words)
@@ -132,10 +173,15 @@ def node_at(moment: Moment, name: str, namespace: str | None = None) -> Detail:
         ("Created", _stamp(node.created)),
     ]
     links: list[DetailLink] = []
-    sections = [
-        DetailSection("Node", tuple(rows), severity="normal" if node.ready else "bad"),
-        _calico_section(moment, name, links),
-    ]
+    sections = [DetailSection("Node", tuple(rows), severity="normal" if node.ready else "bad")]
+    rd = next(reversed(_details(moment, "node", "", name)), None)
+    if rd is not None:
+        sections.append(_read_section(moment, rd))
+        if isinstance(rd.detail, NodeDetail):
+            read = node_sections(rd.detail)
+            # its Conditions first: the why of a NotReady node; then the rest as read
+            sections += [*read[1:3], dataclasses.replace(read[0], title="Node as read"), *read[3:]]
+    sections.append(_calico_section(moment, name, links))
     pods = sorted((p for p in state.pods.values() if p.node == name), key=lambda p: p.running)
     lines = tuple(
         f"{p.key}  {p.ready_text}  {p.status}  restarts {p.restarts}  {p.ip or ''}".rstrip()
@@ -146,10 +192,30 @@ def node_at(moment: Moment, name: str, namespace: str | None = None) -> Detail:
                                   severity="warn" if bad else "normal"))  # fmt: skip
     links += [DetailLink("pod", p.name, p.namespace, "on this node") for p in pods[:30]]
     sections.append(_events(moment, _warnings(moment, "Node", name, None)))
-    sections.append(
-        not_recorded(
-            "conditions with their reasons, addresses, capacity, taints, runtime,",
-            "BIRD's protocol detail, Normal events",
+    if rd is None:
+        missing = (
+            "conditions with their reasons, addresses, capacity, taints, runtime:",
+            READS_WHEN,
         )
-    )
+    else:
+        missing = ()
+    sections.append(not_recorded(*missing, "BIRD's protocol detail, Normal events"))
     return Detail("node", name, None, tuple(sections), tuple(links), moment.source)
+
+
+def recorded_log(moment: Moment, namespace: str, name: str) -> RecordedDetail | None:
+    """The pod's latest recorded detail at or before the moment that holds log lines (or the
+    API's refusal of them): what `l` shows in a replay."""
+    found = None
+    for rd in _details(moment, "pod", namespace, name):
+        if rd.log is not None:
+            found = rd
+    return found
+
+
+def log_heading(rd: RecordedDetail) -> str:
+    """The line above a recorded log: when it was read, and which lines these are."""
+    assert rd.log is not None
+    when = time.strftime("%H:%M:%S", time.localtime(rd.t))
+    which = rd.log.container + (" (its previous instance)" if rd.log.previous else "")
+    return f"-- as recorded at {when} ({rd.why}), the last {len(rd.log.lines)} lines of {which} --"
