@@ -208,6 +208,15 @@ def ping_mesh(host: ActionHost) -> None:
         key=lambda p: (p.node or "", p.name),
     )  # fmt: skip
     if len(mesh_pods) < 2:
+        if "pods" not in host.state.last_answer:  # not seen yet is not "too few pods"
+            why = host.state.problems.get("pods")
+            host.log_action(
+                f"ping: the pods are not read yet ({why})"
+                if why
+                else "ping: the pods are not read yet: P again in a moment",
+                "warn",
+            )
+            return
         host.log_action("ping: needs at least 2 running nginx pods (S scales nginx)", "warn")
         return
     screen = PingMatrixScreen(

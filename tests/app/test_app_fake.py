@@ -262,3 +262,23 @@ async def test_a_lab_that_hangs_on_close_does_not_keep_the_app_alive(monkeypatch
         started = loop.time()
     assert closed.is_set()
     assert loop.time() - started < 3.0
+
+
+async def test_ping_before_the_pods_are_read_says_so_not_that_pods_are_missing():
+    """P pressed before the pod watch first answered: the pods are not known yet, which is
+    not "fewer than two nginx pods" (what could not be seen is not reported as missing)."""
+    backend = FakeBackend()
+    backend.fail.add("pods")
+    app = make_app(backend, fast_settings())
+    async with app.run_test(size=(160, 48)) as pilot:
+        log = app.query_one("#action-log")
+        await wait_for(pilot, lambda: "pods" in app.state.problems)
+        await pilot.press("P")
+        await wait_for(pilot, lambda: any("ping:" in line for line in log.history))
+        said = [line for line in log.history if "ping:" in line]
+        assert "the pods are not read yet (API server: connection refused)" in said[-1]
+        assert not any("needs at least 2" in line for line in said)
+        backend.fail.discard("pods")  # read, and none of them nginx: now it is too few
+        await wait_for(pilot, lambda: "pods" in app.state.last_answer, timeout=15)
+        await pilot.press("P")
+        await wait_for(pilot, lambda: any("needs at least 2" in line for line in log.history))

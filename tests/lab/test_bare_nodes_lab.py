@@ -207,7 +207,8 @@ def test_the_tui_keys_in_a_real_terminal(lab: Path) -> None:
 
     try:
         # the overlay is captured at the leaf ports facing the nodes (no tcpdump on them)
-        until("Overlay (VXLAN) · at leaf ports:", "k8s-node-l2-1 (leaf2 swp")
+        # and the pods read (P before that says they are not read yet)
+        until("Overlay (VXLAN) · at leaf ports:", "k8s-node-l2-1 (leaf2 swp", "calico-node-")
         keys("P")
         matrix = until("Ping mesh: all 12 pairs answer")
         assert matrix.count("ms node") == 12  # every cell says how it ran
