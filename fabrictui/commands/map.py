@@ -29,24 +29,25 @@ from fabrictui.commands.options import add_lab_selection
 PROG = "fabrictui map"
 
 
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 20 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"must be 20..1000 (got {value})")
-    return value
+def _within(kind: type[int] | type[float], low: float, high: float, unit: str = ""):
+    """An argparse type: a number of `kind` between `low` and `high` (`unit` in its words)."""
+    what = f"a number of {unit}" if unit else "a whole number"
+
+    def read(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not low <= value <= high:
+            span = f"{low:g}..{high:g}" + (f" {unit}" if unit else "")
+            raise argparse.ArgumentTypeError(f"must be {span} (got {text})")
+        return value
+
+    return read
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 1.0 <= value <= 600.0:
-        raise argparse.ArgumentTypeError(f"must be 1..600 seconds (got {text})")
-    return value
+_size = _within(int, 20, 1000)
+_seconds = _within(float, 1.0, 600.0, "seconds")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fabrictui.actions.drill.common import events_section, object_events
 from fabrictui.actions.drill.session import peer_link
 from fabrictui.backends.base import BackendError, LabBackend
+from fabrictui.model import KubePod
 from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.objects import NodeDetail, node_detail
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
@@ -78,6 +79,22 @@ async def _calico_section(
     return DetailSection("Calico node", tuple(rows), lines, "bad" if bad else "normal")
 
 
+def pods_section(pods: list[KubePod]) -> tuple[DetailSection, list[DetailLink]]:
+    """A node's pods (live or as recorded), the ones that are not right first, and links
+    to the first of them."""
+    pods = sorted(pods, key=lambda p: p.running)
+    lines = tuple(
+        f"{p.key}  {p.ready_text}  {p.status}  restarts {p.restarts}  {p.ip or ''}".rstrip()
+        for p in pods
+    )
+    bad = any(not p.running for p in pods)
+    section = DetailSection(
+        f"Pods ({len(pods)})", lines=lines or ("<none>",), severity="warn" if bad else "normal"
+    )
+    links = [DetailLink("pod", p.name, p.namespace, "on this node") for p in pods[:PODS_LINKED]]
+    return section, links
+
+
 async def describe_node(backend: LabBackend, name: str, namespace: str | None = None) -> Detail:
     obj = await backend.read_object("node", name)
     try:
@@ -90,17 +107,9 @@ async def describe_node(backend: LabBackend, name: str, namespace: str | None = 
     sections.append(await _calico_section(backend, node, problems, links))
     try:
         pods = [p for p in await backend.list_pods() if p.node == node.name]
-        lines = tuple(
-            f"{p.key}  {p.ready_text}  {p.status}  restarts {p.restarts}  {p.ip or ''}".rstrip()
-            for p in pods
-        )
-        bad = any(not p.running for p in pods)
-        sections.append(DetailSection(f"Pods ({len(pods)})", lines=lines or ("<none>",),
-                                      severity="warn" if bad else "normal"))  # fmt: skip
-        unready = sorted(pods, key=lambda p: p.running)  # the pods that are not right first
-        links += [
-            DetailLink("pod", p.name, p.namespace, "on this node") for p in unready[:PODS_LINKED]
-        ]
+        section, pod_links = pods_section(pods)
+        sections.append(section)
+        links += pod_links
     except BackendError as err:
         problems.append(f"pods: {err}")
     events = await object_events(backend, None, "Node", name, problems)

@@ -10,7 +10,7 @@ import dataclasses
 import time
 
 from fabrictui.actions.drill.common import events_section, readiness_peers
-from fabrictui.actions.drill.node import node_sections
+from fabrictui.actions.drill.node import node_sections, pods_section
 from fabrictui.actions.drill.pod import conditions_section, container_section
 from fabrictui.actions.drill.session import peer_link
 from fabrictui.actions.drill.words import span
@@ -182,15 +182,9 @@ def node_at(moment: Moment, name: str, namespace: str | None = None) -> Detail:
             # its Conditions first: the why of a NotReady node; then the rest as read
             sections += [*read[1:3], dataclasses.replace(read[0], title="Node as read"), *read[3:]]
     sections.append(_calico_section(moment, name, links))
-    pods = sorted((p for p in state.pods.values() if p.node == name), key=lambda p: p.running)
-    lines = tuple(
-        f"{p.key}  {p.ready_text}  {p.status}  restarts {p.restarts}  {p.ip or ''}".rstrip()
-        for p in pods
-    )
-    bad = any(not p.running for p in pods)
-    sections.append(DetailSection(f"Pods ({len(pods)})", lines=lines or ("<none>",),
-                                  severity="warn" if bad else "normal"))  # fmt: skip
-    links += [DetailLink("pod", p.name, p.namespace, "on this node") for p in pods[:30]]
+    section, pod_links = pods_section([p for p in state.pods.values() if p.node == name])
+    sections.append(section)
+    links += pod_links
     sections.append(_events(moment, _warnings(moment, "Node", name, None)))
     if rd is None:
         missing = (
