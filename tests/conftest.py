@@ -50,13 +50,19 @@ def shared_lab(tmp_path_factory):
         print(f"  replaced, not healthy after a module: {why[:300]}")
 
 
+TUI_FOLDERS = {"app", "terminal"}  # tests/app, tests/terminal
+
+
 def pytest_collection_modifyitems(items) -> None:
     """Every test that uses the shared rehearsal lab, however it reaches it (a module's
-    `lab_dir` fixture asks for `shared_lab`), is marked `shared_lab`: scripts/test runs those
-    in a pytest of their own beside all the others (they mostly wait out real timeouts)."""
+    `lab_dir` fixture asks for `shared_lab`), is marked `shared_lab`, and the TUI's tests
+    (tests/app, tests/terminal) `tui`: scripts/test runs each group in a pytest of its own
+    beside the others."""
     for item in items:
         if "shared_lab" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.shared_lab)
+        if TUI_FOLDERS & set(item.path.parts[-3:-1]):
+            item.add_marker(pytest.mark.tui)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
