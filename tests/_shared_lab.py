@@ -34,18 +34,22 @@ class SharedLab:
         self._stack: contextlib.ExitStack | None = None
         self._dir: Path | None = None
         self._fresh = False  # built for the module now taking it: no need to verify
+        self._taker = ""  # the module that took it last: the one that left it as it is
 
     def take(self) -> Path:
         """The shared lab, healthy; built (or rebuilt) when it is not."""
+        taker = sys._getframe(1).f_globals.get("__name__", "?")
         if self._dir is not None and not self._fresh:
             why = self._unhealthy(self._dir)
             if why:
+                why = f"after {self._taker}: {why}"
                 self.replaced.append(why)
                 REPLACED.append(why)  # said in the suite's summary (tests/conftest.py)
                 self.close()
         if self._dir is None:
             self._build()
         self._fresh = False
+        self._taker = taker
         assert self._dir is not None
         return self._dir
 

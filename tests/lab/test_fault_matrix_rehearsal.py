@@ -38,6 +38,7 @@ from tests._lab_faults import (
     lab_state,
     management_ssh_cut,
     namespace,
+    prepare_workload,
     process_record,
     respawn,
     restart_sshd,
@@ -956,6 +957,9 @@ async def test_f3_kube_api_stopped_and_restarted(lab_dir: Path) -> None:
     record(
         "Kubernetes API server stopped (SIGTERM)", sees, seen, recovered, note, trace_text(traced)
     )
+    # the lab is handed on as it was taken (the shared lab's next module would otherwise find
+    # a fresh cluster and wait for a whole new lab): Calico and nginx again
+    await prepare_workload(lab_dir)
 
 
 async def test_z_nothing_left_running_after_the_faults(lab_dir: Path) -> None:
