@@ -5,7 +5,7 @@ the rest is still shown: a switch whose interfaces do not answer still lists its
 from __future__ import annotations
 
 from fabrictui.backends.base import BackendError, LabBackend, NotFound
-from fabrictui.model import Host
+from fabrictui.model import BgpSummary, Host
 from fabrictui.parsers.interfaces import Interface
 from fabrictui.render.detail import Detail, DetailLink, DetailSection
 
@@ -44,6 +44,21 @@ def switch_section(host: Host) -> DetailSection:
     return DetailSection("Switch", tuple(rows))
 
 
+def sessions_section(name: str, summary: BgpSummary) -> tuple[DetailSection, list[DetailLink]]:
+    """A switch's sessions as its summary lists them (live or as recorded), and a link to
+    each session's own detail."""
+    rows, links = [], []
+    for p in summary.peers:
+        who = p.neighbor + (f" ({p.hostname})" if p.hostname else "")
+        state = p.state
+        if p.established and p.prefixes_received is not None:
+            state += f", {p.prefixes_received} prefixes"
+        rows.append((who, f"{state}, {p.uptime}"))
+        links.append(DetailLink("session", f"{name}/{p.neighbor}", why=p.state))
+    down = any(not p.established for p in summary.peers)
+    return DetailSection("Sessions", tuple(rows), severity="bad" if down else "normal"), links
+
+
 async def describe_switch(backend: LabBackend, name: str, namespace: str | None) -> Detail:
     hosts = await backend.list_hosts()
     host = next((h for h in hosts if h.name == name), None)
@@ -67,18 +82,8 @@ async def describe_switch(backend: LabBackend, name: str, namespace: str | None)
     if reading.summary is None:
         problems.append(f"sessions: {reading.error or 'no summary'}")
     else:
-        session_rows = []
-        for p in reading.summary.peers:
-            who = p.neighbor + (f" ({p.hostname})" if p.hostname else "")
-            state = p.state
-            if p.established and p.prefixes_received is not None:
-                state += f", {p.prefixes_received} prefixes"
-            session_rows.append((who, f"{state}, {p.uptime}"))
-            links.append(DetailLink("session", f"{name}/{p.neighbor}", why=f"{p.state}"))
-        down = any(not p.established for p in reading.summary.peers)
-        sections.append(
-            DetailSection("Sessions", tuple(session_rows), severity="bad" if down else "normal")
-        )
+        section, links = sessions_section(name, reading.summary)
+        sections.append(section)
     links.append(DetailLink("vm", name, why="what vagrant says of it"))
     return Detail(
         kind="switch",

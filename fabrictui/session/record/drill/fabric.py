@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from fabrictui.actions.drill.session import neighbor_detail, peer_link, split_name
-from fabrictui.actions.drill.switch import switch_section
+from fabrictui.actions.drill.switch import sessions_section, switch_section
 from fabrictui.actions.drill.words import span
 from fabrictui.backends.base import NotFound
 from fabrictui.model import BgpPeer, Host
@@ -220,18 +220,8 @@ def switch_at(moment: Moment, name: str, namespace: str | None) -> Detail:
         why = reading.error if reading is not None and reading.error else "no summary recorded"
         sections.append(DetailSection("Sessions", lines=(f"not read then: {why}",), severity="bad"))
     else:
-        rows = []
-        for p in reading.summary.peers:
-            who = p.neighbor + (f" ({p.hostname})" if p.hostname else "")
-            state = p.state
-            if p.established and p.prefixes_received is not None:
-                state += f", {p.prefixes_received} prefixes"
-            rows.append((who, f"{state}, {p.uptime}"))
-            links.append(DetailLink("session", f"{name}/{p.neighbor}", why=p.state))
-        down = any(not p.established for p in reading.summary.peers)
-        sections.append(
-            DetailSection("Sessions", tuple(rows), severity="bad" if down else "normal")
-        )
+        section, links = sessions_section(name, reading.summary)
+        sections.append(section)
     sections.append(not_recorded("its interfaces (state, speed, MTU, error counters)"))
     links.append(DetailLink("vm", name, why="what vagrant said of it"))
     return Detail("switch", name, None, tuple(sections), tuple(links), moment.source)
