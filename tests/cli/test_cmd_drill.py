@@ -47,6 +47,21 @@ def test_describe_a_failing_calico_node() -> None:
             "why": "the pod runs there"} in doc["links"]  # fmt: skip
 
 
+def test_describe_a_node_whose_kubelet_stopped() -> None:
+    """As the node lifecycle controller leaves a node whose kubelet stopped posting: every
+    condition Unknown in its words, the unreachable taints (not the not-ready one)."""
+    fault = ("--demo-fault", "stop-kubelet:k8s-node-l2-1")
+    done = fabrictui("describe", "node", "k8s-node-l2-1", "--demo", "ready", *fault)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "Ready:              Unknown (NodeStatusUnknown: Kubelet stopped posting node status.)"
+        in done.stdout
+    )
+    assert "MemoryPressure:     Unknown (NodeStatusUnknown" in done.stdout
+    assert "node.kubernetes.io/unreachable:NoExecute" in done.stdout
+    assert "node.kubernetes.io/not-ready" not in done.stdout
+
+
 def test_describe_not_found_and_unknown_kind() -> None:
     missing = fabrictui("describe", "pod", "nope", "-n", "space1", "--demo", "ready")
     assert missing.returncode == 2 and missing.stdout == ""

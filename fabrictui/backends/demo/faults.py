@@ -25,7 +25,8 @@
   --replicas=0`): kube-dns has no endpoints and every lookup times out (services/dns.py).
 - `drop-service-rule:<node>`: the node's kube-proxy rule for the workload Service's ClusterIP
   deleted (as on the rehearsal lab): connects from its pods to the ClusterIP time out.
-- `stop-kubelet:<node>`: the node's kubelet stops: the API marks the node NotReady.
+- `stop-kubelet:<node>`: the node's kubelet stops: the API marks the node NotReady, every
+  condition Unknown ("Kubelet stopped posting node status.") and taints it unreachable.
 - `lossy-racks:<leaf>:<leaf>`: the path between two racks drops one frame in five
   (a failing optic): pings between them lose some echoes, the transit table counts the loss.
 
@@ -216,6 +217,7 @@ class FaultBoard:
             if node is None:
                 raise NotFound(f"{fault_id}: no node named {arg!r}")
             node.ready = not active
+            node.kubelet_stopped = active
             self.kube.node_changed(node)
         elif kind == "lossy-racks":
             pair = tuple(sorted(arg.split(":")))

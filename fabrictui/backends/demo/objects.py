@@ -30,6 +30,13 @@ from fabrictui.model import Role
 MAX_PODS = 110  # the kubelet's default --max-pods, the node's "pods" capacity
 CALICO_IMAGE_TAG = "v3.10.1"  # what the demo's claimed 1.15 gets (intent/releases.py)
 NOT_READY_TAINT = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+# what the node lifecycle controller sets once a kubelet stops posting its status (1.15:
+# taint-based evictions on, so NoExecute too), and the words it writes on every condition
+UNREACHABLE_TAINTS = tuple(
+    {"key": "node.kubernetes.io/unreachable", "effect": effect}
+    for effect in ("NoSchedule", "NoExecute")
+)
+KUBELET_STOPPED = ("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
 MASTER_TAINT = {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}
 NETWORK_NOT_READY = (
     "runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
@@ -204,6 +211,7 @@ class NodeRec:
     ip: str
     uid: str
     ready: bool = False
+    kubelet_stopped: bool = False  # the stop-kubelet fault: its conditions are Unknown
     block: str | None = None
     calico_running: bool = False
     extra_blocks: list[str] = field(default_factory=list)  # claimed when `block` is full
@@ -239,7 +247,9 @@ class NodeRec:
         if self.role is Role.MASTER:
             labels["node-role.kubernetes.io/master"] = ""
             taints.append(dict(MASTER_TAINT))
-        if not self.ready:
+        if self.kubelet_stopped:
+            taints += [dict(t) for t in UNREACHABLE_TAINTS]
+        elif not self.ready:
             taints.append(dict(NOT_READY_TAINT))
         if self.block is not None:
             annotations[CALICO_NODE_ADDR_ANNOTATION] = f"{self.ip}/24"
@@ -271,6 +281,13 @@ class NodeRec:
                 0, {"type": "NetworkUnavailable", "status": "False", "reason": "CalicoIsUp"}
             )
         conditions.append(ready)
+        if self.kubelet_stopped:  # nobody posts them any more: each one Unknown
+            status, reason, message = KUBELET_STOPPED
+            conditions = [
+                c if c["type"] == "NetworkUnavailable"
+                else {**c, "status": status, "reason": reason, "message": message}
+                for c in conditions
+            ]  # fmt: skip
         capacity = {"cpu": "2", "memory": "2040888Ki", "pods": str(MAX_PODS)}
         spec: dict[str, Any] = {"taints": taints} if taints else {}
         return {
