@@ -10,35 +10,17 @@ from fabrictui.model import BgpPeer, BgpSummary
 from fabrictui.parsers import ParseError, json_bool
 from fabrictui.parsers.bgp.values import (
     HOST_NAME,
-    MAX_AS,
     NO_NEIGHBORS,
-    as_number,
     check_neighbor,
     family_key,
     is_uptime,
+    json_as_number,
     json_counter,
     json_text,
     merge_sections,
     parse_router_id,
     parse_state,
 )
-
-
-def _json_as(obj: dict[str, Any], key: str, what: str) -> int | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ParseError(f"{what}: {key} is a boolean, not an AS number")
-    if isinstance(value, int):
-        if not 0 <= value <= MAX_AS:
-            raise ParseError(f"{what}: {key} {value} is out of range")
-        return value
-    if isinstance(value, str):
-        if value.lower() in ("external", "internal", "auto"):
-            return None  # `remote-as external` before the OPEN told us the number
-        return as_number(value, f"{what}: {key}")
-    raise ParseError(f"{what}: {key} is {type(value).__name__}, not an AS number")
 
 
 def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
@@ -68,7 +50,7 @@ def _json_peer(key: str, data: Any, what: str) -> BgpPeer:
     return BgpPeer(
         neighbor=neighbor,
         hostname=hostname or None,
-        remote_as=_json_as(data, "remoteAs", what),
+        remote_as=json_as_number(data, "remoteAs", what),
         state=state,
         uptime=uptime,
         prefixes_received=prefixes,
@@ -94,7 +76,7 @@ def _json_family(
     if raw_id is None:
         raise ParseError(f"{what}: has no routerId")
     router_id = parse_router_id(raw_id, what)
-    local_as = _json_as(data, "as", what)
+    local_as = json_as_number(data, "as", what)
     peers_obj = data.get("peers")
     if peers_obj is None:
         peers_obj = {}

@@ -180,3 +180,22 @@ def json_text(obj: dict[str, Any], key: str, what: str) -> str | None:
     if not isinstance(value, str):
         raise ParseError(f"{what}: {key} is {type(value).__name__}, not text")
     return value
+
+
+def json_as_number(obj: dict[str, Any], key: str, what: str) -> int | None:
+    """An AS number FRR's JSON gives as a number or text; None where it is absent or still a
+    word (`remote-as external` before the OPEN told the number)."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"{what}: {key} is a boolean, not an AS number")
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_AS:
+            raise ParseError(f"{what}: {key} {value} is out of range")
+        return value
+    if isinstance(value, str):
+        if value.lower() in ("external", "internal", "auto"):
+            return None
+        return as_number(value, f"{what}: {key}")
+    raise ParseError(f"{what}: {key} is {type(value).__name__}, not an AS number")

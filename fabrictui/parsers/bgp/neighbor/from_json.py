@@ -19,9 +19,8 @@ from fabrictui.parsers import ParseError, json_bool, json_map
 from fabrictui.parsers.bgp.neighbor import BfdState, BgpNeighbor, FamilyPrefixes, Notification
 from fabrictui.parsers.bgp.values import (
     HOST_NAME,
-    MAX_AS,
-    as_number,
     check_neighbor,
+    json_as_number,
     json_counter,
     json_text,
     parse_router_id,
@@ -53,21 +52,6 @@ def _str(obj: dict[str, Any], key: str, what: str) -> str | None:
 def _seconds(obj: dict[str, Any], key: str, what: str) -> float | None:
     msecs = json_counter(obj, key, what)
     return None if msecs is None else msecs / 1000
-
-
-def _as(obj: dict[str, Any], key: str, what: str) -> int | None:
-    value = obj.get(key)
-    if value is None or (isinstance(value, str) and value in ("external", "internal", "auto")):
-        return None
-    if isinstance(value, bool):
-        raise ParseError(f"{what}: {key} is a boolean, not an AS number")
-    if isinstance(value, int):
-        if not 0 <= value <= MAX_AS:
-            raise ParseError(f"{what}: {key} {value} is out of range")
-        return value
-    if isinstance(value, str):
-        return as_number(value, f"{what}: {key}")
-    raise ParseError(f"{what}: {key} is {type(value).__name__}, not an AS number")
 
 
 def family_title(key: str) -> str:
@@ -166,8 +150,8 @@ def _neighbor(key: str, value: Any) -> BgpNeighbor:
         peer=peer,
         hostname=hostname,
         description=_str(data, "nbrDesc", what),
-        remote_as=_as(data, "remoteAs", what),
-        local_as=_as(data, "localAs", what),
+        remote_as=json_as_number(data, "remoteAs", what),
+        local_as=json_as_number(data, "localAs", what),
         remote_router_id=None if router_id in (None, "0.0.0.0") else router_id,
         state=state,
         admin_shutdown=admin,
