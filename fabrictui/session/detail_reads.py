@@ -18,7 +18,6 @@ listener on the state)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from fabrictui.backends.base import BackendError, LabBackend
 from fabrictui.model import KubeNode, KubePod, WatchEvent
@@ -26,6 +25,7 @@ from fabrictui.parsers import ParseError
 from fabrictui.parsers.kubedetail.objects import ContainerDetail, PodDetail, node_detail, pod_detail
 from fabrictui.session.record.kubedetail import KIND, LOG_LINES, RecordedLog, detail_record
 from fabrictui.session.state import LabState
+from fabrictui.session.tasks import cancel_and_wait
 
 READ_SECONDS = 5.0
 MAX_CONCURRENT = 2
@@ -181,11 +181,6 @@ class DetailReads:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks.values())
         self._tasks.clear()
         self._again.clear()

@@ -13,7 +13,6 @@ backoff and reported once per distinct error, not at every restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from fabrictui.session.polling import (
     read_all_switches,
 )
 from fabrictui.session.state import LabState
+from fabrictui.session.tasks import cancel_and_wait
 
 FEEDS = ("hosts", "fabric", "nodes", "pods", "capture", "bgp", "services", "events")
 EVENTS_POLL_SECONDS = 10.0  # Warning events: the recording's and the report's (issue 26)
@@ -114,12 +114,7 @@ class FeedSupervisor:
         """Cancel every feed and wait for each to close what it opened (captures
         end their remote tcpdump here)."""
         self._stopped = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks.values())
         self._tasks.clear()
         await self.details.stop()
 

@@ -11,7 +11,6 @@ action's life; the same guard and audit path serve the headless commands
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from fabrictui.actions.progress import Progress
 from fabrictui.backends.base import BackendError
 from fabrictui.parsers import ParseError
 from fabrictui.session.audited import ActionSpec, Refused, read_only_refusal, run_audited
+from fabrictui.session.tasks import cancel_and_wait
 
 Work = Callable[[Callable[[Progress], None]], Awaitable[Any]]
 
@@ -131,11 +131,7 @@ class ActionRunner:
         tasks = list(self._background)
         if self.current is not None:
             tasks.append(self.current.task)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
 
     async def _life(
         self,
