@@ -1,6 +1,7 @@
 """What the application checks' lab tests share: waiting on a condition, reading a node's
 iptables (as `iptables-save` prints it in the node's namespace), and `fabrictui verify
---json` run as a user types it, one check's verdict and evidence printed for the log."""
+--json` and `fabrictui trace --json` run as a user types them, one check's verdict and
+evidence printed for the log."""
 
 from __future__ import annotations
 
@@ -50,3 +51,16 @@ def verify_check(
     if seconds:
         times[f"check ({label})"] = float(seconds[0].split()[2])
     return done.returncode, checks
+
+
+def trace_json(lab_dir: Path, src: str, to: str) -> tuple[int, dict, float]:
+    """`fabrictui trace --json -q -c 1 --lab DIR --from SRC --to TO`: its exit code, its
+    JSON and the seconds it took."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "fabrictui.cli", "trace", "--json", "-q", "-c", "1",
+            "--lab", str(lab_dir), "--from", src, "--to", to]  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    took = time.monotonic() - started
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout), took

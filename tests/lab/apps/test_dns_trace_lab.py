@@ -10,38 +10,25 @@ printed (pytest -s)."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
 from fabrictui.constants import CLUSTER_DNS_IP
-from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
-from tests.lab.apps._tools import iptables_save, wait
+from tests.lab.apps._tools import iptables_save, trace_json, wait
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 NAME = "nginx-service.space1"
 
 
 def trace(lab_dir: Path, src: str, label: str) -> tuple[int, dict]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "fabrictui.cli", "trace", "--json", "-q", "-c", "1",
-            "--lab", str(lab_dir), "--from", src, "--to", NAME]  # fmt: skip
-    started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
-    took = time.monotonic() - started
-    assert done.stdout, done.stderr
-    out = json.loads(done.stdout)
-    print(f"\ndns trace ({label}): exit {done.returncode} in {took:.2f} s: {out['cause']}")
+    code, out, took = trace_json(lab_dir, src, NAME)
+    print(f"\ndns trace ({label}): exit {code} in {took:.2f} s: {out['cause']}")
     for step in out["steps"]:
         print(f"  {step['state']:<10} {step['step']:<16} {step['text']}")
-    return done.returncode, out
+    return code, out
 
 
 def proxy_settled(lab_dir: Path, nodes: list[str]) -> bool:

@@ -10,40 +10,27 @@ Timings are printed (pytest -s)."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
 from fabrictui.parsers.iptables import parse_iptables_save, reject_rule
-from tests._paths import ROOT
 from tests._rehearsal_tui import open_lab
-from tests.lab.apps._tools import iptables_save, wait
+from tests.lab.apps._tools import iptables_save, trace_json, wait
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 NO_ENDPOINTS = "service-no-endpoints:space1/nginx-service"
 
 
 def trace(lab_dir: Path, src: str, label: str) -> tuple[int, dict]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "fabrictui.cli", "trace", "--json", "-q", "-c", "1",
-            "--lab", str(lab_dir), "--from", src, "--to", "nginx-service"]  # fmt: skip
-    started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
-    took = time.monotonic() - started
-    assert done.stdout, done.stderr
-    out = json.loads(done.stdout)
-    print(f"\nservice trace ({label}): exit {done.returncode} in {took:.2f} s: {out['cause']}")
+    code, out, took = trace_json(lab_dir, src, "nginx-service")
+    print(f"\nservice trace ({label}): exit {code} in {took:.2f} s: {out['cause']}")
     for step in out["service"]:
         print(f"  {step['state']:<10} {step['step']:<16} {step['text']}")
         for line in step["evidence"]:
             print(f"      {line}")
-    return done.returncode, out
+    return code, out
 
 
 def reject(lab_dir: Path, node: str, ip: str) -> object:
